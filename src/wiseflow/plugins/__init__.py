@@ -1,0 +1,1 @@
+"""Plugins bundled with wiseflow, registered through the ``wiseflow.plugins`` entry points."""
