@@ -1,0 +1,240 @@
+"""The host side of every capability: each request is checked against the grant, then done.
+
+One :class:`Broker` per plugin instance. It serves trusted plugins directly and sandboxed
+ones through the worker's IPC channel, so the same checks hold at every level. Every
+decision is logged on ``wiseflow.grants``; every denial raises
+:class:`~wiseflow.PermissionDenied` (WF301) and is counted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import socket
+from collections.abc import Callable
+from typing import Any, final
+from urllib.parse import urljoin, urlsplit
+
+from ._context import HttpResponse
+from ._errors import PermissionDenied, TransientError
+from ._grants import Effective
+
+__all__ = ["Broker", "HttpLimits"]
+
+log = logging.getLogger("wiseflow.grants")
+
+DependencyCall = Callable[[str, str, list[Any]], Any]
+CALLABLE_ON_DEPENDENCY = frozenset({"process", "analyze", "result", "health", "check", "render"})
+
+
+@final
+class HttpLimits:
+    """Caps on brokered HTTP: response bytes, seconds per request, redirects."""
+
+    __slots__ = ("max_bytes", "max_redirects", "timeout_s")
+
+    def __init__(
+        self, *, max_bytes: int = 20 * 2**20, timeout_s: float = 30.0, max_redirects: int = 5
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
+        self.max_redirects = max_redirects
+
+
+@final
+class Broker:
+    """Checks and performs capability requests for one plugin instance.
+
+    Args:
+        plugin: instance name, for messages and logs.
+        permissions: the effective permissions (declared AND granted).
+        data_dir: the instance's own directory (always readable).
+        requires: names of the plugin's declared dependencies.
+        call_dependency: performs ``(name, method, args)`` on a dependency's handle.
+        read_roots: further readable roots (e.g. the plugin's own code folder).
+    """
+
+    def __init__(
+        self,
+        plugin: str,
+        permissions: Effective,
+        *,
+        data_dir: str,
+        requires: frozenset[str] = frozenset(),
+        call_dependency: DependencyCall | None = None,
+        read_roots: tuple[str, ...] = (),
+        http_limits: HttpLimits | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        self.plugin = plugin
+        self.permissions = permissions
+        self._roots = tuple(
+            os.path.realpath(r) for r in (*permissions.fs_read, data_dir, *read_roots)
+        )
+        self._requires = requires
+        self._call_dependency = call_dependency
+        self._limits = http_limits or HttpLimits()
+        self._environ = os.environ if environ is None else environ
+        self.denials = 0
+        self.grants = 0
+        self._client: Any = None
+
+    # -- decisions -------------------------------------------------------------------------
+
+    def _deny(self, permission: str, what: str, hint: str) -> PermissionDenied:
+        self.denials += 1
+        log.warning("deny %s %s: %s", self.plugin, permission, what)
+        return PermissionDenied(
+            f"plugin '{self.plugin}' asked for {what}, which is not granted",
+            plugin=self.plugin,
+            permission=permission,
+            hint=hint,
+        )
+
+    def _allow(self, permission: str, what: str) -> None:
+        self.grants += 1
+        log.debug("allow %s %s: %s", self.plugin, permission, what)
+
+    # -- files -----------------------------------------------------------------------------
+
+    def check_read(self, path: str) -> str:
+        real = os.path.realpath(path)
+        for root in self._roots:
+            if real == root or real.startswith(root.rstrip("/") + "/"):
+                self._allow("fs_read", real)
+                return real
+        raise self._deny(
+            "fs_read",
+            f"read access to {path!r} (resolves to {real!r})",
+            f"grant it with `wiseflow plugins grant {self.plugin} --fs-read DIR` or "
+            "pass the directory in the plugin's config",
+        )
+
+    # -- secrets ---------------------------------------------------------------------------
+
+    def secret(self, name: str) -> str | None:
+        if name not in self.permissions.env:
+            raise self._deny(
+                "env",
+                f"the secret {name!r}",
+                f"declare env = [{name!r}] in plugin.toml and run "
+                f"`wiseflow plugins grant {self.plugin} --env {name}`",
+            )
+        self._allow("env", name)
+        return self._environ.get(name)
+
+    # -- dependencies ----------------------------------------------------------------------
+
+    def call_plugin(self, name: str, method: str, args: list[Any]) -> Any:
+        if name not in self._requires:
+            raise self._deny(
+                "requires",
+                f"a call into plugin {name!r}, which it does not declare in [plugin.requires]",
+                f"add {name} to [plugin.requires] of '{self.plugin}'",
+            )
+        if method not in CALLABLE_ON_DEPENDENCY:
+            raise self._deny(
+                "requires",
+                f"method {method!r} of plugin {name!r}",
+                f"callable methods: {', '.join(sorted(CALLABLE_ON_DEPENDENCY))}",
+            )
+        if self._call_dependency is None:
+            raise self._deny("requires", f"plugin {name!r} (not loaded)", "load it first")
+        self._allow("requires", f"{name}.{method}")
+        return self._call_dependency(name, method, args)
+
+    # -- network ---------------------------------------------------------------------------
+
+    def _check_url(self, url: str) -> tuple[str, int]:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise self._deny("network", f"the URL {url!r}", "only http(s) URLs are supported")
+        host = parts.hostname.lower()
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        allowed = self.permissions.network
+        if f"{host}:{port}" not in allowed and f"{host}:*" not in allowed:
+            raise self._deny(
+                "network",
+                f"network access to {host}:{port}",
+                f"run `wiseflow plugins grant {self.plugin} --network {host}:{port}`",
+            )
+        explicit_ip = _is_ip(host) or host == "localhost"
+        try:
+            infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+        except OSError as exc:
+            raise TransientError(f"cannot resolve {host}: {exc}", plugin=self.plugin) from None
+        for info in infos:
+            addr = ipaddress.ip_address(info[4][0])
+            if not explicit_ip and (
+                addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
+            ):
+                raise self._deny(
+                    "network",
+                    f"{host}, which resolves to the private address {addr}",
+                    "grant the address itself (e.g. 127.0.0.1:PORT) to allow a private host",
+                )
+        self._allow("network", f"{host}:{port}")
+        return host, port
+
+    def http_request(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        timeout: float | None,
+    ) -> HttpResponse:
+        import httpx
+
+        if self._client is None:
+            self._client = httpx.Client(follow_redirects=False, trust_env=False)
+        limit = min(timeout or self._limits.timeout_s, self._limits.timeout_s)
+        for _ in range(self._limits.max_redirects + 1):
+            self._check_url(url)
+            try:
+                with self._client.stream(
+                    method, url, headers=headers, content=body, timeout=limit
+                ) as resp:
+                    chunks: list[bytes] = []
+                    size = 0
+                    for chunk in resp.iter_bytes():
+                        size += len(chunk)
+                        if size > self._limits.max_bytes:
+                            raise self._deny(
+                                "network",
+                                f"a response over {self._limits.max_bytes} bytes from {url}",
+                                "the host caps brokered responses; fetch less per request",
+                            )
+                        chunks.append(chunk)
+                    status = resp.status_code
+                    rheaders = {
+                        k: v
+                        for k, v in resp.headers.items()
+                        if k.lower() not in ("content-encoding", "content-length")
+                    }
+            except httpx.TimeoutException as exc:
+                raise TransientError(f"HTTP timeout for {url}: {exc}", plugin=self.plugin) from None
+            except httpx.HTTPError as exc:
+                raise TransientError(f"HTTP error for {url}: {exc}", plugin=self.plugin) from None
+            location = rheaders.get("location")
+            if status in (301, 302, 303, 307, 308) and location:
+                url = urljoin(url, location)
+                if status == 303 or (status in (301, 302) and method == "POST"):
+                    method, body = "GET", None
+                continue
+            return HttpResponse(status, rheaders, b"".join(chunks), url)
+        raise self._deny("network", f"more than {self._limits.max_redirects} redirects", "")
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,130 @@
+"""Running a trusted plugin in the host process, behind the same Runner interface.
+
+Honest limits: in-process code cannot be stopped from outside, so per-call timeouts apply
+only to ``async`` methods (cancelled at the deadline); a plain method that hangs, hangs.
+Use level ``sandboxed`` for code you do not vouch for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any, final
+
+from ._config import build_config, config_schema
+from ._context import CapabilityBackend, PluginContext
+from ._errors import InterfaceError, PluginError, PluginTimeout
+from ._interface import validate_interface
+from ._loader import import_entry
+from ._plugin import BasePlugin
+from ._runner import RunnerSpec
+
+__all__ = ["InProcessRunner"]
+
+
+@final
+class InProcessRunner:
+    """Runner for level ``trusted``: the plugin object lives in this process."""
+
+    def __init__(self, spec: RunnerSpec, backend: CapabilityBackend) -> None:
+        self.spec = spec
+        self._backend = backend
+        self._cls: type[BasePlugin] | None = None
+        self._plugin: BasePlugin | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._initialized = False
+
+    @property
+    def name(self) -> str:
+        return self.spec.instance
+
+    def load(self) -> None:
+        m = self.spec.manifest
+        cls = self.spec.plugin_class or import_entry(
+            m.entry, plugin=m.name, code_root=self.spec.code_root
+        )
+        problems = validate_interface(cls, m.kind, plugin=m.name)
+        if problems:
+            raise InterfaceError(
+                f"plugin '{m.name}' does not implement the {m.kind} interface: "
+                + "; ".join(p.message for p in problems),
+                plugin=m.name,
+                problems=problems,
+            )
+        self._cls = cls
+
+    def config_schema(self) -> dict[str, Any] | None:
+        return config_schema(self._cls.Config if self._cls else None)
+
+    def initialize(self, config: dict[str, Any]) -> None:
+        assert self._cls is not None, "load() first"
+        name = self.spec.manifest.name
+        cfg = build_config(self._cls.Config, config, name)
+        data_dir = Path(self.spec.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        ctx = PluginContext(name=self.spec.instance, config=cfg, data_dir=data_dir, backend=self._backend)
+        try:
+            plugin = self._cls()
+        except Exception as exc:
+            raise PluginError(
+                f"constructing {self._cls.__qualname__} failed: {type(exc).__name__}: {exc}",
+                plugin=name,
+            ) from exc
+        self._plugin = plugin
+        self._run(plugin.initialize(ctx), None)
+        self._initialized = True
+
+    def _run(self, value: Any, timeout: float | None) -> Any:
+        if not inspect.isawaitable(value):
+            return value
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        try:
+            return self._loop.run_until_complete(asyncio.wait_for(_wrap(value), timeout))
+        except TimeoutError:
+            raise PluginTimeout(
+                f"call took longer than {timeout}s and was cancelled", plugin=self.spec.instance
+            ) from None
+
+    def call(self, method: str, args: list[Any], timeout: float | None) -> Any:
+        plugin = self._require()
+        return self._run(getattr(plugin, method)(*args), timeout)
+
+    def stream(self, method: str, args: list[Any], timeout: float | None) -> Iterator[Any]:
+        plugin = self._require()
+        result = self._run(getattr(plugin, method)(*args), timeout)
+        if isinstance(result, AsyncIterator) or hasattr(result, "__anext__"):
+            agen: AsyncIterator[Any] = result
+            while True:
+                try:
+                    item = self._run(agen.__anext__(), timeout)
+                except StopAsyncIteration:
+                    return
+                yield item
+        else:
+            yield from result
+
+    def _require(self) -> BasePlugin:
+        if self._plugin is None:
+            raise PluginError("plugin is not initialized", plugin=self.spec.instance)
+        return self._plugin
+
+    def close(self) -> None:
+        plugin, self._plugin = self._plugin, None
+        try:
+            if plugin is not None and self._initialized:
+                self._run(plugin.shutdown(), None)
+        finally:
+            self._initialized = False
+            if self._loop is not None:
+                self._loop.close()
+                self._loop = None
+
+    def pid(self) -> int | None:
+        return None
+
+
+async def _wrap(awaitable: Any) -> Any:
+    return await awaitable

@@ -1,0 +1,126 @@
+"""Operator configuration: ``wiseflow.toml`` (SPEC §4)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, final
+
+import msgspec
+
+from ._errors import ConfigError, Problem
+from ._grants import Grant
+
+__all__ = [
+    "Breaker",
+    "OperatorConfig",
+    "PluginPolicy",
+    "Policy",
+    "Retry",
+    "load_operator_config",
+]
+
+Level = Literal["trusted", "sandboxed", "strict"]
+Severity = Literal["critical", "high", "medium", "low", "none"]
+
+
+@final
+class Retry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    attempts: int = 3
+    backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+
+
+@final
+class Breaker(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    failures: int = 5
+    reset_s: float = 60.0
+
+
+@final
+class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    level: Level = "sandboxed"
+    audit_block: Severity = "high"
+    require_signature: bool = False
+    allow_weaker_sandbox: bool = False
+
+
+@final
+class PluginPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[plugins.NAME]``: what the operator decided for one plugin."""
+
+    level: Level | None = None
+    grant: Grant = Grant()
+    resources: dict[str, float] = msgspec.field(default_factory=dict)
+    retry: Retry | None = None
+    breaker: Breaker | None = None
+    enabled: bool = True
+    origin: str | None = None  # pick one origin when two offer the same version
+    config: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+@final
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    plugin_dirs: tuple[str, ...] = ()
+    data_dir: str = ".wiseflow"
+    index: str | None = None
+
+
+@final
+class OperatorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The whole of ``wiseflow.toml``; every section optional."""
+
+    wiseflow: Settings = Settings()
+    policy: Policy = Policy()
+    plugins: dict[str, PluginPolicy] = msgspec.field(default_factory=dict)
+    path: str | None = None  # the file it was read from; relative paths resolve against it
+
+    def plugin(self, name: str) -> PluginPolicy:
+        return self.plugins.get(name) or PluginPolicy()
+
+    def level_for(self, name: str) -> str:
+        return self.plugin(name).level or self.policy.level
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.path).parent if self.path else Path.cwd()
+
+    def resolve_path(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
+def load_operator_config(path: str | Path | None) -> OperatorConfig:
+    """Read ``path`` (or ``./wiseflow.toml`` when None and present; defaults otherwise).
+
+    Raises:
+        ConfigError: WF105 naming the file, the field and the problem.
+    """
+    if path is None:
+        default = Path("wiseflow.toml")
+        if not default.is_file():
+            return OperatorConfig()
+        path = default
+    p = Path(path)
+    where = str(p)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {where} does not exist", plugin=where, hint="check --config"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where} is not valid TOML: {exc}", plugin=where) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {where}: {exc}", plugin=where) from None
+    try:
+        cfg = msgspec.convert(data, type=OperatorConfig)
+    except msgspec.ValidationError as exc:
+        msg = str(exc).replace("$.", "")
+        raise ConfigError(
+            f"{where}: {msg}",
+            plugin=where,
+            hint="see SPEC §4 for the sections and keys of wiseflow.toml",
+            problems=[Problem(code="WF105", message=msg, file=where)],
+        ) from None
+    return msgspec.structs.replace(cfg, path=str(p.resolve()))

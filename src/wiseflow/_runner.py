@@ -1,0 +1,77 @@
+"""How a plugin's code is run: the seam behind every :class:`PluginHandle`.
+
+A runner owns one plugin instance's code, wherever it lives: in the host process
+(:class:`~wiseflow._inprocess.InProcessRunner`, level ``trusted``) or in a confined worker
+process (``wiseflow._sandbox``, levels ``sandboxed`` and ``strict``). The handle drives the
+lifecycle and policy (state checks, metering, retries, breakers); the runner only runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from ._manifest import Manifest
+
+__all__ = ["Runner", "RunnerSpec"]
+
+
+class RunnerSpec:
+    """Everything a runner needs to start one plugin instance.
+
+    Attributes:
+        instance: the instance name (pipeline ``name``; the plugin name by default).
+        manifest: the plugin's validated manifest.
+        code_root: folder to import the plugin from (folder plugins), or None when the
+            entry's module is importable as installed.
+        data_dir: the instance's private writable directory (created by the host).
+        level: ``trusted``, ``sandboxed`` or ``strict``.
+    """
+
+    __slots__ = ("code_root", "data_dir", "instance", "level", "manifest", "plugin_class")
+
+    def __init__(
+        self,
+        *,
+        instance: str,
+        manifest: Manifest,
+        code_root: str | None,
+        data_dir: str,
+        level: str,
+        plugin_class: type[Any] | None = None,
+    ) -> None:
+        self.instance = instance
+        self.manifest = manifest
+        self.code_root = code_root
+        self.data_dir = data_dir
+        self.level = level
+        self.plugin_class = plugin_class  # plugins handed in directly (trusted only)
+
+
+class Runner(Protocol):
+    """Runs one plugin instance. Every method may raise a ``WiseflowError``.
+
+    The sequence is ``load`` → ``initialize`` → any number of ``call``/``stream`` →
+    ``close``. ``close`` must be safe to call at any point and more than once.
+    """
+
+    def load(self) -> None:
+        """Import the entry and validate the interface (WF102, WF103)."""
+
+    def config_schema(self) -> dict[str, Any] | None:
+        """JSON Schema of the plugin's ``Config`` (after ``load``), or None without one."""
+
+    def initialize(self, config: dict[str, Any]) -> None:
+        """Validate ``config`` against ``Config`` (WF105), build the context, initialize."""
+
+    def call(self, method: str, args: list[Any], timeout: float | None) -> Any:
+        """Call ``method`` with ``args``; awaits coroutines. Timeout → WF401."""
+
+    def stream(self, method: str, args: list[Any], timeout: float | None) -> Iterator[Any]:
+        """Iterate what ``method`` yields (sync or async iterator); ``timeout`` per item."""
+
+    def close(self) -> None:
+        """Shut the plugin down (if initialized) and release everything it holds."""
+
+    def pid(self) -> int | None:
+        """The worker's process id, or None in-process."""
