@@ -1,0 +1,153 @@
+"""Which confinement layers this machine supports (the ``wiseflow doctor --json`` document).
+
+Every layer is tried for real in a short-lived child process, never in the host: a
+namespace, a seccomp filter or a Landlock ruleset cannot be undone once applied. The
+answer is cached for the life of the host process.
+
+Set ``WISEFLOW_SANDBOX_DISABLE=landlock,seccomp`` (any of ``rlimits``, ``netns``,
+``userns``, ``landlock``, ``seccomp``) to simulate a machine without those layers; the
+probe reports them missing and workers skip them, so the degrade path can be exercised.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from ._confine import LAYERS
+
+__all__ = ["DISABLE_ENV", "disabled_layers", "missing_layers", "probe", "refusal"]
+
+DISABLE_ENV = "WISEFLOW_SANDBOX_DISABLE"
+_cache: dict[frozenset[str], dict[str, Any]] = {}
+
+
+def disabled_layers() -> frozenset[str]:
+    """Layers the operator (or a test) asked to treat as missing, from the environment."""
+    raw = os.environ.get(DISABLE_ENV, "")
+    return frozenset(x.strip() for x in raw.split(",") if x.strip())
+
+
+def probe(*, refresh: bool = False) -> dict[str, Any]:
+    """``{"layers": {...}, "levels": {...}}`` as SPEC §6 documents for ``doctor --json``."""
+    disabled = disabled_layers()
+    if not refresh and disabled in _cache:
+        return _cache[disabled]
+    raw = _measure()
+    layers: dict[str, Any] = {
+        "seccomp": bool(raw.get("seccomp")) and "seccomp" not in disabled,
+        "landlock_abi": 0 if "landlock" in disabled else int(raw.get("landlock_abi", 0)),
+        "netns": bool(raw.get("netns")) and "netns" not in disabled,
+        "userns": bool(raw.get("userns")) and "userns" not in disabled,
+        "rlimits": bool(raw.get("rlimits")) and "rlimits" not in disabled,
+    }
+    missing = missing_layers(layers)
+    reason = "ok" if not missing else refusal(missing)
+    doc = {"layers": layers, "levels": {"trusted": "ok", "sandboxed": reason, "strict": reason}}
+    _cache[disabled] = doc
+    return doc
+
+
+def missing_layers(layers: dict[str, Any]) -> list[str]:
+    """The names in :data:`LAYERS` that ``layers`` (a probe's ``"layers"``) lacks."""
+    have = {
+        "rlimits": bool(layers.get("rlimits")),
+        "netns": bool(layers.get("netns")),
+        "landlock": int(layers.get("landlock_abi") or 0) >= 1,
+        "seccomp": bool(layers.get("seccomp")),
+    }
+    return [name for name in LAYERS if not have[name]]
+
+
+def refusal(missing: list[str]) -> str:
+    """The human reason a sandboxed plugin is refused on this machine."""
+    return (
+        f"missing confinement layer(s): {', '.join(missing)}; sandboxed plugins are refused "
+        "unless allow_weaker_sandbox = true"
+    )
+
+
+def _measure() -> dict[str, Any]:
+    try:
+        out = subprocess.run(
+            [sys.executable, "-I", "-m", "wiseflow._sandbox._probe"],
+            capture_output=True,
+            timeout=20,
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+            check=False,
+        )
+        result: dict[str, Any] = json.loads(out.stdout.decode() or "{}")
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return {}
+    return result
+
+
+def _in_grandchild(test: Any) -> bool:
+    """Run ``test()`` in a forked grandchild; True when it returned True."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the grandchild
+        try:
+            ok = bool(test())
+        except BaseException:
+            ok = False
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _child() -> dict[str, Any]:  # pragma: no cover - runs in the probe child
+    import resource
+    import socket
+
+    from . import _landlock, _seccomp
+    from ._sys import syscall
+
+    def rlimits() -> bool:
+        _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
+        resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE))
+        return True
+
+    def netns() -> bool:
+        syscall("unshare", 0x40000000)
+        return True
+
+    def userns() -> bool:
+        syscall("unshare", 0x10000000)
+        return True
+
+    def seccomp() -> bool:
+        _seccomp.install_filter(allow_exec=True)
+        try:
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        except PermissionError:
+            a, b = socket.socketpair()
+            a.close()
+            b.close()
+            return True
+        return False
+
+    abi = _landlock.abi_version()
+
+    def landlock() -> bool:
+        _landlock.restrict(["/usr"], [], abi=abi)
+        try:
+            os.listdir("/")
+        except PermissionError:
+            return True
+        return False
+
+    return {
+        "rlimits": _in_grandchild(rlimits),
+        "netns": _in_grandchild(netns),
+        "userns": _in_grandchild(userns),
+        "seccomp": _seccomp.supported() and _in_grandchild(seccomp),
+        "landlock_abi": abi if abi and _in_grandchild(landlock) else 0,
+    }
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.stdout.write(json.dumps(_child()))
