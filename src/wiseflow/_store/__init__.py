@@ -1,0 +1,12 @@
+"""The SQLite store: records, dead letters, checkpoints and runs (SPEC §5).
+
+The database is a documented interface; :data:`SCHEMA_VERSION` is kept in
+``PRAGMA user_version`` and older databases are migrated forward on open.
+"""
+
+from __future__ import annotations
+
+from ._schema import SCHEMA_VERSION
+from ._store import DB_NAME, Store
+
+__all__ = ["DB_NAME", "SCHEMA_VERSION", "Store"]

@@ -1,0 +1,90 @@
+"""Schema of the store and its forward migrations.
+
+Each migration moves the database from version ``n - 1`` to ``n``; the current version
+lives in ``PRAGMA user_version``. Add migrations, never edit a shipped one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+
+_V1 = """
+CREATE TABLE IF NOT EXISTS records (
+    source      TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    kind        TEXT NOT NULL DEFAULT 'item',
+    time        TEXT,               -- ISO 8601, UTC
+    title       TEXT NOT NULL DEFAULT '',
+    text        TEXT NOT NULL DEFAULT '',
+    url         TEXT,
+    author      TEXT,
+    tags        TEXT NOT NULL DEFAULT '[]',   -- JSON array
+    data        TEXT NOT NULL DEFAULT '{}',   -- JSON object
+    annotations TEXT NOT NULL DEFAULT '{}',   -- JSON object
+    run_id      INTEGER,
+    PRIMARY KEY (source, id)
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id    INTEGER,
+    source    TEXT,
+    record_id TEXT,
+    plugin    TEXT,
+    code      TEXT,
+    reason    TEXT,
+    record    TEXT,                 -- JSON: the record as it was when it failed
+    time      TEXT
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    source TEXT PRIMARY KEY,
+    state  TEXT NOT NULL,           -- JSON object
+    run_id INTEGER,
+    time   TEXT
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    pipeline TEXT NOT NULL,
+    started  TEXT NOT NULL,
+    finished TEXT,
+    status   TEXT NOT NULL DEFAULT 'running',
+    summary  TEXT                   -- JSON: the `run --json` document
+);
+"""
+
+_V2 = """
+CREATE INDEX IF NOT EXISTS records_time ON records (time);
+CREATE INDEX IF NOT EXISTS records_kind ON records (kind);
+CREATE INDEX IF NOT EXISTS records_run ON records (run_id);
+CREATE INDEX IF NOT EXISTS dead_letters_run ON dead_letters (run_id);
+"""
+
+#: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``.
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring ``conn``'s schema to :data:`SCHEMA_VERSION`; returns the version found.
+
+    Raises:
+        RuntimeError: the database is newer than this wiseflow.
+    """
+    found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"database schema version {found} is newer than this wiseflow ({SCHEMA_VERSION})"
+        )
+    for version in range(found, SCHEMA_VERSION):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[version].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return found
