@@ -1,0 +1,319 @@
+"""The wire between host and worker: length-prefixed msgpack frames of typed messages.
+
+A frame is a 4-byte big-endian length then one msgpack-encoded :data:`Message` (a
+msgspec tagged union, encoded as an array for speed). Records travel as msgspec structs:
+batches in ``batch``/``records`` fields directly, and any Record or Checkpoint nested in
+free-form values as a msgpack extension that decodes back through the typed Record
+decoder, never through pickle. Frames over :data:`MAX_FRAME` bytes, frames that do not
+decode, and messages that arrive out of turn are a :class:`ProtocolViolation` (WF406).
+
+Host → worker: :class:`Setup` :class:`Load` :class:`Init` :class:`Call` :class:`Credit`
+:class:`Cancel` :class:`CapReply` :class:`Shutdown`.
+Worker → host: :class:`Ready` :class:`Loaded` :class:`Result` :class:`Fail`
+:class:`Chunk` :class:`End` :class:`CapRequest` :class:`Log`.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from typing import Any
+
+import msgspec
+
+from .._errors import ProtocolViolation
+from .._record import Checkpoint, Record
+from ._confine import Confinement, Policy
+
+__all__ = [
+    "MAX_FRAME",
+    "Call",
+    "Cancel",
+    "CapReply",
+    "CapRequest",
+    "Channel",
+    "Chunk",
+    "Credit",
+    "End",
+    "Fail",
+    "Init",
+    "Load",
+    "Loaded",
+    "Log",
+    "Message",
+    "Ready",
+    "Result",
+    "Setup",
+    "Shutdown",
+    "pack",
+    "records_only",
+]
+
+#: The largest frame either side accepts (64 MiB): a batch of 500 records is ~150 KB.
+MAX_FRAME = 64 * 1024 * 1024
+_HEADER = struct.Struct(">I")
+_EXT_RECORD = 1
+_EXT_CHECKPOINT = 2
+
+
+class _Msg(msgspec.Struct, tag_field="t", array_like=True, frozen=True):
+    pass
+
+
+# -- host → worker -------------------------------------------------------------------------
+
+
+class Setup(_Msg, tag="setup", frozen=True):
+    policy: Policy
+
+
+class Load(_Msg, tag="load", frozen=True):
+    name: str
+    instance: str
+    kind: str
+    entry: str
+    code_root: str | None
+    data_dir: str
+
+
+class Init(_Msg, tag="init", frozen=True):
+    id: int
+    config: dict[str, Any]
+    check_only: bool = False
+
+
+class Call(_Msg, tag="call", frozen=True):
+    """Run ``method(*args)``; ``batch`` (when set) is inserted as the first argument.
+
+    With ``stream`` the result is iterated and sent as :class:`Chunk` messages, ``credit``
+    chunks at a time.
+    """
+
+    id: int
+    method: str
+    args: list[Any]
+    batch: list[Record] | None = None
+    stream: bool = False
+    credit: int = 0
+
+
+class Credit(_Msg, tag="credit", frozen=True):
+    id: int
+    n: int
+
+
+class Cancel(_Msg, tag="cancel", frozen=True):
+    id: int
+
+
+class CapReply(_Msg, tag="capreply", frozen=True):
+    id: int
+    value: Any = None
+    error: dict[str, Any] | None = None
+
+
+class Shutdown(_Msg, tag="shutdown", frozen=True):
+    pass
+
+
+# -- worker → host -------------------------------------------------------------------------
+
+
+class Ready(_Msg, tag="ready", frozen=True):
+    pid: int
+    confinement: Confinement
+
+
+class Loaded(_Msg, tag="loaded", frozen=True):
+    schema: dict[str, Any] | None
+    error: dict[str, Any] | None = None
+
+
+class Result(_Msg, tag="result", frozen=True):
+    id: int
+    value: Any = None
+    records: list[Record] | None = None
+
+
+class Fail(_Msg, tag="fail", frozen=True):
+    id: int
+    error: dict[str, Any]
+
+
+class Chunk(_Msg, tag="chunk", frozen=True):
+    """Items of a stream: ``records`` when all are Records, else ``items``."""
+
+    id: int
+    records: list[Record] | None = None
+    items: list[Any] | None = None
+
+
+class End(_Msg, tag="end", frozen=True):
+    id: int
+
+
+class CapRequest(_Msg, tag="cap", frozen=True):
+    id: int
+    op: str  # http | secret | check_read | call_plugin
+    args: list[Any]
+
+
+class Log(_Msg, tag="log", frozen=True):
+    level: int
+    message: str
+
+
+Message = (
+    Setup
+    | Load
+    | Init
+    | Call
+    | Credit
+    | Cancel
+    | CapReply
+    | Shutdown
+    | Ready
+    | Loaded
+    | Result
+    | Fail
+    | Chunk
+    | End
+    | CapRequest
+    | Log
+)
+
+
+def _prime_type_info() -> None:
+    """Let msgspec read Record's annotations in the module that defines them.
+
+    ``wiseflow/__init__`` renames public classes' ``__module__`` to ``"wiseflow"``, where
+    the postponed annotations (``datetime``) cannot be resolved; msgspec caches a struct's
+    type info once built, so building it here under the true module name is enough.
+    """
+    for cls in (Record, Checkpoint):
+        shown = cls.__module__
+        cls.__module__ = "wiseflow._record"
+        try:
+            msgspec.msgpack.Decoder(cls)
+        finally:
+            cls.__module__ = shown
+
+
+_prime_type_info()
+_record_encoder = msgspec.msgpack.Encoder()
+_record_decoder = msgspec.msgpack.Decoder(Record)
+_checkpoint_decoder = msgspec.msgpack.Decoder(Checkpoint)
+
+
+def pack(value: Any) -> Any:
+    """``value`` with every Record and Checkpoint (at any depth) wrapped as an extension.
+
+    msgspec encodes structs natively, so a Record inside a free-form value would arrive
+    as a plain dict; wrapping keeps its type across the wire.
+    """
+    if isinstance(value, Record):
+        return msgspec.msgpack.Ext(_EXT_RECORD, _record_encoder.encode(value))
+    if isinstance(value, Checkpoint):
+        return msgspec.msgpack.Ext(_EXT_CHECKPOINT, _record_encoder.encode(value))
+    if isinstance(value, list | tuple):
+        return [pack(v) for v in value]
+    if isinstance(value, dict):
+        return {k: pack(v) for k, v in value.items()}
+    return value
+
+
+def records_only(value: Any) -> list[Record] | None:
+    """``value`` when it is a non-empty list of Records (sent on the fast typed path)."""
+    if type(value) is list and value and all(type(v) is Record for v in value):
+        return value
+    return None
+
+
+def _enc_hook(obj: Any) -> Any:
+    if isinstance(obj, set | frozenset):
+        return list(obj)
+    raise TypeError(f"cannot send a {type(obj).__name__} between host and worker")
+
+
+def _ext_hook(code: int, data: memoryview) -> Any:
+    if code == _EXT_RECORD:
+        return _record_decoder.decode(data)
+    if code == _EXT_CHECKPOINT:
+        return _checkpoint_decoder.decode(data)
+    raise msgspec.ValidationError(f"unknown extension type {code}")
+
+
+class Channel:
+    """One end of the socketpair: send and receive whole messages.
+
+    The receive side reads into a reusable buffer and never allocates more than
+    :data:`MAX_FRAME` for one frame, whatever length prefix the peer claims.
+    """
+
+    __slots__ = ("_buf", "_decoder", "_encoder", "_out", "max_frame", "sock")
+
+    def __init__(self, sock: socket.socket, *, max_frame: int = MAX_FRAME) -> None:
+        self.sock = sock
+        self.max_frame = max_frame
+        self._encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
+        self._decoder = msgspec.msgpack.Decoder(Message, ext_hook=_ext_hook)
+        self._out = bytearray(64 * 1024)
+        self._buf = bytearray()
+
+    def encode(self, msg: Message) -> bytearray:
+        """``msg`` as a frame (header included) in this channel's reused buffer."""
+        out = self._out
+        self._encoder.encode_into(msg, out, _HEADER.size)
+        size = len(out) - _HEADER.size
+        if size > self.max_frame:
+            raise ProtocolViolation(f"refusing to send a frame of {size} bytes")
+        _HEADER.pack_into(out, 0, size)
+        return out
+
+    def send(self, msg: Message) -> None:
+        self.sock.sendall(self.encode(msg))
+
+    def has_frame(self) -> bool:
+        """Whether a complete frame is already buffered."""
+        buf = self._buf
+        if len(buf) < _HEADER.size:
+            return False
+        size: int = _HEADER.unpack_from(buf)[0]
+        if size > self.max_frame:
+            raise ProtocolViolation(
+                f"peer announced a frame of {size} bytes (max {self.max_frame})"
+            )
+        return len(buf) >= _HEADER.size + size
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+
+    def pop(self) -> Message:
+        """Decode the buffered frame (call only after :meth:`has_frame`)."""
+        buf = self._buf
+        (size,) = _HEADER.unpack_from(buf)
+        end = _HEADER.size + size
+        view = memoryview(buf)
+        try:
+            msg: Message = self._decoder.decode(view[_HEADER.size : end])
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError) as exc:
+            raise ProtocolViolation(f"malformed frame: {exc}") from None
+        finally:
+            view.release()
+        del buf[:end]
+        return msg
+
+    def recv_some(self) -> bool:
+        """Read what is available (blocking until something is); False at end of stream."""
+        data = self.sock.recv(max(256 * 1024, len(self._buf)))
+        if not data:
+            return False
+        self._buf += data
+        return True
+
+    def recv(self) -> Message | None:
+        """Block until one whole message arrives; None when the peer closed the channel."""
+        while not self.has_frame():
+            if not self.recv_some():
+                return None
+        return self.pop()
