@@ -1,0 +1,235 @@
+"""The discovery cache: parsed files remembered by their stat stamp.
+
+Discovery always walks the file system (directory listings and ``stat`` calls, which are
+cheap), so it sees every plugin added, changed or removed. What the cache saves is the
+expensive part: reading and parsing ``entry_points.txt``, ``METADATA`` and ``plugin.toml``.
+A file is re-read when its stamp (mtime in ns, size, inode) differs from the remembered one.
+
+A file changed twice within one clock tick keeps its mtime ("racy", as git calls it); for
+files modified shortly before the cache was written, the cache also keeps a content digest
+and compares it on the next use, so such edits are seen too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar, final
+
+import msgspec
+
+from .._errors import Problem
+from .._manifest import Manifest, Permissions, Requirement, Resources
+from .._version import __version__
+
+__all__ = ["DistMeta", "EntryPoints", "ManifestData", "ManifestResult", "Memo", "Stamp"]
+
+FORMAT = 1
+#: Files modified less than this long before the cache was written keep a digest.
+RACY_NS = 3_000_000_000
+#: Entries not used by the current scan are kept up to this many (other configurations).
+MAX_ENTRIES = 20_000
+
+
+@final
+class Stamp(msgspec.Struct, frozen=True, array_like=True):
+    mtime_ns: int
+    size: int
+    ino: int
+
+
+@final
+class EntryPoints(msgspec.Struct, frozen=True, tag="ep"):
+    """The ``wiseflow.plugins`` entries of one ``entry_points.txt``: (name, value) pairs."""
+
+    entries: tuple[tuple[str, str], ...]
+
+
+@final
+class DistMeta(msgspec.Struct, frozen=True, tag="meta"):
+    """A distribution's name and version from ``METADATA`` / ``PKG-INFO``."""
+
+    name: str
+    version: str
+
+
+@final
+class ManifestData(msgspec.Struct, frozen=True, kw_only=True):
+    """``Manifest``'s fields, for the cache file.
+
+    ``Manifest`` itself cannot be decoded by msgspec once ``wiseflow/__init__`` has set its
+    ``__module__`` to ``"wiseflow"`` (its postponed annotations no longer resolve), so the
+    cache stores this mirror; ``tests/test_discovery_cache.py`` keeps the fields in step.
+    """
+
+    name: str
+    version: str
+    kind: str
+    entry: str
+    api: str
+    python: str | None
+    description: str
+    fallback: str | None
+    requires: tuple[Requirement, ...]
+    permissions: Permissions
+    resources: Resources
+    path: str | None
+
+    @classmethod
+    def of(cls, manifest: Manifest) -> ManifestData:
+        return cls(**{f: getattr(manifest, f) for f in cls.__struct_fields__})
+
+    def to_manifest(self) -> Manifest:
+        return Manifest(**{f: getattr(self, f) for f in self.__struct_fields__})
+
+
+@final
+class ManifestResult(msgspec.Struct, frozen=True, tag="manifest"):
+    """A parsed ``plugin.toml``: the manifest, or the problems that stopped it."""
+
+    data: ManifestData | None = None
+    problems: tuple[Problem, ...] = ()
+    name: str | None = None  # the plugin name, when the file was readable enough to say
+
+    @property
+    def manifest(self) -> Manifest | None:
+        return self.data.to_manifest() if self.data is not None else None
+
+
+Value = EntryPoints | DistMeta | ManifestResult
+V = TypeVar("V", EntryPoints, DistMeta, ManifestResult)
+
+
+@final
+class _Entry(msgspec.Struct, array_like=True):
+    stamp: Stamp
+    digest: bytes | None
+    value: Value
+
+
+@final
+class _File(msgspec.Struct):
+    format: int
+    host: str
+    entries: dict[str, _Entry]
+
+
+def stamp_of(st: os.stat_result) -> Stamp:
+    return Stamp(st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _host() -> str:
+    return f"{__version__}/{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+class Memo:
+    """Parsed files by path and stamp; a no-op store when ``cache_dir`` is None.
+
+    Args:
+        cache_dir: where ``discovery-v1.msgpack`` lives; created on save.
+    """
+
+    def __init__(self, cache_dir: str | Path | None) -> None:
+        self.path = Path(cache_dir) / f"discovery-v{FORMAT}.msgpack" if cache_dir else None
+        self.entries: dict[str, _Entry] = {}
+        self.used: set[str] = set()
+        self.parsed = self.reused = self.verified = 0
+        self.loaded = False
+        self.dirty = False
+        if self.path is not None:
+            self._load()
+
+    def _load(self) -> None:
+        assert self.path is not None
+        try:
+            raw = self.path.read_bytes()
+            data = msgspec.msgpack.decode(raw, type=_File)
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+            return  # missing or unreadable: start cold, rewrite on save
+        if data.format == FORMAT and data.host == _host():
+            self.entries = data.entries
+            self.loaded = True
+
+    @property
+    def state(self) -> str:
+        """``off``, ``cold``, ``partial`` or ``hit`` (see :class:`ScanStats`)."""
+        if self.path is None:
+            return "off"
+        if not self.loaded:
+            return "cold"
+        return "partial" if self.parsed else "hit"
+
+    def get(self, path: str, st: os.stat_result, parse: Callable[[bytes], V], kind: type[V]) -> V:
+        """The parsed form of ``path`` (whose ``stat`` is ``st``), from the cache or fresh.
+
+        Raises:
+            OSError: the file cannot be read.
+        """
+        stamp = stamp_of(st)
+        entry = self.entries.get(path)
+        data: bytes | None = None
+        if entry is not None and entry.stamp == stamp and isinstance(entry.value, kind):
+            if entry.digest is None:
+                self.reused += 1
+                self.used.add(path)
+                return entry.value
+            data = _read(path)
+            if _digest(data) == entry.digest:
+                self.verified += 1
+                self.used.add(path)
+                return entry.value
+        if data is None:
+            data = _read(path)
+        value = parse(data)
+        self.parsed += 1
+        self.used.add(path)
+        if self.path is not None:
+            self.entries[path] = _Entry(stamp, _digest(data), value)
+            self.dirty = True
+        return value
+
+    def save(self) -> None:
+        """Write the cache if anything changed (atomically; failures are ignored)."""
+        if self.path is None:
+            return
+        now = time.time_ns()
+        for key in self.used:
+            entry = self.entries[key]
+            if entry.digest is not None and entry.stamp.mtime_ns < now - RACY_NS:
+                entry.digest = None  # old enough: a later edit will change the mtime
+                self.dirty = True
+        if not self.dirty:
+            return
+        entries = self.entries
+        if len(entries) > MAX_ENTRIES:
+            entries = {k: v for k, v in entries.items() if k in self.used}
+        payload = msgspec.msgpack.encode(_File(format=FORMAT, host=_host(), entries=entries))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".discovery-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(payload)
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError:
+            return  # a read-only cache dir must not break discovery
+        self.dirty = False
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()

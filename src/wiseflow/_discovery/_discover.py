@@ -1,0 +1,255 @@
+"""``discover()``: find every plugin candidate without importing plugin code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+
+from .._errors import DuplicatePlugin, ManifestError, Problem
+from .._manifest import parse_manifest
+from ._cache import DistMeta, EntryPoints, ManifestData, ManifestResult, Memo
+from ._candidate import Candidate, Discovery, ScanStats
+from ._folders import iter_plugin_folders
+from ._sites import (
+    GROUP,
+    Dist,
+    iter_dists,
+    locate_manifest,
+    meta_file,
+    parse_entry_points,
+    parse_meta,
+    split_value,
+)
+
+__all__ = ["discover"]
+
+_SHIP_HINT = "ship plugin.toml inside the package (package-data) next to the entry's module"
+
+
+def discover(
+    *,
+    plugin_dirs: Sequence[str | Path] = (),
+    entry_points: bool = True,
+    direct: Sequence[Candidate] = (),
+    cache_dir: str | Path | None = None,
+) -> Discovery:
+    """Find plugins in installed distributions, plugin folders and ``direct``.
+
+    Reads manifests only; no plugin module is imported. Broken manifests, entry points
+    without a manifest and duplicates become ``problems``; discovery never raises for them.
+
+    Args:
+        plugin_dirs: plugin folders, or folders of plugin folders (one level deep).
+        entry_points: scan the ``wiseflow.plugins`` entry points of ``sys.path``.
+        direct: candidates handed in as they are (tests, embedding).
+        cache_dir: keep parsed files here between runs (see ``_cache``); None: no cache.
+
+    Example:
+        >>> found = discover(plugin_dirs=["plugins"], cache_dir=".wiseflow/cache")
+        >>> [c.name for c in found.candidates]  # doctest: +SKIP
+    """
+    memo = Memo(cache_dir)
+    candidates: list[Candidate] = list(direct)
+    problems: list[Problem] = []
+    for item in iter_plugin_folders(plugin_dirs):
+        if isinstance(item, Problem):
+            problems.append(item)
+            continue
+        path, st = item
+        result = _manifest(memo, path, st)
+        manifest = result.manifest
+        if manifest is None:
+            problems.extend(result.problems)
+            continue
+        folder = os.path.dirname(path)
+        candidates.append(
+            Candidate(manifest=manifest, origin="dir", location=folder, code_root=folder)
+        )
+    if entry_points:
+        _scan_entry_points(memo, list(sys.path), candidates, problems)
+    problems.extend(_duplicates(candidates))
+    memo.save()
+    stats = ScanStats(
+        cache=memo.state, parsed=memo.parsed, reused=memo.reused, verified=memo.verified
+    )
+    return Discovery(tuple(candidates), tuple(problems), stats)
+
+
+def _manifest(memo: Memo, path: str, st: os.stat_result) -> ManifestResult:
+    try:
+        return memo.get(path, st, lambda data: _parse(data, path), ManifestResult)
+    except OSError as exc:
+        problem = Problem(
+            code="WF101",
+            message=f"cannot read {path}: {exc.strerror or exc}",
+            hint="check the file's permissions",
+            file=path,
+        )
+        return ManifestResult(problems=(problem,))
+
+
+def _parse(data: bytes, path: str) -> ManifestResult:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem = Problem(
+            code="WF101", message=f"{path} is not UTF-8: {exc}", hint="save it as UTF-8", file=path
+        )
+        return ManifestResult(problems=(problem,))
+    try:
+        return ManifestResult(data=ManifestData.of(parse_manifest(text, path=path)))
+    except ManifestError as err:
+        name = err.plugin if err.plugin and err.plugin != path else None
+        problems = tuple(
+            Problem(
+                code=p.code,
+                message=p.message if p.message.startswith(path) else f"{path}: {p.message}",
+                hint=p.hint or err.hint,
+                file=p.file or path,
+                line=p.line,
+                plugin=p.plugin or name,
+            )
+            for p in err.as_problems()
+        )
+        return ManifestResult(problems=problems, name=name)
+
+
+class _Roots:
+    """``sys.path`` folders with their top-level names, listed once per scan."""
+
+    def __init__(self, path: Sequence[str]) -> None:
+        self.roots: list[str] = []
+        for entry in path:
+            root = os.path.abspath(entry or ".")
+            if root not in self.roots:
+                self.roots.append(root)
+        self._tops: dict[str, frozenset[str]] = {}
+
+    def holding(self, top: str) -> list[str]:
+        out = []
+        for root in self.roots:
+            names = self._tops.get(root)
+            if names is None:
+                try:
+                    names = frozenset(os.listdir(root))
+                except OSError:
+                    names = frozenset()
+                self._tops[root] = names
+            if top in names or f"{top}.py" in names:
+                out.append(root)
+        return out
+
+
+def _scan_entry_points(
+    memo: Memo, path: list[str], candidates: list[Candidate], problems: list[Problem]
+) -> None:
+    roots = _Roots(path)
+    for dist in iter_dists(path):
+        ep_file = os.path.join(dist.meta_dir, "entry_points.txt")
+        try:
+            eps = memo.get(ep_file, os.stat(ep_file), parse_entry_points, EntryPoints)
+        except OSError:
+            continue  # no entry points at all: not a plugin distribution
+        if not eps.entries:
+            continue
+        location = _location(memo, dist)
+        for ep_name, value in eps.entries:
+            found = _entry_point(memo, roots, location, ep_name, value)
+            if isinstance(found, Candidate):
+                candidates.append(found)
+            else:
+                problems.extend(found)
+
+
+def _location(memo: Memo, dist: Dist) -> str:
+    path = meta_file(dist)
+    try:
+        meta = memo.get(path, os.stat(path), parse_meta, DistMeta)
+    except OSError:
+        name, _, version = dist.stem.partition("-")
+        meta = DistMeta(name, version)
+    return f"{meta.name}=={meta.version}"
+
+
+def _entry_point(
+    memo: Memo, roots: _Roots, location: str, ep_name: str, value: str
+) -> Candidate | list[Problem]:
+    where = f"entry point {ep_name!r} = {value!r} of {location}"
+
+    def bad(message: str, hint: str, file: str | None = None) -> list[Problem]:
+        return [
+            Problem(
+                code="WF101", message=f"{where}: {message}", hint=hint, file=file, plugin=ep_name
+            )
+        ]
+
+    parts = split_value(value)
+    if parts is None:
+        return bad(f"is not 'module:Class' (group {GROUP})", "fix the distribution's entry point")
+    module, attr = parts
+    manifest_path, found_at = locate_manifest(module, roots.holding(module.split(".")[0]))
+    if found_at is None:
+        return bad(f"module {module} is not on sys.path", "reinstall the distribution")
+    if manifest_path is None:
+        return bad(f"no plugin.toml for module {module} (looked beside {found_at})", _SHIP_HINT)
+    try:
+        st = os.stat(manifest_path)
+    except OSError as exc:
+        return bad(f"cannot read {manifest_path}: {exc}", _SHIP_HINT, manifest_path)
+    result = _manifest(memo, manifest_path, st)
+    manifest = result.manifest
+    if manifest is None:
+        return [
+            p if p.plugin else msgspec.structs.replace(p, plugin=ep_name) for p in result.problems
+        ]
+    if manifest.name != ep_name:
+        return bad(
+            f"names plugin {ep_name!r} but {manifest_path} says name = {manifest.name!r}",
+            "make the entry point's name equal the manifest's name",
+            manifest_path,
+        )
+    if manifest.entry != f"{module}:{attr}":
+        return bad(
+            f"points at {module}:{attr} but {manifest_path} says entry = {manifest.entry!r}",
+            "make the entry point's value equal the manifest's entry",
+            manifest_path,
+        )
+    return Candidate(manifest=manifest, origin="entry-point", location=location, entry_point=value)
+
+
+def _duplicates(candidates: list[Candidate]) -> list[Problem]:
+    """WF104 for the same name at the same version from two places."""
+    first: dict[tuple[str, str], Candidate] = {}
+    out: list[Problem] = []
+    for c in sorted(candidates, key=lambda c: c.precedence):
+        key = (c.name, _norm_version(c.version))
+        other = first.setdefault(key, c)
+        if other is c or (other.origin, other.location) == (c.origin, c.location):
+            continue
+        out.append(
+            Problem(
+                code=DuplicatePlugin.default_code,
+                message=(
+                    f"plugin {c.name!r} {c.version} is offered twice: by {other.origin} "
+                    f"{other.location} and by {c.origin} {c.location}; "
+                    f"the {other.origin} copy is preferred"
+                ),
+                hint=DuplicatePlugin.default_hint,
+                plugin=c.name,
+                file=c.manifest.path,
+            )
+        )
+    return out
+
+
+def _norm_version(version: str) -> str:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return str(Version(version))
+    except InvalidVersion:
+        return version
