@@ -1,0 +1,345 @@
+"""The streaming engine: sources → processors (in order) → store → every analyzer.
+
+Each source runs in its own thread and hands batches to one consumer through a bounded
+queue, so a fast source blocks (backpressure) instead of filling memory. A batch carries
+the last checkpoint its source yielded; the consumer commits the batch's records and that
+checkpoint in one transaction, so a checkpoint is never stored before the records it
+covers, and a killed run resumes without loss or duplicates.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, final
+
+from .._errors import CircuitOpen, InvalidTransition, ProtocolViolation, SkipRecord
+from .._plugin import Figure
+from .._record import Checkpoint, Record
+from .._store import Store
+from ._model import Pipeline
+from ._protocol import StageHandle
+from ._summary import RunSummary, StageStats, error_entry
+
+__all__ = ["Progress", "run_pipeline"]
+
+#: Called after every batch with the summary so far (counts, per-stage stats).
+Progress = Callable[[RunSummary], None]
+
+# Failures that say "the plugin is out", not "this record is bad": bisecting is pointless.
+_WHOLE_BATCH = (CircuitOpen, InvalidTransition)
+
+
+@final
+class _Batch:
+    __slots__ = ("checkpoint", "records", "source")
+
+    def __init__(self, source: str, records: list[Record], checkpoint: dict[str, Any] | None):
+        self.source = source
+        self.records = records
+        self.checkpoint = checkpoint
+
+
+@final
+class _End:
+    __slots__ = ("error", "seconds", "source")
+
+    def __init__(self, source: str, error: BaseException | None, seconds: float) -> None:
+        self.source = source
+        self.error = error
+        self.seconds = seconds
+
+
+def _produce(
+    handle: StageHandle,
+    state: dict[str, Any] | None,
+    batch_size: int,
+    out: queue.Queue[_Batch | _End],
+    stop: threading.Event,
+) -> None:
+    """Run one source: batch its records, attach its latest checkpoint, hand batches on."""
+    name = handle.name
+    started = time.perf_counter()
+    batch: list[Record] = []
+    pending: dict[str, Any] | None = None
+
+    def put(item: _Batch | _End) -> None:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    error: BaseException | None = None
+    try:
+        for item in handle.fetch(state):
+            if stop.is_set():
+                break
+            if isinstance(item, Record):
+                batch.append(item if item.source == name else item.replace(source=name))
+                if len(batch) >= batch_size:
+                    put(_Batch(name, batch, pending))
+                    batch, pending = [], None
+            elif isinstance(item, Checkpoint):
+                # Coalesced: the state rides with the batch holding every record before it.
+                pending = dict(item.state)
+            else:
+                raise ProtocolViolation(
+                    f"source {name!r} yielded {type(item).__name__}, not Record or Checkpoint",
+                    plugin=handle.plugin,
+                    hint="a connector's fetch() yields Record and Checkpoint objects only",
+                )
+    except BaseException as exc:
+        error = exc
+    if batch or pending is not None:
+        # Records yielded before a failure are still good; a checkpoint never follows one.
+        put(_Batch(name, batch, pending))
+    put(_End(name, error, time.perf_counter() - started))
+
+
+class _Run:
+    """The consumer side of one run."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        store: Store,
+        summary: RunSummary,
+        processors: Sequence[StageHandle],
+        analyzers: Sequence[StageHandle],
+    ) -> None:
+        self.pipeline = pipeline
+        self.store = store
+        self.summary = summary
+        self.processors = processors
+        self.analyzers = analyzers
+
+    def stats(self, handle: StageHandle) -> StageStats:
+        return self.summary.stages[handle.name]
+
+    def dead(self, source: str, record: Record, handle: StageHandle, exc: BaseException) -> None:
+        entry = error_entry(exc, handle.plugin)
+        reason = exc.reason if isinstance(exc, SkipRecord) else entry["message"]
+        self.store.dead_letter(
+            self.summary.run_id,
+            source,
+            record,
+            plugin=handle.plugin,
+            code=entry["code"],
+            reason=reason,
+        )
+        self.summary.dead_letters += 1
+        self.stats(handle).failed(entry["code"])
+
+    def process(self, handle: StageHandle, records: list[Record], source: str) -> list[Record]:
+        """Run one processor over ``records``; isolate failing records into dead letters."""
+        stats = self.stats(handle)
+        while records:
+            stats.calls += 1
+            t0 = time.perf_counter()
+            try:
+                result = list(handle.process(records))
+            except SkipRecord as exc:
+                bad = [r for r in records if r.id == exc.record_id]
+                if not bad:
+                    return self._split(handle, records, source, exc)
+                for record in bad:
+                    self.dead(source, record, handle, exc)
+                records = [r for r in records if r.id != exc.record_id]
+                continue
+            except _WHOLE_BATCH as exc:
+                for record in records:
+                    self.dead(source, record, handle, exc)
+                return []
+            except Exception as exc:
+                return self._split(handle, records, source, exc)
+            finally:
+                stats.seconds += time.perf_counter() - t0
+            return result
+        return []
+
+    def _split(
+        self, handle: StageHandle, records: list[Record], source: str, exc: BaseException
+    ) -> list[Record]:
+        if len(records) == 1:
+            self.dead(source, records[0], handle, exc)
+            return []
+        mid = len(records) // 2
+        return self.process(handle, records[:mid], source) + self.process(
+            handle, records[mid:], source
+        )
+
+    def analyze(self, records: list[Record]) -> None:
+        for handle in self.analyzers:
+            stats = self.stats(handle)
+            stats.calls += 1
+            stats.records_in += len(records)
+            t0 = time.perf_counter()
+            try:
+                handle.analyze(records)
+            except Exception as exc:
+                entry = error_entry(exc, handle.plugin)
+                stats.failed(entry["code"])
+                if len(self.summary.errors) < 100:
+                    self.summary.errors.append(entry)
+                self.summary.status = "failed"
+            finally:
+                stats.seconds += time.perf_counter() - t0
+
+    def batch(self, item: _Batch) -> None:
+        summary = self.summary
+        records = item.records
+        summary.fetched += len(records)
+        self.summary.stages[item.source].records_out += len(records)
+        for handle in self.processors:
+            if not records:
+                break
+            stats = self.stats(handle)
+            stats.records_in += len(records)
+            records = self.process(handle, records, item.source)
+            stats.records_out += len(records)
+        summary.dropped += len(item.records) - len(records)  # includes dead letters
+        stored, duplicates = self.store.write_batch(
+            item.source, records, summary.run_id, item.checkpoint
+        )
+        summary.stored += stored
+        summary.duplicates += duplicates
+        if records and self.pipeline.analyze == "stream":
+            self.analyze(records)
+
+    def analyze_stored(self, sources: Sequence[str]) -> None:
+        """Feed every analyzer all stored records of ``sources`` (``analyze = "stored"``)."""
+        for batch in self.store.iter_batches(sources, self.pipeline.batch_size):
+            self.analyze(batch)
+
+
+def run_pipeline(
+    pipeline: Pipeline,
+    store: Store,
+    sources: Sequence[StageHandle],
+    processors: Sequence[StageHandle] = (),
+    analyzers: Sequence[StageHandle] = (),
+    *,
+    full_refresh: bool = False,
+    progress: Progress | None = None,
+    report: str | Path | None = None,
+) -> RunSummary:
+    """Run ``pipeline`` over ready stage handles and return its summary.
+
+    Args:
+        pipeline: the validated pipeline file (batch size, queue depth, name, output).
+        store: where records, dead letters, checkpoints and the run are written.
+        sources, processors, analyzers: handles in pipeline order.
+        full_refresh: ignore stored checkpoints (sources fetch everything again; records
+            already stored are counted as duplicates).
+        progress: called after every batch with the summary so far.
+        report: write the report here (``.html``/``.md``/``.json``); default: the
+            pipeline's ``[output] report``; ``""`` for none.
+
+    Returns:
+        The :class:`RunSummary`; its ``to_dict()`` is the ``run --json`` document.
+    """
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    summary = RunSummary(
+        run_id=store.begin_run(pipeline.name),
+        pipeline=pipeline.name,
+        started=started.isoformat(timespec="seconds"),
+    )
+    for handles, kind in (
+        (sources, "connector"),
+        (processors, "processor"),
+        (analyzers, "analyzer"),
+    ):
+        for h in handles:
+            summary.stages[h.name] = StageStats(
+                plugin=h.plugin, kind=kind, state=str(getattr(h, "state", "ACTIVE"))
+            )
+    run = _Run(pipeline, store, summary, processors, analyzers)
+    depth = max(2, pipeline.queue_batches * max(1, len(sources)))
+    q: queue.Queue[_Batch | _End] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    threads = []
+    try:
+        for handle in sources:
+            state = None if full_refresh else store.checkpoint(handle.name)
+            summary.stages[handle.name].calls += 1
+            t = threading.Thread(
+                target=_produce,
+                args=(handle, state, pipeline.batch_size, q, stop),
+                name=f"wiseflow-source-{handle.name}",
+                daemon=True,
+            )
+            t.start()
+            threads.append(t)
+        active = len(threads)
+        while active:
+            item = q.get()
+            if isinstance(item, _End):
+                active -= 1
+                stats = summary.stages[item.source]
+                stats.seconds = item.seconds
+                if item.error is not None:
+                    entry = error_entry(item.error, stats.plugin)
+                    stats.failed(entry["code"])
+                    stats.state = "ERROR"
+                    summary.errors.append(entry)
+                    summary.status = "failed"
+                continue
+            run.batch(item)
+            if progress is not None:
+                progress(summary)
+        if pipeline.analyze == "stored" and analyzers:
+            run.analyze_stored([h.name for h in sources])
+    except BaseException:
+        summary.status = "failed"
+        raise
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=5)
+        _finish(run, summary, t0, report, pipeline)
+    return summary
+
+
+def _finish(
+    run: _Run, summary: RunSummary, t0: float, report: str | Path | None, pipeline: Pipeline
+) -> None:
+    """Collect analyzer results, write the report, close the run record."""
+    figures: dict[str, list[Figure | str]] = {}
+    for handle in run.analyzers:
+        stats = run.stats(handle)
+        try:
+            summary.analyzers[handle.name] = handle.result()
+        except Exception as exc:
+            entry = error_entry(exc, handle.plugin)
+            stats.failed(entry["code"])
+            summary.errors.append(entry)
+            summary.status = "failed"
+    target = pipeline.output.report if report is None else (str(report) or None)
+    summary.seconds = time.perf_counter() - t0
+    if target:
+        for handle in run.analyzers:
+            if handle.name not in summary.analyzers:
+                continue
+            try:
+                figures[handle.name] = list(handle.render(summary.analyzers[handle.name]))
+            except Exception as exc:
+                summary.errors.append(error_entry(exc, handle.plugin))
+        from .._report import render_report
+
+        summary.finished = datetime.now(UTC).isoformat(timespec="seconds")
+        try:
+            summary.report = str(Path(target))
+            render_report(target, pipeline.name, summary.to_dict(), summary.analyzers, figures)
+        except Exception as exc:
+            summary.report = None
+            summary.errors.append(error_entry(exc, "report"))
+            summary.status = "failed"
+    summary.finished = datetime.now(UTC).isoformat(timespec="seconds")
+    run.store.finish_run(summary.run_id, summary.status, summary.to_dict())

@@ -1,0 +1,236 @@
+"""Run stages in this process, straight on plugin objects: :class:`LocalStage`.
+
+This is the ``trusted`` path without the plugin manager: no sandbox, no retries, no
+breakers. Tests, benchmarks and the crash-test driver use it; ``wiseflow run`` uses the
+manager's handles, which satisfy the same :class:`~wiseflow._pipeline.StageHandle`.
+Grants still apply: :class:`LocalBackend` serves only the roots, hosts and secrets it
+was given, resolved from the manifest's ``{field}`` placeholders by :func:`grants_for`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any, final
+from urllib.parse import urlsplit
+
+import msgspec
+
+from .._context import HttpResponse, PluginContext
+from .._errors import ConfigError, EntryNotFound, PermissionDenied
+from .._manifest import Manifest, load_manifest
+from .._plugin import BasePlugin, Figure
+from .._record import Checkpoint, Record
+
+__all__ = ["LocalBackend", "LocalStage", "grants_for", "local_stage"]
+
+
+@final
+class LocalBackend:
+    """A :class:`~wiseflow._context.CapabilityBackend` enforcing a fixed grant in-process."""
+
+    def __init__(
+        self,
+        plugin: str,
+        *,
+        read_roots: Iterable[str | Path] = (),
+        hosts: Iterable[str] = (),
+        secrets: Mapping[str, str | None] | None = None,
+    ) -> None:
+        self.plugin = plugin
+        self.read_roots = [Path(r).resolve() for r in read_roots]
+        self.hosts = {h.lower() for h in hosts}
+        self.secrets = dict(secrets or {})
+
+    def check_read(self, path: str) -> str:
+        resolved = Path(path).resolve()
+        for root in self.read_roots:
+            if resolved == root or resolved.is_relative_to(root):
+                return str(resolved)
+        raise PermissionDenied(
+            f"plugin {self.plugin!r} may not read {path}: it is outside its granted roots",
+            plugin=self.plugin,
+            permission="fs_read",
+            hint=f"grant it: wiseflow plugins grant {self.plugin} --fs-read {path}",
+        )
+
+    def secret(self, name: str) -> str | None:
+        if name not in self.secrets:
+            raise PermissionDenied(
+                f"plugin {self.plugin!r} asked for secret {name} which is not granted",
+                plugin=self.plugin,
+                permission="env",
+            )
+        return self.secrets[name]
+
+    def http_request(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        timeout: float | None,
+    ) -> HttpResponse:
+        host = _host_port(url)
+        if host not in self.hosts and host.rsplit(":", 1)[0] not in self.hosts:
+            raise PermissionDenied(
+                f"plugin {self.plugin!r} asked for network access to {host}, which is not granted",
+                plugin=self.plugin,
+                permission="network",
+                hint=f"run `wiseflow plugins grant {self.plugin} --network {host}`",
+            )
+        import httpx
+
+        with httpx.Client(timeout=timeout or 30.0, follow_redirects=False) as client:
+            resp = client.request(method, url, headers=headers, content=body)
+            return HttpResponse(resp.status_code, dict(resp.headers), resp.content, str(resp.url))
+
+    def call_plugin(self, name: str, method: str, args: list[Any]) -> Any:
+        raise PermissionDenied(
+            f"plugin {self.plugin!r}: ctx.plugin() needs the plugin manager",
+            plugin=self.plugin,
+            permission="requires",
+        )
+
+
+def _host_port(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{(parts.hostname or '').lower()}:{port}"
+
+
+def grants_for(manifest: Manifest, config: Mapping[str, Any]) -> dict[str, list[str]]:
+    """What a manifest's permissions amount to for ``config`` (placeholders resolved).
+
+    ``{field}`` stands for the value(s) the operator wrote for ``field``; a field left to
+    its default grants nothing. Network entries resolve to ``host:port``.
+    """
+    out: dict[str, list[str]] = {"fs_read": [], "network": [], "env": []}
+    perms = manifest.permissions
+    for key, entries in (("fs_read", perms.fs_read), ("network", perms.network)):
+        for entry in entries:
+            if entry.startswith("{") and entry.endswith("}"):
+                value = config.get(entry[1:-1])
+                values = value if isinstance(value, list) else [value] if value else []
+                for v in values:
+                    out[key].append(_host_port(str(v)) if key == "network" else str(v))
+            else:
+                out[key].append(entry)
+    out["env"] = list(perms.env)
+    return out
+
+
+@final
+class LocalStage:
+    """A :class:`StageHandle` over a plugin object in this process.
+
+    Validates the config against the plugin's ``Config`` (WF105), builds its
+    :class:`PluginContext`, and runs ``async`` methods on a private event loop.
+    """
+
+    def __init__(
+        self,
+        plugin_obj: BasePlugin,
+        *,
+        name: str,
+        plugin: str,
+        config: Mapping[str, Any],
+        data_dir: str | Path,
+        backend: Any,
+    ) -> None:
+        self.name = name
+        self.plugin = plugin
+        self.state = "LOADED"
+        self._obj = plugin_obj
+        self._loop: asyncio.AbstractEventLoop | None = None
+        cls = type(plugin_obj).Config
+        try:
+            cfg = msgspec.convert(dict(config), cls) if cls is not None else dict(config)
+        except (msgspec.ValidationError, TypeError) as exc:
+            raise ConfigError(f"config of {name!r} is invalid: {exc}", plugin=plugin) from None
+        path = Path(data_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        self.ctx = PluginContext(name=name, config=cfg, data_dir=path, backend=backend)
+        self._run(plugin_obj.initialize(self.ctx))
+        self.state = "ACTIVE"
+
+    def _run(self, value: Any) -> Any:
+        if inspect.isawaitable(value):
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+            return self._loop.run_until_complete(value)
+        return value
+
+    def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint]:
+        it = getattr(self._obj, "fetch")(state)  # noqa: B009 - kind checked by the caller
+        if isinstance(it, AsyncIterator):
+            while True:
+                try:
+                    yield self._run(it.__anext__())
+                except StopAsyncIteration:
+                    return
+        yield from it
+
+    def process(self, batch: list[Record]) -> list[Record]:
+        return list(self._run(getattr(self._obj, "process")(batch)))  # noqa: B009
+
+    def analyze(self, batch: list[Record]) -> None:
+        self._run(getattr(self._obj, "analyze")(batch))  # noqa: B009
+
+    def result(self) -> dict[str, Any]:
+        return dict(self._run(getattr(self._obj, "result")()))  # noqa: B009
+
+    def render(self, result: dict[str, Any]) -> list[Figure | str]:
+        return list(self._run(getattr(self._obj, "render")(result)))  # noqa: B009
+
+    def close(self) -> None:
+        """Shut the plugin down and close the loop (idempotent)."""
+        if self.state == "ACTIVE":
+            self._run(self._obj.shutdown())
+            self.state = "UNLOADED"
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
+
+
+def _entry(plugin: str) -> tuple[type[BasePlugin], Manifest]:
+    for ep in metadata.entry_points(group="wiseflow.plugins"):
+        if ep.name == plugin:
+            cls = ep.load()
+            module = inspect.getmodule(cls)
+            assert module is not None
+            assert module.__file__ is not None
+            return cls, load_manifest(Path(module.__file__).parent)
+    raise EntryNotFound(f"no installed plugin named {plugin!r}", plugin=plugin)
+
+
+def local_stage(
+    plugin: str,
+    *,
+    name: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    data_dir: str | Path,
+    secrets: Mapping[str, str | None] | None = None,
+) -> LocalStage:
+    """An installed (entry-point) plugin as a :class:`LocalStage`, granted what its
+    manifest declares for ``config``. Secrets come from ``secrets`` or the environment."""
+    cls, manifest = _entry(plugin)
+    config = dict(config or {})
+    grants = grants_for(manifest, config)
+    env = {k: (secrets or {}).get(k, os.environ.get(k)) for k in grants["env"]}
+    instance = name or plugin
+    backend = LocalBackend(
+        instance, read_roots=grants["fs_read"], hosts=grants["network"], secrets=env
+    )
+    return LocalStage(
+        cls(),
+        name=instance,
+        plugin=plugin,
+        config=config,
+        data_dir=Path(data_dir) / "plugins" / instance,
+        backend=backend,
+    )
