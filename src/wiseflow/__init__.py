@@ -5,6 +5,8 @@ Plugin authors need only what this module exports; everything else is internal.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._context import HttpResponse, PluginContext
 from ._errors import (
     ApiIncompatible,
@@ -62,6 +64,7 @@ __all__ = [
     "DiscoveryError",
     "DuplicatePlugin",
     "EntryNotFound",
+    "EventBus",
     "Figure",
     "HttpResponse",
     "IntegrityError",
@@ -70,10 +73,15 @@ __all__ = [
     "Manifest",
     "ManifestError",
     "MissingDependency",
+    "OperatorConfig",
     "PermissionDenied",
     "PipelineError",
     "PluginContext",
     "PluginError",
+    "PluginEvent",
+    "PluginHandle",
+    "PluginManager",
+    "PluginState",
     "PluginTimeout",
     "Problem",
     "ProcessorPlugin",
@@ -95,9 +103,44 @@ __all__ = [
     "WorkerCrashed",
     "__version__",
     "load_manifest",
+    "load_operator_config",
 ]
 
+# The host's classes load on first use, so that plugin code and sandbox workers importing
+# the contract never pay for (or reach) the manager.
+_LAZY = {
+    "EventBus": "._lifecycle",
+    "PluginEvent": "._lifecycle",
+    "PluginState": "._lifecycle",
+    "PluginHandle": "._handle",
+    "PluginManager": "._manager",
+    "OperatorConfig": "._operator",
+    "load_operator_config": "._operator",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wiseflow' has no attribute {name!r}")
+    import importlib
+
+    obj = getattr(importlib.import_module(module, __name__), name)
+    if isinstance(obj, type):
+        obj.__module__ = "wiseflow"
+    globals()[name] = obj
+    return obj
+
+
+if TYPE_CHECKING:
+    from ._handle import PluginHandle
+    from ._lifecycle import EventBus, PluginEvent, PluginState
+    from ._manager import PluginManager
+    from ._operator import OperatorConfig, load_operator_config
+
 for _name in __all__:
+    if _name in _LAZY:
+        continue
     _obj = globals()[_name]
     if isinstance(_obj, type):
         _obj.__module__ = "wiseflow"

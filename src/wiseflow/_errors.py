@@ -38,7 +38,8 @@ The tree is grouped by what the caller should do::
 Warnings derive from :class:`WiseflowWarning`.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: public Structs are re-homed to `wiseflow`,
+# and msgspec resolves string annotations through the class's module.
 
 from typing import Any, ClassVar
 
@@ -249,7 +250,7 @@ class EntryNotFound(DiscoveryError):
     """The manifest's ``entry`` names a module or class that does not exist."""
 
     default_code = "WF102"
-    default_hint = "check `entry = \"module:Class\"` in plugin.toml"
+    default_hint = 'check `entry = "module:Class"` in plugin.toml'
 
 
 class InterfaceError(DiscoveryError):

@@ -58,13 +58,19 @@ class InProcessRunner:
     def config_schema(self) -> dict[str, Any] | None:
         return config_schema(self._cls.Config if self._cls else None)
 
+    def check_config(self, config: dict[str, Any]) -> None:
+        assert self._cls is not None, "load() first"
+        build_config(self._cls.Config, config, self.spec.manifest.name)
+
     def initialize(self, config: dict[str, Any]) -> None:
         assert self._cls is not None, "load() first"
         name = self.spec.manifest.name
         cfg = build_config(self._cls.Config, config, name)
         data_dir = Path(self.spec.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        ctx = PluginContext(name=self.spec.instance, config=cfg, data_dir=data_dir, backend=self._backend)
+        ctx = PluginContext(
+            name=self.spec.instance, config=cfg, data_dir=data_dir, backend=self._backend
+        )
         try:
             plugin = self._cls()
         except Exception as exc:

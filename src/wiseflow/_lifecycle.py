@@ -7,7 +7,8 @@ transition's name run after it. A failing subscriber or hook is logged and never
 transition.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: public Structs are re-homed to `wiseflow`,
+# and msgspec resolves string annotations through the class's module.
 
 import asyncio
 import enum
@@ -95,6 +96,7 @@ class EventBus:
         self._subscribers: list[tuple[Subscriber, str | None]] = []
         self._lock = threading.Lock()
         self.errors = 0
+        self.pending: set[asyncio.Task[None]] = set()
 
     def subscribe(self, fn: Subscriber, *, plugin: str | None = None) -> Callable[[], None]:
         """Call ``fn`` for every event (of ``plugin`` only, if given); returns unsubscribe."""
@@ -135,7 +137,9 @@ def _run_isolated(fn: Callable[[PluginEvent], Any], event: PluginEvent, bus: Eve
             except RuntimeError:
                 asyncio.run(_await(out))
             else:
-                loop.create_task(_await(out))
+                task = loop.create_task(_await(out))
+                bus.pending.add(task)  # keep a reference until done
+                task.add_done_callback(bus.pending.discard)
     except Exception:
         bus.errors += 1
         log.exception("event subscriber %r failed on %s", fn, event.event or event.new)

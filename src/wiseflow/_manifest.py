@@ -3,7 +3,8 @@
 Every invalid field is reported at once, each with its path (``plugin.version``) and line.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: public Structs are re-homed to `wiseflow`,
+# and msgspec resolves string annotations through the class's module.
 
 import re
 import tomllib
@@ -196,7 +197,9 @@ class _Validator:
         }  # fmt: skip
         for key in plugin:
             if key not in known:
-                self.bad(f"plugin.{key}", "unknown field", f"known fields: {', '.join(sorted(known))}")
+                self.bad(
+                    f"plugin.{key}", "unknown field", f"known fields: {', '.join(sorted(known))}"
+                )
 
         name = self._str(plugin, "name", required=True)
         if name is not None and not NAME_RE.match(name):
@@ -226,7 +229,10 @@ class _Validator:
         resources = self._resources(plugin.get("resources", {}))
         if self.problems:
             return None
-        assert name and version and kind and entry  # guaranteed when no problems
+        assert name is not None  # all four are guaranteed when no problems were found
+        assert version is not None
+        assert kind is not None
+        assert entry is not None
         return Manifest(
             name=name,
             version=version,
@@ -285,16 +291,18 @@ class _Validator:
                 if not isinstance(optional_raw, bool):
                     self.bad(f"{path}.optional", "must be true or false")
                 optional = bool(optional_raw)
-                spec = spec.get("version", "")
-            if not isinstance(spec, str):
-                self.bad(path, f"range must be a string, got {spec!r}")
+                rng = spec.get("version", "")
+            else:
+                rng = spec
+            if not isinstance(rng, str):
+                self.bad(path, f"range must be a string, got {rng!r}")
                 continue
             try:
-                SpecifierSet(spec)
+                SpecifierSet(rng)
             except InvalidSpecifier:
-                self.bad(path, f"{spec!r} is not a PEP 440 version range")
+                self.bad(path, f"{rng!r} is not a PEP 440 version range")
                 continue
-            out.append(Requirement(name=dep, version=spec, optional=optional))
+            out.append(Requirement(name=dep, version=rng, optional=optional))
         return tuple(out)
 
     def _permissions(self, table: Any) -> Permissions:
@@ -354,4 +362,4 @@ def _valid_host_port(entry: str) -> bool:
         host = host[1:-1]
     if not host or any(c.isspace() or c in "/@?#" for c in host):
         return False
-    return port == "" or port == "*" or (port.isdigit() and 0 < int(port) < 65536)
+    return port in {"", "*"} or (port.isdigit() and 0 < int(port) < 65536)

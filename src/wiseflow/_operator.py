@@ -1,6 +1,7 @@
 """Operator configuration: ``wiseflow.toml`` (SPEC §4)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: public Structs are re-homed to `wiseflow`,
+# and msgspec resolves string annotations through the class's module.
 
 import tomllib
 from pathlib import Path

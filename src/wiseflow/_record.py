@@ -1,6 +1,7 @@
 """The unit of data (:class:`Record`) and a connector's state marker (:class:`Checkpoint`)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: public Structs are re-homed to `wiseflow`,
+# and msgspec resolves string annotations through the class's module.
 
 from datetime import UTC, datetime
 from typing import Any, final
@@ -42,11 +43,11 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
             if t.utcoffset():
                 msgspec.structs.force_setattr(self, "time", t.astimezone(UTC))
 
-    def replace(self, **changes: Any) -> Record:
+    def replace(self, **changes: Any) -> "Record":
         """A copy with ``changes`` applied (the original is untouched)."""
         return msgspec.structs.replace(self, **changes)
 
-    def annotate(self, key: str, value: Any) -> Record:
+    def annotate(self, key: str, value: Any) -> "Record":
         """A copy with ``annotations[key] = value``."""
         return msgspec.structs.replace(self, annotations={**self.annotations, key: value})
 

@@ -61,6 +61,9 @@ class Runner(Protocol):
     def config_schema(self) -> dict[str, Any] | None:
         """JSON Schema of the plugin's ``Config`` (after ``load``), or None without one."""
 
+    def check_config(self, config: dict[str, Any]) -> None:
+        """Validate ``config`` against ``Config`` without initializing (WF105 on failure)."""
+
     def initialize(self, config: dict[str, Any]) -> None:
         """Validate ``config`` against ``Config`` (WF105), build the context, initialize."""
 

@@ -1,0 +1,120 @@
+"""``wiseflow plugins check``: every problem of one plugin, found without trusting it.
+
+Manifest (WF101), compatibility and dependencies (WF2xx), entry and interface (WF102,
+WF103: checked by the runner of the plugin's level, so inside a sandboxed worker unless the
+plugin is trusted) and the operator's config for it (WF105). Problems are collected, not
+raised: a broken manifest does not hide a broken interface.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from ._discovery import Candidate
+from ._errors import ManifestError, Problem, WiseflowError
+from ._manager import PluginManager
+from ._manifest import ENTRY_RE, KINDS, MANIFEST_NAME, NAME_RE, Manifest, load_manifest
+from ._resolve import resolve
+
+__all__ = ["CheckReport", "check_plugin"]
+
+
+class CheckReport(msgspec.Struct, frozen=True, kw_only=True):
+    plugin: str
+    ok: bool
+    problems: tuple[Problem, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "plugin": self.plugin,
+            "ok": self.ok,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+def _lenient_manifest(path: Path) -> Manifest | None:
+    """Enough of a broken manifest to still check the code (name, kind, entry usable)."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8")).get("plugin", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    name, kind, entry = doc.get("name"), doc.get("kind"), doc.get("entry")
+    if not (isinstance(name, str) and NAME_RE.match(name)):
+        name = path.parent.name.lower().replace("_", "-")
+        if not NAME_RE.match(name):
+            return None
+    if kind not in KINDS or not (isinstance(entry, str) and ENTRY_RE.match(entry)):
+        return None
+    return Manifest(name=name, version="0", kind=str(kind), entry=entry, path=str(path))
+
+
+def check_plugin(pm: PluginManager, target: str) -> CheckReport:
+    """Check a plugin folder (or its ``plugin.toml``) or an installed plugin by name."""
+    problems: list[Problem] = []
+    path = Path(target)
+    cand: Candidate | None = None
+    label = target
+    if path.exists() or "/" in target or target.endswith(".toml"):
+        manifest_path = path / MANIFEST_NAME if path.is_dir() else path
+        manifest: Manifest | None
+        try:
+            manifest = load_manifest(manifest_path)
+        except ManifestError as exc:
+            problems.extend(exc.as_problems())
+            manifest = _lenient_manifest(manifest_path)
+        if manifest is not None:
+            label = manifest.name
+            cand = Candidate(
+                manifest=manifest, origin="dir", location=str(manifest_path.parent.resolve()),
+                code_root=str(manifest_path.parent.resolve()),
+            )  # fmt: skip
+    else:
+        discovery = pm.discover()
+        matches = [c for c in discovery.candidates if c.manifest.name == target]
+        problems.extend(p for p in discovery.problems if p.plugin == target)
+        if not matches:
+            problems.append(
+                Problem(
+                    code="WF602",
+                    message=f"no plugin named '{target}' was found",
+                    hint="give a plugin folder path, or check `wiseflow plugins list`",
+                    plugin=target,
+                )
+            )
+        else:
+            cand = max(matches, key=lambda c: c.manifest.parsed_version)
+    if cand is not None:
+        problems.extend(_check_candidate(pm, cand, has_manifest_problems=bool(problems)))
+    return CheckReport(plugin=label, ok=not problems, problems=tuple(problems))
+
+
+def _check_candidate(
+    pm: PluginManager, cand: Candidate, *, has_manifest_problems: bool
+) -> list[Problem]:
+    problems: list[Problem] = []
+    name = cand.manifest.name
+    if not has_manifest_problems:
+        others = [c for c in pm.discover().candidates if c.manifest.name != name]
+        resolution = resolve([cand, *others], want=[name])
+        problems.extend(p for p in resolution.problems)
+    handle = None
+    try:
+        handle = pm._make_handle(f"check-{name}", cand, dict(pm.config.plugin(name).config))
+        handle.runner.load()
+        config = pm.config.plugin(name).config
+        if config:
+            handle.runner.check_config(dict(config))
+    except WiseflowError as exc:
+        problems.extend(
+            msgspec.structs.replace(p, file=p.file or cand.manifest.path) for p in exc.as_problems()
+        )
+    finally:
+        if handle is not None:
+            handle.runner.close()
+    return problems

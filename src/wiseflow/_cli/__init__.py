@@ -1,0 +1,123 @@
+"""The ``wiseflow`` command line.
+
+Options every command takes, anywhere on the line: ``--config PATH``, ``--plugin-dir DIR``
+(repeatable), ``--data-dir DIR``, ``--json``, ``--debug``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+import click
+
+from .._errors import WiseflowError
+from ._output import Output
+from ._session import GlobalOptions, Session
+
+__all__ = ["cli", "main", "split_global"]
+
+
+@click.group(
+    name="wiseflow",
+    help=(
+        "Secure, fast plugin pipelines.\n\nGlobal options (any position): --config PATH, "
+        "--plugin-dir DIR (repeatable), --data-dir DIR, --json, --debug."
+    ),
+)
+def cli() -> None:
+    pass
+
+
+def _register() -> None:
+    from . import _doctor, _plugins, _run
+
+    cli.add_command(_plugins.plugins)
+    _run.register(cli)
+    _doctor.register(cli)
+
+
+def split_global(args: Sequence[str]) -> tuple[GlobalOptions, list[str]]:
+    """Take the global options out of ``args`` wherever they stand (until ``--``)."""
+    opts = GlobalOptions()
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--":
+            rest.extend(args[i - 1 :])
+            break
+        key, eq, value = arg.partition("=")
+        if key in ("--config", "--plugin-dir", "--data-dir"):
+            if not eq:
+                if i >= len(args):
+                    rest.append(arg)  # the parser reports the missing value
+                    continue
+                value = args[i]
+                i += 1
+            if key == "--config":
+                opts.config = value
+            elif key == "--data-dir":
+                opts.data_dir = value
+            else:
+                opts.plugin_dirs.append(value)
+        elif arg == "--json":
+            opts.json = True
+        elif arg == "--debug":
+            opts.debug = True
+        else:
+            rest.append(arg)
+    return opts, rest
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point; exits with the codes of SPEC §6."""
+    raw = list(sys.argv[1:] if argv is None else argv)
+    opts, rest = split_global(raw)
+    out = Output(json=opts.json, debug=opts.debug)
+    logging.basicConfig(
+        level=logging.DEBUG if opts.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    session = Session(opts, out)
+    _register()
+    code = 0
+    try:
+        result = cli.main(args=rest, prog_name="wiseflow", standalone_mode=False, obj=session)
+        code = result if isinstance(result, int) else 0
+    except WiseflowError as exc:
+        if opts.debug:
+            logging.getLogger("wiseflow").exception("failed")
+        code = out.error(exc)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        if opts.json:
+            out.document(
+                {"error": {"code": "usage", "message": exc.format_message(), "plugin": None,
+                           "hint": "run with --help"}}
+            )  # fmt: skip
+        else:
+            exc.show()
+        code = 2
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        code = 130
+    except Exception as exc:
+        if opts.debug:
+            raise
+        code = out.error(
+            WiseflowError(
+                f"internal error: {type(exc).__name__}: {exc}",
+                code="WF000",
+                hint="run again with --debug for the traceback, and report it",
+            )
+        )
+    finally:
+        try:
+            session.close()
+        except Exception:
+            logging.getLogger("wiseflow").exception("closing plugins failed")
+    sys.exit(code)

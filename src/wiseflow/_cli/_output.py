@@ -1,0 +1,50 @@
+"""How the CLI speaks: rich text for people, one JSON document for machines."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import msgspec
+from rich.console import Console
+
+from .._errors import WiseflowError, exit_code_for
+
+__all__ = ["Output"]
+
+
+class Output:
+    """Holds the global options and prints results and errors the same way everywhere."""
+
+    def __init__(self, *, json: bool = False, debug: bool = False) -> None:
+        self.json = json
+        self.debug = debug
+        self.out = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def document(self, doc: dict[str, Any]) -> None:
+        """Print one JSON document on stdout."""
+        sys.stdout.write(msgspec.json.encode(doc).decode() + "\n")
+        sys.stdout.flush()
+
+    def error(self, exc: WiseflowError) -> int:
+        """Report ``exc`` (code, what, where, hint) and return the exit code."""
+        if self.json:
+            doc: dict[str, Any] = {"error": exc.to_dict()}
+            if exc.problems:
+                doc["error"]["problems"] = [p.to_dict() for p in exc.problems]
+            self.document(doc)
+        else:
+            where = f" ({exc.plugin})" if exc.plugin else ""
+            self.err.print(f"[bold red]error {exc.code}[/]: {exc.message}{where}", markup=True)
+            for p in exc.problems[1:] if len(exc.problems) > 1 else ():
+                self.err.print(f"  - {p.code}: {p.message}", markup=False)
+            if exc.hint:
+                self.err.print(f"[dim]hint:[/] {exc.hint}", markup=True)
+        return exit_code_for(exc.code)
+
+    def warn(self, message: str) -> None:
+        if not self.json:
+            self.err.print(f"[yellow]warning[/]: {message}", markup=True)
+        else:
+            sys.stderr.write(f"warning: {message}\n")

@@ -1,0 +1,295 @@
+"""``wiseflow plugins ...``: list, info, check, enable/disable, grant/revoke, new."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import msgspec
+from rich.table import Table
+
+from .._errors import DiscoveryError, Problem, exit_code_for
+from .._grants import Grant, effective_permissions
+from .._opstate import load_state, save_state
+from ._scaffold import scaffold
+from ._session import session_of
+
+
+@click.group(name="plugins")
+def plugins() -> None:
+    """Find, check and manage plugins."""
+
+
+def _problem_rows(problems: list[Problem]) -> list[dict[str, Any]]:
+    return [{"code": p.code, "message": p.message} for p in problems]
+
+
+@plugins.command("list")
+@click.option("--kind", type=click.Choice(["connector", "processor", "analyzer"]))
+@click.pass_context
+def list_(ctx: click.Context, kind: str | None) -> None:
+    """Every plugin on offer: name, version, kind, origin, state, level, problems."""
+    s = session_of(ctx)
+    pm = s.pm
+    discovery = pm.discover()
+    resolution = pm.resolve()
+    by_plugin: dict[str, list[Problem]] = {}
+    for p in (*discovery.problems, *resolution.problems):
+        by_plugin.setdefault(p.plugin or "", []).append(p)
+    rows: list[dict[str, Any]] = []
+    for cand in sorted(
+        discovery.candidates, key=lambda c: (c.manifest.name, c.manifest.parsed_version)
+    ):
+        m = cand.manifest
+        if kind and m.kind != kind:
+            continue
+        chosen = resolution.selected.get(m.name)
+        policy = s.config.plugin(m.name)
+        state = "DISABLED" if not policy.enabled else "UNLOADED"
+        problems = by_plugin.get(m.name, []) if chosen is None or chosen == cand else []
+        rows.append(
+            {
+                "name": m.name,
+                "version": m.version,
+                "kind": m.kind,
+                "origin": cand.origin,
+                "location": cand.location,
+                "state": state,
+                "level": pm.level_for(m.name),
+                "selected": chosen == cand,
+                "description": m.description,
+                "problems": _problem_rows(problems),
+            }
+        )
+    orphans = [p for p in discovery.problems if not any(r["name"] == p.plugin for r in rows)]
+    if s.out.json:
+        s.out.document({"plugins": rows, "problems": [p.to_dict() for p in orphans]})
+        return
+    table = Table(title=f"{len(rows)} plugin(s)", title_justify="left")
+    for col in ("name", "version", "kind", "origin", "state", "level", "problems"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        probs = ", ".join(p["code"] for p in r["problems"]) or "-"
+        table.add_row(
+            r["name"], r["version"], r["kind"], r["origin"], r["state"], r["level"], probs
+        )
+    s.out.out.print(table)
+    for p in orphans:
+        s.out.warn(f"{p.code}: {p.message}" + (f" ({p.file})" if p.file else ""))
+
+
+@plugins.command()
+@click.argument("name")
+@click.option(
+    "--schema",
+    is_flag=True,
+    help="also show the Config JSON Schema (imports the plugin in its sandbox)",
+)
+@click.pass_context
+def info(ctx: click.Context, name: str, schema: bool) -> None:
+    """Manifest, permissions asked and granted, dependency tree and load order."""
+    s = session_of(ctx)
+    pm = s.pm
+    discovery = pm.discover()
+    cands = [c for c in discovery.candidates if c.manifest.name == name]
+    if not cands:
+        raise DiscoveryError(
+            f"no plugin named '{name}' was found",
+            plugin=name,
+            code="WF602",
+            hint="check `wiseflow plugins list`, plugin_dirs and --plugin-dir",
+        )
+    resolution = pm.resolve([name])
+    chosen = resolution.selected.get(name) or max(cands, key=lambda c: c.manifest.parsed_version)
+    m = chosen.manifest
+    policy = s.config.plugin(name)
+    level = pm.level_for(name)
+    granted = effective_permissions(m.permissions, policy.grant, policy.config, level=level)
+    doc: dict[str, Any] = {
+        "name": m.name,
+        "version": m.version,
+        "kind": m.kind,
+        "origin": chosen.origin,
+        "location": chosen.location,
+        "level": level,
+        "manifest": m.to_dict(),
+        "permissions": {
+            "asked": msgspec.to_builtins(m.permissions),
+            "granted": granted.to_dict(),
+        },
+        "requires": [msgspec.to_builtins(r) for r in m.requires],
+        "load_order": list(resolution.order),
+        "candidates": [
+            {"version": c.manifest.version, "origin": c.origin, "location": c.location}
+            for c in cands
+        ],
+        "choice": resolution.explanations.get(name),
+        "problems": [p.to_dict() for p in resolution.problems],
+    }
+    if schema:
+        handle = pm._make_handle(f"info-{name}", chosen, dict(policy.config))
+        try:
+            handle.runner.load()
+            doc["config_schema"] = handle.runner.config_schema()
+        finally:
+            handle.runner.close()
+    if s.out.json:
+        s.out.document(doc)
+        return
+    p = s.out.out.print
+    p(f"[bold]{m.name}[/] {m.version}  ({m.kind}, {chosen.origin}: {chosen.location})")
+    if m.description:
+        p(m.description, markup=False)
+    p(f"level: {level}    api: {m.api}    python: {m.python or 'any'}")
+    if doc["choice"]:
+        p(f"chosen: {doc['choice']}", markup=False)
+    p("permissions asked:", msgspec.json.encode(doc["permissions"]["asked"]).decode(), markup=False)
+    p("permissions granted:", msgspec.json.encode(granted.to_dict()).decode(), markup=False)
+    if m.requires:
+        p("requires:")
+        for r in m.requires:
+            opt = " (optional)" if r.optional else ""
+            p(f"  {r.name} {r.version or 'any'}{opt}", markup=False)
+    p("load order: " + " -> ".join(resolution.order), markup=False)
+    for prob in resolution.problems:
+        p(f"[red]{prob.code}[/] {prob.message}")
+    if schema:
+        p(
+            "config schema:",
+            msgspec.json.format(msgspec.json.encode(doc["config_schema"])).decode(),
+            markup=False,
+        )
+
+
+@plugins.command()
+@click.argument("target")
+@click.pass_context
+def check(ctx: click.Context, target: str) -> None:
+    """Manifest, interface, compatibility and config of a plugin folder or installed name."""
+    from .._check import check_plugin
+
+    s = session_of(ctx)
+    report = check_plugin(s.pm, target)
+    if s.out.json:
+        s.out.document(report.to_dict())
+    elif report.ok:
+        s.out.out.print(f"[green]ok[/] {report.plugin}: no problems found")
+    else:
+        s.out.err.print(f"[bold red]{report.plugin}: {len(report.problems)} problem(s)[/]")
+        for prob in report.problems:
+            where = (
+                f" ({prob.file}{':' + str(prob.line) if prob.line else ''})" if prob.file else ""
+            )
+            s.out.err.print(f"error {prob.code}: {prob.message}{where}", markup=False)
+            if prob.hint:
+                s.out.err.print(f"  hint: {prob.hint}", markup=False)
+    if not report.ok:
+        codes = {exit_code_for(p.code) for p in report.problems}
+        raise click.exceptions.Exit(next(c for c in (3, 2, 4, 1) if c in codes))
+
+
+def _set_disabled(ctx: click.Context, name: str, disabled: bool) -> None:
+    s = session_of(ctx)
+    names = {c.manifest.name for c in s.pm.discover().candidates}
+    if name not in names:
+        raise DiscoveryError(f"no plugin named '{name}' was found", plugin=name, code="WF602")
+    state = load_state(s.data_dir)
+    if disabled and name not in state.disabled:
+        state.disabled.append(name)
+    if not disabled and name in state.disabled:
+        state.disabled.remove(name)
+    save_state(s.data_dir, state)
+    word = "disabled" if disabled else "enabled"
+    if s.out.json:
+        s.out.document({"plugin": name, "state": "DISABLED" if disabled else "ENABLED"})
+    else:
+        s.out.out.print(f"{name}: {word}")
+
+
+@plugins.command()
+@click.argument("name")
+@click.pass_context
+def enable(ctx: click.Context, name: str) -> None:
+    """Allow a plugin to run again (and clear an operator disable)."""
+    _set_disabled(ctx, name, False)
+
+
+@plugins.command()
+@click.argument("name")
+@click.pass_context
+def disable(ctx: click.Context, name: str) -> None:
+    """Stop a plugin from being run by pipelines until it is enabled."""
+    _set_disabled(ctx, name, True)
+
+
+@plugins.command()
+@click.argument("name")
+@click.option("--all", "all_", is_flag=True, help="everything the manifest asks for")
+@click.option("--network", multiple=True, help="host:port (repeatable)")
+@click.option("--env", multiple=True, help="secret name (repeatable)")
+@click.option("--fs-read", multiple=True, help="directory (repeatable)")
+@click.option("--fs-write", multiple=True, help="directory (repeatable)")
+@click.option("--subprocess", is_flag=True, help="allow starting programs")
+@click.pass_context
+def grant(
+    ctx: click.Context,
+    name: str,
+    all_: bool,
+    network: tuple[str, ...],
+    env: tuple[str, ...],
+    fs_read: tuple[str, ...],
+    fs_write: tuple[str, ...],
+    subprocess: bool,
+) -> None:
+    """Grant permissions to a plugin (a plugin gets what it declared AND was granted)."""
+    s = session_of(ctx)
+    state = load_state(s.data_dir)
+    old = state.grants.get(name, Grant())
+    state.grants[name] = Grant(
+        network=tuple(dict.fromkeys((*old.network, *network))),
+        env=tuple(dict.fromkeys((*old.env, *env))),
+        fs_read=tuple(dict.fromkeys((*old.fs_read, *(str(Path(p).resolve()) for p in fs_read)))),
+        fs_write=tuple(dict.fromkeys((*old.fs_write, *(str(Path(p).resolve()) for p in fs_write)))),
+        subprocess=old.subprocess or subprocess,
+        all=old.all or all_,
+    )
+    save_state(s.data_dir, state)
+    if s.out.json:
+        s.out.document({"plugin": name, "grant": msgspec.to_builtins(state.grants[name])})
+    else:
+        s.out.out.print(
+            f"{name}: granted {msgspec.json.encode(state.grants[name]).decode()}", markup=False
+        )
+
+
+@plugins.command()
+@click.argument("name")
+@click.pass_context
+def revoke(ctx: click.Context, name: str) -> None:
+    """Remove every grant made with `wiseflow plugins grant` for a plugin."""
+    s = session_of(ctx)
+    state = load_state(s.data_dir)
+    state.grants.pop(name, None)
+    save_state(s.data_dir, state)
+    if s.out.json:
+        s.out.document({"plugin": name, "grant": None})
+    else:
+        s.out.out.print(f"{name}: grants revoked (wiseflow.toml grants still apply)")
+
+
+@plugins.command()
+@click.argument("name")
+@click.option("--kind", required=True, type=click.Choice(["connector", "processor", "analyzer"]))
+@click.option("--dir", "dir_", type=click.Path(path_type=Path), default=".", help="parent folder")
+@click.pass_context
+def new(ctx: click.Context, name: str, kind: str, dir_: Path) -> None:
+    """Create a plugin folder with a manifest, a class to fill in and a test."""
+    s = session_of(ctx)
+    folder = scaffold(name, kind, dir_)
+    if s.out.json:
+        s.out.document({"plugin": name, "path": str(folder)})
+    else:
+        s.out.out.print(
+            f"created {folder}; check it with `wiseflow plugins check {folder}`", markup=False
+        )

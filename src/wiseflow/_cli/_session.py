@@ -1,0 +1,69 @@
+"""State shared by the commands of one CLI invocation: options, output, the manager."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .._manager import PluginManager
+from .._operator import OperatorConfig, load_operator_config
+from .._opstate import apply_state, load_state
+from ._output import Output
+
+__all__ = ["GlobalOptions", "Session", "session_of"]
+
+
+class GlobalOptions:
+    def __init__(self) -> None:
+        self.config: str | None = None
+        self.plugin_dirs: list[str] = []
+        self.data_dir: str | None = None
+        self.json = False
+        self.debug = False
+
+
+class Session:
+    """Builds the operator config and the plugin manager lazily, once per invocation."""
+
+    def __init__(self, opts: GlobalOptions, out: Output) -> None:
+        self.opts = opts
+        self.out = out
+        self._config: OperatorConfig | None = None
+        self._pm: PluginManager | None = None
+
+    @property
+    def base_config(self) -> OperatorConfig:
+        return load_operator_config(self.opts.config)
+
+    @property
+    def data_dir(self) -> Path:
+        if self.opts.data_dir:
+            return Path(self.opts.data_dir).resolve()
+        cfg = self.base_config
+        return cfg.resolve_path(cfg.wiseflow.data_dir)
+
+    @property
+    def config(self) -> OperatorConfig:
+        if self._config is None:
+            self._config = apply_state(self.base_config, load_state(self.data_dir))
+        return self._config
+
+    @property
+    def pm(self) -> PluginManager:
+        if self._pm is None:
+            self._pm = PluginManager(
+                self.config, plugin_dirs=self.opts.plugin_dirs, data_dir=self.data_dir
+            )
+        return self._pm
+
+    def close(self) -> None:
+        if self._pm is not None:
+            self._pm.close()
+
+
+def session_of(ctx: click.Context) -> Session:
+    """The session the entry point put on the click context."""
+    session = ctx.find_root().obj
+    assert isinstance(session, Session)
+    return session

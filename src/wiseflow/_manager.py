@@ -1,0 +1,378 @@
+"""The plugin manager: one registry of plugin instances, driven through their lifecycle.
+
+There is no module-level state: every manager has its own registry, event bus and store
+of handles. The manager never holds its lock while plugin code runs, so a plugin may call
+back into the manager (``ctx.plugin``, ``get``) from ``initialize`` without deadlock.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ._broker import Broker
+from ._discovery import Candidate, Discovery, discover
+from ._errors import (
+    ConfigError,
+    DiscoveryError,
+    MissingDependency,
+    Problem,
+    WiseflowError,
+    error_from_dict,
+)
+from ._grants import effective_permissions
+from ._handle import PluginHandle
+from ._inprocess import InProcessRunner
+from ._lifecycle import EventBus, Lifecycle, PluginState
+from ._loader import forget_folder_plugin
+from ._manifest import Manifest
+from ._operator import OperatorConfig
+from ._plugin import BasePlugin
+from ._resolve import Resolution, resolve
+from ._runner import Runner, RunnerSpec
+
+__all__ = ["PluginManager", "direct_candidate"]
+
+log = logging.getLogger("wiseflow.manager")
+
+PluginSpec = type[BasePlugin] | tuple[Manifest, type[BasePlugin]]
+
+
+def direct_candidate(spec: PluginSpec) -> tuple[Candidate, type[BasePlugin]]:
+    """A candidate for a plugin class handed in directly (tests, embedding).
+
+    The class may carry ``name``, ``version`` and ``manifest_permissions`` attributes; or pass
+    ``(Manifest, cls)`` to give the manifest explicitly.
+    """
+    if isinstance(spec, tuple):
+        manifest, cls = spec
+    else:
+        cls = spec
+        from ._manifest import Permissions
+
+        perms = getattr(cls, "manifest_permissions", None)
+        manifest = Manifest(
+            name=str(getattr(cls, "name", cls.__name__.lower())),
+            version=str(getattr(cls, "version", "0.0.0")),
+            kind=getattr(cls, "kind", "processor"),
+            entry=f"{cls.__module__}:{cls.__qualname__}",
+            description=(cls.__doc__ or "").strip().split("\n")[0],
+            permissions=perms if isinstance(perms, Permissions) else Permissions(),
+        )
+    return Candidate(manifest=manifest, origin="direct", location="<direct>"), cls
+
+
+class PluginManager:
+    """Finds, checks, loads and runs plugins; one instance per host or test.
+
+    Args:
+        config: the operator configuration (``wiseflow.toml``); defaults when None.
+        plugin_dirs: more plugin folders, after those of ``config``.
+        entry_points: also discover installed distributions.
+        plugins: plugin classes handed in directly (always run at level ``trusted``).
+        data_dir: overrides ``config.wiseflow.data_dir``.
+        level: overrides every plugin's security level (e.g. ``"trusted"`` in tests).
+        cache: keep a discovery cache under the data dir.
+
+    Example:
+        >>> with PluginManager(plugins=[MyProcessor], entry_points=False) as pm:
+        ...     handle = pm.start("myprocessor")
+        ...     handle.process(batch)
+    """
+
+    def __init__(
+        self,
+        config: OperatorConfig | None = None,
+        *,
+        plugin_dirs: Sequence[str | Path] = (),
+        entry_points: bool = True,
+        plugins: Sequence[PluginSpec] = (),
+        data_dir: str | Path | None = None,
+        level: str | None = None,
+        cache: bool = True,
+    ) -> None:
+        self.config = config or OperatorConfig()
+        self.events = EventBus()
+        self.data_dir = (
+            Path(data_dir) if data_dir else self.config.resolve_path(self.config.wiseflow.data_dir)
+        )
+        dirs = [self.config.resolve_path(d) for d in self.config.wiseflow.plugin_dirs]
+        self.plugin_dirs = [*dirs, *(Path(d).resolve() for d in plugin_dirs)]
+        self.entry_points = entry_points
+        self.level_override = level
+        self.cache = cache
+        self._direct: dict[str, type[BasePlugin]] = {}
+        self._direct_candidates: list[Candidate] = []
+        for spec in plugins:
+            cand, cls = direct_candidate(spec)
+            self._direct[cand.manifest.name] = cls
+            self._direct_candidates.append(cand)
+        self._handles: dict[str, PluginHandle] = {}
+        self._load_order: list[str] = []
+        self._configs: dict[str, dict[str, Any]] = {}
+        self._lock = threading.RLock()
+        self._discovery: Discovery | None = None
+
+    # -- finding ---------------------------------------------------------------------------
+
+    def discover(self, *, refresh: bool = False) -> Discovery:
+        """Every plugin on offer, read from manifests only (no plugin code runs)."""
+        if self._discovery is None or refresh:
+            self._discovery = discover(
+                plugin_dirs=self.plugin_dirs,
+                entry_points=self.entry_points,
+                direct=self._direct_candidates,
+                cache_dir=(self.data_dir / "cache") if self.cache else None,
+            )
+        return self._discovery
+
+    def resolve(self, want: Iterable[str] | None = None) -> Resolution:
+        """Choose versions and a load order for ``want`` (everything when None)."""
+        return resolve(self._pick_origins(self.discover().candidates), want=want)
+
+    def _pick_origins(self, candidates: Sequence[Candidate]) -> list[Candidate]:
+        out = []
+        for cand in candidates:
+            origin = self.config.plugin(cand.manifest.name).origin
+            if origin is None or origin in (cand.origin, cand.location):
+                out.append(cand)
+        return out
+
+    # -- registry --------------------------------------------------------------------------
+
+    def get(self, name: str) -> PluginHandle:
+        """The handle of a loaded instance; WF100 when it is not loaded."""
+        with self._lock:
+            handle = self._handles.get(name)
+        if handle is None:
+            raise DiscoveryError(
+                f"plugin '{name}' is not loaded",
+                plugin=name,
+                hint="load it first (PluginManager.load/start) or check `wiseflow plugins list`",
+            )
+        return handle
+
+    def list(self, kind: str | None = None) -> list[PluginHandle]:
+        """Loaded instances, in load order, optionally of one kind."""
+        with self._lock:
+            handles = [self._handles[n] for n in self._load_order if n in self._handles]
+        return [h for h in handles if kind is None or h.kind == kind]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._handles
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def level_for(self, name: str) -> str:
+        if name in self._direct:
+            return "trusted"
+        return self.level_override or self.config.level_for(name)
+
+    def _raise_problems(self, problems: Sequence[Problem], name: str) -> None:
+        if not problems:
+            return
+        first = problems[0]
+        err = error_from_dict(
+            {
+                "code": first.code,
+                "message": "; ".join(p.message for p in problems),
+                "plugin": first.plugin or name,
+                "hint": first.hint,
+            }
+        )
+        err.problems = tuple(problems)
+        raise err
+
+    def load(
+        self, name: str, *, instance: str | None = None, config: dict[str, Any] | None = None
+    ) -> PluginHandle:
+        """Resolve ``name``, start its dependencies, import (or start a worker) and check it.
+
+        ``config`` is the instance's raw config; it also expands permission placeholders.
+        """
+        inst = instance or name
+        with self._lock:
+            if inst in self._handles and self._handles[inst].state is not PluginState.UNLOADED:
+                return self._handles[inst]
+        resolution = self.resolve([name])
+        related = set(resolution.order) | {name}
+        problems = [p for p in self.discover().problems if p.plugin in related]
+        problems += list(resolution.problems)
+        self._raise_problems(problems, name)
+        if name not in resolution.selected:
+            raise MissingDependency(
+                f"no plugin named '{name}' was found",
+                plugin=name,
+                hint="check `wiseflow plugins list`, plugin_dirs and --plugin-dir",
+            )
+        for dep in resolution.order:
+            if dep != name and dep not in self._handles:
+                self.start(dep)
+        cand = resolution.selected[name]
+        raw = dict(config if config is not None else self.config.plugin(name).config)
+        handle = self._make_handle(inst, cand, raw)
+        with self._lock:
+            self._handles[inst] = handle
+            if inst in self._load_order:
+                self._load_order.remove(inst)
+            self._load_order.append(inst)
+            self._configs[inst] = raw
+        try:
+            handle.runner.load()
+        except WiseflowError as exc:
+            handle.last_error = exc
+            handle.lifecycle.transition(PluginState.ERROR, f"{exc.code}: {exc.message}")
+            raise
+        handle.lifecycle.transition(PluginState.LOADED, f"from {cand.origin} {cand.location}")
+        return handle
+
+    def _make_handle(self, inst: str, cand: Candidate, raw: dict[str, Any]) -> PluginHandle:
+        m = cand.manifest
+        level = self.level_for(m.name)
+        policy = self.config.plugin(m.name)
+        data_dir = self.data_dir / "plugins" / inst
+        data_dir.mkdir(parents=True, exist_ok=True)
+        perms = effective_permissions(m.permissions, policy.grant, raw, level=level)
+        requires = frozenset(r.name for r in m.requires)
+        broker = Broker(
+            inst,
+            perms,
+            data_dir=str(data_dir),
+            requires=requires,
+            call_dependency=self._call_dependency,
+            read_roots=(cand.code_root,) if cand.code_root else (),
+        )
+        spec = RunnerSpec(
+            instance=inst,
+            manifest=m,
+            code_root=cand.code_root,
+            data_dir=str(data_dir),
+            level=level,
+            plugin_class=self._direct.get(m.name) if cand.origin == "direct" else None,
+        )
+        runner = self._make_runner(spec, broker, perms_denied=perms.denied)
+        timeout = policy.resources.get("timeout_s", m.resources.timeout_s)
+        return PluginHandle(
+            instance=inst,
+            manifest=m,
+            origin=cand.origin,
+            level=level,
+            runner=runner,
+            lifecycle=Lifecycle(inst, self.events),
+            timeout_s=min(float(timeout), m.resources.timeout_s),
+        )
+
+    def _make_runner(
+        self, spec: RunnerSpec, broker: Broker, *, perms_denied: tuple[str, ...]
+    ) -> Runner:
+        if perms_denied:
+            log.info("plugin %s: not granted: %s", spec.instance, ", ".join(perms_denied))
+        if spec.level == "trusted":
+            return InProcessRunner(spec, broker)
+        from ._sandbox import make_worker_runner
+
+        runner: Runner = make_worker_runner(spec, broker, self.config)
+        return runner
+
+    def _call_dependency(self, name: str, method: str, args: builtins.list[Any]) -> Any:
+        return self.get(name).invoke(method, *args)
+
+    def initialize(self, name: str, config: dict[str, Any] | None = None) -> PluginHandle:
+        """Validate the config (WF105) and call the plugin's ``initialize``."""
+        handle = self.get(name)
+        raw = self._configs.get(name, {}) if config is None else dict(config)
+        self._configs[name] = raw
+        handle.config = raw
+        try:
+            handle.runner.initialize(raw)
+        except ConfigError:
+            raise  # stays LOADED: the operator fixes the config and tries again
+        except Exception as exc:
+            err = handle._failed(exc, "initialize")
+            if handle.lifecycle.can(PluginState.ERROR):
+                handle.lifecycle.transition(PluginState.ERROR, f"{err.code}: {err.message}")
+            raise err from exc
+        handle.lifecycle.transition(PluginState.INITIALIZED)
+        return handle
+
+    def activate(self, name: str) -> PluginHandle:
+        handle = self.get(name)
+        handle.lifecycle.transition(PluginState.ACTIVE)
+        return handle
+
+    def start(
+        self, name: str, config: dict[str, Any] | None = None, *, instance: str | None = None
+    ) -> PluginHandle:
+        """Load, initialize and activate ``name`` (and its dependencies) in one go."""
+        handle = self.load(name, instance=instance, config=config)
+        if handle.state is PluginState.LOADED:
+            self.initialize(handle.name)
+        if handle.state is PluginState.INITIALIZED:
+            self.activate(handle.name)
+        return handle
+
+    def disable(self, name: str, reason: str = "disabled by operator") -> PluginHandle:
+        handle = self.get(name)
+        handle.lifecycle.transition(PluginState.DISABLED, reason)
+        return handle
+
+    def enable(self, name: str) -> PluginHandle:
+        """DISABLED → ACTIVE; ERROR → a fresh start with the same config."""
+        handle = self.get(name)
+        if handle.state is PluginState.ERROR:
+            self._release(handle)
+            handle.lifecycle.transition(PluginState.UNLOADED, "reset for re-enable")
+            with self._lock:
+                del self._handles[name]
+            return self.start(handle.plugin, self._configs.get(name), instance=name)
+        handle.lifecycle.transition(PluginState.ACTIVE, "enabled")
+        return handle
+
+    def _release(self, handle: PluginHandle) -> None:
+        try:
+            handle.runner.close()
+        except Exception:
+            log.exception("closing plugin %s failed", handle.name)
+
+    def shutdown(self, name: str) -> PluginHandle:
+        """Call the plugin's ``shutdown`` and release everything it holds (→ UNLOADED)."""
+        handle = self.get(name)
+        if handle.state is PluginState.UNLOADED:
+            return handle
+        self._release(handle)
+        handle.lifecycle.transition(PluginState.UNLOADED, "shut down")
+        return handle
+
+    def uninstall(self, name: str) -> None:
+        """Shut down and forget the instance; its event subscriptions are dropped too."""
+        handle = self.get(name)
+        if handle.state in (PluginState.INITIALIZED, PluginState.ACTIVE):
+            self.shutdown(name)
+        else:
+            self._release(handle)
+        handle.lifecycle.transition(PluginState.UNINSTALLED, "uninstalled")
+        self.events.unsubscribe_plugin(name)
+        with self._lock:
+            self._handles.pop(name, None)
+            if name in self._load_order:
+                self._load_order.remove(name)
+        if handle.origin == "dir":
+            forget_folder_plugin(handle.plugin)
+
+    def close(self) -> None:
+        """Shut every instance down, dependents before their dependencies."""
+        for handle in reversed(self.list()):
+            if handle.state not in (PluginState.UNLOADED, PluginState.UNINSTALLED):
+                self._release(handle)
+                if handle.lifecycle.can(PluginState.UNLOADED):
+                    handle.lifecycle.transition(PluginState.UNLOADED, "manager closed")
+
+    def __enter__(self) -> PluginManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

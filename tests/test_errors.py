@@ -1,0 +1,82 @@
+"""Error codes, hints, JSON shape and exit codes."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+import wiseflow as wf
+from wiseflow._errors import error_from_dict, exit_code_for
+
+CODES = {
+    wf.ManifestError: "WF101",
+    wf.EntryNotFound: "WF102",
+    wf.InterfaceError: "WF103",
+    wf.DuplicatePlugin: "WF104",
+    wf.ConfigError: "WF105",
+    wf.MissingDependency: "WF201",
+    wf.VersionConflict: "WF202",
+    wf.DependencyCycle: "WF203",
+    wf.ApiIncompatible: "WF204",
+    wf.PythonIncompatible: "WF205",
+    wf.PermissionDenied: "WF301",
+    wf.AuditRefused: "WF302",
+    wf.IntegrityError: "WF303",
+    wf.SignatureInvalid: "WF304",
+    wf.SandboxUnavailable: "WF305",
+    wf.PluginTimeout: "WF401",
+    wf.WorkerCrashed: "WF402",
+    wf.QuotaExceeded: "WF403",
+    wf.CircuitOpen: "WF404",
+    wf.InvalidTransition: "WF405",
+    wf.ProtocolViolation: "WF406",
+    wf.PipelineError: "WF501",
+    wf.StoreError: "WF502",
+}
+
+
+@pytest.mark.parametrize(("cls", "code"), CODES.items())
+def test_each_error_class_carries_its_spec_code(cls: type[wf.WiseflowError], code: str) -> None:
+    """Each class named in SPEC §7 has its code, and a plugin and hint slot."""
+    err = cls("boom", plugin="p", hint="do x")
+    assert (err.code, err.plugin, err.hint) == (code, "p", "do x")
+    assert isinstance(err, wf.WiseflowError)
+    assert err.to_dict() == {"code": code, "message": "boom", "plugin": "p", "hint": "do x"}
+
+
+def test_errors_group_by_what_the_caller_should_do() -> None:
+    """Retry and skip are plugin errors; permission denial is a security error."""
+    assert issubclass(wf.TransientError, wf.PluginError)
+    assert issubclass(wf.SkipRecord, wf.PluginError)
+    assert issubclass(wf.PermissionDenied, wf.SecurityError)
+    skip = wf.SkipRecord("r1", "bad date")
+    assert (skip.record_id, skip.reason) == ("r1", "bad date")
+
+
+@pytest.mark.parametrize(
+    ("code", "exit_code"),
+    [("WF101", 2), ("WF203", 2), ("WF501", 2), ("WF301", 3), ("WF305", 3), ("WF402", 1),
+     ("WF502", 4), ("WF000", 4), ("WF602", 2), ("WF603", 3)],
+)  # fmt: skip
+def test_exit_codes_follow_spec(code: str, exit_code: int) -> None:
+    """Bad input exits 2, security 3, run failures 1, internal 4."""
+    assert exit_code_for(code) == exit_code
+
+
+def test_errors_cross_process_boundaries_as_data() -> None:
+    """An error rebuilt from its dict keeps class, code, plugin, hint and extras."""
+    err = error_from_dict(
+        {"code": "WF407", "message": "slow down", "plugin": "gh", "hint": None, "retry_after": 3}
+    )
+    assert isinstance(err, wf.TransientError)
+    assert err.retry_after == 3.0
+    skip = error_from_dict({"code": "WF408", "record_id": "x", "reason": "r"})
+    assert isinstance(skip, wf.SkipRecord) and skip.record_id == "x"
+    denied = pickle.loads(pickle.dumps(wf.PermissionDenied("no", plugin="p")))
+    assert denied.code == "WF301" and denied.plugin == "p"
+
+
+def test_str_names_code_and_plugin() -> None:
+    """``str(err)`` reads ``WF201: message (plugin)``."""
+    assert str(wf.MissingDependency("needs text", plugin="gh")) == "WF201: needs text (gh)"
