@@ -1,0 +1,118 @@
+"""Graph work on the chosen plugins: cycles (with a path to print) and load order."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from graphlib import TopologicalSorter
+
+__all__ = ["cycles", "load_order", "reaches"]
+
+Graph = Mapping[str, Sequence[str]]
+
+
+def _sccs(graph: Graph) -> list[list[str]]:
+    """Strongly connected components (iterative Tarjan; deterministic order)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[list[str]] = []
+    counter = 0
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work: list[tuple[str, int]] = [(start, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            succ = [d for d in graph.get(node, ()) if d in graph]
+            if i < len(succ):
+                work.append((node, i + 1))
+                nxt = succ[i]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.append(w)
+                    if w == node:
+                        break
+                out.append(sorted(comp))
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return out
+
+
+def _path_back(graph: Graph, start: str, members: set[str]) -> list[str]:
+    """Shortest cycle ``start -> ... -> start`` inside ``members`` (BFS)."""
+    prev: dict[str, str] = {}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for nxt in sorted(d for d in graph.get(node, ()) if d in members):
+            if nxt == start:
+                path = [node]
+                while path[-1] != start:
+                    path.append(prev[path[-1]])
+                return [*reversed(path), start]
+            if nxt not in prev:
+                prev[nxt] = node
+                queue.append(nxt)
+    return [start, start]
+
+
+def cycles(graph: Graph) -> dict[str, list[str]]:
+    """Every node on a cycle, with one cycle through it: ``{"a": ["a", "b", "a"]}``."""
+    out: dict[str, list[str]] = {}
+    for comp in _sccs(graph):
+        node = comp[0]
+        if len(comp) == 1 and node not in graph.get(node, ()):
+            continue
+        members = set(comp)
+        for m in comp:
+            out[m] = _path_back(graph, m, members)
+    return out
+
+
+def reaches(graph: Graph, src: str, dst: str) -> bool:
+    """Whether ``dst`` can be reached from ``src`` following edges."""
+    seen = {src}
+    todo = [src]
+    while todo:
+        node = todo.pop()
+        if node == dst:
+            return True
+        for nxt in graph.get(node, ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return False
+
+
+def load_order(graph: Graph) -> tuple[str, ...]:
+    """Dependencies first; ties broken by name so the order is stable.
+
+    Raises:
+        graphlib.CycleError: the graph has a cycle (callers remove cycles first).
+    """
+    ts: TopologicalSorter[str] = TopologicalSorter()
+    for node in sorted(graph):
+        ts.add(node, *sorted(d for d in graph[node] if d in graph))
+    ts.prepare()
+    order: list[str] = []
+    while ts.is_active():
+        ready = sorted(ts.get_ready())
+        order.extend(ready)
+        ts.done(*ready)
+    return tuple(order)

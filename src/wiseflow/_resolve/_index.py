@@ -1,0 +1,178 @@
+"""Candidates prepared for resolution: parsed versions, compatibility, one per version."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+from typing import final
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from .._discovery import Candidate
+from .._errors import ApiIncompatible, Problem, PythonIncompatible
+
+__all__ = ["Index", "Opt", "satisfies"]
+
+_SPECS: dict[str, SpecifierSet | None] = {}
+_CONTAINS: dict[tuple[str, str], bool] = {}
+
+
+def _spec(text: str) -> SpecifierSet | None:
+    """The parsed range, or None when unparsable (which satisfies nothing: fail closed)."""
+    if text not in _SPECS:
+        try:
+            _SPECS[text] = SpecifierSet(text)
+        except InvalidSpecifier:
+            _SPECS[text] = None
+    return _SPECS[text]
+
+
+def satisfies(spec: str, version: Version) -> bool:
+    """Whether ``version`` is in range ``spec`` (pre-releases count; memoised)."""
+    key = (spec, str(version))
+    hit = _CONTAINS.get(key)
+    if hit is None:
+        parsed = _spec(spec)
+        hit = parsed is not None and parsed.contains(version, prereleases=True)
+        _CONTAINS[key] = hit
+    return hit
+
+
+@final
+@dataclass(frozen=True, slots=True, eq=False)
+class Opt:
+    """One usable version of a plugin."""
+
+    cand: Candidate
+    version: Version
+    hard: tuple[tuple[str, str], ...]
+    soft: tuple[tuple[str, str], ...]
+    label: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "label", f"{self.cand.name} {self.cand.version}")
+
+    @property
+    def name(self) -> str:
+        return self.cand.name
+
+    def sort_key(self) -> tuple[bool, Version]:
+        # Final releases before pre-releases, then highest first.
+        return (not self.version.is_prerelease, self.version)
+
+
+class Index:
+    """Usable options per name, best first, and why the others were set aside.
+
+    Args:
+        candidates: everything discovered (any order).
+        api_version: the host's plugin API version.
+        python_version: the Python to check ``python`` ranges against.
+    """
+
+    def __init__(self, candidates: list[Candidate], api_version: str, python_version: str) -> None:
+        self.options: dict[str, list[Opt]] = {}
+        #: name -> a problem when no version of it is usable (WF101/WF204/WF205).
+        self.unusable: dict[str, Problem] = {}
+        #: name -> notes on versions set aside ("3.0 needs plugin API >=2").
+        self.notes: dict[str, list[str]] = {}
+        #: name -> every candidate offered, best first (for trees and messages).
+        self.offered: dict[str, list[Candidate]] = {}
+        host_api = _version(api_version)
+        host_py = _version(python_version)
+        failures: dict[str, list[Problem]] = {}
+        for cand in sorted(candidates, key=lambda c: c.precedence):
+            name = cand.name
+            self.offered.setdefault(name, []).append(cand)
+            problem = _check(cand, api_version, host_api, python_version, host_py)
+            if problem is not None:
+                failures.setdefault(name, []).append(problem)
+                self.notes.setdefault(name, []).append(f"{cand.version} skipped: {problem.message}")
+                continue
+            opts = self.options.setdefault(name, [])
+            version = Version(cand.version)
+            if any(o.version == version for o in opts):
+                other = next(o for o in opts if o.version == version).cand
+                self.notes.setdefault(name, []).append(
+                    f"{cand.version} from {other.origin} {other.location} preferred over "
+                    f"{cand.origin} {cand.location}"
+                )
+                continue
+            reqs = cand.manifest.requires
+            opts.append(
+                Opt(
+                    cand=cand,
+                    version=version,
+                    hard=tuple((r.name, r.version) for r in reqs if not r.optional),
+                    soft=tuple((r.name, r.version) for r in reqs if r.optional),
+                )
+            )
+        for opts in self.options.values():
+            opts.sort(key=Opt.sort_key, reverse=True)
+        for name, problems in failures.items():
+            if name not in self.options:
+                self.unusable[name] = problems[0]
+        for name in self.offered:
+            self.offered[name].sort(key=lambda c: _version(c.version) or Version("0"), reverse=True)
+
+    def versions(self, name: str) -> str:
+        """``"1.0, 2.1.0"``: the usable versions of ``name``, lowest first."""
+        return ", ".join(str(o.cand.version) for o in reversed(self.options.get(name, [])))
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _check(
+    cand: Candidate, api_text: str, api: Version | None, py_text: str, py: Version | None
+) -> Problem | None:
+    """Why ``cand`` cannot be used on this host, or None. Unparsable means unusable."""
+    m = cand.manifest
+    label = f"{m.name} {m.version}"
+    if _version(m.version) is None:
+        return Problem(
+            code="WF101",
+            message=f"{label}: version {m.version!r} is not a PEP 440 version",
+            hint="fix plugin.version in plugin.toml",
+            plugin=m.name,
+            file=m.path,
+        )
+    for dep, spec in ((r.name, r.version) for r in m.requires):
+        if _spec(spec) is None:
+            return Problem(
+                code="WF101",
+                message=f"{label}: requirement {dep} {spec!r} is not a PEP 440 range",
+                hint="fix [plugin.requires] in plugin.toml",
+                plugin=m.name,
+                file=m.path,
+            )
+    api_spec = _spec(m.api)
+    if api is None or api_spec is None or not api_spec.contains(api, prereleases=True):
+        return Problem(
+            code=ApiIncompatible.default_code,
+            message=f"{label} supports plugin API {m.api!r}; this host offers {api_text}",
+            hint=ApiIncompatible.default_hint,
+            plugin=m.name,
+            file=m.path,
+        )
+    if m.python is not None:
+        py_spec = _spec(m.python)
+        if py is None or py_spec is None or not py_spec.contains(py, prereleases=True):
+            return Problem(
+                code=PythonIncompatible.default_code,
+                message=f"{label} supports Python {m.python!r}; this is Python {py_text}",
+                hint=PythonIncompatible.default_hint,
+                plugin=m.name,
+                file=m.path,
+            )
+    return None
+
+
+def running_python() -> str:
+    """The running interpreter's version, e.g. ``"3.11.7"``."""
+    return platform.python_version()
