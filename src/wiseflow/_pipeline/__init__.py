@@ -7,7 +7,7 @@ and the report; the plugin manager provides :class:`StageHandle` objects to it.
 from __future__ import annotations
 
 from ._engine import Progress, run_pipeline
-from ._local import LocalBackend, LocalStage, grants_for, local_stage
+from ._local import LocalBackend, LocalStage, grants_for, local_stage, local_stages
 from ._model import OutputSpec, Pipeline, StageSpec, load_pipeline, parse_pipeline
 from ._protocol import StageHandle
 from ._summary import RunSummary, StageStats
@@ -25,6 +25,7 @@ __all__ = [
     "grants_for",
     "load_pipeline",
     "local_stage",
+    "local_stages",
     "parse_pipeline",
     "run_pipeline",
 ]

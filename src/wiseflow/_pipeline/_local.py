@@ -26,7 +26,7 @@ from .._manifest import Manifest, load_manifest
 from .._plugin import BasePlugin, Figure
 from .._record import Checkpoint, Record
 
-__all__ = ["LocalBackend", "LocalStage", "grants_for", "local_stage"]
+__all__ = ["LocalBackend", "LocalStage", "grants_for", "local_stage", "local_stages"]
 
 
 @final
@@ -234,3 +234,17 @@ def local_stage(
         data_dir=Path(data_dir) / "plugins" / instance,
         backend=backend,
     )
+
+
+def local_stages(
+    pipeline: Any, data_dir: str | Path
+) -> tuple[list[LocalStage], list[LocalStage], list[LocalStage]]:
+    """Every stage of a :class:`~wiseflow._pipeline.Pipeline` as installed-plugin
+    :class:`LocalStage` objects: ``(sources, processors, analyzers)``."""
+
+    def build(specs: Iterable[Any]) -> list[LocalStage]:
+        return [
+            local_stage(s.plugin, name=s.name, config=s.config, data_dir=data_dir) for s in specs
+        ]
+
+    return build(pipeline.sources), build(pipeline.processors), build(pipeline.analyzers)

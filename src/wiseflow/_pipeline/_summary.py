@@ -39,7 +39,8 @@ class StageStats(msgspec.Struct, kw_only=True):
         }
 
     def stage_entry(self) -> dict[str, Any]:
-        rate = self.records_out / self.seconds if self.seconds > 0 else None
+        done = self.records_out or self.records_in
+        rate = done / self.seconds if self.seconds > 0 else None
         return {
             "plugin": self.plugin,
             "kind": self.kind,

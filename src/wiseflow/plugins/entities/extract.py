@@ -1,0 +1,87 @@
+"""Rule-based entity extraction from a record (shared with the ``trends`` analyzer).
+
+Kinds: ``cve`` (CVE-2024-1234), ``package`` (``data.package`` and "pkg (1.2-3)"
+mentions), ``version``, ``person`` (the record's author), ``email_domain``, ``domain``
+(of URLs), ``issue`` (``Closes: #N`` → ``debian#N``, ``LP: #N`` → ``lp#N``, ``GH-N``/``#N``
+→ ``#N``).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from wiseflow import Record
+
+__all__ = ["KINDS", "extract"]
+
+KINDS = ("cve", "package", "version", "person", "email_domain", "domain", "issue")
+
+_CVE = re.compile(r"\bCVE-(\d{4})-(\d{4,7})\b", re.IGNORECASE)
+_PKG_VERSION = re.compile(r"\b([a-z0-9][a-z0-9+.\-]{1,60}) \((\d[\w.+~:\-]*)\)")
+_EMAIL = re.compile(r"\b[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)\b")
+_URL = re.compile(r"\bhttps?://[^\s<>()\"']+", re.IGNORECASE)
+_CLOSES = re.compile(r"closes:\s*((?:(?:bug)?#?\d+[,\s]*)+)", re.IGNORECASE)
+_LP = re.compile(r"\bLP:\s*((?:#\d+[,\s]*)+)", re.IGNORECASE)
+_HASH = re.compile(r"(?<![\w&/])(?:GH-|#)(\d{1,7})\b")
+_NUM = re.compile(r"\d+")
+
+
+def _domain(url: str) -> str | None:
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host.lower().removeprefix("www.")
+
+
+def extract(record: Record, kinds: frozenset[str] | set[str] = frozenset(KINDS)) -> set[str]:
+    """The entities of ``record`` as ``"kind:value"`` strings (each once per record)."""
+    out: set[str] = set()
+    text = f"{record.title}\n{record.text}"
+    data = record.data
+    if "cve" in kinds:
+        out.update(f"cve:CVE-{y}-{n}" for y, n in _CVE.findall(text))
+    want_pkg, want_ver = "package" in kinds, "version" in kinds
+    if want_pkg or want_ver:
+        pkg = data.get("package")
+        if want_pkg and isinstance(pkg, str) and pkg:
+            out.add(f"package:{pkg}")
+        ver = data.get("version")
+        if want_ver and isinstance(ver, str) and ver and isinstance(pkg, str):
+            out.add(f"version:{pkg} {ver}")
+        for name, version in _PKG_VERSION.findall(text):
+            if want_pkg:
+                out.add(f"package:{name}")
+            if want_ver:
+                out.add(f"version:{name} {version}")
+    if "person" in kinds:
+        author = record.author or data.get("author")
+        if isinstance(author, str) and author.strip():
+            out.add(f"person:{author.strip()}")
+    if "email_domain" in kinds:
+        email = data.get("email")
+        if isinstance(email, str) and "@" in email:
+            out.add(f"email_domain:{email.rsplit('@', 1)[1].lower()}")
+        out.update(f"email_domain:{d.lower()}" for d in _EMAIL.findall(text))
+    if "domain" in kinds:
+        for url in _URL.findall(text) + ([record.url] if record.url else []):
+            d = _domain(url)
+            if d:
+                out.add(f"domain:{d}")
+    if "issue" in kinds:
+        seen: set[str] = set()
+        for m in _CLOSES.finditer(text):
+            for n in _NUM.findall(m.group(1)):
+                out.add(f"issue:debian#{n}")
+                seen.add(n)
+        for m in _LP.finditer(text):
+            for n in _NUM.findall(m.group(1)):
+                out.add(f"issue:lp#{n}")
+                seen.add(n)
+        for n in _HASH.findall(text):
+            if n not in seen:
+                out.add(f"issue:#{n}")
+    return out

@@ -1,0 +1,224 @@
+"""The ``trends`` analyzer."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Literal
+
+import msgspec
+
+from wiseflow import AnalyzerPlugin, Figure, PluginContext, Record
+from wiseflow.plugins.entities.extract import KINDS, extract
+
+from ._periods import label, period_index
+from .stats import bursts, forecast, mann_kendall
+
+__all__ = ["TrendsAnalyzer"]
+
+_MAX_PERIODS = 5000  # a day series over ~14 years; longer spans keep the latest periods
+
+
+class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Configuration of ``trends``.
+
+    Attributes:
+        period: ``"day"``, ``"week"``, ``"month"`` (default) or ``"year"``.
+        top: entities per kind to chart and test (default 5).
+        kinds: entity kinds followed over time (default cve, package, person).
+        since: ignore records before this ISO date (default: keep all).
+        horizon: periods to forecast (default 3).
+        window: trailing periods used for the forecast and burst baseline (default 24).
+    """
+
+    period: Literal["day", "week", "month", "year"] = "month"
+    top: int = 5
+    kinds: list[str] = msgspec.field(default_factory=lambda: ["cve", "package", "person"])
+    since: str | None = None
+    horizon: int = 3
+    window: int = 24
+
+
+class TrendsAnalyzer(AnalyzerPlugin):
+    """Counts records and entities per period; tests trends, finds bursts, forecasts."""
+
+    Config = Config
+
+    def initialize(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.config: Config = ctx.config
+        bad = set(self.config.kinds) - set(KINDS)
+        if bad:
+            from wiseflow import ConfigError
+
+            raise ConfigError(f"trends: unknown kind(s) {sorted(bad)}", plugin="trends")
+        self.kinds = frozenset(self.config.kinds)
+        self.records: Counter[int] = Counter()
+        self.kind_mentions: dict[str, Counter[int]] = {k: Counter() for k in self.kinds}
+        self.entities: dict[str, Counter[int]] = {}
+        self.totals: Counter[str] = Counter()
+        self.undated = 0
+        self.since = None
+        if self.config.since:
+            from datetime import UTC, datetime
+
+            self.since = datetime.fromisoformat(self.config.since).replace(tzinfo=UTC)
+
+    def analyze(self, batch: list[Record]) -> None:
+        period = self.config.period
+        for record in batch:
+            t = record.time
+            if t is None:
+                self.undated += 1
+                continue
+            if self.since is not None and t < self.since:
+                continue
+            idx = period_index(t, period)
+            self.records[idx] += 1
+            for entity in extract(record, self.kinds):
+                kind = entity.split(":", 1)[0]
+                self.kind_mentions[kind][idx] += 1
+                self.totals[entity] += 1
+                self.entities.setdefault(entity, Counter())[idx] += 1
+
+    def result(self) -> dict[str, Any]:
+        cfg = self.config
+        if not self.records:
+            return {"period": cfg.period, "records": 0, "undated": self.undated, "labels": []}
+        lo, hi = min(self.records), max(self.records)
+        lo = max(lo, hi - _MAX_PERIODS + 1)
+        span = range(lo, hi + 1)
+        labels = [label(i, cfg.period) for i in span]
+        counts = [float(self.records.get(i, 0)) for i in span]
+        mentions = {k: [self.kind_mentions[k].get(i, 0) for i in span] for k in sorted(self.kinds)}
+        top: dict[str, list[dict[str, Any]]] = {}
+        for kind in sorted(self.kinds):
+            ranked = [(e, n) for e, n in self.totals.most_common() if e.startswith(kind + ":")]
+            rows = []
+            for entity, total in ranked[: cfg.top]:
+                series = [float(self.entities[entity].get(i, 0)) for i in span]
+                mk = mann_kendall(series[-cfg.window * 2 :])
+                rows.append(
+                    {
+                        "name": entity.split(":", 1)[1],
+                        "total": total,
+                        "trend": mk["trend"],
+                        "p": mk["p"],
+                        "series": [int(v) for v in series],
+                    }
+                )
+            top[kind] = rows
+        trend_all = mann_kendall(counts)
+        trend_recent = mann_kendall(counts[-cfg.window :])
+        found = bursts(labels, counts, window=min(cfg.window, 12))
+        fc = forecast(counts, horizon=cfg.horizon, window=cfg.window)
+        fc["labels"] = [label(hi + h, cfg.period) for h in range(1, cfg.horizon + 1)]
+        return {
+            "period": cfg.period,
+            "records": int(sum(counts)),
+            "undated": self.undated,
+            "first": labels[0],
+            "last": labels[-1],
+            "labels": labels,
+            "counts": [int(c) for c in counts],
+            "mentions": mentions,
+            "trend": trend_all,
+            "trend_recent": trend_recent,
+            "bursts": found,
+            "forecast": fc,
+            "top": top,
+            "tables": _tables(trend_all, trend_recent, cfg.window, found, fc, top),
+        }
+
+    def render(self, result: dict[str, Any]) -> list[Figure | str]:
+        from .charts import line_chart
+
+        labels = result.get("labels") or []
+        if not labels:
+            return []
+        period = result["period"]
+        fc = result["forecast"]
+        pts = fc.get("points", [])
+        band = None
+        recent = max(0, len(labels) - 120)
+        if pts:
+            band = (
+                fc["labels"],
+                [p["value"] for p in pts],
+                [p["low"] for p in pts],
+                [p["high"] for p in pts],
+            )
+        figs: list[Figure | str] = [
+            Figure(
+                f"Records per {period} (last {len(labels) - recent}), forecast and bursts",
+                line_chart(
+                    labels[recent:],
+                    {"records": result["counts"][recent:]},
+                    band=band,
+                    marks=[b["period"] for b in result["bursts"]],
+                ),
+            )
+        ]
+        for kind, series in result["mentions"].items():
+            if sum(series) and kind == "cve":
+                figs.append(
+                    Figure(
+                        f"CVE mentions per {period}",
+                        line_chart(labels[recent:], {"CVE mentions": series[recent:]}),
+                    )
+                )
+        for kind, rows in result["top"].items():
+            if not rows:
+                continue
+            lines = {r["name"][:30]: r["series"][recent:] for r in rows[:5]}
+            figs.append(
+                Figure(
+                    f"Top {kind.replace('_', ' ')}s per {period}",
+                    line_chart(labels[recent:], lines),
+                )
+            )
+        return figs
+
+
+def _tables(
+    trend_all: dict[str, Any],
+    trend_recent: dict[str, Any],
+    window: int,
+    found: list[dict[str, Any]],
+    fc: dict[str, Any],
+    top: dict[str, list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    cols = ["series", "periods", "trend", "Mann-Kendall z", "p", "Sen's slope / period"]
+    rows = [
+        ["records, whole span", trend_all["n"], trend_all["trend"], trend_all["z"],
+         trend_all["p"], trend_all["sen_slope"]],
+        [f"records, last {window}", trend_recent["n"], trend_recent["trend"],
+         trend_recent["z"], trend_recent["p"], trend_recent["sen_slope"]],
+    ]  # fmt: skip
+    out = [{"title": "Trend (Mann-Kendall, normal approximation)", "columns": cols, "rows": rows}]
+    if fc.get("points"):
+        out.append(
+            {
+                "title": f"Forecast ({fc['method']})",
+                "columns": ["period", "expected", "95% low", "95% high"],
+                "rows": [
+                    [lab, p["value"], p["low"], p["high"]]
+                    for lab, p in zip(fc["labels"], fc["points"], strict=True)
+                ],
+            }
+        )
+    out.append(
+        {
+            "title": "Bursts (z >= 3 over the trailing baseline)",
+            "columns": ["period", "records", "baseline", "z"],
+            "rows": [[b["period"], b["count"], b["baseline"], b["z"]] for b in found[-15:]],
+        }
+    )
+    for kind, entries in top.items():
+        out.append(
+            {
+                "title": f"Top {kind.replace('_', ' ')}s over time",
+                "columns": [kind, "records", "recent trend", "p"],
+                "rows": [[e["name"], e["total"], e["trend"], e["p"]] for e in entries],
+            }
+        )
+    return out
