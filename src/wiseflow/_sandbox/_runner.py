@@ -1,0 +1,654 @@
+"""The host side of a sandboxed plugin: :class:`WorkerRunner`.
+
+One worker process per plugin instance, started fresh with ``Popen`` (never a fork of
+the host) from one long-lived spawner thread, so that the worker's parent-death signal is
+tied to the host process rather than to whichever thread happened to load the plugin.
+
+Every wait on the worker is a ``poll`` on the channel and the worker's output pipe with a
+deadline: capability requests are served inline (a plugin calling ``ctx.plugin(dep)`` is
+served while its own call is in flight, without threads, so it cannot deadlock), output
+lines are logged, and when the deadline passes the whole process group is killed (WF401).
+A worker that dies is reaped at once and its death classified: WF403 for quota deaths
+(SIGXCPU, the CPU hard limit, MemoryError), WF402 otherwise, with the exit status or
+signal name. Anything malformed or out of turn from the worker ends it with WF406.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NoReturn, final
+
+from .._context import CapabilityBackend
+from .._errors import (
+    PermissionDenied,
+    PluginError,
+    PluginTimeout,
+    ProtocolViolation,
+    QuotaExceeded,
+    SandboxUnavailable,
+    WiseflowError,
+    WiseflowWarning,
+    WorkerCrashed,
+    error_from_dict,
+)
+from .._runner import RunnerSpec
+from ._confine import LAYERS, Confinement, Policy, plugin_uid
+from ._output import OutputPump
+from ._probe import disabled_layers
+from ._protocol import (
+    MAX_FRAME,
+    SPIN,
+    Call,
+    Cancel,
+    CapReply,
+    CapRequest,
+    Channel,
+    Chunk,
+    Credit,
+    End,
+    Fail,
+    Init,
+    Load,
+    Loaded,
+    Log,
+    Message,
+    Ready,
+    Result,
+    Setup,
+    Shutdown,
+    error_dict,
+    pack,
+    records_only,
+)
+
+__all__ = ["STRICT_CAPS", "WorkerRunner"]
+
+#: Ceilings for level ``strict`` (on top of the manifest's and operator's resources).
+STRICT_CAPS = {"memory_mb": 256, "max_open_files": 64, "max_procs": 16}
+#: Stream chunks the worker may send ahead of the host's consumption.
+CREDIT_WINDOW = 4
+
+_spawner: ThreadPoolExecutor | None = None
+_spawner_lock = threading.Lock()
+
+
+def _spawn(argv: list[str], **kw: Any) -> subprocess.Popen[bytes]:
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = ThreadPoolExecutor(1, thread_name_prefix="wiseflow-spawner")
+
+    def popen() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(argv, **kw)
+
+    return _spawner.submit(popen).result()
+
+
+@final
+class WorkerRunner:
+    """Runs one plugin instance in a confined worker process (levels sandboxed, strict).
+
+    Args:
+        spec: what to run.
+        broker: performs the plugin's capability requests (host side, checked).
+        permissions: the effective grant (``fs_read``, ``fs_write``, ``subprocess``);
+            defaults to ``broker.permissions`` when the broker has one.
+        memory_mb, cpu_seconds, max_open_files: override the manifest's resources.
+        allow_weaker_sandbox: run even when a confinement layer is missing (warns).
+        start_timeout: seconds for the worker to start, confine itself and load.
+        logger: where plugin output and log lines go
+            (default ``wiseflow.plugin.<instance>``).
+    """
+
+    def __init__(
+        self,
+        spec: RunnerSpec,
+        broker: CapabilityBackend,
+        *,
+        permissions: Any = None,
+        memory_mb: int | None = None,
+        cpu_seconds: float | None = None,
+        max_open_files: int | None = None,
+        max_procs: int = 64,
+        max_file_mb: int = 1024,
+        allow_weaker_sandbox: bool = False,
+        start_timeout: float = 15.0,
+        max_frame: int = MAX_FRAME,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.spec = spec
+        self._broker = broker
+        perms = permissions if permissions is not None else getattr(broker, "permissions", None)
+        res = spec.manifest.resources
+        self.memory_mb = memory_mb or res.memory_mb
+        self.cpu_seconds = cpu_seconds or res.cpu_seconds
+        self.max_open_files = max_open_files or res.max_open_files
+        self.max_procs = max_procs
+        allow_exec = bool(getattr(perms, "subprocess", False))
+        if spec.level == "strict":
+            self.memory_mb = min(self.memory_mb, STRICT_CAPS["memory_mb"])
+            self.max_open_files = min(self.max_open_files, STRICT_CAPS["max_open_files"])
+            self.max_procs = min(self.max_procs, STRICT_CAPS["max_procs"])
+            allow_exec = False
+        self.timeout_s = res.timeout_s
+        self._allow_exec = allow_exec
+        self._max_file_mb = max_file_mb
+        self._fs_read = [str(p) for p in getattr(perms, "fs_read", ())]
+        self._fs_write = [str(p) for p in getattr(perms, "fs_write", ())]
+        self.allow_weaker_sandbox = allow_weaker_sandbox
+        self.start_timeout = start_timeout
+        self._max_frame = max_frame
+        self.logger = logger or logging.getLogger(f"wiseflow.plugin.{spec.instance}")
+        self.confinement: Confinement | None = None
+        self._lock = threading.RLock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._chan: Channel | None = None
+        self._pump: OutputPump | None = None
+        self._poll: Any = None
+        self._scratch: str | None = None
+        self._schema: dict[str, Any] | None = None
+        self._initialized = False
+        self._failure: WiseflowError | None = None
+        self._streams: dict[int, deque[Message]] = {}
+        self._next_id = 0
+        self.spin = SPIN
+
+    # -- Runner protocol -------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.spec.instance
+
+    def load(self) -> None:
+        """Start the worker, check its confinement, import and validate the plugin there."""
+        with self._lock:
+            if self._proc is not None:
+                return
+            self._failure = None  # loading again restarts a stopped worker
+            self._initialized = False
+            self._streams.clear()
+            deadline = time.monotonic() + self.start_timeout
+            self._start(deadline)
+            m = self.spec.manifest
+            self._send(
+                Load(
+                    name=m.name,
+                    instance=self.spec.instance,
+                    kind=m.kind,
+                    entry=m.entry,
+                    code_root=self.spec.code_root,
+                    data_dir=self.spec.data_dir,
+                )
+            )
+            msg = self._wait(0, (Loaded,), deadline, "load")
+            assert isinstance(msg, Loaded)
+            if msg.error is not None:
+                err = error_from_dict(msg.error)
+                self._stop()
+                self._failure = err
+                raise err
+            self._schema = msg.schema
+
+    def config_schema(self) -> dict[str, Any] | None:
+        return self._schema
+
+    def check_config(self, config: dict[str, Any]) -> None:
+        self._init(config, check_only=True)
+
+    def initialize(self, config: dict[str, Any]) -> None:
+        self._init(config, check_only=False)
+        self._initialized = True
+
+    def call(self, method: str, args: list[Any], timeout: float | None) -> Any:
+        with self._lock:
+            self._require_alive()
+            rid = self._new_id()
+            batch = records_only(args[0]) if args else None
+            rest = args[1:] if batch is not None else args
+            self._send(Call(id=rid, method=method, args=pack(rest), batch=batch))
+            msg = self._wait(rid, (Result, Fail), self._deadline(timeout), method)
+        if isinstance(msg, Fail):
+            raise error_from_dict(msg.error)
+        assert isinstance(msg, Result)
+        return msg.records if msg.records is not None else msg.value
+
+    def stream(self, method: str, args: list[Any], timeout: float | None) -> Iterator[Any]:
+        with self._lock:
+            self._require_alive()
+            rid = self._new_id()
+            self._streams[rid] = deque()
+            self._send(
+                Call(id=rid, method=method, args=pack(args), stream=True, credit=CREDIT_WINDOW)
+            )
+        finished = False
+        try:
+            while True:
+                with self._lock:
+                    msg = self._wait(rid, (Chunk, End, Fail), self._deadline(timeout), method)
+                    if isinstance(msg, Chunk):
+                        self._send(Credit(id=rid, n=1))
+                if isinstance(msg, Chunk):
+                    yield from (msg.records if msg.records is not None else msg.items or ())
+                    continue
+                finished = True
+                if isinstance(msg, Fail):
+                    raise error_from_dict(msg.error)
+                return
+        finally:
+            with self._lock:
+                if not finished and self._alive():
+                    self._cancel(rid)
+                self._streams.pop(rid, None)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._proc is None:
+                return
+            if self._initialized and self._alive():
+                try:
+                    self.call("shutdown", [], min(5.0, self.timeout_s))
+                except WiseflowError as exc:
+                    self.logger.warning("shutdown of %s failed: %s", self.name, exc)
+            self._initialized = False
+            if self._alive():
+                try:
+                    assert self._chan is not None
+                    self._chan.send(Shutdown())
+                except OSError:
+                    pass
+                self._wait_exit(1.0)
+            self._stop()
+
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self._alive() else None
+
+    # -- starting --------------------------------------------------------------------------
+
+    def _policy(self) -> Policy:
+        spec = self.spec
+        read_only = [p for p in (spec.code_root,) if p] + self._fs_read
+        assert self._scratch is not None
+        return Policy(
+            host_pid=os.getpid(),
+            read_only=read_only,
+            read_write=[spec.data_dir, self._scratch, *self._fs_write],
+            memory_mb=self.memory_mb,
+            cpu_seconds=self.cpu_seconds,
+            max_open_files=self.max_open_files,
+            max_file_mb=self._max_file_mb,
+            max_procs=self.max_procs,
+            allow_exec=self._allow_exec,
+            uid=plugin_uid(spec.instance) if os.geteuid() == 0 else None,
+            disable=sorted(disabled_layers()),
+        )
+
+    def _start(self, deadline: float) -> None:
+        os.makedirs(self.spec.data_dir, exist_ok=True)
+        self._scratch = tempfile.mkdtemp(prefix=f"wiseflow-{self.spec.instance}-")
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        argv = [
+            sys.executable,
+            "-I",
+            "-B",
+            "-m",
+            "wiseflow._sandbox._worker",
+            str(child.fileno()),
+            str(os.getpid()),
+        ]
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "HOME": self.spec.data_dir,
+            "TMPDIR": self._scratch,
+        }
+        try:
+            proc = _spawn(
+                argv,
+                pass_fds=(child.fileno(),),
+                close_fds=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.spec.data_dir,
+                start_new_session=True,
+            )
+        finally:
+            child.close()
+        assert proc.stdout is not None
+        self._proc = proc
+        self._chan = Channel(parent, max_frame=self._max_frame)
+        out_fd = proc.stdout.fileno()
+        os.set_blocking(out_fd, False)
+        self._pump = OutputPump(out_fd, self.logger)
+        self._poll = select.poll()
+        self._poll.register(parent.fileno(), select.POLLIN)
+        self._poll.register(out_fd, select.POLLIN)
+        self._send(Setup(policy=self._policy()))
+        msg = self._wait(0, (Ready,), deadline, "start")
+        assert isinstance(msg, Ready)
+        self.confinement = msg.confinement
+        self._check_layers(msg.confinement)
+
+    def _check_layers(self, conf: Confinement) -> None:
+        missing = {k: v for k, v in conf.missing.items() if k in LAYERS}
+        for name, why in conf.missing.items():
+            if name not in LAYERS:
+                self.logger.info("confinement layer %s not applied: %s", name, why)
+        if not missing:
+            return
+        listed = ", ".join(f"{k} ({v})" for k, v in missing.items())
+        if not self.allow_weaker_sandbox:
+            self._stop()
+            err = SandboxUnavailable(
+                f"plugin '{self.spec.instance}' needs confinement layer(s) this machine "
+                f"lacks: {listed}",
+                plugin=self.spec.instance,
+                hint="run `wiseflow doctor`; set allow_weaker_sandbox = true under [policy] "
+                "to run it with weaker confinement, or run it as trusted if you vouch for it",
+            )
+            self._failure = err
+            raise err
+        for name, why in missing.items():
+            warnings.warn(
+                WiseflowWarning(
+                    f"plugin '{self.spec.instance}' runs without the {name} confinement layer "
+                    f"({why}) because allow_weaker_sandbox = true"
+                ),
+                stacklevel=4,
+            )
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def _init(self, config: dict[str, Any], *, check_only: bool) -> None:
+        with self._lock:
+            self._require_alive()
+            rid = self._new_id()
+            self._send(Init(id=rid, config=config, check_only=check_only))
+            msg = self._wait(rid, (Result, Fail), self._deadline(None), "initialize")
+        if isinstance(msg, Fail):
+            raise error_from_dict(msg.error)
+
+    def _cancel(self, rid: int) -> None:
+        try:
+            self._send(Cancel(id=rid))
+            deadline = time.monotonic() + 2.0
+            while True:
+                msg = self._wait(rid, (Chunk, End, Fail), deadline, "cancel")
+                if not isinstance(msg, Chunk):
+                    return
+        except WiseflowError:
+            pass  # the worker was stopped; the next call reports it
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def _deadline(self, timeout: float | None) -> float:
+        return time.monotonic() + (self.timeout_s if timeout is None else timeout)
+
+    def _require_alive(self) -> None:
+        if self._failure is not None:
+            raise WorkerCrashed(
+                f"the worker of plugin '{self.name}' is not running "
+                f"(it stopped with {self._failure.code}: {self._failure.message})",
+                plugin=self.name,
+                hint="the host restarts it on the next load",
+            )
+        if self._proc is None:
+            raise PluginError(f"plugin '{self.name}' is not loaded", plugin=self.name)
+
+    def _send(self, msg: Message) -> None:
+        assert self._chan is not None
+        try:
+            self._chan.send(msg)
+        except OSError:
+            self._died()
+
+    def _wait(self, rid: int, kinds: tuple[type[Any], ...], deadline: float, what: str) -> Message:
+        """The next message of ``kinds`` for ``rid``, serving everything else meanwhile."""
+        queued = self._streams.get(rid)
+        if queued:
+            first: Message = queued.popleft()
+            return first
+        while True:
+            msg = self._next(deadline, what)
+            if isinstance(msg, CapRequest):
+                self._serve(msg)
+                continue
+            if isinstance(msg, Log):
+                assert self._pump is not None
+                self._pump.emit(msg.level, msg.message)
+                continue
+            mid = getattr(msg, "id", 0)
+            if mid == rid and type(msg) in kinds:
+                return msg
+            if isinstance(msg, Chunk | End | Fail) and mid in self._streams:
+                self._streams[mid].append(msg)
+                continue
+            self._violation(f"an unexpected {type(msg).__name__} message during {what}")
+
+    def _next(self, deadline: float, what: str) -> Message:
+        chan = self._chan
+        assert chan is not None
+        assert self._pump is not None
+        while True:
+            try:
+                if chan.has_frame():
+                    return chan.pop()
+            except ProtocolViolation as exc:
+                self._violation(exc.message)
+            if self.spin > 0:
+                try:
+                    got = chan.try_recv(self.spin)
+                except OSError:
+                    got = False
+                if got is False:
+                    self._died()
+                if got:
+                    continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._timeout(what)
+            for fd, _ in self._poll.poll(max(1, int(remaining * 1000) + 1)):
+                if fd == self._pump.fd:
+                    if not self._pump.drain():
+                        self._poll.unregister(fd)
+                    continue
+                try:
+                    more = chan.recv_some()
+                except OSError:
+                    more = False
+                if not more:
+                    self._died()
+
+    # -- capabilities ----------------------------------------------------------------------
+
+    def _serve(self, msg: CapRequest) -> None:
+        b = self._broker
+        try:
+            a = msg.args
+            try:
+                if msg.op == "http":
+                    body = a[3]
+                    if body is not None and not isinstance(body, bytes):
+                        raise TypeError("body must be bytes")
+                    timeout = None if a[4] is None else float(a[4])
+                    resp = b.http_request(str(a[0]), str(a[1]), _str_dict(a[2]), body, timeout)
+                    value: Any = {
+                        "status": resp.status,
+                        "headers": dict(resp.headers),
+                        "content": resp.content,
+                        "url": resp.url,
+                    }
+                elif msg.op == "secret":
+                    value = b.secret(_str(a[0]))
+                elif msg.op == "check_read":
+                    value = b.check_read(_str(a[0]))
+                elif msg.op == "call_plugin":
+                    if not isinstance(a[2], list):
+                        raise TypeError("arguments must be a list")
+                    value = pack(b.call_plugin(_str(a[0]), _str(a[1]), a[2]))
+                else:
+                    raise PermissionDenied(
+                        f"plugin '{self.name}' asked for an unknown capability {msg.op!r}",
+                        plugin=self.name,
+                        permission=msg.op,
+                    )
+            except (TypeError, ValueError, IndexError, KeyError) as exc:
+                self._violation(f"a malformed {msg.op!r} capability request ({exc})")
+            reply = CapReply(id=msg.id, value=value)
+        except WiseflowError as exc:
+            reply = CapReply(id=msg.id, error=error_dict(exc, self.name))
+        except Exception as exc:
+            err = PluginError(f"capability {msg.op} failed: {type(exc).__name__}: {exc}")
+            reply = CapReply(id=msg.id, error=error_dict(err, self.name))
+        self._send(reply)
+
+    # -- failures --------------------------------------------------------------------------
+
+    def _violation(self, what: str) -> NoReturn:
+        self._stop()
+        err = ProtocolViolation(
+            f"the worker of plugin '{self.name}' sent {what}; the worker was stopped",
+            plugin=self.name,
+            hint="the plugin wrote to the host channel or broke the protocol; report it "
+            "to the plugin's author",
+        )
+        self._failure = err
+        raise err
+
+    def _timeout(self, what: str) -> NoReturn:
+        self._stop()
+        err = PluginTimeout(
+            f"plugin '{self.name}' did not finish {what}() in time; its worker was killed",
+            plugin=self.name,
+            hint="raise resources.timeout_s for this plugin, or make the call do less",
+        )
+        self._failure = err
+        raise err
+
+    def _died(self) -> NoReturn:
+        """The channel closed: wait briefly for the exit, reap, and say why it died."""
+        self._wait_exit(0.5)
+        status, cpu = self._stop()
+        err = self._death_error(status, cpu)
+        self._failure = err
+        raise err
+
+    def _death_error(self, status: int | None, cpu: float) -> WiseflowError:
+        name = self.name
+        tail = list(self._pump.tail) if self._pump is not None else []
+        last = next((line for line in reversed(tail) if line.strip()), "")
+        if status is None:
+            return WorkerCrashed(f"the worker of plugin '{name}' vanished", plugin=name)
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            cpu_limited = sig == signal.SIGKILL and cpu >= self.cpu_seconds - 0.05
+            if sig == signal.SIGXCPU or cpu_limited:
+                return QuotaExceeded(
+                    f"plugin '{name}' used its CPU quota ({self.cpu_seconds:g} s); its "
+                    "worker was killed",
+                    plugin=name,
+                    hint="raise resources.cpu_seconds, or find the loop that spins",
+                )
+            try:
+                signame = signal.Signals(sig).name
+            except ValueError:
+                signame = f"signal {sig}"
+            why = " (a forbidden syscall ABI)" if sig == signal.SIGSYS else ""
+            return WorkerCrashed(
+                f"the worker of plugin '{name}' was killed by {signame}{why}",
+                plugin=name,
+                hint=f"last output: {last}" if last else "the plugin crashed the interpreter",
+            )
+        code = os.WEXITSTATUS(status)
+        if any("MemoryError" in line for line in tail):
+            return QuotaExceeded(
+                f"plugin '{name}' ran out of its memory quota ({self.memory_mb} MB); its "
+                "worker exited",
+                plugin=name,
+                hint="raise resources.memory_mb, or process smaller batches",
+            )
+        return WorkerCrashed(
+            f"the worker of plugin '{name}' exited with status {code}",
+            plugin=name,
+            hint=f"last output: {last}" if last else "the plugin ended its own process",
+        )
+
+    # -- process control -------------------------------------------------------------------
+
+    def _alive(self) -> bool:
+        return self._proc is not None and self._failure is None
+
+    def _wait_exit(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for the worker to exit, without reaping it."""
+        proc = self._proc
+        if proc is None or proc.returncode is not None:
+            return True
+        end = time.monotonic() + seconds
+        while True:
+            try:
+                if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+                    return True
+            except ChildProcessError:
+                return True
+            if time.monotonic() >= end:
+                return False
+            time.sleep(0.002)
+
+    def _stop(self) -> tuple[int | None, float]:
+        """Kill the process group, reap the worker, release everything; (status, cpu s)."""
+        proc, self._proc = self._proc, None
+        status: int | None = None
+        cpu = 0.0
+        if proc is not None and proc.returncode is None:
+            # the leader is not reaped yet, so its pid still names the group
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)
+                cpu = usage.ru_utime + usage.ru_stime
+                proc.returncode = os.waitstatus_to_exitcode(status)
+            except ChildProcessError:
+                proc.returncode = -1
+        if self._pump is not None:
+            while self._pump.drain():
+                pass
+        if proc is not None and proc.stdout is not None:
+            proc.stdout.close()
+        if self._chan is not None:
+            self._chan.sock.close()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+        return status, cpu
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _str_dict(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise TypeError("headers must be a mapping")
+    return {_str(k): _str(v) for k, v in value.items()}
