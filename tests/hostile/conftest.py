@@ -1,0 +1,35 @@
+"""Fixtures for the hostile suite: each test runs a real attacking plugin in a worker."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sandbox"))
+
+from sandbox_kit import WITNESS, RunnerFactory, require_layers, sandbox_fixture  # noqa: E402
+
+from wiseflow import Record  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _needs_full_sandbox() -> None:
+    require_layers("rlimits", "netns", "landlock", "seccomp")
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[RunnerFactory]:
+    """A factory that writes an attacking plugin and returns it running in a worker."""
+    yield from sandbox_fixture(tmp_path)
+
+
+@pytest.fixture
+def host_survives(sandbox: RunnerFactory) -> Iterator[None]:
+    """After the attack, a fresh sandboxed plugin in this host still works."""
+    yield
+    witness = sandbox(WITNESS, name="witness")
+    out = witness.call("process", [[Record(id="w", source="t")]], 10)
+    assert out[0].annotations == {"witness": True}
