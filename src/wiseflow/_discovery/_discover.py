@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
+from packaging.version import InvalidVersion, Version
 
 from .._errors import DuplicatePlugin, ManifestError, Problem
 from .._manifest import parse_manifest
@@ -191,15 +192,11 @@ def _entry_point(
     if parts is None:
         return bad(f"is not 'module:Class' (group {GROUP})", "fix the distribution's entry point")
     module, attr = parts
-    manifest_path, found_at = locate_manifest(module, roots.holding(module.split(".")[0]))
+    manifest_path, st, found_at = locate_manifest(module, roots.holding(module.split(".")[0]))
     if found_at is None:
         return bad(f"module {module} is not on sys.path", "reinstall the distribution")
-    if manifest_path is None:
+    if manifest_path is None or st is None:
         return bad(f"no plugin.toml for module {module} (looked beside {found_at})", _SHIP_HINT)
-    try:
-        st = os.stat(manifest_path)
-    except OSError as exc:
-        return bad(f"cannot read {manifest_path}: {exc}", _SHIP_HINT, manifest_path)
     result = _manifest(memo, manifest_path, st)
     manifest = result.manifest
     if manifest is None:
@@ -223,32 +220,35 @@ def _entry_point(
 
 def _duplicates(candidates: list[Candidate]) -> list[Problem]:
     """WF104 for the same name at the same version from two places."""
-    first: dict[tuple[str, str], Candidate] = {}
+    by_name: dict[str, list[Candidate]] = {}
+    for c in candidates:
+        by_name.setdefault(c.name, []).append(c)
     out: list[Problem] = []
-    for c in sorted(candidates, key=lambda c: c.precedence):
-        key = (c.name, _norm_version(c.version))
-        other = first.setdefault(key, c)
-        if other is c or (other.origin, other.location) == (c.origin, c.location):
+    for group in by_name.values():
+        if len(group) < 2:
             continue
-        out.append(
-            Problem(
-                code=DuplicatePlugin.default_code,
-                message=(
-                    f"plugin {c.name!r} {c.version} is offered twice: by {other.origin} "
-                    f"{other.location} and by {c.origin} {c.location}; "
-                    f"the {other.origin} copy is preferred"
-                ),
-                hint=DuplicatePlugin.default_hint,
-                plugin=c.name,
-                file=c.manifest.path,
+        first: dict[str, Candidate] = {}
+        for c in sorted(group, key=lambda c: c.precedence):
+            other = first.setdefault(_norm_version(c.version), c)
+            if other is c or (other.origin, other.location) == (c.origin, c.location):
+                continue
+            out.append(
+                Problem(
+                    code=DuplicatePlugin.default_code,
+                    message=(
+                        f"plugin {c.name!r} {c.version} is offered twice: by {other.origin} "
+                        f"{other.location} and by {c.origin} {c.location}; "
+                        f"the {other.origin} copy is preferred"
+                    ),
+                    hint=DuplicatePlugin.default_hint,
+                    plugin=c.name,
+                    file=c.manifest.path,
+                )
             )
-        )
     return out
 
 
 def _norm_version(version: str) -> str:
-    from packaging.version import InvalidVersion, Version
-
     try:
         return str(Version(version))
     except InvalidVersion:

@@ -6,7 +6,6 @@ Mirrors ``importlib.metadata``: every ``*.dist-info`` / ``*.egg-info`` folder in
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -60,19 +59,28 @@ def iter_dists(path: Sequence[str]) -> Iterator[Dist]:
 
 
 def parse_entry_points(data: bytes) -> EntryPoints:
-    """The ``wiseflow.plugins`` section of an ``entry_points.txt``."""
+    """The ``wiseflow.plugins`` section of an ``entry_points.txt``.
+
+    Parsed the way ``importlib.metadata`` does: ``[section]`` headers, ``name = value``
+    lines, ``#`` / ``;`` comments; a line without ``=`` in our section is kept as a
+    malformed entry so that it is reported.
+    """
     text = data.decode("utf-8", errors="replace")
     if GROUP not in text:
         return EntryPoints(())  # the common case: not a wiseflow plugin distribution
-    parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
-    try:
-        parser.read_string(text)
-    except configparser.Error:
-        return EntryPoints((("", "<unparsable entry_points.txt>"),))
-    if not parser.has_section(GROUP):
-        return EntryPoints(())
-    return EntryPoints(tuple((k.strip(), v.strip()) for k, v in parser.items(GROUP)))
+    entries: list[tuple[str, str]] = []
+    inside = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            inside = line[1:-1].strip() == GROUP
+            continue
+        if inside:
+            name, _, value = line.partition("=")
+            entries.append((name.strip(), value.strip()))
+    return EntryPoints(tuple(entries))
 
 
 def parse_meta(data: bytes) -> DistMeta:
@@ -112,7 +120,9 @@ def split_value(value: str) -> tuple[str, str] | None:
     return module, attr
 
 
-def locate_manifest(module: str, roots: Sequence[str]) -> tuple[str | None, str | None]:
+def locate_manifest(
+    module: str, roots: Sequence[str]
+) -> tuple[str | None, os.stat_result | None, str | None]:
     """Where ``plugin.toml`` for ``module`` lives, found by paths alone (nothing imported).
 
     Rule: in the first root that holds ``module`` (as in import order), for module
@@ -121,17 +131,24 @@ def locate_manifest(module: str, roots: Sequence[str]) -> tuple[str | None, str 
     cannot carry a manifest.
 
     Returns:
-        (manifest path or None, where the module was found or None).
+        (manifest path, its stat; or None, None), and where the module was found (or None).
     """
     parts = module.split(".")
     for root in roots:
         base = os.path.join(root, *parts)
+        manifest = os.path.join(base, "plugin.toml")
+        try:
+            return manifest, os.stat(manifest), base  # the common case: one stat
+        except OSError:
+            pass
         if os.path.isdir(base):
-            manifest = os.path.join(base, "plugin.toml")
-            return (manifest if os.path.isfile(manifest) else None), base
+            return None, None, base
         if os.path.isfile(base + ".py"):
             if len(parts) == 1:
-                return None, base + ".py"
+                return None, None, base + ".py"
             manifest = os.path.join(os.path.dirname(base), "plugin.toml")
-            return (manifest if os.path.isfile(manifest) else None), base + ".py"
-    return None, None
+            try:
+                return manifest, os.stat(manifest), base + ".py"
+            except OSError:
+                return None, None, base + ".py"
+    return None, None, None
