@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from ._discovery import Candidate
-from ._errors import ManifestError, Problem, WiseflowError
+from ._errors import InterfaceError, ManifestError, Problem, WiseflowError
 from ._manager import PluginManager
 from ._manifest import ENTRY_RE, KINDS, MANIFEST_NAME, NAME_RE, Manifest, load_manifest
 from ._resolve import resolve
@@ -104,17 +104,24 @@ def _check_candidate(
         resolution = resolve([cand, *others], want=[name])
         problems.extend(p for p in resolution.problems)
     handle = None
+    config = dict(pm.config.plugin(name).config)
     try:
-        handle = pm._make_handle(f"check-{name}", cand, dict(pm.config.plugin(name).config))
-        handle.runner.load()
-        config = pm.config.plugin(name).config
+        handle = pm._make_handle(f"check-{name}", cand, config)
+        try:
+            handle.runner.load()
+        except InterfaceError as exc:  # the class imported: its config can still be checked
+            problems.extend(_located(exc, cand))
         if config:
-            handle.runner.check_config(dict(config))
+            handle.runner.check_config(config)
     except WiseflowError as exc:
-        problems.extend(
-            msgspec.structs.replace(p, file=p.file or cand.manifest.path) for p in exc.as_problems()
-        )
+        problems.extend(_located(exc, cand))
     finally:
         if handle is not None:
             handle.runner.close()
     return problems
+
+
+def _located(exc: WiseflowError, cand: Candidate) -> list[Problem]:
+    return [
+        msgspec.structs.replace(p, file=p.file or cand.manifest.path) for p in exc.as_problems()
+    ]

@@ -35,6 +35,7 @@ class InProcessRunner:
         self._plugin: BasePlugin | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._initialized = False
+        self._valid = False
 
     @property
     def name(self) -> str:
@@ -46,6 +47,8 @@ class InProcessRunner:
             m.entry, plugin=m.name, code_root=self.spec.code_root
         )
         problems = validate_interface(cls, m.kind, plugin=m.name)
+        self._cls = cls  # kept even when invalid, so that `check` can still validate config
+        self._valid = not problems
         if problems:
             raise InterfaceError(
                 f"plugin '{m.name}' does not implement the {m.kind} interface: "
@@ -53,7 +56,6 @@ class InProcessRunner:
                 plugin=m.name,
                 problems=problems,
             )
-        self._cls = cls
 
     def config_schema(self) -> dict[str, Any] | None:
         return config_schema(self._cls.Config if self._cls else None)
@@ -63,7 +65,7 @@ class InProcessRunner:
         build_config(self._cls.Config, config, self.spec.manifest.name)
 
     def initialize(self, config: dict[str, Any]) -> None:
-        assert self._cls is not None, "load() first"
+        assert self._cls is not None and self._valid, "load() first, and successfully"
         name = self.spec.manifest.name
         cfg = build_config(self._cls.Config, config, name)
         data_dir = Path(self.spec.data_dir)

@@ -44,7 +44,7 @@ def validate_interface(cls: Any, kind: str, *, plugin: str | None = None) -> lis
     if not isinstance(cls, type):
         bad(f"entry is {type(cls).__name__}, not a class", "point `entry` at the plugin class")
         return problems
-    name = cls.__qualname__
+    name = cls.__name__
     kinds = [k for k, base in KIND_BASES.items() if issubclass(cls, base)]
     if not kinds:
         bad(
@@ -108,7 +108,9 @@ def _signature_problem(base: Any, impl: Any) -> str | None:
     except (TypeError, ValueError):
         return None  # builtins without signatures: nothing to compare
     n_needed = sum(
-        1 for p in base_sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        1
+        for p in base_sig.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     )  # includes self
     params = list(sig.parameters.values())
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -128,7 +130,7 @@ def _config_problems(cls: type, plugin: str | None) -> list[Problem]:
     config = getattr(cls, "Config", None)
     if config is None:
         return []
-    where = f"{cls.__qualname__}.Config"
+    where = f"{cls.__name__}.Config"
     if not isinstance(config, type):
         return [Problem(code="WF103", message=f"{where} must be a class", plugin=plugin)]
     if not (issubclass(config, msgspec.Struct) or dataclasses.is_dataclass(config)):

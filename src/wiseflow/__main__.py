@@ -1,0 +1,5 @@
+"""``python -m wiseflow`` runs the CLI."""
+
+from ._cli import main
+
+main()
