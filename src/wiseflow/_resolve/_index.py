@@ -82,7 +82,10 @@ class Index:
         host_api = _version(api_version)
         host_py = _version(python_version)
         failures: dict[str, list[Problem]] = {}
-        for cand in sorted(candidates, key=lambda c: c.precedence):
+        # Input order must not matter: sort by origin precedence, then name, highest first.
+        ordered = sorted(candidates, key=lambda c: (c.name, _order_key(c.version), c.location))
+        ordered.sort(key=lambda c: c.precedence)
+        for cand in ordered:
             name = cand.name
             self.offered.setdefault(name, []).append(cand)
             problem = _check(cand, api_version, host_api, python_version, host_py)
@@ -119,6 +122,29 @@ class Index:
     def versions(self, name: str) -> str:
         """``"1.0, 2.1.0"``: the usable versions of ``name``, lowest first."""
         return ", ".join(str(o.cand.version) for o in reversed(self.options.get(name, [])))
+
+
+def _order_key(text: str) -> tuple[int, _Neg | str]:
+    """Highest valid version first, then unparsable ones by text."""
+    v = _version(text)
+    return (0, _Neg(v)) if v is not None else (1, text)
+
+
+class _Neg:
+    """Reverses a version's order inside a sort key."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: Version) -> None:
+        self.v = v
+
+    def __lt__(self, other: _Neg) -> bool:
+        return self.v > other.v
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Neg) and self.v == other.v
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _version(text: str) -> Version | None:
