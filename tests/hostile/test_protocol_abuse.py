@@ -1,0 +1,104 @@
+"""Attack family: writing to the host channel directly — garbage, giant and forged frames."""
+
+from __future__ import annotations
+
+import pytest
+from sandbox_kit import RunnerFactory, process_alive
+
+from wiseflow import ProtocolViolation, WorkerCrashed
+
+pytestmark = pytest.mark.usefixtures("host_survives")
+
+ATTACKER = """
+import struct
+import msgspec
+
+FD = int(sys.argv[1])
+
+def frame(obj):
+    body = msgspec.msgpack.encode(obj)
+    return struct.pack(">I", len(body)) + body
+
+class P(ProcessorPlugin):
+    def process(self, batch):
+        return batch
+
+    def garbage(self):
+        os.write(FD, os.urandom(64) + b"\\xff" * 64)
+        return "sent"
+
+    def giant(self):
+        os.write(FD, struct.pack(">I", 0xFFFFFFF0))
+        return "sent"
+
+    def truncated_body(self):
+        os.write(FD, struct.pack(">I", 10) + b"\\x93\\xa6result")
+        return "sent"
+
+    def pickle_bomb(self):
+        import pickle
+        body = pickle.dumps(("os.system", "echo pwned"))
+        os.write(FD, struct.pack(">I", len(body)) + body)
+        return "sent"
+
+    def forged_ready(self):
+        os.write(FD, frame(["ready", 1, {"applied": [], "missing": {}}]))
+        return "sent"
+
+    def forged_result(self):
+        os.write(FD, frame(["result", 424242, None, None]))
+        return "sent"
+
+    def bad_record(self):
+        ext = msgspec.msgpack.Ext(1, b"\\x81\\xa2id\\x05")
+        os.write(FD, frame(["result", 0, ext, None]))
+        return "sent"
+
+    def deep(self):
+        body = b"\\x91" * 100000 + b"\\xc0"
+        os.write(FD, struct.pack(">I", len(body)) + body)
+        return "sent"
+
+    def close_channel(self):
+        os.close(FD)
+        return "closed"
+"""
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "garbage",
+        "giant",
+        "pickle_bomb",
+        "forged_ready",
+        "forged_result",
+        "bad_record",
+        "deep",
+    ],
+)
+def test_bad_frames_end_the_worker_with_wf406(sandbox: RunnerFactory, attack: str) -> None:
+    """Garbage, an oversized length, pickle, forged or out-of-turn frames: WF406, worker gone."""
+    r = sandbox(ATTACKER)
+    pid = r.pid()
+    assert pid is not None
+    with pytest.raises(ProtocolViolation) as info:
+        r.call(attack, [], 10)
+    assert info.value.code == "WF406"
+    assert info.value.plugin == "victim"
+    assert not process_alive(pid)
+
+
+def test_truncated_frame_then_silence_is_a_timeout_not_a_hang(sandbox: RunnerFactory) -> None:
+    """A frame that announces more bytes than it sends does not hang the host."""
+    r = sandbox(ATTACKER)
+    with pytest.raises((ProtocolViolation, WorkerCrashed)) as info:
+        r.call("truncated_body", [], 2)
+    assert info.value.code in ("WF406", "WF402")
+
+
+def test_closing_the_channel_is_a_crash(sandbox: RunnerFactory) -> None:
+    """A plugin that closes the channel is reported as a crashed worker (WF402)."""
+    r = sandbox(ATTACKER)
+    with pytest.raises(WorkerCrashed):
+        r.call("close_channel", [], 10)
