@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The main job: every Debian changelog on this machine -> entities and trends -> report.html
 demo: $(STAMP)
-	$(BIN)/wiseflow plugins list
+	$(BIN)/wiseflow run examples/debian-security.toml --report report.html
+	@echo "open report.html in a browser (the data is in .wiseflow/wiseflow.db)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -273,10 +273,22 @@ class PluginManager:
             log.info("plugin %s: not granted: %s", spec.instance, ", ".join(perms_denied))
         if spec.level == "trusted":
             return InProcessRunner(spec, broker)
-        from ._sandbox import make_worker_runner
+        from ._sandbox._runner import WorkerRunner
 
-        runner: Runner = make_worker_runner(spec, broker, self.config)
-        return runner
+        m = spec.manifest.resources
+        tighter = self.config.plugin(spec.manifest.name).resources
+
+        def limit(key: str, default: float) -> float:
+            return min(default, float(tighter.get(key, default)))
+
+        return WorkerRunner(
+            spec,
+            broker,
+            memory_mb=int(limit("memory_mb", m.memory_mb)),
+            cpu_seconds=limit("cpu_seconds", m.cpu_seconds),
+            max_open_files=int(limit("max_open_files", m.max_open_files)),
+            allow_weaker_sandbox=self.config.policy.allow_weaker_sandbox,
+        )
 
     def _call_dependency(self, name: str, method: str, args: builtins.list[Any]) -> Any:
         return self.get(name).invoke(method, *args)

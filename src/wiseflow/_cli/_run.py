@@ -1,9 +1,152 @@
-"""``wiseflow run``: registered once the pipeline engine is wired in."""
+"""``wiseflow run PIPELINE.toml``: check everything, then stream records through plugins."""
 
 from __future__ import annotations
 
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
 import click
+from rich.live import Live
+from rich.table import Table
+
+from .._errors import ConfigError, PipelineError, Problem
+from .._handle import PluginHandle
+from .._manager import PluginManager
+from .._pipeline import Pipeline, RunSummary, load_pipeline, run_pipeline
+from .._store import DB_NAME, Store
+from ._output import Output
+from ._session import session_of
+
+__all__ = ["register"]
 
 
 def register(cli: click.Group) -> None:
-    del cli
+    cli.add_command(run)
+
+
+@click.command()
+@click.argument("pipeline_file", metavar="PIPELINE.toml", type=click.Path(path_type=Path))
+@click.option("--report", type=click.Path(path_type=Path), help="write the report here")
+@click.option("--full-refresh", is_flag=True, help="ignore stored checkpoints")
+@click.pass_context
+def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refresh: bool) -> None:
+    """Run a pipeline: sources → processors → analyzers, stored in SQLite."""
+    s = session_of(ctx)
+    pm = s.pm
+    known = {c.manifest.name for c in pm.discover().candidates}
+    pipeline = load_pipeline(pipeline_file, known_plugins=known)
+    disabled = sorted(
+        {st.plugin for st in pipeline.stages if not s.config.plugin(st.plugin).enabled}
+    )
+    if disabled:
+        raise PipelineError(
+            f"pipeline uses disabled plugin(s): {', '.join(disabled)}",
+            plugin=str(pipeline_file),
+            hint=f"run `wiseflow plugins enable {disabled[0]}`",
+        )
+    handles = start_stages(pm, pipeline, str(pipeline_file))
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    with Store.open(s.data_dir / DB_NAME) as store:
+        summary = _run(s.out, pipeline, store, handles, full_refresh, report)
+    doc = summary.to_dict()
+    if s.out.json:
+        s.out.document(doc)
+    else:
+        _print_summary(s.out, doc)
+    plugins_in_error = [h.name for h in pm.list() if h.state.value == "ERROR"]
+    if summary.status != "ok" or summary.dead_letters or plugins_in_error:
+        raise click.exceptions.Exit(1)
+
+
+def start_stages(
+    pm: PluginManager, pipeline: Pipeline, where: str
+) -> dict[str, list[PluginHandle]]:
+    """Load every stage, check every config (all WF105s at once), then initialize."""
+    loaded: list[tuple[Any, PluginHandle]] = []
+    for spec in pipeline.stages:
+        loaded.append((spec, pm.load(spec.plugin, instance=spec.name, config=spec.config)))
+    problems: list[Problem] = []
+    for spec, handle in loaded:
+        try:
+            handle.runner.check_config(dict(spec.config))
+        except ConfigError as exc:
+            problems.extend(
+                p.__class__(
+                    code=p.code,
+                    message=f"{spec.kind} '{spec.name}': {p.message}",
+                    hint=p.hint or "fix `config` of this stage in the pipeline file",
+                    file=where,
+                    plugin=spec.name,
+                )
+                for p in exc.as_problems()
+            )
+    if problems:
+        raise ConfigError(
+            "; ".join(p.message for p in problems),
+            plugin=where,
+            hint=problems[0].hint,
+            problems=problems,
+        )
+    out: dict[str, list[PluginHandle]] = {"connector": [], "processor": [], "analyzer": []}
+    for spec, handle in loaded:
+        out[spec.kind].append(pm.start(spec.plugin, spec.config, instance=spec.name))
+    return out
+
+
+def _run(
+    out: Output,
+    pipeline: Pipeline,
+    store: Store,
+    handles: dict[str, list[PluginHandle]],
+    full_refresh: bool,
+    report: Path | None,
+) -> RunSummary:
+    kwargs: dict[str, Any] = {"full_refresh": full_refresh}
+    if report is not None:
+        kwargs["report"] = report
+    interactive = not out.json and sys.stderr.isatty()
+    if not interactive:
+        return run_pipeline(
+            pipeline, store, handles["connector"], handles["processor"], handles["analyzer"],
+            **kwargs,
+        )  # fmt: skip
+    t0 = time.perf_counter()
+    with Live(console=out.err, refresh_per_second=4, transient=True) as live:
+
+        def progress(summary: RunSummary) -> None:
+            live.update(_progress_table(summary, time.perf_counter() - t0))
+
+        return run_pipeline(
+            pipeline, store, handles["connector"], handles["processor"], handles["analyzer"],
+            progress=progress, **kwargs,
+        )  # fmt: skip
+
+
+def _progress_table(summary: RunSummary, elapsed: float) -> Table:
+    table = Table(title=f"{summary.pipeline}: {summary.fetched:,} fetched in {elapsed:.1f}s")
+    for col in ("stage", "in", "out", "records/s", "errors"):
+        table.add_column(col)
+    for name, st in summary.stages.items():
+        done = st.records_out or st.records_in
+        rate = f"{done / elapsed:,.0f}" if elapsed > 0 else "-"
+        table.add_row(name, f"{st.records_in:,}", f"{st.records_out:,}", rate, str(st.errors))
+    return table
+
+
+def _print_summary(out: Output, doc: dict[str, Any]) -> None:
+    rec = doc["records"]
+    status = doc["status"]
+    colour = "green" if status == "ok" and not rec["dead_letters"] else "yellow"
+    out.out.print(
+        f"[{colour}]{doc.get('pipeline', 'run')} {status}[/]: {rec['fetched']:,} fetched, "
+        f"{rec['stored']:,} stored, {rec['duplicates']:,} duplicates, "
+        f"{rec['dead_letters']:,} dead letters (run {doc['run_id']})"
+    )
+    for err in doc["errors"]:
+        out.err.print(f"error {err['code']}: {err['message']} ({err['plugin']})", markup=False)
+        if err.get("hint"):
+            out.err.print(f"  hint: {err['hint']}", markup=False)
+    if doc.get("report"):
+        out.out.print(f"report: {doc['report']}", markup=False)
