@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 from conftest_discovery import cand
-
 from wiseflow._resolve import Resolution, dependency_tree, render_tree, resolve
 from wiseflow._version import PLUGIN_API_VERSION
 
