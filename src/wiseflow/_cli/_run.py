@@ -90,7 +90,7 @@ def start_stages(
             problems=problems,
         )
     out: dict[str, list[PluginHandle]] = {"connector": [], "processor": [], "analyzer": []}
-    for spec, handle in loaded:
+    for spec, _ in loaded:
         out[spec.kind].append(pm.start(spec.plugin, spec.config, instance=spec.name))
     return out
 
