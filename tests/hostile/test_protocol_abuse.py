@@ -24,7 +24,8 @@ class P(ProcessorPlugin):
         return batch
 
     def garbage(self):
-        os.write(FD, os.urandom(64) + b"\\xff" * 64)
+        body = b"\\xc1" + os.urandom(63)  # 0xc1 is never valid msgpack
+        os.write(FD, struct.pack(">I", len(body)) + body)
         return "sent"
 
     def giant(self):
