@@ -209,3 +209,36 @@ def test_new_scaffolds_a_plugin_that_checks_clean(project: Path) -> None:
         assert res.returncode == 0, res.stderr
         res = wf("plugins", "check", f"plugins/{name}", cwd=project)
         assert res.returncode == 0, res.stdout + res.stderr
+
+
+HOST_SHY = """\
+    import sys
+    if "wiseflow._manager" in sys.modules:
+        raise RuntimeError("imported inside the host process")
+    from wiseflow import ProcessorPlugin
+
+    class P(ProcessorPlugin):
+        def process(self, batch):
+            return batch
+"""
+SHY_MANIFEST = """\
+    [plugin]
+    name = "shy"
+    version = "1.0"
+    kind = "processor"
+    entry = "plugin:P"
+"""
+
+
+def test_check_of_a_sandboxed_plugin_never_imports_it_into_the_host(tmp_path: Path) -> None:
+    """`plugins check` validates a sandboxed plugin's interface inside a worker process."""
+    (tmp_path / "plugins").mkdir()
+    add_plugin(tmp_path, "shy", SHY_MANIFEST, HOST_SHY)
+    res = wf("plugins", "check", "plugins/shy", "--json", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert json.loads(res.stdout)["ok"] is True
+    # the same plugin at level trusted is imported by the host, and its guard fires
+    (tmp_path / "wiseflow.toml").write_text('[policy]\nlevel = "trusted"\n')
+    res = wf("plugins", "check", "plugins/shy", "--json", cwd=tmp_path)
+    assert res.returncode == 2
+    assert "imported inside the host process" in res.stdout
