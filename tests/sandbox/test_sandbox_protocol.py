@@ -1,0 +1,198 @@
+"""The wire format between host and worker: frames, records, errors, and what is refused."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wiseflow import (
+    Checkpoint,
+    PermissionDenied,
+    PluginError,
+    ProtocolViolation,
+    QuotaExceeded,
+    Record,
+    SkipRecord,
+    TransientError,
+)
+from wiseflow._errors import error_from_dict
+from wiseflow._sandbox._protocol import (
+    Call,
+    Channel,
+    Chunk,
+    Result,
+    error_dict,
+    pack,
+    records_only,
+)
+
+json_scalar = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=20)
+json_value = st.recursive(
+    json_scalar,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+records = st.builds(
+    Record,
+    id=st.text(min_size=1, max_size=30),
+    source=st.text(min_size=1, max_size=20),
+    kind=st.sampled_from(["item", "commit", "article"]),
+    time=st.none() | st.datetimes(timezones=st.just(UTC)),
+    title=st.text(max_size=50),
+    text=st.text(max_size=200),
+    url=st.none() | st.text(max_size=40),
+    author=st.none() | st.text(max_size=20),
+    tags=st.lists(st.text(max_size=10), max_size=4).map(tuple),
+    data=st.dictionaries(st.text(max_size=8), json_value, max_size=4),
+    annotations=st.dictionaries(st.text(max_size=8), json_value, max_size=3),
+)
+
+
+def _pair() -> tuple[Channel, Channel]:
+    a, b = socket.socketpair()
+    return Channel(a), Channel(b)
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[Channel, Channel]]:
+    tx, rx = _pair()
+    yield tx, rx
+    tx.sock.close()
+    rx.sock.close()
+
+
+def _through(msg: object) -> object:
+    """Encode ``msg`` and decode it again, feeding the frame one byte at a time."""
+    tx, rx = _pair()
+    try:
+        frame = bytes(tx.encode(msg))  # type: ignore[arg-type]
+        for i in range(len(frame)):
+            assert not rx.has_frame()
+            rx.feed(frame[i : i + 1])
+        assert rx.has_frame()
+        return rx.pop()
+    finally:
+        tx.sock.close()
+        rx.sock.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(records, max_size=20))
+def test_record_batches_round_trip_exactly(batch: list[Record]) -> None:
+    """Any batch of Records crosses the wire unchanged, as typed Records."""
+    out = _through(Call(id=1, method="process", args=[], batch=batch))
+    assert isinstance(out, Call)
+    assert out.batch == batch
+    assert all(type(r) is Record for r in out.batch or [])
+
+
+@settings(max_examples=40, deadline=None)
+@given(json_value, st.lists(records, max_size=3))
+def test_nested_records_keep_their_type(value: object, recs: list[Record]) -> None:
+    """Records and Checkpoints anywhere inside a free-form value come back typed."""
+    payload = {"v": value, "recs": recs, "cp": Checkpoint(state={"n": 1})}
+    out = _through(Result(id=3, value=pack(payload)))
+    assert isinstance(out, Result)
+    assert out.value == payload
+
+
+def test_record_time_stays_utc() -> None:
+    """A Record's time survives as a timezone-aware UTC datetime."""
+    t = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+    out = _through(Chunk(id=1, records=[Record(id="1", source="s", time=t)]))
+    assert isinstance(out, Chunk)
+    assert out.records is not None
+    assert out.records[0].time == t
+
+
+def test_records_only_spots_homogeneous_batches() -> None:
+    """The fast typed path is taken only for non-empty lists of Records."""
+    r = Record(id="1", source="s")
+    assert records_only([r, r]) == [r, r]
+    assert records_only([]) is None
+    assert records_only([r, {"x": 1}]) is None
+    assert records_only((r,)) is None
+
+
+def test_oversized_announcement_is_refused_before_reading(
+    pair: tuple[Channel, Channel],
+) -> None:
+    """A length prefix above the maximum is a ProtocolViolation at once."""
+    _, rx = pair
+    rx.max_frame = 1024
+    rx.feed(struct.pack(">I", 1025))
+    with pytest.raises(ProtocolViolation):
+        rx.has_frame()
+
+
+def test_malformed_and_unknown_frames_are_violations(pair: tuple[Channel, Channel]) -> None:
+    """Bytes that are not a known message (including pickle) are WF406."""
+    _, rx = pair
+    for body in (b"\xc1", msgspec.msgpack.encode(["nope", 1]), b"\x80\x04\x95" + b"x" * 10):
+        rx.feed(struct.pack(">I", len(body)) + body)
+        assert rx.has_frame()
+        with pytest.raises(ProtocolViolation) as info:
+            rx.pop()
+        assert info.value.code == "WF406"
+        rx._buf.clear()  # type: ignore[attr-defined]
+
+
+def test_unknown_extension_is_a_violation(pair: tuple[Channel, Channel]) -> None:
+    """Only the Record and Checkpoint extensions are accepted."""
+    _, rx = pair
+    body = msgspec.msgpack.encode(["result", 1, msgspec.msgpack.Ext(9, b"\x00"), None])
+    rx.feed(struct.pack(">I", len(body)) + body)
+    with pytest.raises(ProtocolViolation):
+        rx.pop()
+
+
+def test_send_refuses_frames_over_the_maximum(pair: tuple[Channel, Channel]) -> None:
+    """A side never sends what the other side would refuse."""
+    tx, _ = pair
+    tx.max_frame = 100
+    with pytest.raises(ProtocolViolation):
+        tx.send(Result(id=1, value="x" * 200))
+
+
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        (SkipRecord("r-1", "bad date"), "WF408"),
+        (TransientError("429", retry_after=2.5), "WF407"),
+        (PermissionDenied("no", permission="env"), "WF301"),
+        (MemoryError(), "WF403"),
+        (ValueError("boom"), "WF400"),
+    ],
+)
+def test_errors_cross_as_dicts_and_keep_their_details(exc: BaseException, code: str) -> None:
+    """Errors are rebuilt from plain dicts (never unpickled), details included."""
+    data = error_dict(exc, "p", memory_mb=64)
+    out = _through(Result(id=1, value=data))
+    assert isinstance(out, Result)
+    err = error_from_dict(out.value)
+    assert err.code == code
+    if not isinstance(exc, SkipRecord):  # error_from_dict drops a SkipRecord's plugin
+        assert err.plugin == "p"
+    if isinstance(exc, SkipRecord):
+        assert isinstance(err, SkipRecord)
+        assert (err.record_id, err.reason) == ("r-1", "bad date")
+    if isinstance(exc, TransientError):
+        assert err.retry_after == 2.5  # type: ignore[attr-defined]
+    if isinstance(exc, PermissionDenied):
+        assert err.permission == "env"  # type: ignore[attr-defined]
+    if isinstance(exc, MemoryError):
+        assert isinstance(err, QuotaExceeded)
+        assert "64 MB" in err.message
+    if isinstance(exc, ValueError):
+        assert isinstance(err, PluginError)
+        assert "ValueError: boom" in err.message
+        assert "traceback" in out.value
