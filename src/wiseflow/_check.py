@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from ._audit import audit_plugin, blocking
 from ._discovery import Candidate
 from ._errors import InterfaceError, ManifestError, Problem, WiseflowError
 from ._manager import PluginManager
@@ -103,6 +104,11 @@ def _check_candidate(
         others = [c for c in pm.discover().candidates if c.manifest.name != name]
         resolution = resolve([cand, *others], want=[name])
         problems.extend(p for p in resolution.problems)
+    root = Path(cand.code_root) if cand.code_root else cand.manifest.root
+    refused = blocking(audit_plugin(cand.manifest, root), pm.audit_threshold(name))
+    problems.extend(refused)
+    if refused and pm.level_for(name) == "trusted":
+        return problems  # never import refused code into the host
     handle = None
     config = dict(pm.config.plugin(name).config)
     try:

@@ -14,9 +14,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._audit import audit_plugin, blocking
 from ._broker import Broker
 from ._discovery import Candidate, Discovery, discover
 from ._errors import (
+    AuditRefused,
     ConfigError,
     DiscoveryError,
     MissingDependency,
@@ -213,6 +215,7 @@ class PluginManager:
             if dep != name and dep not in self._handles:
                 self.start(dep)
         cand = resolution.selected[name]
+        self._audit_gate(cand)
         raw = dict(config if config is not None else self.config.plugin(name).config)
         handle = self._make_handle(inst, cand, raw)
         with self._lock:
@@ -229,6 +232,32 @@ class PluginManager:
             raise
         handle.lifecycle.transition(PluginState.LOADED, f"from {cand.origin} {cand.location}")
         return handle
+
+    def audit_threshold(self, name: str) -> str:
+        """The severity from which ``name`` is refused (``strict`` caps it at medium)."""
+        threshold = self.config.policy.audit_block
+        if self.level_for(name) == "strict" and threshold in ("critical", "high", "none"):
+            return "medium"
+        return threshold
+
+    def _audit_gate(self, cand: Candidate) -> None:
+        """Refuse a plugin whose source has findings at or above the threshold (WF302)."""
+        if cand.origin == "direct":
+            return
+        m = cand.manifest
+        root = Path(cand.code_root) if cand.code_root else m.root
+        blocked = blocking(audit_plugin(m, root), self.audit_threshold(m.name))
+        if blocked:
+            worst = blocked[0]
+            raise AuditRefused(
+                f"plugin '{m.name}' refused by the static audit: {len(blocked)} finding(s) at "
+                f"or above '{self.audit_threshold(m.name)}', first: {worst.message} "
+                f"[{worst.rule}, {worst.severity}]",
+                plugin=m.name,
+                hint="see `wiseflow plugins audit "
+                f"{m.name}`; the operator may lower [policy] audit_block",
+                problems=blocked,
+            )
 
     def _make_handle(self, inst: str, cand: Candidate, raw: dict[str, Any]) -> PluginHandle:
         m = cand.manifest

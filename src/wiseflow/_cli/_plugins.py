@@ -189,6 +189,55 @@ def check(ctx: click.Context, target: str) -> None:
         raise click.exceptions.Exit(next(c for c in (3, 2, 4, 1) if c in codes))
 
 
+@plugins.command()
+@click.argument("target")
+@click.pass_context
+def audit(ctx: click.Context, target: str) -> None:
+    """Static audit of a plugin folder or installed plugin: rule, severity, place."""
+    from .._audit import audit_plugin, blocking
+    from .._manifest import load_manifest
+
+    s = session_of(ctx)
+    path = Path(target)
+    if path.exists():
+        manifest = load_manifest(path)
+        root = path if path.is_dir() else path.parent
+    else:
+        cands = [c for c in s.pm.discover().candidates if c.manifest.name == target]
+        if not cands:
+            raise DiscoveryError(
+                f"no plugin named '{target}' was found",
+                plugin=target,
+                code="WF602",
+                hint="give a plugin folder path, or check `wiseflow plugins list`",
+            )
+        cand = max(cands, key=lambda c: c.manifest.parsed_version)
+        manifest = cand.manifest
+        root = Path(cand.code_root) if cand.code_root else (manifest.root or Path("."))
+    findings = audit_plugin(manifest, root)
+    threshold = s.pm.audit_threshold(manifest.name)
+    refused = blocking(findings, threshold)
+    if s.out.json:
+        s.out.document(
+            {
+                "plugin": manifest.name,
+                "ok": not refused,
+                "threshold": threshold,
+                "problems": [p.to_dict() for p in findings],
+            }
+        )
+    else:
+        verdict = "[red]refused[/]" if refused else "[green]admitted[/]"
+        s.out.out.print(
+            f"{manifest.name}: {len(findings)} finding(s), {verdict} at audit_block = {threshold}"
+        )
+        for p in findings:
+            where = f"{p.file}:{p.line}" if p.line else str(p.file)
+            s.out.out.print(f"  {p.severity:8} {p.rule:18} {p.message}  ({where})", markup=False)
+    if refused:
+        raise click.exceptions.Exit(3)
+
+
 def _set_disabled(ctx: click.Context, name: str, disabled: bool) -> None:
     s = session_of(ctx)
     names = {c.manifest.name for c in s.pm.discover().candidates}
