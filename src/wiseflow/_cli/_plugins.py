@@ -12,6 +12,7 @@ from rich.table import Table
 from .._errors import DiscoveryError, Problem, exit_code_for
 from .._grants import Grant, effective_permissions
 from .._opstate import load_state, save_state
+from .._resolve import dependency_tree, render_tree
 from ._scaffold import scaffold
 from ._session import session_of
 
@@ -119,6 +120,7 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
             "granted": granted.to_dict(),
         },
         "requires": [msgspec.to_builtins(r) for r in m.requires],
+        "dependency_tree": msgspec.to_builtins(dependency_tree(resolution, name)),
         "load_order": list(resolution.order),
         "candidates": [
             {"version": c.manifest.version, "origin": c.origin, "location": c.location}
@@ -146,11 +148,9 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
         p(f"chosen: {doc['choice']}", markup=False)
     p("permissions asked:", msgspec.json.encode(doc["permissions"]["asked"]).decode(), markup=False)
     p("permissions granted:", msgspec.json.encode(granted.to_dict()).decode(), markup=False)
-    if m.requires:
-        p("requires:")
-        for r in m.requires:
-            opt = " (optional)" if r.optional else ""
-            p(f"  {r.name} {r.version or 'any'}{opt}", markup=False)
+    p("dependency tree:")
+    for line in render_tree(dependency_tree(resolution, name)).splitlines():
+        p(f"  {line}", markup=False)
     p("load order: " + " -> ".join(resolution.order), markup=False)
     for prob in resolution.problems:
         p(f"[red]{prob.code}[/] {prob.message}")
