@@ -5,19 +5,21 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.live import Live
 from rich.table import Table
 
 from .._errors import ConfigError, PipelineError, Problem
-from .._handle import PluginHandle
-from .._manager import PluginManager
-from .._pipeline import Pipeline, RunSummary, load_pipeline, run_pipeline
-from .._store import DB_NAME, Store
 from ._output import Output
 from ._session import session_of
+
+if TYPE_CHECKING:  # the engine and store load only when `run` runs, not for every command
+    from .._handle import PluginHandle
+    from .._manager import PluginManager
+    from .._pipeline import Pipeline, RunSummary
+    from .._store import Store
 
 __all__ = ["register"]
 
@@ -33,6 +35,9 @@ def register(cli: click.Group) -> None:
 @click.pass_context
 def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refresh: bool) -> None:
     """Run a pipeline: sources → processors → analyzers, stored in SQLite."""
+    from .._pipeline import load_pipeline
+    from .._store import DB_NAME, Store
+
     s = session_of(ctx)
     pm = s.pm
     known = {c.manifest.name for c in pm.discover().candidates}
@@ -103,6 +108,8 @@ def _run(
     full_refresh: bool,
     report: Path | None,
 ) -> RunSummary:
+    from .._pipeline import run_pipeline
+
     kwargs: dict[str, Any] = {"full_refresh": full_refresh}
     if report is not None:
         kwargs["report"] = report
