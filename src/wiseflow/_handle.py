@@ -1,72 +1,71 @@
 """One handle per plugin instance: the single dispatch point for every call into it.
 
 Callers (the pipeline, the CLI, other plugins through ``ctx.plugin``) only ever call
-:meth:`PluginHandle.invoke` or :meth:`PluginHandle.stream`. State checks, timing and
-error normalisation happen here; the :class:`~wiseflow._runner.Runner` behind it decides
-where the code runs (in-process or a sandboxed worker), so policy can grow here without
-touching callers.
+:meth:`PluginHandle.invoke` or :meth:`PluginHandle.stream`. Everything the host does around
+a call happens here, so callers never change:
+
+1. route: a plugin in ERROR, or whose breaker is open, is served by its fallback when it
+   has one (else WF405 / WF404 fail fast); a plugin in ERROR past its cool-down is first
+   restarted in place;
+2. call through the :class:`~wiseflow._runner.Runner` (in-process or a sandboxed worker),
+   retrying transient failures and worker crashes with backoff (``_resilience``);
+3. meter it (``_metering``): latency, records, errors; thread CPU for trusted plugins, OS
+   samples of the worker for sandboxed ones, soft limits;
+4. judge it: the breaker hears successes and the failures that say something about the
+   plugin's health; fatal failures (WF401/402/403/406) put the plugin in ERROR.
+
+Streams (``fetch``) are retried only before their first item: once records have been
+handed on, replaying would duplicate them, and resuming belongs to the pipeline, which
+restarts a source from its last stored checkpoint on the next run.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
-from collections import deque
+import warnings
 from collections.abc import Iterator
 from typing import Any, final
 
-from ._errors import PluginError, RuntimeFailure, WiseflowError
-from ._lifecycle import Lifecycle, PluginState
+from ._errors import (
+    CircuitOpen,
+    PluginError,
+    QuotaExceeded,
+    RuntimeFailure,
+    WiseflowError,
+    WiseflowWarning,
+    WorkerCrashed,
+)
+from ._lifecycle import EventBus, Lifecycle, PluginEvent, PluginState
 from ._manifest import Manifest
+from ._metering import CallStats, PluginMeter, proc_peaks
 from ._plugin import Figure
 from ._record import Checkpoint, Record
+from ._resilience import (
+    FATAL_CODES,
+    BreakerState,
+    CircuitBreaker,
+    RetryPolicy,
+    counts_against_breaker,
+    is_non_idempotent,
+)
 from ._runner import Runner
 
 __all__ = ["CallStats", "PluginHandle"]
+
+log = logging.getLogger("wiseflow.handle")
 
 #: Methods callable per state (anything else is refused with WF405).
 _CALLABLE_WHEN: dict[str, frozenset[PluginState]] = {
     "health": frozenset({PluginState.INITIALIZED, PluginState.ACTIVE, PluginState.DISABLED}),
 }
 _ACTIVE_ONLY = frozenset({PluginState.ACTIVE})
-#: Failures after which the instance cannot be trusted to continue (worker gone or stopped).
-_FATAL_CODES = frozenset({"WF401", "WF402", "WF403", "WF406"})
-
-
-@final
-class CallStats:
-    """Counts and latencies of the calls made through one handle."""
-
-    __slots__ = ("calls", "cpu_s", "error_codes", "errors", "latencies", "records_in", "records_out")
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.errors = 0
-        self.error_codes: dict[str, int] = {}
-        self.latencies: deque[float] = deque(maxlen=2048)
-        self.records_in = 0
-        self.records_out = 0
-        self.cpu_s = 0.0
-
-    def percentile(self, q: float) -> float | None:
-        if not self.latencies:
-            return None
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "calls": self.calls,
-            "errors": self.errors,
-            "error_codes": sorted(self.error_codes),
-            "records_in": self.records_in,
-            "records_out": self.records_out,
-            "p50_ms": _ms(self.percentile(0.5)),
-            "p95_ms": _ms(self.percentile(0.95)),
-        }
-
-
-def _ms(value: float | None) -> float | None:
-    return None if value is None else round(value * 1000, 3)
+_FATAL_CODES = FATAL_CODES
+_NO_RETRY = RetryPolicy(attempts=1)
+#: How long release() waits for threads a trusted plugin started before warning.
+THREAD_JOIN_S = 0.5
+_depth = threading.local()  # fallback chains: refuse to go round in circles
 
 
 @final
@@ -86,6 +85,11 @@ class PluginHandle:
         runner: Runner,
         lifecycle: Lifecycle,
         timeout_s: float | None,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        meter: PluginMeter | None = None,
+        events: EventBus | None = None,
+        recover_after_s: float | None = None,
     ) -> None:
         self.name = instance
         self.manifest = manifest
@@ -97,6 +101,22 @@ class PluginHandle:
         self.stats = CallStats()
         self.last_error: WiseflowError | None = None
         self.config: dict[str, Any] = {}
+        self.retry = retry or _NO_RETRY
+        self.events = events
+        self.breaker = breaker
+        if breaker is not None:
+            breaker.on_change = self._breaker_changed
+        self.meter = meter or PluginMeter(in_process=level == "trusted", pid=runner.pid)
+        if self.meter.on_soft is None:
+            self.meter.on_soft = self._soft_limit
+        self.recover_after_s = recover_after_s
+        self.fallback: PluginHandle | None = None
+        self._error_at = 0.0
+        self._recovering = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._released = False
+        self._last_health: dict[str, Any] = {"ok": True}
+        lifecycle.on(PluginState.ERROR, self._entered_error)
 
     # -- identity --------------------------------------------------------------------------
 
@@ -119,7 +139,7 @@ class PluginHandle:
     def __repr__(self) -> str:
         return f"<PluginHandle {self.name} ({self.plugin} {self.version}) {self.state.value}>"
 
-    # -- the dispatch point ----------------------------------------------------------------
+    # -- routing ---------------------------------------------------------------------------
 
     def _check_state(self, method: str) -> None:
         allowed = _CALLABLE_WHEN.get(method, _ACTIVE_ONLY)
@@ -132,7 +152,163 @@ class PluginHandle:
                 hint=f"{method}() needs state {states}; use `wiseflow plugins enable`",
             )
 
-    def _failed(self, exc: BaseException, method: str) -> WiseflowError:
+    def _route(self, method: str) -> PluginHandle | None:
+        """The handle that should serve ``method`` now: None for this one."""
+        self._maybe_recover()
+        fb = self.fallback
+        usable = fb if fb is not None and fb.state is PluginState.ACTIVE else None
+        if self.state is PluginState.ERROR and usable is not None:
+            return usable
+        self._check_state(method)
+        if self.breaker is None or method == "health" or self.breaker.allow():
+            return None
+        if usable is not None:
+            return usable
+        raise CircuitOpen(
+            f"plugin '{self.name}' failed repeatedly ({self.breaker.reason}); calls fail "
+            f"fast for another {self.breaker.retry_in():.1f}s",
+            plugin=self.name,
+        )
+
+    def _via_fallback(self, fb: PluginHandle) -> None:
+        depth = getattr(_depth, "n", 0)
+        if depth >= 4:
+            raise CircuitOpen(
+                f"plugin '{self.name}' and its fallbacks are all failing", plugin=self.name
+            )
+        self.stats.fallback_calls += 1
+
+    # -- the dispatch point ----------------------------------------------------------------
+
+    def invoke(self, method: str, *args: Any) -> Any:
+        """Call ``method(*args)`` on the plugin, wherever it runs, under the host's policy."""
+        fb = self._route(method)
+        if fb is not None:
+            self._via_fallback(fb)
+            _depth.n = getattr(_depth, "n", 0) + 1
+            try:
+                return fb.invoke(method, *args)
+            finally:
+                _depth.n -= 1
+        self.stats.calls += 1
+        start = time.perf_counter()
+        try:
+            for attempt in self._policy(method).retrying(method, self._before_retry):
+                with attempt:
+                    out = self._once(method, args)
+        except Exception as exc:
+            raise self._failed(exc, method, args) from exc
+        finally:
+            self.stats.latencies.append(time.perf_counter() - start)
+        if self.breaker is not None:
+            self.breaker.success()
+        return out
+
+    def _once(self, method: str, args: tuple[Any, ...]) -> Any:
+        meter = self.meter
+        token = meter.begin() if meter.in_process else None
+        seen = threading.active_count() if meter.in_process else 0
+        try:
+            return self.runner.call(method, list(args), self.timeout_s)
+        finally:
+            if token is not None:
+                meter.end(token)
+                if threading.active_count() > seen:
+                    self._adopt_threads()
+            meter.maybe_sample()
+
+    def stream(self, method: str, *args: Any) -> Iterator[Any]:
+        """Iterate what ``method(*args)`` yields (``fetch``), with the same policy.
+
+        Retried (transient failure, worker crash) only before the first item.
+        """
+        fb = self._route(method)
+        if fb is not None:
+            self._via_fallback(fb)
+            yield from fb.stream(method, *args)
+            return
+        self.stats.calls += 1
+        start = time.perf_counter()
+        policy = self._policy(method)
+        attempt = 1
+        try:
+            while True:
+                yielded = False
+                try:
+                    for item in self._items(method, args):
+                        yielded = True
+                        self.stats.records_out += 1
+                        yield item
+                    break
+                except GeneratorExit:
+                    raise
+                except Exception as exc:
+                    if yielded or attempt >= policy.attempts:
+                        raise
+                    if not policy.should_retry(exc, method):
+                        raise
+                    policy.sleep(policy.delay(attempt, exc))
+                    self._before_retry(exc)
+                    attempt += 1
+        except GeneratorExit:
+            if self.breaker is not None:
+                self.breaker.release()
+            raise
+        except Exception as exc:
+            raise self._failed(exc, method, args) from exc
+        finally:
+            self.stats.latencies.append(time.perf_counter() - start)
+        if self.breaker is not None:
+            self.breaker.success()
+
+    def _items(self, method: str, args: tuple[Any, ...]) -> Iterator[Any]:
+        meter = self.meter
+        it = self.runner.stream(method, list(args), self.timeout_s)
+        try:
+            while True:
+                token = meter.begin() if meter.in_process else None
+                try:
+                    item = next(it)
+                except StopIteration:
+                    return
+                finally:
+                    if token is not None:
+                        meter.end(token)
+                    meter.maybe_sample()
+                yield item
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+
+    # -- policy ----------------------------------------------------------------------------
+
+    def _policy(self, method: str) -> RetryPolicy:
+        if self.retry.attempts <= 1 or is_non_idempotent(self._plugin_class(), method):
+            return _NO_RETRY
+        return self.retry
+
+    def _plugin_class(self) -> type[Any] | None:
+        # A runner may state the methods itself (a worker reports them); else the class.
+        spec = getattr(self.runner, "spec", None)
+        cls = getattr(self.runner, "_cls", None) or getattr(spec, "plugin_class", None)
+        return cls if isinstance(cls, type) else None
+
+    def _before_retry(self, exc: BaseException) -> None:
+        self.stats.retries += 1
+        if isinstance(exc, WorkerCrashed):
+            self._restart_worker()
+
+    def _restart_worker(self) -> None:
+        """Replace a crashed worker by a fresh one with the same config."""
+        self.stats.restarts += 1
+        self.meter.forget_worker()
+        self.runner.close()
+        self.runner.load()
+        self.runner.initialize(self.config)
+        log.warning("plugin %s: worker restarted (restart %d)", self.name, self.stats.restarts)
+
+    def _failed(self, exc: BaseException, method: str, args: tuple[Any, ...] = ()) -> WiseflowError:
         self.stats.errors += 1
         if isinstance(exc, WiseflowError):
             err = exc
@@ -145,39 +321,173 @@ class PluginHandle:
                 hint="see the plugin's log; run with --debug for the traceback",
             )
             err.__cause__ = exc
+        if isinstance(err, QuotaExceeded) and "reached" not in err.message:
+            figure = self._quota_figure()
+            if figure:
+                err.message = f"{err.message}; {figure}"
+                err.args = (err.message,)
         self.stats.error_codes[err.code] = self.stats.error_codes.get(err.code, 0) + 1
         self.last_error = err
-        if err.code in _FATAL_CODES and self.lifecycle.can(PluginState.ERROR):
+        fatal = err.code in _FATAL_CODES
+        if self.breaker is not None:
+            if fatal:
+                self.breaker.trip(f"{err.code}: {err.message}")
+            elif counts_against_breaker(err, args):
+                self.breaker.failure(f"{err.code}: {err.message}")
+            else:
+                self.breaker.release()
+        if fatal and self.lifecycle.can(PluginState.ERROR):
             self.lifecycle.transition(PluginState.ERROR, f"{err.code}: {err.message}")
         return err
 
-    def invoke(self, method: str, *args: Any) -> Any:
-        """Call ``method(*args)`` on the plugin, wherever it runs."""
-        self._check_state(method)
-        self.stats.calls += 1
-        start = time.perf_counter()
-        try:
-            return self.runner.call(method, list(args), self.timeout_s)
-        except Exception as exc:
-            raise self._failed(exc, method) from exc
-        finally:
-            self.stats.latencies.append(time.perf_counter() - start)
+    def _quota_figure(self) -> str:
+        """The figure a quota was reached with, measured by the OS (for WF403 messages)."""
+        limit = getattr(self.runner, "memory_mb", None)
+        pid = self.runner.pid()
+        peaks = proc_peaks(pid) if pid is not None else {}
+        if peaks:
+            return (
+                f"reached: peak address space {peaks.get('VmPeak')} MB, peak RSS "
+                f"{peaks.get('VmHWM')} MB (limit {limit} MB)"
+            )
+        figures = self.meter.to_dict()
+        if figures["cpu_s"] or figures["peak_rss_mb"]:
+            return (
+                f"last measured before the worker ended: CPU {figures['cpu_s']} s, peak RSS "
+                f"{figures['peak_rss_mb']} MB (memory limit {limit} MB)"
+            )
+        return ""
 
-    def stream(self, method: str, *args: Any) -> Iterator[Any]:
-        """Iterate what ``method(*args)`` yields (``fetch``), with the same policy."""
-        self._check_state(method)
-        self.stats.calls += 1
-        start = time.perf_counter()
+    # -- events ----------------------------------------------------------------------------
+
+    def _publish(self, event: str, reason: str) -> None:
+        if self.events is not None:
+            state = self.state
+            self.events.publish(
+                PluginEvent(plugin=self.name, old=state, new=state, reason=reason, event=event)
+            )
+
+    def _breaker_changed(self, old: BreakerState, new: BreakerState, reason: str) -> None:
+        log.warning("plugin %s: breaker %s → %s (%s)", self.name, old.value, new.value, reason)
+        self._publish(f"breaker-{new.value}", reason)
+
+    def _soft_limit(self, resource: str, value: float, soft: float, hard: float | None) -> None:
+        unit = {"memory_mb": "MB", "cpu_s": "s CPU", "fds": "open fds"}.get(resource, "")
+        hard_txt = f"; hard limit {hard:g} {unit}" if hard is not None else ""
+        reason = f"{resource} at {value:.1f} {unit}, over its soft limit {soft:g} {unit}{hard_txt}"
+        self._publish("quota-soft", reason)
+        warnings.warn(WiseflowWarning(f"plugin '{self.name}': {reason}"), stacklevel=2)
+
+    def _entered_error(self, event: PluginEvent) -> None:
+        self._error_at = time.monotonic()
+
+    # -- recovery and release --------------------------------------------------------------
+
+    def _maybe_recover(self) -> None:
+        if (
+            self.recover_after_s is None
+            or self.state is not PluginState.ERROR
+            or time.monotonic() - self._error_at < self.recover_after_s
+            or not self._recovering.acquire(blocking=False)
+        ):
+            return
         try:
-            for item in self.runner.stream(method, list(args), self.timeout_s):
-                self.stats.records_out += 1
-                yield item
-        except GeneratorExit:
-            raise
-        except Exception as exc:
-            raise self._failed(exc, method) from exc
+            self.recover("automatic, after the cool-down")
+        except WiseflowError as exc:
+            log.warning("plugin %s: automatic recovery failed: %s", self.name, exc)
         finally:
-            self.stats.latencies.append(time.perf_counter() - start)
+            self._recovering.release()
+
+    def recover(self, reason: str = "re-enabled") -> None:
+        """ERROR → UNLOADED → LOADED → INITIALIZED → ACTIVE, in place, with fresh code.
+
+        The same handle serves on, so a running pipeline holding it sees the plugin back.
+        """
+        self.release()
+        self.lifecycle.transition(PluginState.UNLOADED, f"reset: {reason}")
+        try:
+            self.runner.load()
+        except Exception as exc:
+            raise self._failed(exc, "load") from exc
+        self._released = False
+        self.lifecycle.transition(PluginState.LOADED, reason)
+        try:
+            self.initialize(self.config)
+        except Exception as exc:
+            err = self._failed(exc, "initialize")
+            if self.lifecycle.can(PluginState.ERROR):
+                self.lifecycle.transition(PluginState.ERROR, f"{err.code}: {err.message}")
+            raise err from exc
+        self.lifecycle.transition(PluginState.INITIALIZED, reason)
+        self.lifecycle.transition(PluginState.ACTIVE, reason)
+
+    def initialize(self, config: dict[str, Any]) -> None:
+        """Initialize the plugin with ``config`` (threads it starts are remembered)."""
+        self.config = config
+        seen = threading.active_count()
+        try:
+            self.runner.initialize(config)
+        finally:
+            if self.meter.in_process and threading.active_count() > seen:
+                self._adopt_threads()
+        self._released = False
+
+    def resume(self) -> None:
+        """Bring a released (disabled) plugin back: a fresh load and initialize."""
+        if self._released:
+            self.runner.load()
+            self.initialize(self.config)
+
+    def disable(self) -> None:
+        """Keep the plugin's last health answer, then release everything it holds."""
+        if self.state in _CALLABLE_WHEN["health"] and not self._released:
+            try:
+                self._last_health = self.health()
+            except Exception as exc:
+                self._last_health = {"ok": False, "error": str(exc)}
+        self.release()
+
+    def release(self) -> None:
+        """Shut the plugin down and free what it held: worker process group, scratch files,
+        threads it started (warned about when they do not stop)."""
+        self._released = True
+        self.meter.forget_worker()
+        try:
+            self.runner.close()
+        except Exception:
+            log.exception("closing plugin %s failed", self.name)
+        self._reap_threads()
+
+    def _adopt_threads(self) -> None:
+        """Remember threads that appeared during a call into this (trusted) plugin.
+
+        Approximate by nature: a thread another part of the host starts at the same moment
+        would be attributed too, so the host's own threads (``wiseflow-*``) are excluded.
+        """
+        me = threading.current_thread()
+        for t in threading.enumerate():
+            if t is me or t is threading.main_thread() or t.name.startswith("wiseflow-"):
+                continue
+            if getattr(t, "_wiseflow_owner", None) is None:
+                t._wiseflow_owner = self.name  # type: ignore[attr-defined]
+                self._threads.append(t)
+
+    def _reap_threads(self) -> None:
+        threads, self._threads = self._threads, []
+        deadline = time.monotonic() + THREAD_JOIN_S
+        for t in threads:
+            if t.is_alive():
+                t.join(max(0.0, deadline - time.monotonic()))
+        still = [t.name for t in threads if t.is_alive()]
+        if still:
+            warnings.warn(
+                WiseflowWarning(
+                    f"plugin '{self.name}' left {len(still)} thread(s) running after shutdown "
+                    f"({', '.join(still)}); threads cannot be stopped from outside: make "
+                    "shutdown() stop them, or run the plugin sandboxed"
+                ),
+                stacklevel=3,
+            )
 
     # -- typed conveniences (all through the dispatch point) --------------------------------
 
@@ -206,11 +516,19 @@ class PluginHandle:
         return out
 
     def health(self) -> dict[str, Any]:
+        """The plugin's health; while DISABLED (released), its last answer before that."""
+        if self._released and self.state is PluginState.DISABLED:
+            return dict(self._last_health)
         out: dict[str, Any] = self.invoke("health")
         return out
 
-    def describe(self) -> dict[str, Any]:
-        """State and figures for ``plugins list``, ``top`` and ``run --json``."""
+    def describe(self, *, sample: bool = False) -> dict[str, Any]:
+        """State and figures for ``plugins list``, ``top``, ``run --json`` and Prometheus.
+
+        ``sample`` reads the worker from the OS now (fuller: USS, children).
+        """
+        if sample and not self.meter.in_process:
+            self.meter.sample(full=True)
         return {
             "name": self.name,
             "plugin": self.plugin,
@@ -221,4 +539,7 @@ class PluginHandle:
             "state": self.state.value,
             "pid": self.runner.pid(),
             **self.stats.to_dict(),
+            "breaker": self.breaker.to_dict() if self.breaker else {"state": "closed"},
+            "fallback": self.fallback.name if self.fallback is not None else None,
+            "resources": self.meter.to_dict(),
         }

@@ -1,0 +1,26 @@
+"""Metering: real per-plugin figures, soft limits, and their exposure.
+
+- ``_sampler``: one worker process as the OS sees it (psutil; /proc for peaks).
+- ``_meter``: the figures of one plugin instance, sampled cheaply; soft-limit watching.
+- ``_export``: snapshot files for ``wiseflow top``; Prometheus text (file or endpoint).
+"""
+
+from ._calls import CallStats
+from ._export import MetricsWriter, prometheus_text, read_snapshots, serve_prometheus, snapshot
+from ._meter import SOFT_FRACTION, PluginMeter, SoftLimits
+from ._sampler import ProcessSample, ProcessSampler, proc_peaks
+
+__all__ = [
+    "SOFT_FRACTION",
+    "CallStats",
+    "MetricsWriter",
+    "PluginMeter",
+    "ProcessSample",
+    "ProcessSampler",
+    "SoftLimits",
+    "proc_peaks",
+    "prometheus_text",
+    "read_snapshots",
+    "serve_prometheus",
+    "snapshot",
+]

@@ -1,0 +1,209 @@
+"""Per-plugin metering: what one plugin instance costs, measured rather than guessed.
+
+- Sandboxed plugins: their worker process, read from the OS (RSS, USS, CPU time, open fds,
+  threads, child processes), at most every ``interval_s``; CPU of earlier workers of the
+  same instance (before a restart) is carried over.
+- Trusted plugins share the host process, so the OS cannot tell their memory apart. CPU is
+  the calling thread's CPU clock (``time.thread_time``) summed over calls; memory is
+  reported as unavailable, or, when ``tracemalloc`` is tracing, approximated by the net
+  traced allocation across the plugin's calls (other threads allocating meanwhile blur it).
+
+Soft limits are watched here: crossing one calls ``on_soft`` once (re-armed when the figure
+drops below again). Hard limits are the worker's rlimits (see ``_sandbox``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any, final
+
+from ._sampler import MB, ProcessSample, ProcessSampler
+
+__all__ = ["SOFT_FRACTION", "PluginMeter", "SoftLimits"]
+
+#: Soft limits default to this fraction of the hard ones.
+SOFT_FRACTION = 0.8
+
+OnSoft = Callable[[str, float, float, float | None], None]
+
+
+@final
+class SoftLimits:
+    """Soft limits (memory MB, CPU s, open fds); None switches one off.
+
+    Operators set them as ``[plugins.NAME] resources.soft_memory_mb`` (``soft_cpu_seconds``,
+    ``soft_open_files``); by default they are :data:`SOFT_FRACTION` of the hard limits.
+    """
+
+    __slots__ = ("armed", "hard", "soft")
+
+    def __init__(
+        self, soft: dict[str, float | None], hard: dict[str, float | None] | None = None
+    ) -> None:
+        self.soft = {k: v for k, v in soft.items() if v is not None}
+        self.hard = hard or {}
+        self.armed = dict.fromkeys(self.soft, True)
+
+    @classmethod
+    def derive(cls, hard: dict[str, float | None], operator: dict[str, float]) -> SoftLimits:
+        """Soft limits from hard ones and the operator's ``soft_*`` resource keys."""
+        keys = {
+            "memory_mb": "soft_memory_mb",
+            "cpu_s": "soft_cpu_seconds",
+            "fds": "soft_open_files",
+        }
+        soft: dict[str, float | None] = {}
+        for res, key in keys.items():
+            h = hard.get(res)
+            if key in operator:
+                value: float | None = float(operator[key])
+                if h is not None and value is not None:
+                    value = min(value, h)
+                soft[res] = value
+            else:
+                soft[res] = None if h is None else h * SOFT_FRACTION
+        return cls(soft, hard)
+
+    def check(self, figures: dict[str, float | None], on_soft: OnSoft | None) -> list[str]:
+        """Report each soft limit newly crossed by ``figures``; returns their names."""
+        crossed = []
+        for res, limit in self.soft.items():
+            value = figures.get(res)
+            if value is None:
+                continue
+            if value >= limit and self.armed[res]:
+                self.armed[res] = False
+                crossed.append(res)
+                if on_soft is not None:
+                    on_soft(res, value, limit, self.hard.get(res))
+            elif value < limit * 0.95:
+                self.armed[res] = True  # hysteresis: a figure hovering at the line warns once
+        return crossed
+
+
+@final
+class PluginMeter:
+    """The figures of one plugin instance.
+
+    Args:
+        in_process: a trusted plugin (no pid of its own).
+        pid: returns the worker's current pid (None when not running).
+        interval_s: the least time between two OS samples.
+        soft: soft limits to watch, and ``on_soft`` to call when one is crossed.
+    """
+
+    def __init__(
+        self,
+        *,
+        in_process: bool,
+        pid: Callable[[], int | None],
+        interval_s: float = 0.5,
+        soft: SoftLimits | None = None,
+        on_soft: OnSoft | None = None,
+    ) -> None:
+        self.in_process = in_process
+        self._pid = pid
+        self.interval_s = interval_s
+        self.soft = soft or SoftLimits({})
+        self.on_soft = on_soft
+        self._sampler = ProcessSampler()
+        self._lock = threading.Lock()
+        self._last_at = 0.0
+        self.last: ProcessSample | None = None
+        self.samples = 0
+        self.cpu_prior = 0.0  # CPU of earlier workers of this instance
+        self.thread_cpu = 0.0  # trusted: summed thread CPU of calls
+        self.traced = 0  # trusted, tracemalloc on: net bytes allocated across calls
+        self.peak_rss = 0
+        self.uss: int | None = None
+        self.children: int | None = None
+
+    # -- per call (trusted) ----------------------------------------------------------------
+
+    def begin(self) -> tuple[float, int]:
+        traced = tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else -1
+        return time.thread_time(), traced
+
+    def end(self, token: tuple[float, int]) -> None:
+        self.thread_cpu += time.thread_time() - token[0]
+        if token[1] >= 0 and tracemalloc.is_tracing():
+            self.traced += tracemalloc.get_traced_memory()[0] - token[1]
+
+    # -- sampling --------------------------------------------------------------------------
+
+    def maybe_sample(self) -> None:
+        """Sample when ``interval_s`` has passed since the last sample (cheap otherwise)."""
+        if time.monotonic() - self._last_at >= self.interval_s:
+            self.sample()
+
+    def sample(self, *, full: bool = False) -> ProcessSample | None:
+        """Read the worker now (sandboxed) and check the soft limits."""
+        self._last_at = time.monotonic()
+        if not self.in_process:
+            pid = self._pid()
+            got = self._sampler.sample(pid, full=full) if pid is not None else None
+            with self._lock:
+                if got is not None:
+                    last = self.last
+                    if last is not None and last.pid != got.pid:
+                        self.cpu_prior += last.cpu_s
+                    self.last = got
+                    self.samples += 1
+                    self.peak_rss = max(self.peak_rss, got.rss)
+                    if full:
+                        self.uss, self.children = got.uss, got.children
+        self.soft.check(self.figures(), self.on_soft)
+        return self.last
+
+    def figures(self) -> dict[str, float | None]:
+        """The figures soft limits are judged on: memory MB, CPU s, open fds."""
+        if self.in_process:
+            return {"memory_mb": None, "cpu_s": self.thread_cpu, "fds": None}
+        last = self.last
+        if last is None:
+            return {"memory_mb": None, "cpu_s": self.cpu_prior or None, "fds": None}
+        return {"memory_mb": last.rss / MB, "cpu_s": self.cpu_prior + last.cpu_s, "fds": last.fds}
+
+    def forget_worker(self) -> None:
+        """The worker is gone for good (released): keep its CPU, drop its live figures."""
+        with self._lock:
+            if self.last is not None:
+                self.cpu_prior += self.last.cpu_s
+            self.last = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Figures for ``top``, ``run --json`` and the Prometheus export."""
+        if self.in_process:
+            tracing = tracemalloc.is_tracing()
+            return {
+                "cpu_s": round(self.thread_cpu, 4),
+                "cpu_source": "thread CPU clock of calls",
+                "memory_mb": round(self.traced / MB, 2) if tracing else None,
+                "memory_source": (
+                    "tracemalloc net allocations of calls (approximate)"
+                    if tracing
+                    else "unavailable in-process (run sandboxed to meter memory)"
+                ),
+                "uss_mb": None,
+                "peak_rss_mb": None,
+                "fds": None,
+                "threads": None,
+                "children": None,
+                "samples": 0,
+            }
+        last = self.last
+        return {
+            "cpu_s": round(self.cpu_prior + (last.cpu_s if last else 0.0), 4),
+            "cpu_source": "worker process (psutil)",
+            "memory_mb": round(last.rss / MB, 2) if last else None,
+            "memory_source": "worker RSS (psutil)",
+            "uss_mb": round(self.uss / MB, 2) if self.uss is not None else None,
+            "peak_rss_mb": round(self.peak_rss / MB, 2) if self.peak_rss else None,
+            "fds": last.fds if last else None,
+            "threads": last.threads if last else None,
+            "children": self.children,
+            "samples": self.samples,
+        }
