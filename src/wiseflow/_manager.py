@@ -32,8 +32,10 @@ from ._inprocess import InProcessRunner
 from ._lifecycle import EventBus, Lifecycle, PluginState
 from ._loader import forget_folder_plugin
 from ._manifest import Manifest
+from ._metering import PluginMeter, SoftLimits
 from ._operator import OperatorConfig
 from ._plugin import BasePlugin
+from ._resilience import CircuitBreaker, RetryPolicy, fallback_problem
 from ._resolve import Resolution, resolve
 from ._runner import Runner, RunnerSpec
 
@@ -231,7 +233,27 @@ class PluginManager:
             handle.lifecycle.transition(PluginState.ERROR, f"{exc.code}: {exc.message}")
             raise
         handle.lifecycle.transition(PluginState.LOADED, f"from {cand.origin} {cand.location}")
+        self._wire_fallback(handle)
         return handle
+
+    def _wire_fallback(self, handle: PluginHandle) -> None:
+        """Let the manifest's ``fallback`` (started with the dependencies) stand in."""
+        name = handle.manifest.fallback
+        fb = self._handles.get(name) if name else None
+        if fb is None:
+            return
+        problem = fallback_problem(handle.manifest, fb.manifest)
+        seen: set[str] = {handle.name}
+        walk: PluginHandle | None = fb
+        while problem is None and walk is not None:  # no cycles through longer chains
+            if walk.name in seen:
+                problem = f"fallbacks of '{handle.name}' go round in a circle"
+            seen.add(walk.name)
+            walk = walk.fallback
+        if problem:
+            log.warning("plugin %s: fallback not used: %s", handle.name, problem)
+            return
+        handle.fallback = fb
 
     def audit_threshold(self, name: str) -> str:
         """The severity from which ``name`` is refused (``strict`` caps it at medium)."""
@@ -285,6 +307,12 @@ class PluginManager:
         )
         runner = self._make_runner(spec, broker, perms_denied=perms.denied)
         timeout = policy.resources.get("timeout_s", m.resources.timeout_s)
+        trusted = level == "trusted"
+        hard: dict[str, float | None] = {
+            "memory_mb": None if trusted else getattr(runner, "memory_mb", None),
+            "cpu_s": getattr(runner, "cpu_seconds", None),
+            "fds": None if trusted else getattr(runner, "max_open_files", None),
+        }
         return PluginHandle(
             instance=inst,
             manifest=m,
@@ -293,6 +321,16 @@ class PluginManager:
             runner=runner,
             lifecycle=Lifecycle(inst, self.events),
             timeout_s=min(float(timeout), m.resources.timeout_s),
+            retry=RetryPolicy.from_config(policy.retry),
+            breaker=CircuitBreaker.from_config(policy.breaker),
+            meter=PluginMeter(
+                in_process=trusted,
+                pid=runner.pid,
+                soft=SoftLimits.derive(hard, policy.resources),
+            ),
+            events=self.events,
+            # a configured breaker also sets the cool-down after which ERROR is retried
+            recover_after_s=policy.breaker.reset_s if policy.breaker else None,
         )
 
     def _make_runner(
@@ -329,7 +367,7 @@ class PluginManager:
         self._configs[name] = raw
         handle.config = raw
         try:
-            handle.runner.initialize(raw)
+            handle.initialize(raw)
         except ConfigError:
             raise  # stays LOADED: the operator fixes the config and tries again
         except Exception as exc:
@@ -359,25 +397,25 @@ class PluginManager:
     def disable(self, name: str, reason: str = "disabled by operator") -> PluginHandle:
         handle = self.get(name)
         handle.lifecycle.transition(PluginState.DISABLED, reason)
+        handle.disable()  # releases the worker, threads, scratch files
         return handle
 
     def enable(self, name: str) -> PluginHandle:
         """DISABLED → ACTIVE; ERROR → a fresh start with the same config."""
         handle = self.get(name)
         if handle.state is PluginState.ERROR:
-            self._release(handle)
-            handle.lifecycle.transition(PluginState.UNLOADED, "reset for re-enable")
-            with self._lock:
-                del self._handles[name]
-            return self.start(handle.plugin, self._configs.get(name), instance=name)
+            # in place: a pipeline holding this handle sees the plugin come back
+            handle.config = self._configs.get(name, handle.config)
+            handle.recover("re-enabled by operator")
+            if handle.breaker is not None:
+                handle.breaker.reset()
+            return handle
+        handle.resume()
         handle.lifecycle.transition(PluginState.ACTIVE, "enabled")
         return handle
 
     def _release(self, handle: PluginHandle) -> None:
-        try:
-            handle.runner.close()
-        except Exception:
-            log.exception("closing plugin %s failed", handle.name)
+        handle.release()
 
     def shutdown(self, name: str) -> PluginHandle:
         """Call the plugin's ``shutdown`` and release everything it holds (→ UNLOADED)."""
@@ -386,6 +424,7 @@ class PluginManager:
             return handle
         self._release(handle)
         handle.lifecycle.transition(PluginState.UNLOADED, "shut down")
+        self.events.unsubscribe_plugin(name)
         return handle
 
     def uninstall(self, name: str) -> None:
