@@ -1,0 +1,149 @@
+"""``wiseflow top``: live per-plugin state and resources of the running hosts.
+
+A CLI process has no running plugins of its own, so ``top`` reads the snapshots that
+running hosts (``wiseflow run``) write to ``<data_dir>/metrics/<pid>.json`` every second;
+snapshots of hosts that are gone are skipped. ``--once`` prints one table, ``--json`` one
+document (``{"hosts": [...], "plugins": [...]}``), both for scripts and tests.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+from rich.live import Live
+from rich.table import Table
+
+from ._session import session_of
+
+__all__ = ["register", "render_table", "rows_of"]
+
+COLUMNS = (
+    "host",
+    "plugin",
+    "kind",
+    "level",
+    "state",
+    "breaker",
+    "calls",
+    "errors",
+    "retries",
+    "fallback",
+    "cpu s",
+    "mem MB",
+    "fds",
+    "p50 ms",
+    "p95 ms",
+)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(top)
+
+
+def rows_of(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One flat row per plugin of every snapshot (the ``--json`` ``plugins`` list)."""
+    rows = []
+    for doc in docs:
+        for p in doc.get("plugins", ()):
+            res = p.get("resources") or {}
+            rows.append(
+                {
+                    "host_pid": doc.get("host_pid"),
+                    "host": doc.get("label") or f"pid {doc.get('host_pid')}",
+                    "name": p.get("name"),
+                    "plugin": p.get("plugin"),
+                    "kind": p.get("kind"),
+                    "level": p.get("level"),
+                    "state": p.get("state"),
+                    "pid": p.get("pid"),
+                    "breaker": (p.get("breaker") or {}).get("state", "closed"),
+                    "calls": p.get("calls", 0),
+                    "errors": p.get("errors", 0),
+                    "retries": p.get("retries", 0),
+                    "restarts": p.get("restarts", 0),
+                    "fallback_calls": p.get("fallback_calls", 0),
+                    "records_in": p.get("records_in", 0),
+                    "records_out": p.get("records_out", 0),
+                    "cpu_s": res.get("cpu_s"),
+                    "memory_mb": res.get("memory_mb"),
+                    "memory_source": res.get("memory_source"),
+                    "fds": res.get("fds"),
+                    "threads": res.get("threads"),
+                    "p50_ms": p.get("p50_ms"),
+                    "p95_ms": p.get("p95_ms"),
+                }
+            )
+    return rows
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+_STATE_STYLE = {"ACTIVE": "green", "ERROR": "red", "DISABLED": "yellow"}
+_BREAKER_STYLE = {"open": "red", "half-open": "yellow"}
+
+
+def render_table(rows: list[dict[str, Any]], where: str) -> Table:
+    table = Table(title=f"wiseflow top — {len(rows)} plugin(s) — {where}", expand=False)
+    for col in COLUMNS:
+        table.add_column(col, justify="right" if col not in COLUMNS[:6] else "left")
+    for r in rows:
+        mem = r["memory_mb"] if r["memory_mb"] is not None else None
+        table.add_row(
+            _cell(r["host"]),
+            _cell(r["name"]),
+            _cell(r["kind"]),
+            _cell(r["level"]),
+            f"[{_STATE_STYLE.get(r['state'], 'white')}]{r['state']}[/]",
+            f"[{_BREAKER_STYLE.get(r['breaker'], 'green')}]{r['breaker']}[/]",
+            _cell(r["calls"]),
+            _cell(r["errors"]),
+            _cell(r["retries"]),
+            _cell(r["fallback_calls"]),
+            _cell(r["cpu_s"]),
+            _cell(mem) if mem is not None else "n/a" if r["level"] == "trusted" else "-",
+            _cell(r["fds"]),
+            _cell(r["p50_ms"]),
+            _cell(r["p95_ms"]),
+        )
+    if not rows:
+        table.caption = "no running wiseflow host writes metrics here (start `wiseflow run`)"
+    return table
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="print one table and exit")
+@click.option("--interval", type=float, default=1.0, show_default=True, help="refresh seconds")
+@click.pass_context
+def top(ctx: click.Context, once: bool, interval: float) -> None:
+    """Live per-plugin state and resources of running pipelines."""
+    from .._metering import read_snapshots  # psutil: only for this command
+
+    s = session_of(ctx)
+    directory = s.data_dir / "metrics"
+    if s.out.json:
+        docs = read_snapshots(directory)
+        hosts = [
+            {"pid": d.get("host_pid"), "label": d.get("label"), "written": d.get("written")}
+            for d in docs
+        ]
+        s.out.document({"metrics_dir": str(directory), "hosts": hosts, "plugins": rows_of(docs)})
+        return
+    if once:
+        s.out.out.print(render_table(rows_of(read_snapshots(directory)), str(directory)))
+        return
+    with Live(console=s.out.out, auto_refresh=False, screen=False) as live:
+        try:
+            while True:
+                rows = rows_of(read_snapshots(directory))
+                live.update(render_table(rows, str(directory)), refresh=True)
+                time.sleep(max(0.1, interval))
+        except KeyboardInterrupt:
+            return
