@@ -31,11 +31,12 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import _doctor, _plugins, _run
+    from . import _doctor, _plugins, _run, _top
 
     cli.add_command(_plugins.plugins)
     _run.register(cli)
     _doctor.register(cli)
+    _top.register(cli)
 
 
 def split_global(args: Sequence[str]) -> tuple[GlobalOptions, list[str]]:

@@ -35,6 +35,7 @@ def register(cli: click.Group) -> None:
 @click.pass_context
 def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refresh: bool) -> None:
     """Run a pipeline: sources → processors → analyzers, stored in SQLite."""
+    from .._metering import MetricsWriter
     from .._pipeline import load_pipeline
     from .._store import DB_NAME, Store
 
@@ -53,7 +54,13 @@ def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refre
         )
     handles = start_stages(pm, pipeline, str(pipeline_file))
     s.data_dir.mkdir(parents=True, exist_ok=True)
-    with Store.open(s.data_dir / DB_NAME) as store:
+    # `wiseflow top` reads what this host writes here every second (removed at exit)
+    metrics = MetricsWriter(
+        lambda: [h.describe(sample=True) for h in pm.list()],
+        s.data_dir / "metrics",
+        label=f"run {pipeline.name}",
+    )
+    with Store.open(s.data_dir / DB_NAME) as store, metrics:
         summary = _run(s.out, pipeline, store, handles, full_refresh, report)
     doc = summary.to_dict()
     if s.out.json:
