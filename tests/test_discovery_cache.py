@@ -62,7 +62,7 @@ def test_second_discovery_reads_no_file_when_nothing_changed(
     cold = run(plugins, cache)
     warm = run(plugins, cache)
     assert cold.stats.cache == "cold"
-    assert cold.stats.parsed >= 20  # 5 x (entry_points.txt, METADATA, plugin.toml) + 5 folders
+    assert cold.stats.parsed >= 15  # 5 x (entry_points.txt, plugin.toml) + 5 folders
     assert warm.stats.cache == "hit"
     assert (warm.stats.parsed, warm.stats.verified) == (0, 0)
     assert warm.candidates == cold.candidates
@@ -228,7 +228,7 @@ def test_cached_second_run_is_faster_than_cold(site: Path, plugins: Path, tmp_pa
     warm = run(plugins, cache)
     t2 = time.perf_counter()
     assert warm.stats.parsed == 0
-    assert warm.stats.reused >= 300
+    assert warm.stats.reused >= 200  # entry_points.txt and plugin.toml of each
     assert len(warm.candidates) == len(cold.candidates)
     print(f"cold {1000 * (t1 - t0):.1f} ms, cached {1000 * (t2 - t1):.1f} ms")
 

@@ -2,7 +2,8 @@
 
 Discovery always walks the file system (directory listings and ``stat`` calls, which are
 cheap), so it sees every plugin added, changed or removed. What the cache saves is the
-expensive part: reading and parsing ``entry_points.txt``, ``METADATA`` and ``plugin.toml``.
+expensive part: reading and parsing ``entry_points.txt`` (with ``METADATA``) and
+``plugin.toml``.
 A file is re-read when its stamp (mtime in ns, size, inode) differs from the remembered one.
 
 A file changed twice within one clock tick keeps its mtime ("racy", as git calls it); for
@@ -28,9 +29,9 @@ from .._errors import Problem
 from .._manifest import Manifest, Permissions, Requirement, Resources
 from .._version import __version__
 
-__all__ = ["DistMeta", "EntryPoints", "ManifestData", "ManifestResult", "Memo", "Stamp"]
+__all__ = ["EntryPoints", "ManifestData", "ManifestResult", "Memo", "Stamp"]
 
-FORMAT = 1
+FORMAT = 2
 #: Files modified less than this long before the cache was written keep a digest.
 RACY_NS = 3_000_000_000
 #: Entries not used by the current scan are kept up to this many (other configurations).
@@ -46,17 +47,14 @@ class Stamp(msgspec.Struct, frozen=True, array_like=True):
 
 @final
 class EntryPoints(msgspec.Struct, frozen=True, tag="ep"):
-    """The ``wiseflow.plugins`` entries of one ``entry_points.txt``: (name, value) pairs."""
+    """The ``wiseflow.plugins`` entries of one ``entry_points.txt``: (name, value) pairs.
+
+    ``location`` (``"dist-name==1.2.0"``, from ``METADATA``) is read along with it: an
+    install or upgrade rewrites both files, so one stamp covers both.
+    """
 
     entries: tuple[tuple[str, str], ...]
-
-
-@final
-class DistMeta(msgspec.Struct, frozen=True, tag="meta"):
-    """A distribution's name and version from ``METADATA`` / ``PKG-INFO``."""
-
-    name: str
-    version: str
+    location: str = ""
 
 
 @final
@@ -102,8 +100,8 @@ class ManifestResult(msgspec.Struct, frozen=True, tag="manifest"):
         return self.data.to_manifest() if self.data is not None else None
 
 
-Value = EntryPoints | DistMeta | ManifestResult
-V = TypeVar("V", EntryPoints, DistMeta, ManifestResult)
+Value = EntryPoints | ManifestResult
+V = TypeVar("V", EntryPoints, ManifestResult)
 
 
 @final

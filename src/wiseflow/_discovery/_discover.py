@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import msgspec
@@ -12,17 +12,16 @@ from packaging.version import InvalidVersion, Version
 
 from .._errors import DuplicatePlugin, ManifestError, Problem
 from .._manifest import parse_manifest
-from ._cache import DistMeta, EntryPoints, ManifestData, ManifestResult, Memo
+from ._cache import EntryPoints, ManifestData, ManifestResult, Memo
 from ._candidate import Candidate, Discovery, ScanStats
 from ._folders import iter_plugin_folders
 from ._sites import (
     GROUP,
     Dist,
+    dist_location,
     iter_dists,
     locate_manifest,
-    meta_file,
     parse_entry_points,
-    parse_meta,
     split_value,
 )
 
@@ -152,28 +151,25 @@ def _scan_entry_points(
     for dist in iter_dists(path):
         ep_file = os.path.join(dist.meta_dir, "entry_points.txt")
         try:
-            eps = memo.get(ep_file, os.stat(ep_file), parse_entry_points, EntryPoints)
+            eps = memo.get(ep_file, os.stat(ep_file), _reader(dist), EntryPoints)
         except OSError:
             continue  # no entry points at all: not a plugin distribution
-        if not eps.entries:
-            continue
-        location = _location(memo, dist)
         for ep_name, value in eps.entries:
-            found = _entry_point(memo, roots, location, ep_name, value)
+            found = _entry_point(memo, roots, eps.location, ep_name, value)
             if isinstance(found, Candidate):
                 candidates.append(found)
             else:
                 problems.extend(found)
 
 
-def _location(memo: Memo, dist: Dist) -> str:
-    path = meta_file(dist)
-    try:
-        meta = memo.get(path, os.stat(path), parse_meta, DistMeta)
-    except OSError:
-        name, _, version = dist.stem.partition("-")
-        meta = DistMeta(name, version)
-    return f"{meta.name}=={meta.version}"
+def _reader(dist: Dist) -> Callable[[bytes], EntryPoints]:
+    def read(data: bytes) -> EntryPoints:
+        eps = parse_entry_points(data)
+        if not eps.entries:
+            return eps
+        return EntryPoints(eps.entries, location=dist_location(dist))
+
+    return read
 
 
 def _entry_point(

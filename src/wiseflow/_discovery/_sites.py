@@ -11,9 +11,9 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from ._cache import DistMeta, EntryPoints
+from ._cache import EntryPoints
 
-__all__ = ["GROUP", "Dist", "iter_dists", "locate_manifest", "parse_entry_points", "parse_meta"]
+__all__ = ["GROUP", "Dist", "dist_location", "iter_dists", "locate_manifest", "parse_entry_points"]
 
 GROUP = "wiseflow.plugins"
 _NORMALISE = re.compile(r"[-_.]+")
@@ -83,7 +83,7 @@ def parse_entry_points(data: bytes) -> EntryPoints:
     return EntryPoints(tuple(entries))
 
 
-def parse_meta(data: bytes) -> DistMeta:
+def parse_meta(data: bytes) -> tuple[str, str]:
     """Name and version from the header block of ``METADATA`` / ``PKG-INFO``."""
     name = version = ""
     for raw in data.decode("utf-8", errors="replace").splitlines():
@@ -97,13 +97,20 @@ def parse_meta(data: bytes) -> DistMeta:
             name = value.strip()
         elif key == "version" and not version:
             version = value.strip()
-    return DistMeta(name, version)
+    return name, version
 
 
-def meta_file(dist: Dist) -> str:
-    """The metadata file of ``dist`` (``METADATA`` or, for eggs, ``PKG-INFO``)."""
+def dist_location(dist: Dist) -> str:
+    """``"name==version"`` from ``METADATA`` (``PKG-INFO`` for eggs), else the folder name."""
     leaf = "PKG-INFO" if dist.meta_dir.endswith(".egg-info") else "METADATA"
-    return os.path.join(dist.meta_dir, leaf)
+    try:
+        with open(os.path.join(dist.meta_dir, leaf), "rb") as fh:
+            name, version = parse_meta(fh.read(16384))
+    except OSError:
+        name = version = ""
+    if not name or not version:
+        name, _, version = dist.stem.partition("-")
+    return f"{name}=={version}"
 
 
 def split_value(value: str) -> tuple[str, str] | None:

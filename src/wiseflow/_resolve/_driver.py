@@ -157,7 +157,7 @@ def _extras(
             wants.append((opt.cand.manifest.fallback, "", f"fallback of {opt.label}", False))
         for dep, spec, by, wire in wants:
             if dep in sol.sel:
-                if wire and satisfies(spec, sol.sel[dep].version) and not reaches(edges, dep, name):
+                if wire and satisfies(spec, sol.sel[dep].text) and not reaches(edges, dep, name):
                     edges[name].append(dep)
                     sol.cons[dep] = (*sol.cons.get(dep, ()), (spec, by))
                 continue
@@ -208,6 +208,6 @@ def _explain(index: Index, sol: Solution, name: str, roots: list[str]) -> str:
 
 def _best(opts: list[Opt], specs: list[str]) -> Opt | None:
     for o in opts:
-        if all(satisfies(s, o.version) for s in specs):
+        if all(satisfies(s, o.text) for s in specs):
             return o
     return None

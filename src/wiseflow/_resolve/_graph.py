@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Mapping, Sequence
-from graphlib import TopologicalSorter
 
 __all__ = ["cycles", "load_order", "reaches"]
 
@@ -101,18 +101,27 @@ def reaches(graph: Graph, src: str, dst: str) -> bool:
 
 
 def load_order(graph: Graph) -> tuple[str, ...]:
-    """Dependencies first; ties broken by name so the order is stable.
+    """Dependencies first; among plugins ready together, by name, so the order is stable.
 
     Raises:
-        graphlib.CycleError: the graph has a cycle (callers remove cycles first).
+        ValueError: the graph has a cycle (callers remove cycles first).
     """
-    ts: TopologicalSorter[str] = TopologicalSorter()
-    for node in sorted(graph):
-        ts.add(node, *sorted(d for d in graph[node] if d in graph))
-    ts.prepare()
+    waiting = {n: {d for d in deps if d in graph and d != n} for n, deps in graph.items()}
+    users: dict[str, list[str]] = {n: [] for n in graph}
+    for n, deps in waiting.items():
+        for d in deps:
+            users[d].append(n)
+    ready = [n for n, deps in waiting.items() if not deps]
+    heapq.heapify(ready)
     order: list[str] = []
-    while ts.is_active():
-        ready = sorted(ts.get_ready())
-        order.extend(ready)
-        ts.done(*ready)
+    while ready:
+        node = heapq.heappop(ready)
+        order.append(node)
+        for user in users[node]:
+            deps = waiting[user]
+            deps.discard(node)
+            if not deps:
+                heapq.heappush(ready, user)
+    if len(order) != len(graph):
+        raise ValueError(f"dependency cycle among {sorted(set(graph) - set(order))}")
     return tuple(order)

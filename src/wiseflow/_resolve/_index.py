@@ -28,13 +28,17 @@ def _spec(text: str) -> SpecifierSet | None:
     return _SPECS[text]
 
 
-def satisfies(spec: str, version: Version) -> bool:
-    """Whether ``version`` is in range ``spec`` (pre-releases count; memoised)."""
-    key = (spec, str(version))
+def satisfies(spec: str, version: str) -> bool:
+    """Whether version text ``version`` is in range ``spec`` (pre-releases count; memoised).
+
+    Unparsable ranges or versions satisfy nothing (fail closed).
+    """
+    key = (spec, version)
     hit = _CONTAINS.get(key)
     if hit is None:
         parsed = _spec(spec)
-        hit = parsed is not None and parsed.contains(version, prereleases=True)
+        v = _version(version)
+        hit = parsed is not None and v is not None and parsed.contains(v, prereleases=True)
         _CONTAINS[key] = hit
     return hit
 
@@ -49,9 +53,11 @@ class Opt:
     hard: tuple[tuple[str, str], ...]
     soft: tuple[tuple[str, str], ...]
     label: str = field(init=False)
+    text: str = field(init=False)  # the version as written, the key of ``satisfies``
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "label", f"{self.cand.name} {self.cand.version}")
+        object.__setattr__(self, "text", self.cand.version)
 
     @property
     def name(self) -> str:
@@ -94,7 +100,8 @@ class Index:
                 self.notes.setdefault(name, []).append(f"{cand.version} skipped: {problem.message}")
                 continue
             opts = self.options.setdefault(name, [])
-            version = Version(cand.version)
+            version = _version(cand.version)
+            assert version is not None  # _check refused unparsable versions
             if any(o.version == version for o in opts):
                 other = next(o for o in opts if o.version == version).cand
                 self.notes.setdefault(name, []).append(
@@ -147,11 +154,17 @@ class _Neg:
     __hash__ = None  # type: ignore[assignment]
 
 
+_VERSIONS: dict[str, Version | None] = {}
+
+
 def _version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
+    """The parsed version, or None when unparsable (memoised)."""
+    if text not in _VERSIONS:
+        try:
+            _VERSIONS[text] = Version(text)
+        except InvalidVersion:
+            _VERSIONS[text] = None
+    return _VERSIONS[text]
 
 
 def _check(
@@ -177,8 +190,7 @@ def _check(
                 plugin=m.name,
                 file=m.path,
             )
-    api_spec = _spec(m.api)
-    if api is None or api_spec is None or not api_spec.contains(api, prereleases=True):
+    if api is None or not satisfies(m.api, api_text):
         return Problem(
             code=ApiIncompatible.default_code,
             message=f"{label} supports plugin API {m.api!r}; this host offers {api_text}",
@@ -186,16 +198,14 @@ def _check(
             plugin=m.name,
             file=m.path,
         )
-    if m.python is not None:
-        py_spec = _spec(m.python)
-        if py is None or py_spec is None or not py_spec.contains(py, prereleases=True):
-            return Problem(
-                code=PythonIncompatible.default_code,
-                message=f"{label} supports Python {m.python!r}; this is Python {py_text}",
-                hint=PythonIncompatible.default_hint,
-                plugin=m.name,
-                file=m.path,
-            )
+    if m.python is not None and (py is None or not satisfies(m.python, py_text)):
+        return Problem(
+            code=PythonIncompatible.default_code,
+            message=f"{label} supports Python {m.python!r}; this is Python {py_text}",
+            hint=PythonIncompatible.default_hint,
+            plugin=m.name,
+            file=m.path,
+        )
     return None
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, final
 
 import msgspec
-from packaging.version import InvalidVersion, Version
 
 from .._discovery import Candidate
 from .._errors import Problem
@@ -111,10 +110,7 @@ def _node(
 
 
 def _range_status(spec: str, version: str) -> str:
-    try:
-        return "ok" if satisfies(spec, Version(version)) else "conflict"
-    except InvalidVersion:
-        return "conflict"
+    return "ok" if satisfies(spec, version) else "conflict"
 
 
 def render_tree(node: DepNode) -> str:

@@ -134,7 +134,7 @@ class Search:
                 break
             cons = st.cons[name]
             opts = [
-                o for o in self.index.options[name] if all(satisfies(s, o.version) for s, _ in cons)
+                o for o in self.index.options[name] if all(satisfies(s, o.text) for s, _ in cons)
             ]
             if prefer is not None and name in prefer and prefer[name] in opts:
                 opts.remove(prefer[name])
@@ -185,7 +185,7 @@ class Search:
             return Record("missing", "WF201", dep, ((spec, by),))
         chosen = sel.get(dep)
         if chosen is not None:
-            if satisfies(spec, chosen.version):
+            if satisfies(spec, chosen.text):
                 return None
             return Record(
                 "conflict",
@@ -196,7 +196,7 @@ class Search:
                 chosen=chosen.label,
                 via=_vias(cons, new),
             )
-        if any(all(satisfies(s, o.version) for s, _ in new) for o in opts):
+        if any(all(satisfies(s, o.text) for s, _ in new) for o in opts):
             return None
         return Record("conflict", "WF202", dep, new, self.index.versions(dep), via=_vias(cons, new))
 
