@@ -30,9 +30,9 @@ from typing import Any, final
 
 from ._errors import (
     CircuitOpen,
+    InvalidTransition,
     PluginError,
     QuotaExceeded,
-    RuntimeFailure,
     WiseflowError,
     WiseflowWarning,
     WorkerCrashed,
@@ -145,10 +145,9 @@ class PluginHandle:
         allowed = _CALLABLE_WHEN.get(method, _ACTIVE_ONLY)
         if self.state not in allowed:
             states = ", ".join(sorted(s.value for s in allowed))
-            raise RuntimeFailure(
+            raise InvalidTransition(
                 f"cannot call {method}() on plugin '{self.name}' in state {self.state.value}",
                 plugin=self.name,
-                code="WF405",
                 hint=f"{method}() needs state {states}; use `wiseflow plugins enable`",
             )
 

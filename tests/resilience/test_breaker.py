@@ -1,0 +1,176 @@
+"""Circuit breaker: opens on repeated failure, fails fast or hands over to the fallback,
+half-opens after its reset time and closes when the plugin recovers."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from resilience_kit import config, events_of, policy, recs
+
+from wiseflow import CircuitOpen, Manifest, ProcessorPlugin, Record, TransientError
+from wiseflow._resilience import BreakerState, CircuitBreaker
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_breaker_opens_after_n_consecutive_failures() -> None:
+    """Three failures in a row open a breaker with failures=3; a success in between resets."""
+    changes: list[tuple[str, str]] = []
+    b = CircuitBreaker(3, 10, on_change=lambda o, n, r: changes.append((o.value, n.value)))
+    b.failure("x")
+    b.failure("x")
+    b.success()
+    b.failure("x")
+    b.failure("x")
+    assert b.state is BreakerState.CLOSED
+    b.failure("x")
+    assert b.state is BreakerState.OPEN and not b.allow()
+    assert changes == [("closed", "open")]
+
+
+def test_breaker_half_opens_after_reset_and_lets_one_trial_through() -> None:
+    """After reset_s one trial call is allowed (others fail fast); success closes it."""
+    clock = Clock()
+    b = CircuitBreaker(1, 5, clock=clock)
+    b.failure("down")
+    assert not b.allow()
+    clock.now = 5.0
+    assert b.state is BreakerState.HALF_OPEN
+    assert b.allow() and not b.allow()  # one trial at a time
+    b.success()
+    assert b.state is BreakerState.CLOSED and b.allow()
+
+
+def test_failed_trial_reopens_and_restarts_the_timer() -> None:
+    """A failing trial call opens the breaker again for another reset_s."""
+    clock = Clock()
+    b = CircuitBreaker(1, 5, clock=clock)
+    b.failure("down")
+    clock.now = 6.0
+    assert b.allow()
+    b.failure("still down")
+    assert b.state is BreakerState.OPEN
+    clock.now = 10.0
+    assert not b.allow()
+    clock.now = 11.0
+    assert b.allow()
+
+
+def test_breaker_opens_on_failure_rate_over_a_window() -> None:
+    """With window=10 and rate=0.5, alternating failures (never 3 in a row) still open it."""
+    b = CircuitBreaker(3, 10, window=10, rate=0.5, min_calls=10)
+    for i in range(10):
+        if i % 2:
+            b.failure("x")
+        else:
+            b.success()
+    assert b.state is BreakerState.OPEN
+
+
+class Primary(ProcessorPlugin):
+    name = "primary"
+    manifest_fallback = "backup"
+    healthy = False
+    calls = 0
+
+    def process(self, batch: list[Record]) -> list[Record]:
+        type(self).calls += 1
+        if not type(self).healthy:
+            raise TransientError("upstream down")
+        return [r.annotate("by", "primary") for r in batch]
+
+
+class Backup(ProcessorPlugin):
+    name = "backup"
+
+    def process(self, batch: list[Record]) -> list[Record]:
+        return [r.annotate("by", "backup") for r in batch]
+
+
+def _manifest(cls: type[Any], fallback: str | None = None) -> tuple[Manifest, type[Any]]:
+    m = Manifest(name=cls.name, version="1.0.0", kind="processor", entry="x:y", fallback=fallback)
+    return (m, cls)
+
+
+def test_open_breaker_hands_over_to_fallback_and_closes_when_plugin_recovers(
+    wiseflow_manager: Any,
+) -> None:
+    """Failing primary → breaker-open event, backup serves; after reset_s the trial call
+    reaches the recovered primary → breaker-half-open, breaker-closed."""
+    Primary.healthy, Primary.calls = False, 0
+    pm = wiseflow_manager(
+        _manifest(Primary, "backup"),
+        _manifest(Backup),
+        config=config(primary=policy(attempts=2, failures=2, reset_s=0.3)),
+    )
+    seen = events_of(pm, "primary")
+    handle = pm.start("primary")
+    assert handle.fallback is pm.get("backup")
+    for _ in range(2):
+        with pytest.raises(TransientError):
+            handle.process(recs(1))
+    assert "breaker-open" in seen
+    calls_when_open = Primary.calls
+    out = handle.process(recs(2))
+    assert [r.annotations["by"] for r in out] == ["backup", "backup"]
+    assert Primary.calls == calls_when_open  # failing fast: the primary was not called
+    assert handle.stats.fallback_calls == 1
+    Primary.healthy = True
+    time.sleep(0.35)
+    out = handle.process(recs(1))
+    assert out[0].annotations["by"] == "primary"
+    assert seen[-2:] == ["breaker-half-open", "breaker-closed"]
+    assert handle.describe()["breaker"]["state"] == "closed"
+
+
+def test_open_breaker_without_fallback_fails_fast_with_wf404(wiseflow_manager: Any) -> None:
+    """Without a fallback, calls while open raise CircuitOpen (WF404) without calling in."""
+    Primary.healthy, Primary.calls = False, 0
+    pm = wiseflow_manager(
+        Primary, config=config(primary=policy(attempts=1, failures=2, reset_s=60))
+    )
+    handle = pm.start("primary")
+    for _ in range(2):
+        with pytest.raises(TransientError):
+            handle.process(recs(1))
+    t0 = time.perf_counter()
+    with pytest.raises(CircuitOpen) as info:
+        handle.process(recs(1))
+    assert info.value.code == "WF404" and info.value.plugin == "primary"
+    assert Primary.calls == 2 and time.perf_counter() - t0 < 0.05
+
+
+def test_fallback_of_another_kind_is_not_used(wiseflow_manager: Any) -> None:
+    """A fallback must be of the same kind; otherwise the plugin runs without one."""
+    from wiseflow import AnalyzerPlugin
+
+    class Other(AnalyzerPlugin):
+        name = "other"
+
+        def analyze(self, batch: list[Record]) -> None:
+            pass
+
+        def result(self) -> dict[str, Any]:
+            return {}
+
+    m = Manifest(name="other", version="1.0.0", kind="analyzer", entry="x:y")
+    pm = wiseflow_manager(_manifest(Primary, "other"), (m, Other))
+    assert pm.start("primary").fallback is None
+
+
+def test_single_bad_record_does_not_open_the_breaker(wiseflow_manager: Any) -> None:
+    """Failures of multi-record batches give no verdict: bisecting one bad record in a batch
+    of 64 leaves the breaker closed."""
+    from wiseflow._resilience import counts_against_breaker
+
+    assert not counts_against_breaker(ValueError("bad"), (recs(64),))
+    assert counts_against_breaker(ValueError("bad"), (recs(1),))
+    assert counts_against_breaker(TransientError("x"), (recs(64),))

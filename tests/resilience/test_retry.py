@@ -1,0 +1,199 @@
+"""Retries: transient failures and worker crashes are retried with backoff; nothing else."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from resilience_kit import config, policy, recs, write_plugin
+
+from wiseflow import (
+    Checkpoint,
+    ConnectorPlugin,
+    PluginState,
+    ProcessorPlugin,
+    Record,
+    TransientError,
+)
+from wiseflow._resilience import RetryPolicy, is_non_idempotent
+
+
+def flaky_processor(k: int, *, retry_after: float | None = None) -> type[ProcessorPlugin]:
+    class Flaky(ProcessorPlugin):
+        name = "flaky"
+        calls = 0
+
+        def process(self, batch: list[Record]) -> list[Record]:
+            type(self).calls += 1
+            if type(self).calls <= k:
+                raise TransientError("upstream 503", retry_after=retry_after)
+            return batch
+
+    return Flaky
+
+
+def test_flaky_plugin_is_retried_and_succeeds(wiseflow_manager: Any) -> None:
+    """A processor failing twice with TransientError then succeeding returns its result."""
+    cls = flaky_processor(2)
+    pm = wiseflow_manager(cls, config=config(flaky=policy(attempts=4)))
+    handle = pm.start("flaky")
+    assert handle.process(recs(3)) == recs(3)
+    assert cls.calls == 3
+    assert handle.stats.retries == 2 and handle.stats.errors == 0
+    assert handle.breaker is not None and handle.breaker.consecutive == 0
+
+
+def test_retries_stop_after_the_configured_attempts(wiseflow_manager: Any) -> None:
+    """With attempts = 2, a plugin failing three times fails with WF407 after two calls."""
+    cls = flaky_processor(3)
+    pm = wiseflow_manager(cls, config=config(flaky=policy(attempts=2)))
+    handle = pm.start("flaky")
+    with pytest.raises(TransientError) as info:
+        handle.process(recs(1))
+    assert info.value.code == "WF407"
+    assert cls.calls == 2
+    assert handle.state is PluginState.ACTIVE  # transient: not a reason for ERROR
+
+
+def test_retry_after_is_honoured(wiseflow_manager: Any) -> None:
+    """The wait before the retry is at least the retry_after the plugin asked for."""
+    cls = flaky_processor(1, retry_after=0.2)
+    pm = wiseflow_manager(cls, config=config(flaky=policy(attempts=2, max_backoff_s=1)))
+    handle = pm.start("flaky")
+    t0 = time.monotonic()
+    handle.process(recs(1))
+    assert time.monotonic() - t0 >= 0.2
+
+
+def test_retry_after_beyond_max_backoff_fails_at_once(wiseflow_manager: Any) -> None:
+    """A source asking to wait longer than max_backoff_s is not waited for."""
+    cls = flaky_processor(1, retry_after=3600)
+    pm = wiseflow_manager(cls, config=config(flaky=policy(attempts=5)))
+    handle = pm.start("flaky")
+    t0 = time.monotonic()
+    with pytest.raises(TransientError):
+        handle.process(recs(1))
+    assert cls.calls == 1 and time.monotonic() - t0 < 1
+
+
+def test_non_idempotent_method_is_never_retried(wiseflow_manager: Any) -> None:
+    """A method listed in the class's non_idempotent set is called once, even if transient."""
+
+    class Once(ProcessorPlugin):
+        name = "once"
+        non_idempotent = frozenset({"process"})
+        calls = 0
+
+        def process(self, batch: list[Record]) -> list[Record]:
+            type(self).calls += 1
+            raise TransientError("maybe sent twice")
+
+    pm = wiseflow_manager(Once, config=config(once=policy(attempts=5)))
+    with pytest.raises(TransientError):
+        pm.start("once").process(recs(1))
+    assert Once.calls == 1
+
+
+def test_non_idempotent_function_marker_is_recognised() -> None:
+    """A method carrying __wiseflow_non_idempotent__ = True is treated as non-idempotent."""
+
+    class P(ProcessorPlugin):
+        def process(self, batch: list[Record]) -> list[Record]:
+            return batch
+
+    assert not is_non_idempotent(P, "process")
+    P.process.__wiseflow_non_idempotent__ = True  # type: ignore[attr-defined]
+    assert is_non_idempotent(P, "process")
+
+
+def test_stream_is_retried_before_its_first_item(wiseflow_manager: Any) -> None:
+    """A fetch failing transiently before yielding anything is started again."""
+
+    class Src(ConnectorPlugin):
+        name = "src"
+        starts = 0
+
+        def fetch(self, state: dict[str, Any] | None) -> Any:
+            type(self).starts += 1
+            if type(self).starts < 3:
+                raise TransientError("not yet")
+            yield from recs(4)
+            yield Checkpoint(state={"n": 4})
+
+    pm = wiseflow_manager(Src, config=config(src=policy(attempts=4)))
+    items = list(pm.start("src").fetch(None))
+    assert Src.starts == 3 and len(items) == 5
+
+
+def test_stream_is_not_replayed_after_its_first_item(wiseflow_manager: Any) -> None:
+    """A fetch failing after yielding records is not restarted (that would duplicate them)."""
+
+    class Src(ConnectorPlugin):
+        name = "src"
+        starts = 0
+
+        def fetch(self, state: dict[str, Any] | None) -> Any:
+            type(self).starts += 1
+            yield from recs(2)
+            raise TransientError("mid-stream")
+
+    pm = wiseflow_manager(Src, config=config(src=policy(attempts=4)))
+    got: list[Any] = []
+    with pytest.raises(TransientError):
+        for item in pm.start("src").fetch(None):
+            got.append(item)
+    assert Src.starts == 1 and len(got) == 2
+
+
+CRASH_TWICE = """
+class P(ProcessorPlugin):
+    def initialize(self, ctx):
+        self.ctx = ctx
+
+    def process(self, batch):
+        marker = os.path.join(str(self.ctx.data_dir), "crashes")
+        n = int(open(marker).read()) if os.path.exists(marker) else 0
+        if n < 2:
+            with open(marker, "w") as f:
+                f.write(str(n + 1))
+            os._exit(7)
+        return [r.replace(title=r.title + "!") for r in batch]
+"""
+
+
+def test_crashed_worker_is_restarted_and_the_call_retried(
+    tmp_path: Path, wiseflow_manager: Any
+) -> None:
+    """A sandboxed worker dying twice (WF402) is restarted; the third worker answers."""
+    write_plugin(tmp_path / "plugins", "crashy", CRASH_TWICE)
+    pm = wiseflow_manager(
+        plugin_dirs=[tmp_path / "plugins"], level="sandboxed", config=config(crashy=policy())
+    )
+    handle = pm.start("crashy")
+    first_pid = handle.runner.pid()
+    out = handle.process(recs(2))
+    assert [r.title for r in out] == ["t0!", "t1!"]
+    assert handle.stats.restarts == 2 and handle.stats.retries == 2
+    assert handle.runner.pid() not in (None, first_pid)
+    assert handle.state is PluginState.ACTIVE
+
+
+@given(
+    attempt=st.integers(min_value=1, max_value=30),
+    backoff=st.floats(min_value=0.001, max_value=5),
+    cap=st.floats(min_value=0.001, max_value=60),
+    jitter=st.floats(min_value=0, max_value=0.999),
+)
+def test_backoff_is_exponential_jittered_and_capped(
+    attempt: int, backoff: float, cap: float, jitter: float
+) -> None:
+    """delay(n) lies in [b·2^(n-1), 1.5·b·2^(n-1)], never above max_backoff_s."""
+    p = RetryPolicy(attempts=3, backoff_s=backoff, max_backoff_s=cap, rng=lambda: jitter)
+    d = p.delay(attempt, None)
+    base = backoff * 2 ** (attempt - 1)
+    assert d <= p.max_backoff_s + 1e-9
+    assert min(base, p.max_backoff_s) - 1e-9 <= d <= min(base * 1.5, p.max_backoff_s) + 1e-9
