@@ -32,7 +32,8 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 WISEFLOW = str(ROOT / ".venv" / "bin" / "wiseflow")
 
 DRIVER = """
-import json, sys
+import sys
+import msgspec
 from wiseflow._discovery import discover
 from wiseflow._resolve import resolve
 found = discover(cache_dir=sys.argv[1])
@@ -41,7 +42,7 @@ rows = [{"name": c.name, "version": c.version, "kind": c.manifest.kind, "origin"
          "selected": res.selected.get(c.name) is c,
          "problems": [p.code for p in found.problems + res.problems if p.plugin == c.name]}
         for c in found.candidates]
-print(json.dumps({"plugins": rows, "cache": found.stats.cache}))
+sys.stdout.buffer.write(msgspec.json.encode({"plugins": rows, "cache": found.stats.cache}))
 """
 IMPORTLIB = "import importlib.metadata as m; print(len(m.entry_points(group='wiseflow.plugins')))"
 STEVEDORE = (

@@ -14,10 +14,8 @@ and compares it on the next use, so such edits are seen too.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -123,6 +121,8 @@ def stamp_of(st: os.stat_result) -> Stamp:
 
 
 def _digest(data: bytes) -> bytes:
+    import hashlib  # lazy: a cache hit on old files never needs it
+
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
@@ -211,6 +211,8 @@ class Memo:
         entries = self.entries
         if len(entries) > MAX_ENTRIES:
             entries = {k: v for k, v in entries.items() if k in self.used}
+        import tempfile  # lazy: only a changed cache is written
+
         payload = msgspec.msgpack.encode(_File(format=FORMAT, host=_host(), entries=entries))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -149,7 +149,7 @@ def _scan_entry_points(
 ) -> None:
     roots = _Roots(path)
     for dist in iter_dists(path):
-        ep_file = os.path.join(dist.meta_dir, "entry_points.txt")
+        ep_file = f"{dist.meta_dir}{os.sep}entry_points.txt"
         try:
             eps = memo.get(ep_file, os.stat(ep_file), _reader(dist), EntryPoints)
         except OSError:

@@ -51,11 +51,13 @@ def iter_dists(path: Sequence[str]) -> Iterator[Dist]:
                 stem = name[: -len(".egg-info")]
             else:
                 continue
-            key = _normalise(stem.partition("-")[0])
+            key = stem.partition("-")[0].lower()
+            if "." in key or "__" in key:
+                key = _normalise(key)
             if key in seen:
                 continue
             seen.add(key)
-            yield Dist(os.path.join(root, name), root, stem)
+            yield Dist(f"{root}{os.sep}{name}", root, stem)
 
 
 def parse_entry_points(data: bytes) -> EntryPoints:
@@ -142,8 +144,8 @@ def locate_manifest(
     """
     parts = module.split(".")
     for root in roots:
-        base = os.path.join(root, *parts)
-        manifest = os.path.join(base, "plugin.toml")
+        base = os.sep.join((root, *parts))
+        manifest = f"{base}{os.sep}plugin.toml"
         try:
             return manifest, os.stat(manifest), base  # the common case: one stat
         except OSError:

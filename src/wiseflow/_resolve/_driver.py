@@ -184,6 +184,9 @@ def _extras(
 def _explain(index: Index, sol: Solution, name: str, roots: list[str]) -> str:
     opt = sol.sel[name]
     cons = sol.cons.get(name, ())
+    simple = cons == (("", REQUESTED),) and len(index.offered[name]) == 1
+    if simple and name not in index.notes and opt.cand.origin == "entry-point":
+        return f"{opt.text}: highest of {opt.text} (requested)"  # the common case, kept cheap
     specs = [s for s, _ in cons if s]
     bys = list(dict.fromkeys(by for _, by in cons if by != REQUESTED))
     text = f"{opt.cand.version}: highest of {index.versions(name)}"

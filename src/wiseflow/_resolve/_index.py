@@ -87,16 +87,15 @@ class Index:
         self.offered: dict[str, list[Candidate]] = {}
         host_api = _version(api_version)
         host_py = _version(python_version)
-        failures: dict[str, list[Problem]] = {}
-        # Input order must not matter: sort by origin precedence, then name, highest first.
-        ordered = sorted(candidates, key=lambda c: (c.name, _order_key(c.version), c.location))
-        ordered.sort(key=lambda c: c.precedence)
+        failures: dict[str, list[tuple[Candidate, Problem]]] = {}
+        # Input order must not matter: a total order on (precedence, name, version, place).
+        ordered = sorted(candidates, key=lambda c: (c.precedence, c.name, c.version, c.location))
         for cand in ordered:
             name = cand.name
             self.offered.setdefault(name, []).append(cand)
             problem = _check(cand, api_version, host_api, python_version, host_py)
             if problem is not None:
-                failures.setdefault(name, []).append(problem)
+                failures.setdefault(name, []).append((cand, problem))
                 self.notes.setdefault(name, []).append(f"{cand.version} skipped: {problem.message}")
                 continue
             opts = self.options.setdefault(name, [])
@@ -120,38 +119,23 @@ class Index:
             )
         for opts in self.options.values():
             opts.sort(key=Opt.sort_key, reverse=True)
-        for name, problems in failures.items():
-            if name not in self.options:
-                self.unusable[name] = problems[0]
-        for name in self.offered:
-            self.offered[name].sort(key=lambda c: _version(c.version) or Version("0"), reverse=True)
+        for name, failed in failures.items():
+            if name not in self.options:  # report the highest version's reason
+                self.unusable[name] = max(failed, key=lambda f: _sort_version(f[0]))[1]
+        for offered in self.offered.values():
+            if len(offered) > 1:
+                offered.sort(key=_sort_version, reverse=True)
 
     def versions(self, name: str) -> str:
         """``"1.0, 2.1.0"``: the usable versions of ``name``, lowest first."""
         return ", ".join(str(o.cand.version) for o in reversed(self.options.get(name, [])))
 
 
-def _order_key(text: str) -> tuple[int, _Neg | str]:
-    """Highest valid version first, then unparsable ones by text."""
-    v = _version(text)
-    return (0, _Neg(v)) if v is not None else (1, text)
+def _sort_version(cand: Candidate) -> Version:
+    return _version(cand.version) or _ZERO
 
 
-class _Neg:
-    """Reverses a version's order inside a sort key."""
-
-    __slots__ = ("v",)
-
-    def __init__(self, v: Version) -> None:
-        self.v = v
-
-    def __lt__(self, other: _Neg) -> bool:
-        return self.v > other.v
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Neg) and self.v == other.v
-
-    __hash__ = None  # type: ignore[assignment]
+_ZERO = Version("0")
 
 
 _VERSIONS: dict[str, Version | None] = {}
