@@ -25,6 +25,7 @@ import psutil
 __all__ = [
     "SNAPSHOT_VERSION",
     "MetricsWriter",
+    "PrometheusServer",
     "prometheus_text",
     "read_snapshots",
     "serve_prometheus",
@@ -225,11 +226,28 @@ def _num(value: float) -> str:
     return repr(float(value)) if isinstance(value, float) else str(value)
 
 
-def serve_prometheus(collect: Collect, port: int = 9750, addr: str = "127.0.0.1") -> Any:
+@final
+class PrometheusServer:
+    """A running metrics endpoint: ``port`` it listens on, ``close()`` to stop it."""
+
+    def __init__(self, server: Any, thread: Any) -> None:
+        self._server = server
+        self._thread = thread
+        self.port: int = int(server.server_address[1])
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def serve_prometheus(
+    collect: Collect, port: int = 9750, addr: str = "127.0.0.1"
+) -> PrometheusServer:
     """Serve the figures over HTTP with ``prometheus_client`` (when installed).
 
-    Returns the server (``shutdown()`` it when done). Raises ``ImportError`` without
-    ``prometheus_client``; the file export needs nothing.
+    Returns a :class:`PrometheusServer` (``close()`` it when done). Raises ``ImportError``
+    without ``prometheus_client``; the file export needs nothing.
     """
     pc: Any = importlib.import_module("prometheus_client")
     core: Any = importlib.import_module("prometheus_client.core")
@@ -253,5 +271,5 @@ def serve_prometheus(collect: Collect, port: int = 9750, addr: str = "127.0.0.1"
                 yield fam
 
     registry.register(_Collector())
-    server, _thread = pc.start_http_server(port, addr=addr, registry=registry)
-    return server
+    server, thread = pc.start_http_server(port, addr=addr, registry=registry)
+    return PrometheusServer(server, thread)

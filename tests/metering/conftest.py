@@ -1,0 +1,8 @@
+"""Metering tests share the plugin-folder helpers of tests/resilience."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "resilience"))
