@@ -72,9 +72,34 @@ def _path_back(graph: Graph, start: str, members: set[str]) -> list[str]:
     return [start, start]
 
 
+def _reaching_cycles(graph: Graph) -> dict[str, list[str]]:
+    """The part of ``graph`` that can reach a cycle: peel off sinks until none are left.
+
+    Usually nothing remains, which makes the common acyclic case cheap.
+    """
+    out_deg = dict.fromkeys(graph, 0)
+    users: dict[str, list[str]] = {n: [] for n in graph}
+    for n, deps in graph.items():
+        for d in deps:
+            if d in graph:
+                out_deg[n] += 1
+                users[d].append(n)
+    sinks = [n for n, k in out_deg.items() if k == 0]
+    removed = set()
+    while sinks:
+        node = sinks.pop()
+        removed.add(node)
+        for user in users[node]:
+            out_deg[user] -= 1
+            if out_deg[user] == 0:
+                sinks.append(user)
+    return {n: [d for d in deps if d in graph] for n, deps in graph.items() if n not in removed}
+
+
 def cycles(graph: Graph) -> dict[str, list[str]]:
     """Every node on a cycle, with one cycle through it: ``{"a": ["a", "b", "a"]}``."""
     out: dict[str, list[str]] = {}
+    graph = _reaching_cycles(graph)
     for comp in _sccs(graph):
         node = comp[0]
         if len(comp) == 1 and node not in graph.get(node, ()):

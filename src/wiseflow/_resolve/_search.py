@@ -132,10 +132,12 @@ class Search:
             if steps > BUDGET:
                 records.append(Record("budget", "WF202", name))
                 break
-            cons = st.cons[name]
-            opts = [
-                o for o in self.index.options[name] if all(satisfies(s, o.text) for s, _ in cons)
-            ]
+            specs = [s for s, _ in st.cons[name] if s]
+            opts = self.index.options[name]
+            if specs:
+                opts = [o for o in opts if all(satisfies(s, o.text) for s in specs)]
+            else:
+                opts = list(opts)
             if prefer is not None and name in prefer and prefer[name] in opts:
                 opts.remove(prefer[name])
                 opts.insert(0, prefer[name])
@@ -196,7 +198,8 @@ class Search:
                 chosen=chosen.label,
                 via=_vias(cons, new),
             )
-        if any(all(satisfies(s, o.text) for s, _ in new) for o in opts):
+        specs = [s for s, _ in new if s]
+        if not specs or any(all(satisfies(s, o.text) for s in specs) for o in opts):
             return None
         return Record("conflict", "WF202", dep, new, self.index.versions(dep), via=_vias(cons, new))
 
