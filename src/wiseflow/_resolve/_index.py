@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass, field
 from typing import final
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -44,20 +43,25 @@ def satisfies(spec: str, version: str) -> bool:
 
 
 @final
-@dataclass(frozen=True, slots=True, eq=False)
 class Opt:
-    """One usable version of a plugin."""
+    """One usable version of a plugin (compared by identity)."""
 
-    cand: Candidate
-    version: Version
-    hard: tuple[tuple[str, str], ...]
-    soft: tuple[tuple[str, str], ...]
-    label: str = field(init=False)
-    text: str = field(init=False)  # the version as written, the key of ``satisfies``
+    __slots__ = ("cand", "hard", "label", "soft", "text", "version")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "label", f"{self.cand.name} {self.cand.version}")
-        object.__setattr__(self, "text", self.cand.version)
+    def __init__(
+        self,
+        *,
+        cand: Candidate,
+        version: Version,
+        hard: tuple[tuple[str, str], ...],
+        soft: tuple[tuple[str, str], ...],
+    ) -> None:
+        self.cand = cand
+        self.version = version
+        self.hard = hard
+        self.soft = soft
+        self.text = cand.version  # the version as written: the key of ``satisfies``
+        self.label = f"{cand.name} {cand.version}"
 
     @property
     def name(self) -> str:

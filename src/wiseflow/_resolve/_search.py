@@ -10,8 +10,7 @@ messages of WF201/WF202 are written, naming who required what.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import final
+from typing import NamedTuple, final
 
 from .._errors import Problem
 from ._index import Index, Opt, satisfies
@@ -30,8 +29,7 @@ def show(name: str, spec: str) -> str:
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """Why one attempt failed."""
 
     kind: str  # missing | conflict | failed | budget
@@ -65,20 +63,34 @@ class Record:
 
 
 @final
-@dataclass(slots=True)
 class Solution:
     """A consistent choice: name -> option, and the constraints each name is under."""
 
-    sel: dict[str, Opt] = field(default_factory=dict)
-    cons: dict[str, tuple[Con, ...]] = field(default_factory=dict)
+    __slots__ = ("cons", "sel")
+
+    def __init__(
+        self,
+        sel: dict[str, Opt] | None = None,
+        cons: dict[str, tuple[Con, ...]] | None = None,
+    ) -> None:
+        self.sel: dict[str, Opt] = sel if sel is not None else {}
+        self.cons: dict[str, tuple[Con, ...]] = cons if cons is not None else {}
 
 
-@dataclass(slots=True)
 class _State:
-    sel: dict[str, Opt]
-    cons: dict[str, tuple[Con, ...]]
-    queue: list[str]
-    pos: int = 0
+    __slots__ = ("cons", "pos", "queue", "sel")
+
+    def __init__(
+        self,
+        sel: dict[str, Opt],
+        cons: dict[str, tuple[Con, ...]],
+        queue: list[str],
+        pos: int = 0,
+    ) -> None:
+        self.sel = sel
+        self.cons = cons
+        self.queue = queue
+        self.pos = pos
 
     def copy(self) -> _State:
         return _State(dict(self.sel), dict(self.cons), list(self.queue), self.pos)
