@@ -8,6 +8,7 @@ process with ``PYTHONPATH`` set to that directory:
 - ``stevedore``: ``ExtensionManager("wiseflow.plugins", invoke_on_load=False)`` (imports each)
 - ``wf cold``: wiseflow listing with an empty discovery cache
 - ``wf cached``: wiseflow listing with a warm discovery cache
+- ``python`` / ``wf import``: the floor (interpreter start; importing wiseflow's modules)
 
 The wiseflow listing is ``discover(cache_dir=...)`` + ``resolve()`` printed as JSON, or with
 ``--cli`` the real ``wiseflow plugins list --json``. Medians over ``--repeat`` runs.
@@ -126,6 +127,7 @@ def bench(n: int, repeat: int, cli: bool) -> dict[str, float]:
             listing = [PYTHON, "-c", DRIVER, str(cache)]
         out = {
             "python": median([PYTHON, "-c", "pass"], env, base, repeat),
+            "wf import": median([PYTHON, "-c", IMPORT_ONLY], env, base, repeat),
             "importlib": median([PYTHON, "-c", IMPORTLIB], env, base, repeat),
             "stevedore": median([PYTHON, "-c", STEVEDORE], env, base, repeat),
             "wf cold": median(listing, env, base, repeat, lambda: shutil.rmtree(cache, True)),
@@ -145,7 +147,7 @@ def main() -> None:
     args = ap.parse_args()
     what = "wiseflow plugins list --json" if args.cli else "discover()+resolve() driver"
     print(f"listing = {what}; medians of {args.repeat} runs; times in ms (whole processes)")
-    cols = ["python", "importlib", "stevedore", "wf cold", "wf cached"]
+    cols = ["python", "wf import", "importlib", "stevedore", "wf cold", "wf cached"]
     print(
         f"{'plugins':>8} "
         + " ".join(f"{c:>10}" for c in cols)
@@ -165,7 +167,7 @@ def main() -> None:
     if len(results) > 1:
         lo, hi = min(results), max(results)
         print("\ncost per added plugin (ms), from the smallest to the largest size:")
-        for c in cols[1:]:
+        for c in cols[2:]:
             per = 1000 * (results[hi][c] - results[lo][c]) / (hi - lo)
             print(f"  {c:>10}: {per:.3f}")
     sys.stdout.flush()

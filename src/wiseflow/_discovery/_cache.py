@@ -29,7 +29,7 @@ from .._version import __version__
 
 __all__ = ["EntryPoints", "ManifestData", "ManifestResult", "Memo", "Stamp"]
 
-FORMAT = 2
+FORMAT = 3
 #: Files modified less than this long before the cache was written keep a digest.
 RACY_NS = 3_000_000_000
 #: Entries not used by the current scan are kept up to this many (other configurations).
@@ -45,13 +45,16 @@ class Stamp(msgspec.Struct, frozen=True, array_like=True):
 
 @final
 class EntryPoints(msgspec.Struct, frozen=True, tag="ep"):
-    """The ``wiseflow.plugins`` entries of one ``entry_points.txt``: (name, value) pairs.
+    """The ``wiseflow.plugins`` entries of one ``entry_points.txt``.
+
+    Each entry is (name, value, target): ``target`` is the value reduced to
+    ``"module:attr"``, or ``""`` when the value is malformed.
 
     ``location`` (``"dist-name==1.2.0"``, from ``METADATA``) is read along with it: an
     install or upgrade rewrites both files, so one stamp covers both.
     """
 
-    entries: tuple[tuple[str, str], ...]
+    entries: tuple[tuple[str, str, str], ...]
     location: str = ""
 
 
@@ -141,6 +144,7 @@ class Memo:
         self.path = Path(cache_dir) / f"discovery-v{FORMAT}.msgpack" if cache_dir else None
         self.entries: dict[str, _Entry] = {}
         self.used: set[str] = set()
+        self.digested: list[str] = []  # used entries that carry a content digest
         self.parsed = self.reused = self.verified = 0
         self.loaded = False
         self.dirty = False
@@ -185,6 +189,7 @@ class Memo:
             if _digest(data) == entry.digest:
                 self.verified += 1
                 self.used.add(path)
+                self.digested.append(path)
                 return entry.value
         if data is None:
             data = _read(path)
@@ -193,6 +198,7 @@ class Memo:
         self.used.add(path)
         if self.path is not None:
             self.entries[path] = _Entry(stamp, _digest(data), value)
+            self.digested.append(path)
             self.dirty = True
         return value
 
@@ -201,7 +207,7 @@ class Memo:
         if self.path is None:
             return
         now = time.time_ns()
-        for key in self.used:
+        for key in self.digested:
             entry = self.entries[key]
             if entry.digest is not None and entry.stamp.mtime_ns < now - RACY_NS:
                 entry.digest = None  # old enough: a later edit will change the mtime

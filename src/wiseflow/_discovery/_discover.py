@@ -22,7 +22,6 @@ from ._sites import (
     iter_dists,
     locate_manifest,
     parse_entry_points,
-    split_value,
 )
 
 __all__ = ["discover"]
@@ -154,8 +153,8 @@ def _scan_entry_points(
             eps = memo.get(ep_file, os.stat(ep_file), _reader(dist), EntryPoints)
         except OSError:
             continue  # no entry points at all: not a plugin distribution
-        for ep_name, value in eps.entries:
-            found = _entry_point(memo, roots, eps.location, ep_name, value)
+        for ep_name, value, target in eps.entries:
+            found = _entry_point(memo, roots, eps.location, ep_name, value, target)
             if isinstance(found, Candidate):
                 candidates.append(found)
             else:
@@ -173,21 +172,19 @@ def _reader(dist: Dist) -> Callable[[bytes], EntryPoints]:
 
 
 def _entry_point(
-    memo: Memo, roots: _Roots, location: str, ep_name: str, value: str
+    memo: Memo, roots: _Roots, location: str, ep_name: str, value: str, target: str
 ) -> Candidate | list[Problem]:
-    where = f"entry point {ep_name!r} = {value!r} of {location}"
-
     def bad(message: str, hint: str, file: str | None = None) -> list[Problem]:
+        where = f"entry point {ep_name!r} = {value!r} of {location}"
         return [
             Problem(
                 code="WF101", message=f"{where}: {message}", hint=hint, file=file, plugin=ep_name
             )
         ]
 
-    parts = split_value(value)
-    if parts is None:
+    if not target:
         return bad(f"is not 'module:Class' (group {GROUP})", "fix the distribution's entry point")
-    module, attr = parts
+    module, _, attr = target.partition(":")
     manifest_path, st, found_at = locate_manifest(module, roots.holding(module.split(".")[0]))
     if found_at is None:
         return bad(f"module {module} is not on sys.path", "reinstall the distribution")

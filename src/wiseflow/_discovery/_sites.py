@@ -70,7 +70,7 @@ def parse_entry_points(data: bytes) -> EntryPoints:
     text = data.decode("utf-8", errors="replace")
     if GROUP not in text:
         return EntryPoints(())  # the common case: not a wiseflow plugin distribution
-    entries: list[tuple[str, str]] = []
+    entries: list[tuple[str, str, str]] = []
     inside = False
     for raw in text.splitlines():
         line = raw.strip()
@@ -81,7 +81,9 @@ def parse_entry_points(data: bytes) -> EntryPoints:
             continue
         if inside:
             name, _, value = line.partition("=")
-            entries.append((name.strip(), value.strip()))
+            value = value.strip()
+            parts = split_value(value)
+            entries.append((name.strip(), value, ":".join(parts) if parts else ""))
     return EntryPoints(tuple(entries))
 
 
