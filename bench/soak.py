@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import os
 import random
 import sys
@@ -95,11 +96,17 @@ class Strict(ProcessorPlugin):
 
 
 class Flappy(ProcessorPlugin):
+    """Down for ``--down-s`` seconds from its 300th call on, then well again."""
+
     calls = 0
+    down_since: float | None = None
 
     def process(self, batch: list[Record]) -> list[Record]:
-        type(self).calls += 1
-        if 300 <= type(self).calls <= 900:
+        cls = type(self)
+        cls.calls += 1
+        if cls.calls == 300:
+            cls.down_since = time.monotonic()
+        if cls.down_since is not None and time.monotonic() - cls.down_since < ARGS.down_s:
             raise TransientError("flappy is down")
         return batch
 
@@ -160,6 +167,7 @@ def main() -> int:
     ap.add_argument("--poison", type=int, default=10_000, help="one poisoned record in N")
     ap.add_argument("--transient", type=float, default=0.002, help="failure rate per call")
     ap.add_argument("--crash", type=float, default=0.002, help="worker exit rate per call")
+    ap.add_argument("--down-s", type=float, default=3.0, help="how long flappy is down")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--max-growth-mb", type=float, default=40.0)
     ARGS = ap.parse_args()
@@ -205,6 +213,11 @@ def main() -> int:
     names += [f"crasher-{k}" for k in range(ARGS.sandboxed)]
     processors = [pm.start(n) for n in names]
     analyzers = [pm.start(f"count-{k}") for k in range(n_analyzers)]
+    logging.getLogger("wiseflow").setLevel(logging.ERROR)  # counted below instead
+    breaker_events: list[str] = []
+    pm.events.subscribe(
+        lambda e: breaker_events.append(e.event) if e.event.startswith("breaker") else None
+    )
     started = len(pm.list())
     print(f"plugins started: {started} ({ARGS.sandboxed} sandboxed); records: {total:,}")
     pipeline = parse_pipeline(
@@ -242,6 +255,8 @@ def main() -> int:
           f"(poisoned {expected_dead:,})  analyzers {results}")  # fmt: skip
     print(f"retries {retries:,}  worker restarts {restarts}  fallback calls {fallback}  "
           f"flappy breaker opens {opens}, now {pm.get('flappy').breaker.state.value}")  # type: ignore[union-attr]  # fmt: skip
+    print("breaker events: " + ", ".join(f"{e} x{breaker_events.count(e)}"
+                                         for e in sorted(set(breaker_events))))  # fmt: skip
     print("fetched      host RSS MB   workers RSS MB")
     for fetched, host, workers in marks:
         print(f"{fetched:>10,}   {host:10.1f}   {workers:10.1f}")
