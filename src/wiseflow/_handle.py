@@ -39,7 +39,7 @@ from ._errors import (
 )
 from ._lifecycle import EventBus, Lifecycle, PluginEvent, PluginState
 from ._manifest import Manifest
-from ._metering import CallStats, PluginMeter, proc_peaks
+from ._metering import CallStats, PluginMeter, ThreadLedger, quota_figure, soft_limit_reason
 from ._plugin import Figure
 from ._record import Checkpoint, Record
 from ._resilience import (
@@ -63,8 +63,6 @@ _CALLABLE_WHEN: dict[str, frozenset[PluginState]] = {
 _ACTIVE_ONLY = frozenset({PluginState.ACTIVE})
 _FATAL_CODES = FATAL_CODES
 _NO_RETRY = RetryPolicy(attempts=1)
-#: How long release() waits for threads a trusted plugin started before warning.
-THREAD_JOIN_S = 0.5
 _depth = threading.local()  # fallback chains: refuse to go round in circles
 
 
@@ -113,7 +111,7 @@ class PluginHandle:
         self.fallback: PluginHandle | None = None
         self._error_at = 0.0
         self._recovering = threading.Lock()
-        self._threads: list[threading.Thread] = []
+        self.threads = ThreadLedger(instance)
         self._released = False
         self._last_health: dict[str, Any] = {"ok": True}
         lifecycle.on(PluginState.ERROR, self._entered_error)
@@ -206,14 +204,13 @@ class PluginHandle:
     def _once(self, method: str, args: tuple[Any, ...]) -> Any:
         meter = self.meter
         token = meter.begin() if meter.in_process else None
-        seen = threading.active_count() if meter.in_process else 0
+        mark = self.threads.mark()
         try:
             return self.runner.call(method, list(args), self.timeout_s)
         finally:
             if token is not None:
                 meter.end(token)
-                if threading.active_count() > seen:
-                    self._adopt_threads()
+                self.threads.adopt_since(mark)
             meter.maybe_sample()
 
     def stream(self, method: str, *args: Any) -> Iterator[Any]:
@@ -321,7 +318,9 @@ class PluginHandle:
             )
             err.__cause__ = exc
         if isinstance(err, QuotaExceeded) and "reached" not in err.message:
-            figure = self._quota_figure()
+            figure = quota_figure(
+                self.runner.pid(), getattr(self.runner, "memory_mb", None), self.meter
+            )
             if figure:
                 err.message = f"{err.message}; {figure}"
                 err.args = (err.message,)
@@ -339,24 +338,6 @@ class PluginHandle:
             self.lifecycle.transition(PluginState.ERROR, f"{err.code}: {err.message}")
         return err
 
-    def _quota_figure(self) -> str:
-        """The figure a quota was reached with, measured by the OS (for WF403 messages)."""
-        limit = getattr(self.runner, "memory_mb", None)
-        pid = self.runner.pid()
-        peaks = proc_peaks(pid) if pid is not None else {}
-        if peaks:
-            return (
-                f"reached: peak address space {peaks.get('VmPeak')} MB, peak RSS "
-                f"{peaks.get('VmHWM')} MB (limit {limit} MB)"
-            )
-        figures = self.meter.to_dict()
-        if figures["cpu_s"] or figures["peak_rss_mb"]:
-            return (
-                f"last measured before the worker ended: CPU {figures['cpu_s']} s, peak RSS "
-                f"{figures['peak_rss_mb']} MB (memory limit {limit} MB)"
-            )
-        return ""
-
     # -- events ----------------------------------------------------------------------------
 
     def _publish(self, event: str, reason: str) -> None:
@@ -371,9 +352,7 @@ class PluginHandle:
         self._publish(f"breaker-{new.value}", reason)
 
     def _soft_limit(self, resource: str, value: float, soft: float, hard: float | None) -> None:
-        unit = {"memory_mb": "MB", "cpu_s": "s CPU", "fds": "open fds"}.get(resource, "")
-        hard_txt = f"; hard limit {hard:g} {unit}" if hard is not None else ""
-        reason = f"{resource} at {value:.1f} {unit}, over its soft limit {soft:g} {unit}{hard_txt}"
+        reason = soft_limit_reason(resource, value, soft, hard)
         self._publish("quota-soft", reason)
         warnings.warn(WiseflowWarning(f"plugin '{self.name}': {reason}"), stacklevel=2)
 
@@ -423,12 +402,12 @@ class PluginHandle:
     def initialize(self, config: dict[str, Any]) -> None:
         """Initialize the plugin with ``config`` (threads it starts are remembered)."""
         self.config = config
-        seen = threading.active_count()
+        mark = self.threads.mark()
         try:
             self.runner.initialize(config)
         finally:
-            if self.meter.in_process and threading.active_count() > seen:
-                self._adopt_threads()
+            if self.meter.in_process:
+                self.threads.adopt_since(mark)
         self._released = False
 
     def resume(self) -> None:
@@ -455,38 +434,7 @@ class PluginHandle:
             self.runner.close()
         except Exception:
             log.exception("closing plugin %s failed", self.name)
-        self._reap_threads()
-
-    def _adopt_threads(self) -> None:
-        """Remember threads that appeared during a call into this (trusted) plugin.
-
-        Approximate by nature: a thread another part of the host starts at the same moment
-        would be attributed too, so the host's own threads (``wiseflow-*``) are excluded.
-        """
-        me = threading.current_thread()
-        for t in threading.enumerate():
-            if t is me or t is threading.main_thread() or t.name.startswith("wiseflow-"):
-                continue
-            if getattr(t, "_wiseflow_owner", None) is None:
-                t._wiseflow_owner = self.name  # type: ignore[attr-defined]
-                self._threads.append(t)
-
-    def _reap_threads(self) -> None:
-        threads, self._threads = self._threads, []
-        deadline = time.monotonic() + THREAD_JOIN_S
-        for t in threads:
-            if t.is_alive():
-                t.join(max(0.0, deadline - time.monotonic()))
-        still = [t.name for t in threads if t.is_alive()]
-        if still:
-            warnings.warn(
-                WiseflowWarning(
-                    f"plugin '{self.name}' left {len(still)} thread(s) running after shutdown "
-                    f"({', '.join(still)}); threads cannot be stopped from outside: make "
-                    "shutdown() stop them, or run the plugin sandboxed"
-                ),
-                stacklevel=3,
-            )
+        self.threads.reap()
 
     # -- typed conveniences (all through the dispatch point) --------------------------------
 

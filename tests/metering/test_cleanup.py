@@ -114,7 +114,7 @@ def test_trusted_plugin_threads_are_joined_on_shutdown(wiseflow_manager: Any) ->
     before = threading.active_count()
     handle = pm.start("tidy")
     assert threading.active_count() == before + 1
-    assert [t.name for t in handle._threads] == ["tidy-poller"]
+    assert [t.name for t in handle.threads.threads] == ["tidy-poller"]
     pm.shutdown("tidy")
     assert threading.active_count() == before
 

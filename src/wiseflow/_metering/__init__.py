@@ -2,13 +2,15 @@
 
 - ``_sampler``: one worker process as the OS sees it (psutil; /proc for peaks).
 - ``_meter``: the figures of one plugin instance, sampled cheaply; soft-limit watching.
+- ``_threads``: threads a trusted plugin started, joined (or warned about) on release.
 - ``_export``: snapshot files for ``wiseflow top``; Prometheus text (file or endpoint).
 """
 
 from ._calls import CallStats
 from ._export import MetricsWriter, prometheus_text, read_snapshots, serve_prometheus, snapshot
-from ._meter import SOFT_FRACTION, PluginMeter, SoftLimits
+from ._meter import SOFT_FRACTION, PluginMeter, SoftLimits, quota_figure, soft_limit_reason
 from ._sampler import ProcessSample, ProcessSampler, proc_peaks
+from ._threads import ThreadLedger
 
 __all__ = [
     "SOFT_FRACTION",
@@ -18,9 +20,12 @@ __all__ = [
     "ProcessSample",
     "ProcessSampler",
     "SoftLimits",
+    "ThreadLedger",
     "proc_peaks",
     "prometheus_text",
+    "quota_figure",
     "read_snapshots",
     "serve_prometheus",
     "snapshot",
+    "soft_limit_reason",
 ]

@@ -20,9 +20,9 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any, final
 
-from ._sampler import MB, ProcessSample, ProcessSampler
+from ._sampler import MB, ProcessSample, ProcessSampler, proc_peaks
 
-__all__ = ["SOFT_FRACTION", "PluginMeter", "SoftLimits"]
+__all__ = ["SOFT_FRACTION", "PluginMeter", "SoftLimits", "quota_figure", "soft_limit_reason"]
 
 #: Soft limits default to this fraction of the hard ones.
 SOFT_FRACTION = 0.8
@@ -207,3 +207,31 @@ class PluginMeter:
             "children": self.children,
             "samples": self.samples,
         }
+
+
+def soft_limit_reason(resource: str, value: float, soft: float, hard: float | None) -> str:
+    """``memory_mb at 130.2 MB, over its soft limit 128 MB; hard limit 160 MB``."""
+    unit = {"memory_mb": "MB", "cpu_s": "s CPU", "fds": "open fds"}.get(resource, "")
+    hard_txt = f"; hard limit {hard:g} {unit}" if hard is not None else ""
+    return f"{resource} at {value:.1f} {unit}, over its soft limit {soft:g} {unit}{hard_txt}"
+
+
+def quota_figure(pid: int | None, memory_limit_mb: float | None, meter: PluginMeter) -> str:
+    """The figure a quota was reached with, as the OS measured it (for WF403 messages).
+
+    While the worker lives (a MemoryError it survived), its peak address space (VmPeak, what
+    the RLIMIT_AS hard limit bounds) and peak RSS; once it is gone, the last sample.
+    """
+    peaks = proc_peaks(pid) if pid is not None else {}
+    if peaks:
+        return (
+            f"reached: peak address space {peaks.get('VmPeak')} MB, peak RSS "
+            f"{peaks.get('VmHWM')} MB (limit {memory_limit_mb} MB)"
+        )
+    figures = meter.to_dict()
+    if figures["cpu_s"] or figures["peak_rss_mb"]:
+        return (
+            f"last measured before the worker ended: CPU {figures['cpu_s']} s, peak RSS "
+            f"{figures['peak_rss_mb']} MB (memory limit {memory_limit_mb} MB)"
+        )
+    return ""
