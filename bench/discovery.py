@@ -45,6 +45,7 @@ rows = [{"name": c.name, "version": c.version, "kind": c.manifest.kind, "origin"
         for c in found.candidates]
 sys.stdout.buffer.write(msgspec.json.encode({"plugins": rows, "cache": found.stats.cache}))
 """
+IMPORT_ONLY = "import msgspec, wiseflow._discovery, wiseflow._resolve"
 IMPORTLIB = "import importlib.metadata as m; print(len(m.entry_points(group='wiseflow.plugins')))"
 STEVEDORE = (
     "from stevedore import ExtensionManager; "
