@@ -143,8 +143,11 @@ class PluginHandle:
         allowed = _CALLABLE_WHEN.get(method, _ACTIVE_ONLY)
         if self.state not in allowed:
             states = ", ".join(sorted(s.value for s in allowed))
+            why = ""
+            if self.state is PluginState.ERROR and self.last_error is not None:
+                why = f" (after {self.last_error.code}: {self.last_error.message})"
             raise InvalidTransition(
-                f"cannot call {method}() on plugin '{self.name}' in state {self.state.value}",
+                f"cannot call {method}() on plugin '{self.name}' in state {self.state.value}{why}",
                 plugin=self.name,
                 hint=f"{method}() needs state {states}; use `wiseflow plugins enable`",
             )
@@ -418,11 +421,13 @@ class PluginHandle:
 
     def disable(self) -> None:
         """Keep the plugin's last health answer, then release everything it holds."""
-        if self.state in _CALLABLE_WHEN["health"] and not self._released:
-            try:
-                self._last_health = self.health()
+        if not self._released and (self.runner.pid() is not None or self.meter.in_process):
+            try:  # straight to the runner: a dead worker must not flip the state to ERROR
+                self._last_health = self.runner.call("health", [], self.timeout_s)
             except Exception as exc:
                 self._last_health = {"ok": False, "error": str(exc)}
+        elif self.last_error is not None:
+            self._last_health = {"ok": False, "error": str(self.last_error)}
         self.release()
 
     def release(self) -> None:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from resilience_kit import config, policy, write_plugin
 
 from wiseflow import (
@@ -150,3 +151,54 @@ def test_wiseflow_run_sandboxed_dead_letters_and_leaves_no_metrics_file(tmp_path
     db = sqlite3.connect(tmp_path / ".wiseflow" / "wiseflow.db")
     assert db.execute("select count(*) from dead_letters").fetchone() == (1,)
     assert list((tmp_path / ".wiseflow" / "metrics").glob("*")) == []
+
+
+HOG = """
+class P(ProcessorPlugin):
+    def process(self, batch):
+        if any(r.id == "r7" for r in batch):
+            hog = []
+            while True:
+                hog.append(bytearray(8 * 1024 * 1024))
+        return batch
+"""
+
+
+def test_memory_hog_in_a_run_loses_no_record(tmp_path: Path, wiseflow_manager: Any) -> None:
+    """A sandboxed processor stopped by its memory quota on one batch: the batch before it is
+    stored, every later record is dead-lettered (WF405 naming the WF403 and its figure),
+    none vanishes."""
+    write_plugin(tmp_path / "plugins", "hog", HOG)
+    pol = policy(resources={"memory_mb": 160, "soft_memory_mb": 160})
+    pm = wiseflow_manager(Source, plugin_dirs=[tmp_path / "plugins"], config=config(hog=pol))
+    Source.n = 20
+    try:
+        summary, store = _run(tmp_path, pm, ["hog"], batch=5)
+    finally:
+        Source.n = 40
+    dead = store.dead_letters()
+    codes = {d["code"] for d in dead}
+    assert summary.fetched == 20 == store.count() + len(dead)
+    assert store.count() == 5 and codes == {"WF405"}
+    assert all("WF403" in d["reason"] and "peak address space" in d["reason"] for d in dead)
+    store.close()
+
+
+def test_disabling_a_crashed_plugin_keeps_it_disabled(
+    tmp_path: Path, wiseflow_manager: Any
+) -> None:
+    """disable() on a plugin whose worker died stays DISABLED (no flip back to ERROR)."""
+    from wiseflow import PluginState, WorkerCrashed
+
+    write_plugin(tmp_path / "plugins", "dies", "class P(ProcessorPlugin):\n"
+                 "    def process(self, batch):\n        os._exit(1)\n")  # fmt: skip
+    pm = wiseflow_manager(
+        plugin_dirs=[tmp_path / "plugins"],
+        level="sandboxed",
+        config=config(dies=policy(attempts=1)),
+    )
+    handle = pm.start("dies")
+    with pytest.raises(WorkerCrashed):
+        handle.process([Record(id="1", source="s")])
+    pm.disable("dies")
+    assert handle.state is PluginState.DISABLED and handle.health()["ok"] is False
