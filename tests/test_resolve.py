@@ -334,3 +334,14 @@ def test_a_thousand_plugin_graph_resolves() -> None:
     assert res.problems == ()
     assert len(res.order) == 1000
     assert all(c.version == "1.1" for c in res.selected.values())
+
+
+def test_many_plugins_clashing_over_one_dependency_are_each_reported() -> None:
+    """1,000 plugins split over two disjoint ranges: one side loads, each other one is WF202."""
+    cands = [cand("text", "1.0"), cand("text", "2.0")]
+    cands += [cand(f"q{i:04}", "1", {"text": ">=2" if i % 2 else "<2"}) for i in range(1000)]
+    res = resolve(cands)
+    assert res.selected["text"].version == "1.0"  # q0000 came first and wants text<2
+    assert len(res.selected) == 501
+    assert len(res.problems) == 500
+    assert all(p.code == "WF202" and "already chosen: text 1.0" in p.message for p in res.problems)

@@ -27,6 +27,8 @@ _HINTS = {
     "WF203": DependencyCycle.default_hint,
 }
 REQUESTED = "requested"
+#: How often, per resolve, earlier choices may be re-decided to fit a clashing plugin in.
+REDECIDE = 16
 
 
 def resolve(
@@ -96,7 +98,13 @@ def resolve(
 
 
 def _solve_roots(index: Index, roots: list[str], failed: dict[str, Problem]) -> Solution:
-    """All roots at once; when that fails, root by root, leaving out the ones that fail."""
+    """All roots at once; when that fails, root by root, leaving out the ones that fail.
+
+    Root by root: a root is added to what is chosen so far if it fits; if it cannot be
+    resolved even alone, it fails with its own reasons; if it only clashes with earlier
+    choices, those are re-decided with it (at most ``REDECIDE`` times), else it fails
+    naming the clash.
+    """
     search = Search(index, failed)
     usable = []
     for r in roots:
@@ -113,6 +121,7 @@ def _solve_roots(index: Index, roots: list[str], failed: dict[str, Problem]) -> 
         return got
     sol = Solution()
     accepted: list[str] = []
+    redecide = REDECIDE
     for r in usable:
         if r in sol.sel:
             accepted.append(r)
@@ -122,13 +131,20 @@ def _solve_roots(index: Index, roots: list[str], failed: dict[str, Problem]) -> 
             sol = ext
             accepted.append(r)
             continue
+        alone = search.run([(r, "", REQUESTED)])
+        if isinstance(alone, list):  # unresolvable by itself: no need to re-decide the rest
+            failed[r] = _problem(r, alone)
+            continue
+        if redecide <= 0:  # bounded: many clashes must not make resolution quadratic
+            failed[r] = _problem(r, ext)
+            continue
+        redecide -= 1
         again = search.run([(a, "", REQUESTED) for a in (*accepted, r)], prefer=sol.sel)
         if isinstance(again, Solution):
             sol = again
             accepted.append(r)
             continue
-        alone = search.run([(r, "", REQUESTED)])
-        failed[r] = _problem(r, alone if isinstance(alone, list) else ext)
+        failed[r] = _problem(r, ext)  # fine alone, but not with what is already chosen
     return sol
 
 
