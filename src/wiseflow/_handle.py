@@ -193,9 +193,17 @@ class PluginHandle:
         self.stats.calls += 1
         start = time.perf_counter()
         try:
-            for attempt in self._policy(method).retrying(method, self._before_retry):
-                with attempt:
-                    out = self._once(method, args)
+            try:
+                out = self._once(method, args)
+            except Exception as first:  # the policy is consulted only when something failed
+                policy = self._policy(method)
+                if policy.attempts <= 1 or not policy.should_retry(first, method):
+                    raise
+                policy.sleep(policy.delay(1, first))
+                self._before_retry(first)
+                for attempt in policy.retrying(method, self._before_retry, done=1):
+                    with attempt:
+                        out = self._once(method, args)
         except Exception as exc:
             raise self._failed(exc, method, args) from exc
         finally:

@@ -140,6 +140,8 @@ class CircuitBreaker:
         return allowed
 
     def success(self) -> None:
+        if self.state_ is BreakerState.CLOSED and not self.consecutive and not self.window:
+            return  # the common case, without the lock: nothing to change
         change = None
         with self._lock:
             self.consecutive = 0
