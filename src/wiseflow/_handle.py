@@ -46,6 +46,7 @@ from ._resilience import (
     FATAL_CODES,
     BreakerState,
     CircuitBreaker,
+    Recovery,
     RetryPolicy,
     counts_against_breaker,
     is_non_idempotent,
@@ -67,7 +68,7 @@ _depth = threading.local()  # fallback chains: refuse to go round in circles
 
 
 @final
-class PluginHandle:
+class PluginHandle(Recovery):
     """A loaded plugin instance, as the host and other plugins see it.
 
     Not meant to be constructed by users: get one from ``PluginManager.get(name)``.
@@ -206,6 +207,10 @@ class PluginHandle:
                         out = self._once(method, args)
         except Exception as exc:
             raise self._failed(exc, method, args) from exc
+        except BaseException:  # interrupted: no verdict, and no half-open trial left hanging
+            if self.breaker is not None:
+                self.breaker.release()
+            raise
         finally:
             self.stats.latencies.append(time.perf_counter() - start)
         if self.breaker is not None:
@@ -291,12 +296,16 @@ class PluginHandle:
     # -- policy ----------------------------------------------------------------------------
 
     def _policy(self, method: str) -> RetryPolicy:
-        if self.retry.attempts <= 1 or is_non_idempotent(self._plugin_class(), method):
+        if self.retry.attempts <= 1:
+            return _NO_RETRY
+        declared = getattr(self.runner, "non_idempotent", None)  # a worker may report them
+        if isinstance(declared, set | frozenset) and method in declared:
+            return _NO_RETRY
+        if is_non_idempotent(self._plugin_class(), method):
             return _NO_RETRY
         return self.retry
 
     def _plugin_class(self) -> type[Any] | None:
-        # A runner may state the methods itself (a worker reports them); else the class.
         spec = getattr(self.runner, "spec", None)
         cls = getattr(self.runner, "_cls", None) or getattr(spec, "plugin_class", None)
         return cls if isinstance(cls, type) else None
@@ -366,88 +375,6 @@ class PluginHandle:
         reason = soft_limit_reason(resource, value, soft, hard)
         self._publish("quota-soft", reason)
         warnings.warn(WiseflowWarning(f"plugin '{self.name}': {reason}"), stacklevel=2)
-
-    def _entered_error(self, event: PluginEvent) -> None:
-        self._error_at = time.monotonic()
-
-    # -- recovery and release --------------------------------------------------------------
-
-    def _maybe_recover(self) -> None:
-        if (
-            self.recover_after_s is None
-            or self.state is not PluginState.ERROR
-            or time.monotonic() - self._error_at < self.recover_after_s
-            or not self._recovering.acquire(blocking=False)
-        ):
-            return
-        try:
-            self.recover("automatic, after the cool-down")
-        except WiseflowError as exc:
-            log.warning("plugin %s: automatic recovery failed: %s", self.name, exc)
-        finally:
-            self._recovering.release()
-
-    def recover(self, reason: str = "re-enabled") -> None:
-        """ERROR → UNLOADED → LOADED → INITIALIZED → ACTIVE, in place, with fresh code.
-
-        The same handle serves on, so a running pipeline holding it sees the plugin back.
-        """
-        self.release()
-        self.lifecycle.transition(PluginState.UNLOADED, f"reset: {reason}")
-        try:
-            self.runner.load()
-        except Exception as exc:
-            raise self._failed(exc, "load") from exc
-        self._released = False
-        self.lifecycle.transition(PluginState.LOADED, reason)
-        try:
-            self.initialize(self.config)
-        except Exception as exc:
-            err = self._failed(exc, "initialize")
-            if self.lifecycle.can(PluginState.ERROR):
-                self.lifecycle.transition(PluginState.ERROR, f"{err.code}: {err.message}")
-            raise err from exc
-        self.lifecycle.transition(PluginState.INITIALIZED, reason)
-        self.lifecycle.transition(PluginState.ACTIVE, reason)
-
-    def initialize(self, config: dict[str, Any]) -> None:
-        """Initialize the plugin with ``config`` (threads it starts are remembered)."""
-        self.config = config
-        mark = self.threads.mark()
-        try:
-            self.runner.initialize(config)
-        finally:
-            if self.meter.in_process:
-                self.threads.adopt_since(mark)
-        self._released = False
-
-    def resume(self) -> None:
-        """Bring a released (disabled) plugin back: a fresh load and initialize."""
-        if self._released:
-            self.runner.load()
-            self.initialize(self.config)
-
-    def disable(self) -> None:
-        """Keep the plugin's last health answer, then release everything it holds."""
-        if not self._released and (self.runner.pid() is not None or self.meter.in_process):
-            try:  # straight to the runner: a dead worker must not flip the state to ERROR
-                self._last_health = self.runner.call("health", [], self.timeout_s)
-            except Exception as exc:
-                self._last_health = {"ok": False, "error": str(exc)}
-        elif self.last_error is not None:
-            self._last_health = {"ok": False, "error": str(self.last_error)}
-        self.release()
-
-    def release(self) -> None:
-        """Shut the plugin down and free what it held: worker process group, scratch files,
-        threads it started (warned about when they do not stop)."""
-        self._released = True
-        self.meter.forget_worker()
-        try:
-            self.runner.close()
-        except Exception:
-            log.exception("closing plugin %s failed", self.name)
-        self.threads.reap()
 
     # -- typed conveniences (all through the dispatch point) --------------------------------
 
