@@ -45,6 +45,7 @@ class LocalBackend:
         self.read_roots = [Path(r).resolve() for r in read_roots]
         self.hosts = {h.lower() for h in hosts}
         self.secrets = dict(secrets or {})
+        self._client: Any = None
 
     def check_read(self, path: str) -> str:
         resolved = Path(path).resolve()
@@ -85,9 +86,18 @@ class LocalBackend:
             )
         import httpx
 
-        with httpx.Client(timeout=timeout or 30.0, follow_redirects=False) as client:
-            resp = client.request(method, url, headers=headers, content=body)
-            return HttpResponse(resp.status_code, dict(resp.headers), resp.content, str(resp.url))
+        if self._client is None:
+            self._client = httpx.Client(follow_redirects=False)
+        resp = self._client.request(
+            method, url, headers=headers, content=body, timeout=timeout or 30.0
+        )
+        return HttpResponse(resp.status_code, dict(resp.headers), resp.content, str(resp.url))
+
+    def close(self) -> None:
+        """Close the HTTP connection pool (idempotent)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def call_plugin(self, name: str, method: str, args: list[Any]) -> Any:
         raise PermissionDenied(
@@ -154,6 +164,7 @@ class LocalStage:
             raise ConfigError(f"config of {name!r} is invalid: {exc}", plugin=plugin) from None
         path = Path(data_dir)
         path.mkdir(parents=True, exist_ok=True)
+        self._backend = backend
         self.ctx = PluginContext(name=name, config=cfg, data_dir=path, backend=backend)
         self._run(plugin_obj.initialize(self.ctx))
         self.state = "ACTIVE"
@@ -195,6 +206,9 @@ class LocalStage:
         if self._loop is not None:
             self._loop.close()
             self._loop = None
+        close = getattr(self._backend, "close", None)
+        if callable(close):
+            close()
 
 
 def _entry(plugin: str) -> tuple[type[BasePlugin], Manifest]:

@@ -141,6 +141,7 @@ class GitHubConnector(ConnectorPlugin):
         since = st.get("since") or self.config.since
         url: str | None = self._first_url(since)
         first, pages, high = True, 0, since
+        visited: set[str] = set()
         while url:
             headers = self._headers()
             if first and st.get("etag") and st.get("url") == url:
@@ -164,7 +165,10 @@ class GitHubConnector(ConnectorPlugin):
                 if isinstance(stamp, str) and (high is None or stamp > high):
                     high = stamp
             pages += 1
+            visited.add(url)
             url = _links(resp.headers.get("link")).get("next")
+            if url in visited:  # a server looping its pagination must not loop us
+                break
             if self.config.resource in ("issues", "pulls"):
                 # ascending by update time: every page moves the high-water mark safely
                 yield Checkpoint(state={**st, "since": high})
@@ -178,8 +182,9 @@ class GitHubConnector(ConnectorPlugin):
         res = self.config.resource
         name = self.ctx.name
         if res in ("issues", "pulls"):
-            is_pull = "pull_request" in item or res == "pulls"
-            if res == "issues" and "pull_request" in item:
+            # Old API answers carry "pull_request" with null URLs on plain issues.
+            is_pull = res == "pulls" or bool((item.get("pull_request") or {}).get("html_url"))
+            if res == "issues" and is_pull:
                 return None
             user = item.get("user") or {}
             return Record(
