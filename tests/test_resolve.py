@@ -345,3 +345,19 @@ def test_many_plugins_clashing_over_one_dependency_are_each_reported() -> None:
     assert len(res.selected) == 501
     assert len(res.problems) == 500
     assert all(p.code == "WF202" and "already chosen: text 1.0" in p.message for p in res.problems)
+
+
+def test_dependency_tree_stops_at_a_cycle() -> None:
+    """A tree through a cycle marks the repeat as 'cycle' instead of recursing forever."""
+    res = resolve([cand("a", "1", {"b": ""}), cand("b", "1", {"a": ""})])
+    tree = dependency_tree(res, "a")
+    assert tree.status == "unresolved"
+    assert tree.children[0].children[0].status == "cycle"
+    assert "[cycle]" in render_tree(tree)
+
+
+def test_want_may_be_a_single_name() -> None:
+    """want="github" means the plugin github, not the plugins g, i, t, h, u, b."""
+    res = resolve([cand("github", "1")], want="github")
+    assert res.problems == ()
+    assert list(res.selected) == ["github"]

@@ -56,6 +56,8 @@ def resolve(
         ('text', 'github')
     """
     index = Index(list(candidates), api_version, python_version or running_python())
+    if isinstance(want, str):
+        want = [want]  # a lone name, not its letters
     roots = list(dict.fromkeys(want)) if want is not None else sorted(index.offered)
     failed: dict[str, Problem] = {}
     cycle_problems: dict[str, Problem] = {}
