@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import click
+from rich import box
 from rich.live import Live
 from rich.table import Table
 
@@ -19,10 +20,10 @@ from ._session import session_of
 
 __all__ = ["register", "render_table", "rows_of"]
 
+#: The table's columns; "host" only when several hosts write metrics.
 COLUMNS = (
     "host",
     "plugin",
-    "kind",
     "level",
     "state",
     "breaker",
@@ -33,9 +34,10 @@ COLUMNS = (
     "cpu s",
     "mem MB",
     "fds",
-    "p50 ms",
-    "p95 ms",
+    "p50",
+    "p95",
 )
+_TEXT_COLUMNS = frozenset(COLUMNS[:5])
 
 
 def register(cli: click.Group) -> None:
@@ -91,15 +93,20 @@ _BREAKER_STYLE = {"open": "red", "half-open": "yellow"}
 
 
 def render_table(rows: list[dict[str, Any]], where: str) -> Table:
-    table = Table(title=f"wiseflow top — {len(rows)} plugin(s) — {where}", expand=False)
-    for col in COLUMNS:
-        table.add_column(col, justify="right" if col not in COLUMNS[:6] else "left")
+    hosts = sorted({str(r["host"]) for r in rows})
+    several = len(hosts) > 1
+    title = f"wiseflow top — {len(rows)} plugin(s), latency in ms"
+    title += f" — {hosts[0]}" if len(hosts) == 1 else ""
+    table = Table(
+        title=title, caption=where, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
+    for col in COLUMNS[0 if several else 1 :]:
+        table.add_column(col, justify="left" if col in _TEXT_COLUMNS else "right")
     for r in rows:
-        mem = r["memory_mb"] if r["memory_mb"] is not None else None
+        mem = r["memory_mb"]
         table.add_row(
-            _cell(r["host"]),
+            *([_cell(r["host"])] if several else []),
             _cell(r["name"]),
-            _cell(r["kind"]),
             _cell(r["level"]),
             f"[{_STATE_STYLE.get(r['state'], 'white')}]{r['state']}[/]",
             f"[{_BREAKER_STYLE.get(r['breaker'], 'green')}]{r['breaker']}[/]",
@@ -114,7 +121,7 @@ def render_table(rows: list[dict[str, Any]], where: str) -> Table:
             _cell(r["p95_ms"]),
         )
     if not rows:
-        table.caption = "no running wiseflow host writes metrics here (start `wiseflow run`)"
+        table.caption = f"no running wiseflow host writes metrics to {where} (start `wiseflow run`)"
     return table
 
 
