@@ -82,9 +82,7 @@ def build_config(config_type: type[Any] | None, raw: dict[str, Any] | None, plug
             msgspec.convert(raw[key], type=ftype, strict=False)
         except msgspec.ValidationError as exc:
             detail = str(exc).replace("`$`", "value").replace("$", f"config.{key}")
-            problems.append(
-                Problem(code="WF105", message=f"config.{key}: {detail}", plugin=plugin)
-            )
+            problems.append(Problem(code="WF105", message=f"config.{key}: {detail}", plugin=plugin))
     if not problems:
         try:
             return msgspec.convert(raw, type=config_type, strict=False)

@@ -65,7 +65,7 @@ def _import_from_folder(module_name: str, *, plugin: str, root: Path) -> Any:
         pkg.__path__ = [str(root)]
         sys.modules[package] = pkg
     full = f"{package}.{module_name}"
-    if module_name.split(".")[0] not in _top_level_names(root):
+    if module_name.split(".", maxsplit=1)[0] not in _top_level_names(root):
         raise EntryNotFound(
             f"entry module {module_name!r} not found in {root}",
             plugin=plugin,

@@ -62,12 +62,12 @@ class BasePlugin(ABC):
 
     ctx: PluginContext
 
-    def initialize(self, ctx: PluginContext) -> None | Awaitable[None]:
+    def initialize(self, ctx: PluginContext) -> Awaitable[None] | None:
         """Acquire resources. ``ctx.config`` is already validated."""
         self.ctx = ctx
         return None
 
-    def shutdown(self) -> None | Awaitable[None]:
+    def shutdown(self) -> Awaitable[None] | None:
         """Release everything. Called once per initialize; must tolerate a second call."""
         return None
 
@@ -81,7 +81,7 @@ class ConnectorPlugin(BasePlugin):
 
     kind: ClassVar[PluginKind] = "connector"
 
-    def check(self) -> None | Awaitable[None]:
+    def check(self) -> Awaitable[None] | None:
         """Raise if the source is unreachable. Optional."""
         return None
 
@@ -116,7 +116,7 @@ class AnalyzerPlugin(BasePlugin):
     kind: ClassVar[PluginKind] = "analyzer"
 
     @abstractmethod
-    def analyze(self, batch: list[Record]) -> None | Awaitable[None]:
+    def analyze(self, batch: list[Record]) -> Awaitable[None] | None:
         """Take in one batch."""
 
     @abstractmethod
@@ -133,4 +133,3 @@ KINDS: dict[str, type[BasePlugin]] = {
     "processor": ProcessorPlugin,
     "analyzer": AnalyzerPlugin,
 }
-
