@@ -220,7 +220,7 @@ class PluginHandle(Recovery):
     def _once(self, method: str, args: tuple[Any, ...]) -> Any:
         meter = self.meter
         token = meter.begin() if meter.in_process else None
-        mark = self.threads.mark()
+        mark = self.threads.mark() if token is not None else 0
         try:
             return self.runner.call(method, list(args), self.timeout_s)
         finally:

@@ -7,6 +7,9 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from resilience_kit import config, events_of, policy, recs
 
 from wiseflow import CircuitOpen, Manifest, ProcessorPlugin, Record, TransientError
@@ -174,3 +177,54 @@ def test_single_bad_record_does_not_open_the_breaker(wiseflow_manager: Any) -> N
     assert not counts_against_breaker(ValueError("bad"), (recs(64),))
     assert counts_against_breaker(ValueError("bad"), (recs(1),))
     assert counts_against_breaker(TransientError("x"), (recs(64),))
+
+
+ALLOWED = {("closed", "open"), ("open", "half-open"), ("half-open", "closed"),
+           ("half-open", "open"), ("open", "closed"), ("half-open", "half-open")}  # fmt: skip
+
+
+class BreakerMachine(RuleBasedStateMachine):
+    """Any sequence of calls, outcomes and clock steps keeps the breaker's rules."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = Clock()
+        self.changes: list[tuple[str, str]] = []
+        self.b = CircuitBreaker(
+            3, 10, clock=self.clock, on_change=lambda o, n, r: self.changes.append((o, n))
+        )
+        self.run = 0  # consecutive failures while closed, by the model
+        self.in_trial = False
+
+    @rule(seconds=st.floats(min_value=0, max_value=15))
+    def wait(self, seconds: float) -> None:
+        self.clock.now += seconds
+
+    @rule(ok=st.booleans())
+    def call(self, ok: bool) -> None:
+        before = self.b.state_
+        opened_at_reset = self.b.retry_in() == 0
+        allowed = self.b.allow()
+        if before is BreakerState.OPEN:
+            assert allowed == opened_at_reset  # fail fast until reset_s has passed
+        if not allowed:
+            return
+        if ok:
+            self.b.success()
+            self.run = 0
+            assert self.b.state is BreakerState.CLOSED
+        else:
+            self.b.failure("x")
+            was_trial = before is not BreakerState.CLOSED
+            self.run = 0 if was_trial else self.run + 1
+            if was_trial or self.run >= 3:
+                assert self.b.state_ is BreakerState.OPEN
+                self.run = 0
+
+    @invariant()
+    def transitions_are_allowed(self) -> None:
+        assert all((o.value, n.value) in ALLOWED for o, n in self.changes)
+
+
+TestBreakerMachine = BreakerMachine.TestCase
+TestBreakerMachine.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
