@@ -10,18 +10,20 @@ transition.
 # No `from __future__ import annotations` here: public Structs are re-homed to `wiseflow`,
 # and msgspec resolves string annotations through the class's module.
 
-import asyncio
 import enum
 import inspect
 import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
 
 import msgspec
 
 from ._errors import InvalidTransition
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["TRANSITIONS", "EventBus", "Lifecycle", "PluginEvent", "PluginState"]
 
@@ -132,6 +134,8 @@ def _run_isolated(fn: Callable[[PluginEvent], Any], event: PluginEvent, bus: Eve
     try:
         out = fn(event)
         if inspect.isawaitable(out):
+            import asyncio  # only async subscribers pay for asyncio
+
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:

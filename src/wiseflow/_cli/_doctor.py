@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
 from ._session import session_of
 
@@ -26,6 +25,8 @@ def register(cli: click.Group) -> None:
 @click.pass_context
 def doctor(ctx: click.Context) -> None:
     """Report the confinement layers this machine supports, per security level."""
+    from rich.table import Table
+
     from .._sandbox import probe
 
     s = session_of(ctx)

@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 import msgspec
-from rich.table import Table
 
 from .._errors import DiscoveryError, Problem, exit_code_for
 from .._grants import Grant, effective_permissions
@@ -31,6 +30,8 @@ def _problem_rows(problems: list[Problem]) -> list[dict[str, Any]]:
 @click.pass_context
 def list_(ctx: click.Context, kind: str | None) -> None:
     """Every plugin on offer: name, version, kind, origin, state, level, problems."""
+    from rich.table import Table
+
     s = session_of(ctx)
     pm = s.pm
     discovery = pm.discover()

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.live import Live
-from rich.table import Table
 
 from .._errors import ConfigError, PipelineError, Problem
 from ._output import Output
 from ._session import session_of
 
 if TYPE_CHECKING:  # the engine and store load only when `run` runs, not for every command
+    from rich.table import Table
+
     from .._handle import PluginHandle
     from .._manager import PluginManager
     from .._pipeline import Pipeline, RunSummary
@@ -115,6 +115,8 @@ def _run(
     full_refresh: bool,
     report: Path | None,
 ) -> RunSummary:
+    from rich.live import Live
+
     from .._pipeline import run_pipeline
 
     kwargs: dict[str, Any] = {"full_refresh": full_refresh}
@@ -139,6 +141,8 @@ def _run(
 
 
 def _progress_table(summary: RunSummary, elapsed: float) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"{summary.pipeline}: {summary.fetched:,} fetched in {elapsed:.1f}s")
     for col in ("stage", "in", "out", "records/s", "errors"):
         table.add_column(col)
