@@ -80,13 +80,14 @@ class Store:
     def open(cls, path: str | Path) -> Store:
         """Open (creating and migrating as needed) the database at ``path``.
 
-        ``path`` may be the database file or a directory, which then holds ``wiseflow.db``.
+        ``path`` may be the database file or a directory (existing, or a path without a
+        suffix), which then holds ``wiseflow.db``.
 
         Raises:
             StoreError: WF502 when the file cannot be opened or migrated.
         """
         p = Path(path)
-        if p.is_dir():
+        if p.is_dir() or not p.suffix:
             p = p / DB_NAME
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
