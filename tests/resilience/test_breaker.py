@@ -228,3 +228,23 @@ class BreakerMachine(RuleBasedStateMachine):
 
 TestBreakerMachine = BreakerMachine.TestCase
 TestBreakerMachine.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+
+
+def test_fallback_that_fails_to_start_does_not_block_its_primary(wiseflow_manager: Any) -> None:
+    """A fallback whose initialize fails leaves the primary running; the fallback (in ERROR)
+    is not routed to until the operator brings it back."""
+
+    class Broken(ProcessorPlugin):
+        name = "backup"
+
+        def initialize(self, ctx: Any) -> None:
+            raise OSError("no disk")
+
+        def process(self, batch: list[Record]) -> list[Record]:
+            return batch
+
+    Primary.healthy = True
+    pm = wiseflow_manager(_manifest(Primary, "backup"), _manifest(Broken))
+    handle = pm.start("primary")
+    assert handle.state.value == "ACTIVE" and pm.get("backup").state.value == "ERROR"
+    assert handle.process(recs(1))[0].annotations["by"] == "primary"
