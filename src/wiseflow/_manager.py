@@ -213,9 +213,16 @@ class PluginManager:
                 plugin=name,
                 hint="check `wiseflow plugins list`, plugin_dirs and --plugin-dir",
             )
+        fallback = resolution.selected[name].manifest.fallback
         for dep in resolution.order:
             if dep != name and dep not in self._handles:
-                self.start(dep)
+                if dep != fallback:
+                    self.start(dep)
+                    continue
+                try:  # a fallback that cannot start must not keep its primary from starting
+                    self.start(dep)
+                except WiseflowError as exc:
+                    log.warning("plugin %s: its fallback %s did not start: %s", name, dep, exc)
         cand = resolution.selected[name]
         self._audit_gate(cand)
         raw = dict(config if config is not None else self.config.plugin(name).config)
