@@ -146,7 +146,8 @@ class Broker:
 
     # -- network ---------------------------------------------------------------------------
 
-    def _check_url(self, url: str) -> tuple[str, int]:
+    def _check_url(self, url: str) -> tuple[str, int, str]:
+        """(host, port, address to connect to) for a granted URL; WF301 otherwise."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise self._deny("network", f"the URL {url!r}", "only http(s) URLs are supported")
@@ -164,8 +165,10 @@ class Broker:
             infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
         except OSError as exc:
             raise TransientError(f"cannot resolve {host}: {exc}", plugin=self.plugin) from None
+        if not infos:
+            raise TransientError(f"cannot resolve {host}", plugin=self.plugin)
         for info in infos:
-            addr = ipaddress.ip_address(info[4][0])
+            addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
             if not explicit_ip and (
                 addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
             ):
@@ -175,7 +178,7 @@ class Broker:
                     "grant the address itself (e.g. 127.0.0.1:PORT) to allow a private host",
                 )
         self._allow("network", f"{host}:{port}")
-        return host, port
+        return host, port, str(infos[0][4][0])
 
     def http_request(
         self,
@@ -191,10 +194,21 @@ class Broker:
             self._client = httpx.Client(follow_redirects=False, trust_env=False)
         limit = min(timeout or self._limits.timeout_s, self._limits.timeout_s)
         for _ in range(self._limits.max_redirects + 1):
-            self._check_url(url)
+            host, port, address = self._check_url(url)
+            # Connect to the address that was checked, not to a second lookup of the name
+            # (DNS rebinding); Host header and TLS server name stay the requested host.
+            parts = urlsplit(url)
+            shown = f"[{address}]" if ":" in address else address
+            pinned = parts._replace(netloc=f"{shown}:{port}").geturl()
+            sent = {**headers, "host": host if parts.port is None else f"{host}:{port}"}
             try:
                 with self._client.stream(
-                    method, url, headers=headers, content=body, timeout=limit
+                    method,
+                    pinned,
+                    headers=sent,
+                    content=body,
+                    timeout=limit,
+                    extensions={"sni_hostname": host},
                 ) as resp:
                     chunks: list[bytes] = []
                     size = 0

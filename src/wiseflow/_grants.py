@@ -2,7 +2,7 @@
 
 Declared entries may name a config field in braces (``fs_read = ["{root}"]``): the value the
 operator wrote for that field is the grant. A default the plugin supplies itself grants
-nothing. Level ``strict`` removes network and secrets whatever was granted.
+nothing. Level ``strict`` removes network, secrets and subprocesses whatever was granted.
 """
 
 from __future__ import annotations
@@ -109,7 +109,9 @@ def effective_permissions(
     if level == "strict":
         denied.extend(f"network:{n} (strict)" for n in network)
         denied.extend(f"env:{e} (strict)" for e in env)
-        network, env = [], []
+        if subprocess:
+            denied.append("subprocess (strict)")
+        network, env, subprocess = [], [], False
     return Effective(
         network=tuple(dict.fromkeys(network)),
         env=tuple(dict.fromkeys(env)),
