@@ -65,6 +65,7 @@ def test_releasing_a_sandboxed_plugin_leaves_nothing_behind(
     worker = handle.runner.pid()
     grandchildren = handle.invoke("kid_pids")
     assert all(_alive(p) for p in [worker, *grandchildren])
+    assert handle.describe(sample=True)["resources"]["children"] == 2  # metered from /proc
     subscription_dropped = how != "disable"
     pm.events.subscribe(lambda e: None, plugin="spawner")
     getattr(pm, how)("spawner")
