@@ -18,7 +18,9 @@ __all__ = ["KINDS", "extract"]
 KINDS = ("cve", "package", "version", "person", "email_domain", "domain", "issue")
 
 _CVE = re.compile(r"\bCVE-(\d{4})-(\d{4,7})\b", re.IGNORECASE)
-_PKG_VERSION = re.compile(r"\b([a-z0-9][a-z0-9+.\-]{1,60}) \((\d[\w.+~:\-]*)\)")
+# "pkg (1.2-3)": find the cheap " (digit" anchor first, then the name just before it.
+_VERSION_PAREN = re.compile(r" \((\d[\w.+~:\-]*)\)")
+_NAME_BEFORE = re.compile(r"(?:^|[^a-z0-9+.\-])([a-z0-9][a-z0-9+.\-]{1,60})$")
 _EMAIL = re.compile(r"\b[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)\b")
 _URL = re.compile(r"\bhttps?://[^\s<>()\"']+", re.IGNORECASE)
 _CLOSES = re.compile(r"closes:\s*((?:(?:bug)?#?\d+[,\s]*)+)", re.IGNORECASE)
@@ -37,12 +39,22 @@ def _domain(url: str) -> str | None:
     return host.lower().removeprefix("www.")
 
 
+def _pkg_versions(text: str) -> list[tuple[str, str]]:
+    out = []
+    for m in _VERSION_PAREN.finditer(text):
+        before = _NAME_BEFORE.search(text, max(0, m.start() - 62), m.start())
+        if before:
+            out.append((before.group(1), m.group(1)))
+    return out
+
+
 def extract(record: Record, kinds: frozenset[str] | set[str] = frozenset(KINDS)) -> set[str]:
     """The entities of ``record`` as ``"kind:value"`` strings (each once per record)."""
     out: set[str] = set()
     text = f"{record.title}\n{record.text}"
+    lower = text.lower()  # cheap substring tests skip most regex scans
     data = record.data
-    if "cve" in kinds:
+    if "cve" in kinds and "cve-" in lower:
         out.update(f"cve:CVE-{y}-{n}" for y, n in _CVE.findall(text))
     want_pkg, want_ver = "package" in kinds, "version" in kinds
     if want_pkg or want_ver:
@@ -52,7 +64,7 @@ def extract(record: Record, kinds: frozenset[str] | set[str] = frozenset(KINDS))
         ver = data.get("version")
         if want_ver and isinstance(ver, str) and ver and isinstance(pkg, str):
             out.add(f"version:{pkg} {ver}")
-        for name, version in _PKG_VERSION.findall(text):
+        for name, version in _pkg_versions(text) if " (" in text else ():
             if want_pkg:
                 out.add(f"package:{name}")
             if want_ver:
@@ -65,23 +77,25 @@ def extract(record: Record, kinds: frozenset[str] | set[str] = frozenset(KINDS))
         email = data.get("email")
         if isinstance(email, str) and "@" in email:
             out.add(f"email_domain:{email.rsplit('@', 1)[1].lower()}")
-        out.update(f"email_domain:{d.lower()}" for d in _EMAIL.findall(text))
+        if "@" in text:
+            out.update(f"email_domain:{d.lower()}" for d in _EMAIL.findall(text))
     if "domain" in kinds:
-        for url in _URL.findall(text) + ([record.url] if record.url else []):
+        urls = _URL.findall(text) if "://" in text else []
+        for url in urls + ([record.url] if record.url else []):
             d = _domain(url)
             if d:
                 out.add(f"domain:{d}")
     if "issue" in kinds:
         seen: set[str] = set()
-        for m in _CLOSES.finditer(text):
+        for m in _CLOSES.finditer(text) if "closes" in lower else ():
             for n in _NUM.findall(m.group(1)):
                 out.add(f"issue:debian#{n}")
                 seen.add(n)
-        for m in _LP.finditer(text):
+        for m in _LP.finditer(text) if "lp:" in lower else ():
             for n in _NUM.findall(m.group(1)):
                 out.add(f"issue:lp#{n}")
                 seen.add(n)
-        for n in _HASH.findall(text):
+        for n in _HASH.findall(text) if "#" in text or "gh-" in lower else ():
             if n not in seen:
                 out.add(f"issue:#{n}")
     return out
