@@ -338,9 +338,7 @@ class PluginHandle(Recovery):
             )
             err.__cause__ = exc
         if isinstance(err, QuotaExceeded) and "reached" not in err.message:
-            figure = quota_figure(
-                self.runner.pid(), getattr(self.runner, "memory_mb", None), self.meter
-            )
+            figure = quota_figure(err.message, self.runner.pid(), self.runner, self.meter)
             if figure:
                 err.message = f"{err.message}; {figure}"
                 err.args = (err.message,)

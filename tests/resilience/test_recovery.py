@@ -100,3 +100,27 @@ def test_memory_hog_ends_with_wf403_naming_limit_and_figure(
     peak = float(msg.split("peak address space ")[1].split(" MB")[0])
     assert 0.9 * 160 <= peak <= 160
     assert handle.state is PluginState.ERROR
+
+
+SPIN = """
+class P(ProcessorPlugin):
+    def process(self, batch):
+        while True:
+            pass
+"""
+
+
+def test_cpu_hog_ends_with_wf403_naming_the_cpu_limit(
+    tmp_path: Path, wiseflow_manager: Any
+) -> None:
+    """A sandboxed plugin spinning past cpu_seconds = 1 gets WF403 naming CPU and 1 s."""
+    write_plugin(tmp_path / "plugins", "spin", SPIN)
+    pm = wiseflow_manager(
+        plugin_dirs=[tmp_path / "plugins"],
+        level="sandboxed",
+        config=config(spin=policy(resources={"cpu_seconds": 1})),
+    )
+    with pytest.raises(QuotaExceeded) as info:
+        pm.start("spin").process(recs(1))
+    assert info.value.code == "WF403"
+    assert "CPU quota (1 s)" in info.value.message and "reached: 1 s of CPU" in info.value.message

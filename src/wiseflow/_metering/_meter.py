@@ -216,22 +216,28 @@ def soft_limit_reason(resource: str, value: float, soft: float, hard: float | No
     return f"{resource} at {value:.1f} {unit}, over its soft limit {soft:g} {unit}{hard_txt}"
 
 
-def quota_figure(pid: int | None, memory_limit_mb: float | None, meter: PluginMeter) -> str:
+def quota_figure(err_message: str, pid: int | None, runner: object, meter: PluginMeter) -> str:
     """The figure a quota was reached with, as the OS measured it (for WF403 messages).
 
-    While the worker lives (a MemoryError it survived), its peak address space (VmPeak, what
-    the RLIMIT_AS hard limit bounds) and peak RSS; once it is gone, the last sample.
+    Memory, while the worker lives (a MemoryError it survived): its peak address space
+    (VmPeak, what the RLIMIT_AS hard limit bounds) and peak RSS. CPU: the kernel stops the
+    worker when its CPU time reaches RLIMIT_CPU, so the figure is the limit; the last sample
+    is added. Otherwise the last sample before the worker ended.
     """
+    memory_mb = getattr(runner, "memory_mb", None)
     peaks = proc_peaks(pid) if pid is not None else {}
     if peaks:
         return (
             f"reached: peak address space {peaks.get('VmPeak')} MB, peak RSS "
-            f"{peaks.get('VmHWM')} MB (limit {memory_limit_mb} MB)"
+            f"{peaks.get('VmHWM')} MB (limit {memory_mb} MB)"
         )
     figures = meter.to_dict()
-    if figures["cpu_s"] or figures["peak_rss_mb"]:
-        return (
-            f"last measured before the worker ended: CPU {figures['cpu_s']} s, peak RSS "
-            f"{figures['peak_rss_mb']} MB (memory limit {memory_limit_mb} MB)"
-        )
-    return ""
+    last = (
+        f"last sampled: CPU {figures['cpu_s']} s, peak RSS {figures['peak_rss_mb']} MB"
+        if figures["samples"]
+        else "not sampled during the call"
+    )
+    cpu = getattr(runner, "cpu_seconds", None)
+    if "CPU" in err_message and cpu is not None:
+        return f"reached: {cpu:g} s of CPU, where RLIMIT_CPU stops the worker ({last})"
+    return f"the worker ended before it could be measured ({last}; memory limit {memory_mb} MB)"
