@@ -50,5 +50,5 @@ def test_debian_security_runs_and_writes_a_report(tmp_path: Path, store: Store) 
     assert summary["report"] == str(report)
     html = report.read_text()
     assert html.count("<svg") >= 4
-    assert "Most mentioned cves" in html
+    assert "Most mentioned CVEs" in html
     assert set(summary["analyzers"]) == {"entities", "trends"}

@@ -20,7 +20,7 @@ background:var(--bg)}
 header{background:#17203a;color:#fff;padding:28px 40px}
 header h1{margin:0 0 4px;font-size:26px}
 header p{margin:0;color:#b8c2d9}
-main{max-width:1180px;margin:0 auto;padding:24px 40px 60px}
+main{max-width:1280px;margin:0 auto;padding:24px 40px 60px}
 nav{margin:0 0 18px;font-size:14px}
 nav a{color:var(--accent);margin-right:14px;text-decoration:none}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;
@@ -32,7 +32,8 @@ section{background:var(--card);border:1px solid var(--line);border-radius:12px;p
 margin:0 0 22px}
 section h2{margin:0 0 12px;font-size:20px}
 h3{font-size:15px;margin:18px 0 8px;color:#2b3447}
-.figs{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px}
+.figs{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:16px;
+margin-bottom:8px}
 figure{margin:0;border:1px solid var(--line);border-radius:8px;padding:10px;background:#fff}
 figure svg{width:100%;height:auto}
 figcaption{font-size:13px;color:var(--muted);margin-bottom:6px;font-weight:600}
@@ -43,13 +44,14 @@ th{color:var(--muted);font-weight:600;background:#fafbfd}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 .wide{grid-column:1/-1}
 .status-ok{color:var(--ok)}.status-failed{color:var(--bad)}
+.empty{color:var(--muted);font-style:italic;margin:0 0 8px}
 footer{color:var(--muted);font-size:12px;text-align:center;margin-top:30px}
 """
 
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
-        return f"{v:,.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
+        return f"{v:.4g}" if abs(v) < 1000 else f"{v:,.0f}"
     if isinstance(v, int) and not isinstance(v, bool):
         return f"{v:,}"
     if isinstance(v, list | tuple):
@@ -59,7 +61,9 @@ def _fmt(v: Any) -> str:
 
 def _table(t: Table) -> str:
     title, header, rows = t
-    wide = " wide" if len(header) > 4 else ""
+    if not rows:
+        return f'<div class="tbl"><h3>{escape(title)}</h3><p class="empty">none</p></div>'
+    wide = " wide" if len(header) > 2 else ""
     head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
     body = []
     for row in rows:

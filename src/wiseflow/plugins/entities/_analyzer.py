@@ -14,8 +14,18 @@ from .extract import KINDS, extract
 
 __all__ = ["EntitiesAnalyzer"]
 
-# Kinds that make useful graph nodes; versions are too many and too specific.
-_GRAPH_KINDS = ("cve", "package", "person", "issue", "domain", "email_domain")
+# Kinds that make useful graph nodes. Versions are too many and too specific; e-mail
+# domains are hubs (debian.org pairs with everyone) that crowd out the real pairs.
+_GRAPH_KINDS = ("cve", "package", "person", "issue", "domain")
+LABELS = {
+    "cve": "CVEs",
+    "package": "packages",
+    "version": "versions",
+    "person": "people",
+    "email_domain": "e-mail domains",
+    "domain": "web domains",
+    "issue": "issue references",
+}
 _PAIR_LIMIT = 200_000  # distinct pairs kept before singletons are pruned (bounded memory)
 
 
@@ -106,7 +116,7 @@ class EntitiesAnalyzer(AnalyzerPlugin):
         nodes = sorted({x for pair, _ in common for x in pair})
         tables = [
             {
-                "title": f"Top {kind.replace('_', ' ')}s",
+                "title": f"Top {LABELS.get(kind, kind)}",
                 "columns": [kind, "records"],
                 "rows": info["top"],
             }
@@ -137,6 +147,6 @@ class EntitiesAnalyzer(AnalyzerPlugin):
             if not info or not info["top"]:
                 continue
             rows = info["top"][:12]
-            title = f"Most mentioned {kind.replace('_', ' ')}s"
+            title = f"Most mentioned {LABELS.get(kind, kind)}"
             figures.append(Figure(title, bar_chart([r[0] for r in rows], [r[1] for r in rows])))
         return figures

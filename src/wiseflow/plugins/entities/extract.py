@@ -3,7 +3,7 @@
 Kinds: ``cve`` (CVE-2024-1234), ``package`` (``data.package`` and "pkg (1.2-3)"
 mentions), ``version``, ``person`` (the record's author), ``email_domain``, ``domain``
 (of URLs), ``issue`` (``Closes: #N`` → ``debian#N``, ``LP: #N`` → ``lp#N``, ``GH-N``/``#N``
-→ ``#N``).
+→ ``#N``, or ``debian#N`` in a Debian changelog entry).
 """
 
 from __future__ import annotations
@@ -95,7 +95,9 @@ def extract(record: Record, kinds: frozenset[str] | set[str] = frozenset(KINDS))
             for n in _NUM.findall(m.group(1)):
                 out.add(f"issue:lp#{n}")
                 seen.add(n)
+        # In a Debian changelog a bare "#123456" is a Debian bug number too.
+        prefix = "debian#" if record.kind == "changelog-entry" else "#"
         for n in _HASH.findall(text) if "#" in text or "gh-" in lower else ():
             if n not in seen:
-                out.add(f"issue:#{n}")
+                out.add(f"issue:{prefix}{n}")
     return out

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import msgspec
 
 from wiseflow import AnalyzerPlugin, Figure, PluginContext, Record
+from wiseflow.plugins.entities._analyzer import LABELS
 from wiseflow.plugins.entities.extract import KINDS, extract
 
 from ._periods import label, period_index
@@ -167,12 +168,13 @@ class TrendsAnalyzer(AnalyzerPlugin):
                     )
                 )
         for kind, rows in result["top"].items():
-            if not rows:
+            # a CVE is mentioned a handful of times: its own line is noise (see the chart above)
+            if not rows or kind == "cve":
                 continue
             lines = {r["name"][:30]: r["series"][recent:] for r in rows[:5]}
             figs.append(
                 Figure(
-                    f"Top {kind.replace('_', ' ')}s per {period}",
+                    f"Top {LABELS.get(kind, kind)} per {period}",
                     line_chart(labels[recent:], lines),
                 )
             )
@@ -216,7 +218,7 @@ def _tables(
     for kind, entries in top.items():
         out.append(
             {
-                "title": f"Top {kind.replace('_', ' ')}s over time",
+                "title": f"Top {LABELS.get(kind, kind)} over time",
                 "columns": [kind, "records", "recent trend", "p"],
                 "rows": [[e["name"], e["total"], e["trend"], e["p"]] for e in entries],
             }

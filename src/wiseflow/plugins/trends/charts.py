@@ -72,7 +72,15 @@ def line_chart(
     fig, ax = _figure(6.8, 2.8)
     index = {label: i for i, label in enumerate(x)}
     for k, (name, values) in enumerate(series.items()):
-        ax.plot(range(len(values)), list(values), label=name, lw=1.4, color=_COLORS[k % 8])
+        marker = "o" if len(values) <= 3 else None  # one or two points draw no visible line
+        ax.plot(
+            range(len(values)),
+            list(values),
+            label=name,
+            lw=1.4,
+            color=_COLORS[k % 8],
+            marker=marker,
+        )
     if band is not None:
         labels, value, low, high = band
         start = len(x)
