@@ -192,9 +192,9 @@ def _tables(
     cols = ["series", "periods", "trend", "Mann-Kendall z", "p", "Sen's slope / period"]
     rows = [
         ["records, whole span", trend_all["n"], trend_all["trend"], trend_all["z"],
-         trend_all["p"], trend_all["sen_slope"]],
+         _p(trend_all["p"]), trend_all["sen_slope"]],
         [f"records, last {window}", trend_recent["n"], trend_recent["trend"],
-         trend_recent["z"], trend_recent["p"], trend_recent["sen_slope"]],
+         trend_recent["z"], _p(trend_recent["p"]), trend_recent["sen_slope"]],
     ]  # fmt: skip
     out = [{"title": "Trend (Mann-Kendall, normal approximation)", "columns": cols, "rows": rows}]
     if fc.get("points"):
@@ -220,7 +220,12 @@ def _tables(
             {
                 "title": f"Top {LABELS.get(kind, kind)} over time",
                 "columns": [kind, "records", "recent trend", "p"],
-                "rows": [[e["name"], e["total"], e["trend"], e["p"]] for e in entries],
+                "rows": [[e["name"], e["total"], e["trend"], _p(e["p"])] for e in entries],
             }
         )
     return out
+
+
+def _p(p: float) -> str | float:
+    """A p-value for people: tiny ones read ``<0.0001`` rather than ``0``."""
+    return "<0.0001" if p < 1e-4 else p
