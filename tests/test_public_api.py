@@ -14,6 +14,7 @@ DOCUMENTED = {
     "AnalyzerPlugin",
     "PluginContext",
     "Figure",
+    "non_idempotent",
     "HttpResponse",
     "Manifest",
     "load_manifest",

@@ -45,7 +45,14 @@ from ._errors import (
     WorkerCrashed,
 )
 from ._manifest import Manifest, load_manifest
-from ._plugin import AnalyzerPlugin, BasePlugin, ConnectorPlugin, Figure, ProcessorPlugin
+from ._plugin import (
+    AnalyzerPlugin,
+    BasePlugin,
+    ConnectorPlugin,
+    Figure,
+    ProcessorPlugin,
+    non_idempotent,
+)
 from ._record import Checkpoint, Record
 from ._version import PLUGIN_API_VERSION, __version__
 
@@ -104,6 +111,7 @@ __all__ = [
     "__version__",
     "load_manifest",
     "load_operator_config",
+    "non_idempotent",
 ]
 
 # The host's classes load on first use, so that plugin code and sandbox workers importing

@@ -10,8 +10,8 @@ describes the plugin's configuration; the host validates it before ``initialize`
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from ._record import Checkpoint, Record
 
@@ -25,9 +25,24 @@ __all__ = [
     "Figure",
     "PluginKind",
     "ProcessorPlugin",
+    "non_idempotent",
 ]
 
 PluginKind = Literal["connector", "processor", "analyzer"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def non_idempotent(method: _F) -> _F:
+    """Mark a plugin method that must never be retried (it has effects outside).
+
+    Example:
+        >>> class Poster(ProcessorPlugin):
+        ...     @non_idempotent
+        ...     def process(self, batch): ...
+    """
+    method.__wiseflow_non_idempotent__ = True  # type: ignore[attr-defined]
+    return method
 
 
 class Figure:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
-from .._errors import WiseflowError
+from .._errors import WiseflowError, WiseflowWarning
 from ._output import Output
 from ._session import GlobalOptions, Session
 
@@ -73,6 +75,19 @@ def split_global(args: Sequence[str]) -> tuple[GlobalOptions, list[str]]:
     return opts, rest
 
 
+def _route_warnings(out: Output) -> None:
+    """Print wiseflow's warnings (weaker sandbox, soft quota) as `warning: ...` lines."""
+    original = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+        if issubclass(category, WiseflowWarning):
+            out.warn(str(message))
+        else:
+            original(message, category, *args, **kw)
+
+    warnings.showwarning = show
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point; exits with the codes of SPEC §6."""
     raw = list(sys.argv[1:] if argv is None else argv)
@@ -84,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         stream=sys.stderr,
     )
     session = Session(opts, out)
+    _route_warnings(out)
     _register()
     code = 0
     try:
