@@ -118,6 +118,7 @@ class _Run:
         self.summary = summary
         self.processors = processors
         self.analyzers = analyzers
+        self.handles: dict[str, StageHandle] = {}
 
     def stats(self, handle: StageHandle) -> StageStats:
         return self.summary.stages[handle.name]
@@ -257,10 +258,9 @@ def run_pipeline(
         (analyzers, "analyzer"),
     ):
         for h in handles:
-            summary.stages[h.name] = StageStats(
-                plugin=h.plugin, kind=kind, state=str(getattr(h, "state", "ACTIVE"))
-            )
+            summary.stages[h.name] = StageStats(plugin=h.plugin, kind=kind, state=_state(h))
     run = _Run(pipeline, store, summary, processors, analyzers)
+    run.handles = {h.name: h for h in (*sources, *processors, *analyzers)}
     depth = max(2, pipeline.queue_batches * max(1, len(sources)))
     q: queue.Queue[_Batch | _End] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -307,11 +307,28 @@ def run_pipeline(
     return summary
 
 
+def _figure(item: Any) -> Figure | str:
+    """A figure as rendered, or as it arrives over IPC (``{"title", "body"}``)."""
+    if isinstance(item, dict) and "body" in item:
+        return Figure(str(item.get("title", "")), str(item["body"]))
+    return item if isinstance(item, Figure | str) else str(item)
+
+
+def _state(handle: StageHandle) -> str:
+    """The handle's lifecycle state name, if it has one (``ACTIVE`` otherwise)."""
+    state = getattr(handle, "state", "ACTIVE")
+    return str(getattr(state, "value", state))
+
+
 def _finish(
     run: _Run, summary: RunSummary, t0: float, report: str | Path | None, pipeline: Pipeline
 ) -> None:
     """Collect analyzer results, write the report, close the run record."""
     figures: dict[str, list[Figure | str]] = {}
+    for name, stats in summary.stages.items():
+        handle = run.handles.get(name)
+        if handle is not None and stats.state != "ERROR":
+            stats.state = _state(handle)
     for handle in run.analyzers:
         stats = run.stats(handle)
         try:
@@ -328,9 +345,11 @@ def _finish(
             if handle.name not in summary.analyzers:
                 continue
             try:
-                figures[handle.name] = list(handle.render(summary.analyzers[handle.name]))
+                rendered = handle.render(summary.analyzers[handle.name])
+                figures[handle.name] = [_figure(f) for f in rendered]
             except Exception as exc:
                 summary.errors.append(error_entry(exc, handle.plugin))
+                summary.status = "failed"
         from .._report import render_report
 
         summary.finished = datetime.now(UTC).isoformat(timespec="seconds")
