@@ -12,10 +12,9 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._audit import audit_plugin, blocking
-from ._broker import Broker
 from ._discovery import Candidate, Discovery, discover
 from ._errors import (
     AuditRefused,
@@ -27,17 +26,17 @@ from ._errors import (
     error_from_dict,
 )
 from ._grants import effective_permissions
-from ._handle import PluginHandle
-from ._inprocess import InProcessRunner
 from ._lifecycle import EventBus, Lifecycle, PluginState
 from ._loader import forget_folder_plugin
 from ._manifest import Manifest
-from ._metering import PluginMeter, SoftLimits
 from ._operator import OperatorConfig
 from ._plugin import BasePlugin
-from ._resilience import CircuitBreaker, RetryPolicy, fallback_problem
 from ._resolve import Resolution, resolve
 from ._runner import Runner, RunnerSpec
+
+if TYPE_CHECKING:  # loaded when the first plugin is, so listings stay fast
+    from ._broker import Broker
+    from ._handle import PluginHandle
 
 __all__ = ["PluginManager", "direct_candidate"]
 
@@ -249,6 +248,8 @@ class PluginManager:
         fb = self._handles.get(name) if name else None
         if fb is None:
             return
+        from ._resilience import fallback_problem
+
         problem = fallback_problem(handle.manifest, fb.manifest)
         seen: set[str] = {handle.name}
         walk: PluginHandle | None = fb
@@ -289,6 +290,11 @@ class PluginManager:
             )
 
     def _make_handle(self, inst: str, cand: Candidate, raw: dict[str, Any]) -> PluginHandle:
+        from ._broker import Broker
+        from ._handle import PluginHandle
+        from ._metering import PluginMeter, SoftLimits
+        from ._resilience import CircuitBreaker, RetryPolicy
+
         m = cand.manifest
         level = self.level_for(m.name)
         policy = self.config.plugin(m.name)
@@ -346,6 +352,8 @@ class PluginManager:
         if perms_denied:
             log.info("plugin %s: not granted: %s", spec.instance, ", ".join(perms_denied))
         if spec.level == "trusted":
+            from ._inprocess import InProcessRunner
+
             return InProcessRunner(spec, broker)
         from ._sandbox._runner import WorkerRunner
 

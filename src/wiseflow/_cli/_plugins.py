@@ -30,8 +30,6 @@ def _problem_rows(problems: list[Problem]) -> list[dict[str, Any]]:
 @click.pass_context
 def list_(ctx: click.Context, kind: str | None) -> None:
     """Every plugin on offer: name, version, kind, origin, state, level, problems."""
-    from rich.table import Table
-
     s = session_of(ctx)
     pm = s.pm
     discovery = pm.discover()
@@ -68,6 +66,8 @@ def list_(ctx: click.Context, kind: str | None) -> None:
     if s.out.json:
         s.out.document({"plugins": rows, "problems": [p.to_dict() for p in orphans]})
         return
+    from rich.table import Table
+
     table = Table(title=f"{len(rows)} plugin(s)", title_justify="left")
     for col in ("name", "version", "kind", "origin", "state", "level", "problems"):
         table.add_column(col, overflow="fold")

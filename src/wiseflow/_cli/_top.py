@@ -9,14 +9,14 @@ document (``{"hosts": [...], "plugins": [...]}``), both for scripts and tests.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich import box
-from rich.live import Live
-from rich.table import Table
 
 from ._session import session_of
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = ["register", "render_table", "rows_of"]
 
@@ -93,6 +93,9 @@ _BREAKER_STYLE = {"open": "red", "half-open": "yellow"}
 
 
 def render_table(rows: list[dict[str, Any]], where: str) -> Table:
+    from rich import box
+    from rich.table import Table
+
     hosts = sorted({str(r["host"]) for r in rows})
     several = len(hosts) > 1
     title = f"wiseflow top — {len(rows)} plugin(s), latency in ms"
@@ -146,6 +149,8 @@ def top(ctx: click.Context, once: bool, interval: float) -> None:
     if once:
         s.out.out.print(render_table(rows_of(read_snapshots(directory)), str(directory)))
         return
+    from rich.live import Live
+
     with Live(console=s.out.out, auto_refresh=False, screen=False) as live:
         try:
             while True:
