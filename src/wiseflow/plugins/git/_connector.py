@@ -59,9 +59,14 @@ class GitConnector(ConnectorPlugin):
             "LC_ALL": "C",
         }
 
+    def _base(self) -> list[str]:
+        # In a sandbox the worker's uid differs from the repository owner; git would refuse
+        # it as "dubious ownership". The operator granted exactly this repository.
+        return ["-C", self.repo, "-c", f"safe.directory={self.repo}"]
+
     def _git(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["git", "-C", self.repo, *args],
+            ["git", *self._base(), *args],
             capture_output=True,
             text=True,
             encoding="utf-8",
@@ -89,7 +94,7 @@ class GitConnector(ConnectorPlugin):
             last = None
         rev = f"{last}..{self.config.branch}" if last else self.config.branch
         args = ["-c", "core.quotepath=off", "log", "--topo-order", "--reverse", "--no-color"]
-        cmd = ["git", "-C", self.repo, *args, f"--format={_FORMAT}", "--name-only", rev, "--"]
+        cmd = ["git", *self._base(), *args, f"--format={_FORMAT}", "--name-only", rev, "--"]
         proc = subprocess.Popen(
             cmd,
             stdout=subprocess.PIPE,
