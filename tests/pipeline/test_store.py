@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from wiseflow import Record, StoreError
 from wiseflow._store import SCHEMA_VERSION, Store
@@ -127,3 +130,38 @@ def test_unwritable_location_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as info:
         Store.open(blocker / "sub" / "wiseflow.db")
     assert info.value.code == "WF502"
+
+
+_text = st.text(max_size=40)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | _text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rid=st.text(min_size=1, max_size=20),
+    title=_text,
+    tags=st.lists(_text, max_size=3),
+    data=st.dictionaries(_text, _json, max_size=5),
+    seconds=st.integers(0, 2**31),
+)
+def test_records_round_trip_through_the_store(
+    tmp_path: Path, rid: str, title: str, tags: list[str], data: dict, seconds: int
+) -> None:
+    """Any record stored comes back equal (JSON data, tags, UTC time)."""
+    store = Store.open(Path(tempfile.mkdtemp(dir=tmp_path)))
+    try:
+        r = Record(
+            id=rid, source="s", title=title, tags=tuple(tags), data=data,
+            time=datetime.fromtimestamp(seconds, UTC),
+        )  # fmt: skip
+        store.write_batch("s", [r], None)
+        (back,) = list(store.records("s"))
+        assert back == r
+    finally:
+        store.close()

@@ -64,3 +64,21 @@ def test_simhash_distance_grows_with_difference() -> None:
     b = simhash("the quick brown fox jumps over the lazy cat " * 5)
     c = simhash("lorem ipsum dolor sit amet consectetur adipiscing elit sed do")
     assert (a ^ b).bit_count() < (a ^ c).bit_count()
+
+
+def test_bad_config_values_are_refused_before_running(tmp_path: Path) -> None:
+    """Unknown dedup modes, unknown fields and bad periods are WF105 naming the plugin."""
+    import pytest
+
+    from wiseflow import ConfigError
+
+    for plugin, config in [
+        ("text", {"dedup": "maybe"}),
+        ("text", {"colour": "red"}),
+        ("trends", {"period": "fortnight"}),
+        ("entities", {"kinds": ["cve", "planets"]}),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            local_stage(plugin, config=config, data_dir=tmp_path)
+        assert info.value.code == "WF105"
+        assert info.value.plugin in (plugin, "entities")
