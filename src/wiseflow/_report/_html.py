@@ -7,6 +7,7 @@ from html import escape
 from typing import Any
 
 from .._plugin import Figure
+from ._svg import sanitize_svg
 from ._tables import Table, result_tables, summary_tables
 
 __all__ = ["html_report"]
@@ -44,6 +45,7 @@ th{color:var(--muted);font-weight:600;background:#fafbfd}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 .wide{grid-column:1/-1}
 .status-ok{color:var(--ok)}.status-failed{color:var(--bad)}
+.note{white-space:pre-wrap;font:13px/1.4 ui-monospace,monospace;margin:0}
 .empty{color:var(--muted);font-style:italic;margin:0 0 8px}
 footer{color:var(--muted);font-size:12px;text-align:center;margin-top:30px}
 """
@@ -78,18 +80,13 @@ def _table(t: Table) -> str:
     )
 
 
-def _clean_svg(body: str) -> str:
-    # Inline SVG must not carry its own XML prolog or DOCTYPE inside an HTML page.
-    body = re.sub(r"<\?xml[^>]*\?>", "", body)
-    return re.sub(r"<!DOCTYPE[^>]*>", "", body, flags=re.IGNORECASE).strip()
-
-
 def _figure(fig: Figure | str) -> str:
+    # Plugins may be untrusted: SVG is whitelisted, text figures are shown as text.
     if isinstance(fig, Figure):
         return (
-            f"<figure><figcaption>{escape(fig.title)}</figcaption>{_clean_svg(fig.body)}</figure>"
+            f"<figure><figcaption>{escape(fig.title)}</figcaption>{sanitize_svg(fig.body)}</figure>"
         )
-    return f"<figure>{escape(fig)}</figure>"
+    return f"<figure><pre class='note'>{escape(fig)}</pre></figure>"
 
 
 def _slug(name: str) -> str:
