@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -48,6 +49,7 @@ class DebianChangelogConnector(ConnectorPlugin):
         current: dict[str, int] = {}
         files = sorted(root.glob("*/changelog.Debian.gz"))
         yielded: set[str] = set()
+        contents: set[bytes] = set()
         for path in files:
             rel = path.parent.name
             try:
@@ -59,6 +61,11 @@ class DebianChangelogConnector(ConnectorPlugin):
                 continue
             try:
                 raw = self.ctx.read_path(path)
+                digest = hashlib.blake2b(raw, digest_size=16).digest()
+                if digest in contents:  # the same changelog shipped by several packages
+                    current[rel] = mtime
+                    continue
+                contents.add(digest)
                 text = gzip.decompress(raw).decode("utf-8", "replace")
             except (OSError, EOFError, zlib.error) as exc:
                 self.ctx.log.warning("skipping unreadable %s: %s", path, exc)
@@ -66,7 +73,7 @@ class DebianChangelogConnector(ConnectorPlugin):
                 current[rel] = mtime
                 continue
             count = 0
-            for entry in parse_changelog(text):
+            for entry in parse_changelog(text, lambda p, v: f"{p}/{v}" in yielded):
                 if isinstance(entry, str):
                     self.skipped += 1
                     continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import final
@@ -56,15 +56,34 @@ def _date(value: str) -> datetime | None:
     return d.astimezone(UTC)
 
 
-def parse_changelog(text: str) -> Iterator[Entry | str]:
-    """Yield each well-formed entry, or a string saying why an entry was skipped."""
+def parse_changelog(
+    text: str, skip: Callable[[str, str], bool] | None = None
+) -> Iterator[Entry | str]:
+    """Yield each well-formed entry, or a string saying why an entry was skipped.
+
+    Args:
+        skip: ``skip(package, version)`` true means "not wanted": the entry is passed
+            over without parsing its body or date (the fast path for known entries).
+    """
     header: re.Match[str] | None = None
     body: list[str] = []
+    skipping = False
     for line in text.splitlines():
         if header is None:
             m = _HEADER.match(line)
             if m:
                 header, body = m, []
+                skipping = skip is not None and skip(m.group("package"), m.group("version"))
+            continue
+        if skipping:
+            if line.startswith(" -- "):
+                header = None
+            elif line[:1].isalnum() and _HEADER.match(line):
+                header = _HEADER.match(line)
+                assert header is not None
+                skipping = skip is not None and skip(
+                    header.group("package"), header.group("version")
+                )
             continue
         if line.startswith(" -- "):
             t = _TRAILER.match(line)

@@ -40,6 +40,11 @@ _STOPWORDS: dict[str, frozenset[str]] = {
         "o a os as e de que em um uma para com não do da dos das se por mais como mas foi ao ele"
     ),
 }
+# word -> languages it is a stopword of: one dictionary lookup per word
+_INDEX: dict[str, tuple[str, ...]] = {}
+for _lang, _stop in _STOPWORDS.items():
+    for _w in _stop:
+        _INDEX[_w] = (*_INDEX.get(_w, ()), _lang)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
@@ -49,10 +54,13 @@ def detect_language(text: str, *, min_hits: int = 2) -> tuple[str, float]:
     Counts stopwords of each language among the first 400 words; confidence is the
     winner's share of all stopword hits.
     """
-    words = [w.lower() for w in _WORD.findall(text[:4000])][:400]
+    words = _WORD.findall(text[:4000].lower(), 0)[:400]
     if not words:
         return "und", 0.0
-    scores = {lang: sum(1 for w in words if w in sw) for lang, sw in _STOPWORDS.items()}
+    scores = dict.fromkeys(_STOPWORDS, 0)
+    for w in words:
+        for lang in _INDEX.get(w, ()):
+            scores[lang] += 1
     lang, best = max(scores.items(), key=lambda kv: kv[1])
     total = sum(scores.values())
     if best < min_hits:
