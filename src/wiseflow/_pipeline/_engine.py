@@ -1,7 +1,9 @@
 """The streaming engine: sources → processors (in order) → store → every analyzer.
 
 Each source runs in its own thread and hands batches to one consumer through a bounded
-queue, so a fast source blocks (backpressure) instead of filling memory. A batch carries
+queue, so a fast source blocks (backpressure) instead of filling memory. The consumer runs
+the processors; a sink thread (:mod:`._sink`) stores and analyzes, overlapping with the
+processors on the next batch. A batch carries
 the last checkpoint its source yielded; the consumer commits the batch's records and that
 checkpoint in one transaction, so a checkpoint is never stored before the records it
 covers, and a killed run resumes without loss or duplicates.
@@ -23,6 +25,7 @@ from .._record import Checkpoint, Record
 from .._store import Store
 from ._model import Pipeline
 from ._protocol import StageHandle
+from ._sink import Sink
 from ._summary import RunSummary, StageStats, error_entry
 
 __all__ = ["Progress", "run_pipeline"]
@@ -119,6 +122,7 @@ class _Run:
         self.processors = processors
         self.analyzers = analyzers
         self.handles: dict[str, StageHandle] = {}
+        self.progress: Progress | None = None
 
     def stats(self, handle: StageHandle) -> StageStats:
         return self.summary.stages[handle.name]
@@ -192,7 +196,8 @@ class _Run:
             finally:
                 stats.seconds += time.perf_counter() - t0
 
-    def batch(self, item: _Batch) -> None:
+    def batch(self, item: _Batch) -> tuple[_Batch, list[Record]]:
+        """First stage (consumer thread): count the batch and run the processors."""
         summary = self.summary
         records = item.records
         summary.fetched += len(records)
@@ -205,6 +210,12 @@ class _Run:
             records = self.process(handle, records, item.source)
             stats.records_out += len(records)
         summary.dropped += len(item.records) - len(records)  # includes dead letters
+        return item, records
+
+    def sink(self, done: tuple[_Batch, list[Record]]) -> None:
+        """Second stage (sink thread): store records with the checkpoint, then analyze."""
+        item, records = done
+        summary = self.summary
         stored, duplicates = self.store.write_batch(
             item.source, records, summary.run_id, item.checkpoint
         )
@@ -212,6 +223,8 @@ class _Run:
         summary.duplicates += duplicates
         if records and self.pipeline.analyze == "stream":
             self.analyze(records)
+        if self.progress is not None:
+            self.progress(summary)
 
     def analyze_stored(self, sources: Sequence[str]) -> None:
         """Feed every analyzer all stored records of ``sources`` (``analyze = "stored"``)."""
@@ -261,6 +274,8 @@ def run_pipeline(
             summary.stages[h.name] = StageStats(plugin=h.plugin, kind=kind, state=_state(h))
     run = _Run(pipeline, store, summary, processors, analyzers)
     run.handles = {h.name: h for h in (*sources, *processors, *analyzers)}
+    run.progress = progress
+    sink: Sink[tuple[_Batch, list[Record]]] = Sink(run.sink)
     depth = max(2, pipeline.queue_batches * max(1, len(sources)))
     q: queue.Queue[_Batch | _End] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -291,15 +306,15 @@ def run_pipeline(
                     summary.errors.append(entry)
                     summary.status = "failed"
                 continue
-            run.batch(item)
-            if progress is not None:
-                progress(summary)
+            sink.put(run.batch(item))
+        sink.close()
         if pipeline.analyze == "stored" and analyzers:
             run.analyze_stored([h.name for h in sources])
     except BaseException:
         summary.status = "failed"
         raise
     finally:
+        sink.abort()
         stop.set()
         for t in threads:
             t.join(timeout=5)
