@@ -267,3 +267,36 @@ def test_failing_analyzer_is_reported_and_records_still_stored(
     assert doc["errors"][0]["plugin"] == "b"
     assert "boom" in doc["errors"][0]["message"]
     assert store.count() == 10
+
+
+class Odd(ConnectorPlugin):
+    """Yields one record whose data cannot be encoded as JSON among good ones."""
+
+    def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint]:
+        yield Record(id="ok1", source="o")
+        yield Record(id="bad", source="o", data={"x": object()})
+        yield Record(id="ok2", source="o")
+        yield Checkpoint(state={"done": True})
+
+
+def test_unstorable_record_is_dead_lettered_not_fatal(
+    tmp_path: Path, stage: Any, store: Store
+) -> None:
+    """A record the store cannot encode goes to dead letters; its batch and checkpoint commit."""
+    doc = run_pipeline(_pipeline(), store, [stage(Odd(), tmp_path, "o")]).to_dict()
+    assert doc["records"]["stored"] == 2
+    assert doc["records"]["dead_letters"] == 1
+    (dl,) = store.dead_letters()
+    assert dl["record_id"] == "bad"
+    assert dl["code"] == "WF406"
+    assert store.checkpoint("o") == {"done": True}
+
+
+def test_local_and_manager_handles_satisfy_the_stage_protocol(tmp_path: Path, stage: Any) -> None:
+    """LocalStage and the manager's PluginHandle both are StageHandles."""
+    from wiseflow._manager import PluginManager
+    from wiseflow._pipeline import StageHandle
+
+    assert isinstance(stage(Counter(), tmp_path, "c"), StageHandle)
+    with PluginManager(data_dir=tmp_path / "wf", level="trusted", cache=False) as pm:
+        assert isinstance(pm.start("text"), StageHandle)

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, final
 
+import msgspec
+
 from .._errors import CircuitOpen, InvalidTransition, ProtocolViolation, SkipRecord
 from .._plugin import Figure
 from .._record import Checkpoint, Record
@@ -216,15 +218,36 @@ class _Run:
         """Second stage (sink thread): store records with the checkpoint, then analyze."""
         item, records = done
         summary = self.summary
-        stored, duplicates = self.store.write_batch(
-            item.source, records, summary.run_id, item.checkpoint
-        )
+        try:
+            stored, duplicates = self.store.write_batch(
+                item.source, records, summary.run_id, item.checkpoint
+            )
+        except (TypeError, ValueError, msgspec.EncodeError):
+            records = self._storable(item.source, records)
+            stored, duplicates = self.store.write_batch(
+                item.source, records, summary.run_id, item.checkpoint
+            )
         summary.stored += stored
         summary.duplicates += duplicates
         if records and self.pipeline.analyze == "stream":
             self.analyze(records)
         if self.progress is not None:
             self.progress(summary)
+
+    def _storable(self, source: str, records: list[Record]) -> list[Record]:
+        """Dead-letter the records the store cannot encode (WF406); keep the rest."""
+        keep = []
+        for record in records:
+            why = self.store.encode_error(record)
+            if why is None:
+                keep.append(record)
+                continue
+            self.store.dead_letter(
+                self.summary.run_id, source, None, plugin=source, code="WF406",
+                reason=f"record cannot be stored: {why}", record_id=record.id,
+            )  # fmt: skip
+            self.summary.dead_letters += 1
+        return keep
 
     def analyze_stored(self, sources: Sequence[str]) -> None:
         """Feed every analyzer all stored records of ``sources`` (``analyze = "stored"``)."""

@@ -195,6 +195,15 @@ class Store:
                 conn.execute(_CHECKPOINT, (source, state, run_id, _now()))
         return stored, len(rows) - stored
 
+    @staticmethod
+    def encode_error(record: Record) -> str | None:
+        """Why ``record`` cannot be stored (its fields do not encode as JSON), or None."""
+        try:
+            _row(record, None)
+        except (TypeError, ValueError, msgspec.EncodeError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
     def checkpoint(self, source: str) -> dict[str, Any] | None:
         """The last committed checkpoint state of ``source``, or ``None``."""
         rows = self._query("SELECT state FROM checkpoints WHERE source = ?", (source,))
