@@ -17,17 +17,18 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, final
+from typing import Any
 
 import msgspec
 
-from .._errors import CircuitOpen, InvalidTransition, ProtocolViolation, SkipRecord
+from .._errors import CircuitOpen, InvalidTransition, SkipRecord
 from .._plugin import Figure
-from .._record import Checkpoint, Record
+from .._record import Record
 from .._store import Store
 from ._model import Pipeline
 from ._protocol import StageHandle
 from ._sink import Sink
+from ._source import Batch, End, produce
 from ._summary import RunSummary, StageStats, error_entry
 
 __all__ = ["Progress", "run_pipeline"]
@@ -37,74 +38,6 @@ Progress = Callable[[RunSummary], None]
 
 # Failures that say "the plugin is out", not "this record is bad": bisecting is pointless.
 _WHOLE_BATCH = (CircuitOpen, InvalidTransition)
-
-
-@final
-class _Batch:
-    __slots__ = ("checkpoint", "records", "source")
-
-    def __init__(self, source: str, records: list[Record], checkpoint: dict[str, Any] | None):
-        self.source = source
-        self.records = records
-        self.checkpoint = checkpoint
-
-
-@final
-class _End:
-    __slots__ = ("error", "seconds", "source")
-
-    def __init__(self, source: str, error: BaseException | None, seconds: float) -> None:
-        self.source = source
-        self.error = error
-        self.seconds = seconds
-
-
-def _produce(
-    handle: StageHandle,
-    state: dict[str, Any] | None,
-    batch_size: int,
-    out: queue.Queue[_Batch | _End],
-    stop: threading.Event,
-) -> None:
-    """Run one source: batch its records, attach its latest checkpoint, hand batches on."""
-    name = handle.name
-    started = time.perf_counter()
-    batch: list[Record] = []
-    pending: dict[str, Any] | None = None
-
-    def put(item: _Batch | _End) -> None:
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
-    error: BaseException | None = None
-    try:
-        for item in handle.fetch(state):
-            if stop.is_set():
-                break
-            if isinstance(item, Record):
-                batch.append(item if item.source == name else item.replace(source=name))
-                if len(batch) >= batch_size:
-                    put(_Batch(name, batch, pending))
-                    batch, pending = [], None
-            elif isinstance(item, Checkpoint):
-                # Coalesced: the state rides with the batch holding every record before it.
-                pending = dict(item.state)
-            else:
-                raise ProtocolViolation(
-                    f"source {name!r} yielded {type(item).__name__}, not Record or Checkpoint",
-                    plugin=handle.plugin,
-                    hint="a connector's fetch() yields Record and Checkpoint objects only",
-                )
-    except BaseException as exc:
-        error = exc
-    if batch or pending is not None:
-        # Records yielded before a failure are still good; a checkpoint never follows one.
-        put(_Batch(name, batch, pending))
-    put(_End(name, error, time.perf_counter() - started))
 
 
 class _Run:
@@ -198,7 +131,7 @@ class _Run:
             finally:
                 stats.seconds += time.perf_counter() - t0
 
-    def batch(self, item: _Batch) -> tuple[_Batch, list[Record]]:
+    def batch(self, item: Batch) -> tuple[Batch, list[Record]]:
         """First stage (consumer thread): count the batch and run the processors."""
         summary = self.summary
         records = item.records
@@ -214,7 +147,7 @@ class _Run:
         summary.dropped += len(item.records) - len(records)  # includes dead letters
         return item, records
 
-    def sink(self, done: tuple[_Batch, list[Record]]) -> None:
+    def sink(self, done: tuple[Batch, list[Record]]) -> None:
         """Second stage (sink thread): store records with the checkpoint, then analyze."""
         item, records = done
         summary = self.summary
@@ -298,9 +231,9 @@ def run_pipeline(
     run = _Run(pipeline, store, summary, processors, analyzers)
     run.handles = {h.name: h for h in (*sources, *processors, *analyzers)}
     run.progress = progress
-    sink: Sink[tuple[_Batch, list[Record]]] = Sink(run.sink)
+    sink: Sink[tuple[Batch, list[Record]]] = Sink(run.sink)
     depth = max(2, pipeline.queue_batches * max(1, len(sources)))
-    q: queue.Queue[_Batch | _End] = queue.Queue(maxsize=depth)
+    q: queue.Queue[Batch | End] = queue.Queue(maxsize=depth)
     stop = threading.Event()
     threads = []
     try:
@@ -308,7 +241,7 @@ def run_pipeline(
             state = None if full_refresh else store.checkpoint(handle.name)
             summary.stages[handle.name].calls += 1
             t = threading.Thread(
-                target=_produce,
+                target=produce,
                 args=(handle, state, pipeline.batch_size, q, stop),
                 name=f"wiseflow-source-{handle.name}",
                 daemon=True,
@@ -318,7 +251,7 @@ def run_pipeline(
         active = len(threads)
         while active:
             item = q.get()
-            if isinstance(item, _End):
+            if isinstance(item, End):
                 active -= 1
                 stats = summary.stages[item.source]
                 stats.seconds = item.seconds
