@@ -65,7 +65,7 @@ class NullBackend:
         raise NotImplementedError
 
 
-def make_runner(root: Path) -> WorkerRunner:
+def make_runner(root: Path, *, use_zygote: bool = True) -> WorkerRunner:
     folder = root / "bench-plugin"
     folder.mkdir(exist_ok=True)
     (folder / "plugin.toml").write_text(
@@ -79,7 +79,7 @@ def make_runner(root: Path) -> WorkerRunner:
         data_dir=str(root / "data"),
         level="sandboxed",
     )
-    return WorkerRunner(spec, NullBackend())
+    return WorkerRunner(spec, NullBackend(), use_zygote=use_zygote)
 
 
 def records(n: int) -> list[Record]:
@@ -280,11 +280,12 @@ def python_pass(*flags: str) -> float:
     return statistics.median(samples) * 1e3
 
 
-def cold_start(root: Path) -> tuple[float, float]:
+def start(root: Path, *, use_zygote: bool) -> tuple[float, float]:
+    """Median ms from load() to a confined worker with the plugin imported; idle USS MB."""
     samples = []
     uss = 0.0
     for i in range(N_START):
-        runner = make_runner(root)
+        runner = make_runner(root, use_zygote=use_zygote)
         t = time.perf_counter()
         runner.load()
         samples.append(time.perf_counter() - t)
@@ -296,6 +297,18 @@ def cold_start(root: Path) -> tuple[float, float]:
             uss = psutil.Process(pid).memory_full_info().uss / 2**20
         runner.close()
     return statistics.median(samples) * 1e3, uss
+
+
+def bare_fork() -> float:
+    samples = []
+    for _ in range(N_START * 5):
+        t = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples) * 1e3
 
 
 def row(label: str, value: float, unit: str, ref: float | None) -> None:
@@ -340,9 +353,15 @@ def main() -> None:
         bare = python_pass()
         row("python -c pass", bare, "ms", None)
         row("python -I -S -c pass", python_pass("-I", "-S"), "ms", bare)
-        start, uss = cold_start(root)
-        row("sandboxed worker cold start (confined, loaded)", start, "ms", bare)
-        print(f"  {'idle worker USS':<44} {uss:>12,.1f} MB")
+        cold, cold_uss = start(root, use_zygote=False)
+        row("sandboxed worker, cold (confined, plugin loaded)", cold, "ms", bare)
+        fork = bare_fork()
+        row("bare os.fork + exit + wait", fork, "ms", None)
+        make_runner(root).load()  # boot the zygote outside the measurement
+        warm, warm_uss = start(root, use_zygote=True)
+        row("sandboxed worker, warm from zygote", warm, "ms", fork)
+        print(f"  {'idle worker USS, cold':<44} {cold_uss:>12,.1f} MB")
+        print(f"  {'idle worker USS, from zygote':<44} {warm_uss:>12,.1f} MB")
 
 
 if __name__ == "__main__":

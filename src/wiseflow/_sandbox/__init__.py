@@ -7,11 +7,26 @@ Modules, one job each:
 - ``_confine``: the layers applied inside a worker, in order.
 - ``_protocol``: the length-prefixed msgpack frames between host and worker.
 - ``_worker``: the worker process's main loop (imports only the plugin contract).
+- ``_output``: a worker's stdout/stderr as rate-limited log lines.
 - ``_runner``: :class:`WorkerRunner`, the host side implementing ``Runner``.
+
+Names load on first use so that a worker importing this package pays for none of them.
 """
 
 from __future__ import annotations
 
-from ._probe import probe
+from typing import Any
 
-__all__ = ["probe"]
+__all__ = ["WorkerRunner", "probe"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "probe":
+        from ._probe import probe
+
+        return probe
+    if name == "WorkerRunner":
+        from ._runner import WorkerRunner
+
+        return WorkerRunner
+    raise AttributeError(name)

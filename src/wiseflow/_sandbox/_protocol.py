@@ -15,6 +15,7 @@ Worker → host: :class:`Ready` :class:`Loaded` :class:`Result` :class:`Fail`
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 import time
@@ -362,6 +363,8 @@ class Channel:
             except (BlockingIOError, InterruptedError):
                 if time.perf_counter() >= end:
                     return None
+                # when the peer shares our CPU, spinning would only delay it: let it run
+                os.sched_yield()
                 continue
             if not n:
                 return False

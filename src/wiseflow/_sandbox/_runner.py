@@ -74,6 +74,7 @@ from ._protocol import (
     pack,
     records_only,
 )
+from ._zygote import shared_zygote
 
 __all__ = ["STRICT_CAPS", "WorkerRunner"]
 
@@ -112,6 +113,8 @@ class WorkerRunner:
         start_timeout: seconds for the worker to start, confine itself and load.
         logger: where plugin output and log lines go
             (default ``wiseflow.plugin.<instance>``).
+        use_zygote: fork the worker from this host's zygote (fast) rather than start a
+            fresh interpreter; either way the worker confines itself the same way.
     """
 
     def __init__(
@@ -129,6 +132,7 @@ class WorkerRunner:
         start_timeout: float = 15.0,
         max_frame: int = MAX_FRAME,
         logger: logging.Logger | None = None,
+        use_zygote: bool = True,
     ) -> None:
         self.spec = spec
         self._broker = broker
@@ -155,7 +159,8 @@ class WorkerRunner:
         self.logger = logger or logging.getLogger(f"wiseflow.plugin.{spec.instance}")
         self.confinement: Confinement | None = None
         self._lock = threading.RLock()
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._pid: int | None = None
+        self._popen: subprocess.Popen[bytes] | None = None
         self._chan: Channel | None = None
         self._pump: OutputPump | None = None
         self._poll: Any = None
@@ -166,6 +171,7 @@ class WorkerRunner:
         self._streams: dict[int, deque[Message]] = {}
         self._next_id = 0
         self.spin = SPIN
+        self.use_zygote = use_zygote
 
     # -- Runner protocol -------------------------------------------------------------------
 
@@ -176,7 +182,7 @@ class WorkerRunner:
     def load(self) -> None:
         """Start the worker, check its confinement, import and validate the plugin there."""
         with self._lock:
-            if self._proc is not None:
+            if self._pid is not None:
                 return
             self._failure = None  # loading again restarts a stopped worker
             self._initialized = False
@@ -256,7 +262,7 @@ class WorkerRunner:
 
     def close(self) -> None:
         with self._lock:
-            if self._proc is None:
+            if self._pid is None:
                 return
             if self._initialized and self._alive():
                 try:
@@ -274,7 +280,7 @@ class WorkerRunner:
             self._stop()
 
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self._alive() else None
+        return self._pid if self._alive() else None
 
     # -- starting --------------------------------------------------------------------------
 
@@ -299,16 +305,6 @@ class WorkerRunner:
     def _start(self, deadline: float) -> None:
         os.makedirs(self.spec.data_dir, exist_ok=True)
         self._scratch = tempfile.mkdtemp(prefix=f"wiseflow-{self.spec.instance}-")
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        argv = [
-            sys.executable,
-            "-I",
-            "-B",
-            "-m",
-            "wiseflow._sandbox._worker",
-            str(child.fileno()),
-            str(os.getpid()),
-        ]
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
@@ -316,24 +312,26 @@ class WorkerRunner:
             "HOME": self.spec.data_dir,
             "TMPDIR": self._scratch,
         }
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            proc = _spawn(
-                argv,
-                pass_fds=(child.fileno(),),
-                close_fds=True,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=self.spec.data_dir,
-                start_new_session=True,
-            )
+            zygote = shared_zygote(_spawn) if self.use_zygote else None
+            pid = out_fd = None
+            if zygote is not None:
+                out_fd, out_w = os.pipe2(os.O_CLOEXEC)
+                try:
+                    pid = zygote.fork_worker(child.fileno(), out_w, cwd=self.spec.data_dir, env=env)
+                except OSError as exc:
+                    self.logger.info("zygote unavailable (%s); starting a worker cold", exc)
+                    os.close(out_fd)
+                    out_fd = None
+                finally:
+                    os.close(out_w)
+            if pid is None or out_fd is None:
+                pid, out_fd = self._popen_worker(child, env)
         finally:
             child.close()
-        assert proc.stdout is not None
-        self._proc = proc
+        self._pid = pid
         self._chan = Channel(parent, max_frame=self._max_frame)
-        out_fd = proc.stdout.fileno()
         os.set_blocking(out_fd, False)
         self._pump = OutputPump(out_fd, self.logger)
         self._poll = select.poll()
@@ -344,6 +342,35 @@ class WorkerRunner:
         assert isinstance(msg, Ready)
         self.confinement = msg.confinement
         self._check_layers(msg.confinement)
+
+    def _popen_worker(self, child: socket.socket, env: dict[str, str]) -> tuple[int, int]:
+        """A cold start: a fresh interpreter running the worker module."""
+        argv = [
+            sys.executable,
+            "-I",
+            "-B",
+            "-m",
+            "wiseflow._sandbox._worker",
+            str(child.fileno()),
+            str(os.getpid()),
+        ]
+        proc = _spawn(
+            argv,
+            pass_fds=(child.fileno(),),
+            close_fds=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=self.spec.data_dir,
+            start_new_session=True,
+        )
+        assert proc.stdout is not None
+        self._popen = proc
+        # the runner reaps the worker itself; the pipe's fd is ours from now on
+        out_fd = os.dup(proc.stdout.fileno())
+        proc.stdout.close()
+        return proc.pid, out_fd
 
     def _check_layers(self, conf: Confinement) -> None:
         missing = {k: v for k, v in conf.missing.items() if k in LAYERS}
@@ -410,7 +437,7 @@ class WorkerRunner:
                 plugin=self.name,
                 hint="the host restarts it on the next load",
             )
-        if self._proc is None:
+        if self._pid is None:
             raise PluginError(f"plugin '{self.name}' is not loaded", plugin=self.name)
 
     def _send(self, msg: Message) -> None:
@@ -594,17 +621,17 @@ class WorkerRunner:
     # -- process control -------------------------------------------------------------------
 
     def _alive(self) -> bool:
-        return self._proc is not None and self._failure is None
+        return self._pid is not None and self._failure is None
 
     def _wait_exit(self, seconds: float) -> bool:
         """Wait up to ``seconds`` for the worker to exit, without reaping it."""
-        proc = self._proc
-        if proc is None or proc.returncode is not None:
+        pid = self._pid
+        if pid is None:
             return True
         end = time.monotonic() + seconds
         while True:
             try:
-                if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+                if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
                     return True
             except ChildProcessError:
                 return True
@@ -614,26 +641,28 @@ class WorkerRunner:
 
     def _stop(self) -> tuple[int | None, float]:
         """Kill the process group, reap the worker, release everything; (status, cpu s)."""
-        proc, self._proc = self._proc, None
+        pid, self._pid = self._pid, None
         status: int | None = None
         cpu = 0.0
-        if proc is not None and proc.returncode is None:
+        if pid is not None:
             # the leader is not reaped yet, so its pid still names the group
             try:
-                os.killpg(proc.pid, signal.SIGKILL)
+                os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
             try:
-                _, status, usage = os.wait4(proc.pid, 0)
+                _, status, usage = os.wait4(pid, 0)
                 cpu = usage.ru_utime + usage.ru_stime
-                proc.returncode = os.waitstatus_to_exitcode(status)
             except ChildProcessError:
-                proc.returncode = -1
+                pass
+        popen, self._popen = self._popen, None
+        if popen is not None:  # tell Popen the child is reaped (no ResourceWarning)
+            popen.returncode = -1 if status is None else os.waitstatus_to_exitcode(status)
         if self._pump is not None:
             while self._pump.drain():
                 pass
-        if proc is not None and proc.stdout is not None:
-            proc.stdout.close()
+            os.close(self._pump.fd)
+            self._pump = None
         if self._chan is not None:
             self._chan.sock.close()
         if self._scratch is not None:

@@ -8,7 +8,6 @@ report them in :class:`Ready`, and only then import plugin code.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import os
@@ -122,7 +121,7 @@ class _Worker:
         self.cls: Any = None
         self.plugin: Any = None
         self.load_msg: Load | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: Any = None  # an asyncio loop, made (and asyncio imported) on first need
 
     # -- channel ---------------------------------------------------------------------------
 
@@ -164,6 +163,8 @@ class _Worker:
         if not inspect.isawaitable(value):
             return value
         if self._loop is None:
+            import asyncio
+
             self._loop = asyncio.new_event_loop()
         return self._loop.run_until_complete(_await(value))
 
