@@ -25,7 +25,9 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     Attributes:
         period: ``"day"``, ``"week"``, ``"month"`` (default) or ``"year"``.
         top: entities per kind to chart and test (default 5).
-        kinds: entity kinds followed over time (default cve, package, person).
+        kinds: entity kinds followed over time (default cve, package, person). A record
+            with ``data.package`` counts for that package alone (entries per package, i.e.
+            the most-patched packages for changelogs); ``person`` is the record's author.
         since: ignore records before this ISO date (default: keep all).
         horizon: periods to forecast (default 3).
         window: trailing periods used for the forecast and burst baseline (default 24).
@@ -75,7 +77,14 @@ class TrendsAnalyzer(AnalyzerPlugin):
                 continue
             idx = period_index(t, period)
             self.records[idx] += 1
-            for entity in extract(record, self.kinds):
+            found = extract(record, self.kinds)
+            own = record.data.get("package")
+            if "package" in self.kinds and isinstance(own, str) and own:
+                # A record about a package (a changelog entry) counts for that package
+                # only: "most-patched", not every package its text mentions.
+                found = {e for e in found if not e.startswith("package:")}
+                found.add(f"package:{own}")
+            for entity in found:
                 kind = entity.split(":", 1)[0]
                 self.kind_mentions[kind][idx] += 1
                 self.totals[entity] += 1
