@@ -264,3 +264,59 @@ def test_worker_dies_with_its_host(tmp_path: Path) -> None:
     while process_alive(worker) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not process_alive(worker)
+
+
+PROBE_PLUGIN = """
+import socket
+
+class P(ProcessorPlugin):
+    def process(self, batch):
+        return batch
+
+    def report(self, host):
+        try:
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock = "open"
+        except OSError as exc:
+            sock = exc.errno
+        try:
+            open(f"/proc/{host}/environ", "rb").read()
+            env = "read"
+        except OSError as exc:
+            env = exc.errno
+        return {"ppid": os.getppid(), "sock": sock, "env": env, "argv": sys.argv[1:]}
+"""
+
+
+@pytest.mark.parametrize("use_zygote", [True, False], ids=["zygote", "cold"])
+def test_cold_and_zygote_workers_are_confined_alike(
+    sandbox: RunnerFactory, use_zygote: bool
+) -> None:
+    """Both start paths give a child of the host, confined the same way."""
+    require_layers("rlimits", "netns", "landlock", "seccomp")
+    r = sandbox(PROBE_PLUGIN, use_zygote=use_zygote)
+    out = r.call("report", [os.getpid()], 10)
+    assert out["ppid"] == os.getpid()
+    assert out["sock"] == 1  # EPERM
+    assert out["env"] == 13  # EACCES
+    assert len(out["argv"]) == 2
+    assert r.confinement is not None
+    assert r.confinement.missing == {}
+
+
+def test_zygote_holds_nothing_of_the_host(sandbox: RunnerFactory) -> None:
+    """The zygote has a clean environment and no descriptor but its control socket."""
+    from wiseflow._sandbox._runner import _spawn
+    from wiseflow._sandbox._zygote import shared_zygote
+
+    os.environ["WISEFLOW_TEST_CANARY"] = "canary"
+    try:
+        sandbox(PROBE_PLUGIN)
+        zygote = shared_zygote(_spawn)
+        assert zygote is not None
+        with open(f"/proc/{zygote.pid}/environ", "rb") as f:
+            assert b"WISEFLOW_TEST_CANARY" not in f.read()
+        fds = sorted(int(fd) for fd in os.listdir(f"/proc/{zygote.pid}/fd"))
+        assert len(fds) == 4  # stdin, stdout, stderr (all /dev/null) and the control socket
+    finally:
+        del os.environ["WISEFLOW_TEST_CANARY"]
