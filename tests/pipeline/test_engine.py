@@ -160,6 +160,7 @@ def test_skip_record_and_bad_records_become_dead_letters(
     ).to_dict()
     assert summary["records"]["dead_letters"] == 3
     assert summary["records"]["stored"] == 9
+    assert {d["record_id"] for d in summary["dead_letter_sample"]} == {"2", "5", "9"}
     letters = {d["record_id"]: d for d in store.dead_letters()}
     assert set(letters) == {"2", "5", "9"}
     assert letters["5"]["code"] == "WF408"

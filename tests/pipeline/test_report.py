@@ -19,6 +19,9 @@ SUMMARY = {
                      "seconds": 0.1, "records_per_s": 100.0}},
     "errors": [{"code": "WF408", "plugin": "p", "message": "<bad> & worse", "hint": "fix"}],
     "seconds": 0.5,
+    "dead_letter_sample": [
+        {"source": "c", "record_id": "r9", "plugin": "p", "code": "WF408", "reason": "odd"}
+    ],
 }  # fmt: skip
 RESULTS = {
     "entities": {
@@ -43,6 +46,8 @@ def test_html_report_is_self_contained_and_escaped(tmp_path: Path) -> None:
     assert "demo &lt;pipe&gt;" in html
     assert "&lt;bad&gt; &amp; worse" in html
     assert "tue" in html  # generic results become tables too
+    assert "Dead letters" in html
+    assert "r9" in html
     assert "src=" not in html
     assert "<link" not in html
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")

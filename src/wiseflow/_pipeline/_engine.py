@@ -309,6 +309,11 @@ def _finish(
             stats.failed(entry["code"])
             summary.errors.append(entry)
             summary.status = "failed"
+    if summary.dead_letters:
+        keys = ("source", "record_id", "plugin", "code", "reason")
+        summary.dead_letter_sample = [
+            {k: d[k] for k in keys} for d in run.store.dead_letters(summary.run_id)[:20]
+        ]
     target = pipeline.output.report if report is None else (str(report) or None)
     summary.seconds = time.perf_counter() - t0
     if target:

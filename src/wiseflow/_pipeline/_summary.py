@@ -57,7 +57,8 @@ class RunSummary(msgspec.Struct, kw_only=True):
     """The outcome of :func:`~wiseflow._pipeline.run_pipeline`.
 
     ``to_dict()`` is the SPEC §6 ``run --json`` document, with extra keys: ``pipeline``,
-    ``stages`` (per-stage counts and timings), ``seconds`` and ``records_per_s``.
+    ``stages`` (per-stage counts and timings), ``seconds``, ``records_per_s`` and
+    ``dead_letter_sample`` (the run's first 20 dead letters, without record bodies).
     ``status`` is ``"failed"`` when a stage raised (a source stopped, an analyzer failed);
     dead letters alone leave it ``"ok"`` (the CLI still exits 1 for them).
     """
@@ -73,6 +74,7 @@ class RunSummary(msgspec.Struct, kw_only=True):
     stages: dict[str, StageStats] = msgspec.field(default_factory=dict)
     analyzers: dict[str, Any] = msgspec.field(default_factory=dict)
     errors: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    dead_letter_sample: list[dict[str, Any]] = msgspec.field(default_factory=list)
     report: str | None = None
     started: str = ""
     finished: str = ""
@@ -95,6 +97,7 @@ class RunSummary(msgspec.Struct, kw_only=True):
             "stages": {name: s.stage_entry() for name, s in self.stages.items()},
             "analyzers": self.analyzers,
             "errors": self.errors,
+            "dead_letter_sample": self.dead_letter_sample,
             "report": self.report,
             "started": self.started,
             "finished": self.finished,

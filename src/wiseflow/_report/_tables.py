@@ -29,6 +29,13 @@ def summary_tables(summary: dict[str, Any]) -> list[Table]:
                 rows,
             )
         )
+    dead = summary.get("dead_letter_sample") or []
+    if dead:
+        cols = ("record_id", "source", "plugin", "code", "reason")
+        rows = [[d.get(c) for c in cols] for d in dead]
+        out.append(
+            ("Dead letters (first 20)", ["record", "source", "plugin", "code", "reason"], rows)
+        )
     errors = summary.get("errors") or []
     if errors:
         rows = [
