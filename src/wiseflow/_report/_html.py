@@ -8,7 +8,7 @@ from typing import Any
 
 from .._plugin import Figure
 from ._svg import sanitize_svg
-from ._tables import Table, result_tables, summary_tables
+from ._tables import Table, fmt, result_tables, summary_tables
 
 __all__ = ["html_report"]
 
@@ -51,16 +51,6 @@ footer{color:var(--muted);font-size:12px;text-align:center;margin-top:30px}
 """
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}" if abs(v) < 1000 else f"{v:,.0f}"
-    if isinstance(v, int) and not isinstance(v, bool):
-        return f"{v:,}"
-    if isinstance(v, list | tuple):
-        return ", ".join(_fmt(x) for x in v)
-    return "" if v is None else str(v)
-
-
 def _table(t: Table) -> str:
     title, header, rows = t
     if not rows:
@@ -72,7 +62,7 @@ def _table(t: Table) -> str:
         cells = []
         for c in row:
             cls = ' class="n"' if isinstance(c, int | float) and not isinstance(c, bool) else ""
-            cells.append(f"<td{cls}>{escape(_fmt(c))}</td>")
+            cells.append(f"<td{cls}>{escape(fmt(c))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (
         f'<div class="tbl{wide}"><h3>{escape(title)}</h3><table><thead><tr>{head}</tr></thead>'
@@ -110,7 +100,7 @@ def html_report(
         ("records / s", summary.get("records_per_s", 0)),
     ]
     card_html = "".join(
-        f"<div class='card'><b>{_fmt(v)}</b><span>{k}</span></div>" for k, v in cards
+        f"<div class='card'><b>{fmt(v)}</b><span>{k}</span></div>" for k, v in cards
     )
     nav = "".join(f'<a href="#{_slug(a)}">{escape(a)}</a>' for a in results)
     sections = []

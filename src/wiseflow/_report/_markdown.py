@@ -6,15 +6,13 @@ import base64
 from typing import Any
 
 from .._plugin import Figure
-from ._tables import Table, result_tables, summary_tables
+from ._tables import Table, fmt, result_tables, summary_tables
 
 __all__ = ["markdown_report"]
 
 
 def _cell(v: Any) -> str:
-    if isinstance(v, float):
-        v = f"{v:.4g}"
-    return str("" if v is None else v).replace("|", "\\|").replace("\n", " ")
+    return fmt(v).replace("|", "\\|").replace("\n", " ")
 
 
 def _table(t: Table, level: str = "###") -> str:
@@ -44,8 +42,6 @@ def markdown_report(
         f"duplicates {rec.get('duplicates', 0)}, dead letters {rec.get('dead_letters', 0)}"
     )
     out.append("")
-    for t in summary_tables(summary):
-        out.append(_table(t, "##"))
     for analyzer, result in results.items():
         out.append(f"## {analyzer}\n")
         for fig in figures.get(analyzer, []):
@@ -58,4 +54,7 @@ def markdown_report(
                 out.append(fig + "\n")
         for t in result_tables(result):
             out.append(_table(t))
+    out.append("## Run details\n")
+    for t in summary_tables(summary):
+        out.append(_table(t))
     return "\n".join(out)

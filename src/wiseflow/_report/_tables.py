@@ -7,9 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Table", "result_tables", "summary_tables"]
+__all__ = ["Table", "fmt", "result_tables", "summary_tables"]
 
 Table = tuple[str, list[str], list[list[Any]]]
+
+
+def fmt(v: Any) -> str:
+    """A cell value for people: thousands separators, 4 significant digits."""
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) < 1000 else f"{v:,.0f}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    if isinstance(v, list | tuple):
+        return ", ".join(fmt(x) for x in v)
+    return "" if v is None else str(v)
 
 
 def summary_tables(summary: dict[str, Any]) -> list[Table]:
