@@ -196,3 +196,14 @@ def test_errors_cross_as_dicts_and_keep_their_details(exc: BaseException, code: 
         assert isinstance(err, PluginError)
         assert "ValueError: boom" in err.message
         assert "traceback" in out.value
+
+
+def test_figures_cross_the_wire() -> None:
+    """An analyzer's render() figures come back as Figures."""
+    from wiseflow import Figure
+
+    out = _through(Result(id=1, value=pack([Figure("CVEs", "<svg/>"), "text"])))
+    assert isinstance(out, Result)
+    fig, text = out.value
+    assert isinstance(fig, Figure)
+    assert (fig.title, fig.body, text) == ("CVEs", "<svg/>", "text")

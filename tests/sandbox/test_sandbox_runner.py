@@ -19,6 +19,7 @@ from wiseflow import (
     ConfigError,
     EntryNotFound,
     InterfaceError,
+    PluginError,
     Record,
     SandboxUnavailable,
     SkipRecord,
@@ -320,3 +321,13 @@ def test_zygote_holds_nothing_of_the_host(sandbox: RunnerFactory) -> None:
         assert len(fds) == 4  # stdin, stdout, stderr (all /dev/null) and the control socket
     finally:
         del os.environ["WISEFLOW_TEST_CANARY"]
+
+
+def test_unsendable_result_is_a_plugin_error_not_a_crash(sandbox: RunnerFactory) -> None:
+    """A method returning an object the wire cannot carry fails that call (WF400) only."""
+    r = sandbox(PROCESSOR + "\n    def weird(self):\n        return object()\n")
+    with pytest.raises(PluginError) as info:
+        r.call("weird", [], 10)
+    assert info.value.code == "WF400"
+    assert "cannot cross" in info.value.message
+    assert r.call("process", [[]], 10) == []

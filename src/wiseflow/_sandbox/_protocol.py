@@ -32,6 +32,7 @@ from .._errors import (
     TransientError,
     WiseflowError,
 )
+from .._plugin import Figure
 from .._record import Checkpoint, Record
 from ._confine import Confinement, Policy
 
@@ -67,6 +68,7 @@ MAX_FRAME = 64 * 1024 * 1024
 _HEADER = struct.Struct(">I")
 _EXT_RECORD = 1
 _EXT_CHECKPOINT = 2
+_EXT_FIGURE = 3
 
 
 class _Msg(msgspec.Struct, tag_field="t", array_like=True, frozen=True):
@@ -216,10 +218,11 @@ _prime_type_info()
 _record_encoder = msgspec.msgpack.Encoder()
 _record_decoder = msgspec.msgpack.Decoder(Record)
 _checkpoint_decoder = msgspec.msgpack.Decoder(Checkpoint)
+_figure_decoder = msgspec.msgpack.Decoder(tuple[str, str])
 
 
 def pack(value: Any) -> Any:
-    """``value`` with every Record and Checkpoint (at any depth) wrapped as an extension.
+    """``value`` with every Record, Checkpoint and Figure (any depth) wrapped as an extension.
 
     msgspec encodes structs natively, so a Record inside a free-form value would arrive
     as a plain dict; wrapping keeps its type across the wire.
@@ -228,6 +231,8 @@ def pack(value: Any) -> Any:
         return msgspec.msgpack.Ext(_EXT_RECORD, _record_encoder.encode(value))
     if isinstance(value, Checkpoint):
         return msgspec.msgpack.Ext(_EXT_CHECKPOINT, _record_encoder.encode(value))
+    if isinstance(value, Figure):
+        return msgspec.msgpack.Ext(_EXT_FIGURE, _record_encoder.encode([value.title, value.body]))
     if isinstance(value, list | tuple):
         return [pack(v) for v in value]
     if isinstance(value, dict):
@@ -253,6 +258,9 @@ def _ext_hook(code: int, data: memoryview) -> Any:
         return _record_decoder.decode(data)
     if code == _EXT_CHECKPOINT:
         return _checkpoint_decoder.decode(data)
+    if code == _EXT_FIGURE:
+        title, body = _figure_decoder.decode(data)
+        return Figure(title, body)
     raise msgspec.ValidationError(f"unknown extension type {code}")
 
 

@@ -160,6 +160,7 @@ class WorkerRunner:
         self.confinement: Confinement | None = None
         self._lock = threading.RLock()
         self._pid: int | None = None
+        self._tail: list[str] = []
         self._popen: subprocess.Popen[bytes] | None = None
         self._chan: Channel | None = None
         self._pump: OutputPump | None = None
@@ -580,7 +581,7 @@ class WorkerRunner:
 
     def _death_error(self, status: int | None, cpu: float) -> WiseflowError:
         name = self.name
-        tail = list(self._pump.tail) if self._pump is not None else []
+        tail = self._tail
         last = next((line for line in reversed(tail) if line.strip()), "")
         if status is None:
             return WorkerCrashed(f"the worker of plugin '{name}' vanished", plugin=name)
@@ -661,6 +662,7 @@ class WorkerRunner:
         if self._pump is not None:
             while self._pump.drain():
                 pass
+            self._tail = list(self._pump.tail)  # for the message of a crash
             os.close(self._pump.fd)
             self._pump = None
         if self._chan is not None:

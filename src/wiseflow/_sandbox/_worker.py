@@ -238,10 +238,13 @@ class _Worker:
             self.send(Fail(id=msg.id, error=error_dict(exc, self.name, self.memory_mb)))
             return
         records = records_only(value)
-        if records is not None:
-            self.send(Result(id=msg.id, records=records))
-        else:
-            self.send(Result(id=msg.id, value=pack(value)))
+        try:
+            if records is not None:
+                self.send(Result(id=msg.id, records=records))
+            else:
+                self.send(Result(id=msg.id, value=pack(value)))
+        except (TypeError, ValueError, OverflowError, ProtocolViolation) as exc:
+            self.send(Fail(id=msg.id, error=_unsendable(exc, msg.method, self.name)))
 
     def stream(self, msg: Call, value: Any) -> None:
         """Send what ``value`` yields in chunks, never more than the host's credit allows."""
@@ -293,10 +296,25 @@ class _Worker:
                     check = True
             if buf:
                 flush()
+        except (TypeError, ValueError, OverflowError, ProtocolViolation) as exc:
+            if buf:  # what the plugin yielded could not be encoded
+                self.send(Fail(id=rid, error=_unsendable(exc, msg.method, self.name)))
+            else:
+                self.send(Fail(id=rid, error=error_dict(exc, self.name, self.memory_mb)))
+            return
         except BaseException as exc:
             self.send(Fail(id=rid, error=error_dict(exc, self.name, self.memory_mb)))
             return
         self.send(End(id=rid))
+
+
+def _unsendable(exc: BaseException, method: str, plugin: str | None) -> dict[str, Any]:
+    err = PluginError(
+        f"{method}() returned something that cannot cross to the host: {exc}",
+        plugin=plugin,
+        hint="return JSON-like values, Records, Checkpoints or Figures",
+    )
+    return error_dict(err, plugin)
 
 
 def _iterate(value: Any, worker: _Worker) -> Iterator[Any]:

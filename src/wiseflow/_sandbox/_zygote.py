@@ -197,9 +197,18 @@ def _child(ctl: socket.socket, req: _Request, fds: list[int]) -> None:  # pragma
     code = 1
     try:
         code = main(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()  # to the output pipe: the host shows the last line
     finally:
-        sys.stdout.flush()
-        os._exit(code)
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
 
 
 def main(argv: list[str]) -> int:  # pragma: no cover - runs in the zygote process
