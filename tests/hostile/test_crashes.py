@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from sandbox_kit import RunnerFactory, process_alive
 
@@ -46,6 +48,8 @@ def test_exit_mid_batch_is_wf402_with_status(sandbox: RunnerFactory) -> None:
     assert info.value.code == "WF402"
     assert "status 3" in info.value.message
     assert not process_alive(pid)
+    with pytest.raises(ChildProcessError):  # already reaped: no zombie
+        os.waitpid(pid, os.WNOHANG)
     with pytest.raises(WorkerCrashed):
         r.call("process", [[]], 10)
 

@@ -67,6 +67,7 @@ class Zygote:
         finally:
             child.close()
         self._sock = parent
+        self.owner = os.getpid()
         self._lock = threading.Lock()
         self._sock.settimeout(10)
         ready = self._sock.recv(1)
@@ -123,6 +124,8 @@ def shared_zygote(spawn: Any) -> Zygote | None:
     """This host's zygote, started on first use; None when one cannot run here."""
     global _shared
     with _shared_lock:
+        if _shared is not None and _shared.owner != os.getpid():
+            _shared = None  # a forked copy of the host: that zygote's children are not ours
         if _shared is not None and not _shared.alive():
             _shared.close()
             _shared = None
