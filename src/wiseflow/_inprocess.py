@@ -65,7 +65,8 @@ class InProcessRunner:
         build_config(self._cls.Config, config, self.spec.manifest.name)
 
     def initialize(self, config: dict[str, Any]) -> None:
-        assert self._cls is not None and self._valid, "load() first, and successfully"
+        assert self._cls is not None, "load() first"
+        assert self._valid, "the plugin failed its interface check"
         name = self.spec.manifest.name
         cfg = build_config(self._cls.Config, config, name)
         data_dir = Path(self.spec.data_dir)
