@@ -158,3 +158,26 @@ def test_granted_root_is_readable_and_nothing_else(
     with pytest.raises(PermissionDenied):
         r.call("via_ctx", [escape], 10)
     assert r.call("read", [escape], 10)["errno"] in DENIED
+
+
+def test_worker_inherits_no_host_descriptor(sandbox: RunnerFactory, tmp_path: Path) -> None:
+    """The worker holds stdin/stdout/stderr and its channel, nothing the host had open."""
+    held = open(tmp_path / "host-file.txt", "w")  # the host holds a file open meanwhile
+    try:
+        code = ATTACKER + (
+            "\n    def fds(self):\n"
+            "        out = []\n"
+            "        for fd in range(1024):\n"
+            "            try:\n"
+            "                os.fstat(fd)\n"
+            "            except OSError:\n"
+            "                continue\n"
+            "            out.append(fd)\n"
+            "        return out\n"
+        )
+        r = sandbox(code)
+        fds = r.call("fds", [], 10)
+        assert fds[:3] == [0, 1, 2]
+        assert len(fds) == 4, fds  # + the channel to the host
+    finally:
+        held.close()
