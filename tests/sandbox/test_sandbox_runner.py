@@ -307,13 +307,13 @@ def test_cold_and_zygote_workers_are_confined_alike(
 
 def test_zygote_holds_nothing_of_the_host(sandbox: RunnerFactory) -> None:
     """The zygote has a clean environment and no descriptor but its control socket."""
-    from wiseflow._sandbox._runner import _spawn
+    from wiseflow._sandbox._process import spawn
     from wiseflow._sandbox._zygote import shared_zygote
 
     os.environ["WISEFLOW_TEST_CANARY"] = "canary"
     try:
         sandbox(PROBE_PLUGIN)
-        zygote = shared_zygote(_spawn)
+        zygote = shared_zygote(spawn)
         assert zygote is not None
         with open(f"/proc/{zygote.pid}/environ", "rb") as f:
             assert b"WISEFLOW_TEST_CANARY" not in f.read()

@@ -1,8 +1,7 @@
 """The host side of a sandboxed plugin: :class:`WorkerRunner`.
 
-One worker process per plugin instance, started fresh with ``Popen`` (never a fork of
-the host) from one long-lived spawner thread, so that the worker's parent-death signal is
-tied to the host process rather than to whichever thread happened to load the plugin.
+One worker process per plugin instance, never a fork of the host: forked by the zygote
+or started as a fresh interpreter (``_process``), then confined by itself (``_confine``).
 
 Every wait on the worker is a ``poll`` on the channel and the worker's output pipe with a
 deadline: capability requests are served inline (a plugin calling ``ctx.plugin(dep)`` is
@@ -19,17 +18,13 @@ import logging
 import os
 import select
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import warnings
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn, final
 
 from .._context import CapabilityBackend
@@ -38,7 +33,6 @@ from .._errors import (
     PluginError,
     PluginTimeout,
     ProtocolViolation,
-    QuotaExceeded,
     SandboxUnavailable,
     WiseflowError,
     WiseflowWarning,
@@ -49,6 +43,7 @@ from .._runner import RunnerSpec
 from ._confine import LAYERS, Confinement, Policy, plugin_uid
 from ._output import OutputPump
 from ._probe import disabled_layers
+from ._process import WorkerProcess, death_error
 from ._protocol import (
     MAX_FRAME,
     SPIN,
@@ -74,7 +69,6 @@ from ._protocol import (
     pack,
     records_only,
 )
-from ._zygote import shared_zygote
 
 __all__ = ["STRICT_CAPS", "WorkerRunner"]
 
@@ -82,21 +76,6 @@ __all__ = ["STRICT_CAPS", "WorkerRunner"]
 STRICT_CAPS = {"memory_mb": 256, "max_open_files": 64, "max_procs": 16}
 #: Stream chunks the worker may send ahead of the host's consumption.
 CREDIT_WINDOW = 4
-
-_spawner: ThreadPoolExecutor | None = None
-_spawner_lock = threading.Lock()
-
-
-def _spawn(argv: list[str], **kw: Any) -> subprocess.Popen[bytes]:
-    global _spawner
-    with _spawner_lock:
-        if _spawner is None:
-            _spawner = ThreadPoolExecutor(1, thread_name_prefix="wiseflow-spawner")
-
-    def popen() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(argv, **kw)
-
-    return _spawner.submit(popen).result()
 
 
 @final
@@ -159,9 +138,8 @@ class WorkerRunner:
         self.logger = logger or logging.getLogger(f"wiseflow.plugin.{spec.instance}")
         self.confinement: Confinement | None = None
         self._lock = threading.RLock()
-        self._pid: int | None = None
+        self._proc: WorkerProcess | None = None
         self._tail: list[str] = []
-        self._popen: subprocess.Popen[bytes] | None = None
         self._chan: Channel | None = None
         self._pump: OutputPump | None = None
         self._poll: Any = None
@@ -183,32 +161,40 @@ class WorkerRunner:
     def load(self) -> None:
         """Start the worker, check its confinement, import and validate the plugin there."""
         with self._lock:
-            if self._pid is not None:
+            if self._proc is not None:
                 return
             self._failure = None  # loading again restarts a stopped worker
             self._initialized = False
             self._streams.clear()
             deadline = time.monotonic() + self.start_timeout
-            self._start(deadline)
-            m = self.spec.manifest
-            self._send(
-                Load(
-                    name=m.name,
-                    instance=self.spec.instance,
-                    kind=m.kind,
-                    entry=m.entry,
-                    code_root=self.spec.code_root,
-                    data_dir=self.spec.data_dir,
-                )
+            try:
+                self._load(deadline)
+            except BaseException:
+                self._stop()  # idempotent: whatever was started is released
+                raise
+
+    def _load(self, deadline: float) -> None:
+        """Start the worker, then import and validate the plugin inside it."""
+        self._start(deadline)
+        m = self.spec.manifest
+        self._send(
+            Load(
+                name=m.name,
+                instance=self.spec.instance,
+                kind=m.kind,
+                entry=m.entry,
+                code_root=self.spec.code_root,
+                data_dir=self.spec.data_dir,
             )
-            msg = self._wait(0, (Loaded,), deadline, "load")
-            assert isinstance(msg, Loaded)
-            if msg.error is not None:
-                err = error_from_dict(msg.error)
-                self._stop()
-                self._failure = err
-                raise err
-            self._schema = msg.schema
+        )
+        msg = self._wait(0, (Loaded,), deadline, "load")
+        assert isinstance(msg, Loaded)
+        if msg.error is not None:
+            err = error_from_dict(msg.error)
+            self._stop()
+            self._failure = err
+            raise err
+        self._schema = msg.schema
 
     def config_schema(self) -> dict[str, Any] | None:
         return self._schema
@@ -263,7 +249,7 @@ class WorkerRunner:
 
     def close(self) -> None:
         with self._lock:
-            if self._pid is None:
+            if self._proc is None:
                 return
             if self._initialized and self._alive():
                 try:
@@ -281,7 +267,7 @@ class WorkerRunner:
             self._stop()
 
     def pid(self) -> int | None:
-        return self._pid if self._alive() else None
+        return self._proc.pid if self._proc is not None and self._alive() else None
 
     # -- starting --------------------------------------------------------------------------
 
@@ -315,23 +301,12 @@ class WorkerRunner:
         }
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            zygote = shared_zygote(_spawn) if self.use_zygote else None
-            pid = out_fd = None
-            if zygote is not None:
-                out_fd, out_w = os.pipe2(os.O_CLOEXEC)
-                try:
-                    pid = zygote.fork_worker(child.fileno(), out_w, cwd=self.spec.data_dir, env=env)
-                except OSError as exc:
-                    self.logger.info("zygote unavailable (%s); starting a worker cold", exc)
-                    os.close(out_fd)
-                    out_fd = None
-                finally:
-                    os.close(out_w)
-            if pid is None or out_fd is None:
-                pid, out_fd = self._popen_worker(child, env)
+            self._proc = WorkerProcess.start(
+                child, cwd=self.spec.data_dir, env=env, use_zygote=self.use_zygote
+            )
         finally:
             child.close()
-        self._pid = pid
+        out_fd = self._proc.out_fd
         self._chan = Channel(parent, max_frame=self._max_frame)
         os.set_blocking(out_fd, False)
         self._pump = OutputPump(out_fd, self.logger)
@@ -343,35 +318,6 @@ class WorkerRunner:
         assert isinstance(msg, Ready)
         self.confinement = msg.confinement
         self._check_layers(msg.confinement)
-
-    def _popen_worker(self, child: socket.socket, env: dict[str, str]) -> tuple[int, int]:
-        """A cold start: a fresh interpreter running the worker module."""
-        argv = [
-            sys.executable,
-            "-I",
-            "-B",
-            "-m",
-            "wiseflow._sandbox._worker",
-            str(child.fileno()),
-            str(os.getpid()),
-        ]
-        proc = _spawn(
-            argv,
-            pass_fds=(child.fileno(),),
-            close_fds=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=self.spec.data_dir,
-            start_new_session=True,
-        )
-        assert proc.stdout is not None
-        self._popen = proc
-        # the runner reaps the worker itself; the pipe's fd is ours from now on
-        out_fd = os.dup(proc.stdout.fileno())
-        proc.stdout.close()
-        return proc.pid, out_fd
 
     def _check_layers(self, conf: Confinement) -> None:
         missing = {k: v for k, v in conf.missing.items() if k in LAYERS}
@@ -438,7 +384,7 @@ class WorkerRunner:
                 plugin=self.name,
                 hint="the host restarts it on the next load",
             )
-        if self._pid is None:
+        if self._proc is None:
             raise PluginError(f"plugin '{self.name}' is not loaded", plugin=self.name)
 
     def _send(self, msg: Message) -> None:
@@ -575,90 +521,29 @@ class WorkerRunner:
         """The channel closed: wait briefly for the exit, reap, and say why it died."""
         self._wait_exit(0.5)
         status, cpu = self._stop()
-        err = self._death_error(status, cpu)
+        err = death_error(
+            self.name,
+            status,
+            cpu,
+            self._tail,
+            cpu_seconds=self.cpu_seconds,
+            memory_mb=self.memory_mb,
+        )
         self._failure = err
         raise err
-
-    def _death_error(self, status: int | None, cpu: float) -> WiseflowError:
-        name = self.name
-        tail = self._tail
-        last = next((line for line in reversed(tail) if line.strip()), "")
-        if status is None:
-            return WorkerCrashed(f"the worker of plugin '{name}' vanished", plugin=name)
-        if os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
-            cpu_limited = sig == signal.SIGKILL and cpu >= self.cpu_seconds - 0.05
-            if sig == signal.SIGXCPU or cpu_limited:
-                return QuotaExceeded(
-                    f"plugin '{name}' used its CPU quota ({self.cpu_seconds:g} s); its "
-                    "worker was killed",
-                    plugin=name,
-                    hint="raise resources.cpu_seconds, or find the loop that spins",
-                )
-            try:
-                signame = signal.Signals(sig).name
-            except ValueError:
-                signame = f"signal {sig}"
-            why = " (a forbidden syscall ABI)" if sig == signal.SIGSYS else ""
-            return WorkerCrashed(
-                f"the worker of plugin '{name}' was killed by {signame}{why}",
-                plugin=name,
-                hint=f"last output: {last}" if last else "the plugin crashed the interpreter",
-            )
-        code = os.WEXITSTATUS(status)
-        if any("MemoryError" in line for line in tail):
-            return QuotaExceeded(
-                f"plugin '{name}' ran out of its memory quota ({self.memory_mb} MB); its "
-                "worker exited",
-                plugin=name,
-                hint="raise resources.memory_mb, or process smaller batches",
-            )
-        return WorkerCrashed(
-            f"the worker of plugin '{name}' exited with status {code}",
-            plugin=name,
-            hint=f"last output: {last}" if last else "the plugin ended its own process",
-        )
 
     # -- process control -------------------------------------------------------------------
 
     def _alive(self) -> bool:
-        return self._pid is not None and self._failure is None
+        return self._proc is not None and self._failure is None
 
     def _wait_exit(self, seconds: float) -> bool:
-        """Wait up to ``seconds`` for the worker to exit, without reaping it."""
-        pid = self._pid
-        if pid is None:
-            return True
-        end = time.monotonic() + seconds
-        while True:
-            try:
-                if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
-                    return True
-            except ChildProcessError:
-                return True
-            if time.monotonic() >= end:
-                return False
-            time.sleep(0.002)
+        return self._proc is None or self._proc.wait_exit(seconds)
 
     def _stop(self) -> tuple[int | None, float]:
         """Kill the process group, reap the worker, release everything; (status, cpu s)."""
-        pid, self._pid = self._pid, None
-        status: int | None = None
-        cpu = 0.0
-        if pid is not None:
-            # the leader is not reaped yet, so its pid still names the group
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                _, status, usage = os.wait4(pid, 0)
-                cpu = usage.ru_utime + usage.ru_stime
-            except ChildProcessError:
-                pass
-        popen, self._popen = self._popen, None
-        if popen is not None:  # tell Popen the child is reaped (no ResourceWarning)
-            popen.returncode = -1 if status is None else os.waitstatus_to_exitcode(status)
+        proc, self._proc = self._proc, None
+        status, cpu = proc.stop() if proc is not None else (None, 0.0)
         if self._pump is not None:
             while self._pump.drain():
                 pass
@@ -667,6 +552,7 @@ class WorkerRunner:
             self._pump = None
         if self._chan is not None:
             self._chan.sock.close()
+            self._chan = None
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
