@@ -331,3 +331,32 @@ def test_unsendable_result_is_a_plugin_error_not_a_crash(sandbox: RunnerFactory)
     assert info.value.code == "WF400"
     assert "cannot cross" in info.value.message
     assert r.call("process", [[]], 10) == []
+
+
+LIMITS = """
+import resource
+
+class P(ProcessorPlugin):
+    def process(self, batch):
+        return batch
+
+    def limits(self):
+        names = ("RLIMIT_AS", "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_CORE", "RLIMIT_CPU")
+        return {n: resource.getrlimit(getattr(resource, n))[0] for n in names}
+"""
+
+
+def test_limits_follow_resources_and_strict_tightens_them(sandbox: RunnerFactory) -> None:
+    """rlimits come from the manifest's resources; level strict caps them further."""
+    extra = "[plugin.resources]\nmemory_mb = 400\nmax_open_files = 100\ncpu_seconds = 30\n"
+    r = sandbox(LIMITS, manifest_extra=extra)
+    got = r.call("limits", [], 10)
+    assert got["RLIMIT_AS"] == 400 * 2**20
+    assert got["RLIMIT_NOFILE"] == 100
+    assert got["RLIMIT_CPU"] == 30
+    assert got["RLIMIT_CORE"] == 0
+    s = sandbox(LIMITS, name="strict-one", manifest_extra=extra, level="strict")
+    got = s.call("limits", [], 10)
+    assert got["RLIMIT_AS"] == 256 * 2**20
+    assert got["RLIMIT_NOFILE"] == 64
+    assert got["RLIMIT_NPROC"] == 16
