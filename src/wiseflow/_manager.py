@@ -14,10 +14,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._audit import audit_plugin, blocking
+from ._assembly import PluginSpec, audit_gate, audit_threshold, build_handle, direct_candidate
 from ._discovery import Candidate, Discovery, discover
 from ._errors import (
-    AuditRefused,
     ConfigError,
     DiscoveryError,
     MissingDependency,
@@ -25,48 +24,18 @@ from ._errors import (
     WiseflowError,
     error_from_dict,
 )
-from ._grants import effective_permissions
-from ._lifecycle import EventBus, Lifecycle, PluginState
+from ._lifecycle import EventBus, PluginState
 from ._loader import forget_folder_plugin
-from ._manifest import Manifest
 from ._operator import OperatorConfig
 from ._plugin import BasePlugin
 from ._resolve import Resolution, resolve
-from ._runner import Runner, RunnerSpec
 
 if TYPE_CHECKING:  # loaded when the first plugin is, so listings stay fast
-    from ._broker import Broker
     from ._handle import PluginHandle
 
 __all__ = ["PluginManager", "direct_candidate"]
 
 log = logging.getLogger("wiseflow.manager")
-
-PluginSpec = type[BasePlugin] | tuple[Manifest, type[BasePlugin]]
-
-
-def direct_candidate(spec: PluginSpec) -> tuple[Candidate, type[BasePlugin]]:
-    """A candidate for a plugin class handed in directly (tests, embedding).
-
-    The class may carry ``name``, ``version`` and ``manifest_permissions`` attributes; or pass
-    ``(Manifest, cls)`` to give the manifest explicitly.
-    """
-    if isinstance(spec, tuple):
-        manifest, cls = spec
-    else:
-        cls = spec
-        from ._manifest import Permissions
-
-        perms = getattr(cls, "manifest_permissions", None)
-        manifest = Manifest(
-            name=str(getattr(cls, "name", cls.__name__.lower())),
-            version=str(getattr(cls, "version", "0.0.0")),
-            kind=getattr(cls, "kind", "processor"),
-            entry=f"{cls.__module__}:{cls.__qualname__}",
-            description=(cls.__doc__ or "").strip().split("\n")[0],
-            permissions=perms if isinstance(perms, Permissions) else Permissions(),
-        )
-    return Candidate(manifest=manifest, origin="direct", location="<direct>"), cls
 
 
 class PluginManager:
@@ -265,112 +234,14 @@ class PluginManager:
 
     def audit_threshold(self, name: str) -> str:
         """The severity from which ``name`` is refused (``strict`` caps it at medium)."""
-        threshold = self.config.policy.audit_block
-        if self.level_for(name) == "strict" and threshold in ("critical", "high", "none"):
-            return "medium"
-        return threshold
+        return audit_threshold(self.config.policy.audit_block, self.level_for(name))
 
     def _audit_gate(self, cand: Candidate) -> None:
-        """Refuse a plugin whose source has findings at or above the threshold (WF302)."""
-        if cand.origin == "direct":
-            return
-        m = cand.manifest
-        root = Path(cand.code_root) if cand.code_root else m.root
-        blocked = blocking(audit_plugin(m, root), self.audit_threshold(m.name))
-        if blocked:
-            worst = blocked[0]
-            raise AuditRefused(
-                f"plugin '{m.name}' refused by the static audit: {len(blocked)} finding(s) at "
-                f"or above '{self.audit_threshold(m.name)}', first: {worst.message} "
-                f"[{worst.rule}, {worst.severity}]",
-                plugin=m.name,
-                hint="see `wiseflow plugins audit "
-                f"{m.name}`; the operator may lower [policy] audit_block",
-                problems=blocked,
-            )
+        audit_gate(cand, self.audit_threshold(cand.manifest.name))
 
     def _make_handle(self, inst: str, cand: Candidate, raw: dict[str, Any]) -> PluginHandle:
-        from ._broker import Broker
-        from ._handle import PluginHandle
-        from ._metering import PluginMeter, SoftLimits
-        from ._resilience import CircuitBreaker, RetryPolicy
-
-        m = cand.manifest
-        level = self.level_for(m.name)
-        policy = self.config.plugin(m.name)
-        data_dir = self.data_dir / "plugins" / inst
-        data_dir.mkdir(parents=True, exist_ok=True)
-        perms = effective_permissions(m.permissions, policy.grant, raw, level=level)
-        requires = frozenset(r.name for r in m.requires)
-        broker = Broker(
-            inst,
-            perms,
-            data_dir=str(data_dir),
-            requires=requires,
-            call_dependency=self._call_dependency,
-            read_roots=(cand.code_root,) if cand.code_root else (),
-        )
-        spec = RunnerSpec(
-            instance=inst,
-            manifest=m,
-            code_root=cand.code_root,
-            data_dir=str(data_dir),
-            level=level,
-            plugin_class=self._direct.get(m.name) if cand.origin == "direct" else None,
-        )
-        runner = self._make_runner(spec, broker, perms_denied=perms.denied)
-        timeout = policy.resources.get("timeout_s", m.resources.timeout_s)
-        trusted = level == "trusted"
-        hard: dict[str, float | None] = {
-            "memory_mb": None if trusted else getattr(runner, "memory_mb", None),
-            "cpu_s": getattr(runner, "cpu_seconds", None),
-            "fds": None if trusted else getattr(runner, "max_open_files", None),
-        }
-        return PluginHandle(
-            instance=inst,
-            manifest=m,
-            origin=cand.origin,
-            level=level,
-            runner=runner,
-            lifecycle=Lifecycle(inst, self.events),
-            timeout_s=min(float(timeout), m.resources.timeout_s),
-            retry=RetryPolicy.from_config(policy.retry),
-            breaker=CircuitBreaker.from_config(policy.breaker),
-            meter=PluginMeter(
-                in_process=trusted,
-                pid=runner.pid,
-                soft=SoftLimits.derive(hard, policy.resources),
-            ),
-            events=self.events,
-            # a configured breaker also sets the cool-down after which ERROR is retried
-            recover_after_s=policy.breaker.reset_s if policy.breaker else None,
-        )
-
-    def _make_runner(
-        self, spec: RunnerSpec, broker: Broker, *, perms_denied: tuple[str, ...]
-    ) -> Runner:
-        if perms_denied:
-            log.info("plugin %s: not granted: %s", spec.instance, ", ".join(perms_denied))
-        if spec.level == "trusted":
-            from ._inprocess import InProcessRunner
-
-            return InProcessRunner(spec, broker)
-        from ._sandbox._runner import WorkerRunner
-
-        m = spec.manifest.resources
-        tighter = self.config.plugin(spec.manifest.name).resources
-
-        def limit(key: str, default: float) -> float:
-            return min(default, float(tighter.get(key, default)))
-
-        return WorkerRunner(
-            spec,
-            broker,
-            memory_mb=int(limit("memory_mb", m.memory_mb)),
-            cpu_seconds=limit("cpu_seconds", m.cpu_seconds),
-            max_open_files=int(limit("max_open_files", m.max_open_files)),
-            allow_weaker_sandbox=self.config.policy.allow_weaker_sandbox,
-        )
+        """A handle (runner, broker, policy) for one instance; no plugin code runs yet."""
+        return build_handle(self, inst, cand, raw)
 
     def _call_dependency(self, name: str, method: str, args: builtins.list[Any]) -> Any:
         return self.get(name).invoke(method, *args)

@@ -25,7 +25,8 @@ import pytest
 from ._record import Checkpoint, Record
 
 if TYPE_CHECKING:  # the manager is imported on first use: this module loads in every pytest
-    from ._manager import PluginManager, PluginSpec
+    from ._assembly import PluginSpec
+    from ._manager import PluginManager
     from ._operator import OperatorConfig
 
 __all__ = ["PluginRun", "make_manager", "run_plugin", "wiseflow_manager"]

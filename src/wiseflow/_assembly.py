@@ -1,0 +1,178 @@
+"""Assembling a plugin instance: the audit gate, grants, broker, runner and policy.
+
+Everything here happens before any plugin code runs; the manager calls it and keeps the
+result in its registry.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._audit import audit_plugin, blocking
+from ._discovery import Candidate
+from ._errors import AuditRefused
+from ._grants import effective_permissions
+from ._lifecycle import Lifecycle
+from ._manifest import Manifest
+from ._operator import OperatorConfig
+from ._plugin import BasePlugin
+from ._runner import Runner, RunnerSpec
+
+if TYPE_CHECKING:
+    from ._broker import Broker
+    from ._handle import PluginHandle
+    from ._manager import PluginManager
+
+__all__ = [
+    "PluginSpec",
+    "audit_gate",
+    "audit_threshold",
+    "build_handle",
+    "build_runner",
+    "direct_candidate",
+]
+
+log = logging.getLogger("wiseflow.manager")
+
+PluginSpec = type[BasePlugin] | tuple[Manifest, type[BasePlugin]]
+
+
+def direct_candidate(spec: PluginSpec) -> tuple[Candidate, type[BasePlugin]]:
+    """A candidate for a plugin class handed in directly (tests, embedding).
+
+    The class may carry ``name``, ``version`` and ``manifest_permissions`` attributes; or pass
+    ``(Manifest, cls)`` to give the manifest explicitly.
+    """
+    if isinstance(spec, tuple):
+        manifest, cls = spec
+    else:
+        cls = spec
+        from ._manifest import Permissions
+
+        perms = getattr(cls, "manifest_permissions", None)
+        manifest = Manifest(
+            name=str(getattr(cls, "name", cls.__name__.lower())),
+            version=str(getattr(cls, "version", "0.0.0")),
+            kind=getattr(cls, "kind", "processor"),
+            entry=f"{cls.__module__}:{cls.__qualname__}",
+            description=(cls.__doc__ or "").strip().split("\n")[0],
+            permissions=perms if isinstance(perms, Permissions) else Permissions(),
+        )
+    return Candidate(manifest=manifest, origin="direct", location="<direct>"), cls
+
+
+def audit_threshold(audit_block: str, level: str) -> str:
+    """The severity from which a plugin is refused (``strict`` caps it at medium)."""
+    if level == "strict" and audit_block in ("critical", "high", "none"):
+        return "medium"
+    return audit_block
+
+
+def audit_gate(cand: Candidate, threshold: str) -> None:
+    """Refuse a plugin whose source has findings at or above ``threshold`` (WF302)."""
+    if cand.origin == "direct":
+        return
+    m = cand.manifest
+    root = Path(cand.code_root) if cand.code_root else m.root
+    blocked = blocking(audit_plugin(m, root), threshold)
+    if blocked:
+        worst = blocked[0]
+        raise AuditRefused(
+            f"plugin '{m.name}' refused by the static audit: {len(blocked)} finding(s) at "
+            f"or above '{threshold}', first: {worst.message} [{worst.rule}, {worst.severity}]",
+            plugin=m.name,
+            hint=f"see `wiseflow plugins audit {m.name}`; "
+            "the operator may lower [policy] audit_block",
+            problems=blocked,
+        )
+
+
+def build_handle(
+    pm: PluginManager, inst: str, cand: Candidate, raw: dict[str, Any]
+) -> PluginHandle:
+    """Assemble one instance: grants, broker, runner of its level, policy, metering."""
+    from ._broker import Broker
+    from ._handle import PluginHandle
+    from ._metering import PluginMeter, SoftLimits
+    from ._resilience import CircuitBreaker, RetryPolicy
+
+    m = cand.manifest
+    level = pm.level_for(m.name)
+    policy = pm.config.plugin(m.name)
+    data_dir = pm.data_dir / "plugins" / inst
+    data_dir.mkdir(parents=True, exist_ok=True)
+    perms = effective_permissions(m.permissions, policy.grant, raw, level=level)
+    requires = frozenset(r.name for r in m.requires)
+    broker = Broker(
+        inst,
+        perms,
+        data_dir=str(data_dir),
+        requires=requires,
+        call_dependency=pm._call_dependency,
+        read_roots=(cand.code_root,) if cand.code_root else (),
+    )
+    spec = RunnerSpec(
+        instance=inst,
+        manifest=m,
+        code_root=cand.code_root,
+        data_dir=str(data_dir),
+        level=level,
+        plugin_class=pm._direct.get(m.name) if cand.origin == "direct" else None,
+    )
+    runner = build_runner(spec, broker, pm.config, perms_denied=perms.denied)
+    timeout = policy.resources.get("timeout_s", m.resources.timeout_s)
+    trusted = level == "trusted"
+    hard: dict[str, float | None] = {
+        "memory_mb": None if trusted else getattr(runner, "memory_mb", None),
+        "cpu_s": getattr(runner, "cpu_seconds", None),
+        "fds": None if trusted else getattr(runner, "max_open_files", None),
+    }
+    return PluginHandle(
+        instance=inst,
+        manifest=m,
+        origin=cand.origin,
+        level=level,
+        runner=runner,
+        lifecycle=Lifecycle(inst, pm.events),
+        timeout_s=min(float(timeout), m.resources.timeout_s),
+        retry=RetryPolicy.from_config(policy.retry),
+        breaker=CircuitBreaker.from_config(policy.breaker),
+        meter=PluginMeter(
+            in_process=trusted,
+            pid=runner.pid,
+            soft=SoftLimits.derive(hard, policy.resources),
+        ),
+        events=pm.events,
+        # a configured breaker also sets the cool-down after which ERROR is retried
+        recover_after_s=policy.breaker.reset_s if policy.breaker else None,
+    )
+
+
+def build_runner(
+    spec: RunnerSpec, broker: Broker, config: OperatorConfig, *, perms_denied: tuple[str, ...]
+) -> Runner:
+    """In-process for ``trusted``; a confined worker otherwise, with the tighter limits."""
+    if perms_denied:
+        log.info("plugin %s: not granted: %s", spec.instance, ", ".join(perms_denied))
+    if spec.level == "trusted":
+        from ._inprocess import InProcessRunner
+
+        return InProcessRunner(spec, broker)
+    from ._sandbox._runner import WorkerRunner
+
+    m = spec.manifest.resources
+    tighter = config.plugin(spec.manifest.name).resources
+
+    def limit(key: str, default: float) -> float:
+        return min(default, float(tighter.get(key, default)))
+
+    return WorkerRunner(
+        spec,
+        broker,
+        memory_mb=int(limit("memory_mb", m.memory_mb)),
+        cpu_seconds=limit("cpu_seconds", m.cpu_seconds),
+        max_open_files=int(limit("max_open_files", m.max_open_files)),
+        allow_weaker_sandbox=config.policy.allow_weaker_sandbox,
+    )
