@@ -197,3 +197,22 @@ def test_backoff_is_exponential_jittered_and_capped(
     base = backoff * 2 ** (attempt - 1)
     assert d <= p.max_backoff_s + 1e-9
     assert min(base, p.max_backoff_s) - 1e-9 <= d <= min(base * 1.5, p.max_backoff_s) + 1e-9
+
+
+def test_public_non_idempotent_decorator_prevents_retries(wiseflow_manager: Any) -> None:
+    """`@wiseflow.non_idempotent` on a method means it is called once, never retried."""
+    from wiseflow import non_idempotent
+
+    class Post(ProcessorPlugin):
+        name = "post"
+        calls = 0
+
+        @non_idempotent
+        def process(self, batch: list[Record]) -> list[Record]:
+            type(self).calls += 1
+            raise TransientError("the remote may have received it")
+
+    pm = wiseflow_manager(Post, config=config(post=policy(attempts=5)))
+    with pytest.raises(TransientError):
+        pm.start("post").process(recs(1))
+    assert Post.calls == 1
