@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -63,6 +65,24 @@ def _run(pipeline, data: Path, report: str, level: str) -> dict:
     return summary
 
 
+def _compare(pipeline: Any, repeat: int) -> int:
+    """Cold runs of both levels, interleaved so machine noise hits both alike."""
+    times: dict[str, list[float]] = {"trusted": [], "sandboxed": []}
+    records = 0
+    for _ in range(repeat):
+        for level, seen in times.items():
+            with tempfile.TemporaryDirectory(prefix="wf-bench-") as tmp:
+                summary = _run(pipeline, Path(tmp), "", level)
+            seen.append(summary["wall_s"])
+            records = summary["records"]["fetched"]
+    med = {level: statistics.median(v) for level, v in times.items()}
+    print(f"debian-security, {records:,} records, cold runs, medians of {repeat}:")
+    for level, value in med.items():
+        print(f"  {level:<10} {value:6.2f} s  {records / value:>9,.0f} records/s")
+    print(f"  sandboxed / trusted = {med['sandboxed'] / med['trusted']:.2f}x (target <= 1.3x)")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default="/usr/share/doc")
@@ -75,10 +95,19 @@ def main() -> int:
         help="local: stages in-process without the manager; trusted/sandboxed: PluginManager"
         " handles (wall time then includes starting the plugins and their workers)",
     )
+    ap.add_argument(
+        "--compare",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run trusted and sandboxed alternately N times each; print medians and the ratio",
+    )
     args = ap.parse_args()
     pipeline = load_pipeline(EXAMPLE)
     source = msgspec.structs.replace(pipeline.sources[0], config={"root": args.root})
     pipeline = msgspec.structs.replace(pipeline, sources=(source,))
+    if args.compare:
+        return _compare(pipeline, args.compare)
     files = len(list(Path(args.root).glob("*/changelog.Debian.gz")))
     with tempfile.TemporaryDirectory(prefix="wf-bench-") as tmp:
         data = Path(tmp)
