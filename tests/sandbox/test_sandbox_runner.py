@@ -360,3 +360,14 @@ def test_limits_follow_resources_and_strict_tightens_them(sandbox: RunnerFactory
     assert got["RLIMIT_AS"] == 256 * 2**20
     assert got["RLIMIT_NOFILE"] == 64
     assert got["RLIMIT_NPROC"] == 16
+
+
+def test_a_call_in_the_middle_of_a_stream(sandbox: RunnerFactory) -> None:
+    """Calling the plugin while one of its streams is open loses no item of the stream."""
+    r = sandbox(CONNECTOR, kind="connector")
+    items = r.stream("fetch", [None], 10)
+    head = [next(items) for _ in range(3)]
+    assert r.call("health", [], 10) == {"ok": True}
+    rest = list(items)
+    ids = [x.id for x in [*head, *rest] if isinstance(x, Record)]
+    assert ids == [str(i) for i in range(5000)]
