@@ -181,3 +181,15 @@ def test_worker_inherits_no_host_descriptor(sandbox: RunnerFactory, tmp_path: Pa
         assert len(fds) == 4, fds  # + the channel to the host
     finally:
         held.close()
+
+
+def test_other_plugins_data_is_out_of_reach(sandbox: RunnerFactory, tmp_path: Path) -> None:
+    """One plugin cannot read or write another plugin's data dir or scratch dir."""
+    other = sandbox(ATTACKER, name="other")
+    assert other.call("write", [str(tmp_path / "data" / "other" / "mine.txt")], 10)["ok"]
+    r = sandbox(ATTACKER)
+    assert r.call("read", [str(tmp_path / "data" / "other" / "mine.txt")], 10)["errno"] in DENIED
+    assert r.call("write", [str(tmp_path / "data" / "other" / "x.txt")], 10)["errno"] in DENIED
+    scratch = other._scratch  # noqa: SLF001 - the other worker's private tmp dir
+    assert scratch is not None
+    assert r.call("listdir", [scratch], 10)["errno"] in DENIED
