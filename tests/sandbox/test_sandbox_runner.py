@@ -371,3 +371,34 @@ def test_a_call_in_the_middle_of_a_stream(sandbox: RunnerFactory) -> None:
     rest = list(items)
     ids = [x.id for x in [*head, *rest] if isinstance(x, Record)]
     assert ids == [str(i) for i in range(5000)]
+
+
+THREADED = """
+from concurrent.futures import ThreadPoolExecutor
+
+class P(ConnectorPlugin):
+    def fetch(self, state):
+        with ThreadPoolExecutor(4) as pool:
+            for i, value in enumerate(pool.map(lambda n: self.ctx.secret("TOKEN"), range(300))):
+                yield Record(id=str(i), source="t", text=value)
+
+    def fan_out(self, n):
+        with ThreadPoolExecutor(4) as pool:
+            return sorted(set(pool.map(lambda i: self.ctx.secret("TOKEN") + str(i % 3), range(n))))
+"""
+
+
+def test_capabilities_from_plugin_threads(sandbox: RunnerFactory) -> None:
+    """Plugin threads using ctx concurrently (in a call and in a stream) each get their reply."""
+    from wiseflow._grants import Effective
+
+    r = sandbox(
+        THREADED,
+        kind="connector",
+        permissions=Effective(env=("TOKEN",)),
+        environ={"TOKEN": "t"},
+    )
+    assert r.call("fan_out", [200], 20) == ["t0", "t1", "t2"]
+    items = list(r.stream("fetch", [None], 20))
+    assert [x.id for x in items] == [str(i) for i in range(300)]
+    assert {x.text for x in items} == {"t"}

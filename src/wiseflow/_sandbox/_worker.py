@@ -65,17 +65,15 @@ class _IpcBackend:
         self._next = 0
 
     def _request(self, op: str, args: list[Any]) -> Any:
-        self._next += 1
-        rid = self._next
         w = self._worker
+        with w.ids_lock:
+            self._next += 1
+            rid = self._next
         w.send(CapRequest(id=rid, op=op, args=pack(args)))
-        while True:
-            msg = w.receive(from_inbox=False)
-            if isinstance(msg, CapReply) and msg.id == rid:
-                if msg.error is not None:
-                    raise error_from_dict(msg.error)
-                return msg.value
-            w.inbox.append(msg)  # credits/cancels for a stream in progress
+        reply = w.await_reply(rid)
+        if reply.error is not None:
+            raise error_from_dict(reply.error)
+        return reply.value
 
     def http_request(
         self,
@@ -117,6 +115,10 @@ class _Worker:
         self.memory_mb = memory_mb
         self.inbox: deque[Message] = deque()
         self._send_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._replies: dict[int, CapReply] = {}
+        self.ids_lock = threading.Lock()
         self.name: str | None = None
         self.cls: Any = None
         self.plugin: Any = None
@@ -129,17 +131,73 @@ class _Worker:
         with self._send_lock:
             self.chan.send(msg)
 
-    def receive(self, *, from_inbox: bool = True) -> Message:
-        if from_inbox and self.inbox:
-            return self.inbox.popleft()
+    def receive(self, *, block: bool = True) -> Message | None:
+        """The next message for the serving thread (capability replies are routed away).
+
+        With ``block=False``, None when nothing is waiting.
+        """
+        while True:
+            with self._cond:
+                if self.inbox:
+                    return self.inbox.popleft()
+            if self._read_lock.acquire(blocking=False):
+                try:
+                    if not block and not self._readable():
+                        return None
+                    msg = self._read()
+                finally:
+                    self._read_lock.release()
+                if not self._route(msg):
+                    return msg
+            elif not block:
+                return None
+            else:  # a plugin thread is reading a reply for itself; it queues ours
+                with self._cond:
+                    if not self.inbox:
+                        self._cond.wait(0.05)
+
+    def await_reply(self, rid: int) -> CapReply:
+        """Wait for the host's answer to capability request ``rid``, from any thread.
+
+        One thread reads the channel at a time; what it reads for someone else (another
+        thread's reply, a stream credit for the serving thread) it hands over.
+        """
+        while True:
+            with self._cond:
+                reply = self._replies.pop(rid, None)
+                if reply is not None:
+                    return reply
+            if self._read_lock.acquire(blocking=False):
+                try:
+                    msg = self._read()
+                finally:
+                    self._read_lock.release()
+                if not self._route(msg):
+                    with self._cond:
+                        self.inbox.append(msg)
+                        self._cond.notify_all()
+            else:
+                with self._cond:
+                    if rid not in self._replies:
+                        self._cond.wait(0.05)
+
+    def _read(self) -> Message:
         msg = self.chan.recv(SPIN)
         if msg is None:  # the host closed the channel: nothing more to do
             os._exit(0)
         return msg
 
-    def pending(self) -> bool:
-        """Whether a message is waiting, without blocking."""
-        if self.inbox or self.chan.has_frame():
+    def _route(self, msg: Message) -> bool:
+        """File a capability reply for the thread waiting on it; False for anything else."""
+        if not isinstance(msg, CapReply):
+            return False
+        with self._cond:
+            self._replies[msg.id] = msg
+            self._cond.notify_all()
+        return True
+
+    def _readable(self) -> bool:
+        if self.chan.has_frame():
             return True
         ready, _, _ = select.select([self.chan.sock], [], [], 0)
         return bool(ready)
@@ -267,8 +325,10 @@ class _Worker:
         check = False  # look for a Cancel only after each chunk, not after every item
         try:
             while True:
-                while credit <= 0 or (check and self.pending()):
-                    m = self.receive()
+                while credit <= 0 or check:
+                    m = self.receive(block=credit <= 0)
+                    if m is None:
+                        break  # nothing waiting: go on producing
                     if isinstance(m, Credit) and m.id == rid:
                         credit += m.n
                     elif isinstance(m, Cancel) and m.id == rid:
