@@ -55,6 +55,16 @@ class P(ProcessorPlugin):
         os.write(FD, frame(["result", 0, ext, None]))
         return "sent"
 
+    def forged_capability(self):
+        os.write(FD, frame(["cap", 99, "secret", [{"not": "a name"}]]))
+        time.sleep(5)
+        return "sent"
+
+    def unknown_capability(self):
+        os.write(FD, frame(["cap", 98, "exec", ["/bin/sh"]]))
+        time.sleep(5)
+        return "sent"
+
     def deep(self):
         body = b"\\x91" * 100000 + b"\\xc0"
         os.write(FD, struct.pack(">I", len(body)) + body)
@@ -74,6 +84,7 @@ class P(ProcessorPlugin):
         "pickle_bomb",
         "forged_ready",
         "forged_result",
+        "forged_capability",
         "bad_record",
         "deep",
     ],
@@ -103,3 +114,11 @@ def test_closing_the_channel_is_a_crash(sandbox: RunnerFactory) -> None:
     r = sandbox(ATTACKER)
     with pytest.raises(WorkerCrashed):
         r.call("close_channel", [], 10)
+
+
+def test_unknown_capability_ends_the_worker(sandbox: RunnerFactory) -> None:
+    """A request for a capability that does not exist is a protocol violation (WF406)."""
+    r = sandbox(ATTACKER)
+    with pytest.raises(ProtocolViolation) as info:
+        r.call("unknown_capability", [], 10)
+    assert "exec" in info.value.message

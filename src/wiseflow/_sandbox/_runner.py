@@ -24,12 +24,11 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn, final
 
 from .._context import CapabilityBackend
 from .._errors import (
-    PermissionDenied,
     PluginError,
     PluginTimeout,
     ProtocolViolation,
@@ -454,45 +453,52 @@ class WorkerRunner:
     # -- capabilities ----------------------------------------------------------------------
 
     def _serve(self, msg: CapRequest) -> None:
-        b = self._broker
+        """Check the request's shape, let the broker decide and act, answer the worker."""
         try:
-            a = msg.args
-            try:
-                if msg.op == "http":
-                    body = a[3]
-                    if body is not None and not isinstance(body, bytes):
-                        raise TypeError("body must be bytes")
-                    timeout = None if a[4] is None else float(a[4])
-                    resp = b.http_request(str(a[0]), str(a[1]), _str_dict(a[2]), body, timeout)
-                    value: Any = {
-                        "status": resp.status,
-                        "headers": dict(resp.headers),
-                        "content": resp.content,
-                        "url": resp.url,
-                    }
-                elif msg.op == "secret":
-                    value = b.secret(_str(a[0]))
-                elif msg.op == "check_read":
-                    value = b.check_read(_str(a[0]))
-                elif msg.op == "call_plugin":
-                    if not isinstance(a[2], list):
-                        raise TypeError("arguments must be a list")
-                    value = pack(b.call_plugin(_str(a[0]), _str(a[1]), a[2]))
-                else:
-                    raise PermissionDenied(
-                        f"plugin '{self.name}' asked for an unknown capability {msg.op!r}",
-                        plugin=self.name,
-                        permission=msg.op,
-                    )
-            except (TypeError, ValueError, IndexError, KeyError) as exc:
-                self._violation(f"a malformed {msg.op!r} capability request ({exc})")
-            reply = CapReply(id=msg.id, value=value)
+            perform = self._parse(msg)
+        except (TypeError, ValueError, IndexError, KeyError) as exc:
+            self._violation(f"a malformed {msg.op!r} capability request ({exc})")
+        try:
+            reply = CapReply(id=msg.id, value=perform())
         except WiseflowError as exc:
             reply = CapReply(id=msg.id, error=error_dict(exc, self.name))
         except Exception as exc:
             err = PluginError(f"capability {msg.op} failed: {type(exc).__name__}: {exc}")
             reply = CapReply(id=msg.id, error=error_dict(err, self.name))
         self._send(reply)
+
+    def _parse(self, msg: CapRequest) -> Callable[[], Any]:
+        """The broker call ``msg`` asks for; raises on any argument of the wrong shape."""
+        b, a = self._broker, msg.args
+        if msg.op == "http":
+            method, url, headers = _str(a[0]), _str(a[1]), _str_dict(a[2])
+            body = a[3]
+            if body is not None and not isinstance(body, bytes):
+                raise TypeError("body must be bytes")
+            timeout = None if a[4] is None else float(a[4])
+
+            def http() -> Any:
+                resp = b.http_request(method, url, headers, body, timeout)
+                return {
+                    "status": resp.status,
+                    "headers": dict(resp.headers),
+                    "content": resp.content,
+                    "url": resp.url,
+                }
+
+            return http
+        if msg.op == "secret":
+            name = _str(a[0])
+            return lambda: b.secret(name)
+        if msg.op == "check_read":
+            path = _str(a[0])
+            return lambda: b.check_read(path)
+        if msg.op == "call_plugin":
+            dep, method, args = _str(a[0]), _str(a[1]), a[2]
+            if not isinstance(args, list):
+                raise TypeError("arguments must be a list")
+            return lambda: pack(b.call_plugin(dep, method, args))
+        raise ValueError(f"no capability is called {msg.op!r}")
 
     # -- failures --------------------------------------------------------------------------
 
