@@ -402,3 +402,10 @@ def test_capabilities_from_plugin_threads(sandbox: RunnerFactory) -> None:
     items = list(r.stream("fetch", [None], 20))
     assert [x.id for x in items] == [str(i) for i in range(300)]
     assert {x.text for x in items} == {"t"}
+
+
+def test_worker_is_named_after_its_plugin(sandbox: RunnerFactory) -> None:
+    """ps and top show which plugin a worker serves."""
+    r = sandbox(PROCESSOR)
+    with open(f"/proc/{r.pid()}/comm") as f:
+        assert f.read().strip() == "wf:victim"

@@ -233,6 +233,7 @@ class _Worker:
 
         self.name = msg.instance
         self.load_msg = msg
+        _set_comm(f"wf:{msg.instance}")
         try:
             cls = import_entry(msg.entry, plugin=msg.name, code_root=msg.code_root)
             problems = validate_interface(cls, msg.kind, plugin=msg.name)
@@ -366,6 +367,19 @@ class _Worker:
             self.send(Fail(id=rid, error=error_dict(exc, self.name, self.memory_mb)))
             return
         self.send(End(id=rid))
+
+
+def _set_comm(name: str) -> None:
+    """Name this process (``ps -o comm``, ``top``) after the plugin it serves."""
+    import ctypes
+
+    from ._sys import prctl
+
+    buf = ctypes.create_string_buffer(name.encode()[:15])
+    try:
+        prctl(15, ctypes.addressof(buf))  # PR_SET_NAME
+    except OSError:
+        pass
 
 
 def _unsendable(exc: BaseException, method: str, plugin: str | None) -> dict[str, Any]:
