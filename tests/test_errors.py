@@ -80,3 +80,12 @@ def test_errors_cross_process_boundaries_as_data() -> None:
 def test_str_names_code_and_plugin() -> None:
     """``str(err)`` reads ``WF201: message (plugin)``."""
     assert str(wf.MissingDependency("needs text", plugin="gh")) == "WF201: needs text (gh)"
+
+
+def test_skip_record_keeps_plugin_and_hint_across_the_wire() -> None:
+    """A SkipRecord rebuilt from its dict still names its plugin and hint."""
+    skip = error_from_dict(
+        {"code": "WF408", "record_id": "r9", "reason": "bad", "plugin": "p", "hint": "fix"}
+    )
+    assert isinstance(skip, wf.SkipRecord)
+    assert (skip.record_id, skip.reason, skip.plugin, skip.hint) == ("r9", "bad", "p", "fix")

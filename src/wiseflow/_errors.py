@@ -419,7 +419,12 @@ def error_from_dict(data: dict[str, Any]) -> WiseflowError:
     plugin = data.get("plugin")
     hint = data.get("hint")
     if cls is SkipRecord:
-        return SkipRecord(str(data.get("record_id") or ""), str(data.get("reason") or message))
+        return SkipRecord(
+            str(data.get("record_id") or ""),
+            str(data.get("reason") or message),
+            plugin=plugin,
+            hint=hint,
+        )
     err = cls.__new__(cls)
     WiseflowError.__init__(err, message, plugin=plugin, hint=hint, code=code)
     if cls is TransientError:

@@ -116,3 +116,14 @@ def test_render_gives_svg_figures(tmp_path: Path) -> None:
         stage.close()
         assert figs
         assert all(isinstance(f, Figure) and "<svg" in f.body for f in figs)
+
+
+def test_rankings_break_ties_by_value() -> None:
+    """Equal counts rank by name, so every process (any hash seed) ranks alike."""
+    from collections import Counter
+
+    from wiseflow.plugins.entities._analyzer import ranked
+
+    c = Counter({"b": 2, "c": 2, "a": 2, "z": 5})
+    assert ranked(c) == [("z", 5), ("a", 2), ("b", 2), ("c", 2)]
+    assert ranked(c, 2) == [("z", 5), ("a", 2)]

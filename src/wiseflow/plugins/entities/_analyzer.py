@@ -29,6 +29,12 @@ LABELS = {
 _PAIR_LIMIT = 200_000  # distinct pairs kept before singletons are pruned (bounded memory)
 
 
+def ranked(counter: Counter[Any], n: int | None = None) -> list[tuple[Any, int]]:
+    """Most common first, ties broken by value, so every process ranks alike."""
+    items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+    return items if n is None else items[:n]
+
+
 class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Configuration of ``entities``.
 
@@ -107,11 +113,11 @@ class EntitiesAnalyzer(AnalyzerPlugin):
             kind: {
                 "distinct": len(c),
                 "mentions": sum(c.values()),
-                "top": [[value, n] for value, n in c.most_common(top)],
+                "top": [[value, n] for value, n in ranked(c, top)],
             }
             for kind, c in sorted(by_kind.items())
         }
-        common = self.pairs.most_common(top * 2)
+        common = ranked(self.pairs, top * 2)
         edges: list[list[Any]] = [[a, b, n] for (a, b), n in common]
         nodes = sorted({x for pair, _ in common for x in pair})
         tables = [

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import msgspec
 
 from wiseflow import AnalyzerPlugin, Figure, PluginContext, Record
-from wiseflow.plugins.entities._analyzer import LABELS
+from wiseflow.plugins.entities._analyzer import LABELS, ranked
 from wiseflow.plugins.entities.extract import KINDS, extract
 
 from ._periods import label, period_index
@@ -102,9 +102,9 @@ class TrendsAnalyzer(AnalyzerPlugin):
         mentions = {k: [self.kind_mentions[k].get(i, 0) for i in span] for k in sorted(self.kinds)}
         top: dict[str, list[dict[str, Any]]] = {}
         for kind in sorted(self.kinds):
-            ranked = [(e, n) for e, n in self.totals.most_common() if e.startswith(kind + ":")]
+            top_of_kind = [(e, n) for e, n in ranked(self.totals) if e.startswith(kind + ":")]
             rows = []
-            for entity, total in ranked[: cfg.top]:
+            for entity, total in top_of_kind[: cfg.top]:
                 series = [float(self.entities[entity].get(i, 0)) for i in span]
                 mk = mann_kendall(series[-cfg.window * 2 :])
                 rows.append(
