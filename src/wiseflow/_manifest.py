@@ -9,13 +9,15 @@ Every invalid field is reported at once, each with its path (``plugin.version``)
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
 
 import msgspec
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
 
 from ._errors import ManifestError, Problem
+
+if TYPE_CHECKING:  # packaging loads only when versions are parsed (not in sandbox workers)
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
 
 __all__ = [
     "MANIFEST_NAME",
@@ -43,7 +45,9 @@ class Requirement(msgspec.Struct, frozen=True, kw_only=True):
     optional: bool = False
 
     @property
-    def specifier(self) -> SpecifierSet:
+    def specifier(self) -> "SpecifierSet":
+        from packaging.specifiers import SpecifierSet
+
         return SpecifierSet(self.version)
 
 
@@ -89,7 +93,9 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     path: str | None = None  # the manifest file, when read from disk
 
     @property
-    def parsed_version(self) -> Version:
+    def parsed_version(self) -> "Version":
+        from packaging.version import Version
+
         return Version(self.version)
 
     @property
@@ -183,7 +189,9 @@ class _Validator:
                 return i
         return None
 
-    def run(self, doc: dict[str, Any]) -> Manifest | None:
+    def run(self, doc: dict[str, Any]) -> "Manifest | None":
+        from packaging.version import InvalidVersion, Version
+
         plugin = doc.get("plugin")
         if not isinstance(plugin, dict):
             self.bad("plugin", "missing [plugin] table", "start plugin.toml with [plugin]")
@@ -259,6 +267,8 @@ class _Validator:
         return value
 
     def _spec(self, table: dict[str, Any], key: str, *, default: str | None) -> str | None:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
         value = self._str(table, key)
         if value is None:
             return default
@@ -270,6 +280,8 @@ class _Validator:
         return value
 
     def _requires(self, table: Any, own: str | None) -> tuple[Requirement, ...]:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
         if not isinstance(table, dict):
             self.bad("plugin.requires", "must be a table of name = range")
             return ()
