@@ -11,6 +11,15 @@ signalled or traced), keeping only ``CAP_DAC_READ_SEARCH`` and ``CAP_DAC_OVERRID
 interpreter (pyenv keeps it under ``/root``, mode 0700) and the root-owned data dir stay
 usable. Those two capabilities never widen what Landlock allows, and every other
 capability, including the whole bounding set, is dropped.
+
+When the worker starts as an ordinary user there is no identity to change (it already is
+unprivileged), but ``unshare(CLONE_NEWNET)`` needs a capability it lacks. So, first of
+all, it enters a new user namespace together with the network namespace
+(``unshare(CLONE_NEWUSER | CLONE_NEWNET)``), maps its own uid and gid to themselves
+(``setgroups`` denied first, as the kernel requires), and drops every capability the new
+namespace gave it. Doing this before the rlimits also makes ``RLIMIT_NPROC`` count only
+the worker's own processes (the kernel counts per user namespace), not every process of
+the user. The seccomp filter, loaded last, refuses ``unshare`` from then on.
 """
 
 from __future__ import annotations
@@ -28,7 +37,16 @@ import msgspec
 from . import _landlock, _seccomp
 from ._sys import capset, prctl, syscall
 
-__all__ = ["LAYERS", "Confinement", "Policy", "confine", "plugin_uid", "system_read_paths"]
+__all__ = [
+    "LAYERS",
+    "Confinement",
+    "Policy",
+    "confine",
+    "enter_private_network",
+    "plugin_uid",
+    "system_read_paths",
+    "userns_diagnosis",
+]
 
 #: Layers a sandboxed worker needs, as named by the probe, ``Ready`` and WF305 messages.
 LAYERS: tuple[str, ...] = ("rlimits", "netns", "landlock", "seccomp")
@@ -40,6 +58,7 @@ _PR_SET_NO_NEW_PRIVS = 38
 _PR_CAP_AMBIENT = 47
 _PR_CAP_AMBIENT_CLEAR_ALL = 4
 _CLONE_NEWNET = 0x40000000
+_CLONE_NEWUSER = 0x10000000
 _CAP_DAC_OVERRIDE = 1
 _CAP_DAC_READ_SEARCH = 2
 
@@ -118,8 +137,25 @@ def confine(policy: Policy) -> Confinement:
         applied.append("setsid")
     except OSError:
         pass  # already a session leader
-    attempt("rlimits", lambda: _rlimits(policy))
-    attempt("netns", lambda: syscall("unshare", _CLONE_NEWNET))
+    if os.geteuid() == 0:
+        attempt("rlimits", lambda: _rlimits(policy))
+        attempt("netns", lambda: syscall("unshare", _CLONE_NEWNET))
+    else:  # the user namespace comes first: see the module's docstring
+        if "netns" in disabled:
+            missing["netns"] = "disabled (WISEFLOW_SANDBOX_DISABLE)"
+        elif "userns" in disabled:
+            missing["netns"] = (
+                "a non-root worker needs a user namespace for it, and userns is disabled "
+                "(WISEFLOW_SANDBOX_DISABLE)"
+            )
+        else:
+            try:
+                enter_private_network()
+            except OSError as exc:
+                missing["netns"] = str(exc.strerror or exc)
+            else:
+                applied += ["userns", "netns"]
+        attempt("rlimits", lambda: _rlimits(policy))
     if os.geteuid() == 0 and policy.uid is not None and "uid" not in disabled:
         try:
             _drop_identity(policy.uid)
@@ -135,6 +171,81 @@ def confine(policy: Policy) -> Confinement:
     attempt("landlock", lambda: _landlock_rules(policy))
     attempt("seccomp", lambda: _seccomp.install_filter(allow_exec=policy.allow_exec))
     return Confinement(applied=applied, missing=missing)
+
+
+def enter_private_network() -> None:
+    """Give this process a private network namespace; for non-root via a user namespace.
+
+    As root: ``unshare(CLONE_NEWNET)``. Otherwise: ``unshare(CLONE_NEWUSER |
+    CLONE_NEWNET)``, uid and gid mapped to themselves, then every capability dropped.
+    Must run while the process has a single thread.
+
+    Raises:
+        OSError: the kernel refused; ``strerror`` says why, precisely enough for an
+            operator (which step failed, and the sysctl or LSM that blocks it if known).
+    """
+    if os.geteuid() == 0:
+        syscall("unshare", _CLONE_NEWNET)
+        return
+    uid, gid = os.geteuid(), os.getegid()
+    try:
+        syscall("unshare", _CLONE_NEWUSER | _CLONE_NEWNET)
+    except OSError as exc:
+        raise OSError(exc.errno, userns_diagnosis(exc)) from None
+    try:
+        _write_proc("/proc/self/setgroups", "deny")
+        _write_proc("/proc/self/gid_map", f"{gid} {gid} 1\n")
+        _write_proc("/proc/self/uid_map", f"{uid} {uid} 1\n")
+    except OSError as exc:
+        why = userns_diagnosis(exc, step="writing its uid/gid map")
+        raise OSError(exc.errno, why) from None
+    _drop_capabilities(keep=0)
+
+
+def _write_proc(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+#: Kernel switches that forbid user namespaces to ordinary users, and what each one means.
+_USERNS_SWITCHES = (
+    ("user/max_user_namespaces", "0", "user namespaces are disabled"),
+    ("kernel/unprivileged_userns_clone", "0", "unprivileged user namespaces are disabled"),
+    (
+        "kernel/apparmor_restrict_unprivileged_userns",
+        "1",
+        "AppArmor restricts unprivileged user namespaces",
+    ),
+)
+
+
+def userns_diagnosis(
+    exc: OSError | None = None, *, step: str = "", sysctl: str = "/proc/sys"
+) -> str:
+    """Why a non-root process cannot have a private network namespace here, precisely.
+
+    Names the first kernel switch (under ``sysctl``) that forbids user namespaces to
+    ordinary users; otherwise the failed call and its error, and where to look.
+    """
+    for name, bad, meaning in _USERNS_SWITCHES:
+        try:
+            with open(os.path.join(sysctl, name)) as f:
+                value = f.read().strip()
+        except OSError:
+            continue
+        if value == bad:
+            return f"{meaning} ({sysctl}/{name} = {value})"
+    call = "unshare(CLONE_NEWUSER | CLONE_NEWNET)"
+    what = f"{call} succeeded but {step} failed" if step else f"{call} failed"
+    err = f" ({errno.errorcode.get(exc.errno or 0, exc.errno)}: {exc.strerror})" if exc else ""
+    return (
+        f"{what}{err}: a non-root worker needs a user namespace for its private network "
+        "namespace; check user.max_user_namespaces, an LSM (AppArmor, SELinux) or the "
+        "container's seccomp policy"
+    )
 
 
 def _landlock_rules(policy: Policy) -> None:
@@ -162,6 +273,16 @@ def _rlimits(policy: Policy) -> None:
 
 def _drop_identity(uid: int) -> None:
     """Become ``uid``:``uid`` with no groups and only the two DAC capabilities."""
+    _drop_bounding_set()
+    prctl(_PR_SET_KEEPCAPS, 1)
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    _drop_capabilities(keep=(1 << _CAP_DAC_OVERRIDE) | (1 << _CAP_DAC_READ_SEARCH))
+    prctl(_PR_SET_KEEPCAPS, 0)
+
+
+def _drop_bounding_set() -> None:
     for cap in range(64):
         try:
             prctl(_PR_CAPBSET_DROP, cap)
@@ -169,13 +290,13 @@ def _drop_identity(uid: int) -> None:
             if exc.errno == errno.EINVAL:
                 break  # past the last capability this kernel knows
             raise
-    prctl(_PR_SET_KEEPCAPS, 1)
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
-    keep = (1 << _CAP_DAC_OVERRIDE) | (1 << _CAP_DAC_READ_SEARCH)
+
+
+def _drop_capabilities(keep: int) -> None:
+    """Keep only ``keep`` (a mask) in the effective and permitted sets; clear the rest."""
+    if keep == 0:
+        _drop_bounding_set()
     capset(effective=keep, permitted=keep, inheritable=0)
-    prctl(_PR_SET_KEEPCAPS, 0)
     try:
         prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL)
     except OSError:

@@ -7,6 +7,10 @@ answer is cached for the life of the host process.
 Set ``WISEFLOW_SANDBOX_DISABLE=landlock,seccomp`` (any of ``rlimits``, ``netns``,
 ``userns``, ``landlock``, ``seccomp``) to simulate a machine without those layers; the
 probe reports them missing and workers skip them, so the degrade path can be exercised.
+
+As an ordinary user the network namespace comes through a user namespace (see
+``_confine``): ``netns`` is reported available when that works, and when it does not the
+levels name the precise reason (user namespaces disabled by a sysctl, AppArmor, ...).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import subprocess
 import sys
 from typing import Any
 
-from ._confine import LAYERS
+from ._confine import LAYERS, userns_diagnosis
 
 __all__ = ["DISABLE_ENV", "disabled_layers", "missing_layers", "probe", "refusal"]
 
@@ -40,12 +44,14 @@ def probe(*, refresh: bool = False) -> dict[str, Any]:
     layers: dict[str, Any] = {
         "seccomp": bool(raw.get("seccomp")) and "seccomp" not in disabled,
         "landlock_abi": 0 if "landlock" in disabled else int(raw.get("landlock_abi", 0)),
-        "netns": bool(raw.get("netns")) and "netns" not in disabled,
+        "netns": bool(raw.get("netns"))
+        and "netns" not in disabled
+        and (os.geteuid() == 0 or "userns" not in disabled),
         "userns": bool(raw.get("userns")) and "userns" not in disabled,
         "rlimits": bool(raw.get("rlimits")) and "rlimits" not in disabled,
     }
     missing = missing_layers(layers)
-    reason = "ok" if not missing else refusal(missing)
+    reason = "ok" if not missing else refusal(missing, _reasons(missing, disabled))
     doc = {"layers": layers, "levels": {"trusted": "ok", "sandboxed": reason, "strict": reason}}
     _cache[disabled] = doc
     return doc
@@ -62,12 +68,26 @@ def missing_layers(layers: dict[str, Any]) -> list[str]:
     return [name for name in LAYERS if not have[name]]
 
 
-def refusal(missing: list[str]) -> str:
-    """The human reason a sandboxed plugin is refused on this machine."""
+def refusal(missing: list[str], reasons: dict[str, str] | None = None) -> str:
+    """The human reason a sandboxed plugin is refused on this machine.
+
+    ``reasons`` adds why a layer is missing, where that is known.
+    """
+    why = "".join(f" ({name}: {reasons[name]})" for name in missing if reasons and name in reasons)
     return (
-        f"missing confinement layer(s): {', '.join(missing)}; sandboxed plugins are refused "
-        "unless allow_weaker_sandbox = true"
+        f"missing confinement layer(s): {', '.join(missing)}{why}; sandboxed plugins are "
+        "refused unless allow_weaker_sandbox = true"
     )
+
+
+def _reasons(missing: list[str], disabled: frozenset[str]) -> dict[str, str]:
+    reasons = {name: "disabled (WISEFLOW_SANDBOX_DISABLE)" for name in missing if name in disabled}
+    if "netns" in missing and "netns" not in reasons and os.geteuid() != 0:
+        if "userns" in disabled:
+            reasons["netns"] = "needs a user namespace as non-root; userns is disabled"
+        else:
+            reasons["netns"] = userns_diagnosis()
+    return reasons
 
 
 def _measure() -> dict[str, Any]:
@@ -103,6 +123,7 @@ def _child() -> dict[str, Any]:  # pragma: no cover - runs in the probe child
     import socket
 
     from . import _landlock, _seccomp
+    from ._confine import enter_private_network
     from ._sys import syscall
 
     def rlimits() -> bool:
@@ -111,12 +132,16 @@ def _child() -> dict[str, Any]:  # pragma: no cover - runs in the probe child
         resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE))
         return True
 
-    def netns() -> bool:
-        syscall("unshare", 0x40000000)
+    def netns() -> bool:  # exactly what a worker does (via a user namespace if not root)
+        enter_private_network()
         return True
 
     def userns() -> bool:
+        uid = os.geteuid()
         syscall("unshare", 0x10000000)
+        if uid != 0:  # usable only once this process is mapped in it
+            with open("/proc/self/uid_map", "w") as f:
+                f.write(f"{uid} {uid} 1\n")
         return True
 
     def seccomp() -> bool:
