@@ -240,12 +240,15 @@ def userns_diagnosis(
             return f"{meaning} ({sysctl}/{name} = {value})"
     call = "unshare(CLONE_NEWUSER | CLONE_NEWNET)"
     what = f"{call} succeeded but {step} failed" if step else f"{call} failed"
-    err = f" ({errno.errorcode.get(exc.errno or 0, exc.errno)}: {exc.strerror})" if exc else ""
-    return (
-        f"{what}{err}: a non-root worker needs a user namespace for its private network "
-        "namespace; check user.max_user_namespaces, an LSM (AppArmor, SELinux) or the "
-        "container's seccomp policy"
-    )
+    code = exc.errno if exc is not None else None
+    err = f" ({errno.errorcode.get(code or 0, code)}: {exc.strerror})" if exc else ""
+    if code in (errno.ENOSPC, errno.EUSERS):
+        hint = "the limit on user namespaces is reached (user.max_user_namespaces, or 32 levels)"
+    elif code == errno.EINVAL:
+        hint = "the process was threaded or chrooted"
+    else:
+        hint = "check user.max_user_namespaces, an LSM (AppArmor, SELinux) or a container's policy"
+    return f"{what}{err}: {hint}; a non-root worker needs a user namespace for a private network"
 
 
 def _landlock_rules(policy: Policy) -> None:

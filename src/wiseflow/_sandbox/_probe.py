@@ -40,7 +40,8 @@ def probe(*, refresh: bool = False) -> dict[str, Any]:
     disabled = disabled_layers()
     if not refresh and disabled in _cache:
         return _cache[disabled]
-    raw = _measure()
+    raw = _run_child("--why")
+    why: dict[str, str] = raw.pop("why", None) or {}
     layers: dict[str, Any] = {
         "seccomp": bool(raw.get("seccomp")) and "seccomp" not in disabled,
         "landlock_abi": 0 if "landlock" in disabled else int(raw.get("landlock_abi", 0)),
@@ -51,7 +52,7 @@ def probe(*, refresh: bool = False) -> dict[str, Any]:
         "rlimits": bool(raw.get("rlimits")) and "rlimits" not in disabled,
     }
     missing = missing_layers(layers)
-    reason = "ok" if not missing else refusal(missing, _reasons(missing, disabled))
+    reason = "ok" if not missing else refusal(missing, _reasons(missing, disabled, why))
     doc = {"layers": layers, "levels": {"trusted": "ok", "sandboxed": reason, "strict": reason}}
     _cache[disabled] = doc
     return doc
@@ -73,27 +74,41 @@ def refusal(missing: list[str], reasons: dict[str, str] | None = None) -> str:
 
     ``reasons`` adds why a layer is missing, where that is known.
     """
-    why = "".join(f" ({name}: {reasons[name]})" for name in missing if reasons and name in reasons)
+    reasons = reasons or {}
+    named = ", ".join(f"{n} ({reasons[n]})" if n in reasons else n for n in missing)
     return (
-        f"missing confinement layer(s): {', '.join(missing)}{why}; sandboxed plugins are "
-        "refused unless allow_weaker_sandbox = true"
+        f"missing confinement layer(s): {named}; sandboxed plugins are refused unless "
+        "allow_weaker_sandbox = true"
     )
 
 
-def _reasons(missing: list[str], disabled: frozenset[str]) -> dict[str, str]:
+def _reasons(missing: list[str], disabled: frozenset[str], why: dict[str, str]) -> dict[str, str]:
+    """Why each missing layer is missing, where known (simulated, or the kernel's answer)."""
     reasons = {name: "disabled (WISEFLOW_SANDBOX_DISABLE)" for name in missing if name in disabled}
-    if "netns" in missing and "netns" not in reasons and os.geteuid() != 0:
-        if "userns" in disabled:
-            reasons["netns"] = "needs a user namespace as non-root; userns is disabled"
-        else:
+    if "netns" in missing and "netns" not in reasons:
+        if os.geteuid() != 0 and "userns" in disabled:
+            reasons["netns"] = (
+                "a non-root host needs a user namespace for it, and userns is disabled "
+                "(WISEFLOW_SANDBOX_DISABLE)"
+            )
+        elif "netns" in why:
+            reasons["netns"] = why["netns"]
+        elif os.geteuid() != 0:
             reasons["netns"] = userns_diagnosis()
     return reasons
 
 
 def _measure() -> dict[str, Any]:
+    """What the probe child found: ``{"rlimits": bool, "netns": bool, ...}``."""
+    raw = _run_child()
+    raw.pop("why", None)
+    return raw
+
+
+def _run_child(*flags: str) -> dict[str, Any]:
     try:
         out = subprocess.run(
-            [sys.executable, "-I", "-m", "wiseflow._sandbox._probe"],
+            [sys.executable, "-I", "-m", "wiseflow._sandbox._probe", *flags],
             capture_output=True,
             timeout=20,
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
@@ -105,17 +120,31 @@ def _measure() -> dict[str, Any]:
     return result
 
 
-def _in_grandchild(test: Any) -> bool:
-    """Run ``test()`` in a forked grandchild; True when it returned True."""
+def _in_grandchild(test: Any, why: dict[str, str] | None = None, name: str = "") -> bool:
+    """Run ``test()`` in a forked grandchild; True when it returned True.
+
+    When it raised ``OSError`` and ``why`` is given, ``why[name]`` is the error's text.
+    """
+    r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the grandchild
+        os.close(r)
         try:
             ok = bool(test())
+        except OSError as exc:
+            os.write(w, str(exc.strerror or exc).encode()[:2000])
+            ok = False
         except BaseException:
             ok = False
         os._exit(0 if ok else 1)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        text = f.read().decode(errors="replace")
     _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
+    ok = os.waitstatus_to_exitcode(status) == 0
+    if not ok and text and why is not None:
+        why[name] = text
+    return ok
 
 
 def _child() -> dict[str, Any]:  # pragma: no cover - runs in the probe child
@@ -165,13 +194,17 @@ def _child() -> dict[str, Any]:  # pragma: no cover - runs in the probe child
             return True
         return False
 
-    return {
+    why: dict[str, str] = {}
+    found: dict[str, Any] = {
         "rlimits": _in_grandchild(rlimits),
-        "netns": _in_grandchild(netns),
+        "netns": _in_grandchild(netns, why, "netns"),
         "userns": _in_grandchild(userns),
         "seccomp": _seccomp.supported() and _in_grandchild(seccomp),
         "landlock_abi": abi if abi and _in_grandchild(landlock) else 0,
     }
+    if "--why" in sys.argv[1:]:
+        found["why"] = why
+    return found
 
 
 if __name__ == "__main__":  # pragma: no cover
