@@ -20,12 +20,14 @@ import shutil
 import subprocess
 import tempfile
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
+from sandbox_kit import process_alive
 
 import wiseflow
 from wiseflow._sandbox._confine import userns_diagnosis
@@ -405,3 +407,24 @@ def test_without_user_namespaces_nobody_gets_wf305_with_the_reason(nobody: Nobod
     for layer in ("rlimits", "landlock", "seccomp"):
         assert layer in got["applied"]
     assert any("without the netns confinement layer" in w for w in got["warnings"])
+
+
+_HOST_DIES = """
+cold = factory(WITNESS, name="cold", use_zygote=False)
+warm = factory(WITNESS, name="warm")
+from wiseflow._sandbox._zygote import shared_zygote
+pids = [cold.pid(), warm.pid(), shared_zygote(None).pid]
+print()
+print(@MARK@ + json.dumps(pids), flush=True)
+os._exit(0)  # the host dies without closing anything
+""".replace("@MARK@", repr(_MARK))
+
+
+def test_workers_of_a_nobody_host_die_with_it(nobody: NobodyHost) -> None:
+    """The parent-death signal survives the user namespace: no worker outlives its host."""
+    pids = nobody.run(_HOST_DIES)
+    assert len(pids) == 3
+    deadline = time.monotonic() + 5
+    while any(process_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(process_alive(pid) for pid in pids)

@@ -168,7 +168,7 @@ def confine(policy: Policy) -> Confinement:
     if os.getppid() != policy.host_pid:
         os._exit(70)  # the host is already gone
     applied.append("pdeathsig")
-    attempt("landlock", lambda: _landlock_rules(policy))
+    attempt("landlock", lambda: _landlock_rules(policy, missing))
     attempt("seccomp", lambda: _seccomp.install_filter(allow_exec=policy.allow_exec))
     return Confinement(applied=applied, missing=missing)
 
@@ -251,9 +251,15 @@ def userns_diagnosis(
     return f"{what}{err}: {hint}; a non-root worker needs a user namespace for a private network"
 
 
-def _landlock_rules(policy: Policy) -> None:
+def _landlock_rules(policy: Policy, missing: dict[str, str]) -> None:
     read_only = [*system_read_paths(), *policy.read_only]
-    _landlock.restrict(read_only, [*policy.read_write, *_DEVICES])
+    done = _landlock.restrict(read_only, [*policy.read_write, *_DEVICES])
+    if "scope" not in done and os.geteuid() != 0:
+        # A non-root worker keeps its host's uid: only Landlock's signal scoping (ABI 6)
+        # stops it from signalling the host. Said, not hidden (the host logs it).
+        missing["signal_scope"] = (
+            "Landlock ABI < 6: a worker of a non-root host can signal processes of its user"
+        )
 
 
 def _rlimits(policy: Policy) -> None:
