@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol, final, overload
 
-__all__ = ["CapabilityBackend", "HttpClient", "HttpResponse", "PluginContext", "PluginProxy"]
+__all__ = [
+    "CapabilityBackend",
+    "HttpClient",
+    "HttpResponse",
+    "PluginContext",
+    "PluginLogger",
+    "PluginProxy",
+]
 
 
 @final
@@ -139,6 +146,53 @@ class PluginProxy:
 
 
 @final
+class PluginLogger:
+    """``ctx.log``: a logger bound to the plugin that takes structured fields.
+
+    Example:
+        ``ctx.log.info("fetched page", page=3, items=50)`` logs
+        ``fetched page page=3 items=50`` with the fields kept on the record (``fields``).
+    """
+
+    __slots__ = ("_logger", "plugin")
+
+    def __init__(self, logger: logging.Logger, plugin: str) -> None:
+        self._logger = logger
+        self.plugin = plugin
+
+    def log(self, level: int, msg: object, *args: object, **fields: Any) -> None:
+        if not self._logger.isEnabledFor(level):
+            return
+        exc_info = fields.pop("exc_info", None)
+        text = str(msg) % args if args else str(msg)
+        if fields:
+            text += " " + " ".join(f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}"
+                                   for k, v in fields.items())  # fmt: skip
+        self._logger.log(
+            level, text, exc_info=exc_info, extra={"fields": {"plugin": self.plugin, **fields}}
+        )
+
+    def debug(self, msg: object, *args: object, **fields: Any) -> None:
+        self.log(logging.DEBUG, msg, *args, **fields)
+
+    def info(self, msg: object, *args: object, **fields: Any) -> None:
+        self.log(logging.INFO, msg, *args, **fields)
+
+    def warning(self, msg: object, *args: object, **fields: Any) -> None:
+        self.log(logging.WARNING, msg, *args, **fields)
+
+    def error(self, msg: object, *args: object, **fields: Any) -> None:
+        self.log(logging.ERROR, msg, *args, **fields)
+
+    def exception(self, msg: object, *args: object, **fields: Any) -> None:
+        fields.setdefault("exc_info", True)
+        self.log(logging.ERROR, msg, *args, **fields)
+
+    def critical(self, msg: object, *args: object, **fields: Any) -> None:
+        self.log(logging.CRITICAL, msg, *args, **fields)
+
+
+@final
 class PluginContext:
     """The capabilities a plugin was granted; nothing ambient beyond them.
 
@@ -159,12 +213,12 @@ class PluginContext:
         config: Any,
         data_dir: Path,
         backend: CapabilityBackend,
-        log: logging.Logger | logging.LoggerAdapter[logging.Logger] | None = None,
+        log: logging.Logger | None = None,
     ) -> None:
         self.name = name
         self.config = config
         self.data_dir = data_dir
-        self.log = log or logging.getLogger(f"wiseflow.plugin.{name}")
+        self.log = PluginLogger(log or logging.getLogger(f"wiseflow.plugin.{name}"), name)
         self.http = HttpClient(backend)
         self._backend = backend
 

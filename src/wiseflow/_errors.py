@@ -186,6 +186,7 @@ class PluginError(WiseflowError):
     """A plugin raised, or a call into it failed; the policy decides what follows."""
 
     default_code = "WF400"
+    default_hint = "see the plugin's log (<data_dir>/logs/wiseflow.log); --debug shows more"
 
 
 class TransientError(PluginError):
@@ -197,6 +198,7 @@ class TransientError(PluginError):
     """
 
     default_code = "WF407"
+    default_hint = "retried with backoff as [plugins.NAME] retry allows"
 
     def __init__(
         self,
@@ -220,6 +222,7 @@ class SkipRecord(PluginError):
     """
 
     default_code = "WF408"
+    default_hint = "the record is kept in the dead_letters table"
 
     def __init__(self, record_id: str, reason: str = "skipped by plugin", **kw: Any) -> None:
         super().__init__(f"record {record_id!r} skipped: {reason}", **kw)

@@ -384,7 +384,19 @@ class PluginHandle(Recovery):
 
     def process(self, batch: list[Record]) -> list[Record]:
         self.stats.records_in += len(batch)
-        out: list[Record] = self.invoke("process", batch)
+        out = self.invoke("process", batch)
+        if not isinstance(out, list) or not all(type(r) is Record for r in out):
+            got = (
+                type(out).__name__
+                if not isinstance(out, list)
+                else "a list holding "
+                + ", ".join(sorted({type(r).__name__ for r in out if type(r) is not Record}))
+            )
+            raise PluginError(
+                f"process() of plugin '{self.name}' returned {got}, not a list of Record",
+                plugin=self.name,
+                hint="return the batch as list[Record] (drop records by leaving them out)",
+            )
         self.stats.records_out += len(out)
         return out
 
@@ -393,7 +405,13 @@ class PluginHandle(Recovery):
         self.invoke("analyze", batch)
 
     def result(self) -> dict[str, Any]:
-        out: dict[str, Any] = self.invoke("result")
+        out = self.invoke("result")
+        if not isinstance(out, dict):
+            raise PluginError(
+                f"result() of plugin '{self.name}' returned {type(out).__name__}, not a dict",
+                plugin=self.name,
+                hint="return a JSON-compatible dict from result()",
+            )
         return out
 
     def render(self, result: dict[str, Any]) -> list[Figure | str]:

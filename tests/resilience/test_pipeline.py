@@ -166,8 +166,8 @@ class P(ProcessorPlugin):
 
 def test_memory_hog_in_a_run_loses_no_record(tmp_path: Path, wiseflow_manager: Any) -> None:
     """A sandboxed processor stopped by its memory quota on one batch: the batch before it is
-    stored, every later record is dead-lettered (WF405 naming the WF403 and its figure),
-    none vanishes."""
+    stored, that batch is dead-lettered with WF403 and its figure, later ones with WF405 naming
+    the WF403; the run reports the WF403 and fails; no record vanishes."""
     write_plugin(tmp_path / "plugins", "hog", HOG)
     pol = policy(resources={"memory_mb": 160, "soft_memory_mb": 160})
     pm = wiseflow_manager(Source, plugin_dirs=[tmp_path / "plugins"], config=config(hog=pol))
@@ -179,8 +179,11 @@ def test_memory_hog_in_a_run_loses_no_record(tmp_path: Path, wiseflow_manager: A
     dead = store.dead_letters()
     codes = {d["code"] for d in dead}
     assert summary.fetched == 20 == store.count() + len(dead)
-    assert store.count() == 5 and codes == {"WF405"}
-    assert all("WF403" in d["reason"] and "peak address space" in d["reason"] for d in dead)
+    assert store.count() == 5 and codes == {"WF403", "WF405"}
+    assert all("peak address space" in d["reason"] for d in dead)
+    assert all("WF403" in d["reason"] for d in dead if d["code"] == "WF405")
+    assert summary.status == "failed"
+    assert [e["code"] for e in summary.errors] == ["WF403"]
     store.close()
 
 

@@ -54,16 +54,22 @@ class Output:
                 doc["error"]["problems"] = [p.to_dict() for p in exc.problems]
             self.document(doc)
         else:
+            from rich.markup import escape
+
             where = f" ({exc.plugin})" if exc.plugin else ""
-            self.err.print(f"[bold red]error {exc.code}[/]: {exc.message}{where}", markup=True)
+            self.err.print(
+                f"[bold red]error {exc.code}[/]: {escape(exc.message)}{escape(where)}", markup=True
+            )
             for p in exc.problems[1:] if len(exc.problems) > 1 else ():
                 self.err.print(f"  - {p.code}: {p.message}", markup=False)
             if exc.hint:
-                self.err.print(f"[dim]hint:[/] {exc.hint}", markup=True)
+                self.err.print(f"[dim]hint:[/] {escape(exc.hint)}", markup=True)
         return exit_code_for(exc.code)
 
     def warn(self, message: str) -> None:
         if not self.json:
-            self.err.print(f"[yellow]warning[/]: {message}", markup=True)
+            from rich.markup import escape
+
+            self.err.print(f"[yellow]warning[/]: {escape(message)}", markup=True)
         else:
             sys.stderr.write(f"warning: {message}\n")

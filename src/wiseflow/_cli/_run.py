@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -41,8 +42,15 @@ def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refre
 
     s = session_of(ctx)
     pm = s.pm
-    known = {c.manifest.name for c in pm.discover().candidates}
+    discovery = pm.discover()
+    kinds: dict[str, set[str]] = {}
+    for cand in discovery.candidates:
+        kinds.setdefault(cand.manifest.name, set()).add(cand.manifest.kind)
+    # a plugin whose manifest is broken is "known": loading it reports the real WF101
+    known = set(kinds) | {p.plugin for p in discovery.problems if p.plugin}
     pipeline = load_pipeline(pipeline_file, known_plugins=known)
+    _check_kinds(pipeline, kinds, pipeline_file)
+    _check_report_path(report or (Path(pipeline.output.report) if pipeline.output.report else None))
     disabled = sorted(
         {st.plugin for st in pipeline.stages if not s.config.plugin(st.plugin).enabled}
     )
@@ -52,8 +60,10 @@ def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refre
             plugin=str(pipeline_file),
             hint=f"run `wiseflow plugins enable {disabled[0]}`",
         )
-    handles = start_stages(pm, pipeline, str(pipeline_file))
     s.data_dir.mkdir(parents=True, exist_ok=True)
+    _log_to_file(s.data_dir / "logs" / "wiseflow.log")
+    signal.signal(signal.SIGTERM, _interrupt)
+    handles = start_stages(pm, pipeline, str(pipeline_file))
     # `wiseflow top` reads what this host writes here every second (removed at exit)
     metrics = MetricsWriter(
         lambda: [h.describe(sample=True) for h in pm.list()],
@@ -70,6 +80,81 @@ def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refre
     plugins_in_error = [h.name for h in pm.list() if h.state.value == "ERROR"]
     if summary.status != "ok" or summary.dead_letters or plugins_in_error:
         raise click.exceptions.Exit(1)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends a run like Ctrl-C: workers stopped, the run recorded as failed."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _log_to_file(path: Path) -> None:
+    """Host and plugin log lines of this run, as JSON lines, under the data dir."""
+    import json
+    import logging
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    class JsonLines(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            doc = {
+                "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "message": record.getMessage(),
+            }
+            fields = getattr(record, "fields", None)
+            if isinstance(fields, dict):
+                doc.update({k: v for k, v in fields.items() if k not in doc})
+            return json.dumps(doc, default=str)
+
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(JsonLines())
+    root = logging.getLogger("wiseflow")
+    root.addHandler(handler)
+    if root.getEffectiveLevel() > logging.INFO:
+        root.setLevel(logging.INFO)
+        # the console keeps showing warnings and above only
+        for h in logging.getLogger().handlers:
+            h.setLevel(max(h.level, logging.WARNING))
+
+
+def _check_kinds(pipeline: Pipeline, kinds: dict[str, set[str]], path: Path) -> None:
+    """Every stage's plugin is of its section's kind (WF501 naming the line)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    section = {"connector": "sources", "processor": "processors", "analyzer": "analyzers"}
+    problems: list[Problem] = []
+    for spec in pipeline.stages:
+        offered = kinds.get(spec.plugin)
+        if offered and spec.kind not in offered:
+            line = next((i for i, text in enumerate(lines, 1) if f'"{spec.plugin}"' in text), None)
+            problems.append(
+                Problem(
+                    code="WF501",
+                    message=f"[[{section[spec.kind]}]] plugin '{spec.plugin}' is a "
+                    f"{'/'.join(sorted(offered))}, not a {spec.kind}",
+                    hint=f"move it under [[{section[sorted(offered)[0]]}]]",
+                    file=str(path),
+                    line=line,
+                    plugin=spec.plugin,
+                )
+            )
+    if problems:
+        raise PipelineError(
+            "; ".join(p.message for p in problems),
+            plugin=str(path),
+            hint=problems[0].hint,
+            problems=problems,
+        )
+
+
+def _check_report_path(report: Path | None) -> None:
+    if report is not None and report.suffix.lower() not in (".html", ".htm", ".md", ".json"):
+        raise PipelineError(
+            f"cannot write a report as {report.name!r}",
+            plugin=str(report),
+            hint="use a .html, .md or .json file name",
+        )
 
 
 def start_stages(

@@ -38,6 +38,8 @@ Progress = Callable[[RunSummary], None]
 
 # Failures that say "the plugin is out", not "this record is bad": bisecting is pointless.
 _WHOLE_BATCH = (CircuitOpen, InvalidTransition)
+#: Codes after which the plugin's worker is gone or was stopped (timeout, crash, quota, protocol).
+_FATAL = frozenset({"WF401", "WF402", "WF403", "WF406"})
 
 
 class _Run:
@@ -61,6 +63,14 @@ class _Run:
 
     def stats(self, handle: StageHandle) -> StageStats:
         return self.summary.stages[handle.name]
+
+    def failure(self, handle: StageHandle, exc: BaseException) -> None:
+        """Record a stage failure in the run's errors (once per plugin and code)."""
+        entry = error_entry(exc, handle.plugin)
+        seen = {(e["plugin"], e["code"]) for e in self.summary.errors}
+        if (entry["plugin"], entry["code"]) not in seen and len(self.summary.errors) < 100:
+            self.summary.errors.append(entry)
+        self.summary.status = "failed"
 
     def dead(self, source: str, record: Record, handle: StageHandle, exc: BaseException) -> None:
         entry = error_entry(exc, handle.plugin)
@@ -93,10 +103,17 @@ class _Run:
                 records = [r for r in records if r.id != exc.record_id]
                 continue
             except _WHOLE_BATCH as exc:
+                cause = getattr(handle, "last_error", None)
+                self.failure(handle, cause if cause is not None else exc)
                 for record in records:
                     self.dead(source, record, handle, exc)
                 return []
             except Exception as exc:
+                if getattr(exc, "code", None) in _FATAL:
+                    self.failure(handle, exc)
+                    for record in records:
+                        self.dead(source, record, handle, exc)
+                    return []
                 return self._split(handle, records, source, exc)
             finally:
                 stats.seconds += time.perf_counter() - t0
@@ -117,19 +134,38 @@ class _Run:
     def analyze(self, records: list[Record]) -> None:
         for handle in self.analyzers:
             stats = self.stats(handle)
-            stats.calls += 1
             stats.records_in += len(records)
             t0 = time.perf_counter()
+            rest = records
             try:
-                handle.analyze(records)
+                while rest:
+                    stats.calls += 1
+                    try:
+                        handle.analyze(rest)
+                        break
+                    except SkipRecord as exc:
+                        # The record goes to the dead letters; the batch goes on after it.
+                        at = next((i for i, r in enumerate(rest) if r.id == exc.record_id), None)
+                        if at is None:
+                            self._dead_id(rest[0].source, exc.record_id, handle, exc)
+                            break
+                        self.dead(rest[at].source, rest[at], handle, exc)
+                        rest = rest[at + 1 :]
             except Exception as exc:
                 entry = error_entry(exc, handle.plugin)
                 stats.failed(entry["code"])
-                if len(self.summary.errors) < 100:
-                    self.summary.errors.append(entry)
-                self.summary.status = "failed"
+                self.failure(handle, exc)
             finally:
                 stats.seconds += time.perf_counter() - t0
+
+    def _dead_id(self, source: str, record_id: str, handle: StageHandle, exc: SkipRecord) -> None:
+        """A dead letter for a record known only by its id (skipped before it was whole)."""
+        self.store.dead_letter(
+            self.summary.run_id, source, None, plugin=handle.plugin, code=exc.code,
+            reason=exc.reason, record_id=record_id,
+        )  # fmt: skip
+        self.summary.dead_letters += 1
+        self.stats(handle).failed(exc.code)
 
     def batch(self, item: Batch) -> tuple[Batch, list[Record]]:
         """First stage (consumer thread): count the batch and run the processors."""
@@ -144,6 +180,9 @@ class _Run:
             stats.records_in += len(records)
             records = self.process(handle, records, item.source)
             stats.records_out += len(records)
+        # A record's source is the key of its connector instance (dedup and checkpoints):
+        # processors may change anything else, not move records to another source.
+        records = [r if r.source == item.source else r.replace(source=item.source) for r in records]
         summary.dropped += len(item.records) - len(records)  # includes dead letters
         return item, records
 
@@ -255,10 +294,18 @@ def run_pipeline(
                 active -= 1
                 stats = summary.stages[item.source]
                 stats.seconds = item.seconds
+                if isinstance(item.error, SkipRecord):
+                    # fetch() cannot go on after raising: dead-letter the id, end the source.
+                    handle = run.handles[item.source]
+                    run._dead_id(item.source, item.error.record_id, handle, item.error)
+                    item.error.hint = (
+                        "a connector cannot continue after raising SkipRecord; yield the "
+                        "other records and leave the bad one out instead"
+                    )
                 if item.error is not None:
                     entry = error_entry(item.error, stats.plugin)
                     stats.failed(entry["code"])
-                    stats.state = "ERROR"
+                    stats.state = "ERROR" if not isinstance(item.error, SkipRecord) else stats.state
                     summary.errors.append(entry)
                     summary.status = "failed"
                 continue

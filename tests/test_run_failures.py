@@ -1,0 +1,205 @@
+"""`wiseflow run` when plugins misbehave: the cause is reported, nothing is lost, no crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+
+def wf(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wiseflow", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=120, env=dict(os.environ),
+    )  # fmt: skip
+
+
+SOURCE = """\
+from wiseflow import Checkpoint, ConnectorPlugin, Record, SkipRecord
+
+class P(ConnectorPlugin):
+    def fetch(self, state):
+        for i in range(6):
+            if {skip} and i == 4:
+                raise SkipRecord("r4", "unreadable entry")
+            yield Record(id=f"r{{i}}", source=self.ctx.name, title=f"t{{i}}")
+        yield Checkpoint(state={{"done": True}})
+"""
+
+
+def project(tmp_path: Path, level: str, plugins: dict[str, tuple[str, str]], pipeline: str) -> Path:
+    (tmp_path / "wiseflow.toml").write_text(
+        f'[wiseflow]\nplugin_dirs = ["plugins"]\n[policy]\nlevel = "{level}"\n'
+    )
+    for name, (kind, code) in plugins.items():
+        folder = tmp_path / "plugins" / name
+        folder.mkdir(parents=True)
+        (folder / "plugin.toml").write_text(
+            f'[plugin]\nname = "{name}"\nversion = "1.0"\nkind = "{kind}"\nentry = "plugin:P"\n'
+        )
+        (folder / "plugin.py").write_text(textwrap.dedent(code))
+    (tmp_path / "p.toml").write_text(textwrap.dedent(pipeline))
+    return tmp_path
+
+
+PIPE = """\
+[pipeline]
+name = "t"
+batch_size = 3
+[[sources]]
+plugin = "src"
+[[processors]]
+plugin = "proc"
+"""
+
+
+def proc_returning(expr: str, imports: str = "") -> str:
+    """A processor whose process(batch) returns ``expr``."""
+    return (
+        f"{imports}from wiseflow import ProcessorPlugin\n"
+        "class P(ProcessorPlugin):\n"
+        f"    def process(self, batch):\n        return {expr}\n"
+    )
+
+
+def rows(root: Path, sql: str) -> list[tuple[object, ...]]:
+    return list(sqlite3.connect(root / ".wiseflow" / "wiseflow.db").execute(sql))
+
+
+@pytest.mark.parametrize("level", ["trusted", "sandboxed"])
+def test_processor_returning_garbage_dead_letters_its_records(tmp_path: Path, level: str) -> None:
+    """A processor returning non-Records is a plugin failure (WF400), not an internal error."""
+    proc = proc_returning("[1 for _ in batch]")
+    src = SOURCE.format(skip=False)
+    root = project(tmp_path, level, {"src": ("connector", src), "proc": ("processor", proc)}, PIPE)
+    res = wf("run", "p.toml", "--json", cwd=root)
+    assert res.returncode == 1, res.stdout + res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["records"]["fetched"] == 6 and doc["records"]["dead_letters"] == 6
+    codes = {r[0] for r in rows(root, "select code from dead_letters")}
+    assert codes == {"WF400"}
+    reason = rows(root, "select reason from dead_letters")[0][0]
+    assert "not a list of Record" in str(reason)
+
+
+def test_crashing_sandboxed_processor_is_reported_with_its_real_code(tmp_path: Path) -> None:
+    """A worker that dies makes the run fail with WF402 in errors; every record accounted for."""
+    proc = proc_returning("os._exit(3)", imports="import os\n")
+    root = project(
+        tmp_path, "sandboxed",
+        {"src": ("connector", SOURCE.format(skip=False)), "proc": ("processor", proc)}, PIPE,
+    )  # fmt: skip
+    res = wf("run", "p.toml", "--json", cwd=root)
+    assert res.returncode == 1
+    doc = json.loads(res.stdout)
+    assert doc["status"] == "failed"
+    assert "WF402" in [e["code"] for e in doc["errors"]]
+    assert "WF402" in doc["plugins"]["proc"]["error_codes"]
+    assert doc["records"]["stored"] + doc["records"]["dead_letters"] == 6
+    assert "WF402" in {r[0] for r in rows(root, "select code from dead_letters")}
+
+
+def test_skip_record_from_fetch_and_analyze_goes_to_dead_letters(tmp_path: Path) -> None:
+    """SkipRecord from fetch dead-letters that id; from analyze, the batch continues after it."""
+    ana = """\
+    from wiseflow import AnalyzerPlugin, SkipRecord
+
+    class P(AnalyzerPlugin):
+        def initialize(self, ctx):
+            self.ctx = ctx
+            self.seen = []
+
+        def analyze(self, batch):
+            for r in batch:
+                if r.id == "r1":
+                    raise SkipRecord("r1", "cannot analyse")
+                self.seen.append(r.id)
+
+        def result(self):
+            return {"seen": self.seen}
+    """
+    pipe = PIPE.replace('[[processors]]\nplugin = "proc"\n', '[[analyzers]]\nplugin = "ana"\n')
+    root = project(
+        tmp_path, "trusted",
+        {"src": ("connector", SOURCE.format(skip=True)), "ana": ("analyzer", ana)}, pipe,
+    )  # fmt: skip
+    res = wf("run", "p.toml", "--json", cwd=root)
+    doc = json.loads(res.stdout)
+    assert doc["analyzers"]["ana"]["seen"] == ["r0", "r2", "r3"]
+    dead = rows(root, "select record_id, plugin, code from dead_letters order by record_id")
+    assert dead == [("r1", "ana", "WF408"), ("r4", "src", "WF408")]
+    assert doc["records"]["stored"] == 4
+
+
+def test_processor_cannot_move_records_to_another_source(tmp_path: Path) -> None:
+    """Records whose source a processor rewrote are still stored under their connector."""
+    proc = proc_returning("[r.replace(source='x') for r in batch]")
+    root = project(
+        tmp_path, "trusted",
+        {"src": ("connector", SOURCE.format(skip=False)), "proc": ("processor", proc)}, PIPE,
+    )  # fmt: skip
+    doc = json.loads(wf("run", "p.toml", "--json", cwd=root).stdout)
+    assert doc["records"]["stored"] == 6 and doc["records"]["duplicates"] == 0
+    assert rows(root, "select distinct source from records") == [("src",)]
+
+
+def test_stage_of_the_wrong_kind_is_bad_input(tmp_path: Path) -> None:
+    """A processor listed under [[sources]] is WF501 with its line, exit 2, before any run."""
+    proc = proc_returning("batch")
+    pipe = '[pipeline]\nname = "t"\n[[sources]]\nplugin = "proc"\n'
+    root = project(tmp_path, "trusted", {"proc": ("processor", proc)}, pipe)
+    res = wf("run", "p.toml", cwd=root)
+    assert res.returncode == 2
+    assert "error WF501: [[sources]] plugin 'proc' is a processor, not a connector" in res.stderr
+    assert "[[processors]]" in res.stderr  # brackets survive in the hint
+    assert not (root / ".wiseflow" / "wiseflow.db").exists()
+
+
+def test_broken_manifest_is_reported_not_called_missing(tmp_path: Path) -> None:
+    """A pipeline naming a plugin with a broken plugin.toml gets the WF101, not 'missing'."""
+    root = project(tmp_path, "trusted", {}, '[pipeline]\nname = "t"\n[[sources]]\nplugin = "bad"\n')
+    folder = root / "plugins" / "bad"
+    folder.mkdir(parents=True)
+    (folder / "plugin.toml").write_text(
+        '[plugin]\nname = "bad"\nversion = "x"\nkind = "connector"\n'
+    )
+    res = wf("run", "p.toml", cwd=root)
+    assert res.returncode == 2
+    assert "WF101" in res.stderr and "plugin.version" in res.stderr
+
+
+def test_unknown_report_format_is_refused_before_running(tmp_path: Path) -> None:
+    """--report out.pdf is bad input (exit 2) found before any plugin runs."""
+    root = project(tmp_path, "trusted", {"src": ("connector", SOURCE.format(skip=False))},
+                   '[pipeline]\nname = "t"\n[[sources]]\nplugin = "src"\n')  # fmt: skip
+    res = wf("run", "p.toml", "--report", "out.pdf", cwd=root)
+    assert res.returncode == 2 and "out.pdf" in res.stderr
+    assert not (root / ".wiseflow" / "wiseflow.db").exists()
+
+
+def test_structured_plugin_log_lines_land_in_the_log_file(tmp_path: Path) -> None:
+    """ctx.log takes fields; the run writes JSON log lines under <data_dir>/logs/."""
+    src = """\
+    from wiseflow import ConnectorPlugin, Record
+
+    class P(ConnectorPlugin):
+        def fetch(self, state):
+            self.ctx.log.info("fetched page", page=3, items=1)
+            yield Record(id="a", source=self.ctx.name)
+    """
+    for level in ("trusted", "sandboxed"):
+        root = tmp_path / level
+        root.mkdir()
+        project(root, level, {"src": ("connector", src)},
+                '[pipeline]\nname = "t"\n[[sources]]\nplugin = "src"\n')  # fmt: skip
+        res = wf("run", "p.toml", "--json", cwd=root)
+        assert res.returncode == 0, res.stdout + res.stderr
+        lines = (root / ".wiseflow" / "logs" / "wiseflow.log").read_text().splitlines()
+        docs = [json.loads(line) for line in lines]
+        assert any(d["message"] == "fetched page page=3 items=1" for d in docs), (level, docs)
