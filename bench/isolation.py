@@ -23,6 +23,7 @@ import tempfile
 import textwrap
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +232,7 @@ for line in sys.stdin:
 
 def json_lines(kind: str, batches: list[list[Record]]) -> float:
     """Records/s through a child that parses, rebuilds and re-emits each record as JSON."""
+    dumps: Callable[[Any], str]
     if kind == "orjson":
 
         def dumps(o: Any) -> str:
@@ -291,10 +293,12 @@ def in_process_throughput(batches: list[list[Record]]) -> float:
 
 
 def python_pass(*flags: str) -> float:
+    """Median ms of ``python *flags -c pass`` (or of the ``-c`` code that ``flags`` ends with)."""
+    argv = [sys.executable, *flags] if "-c" in flags else [sys.executable, *flags, "-c", "pass"]
     samples = []
     for _ in range(N_START):
         t = time.perf_counter()
-        subprocess.run([sys.executable, *flags, "-c", "pass"], check=True)
+        subprocess.run(argv, check=True)
         samples.append(time.perf_counter() - t)
     return statistics.median(samples) * 1e3
 
@@ -383,6 +387,12 @@ def main() -> None:
         bare = python_pass()
         row("python -c pass", bare, "ms", None)
         row("python -I -S -c pass", python_pass("-I", "-S"), "ms", bare)
+        # what any worker pays before its own code: msgspec (typing, typing_extensions,
+        # inspect, datetime, uuid, decimal) and the plugin API (`from wiseflow import *`)
+        row("python -I -c 'import msgspec'", python_pass("-I", "-c", "import msgspec"), "ms", bare)
+        row(
+            "python -I -c 'import wiseflow'", python_pass("-I", "-c", "import wiseflow"), "ms", bare
+        )
         cold, cold_uss = start(root, use_zygote=False)
         row("sandboxed worker, cold (confined, plugin loaded)", cold, "ms", bare)
         fork = bare_fork()

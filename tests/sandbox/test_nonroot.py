@@ -70,6 +70,8 @@ def worker_facts(r):
         "uids": status["Uid"].split(),
         "ppid": int(status["PPid"]),
         "cap_eff": status["CapEff"].strip(),
+        "uid_map": open(f"/proc/{pid}/uid_map").read().split(),
+        "gid_map": open(f"/proc/{pid}/gid_map").read().split(),
         "net": os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net"),
         "user": os.readlink(f"/proc/{pid}/ns/user") != os.readlink("/proc/self/ns/user"),
         "zygote": r._proc._popen is None,
@@ -289,9 +291,18 @@ def test_userns_diagnosis_names_the_kernel_switch(tmp_path: Path) -> None:
 # -- workers ----------------------------------------------------------------------------------
 
 _END_TO_END = """
+WRITER = '''
+class P(ProcessorPlugin):
+    def initialize(self, ctx):
+        self.ctx = ctx
+    def process(self, batch):
+        path = self.ctx.data_dir / "seen.txt"
+        path.write_text(str(len(batch)))
+        return [r.annotate("witness", path.read_text() == "1") for r in batch]
+'''
 out = {}
 for use_zygote in (False, True):
-    r = factory(WITNESS, name=f"w{int(use_zygote)}", use_zygote=use_zygote)
+    r = factory(WRITER, name=f"w{int(use_zygote)}", use_zygote=use_zygote)
     facts = worker_facts(r)
     facts["records"] = [
         rec.annotations for rec in r.call("process", [[Record(id="a", source="t")]], 10)
@@ -302,7 +313,7 @@ result = {"host_pid": os.getpid(), "host_uid": os.getuid(), "workers": out}
 
 
 def test_plugin_runs_end_to_end_as_nobody_cold_and_from_the_zygote(nobody: NobodyHost) -> None:
-    """load -> initialize -> process works as nobody, confined, cold and zygote-forked alike."""
+    """load -> initialize -> process (writing its data dir) works as nobody, cold and warm."""
     got = nobody.run(_END_TO_END)
     assert got["host_uid"] == NOBODY
     for how, facts in got["workers"].items():
@@ -314,6 +325,9 @@ def test_plugin_runs_end_to_end_as_nobody_cold_and_from_the_zygote(nobody: Nobod
             assert layer in conf["applied"], (how, layer)
         assert "uid" not in conf["applied"]  # already unprivileged: no identity change
         assert facts["uids"] == [str(NOBODY)] * 4  # the host's uid, seen from the host
+        # mapped to itself (not left as the overflow uid), so it can create files
+        assert facts["uid_map"] == [str(NOBODY), str(NOBODY), "1"]
+        assert facts["gid_map"] == [str(NOBODY), str(NOBODY), "1"]
         assert facts["ppid"] == got["host_pid"]  # a child of the host, even via the zygote
         assert facts["net"] is True and facts["user"] is True
         assert int(facts["cap_eff"], 16) == 0  # the namespace's capabilities are dropped
