@@ -93,7 +93,7 @@ def build_handle(
     pm: PluginManager, inst: str, cand: Candidate, raw: dict[str, Any]
 ) -> PluginHandle:
     """Assemble one instance: grants, broker, runner of its level, policy, metering."""
-    from ._broker import Broker
+    from ._broker import Broker, HttpLimits
     from ._handle import PluginHandle
     from ._metering import PluginMeter, SoftLimits
     from ._resilience import CircuitBreaker, RetryPolicy
@@ -105,12 +105,16 @@ def build_handle(
     data_dir.mkdir(parents=True, exist_ok=True)
     perms = effective_permissions(m.permissions, policy.grant, raw, level=level)
     requires = frozenset(r.name for r in m.requires)
+    timeout_s = min(float(policy.resources.get("timeout_s", m.resources.timeout_s)),
+                    m.resources.timeout_s)  # fmt: skip
     broker = Broker(
         inst,
         perms,
         data_dir=str(data_dir),
         requires=requires,
         call_dependency=pm._call_dependency,
+        # brokered I/O never outlives the plugin's own per-call timeout
+        http_limits=HttpLimits(timeout_s=min(30.0, float(timeout_s))),
         read_roots=(cand.code_root,) if cand.code_root else (),
     )
     spec = RunnerSpec(
@@ -122,7 +126,6 @@ def build_handle(
         plugin_class=pm._direct.get(m.name) if cand.origin == "direct" else None,
     )
     runner = build_runner(spec, broker, pm.config, perms_denied=perms.denied)
-    timeout = policy.resources.get("timeout_s", m.resources.timeout_s)
     trusted = level == "trusted"
     hard: dict[str, float | None] = {
         "memory_mb": None if trusted else getattr(runner, "memory_mb", None),
@@ -136,7 +139,7 @@ def build_handle(
         level=level,
         runner=runner,
         lifecycle=Lifecycle(inst, pm.events),
-        timeout_s=min(float(timeout), m.resources.timeout_s),
+        timeout_s=timeout_s,
         retry=RetryPolicy.from_config(policy.retry),
         breaker=CircuitBreaker.from_config(policy.breaker),
         meter=PluginMeter(
@@ -155,7 +158,13 @@ def build_runner(
 ) -> Runner:
     """In-process for ``trusted``; a confined worker otherwise, with the tighter limits."""
     if perms_denied:
-        log.info("plugin %s: not granted: %s", spec.instance, ", ".join(perms_denied))
+        flags = " ".join(_grant_flag(d) for d in perms_denied if "(strict)" not in d)
+        log.warning(
+            "plugin %s asks for permissions that are not granted: %s%s",
+            spec.instance,
+            ", ".join(perms_denied),
+            f"; to grant: wiseflow plugins grant {spec.manifest.name} {flags}" if flags else "",
+        )
     if spec.level == "trusted":
         from ._inprocess import InProcessRunner
 
@@ -176,3 +185,10 @@ def build_runner(
         max_open_files=int(limit("max_open_files", m.max_open_files)),
         allow_weaker_sandbox=config.policy.allow_weaker_sandbox,
     )
+
+
+def _grant_flag(denied: str) -> str:
+    """``network:host:443`` → ``--network host:443`` (the CLI flag that grants it)."""
+    kind, _, value = denied.partition(":")
+    flag = {"fs_read": "--fs-read", "fs_write": "--fs-write"}.get(kind, f"--{kind}")
+    return f"{flag} {value}" if value else flag

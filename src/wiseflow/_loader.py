@@ -6,6 +6,7 @@ plugins whose modules share a name (``plugin.py``) never collide in ``sys.module
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -17,8 +18,13 @@ from ._errors import EntryNotFound
 __all__ = ["import_entry"]
 
 
-def _alias(plugin: str) -> str:
-    return "_wiseflow_plugin_" + plugin.replace("-", "_")
+def _alias(plugin: str, root: Path | None = None) -> str:
+    """A private package name per plugin *and folder*: two copies never share modules."""
+    base = "_wiseflow_plugin_" + plugin.replace("-", "_")
+    if root is None:
+        return base
+    digest = hashlib.blake2s(str(root.resolve()).encode(), digest_size=4).hexdigest()
+    return f"{base}_{digest}"
 
 
 def import_entry(entry: str, *, plugin: str, code_root: str | None) -> Any:
@@ -57,7 +63,7 @@ def import_entry(entry: str, *, plugin: str, code_root: str | None) -> Any:
 
 
 def _import_from_folder(module_name: str, *, plugin: str, root: Path) -> Any:
-    package = _alias(plugin)
+    package = _alias(plugin, root)
     if package not in sys.modules:
         spec = importlib.util.spec_from_loader(package, loader=None, is_package=True)
         assert spec is not None
@@ -86,6 +92,6 @@ def _top_level_names(root: Path) -> set[str]:
 
 def forget_folder_plugin(plugin: str) -> None:
     """Drop a folder plugin's modules from ``sys.modules`` (uninstall, reload)."""
-    package = _alias(plugin)
-    for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+    prefix = _alias(plugin)
+    for name in [n for n in sys.modules if n == prefix or n.startswith(prefix + "_")]:
         del sys.modules[name]

@@ -21,6 +21,7 @@ from ._errors import (
     DiscoveryError,
     MissingDependency,
     Problem,
+    SignatureInvalid,
     WiseflowError,
     error_from_dict,
 )
@@ -107,12 +108,24 @@ class PluginManager:
         return resolve(self._pick_origins(self.discover().candidates), want=want)
 
     def _pick_origins(self, candidates: Sequence[Candidate]) -> list[Candidate]:
+        """Keep, per plugin, the candidates from the origin the operator named (if any).
+
+        ``origin`` may be a kind of origin (``dir``, ``entry-point``), a plugin folder (as a
+        path, relative to wiseflow.toml) or a distribution name.
+        """
         out = []
         for cand in candidates:
             origin = self.config.plugin(cand.manifest.name).origin
-            if origin is None or origin in (cand.origin, cand.location):
+            if origin is None or self._origin_matches(origin, cand):
                 out.append(cand)
         return out
+
+    def _origin_matches(self, origin: str, cand: Candidate) -> bool:
+        if origin in (cand.origin, cand.location):
+            return True
+        if cand.origin == "dir":
+            return str(self.config.resolve_path(origin).resolve()) == cand.location
+        return cand.location.split("==")[0] == origin
 
     # -- registry --------------------------------------------------------------------------
 
@@ -172,7 +185,13 @@ class PluginManager:
                 return self._handles[inst]
         resolution = self.resolve([name])
         related = set(resolution.order) | {name}
-        problems = [p for p in self.discover().problems if p.plugin in related]
+        problems = [
+            p
+            for p in self.discover().problems
+            if p.plugin in related
+            # the operator settled a duplicate by naming the origin to use
+            and not (p.code == "WF104" and self.config.plugin(p.plugin).origin)
+        ]
         problems += list(resolution.problems)
         self._raise_problems(problems, name)
         if name not in resolution.selected:
@@ -237,6 +256,15 @@ class PluginManager:
         return audit_threshold(self.config.policy.audit_block, self.level_for(name))
 
     def _audit_gate(self, cand: Candidate) -> None:
+        if self.config.policy.require_signature and cand.origin != "direct":
+            # No signature scheme exists yet: fail closed rather than run unsigned code.
+            raise SignatureInvalid(
+                f"plugin '{cand.manifest.name}' has no verifiable signature, and "
+                "[policy] require_signature = true",
+                plugin=cand.manifest.name,
+                hint="this wiseflow version cannot verify plugin signatures; set "
+                "require_signature = false to run unsigned plugins you trust",
+            )
         audit_gate(cand, self.audit_threshold(cand.manifest.name))
 
     def _make_handle(self, inst: str, cand: Candidate, raw: dict[str, Any]) -> PluginHandle:
