@@ -126,3 +126,20 @@ def test_cli_audit_and_check_exit_3_with_rule_and_severity(tmp_path: Path) -> No
     )  # fmt: skip
     assert res.returncode == 3
     assert "WF302" in res.stderr
+
+
+def test_computed_imports_are_high_and_literal_ones_judged_by_module() -> None:
+    """import_module("sub" + "process") is high; import_module("socket") counts as socket."""
+    assert ("dynamic-import", "high") in rules(
+        'import importlib\nimportlib.import_module("sub" + "process")\n'
+    )
+    assert ("raw-network", "high") in rules('import importlib\nimportlib.import_module("socket")\n')
+    assert ("dynamic-import", "high") in rules("__import__(name)\n")
+
+
+def test_reading_resource_limits_is_not_a_finding() -> None:
+    """resource.getrlimit is harmless; setrlimit is process control."""
+    assert rules("import resource\nresource.getrlimit(resource.RLIMIT_AS)\n") == set()
+    assert ("process-control", "medium") in rules(
+        "import resource\nresource.setrlimit(resource.RLIMIT_AS, (1, 1))\n"
+    )

@@ -84,7 +84,11 @@ def audit_gate(cand: Candidate, threshold: str) -> None:
             f"or above '{threshold}', first: {worst.message} [{worst.rule}, {worst.severity}]",
             plugin=m.name,
             hint=f"see `wiseflow plugins audit {m.name}`; "
-            "the operator may lower [policy] audit_block",
+            + (
+                "at level strict every finding of medium or above refuses a plugin"
+                if threshold == "medium"
+                else "the operator may lower [policy] audit_block"
+            ),
             problems=blocked,
         )
 

@@ -41,7 +41,6 @@ _MODULES: dict[str, tuple[str, str, str]] = {
     "marshal": ("unsafe-deserialise", "medium", "loads marshalled code objects"),
     "shelve": ("unsafe-deserialise", "medium", "unpickles data from shelves"),
     "signal": ("process-control", "medium", "installs signal handlers"),
-    "resource": ("process-control", "medium", "changes process resource limits"),
 }
 _CALLS: dict[str, tuple[str, str, str]] = {
     "eval": ("dynamic-code", "high", "evaluates code from a string"),
@@ -55,7 +54,9 @@ _CALLS: dict[str, tuple[str, str, str]] = {
     "os.killpg": ("process-control", "high", "sends signals to process groups"),
     "os.setuid": ("process-control", "critical", "changes user id"),
     "os.chroot": ("process-control", "critical", "changes the root directory"),
-    "importlib.import_module": ("dynamic-import", "medium", "imports modules by computed name"),
+    "importlib.import_module": ("dynamic-import", "low", "imports a module by name at run time"),
+    "resource.setrlimit": ("process-control", "medium", "changes process resource limits"),
+    "resource.prlimit": ("process-control", "medium", "changes process resource limits"),
     "sys._getframe": ("introspection", "high", "reads interpreter frames"),
     "gc.get_objects": ("introspection", "high", "walks every live object"),
     "gc.get_referrers": ("introspection", "high", "walks object references"),
@@ -130,6 +131,13 @@ class _Visitor(ast.NodeVisitor):
                         rule = prefix_rule
             if rule:
                 self.add(rule, node.lineno, full)
+            if full in ("importlib.import_module", "__import__") and node.args:
+                first = node.args[0]
+                if not isinstance(first, ast.Constant):
+                    self.add(("dynamic-import", "high", "imports a module whose name is computed"),
+                             node.lineno, full)  # fmt: skip
+                else:
+                    self._module(str(first.value), node.lineno)
             if full in ("getattr", "builtins.getattr") and len(node.args) >= 2:
                 arg = node.args[1]
                 if isinstance(arg, ast.Constant) and arg.value in _SENSITIVE_STRINGS:

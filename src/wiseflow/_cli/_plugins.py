@@ -239,11 +239,19 @@ def audit(ctx: click.Context, target: str) -> None:
         raise click.exceptions.Exit(3)
 
 
+def _require_known(s: Any, name: str) -> None:
+    if name not in {c.manifest.name for c in s.pm.discover().candidates}:
+        raise DiscoveryError(
+            f"no plugin named '{name}' was found",
+            plugin=name,
+            code="WF602",
+            hint="check `wiseflow plugins list`, plugin_dirs and --plugin-dir",
+        )
+
+
 def _set_disabled(ctx: click.Context, name: str, disabled: bool) -> None:
     s = session_of(ctx)
-    names = {c.manifest.name for c in s.pm.discover().candidates}
-    if name not in names:
-        raise DiscoveryError(f"no plugin named '{name}' was found", plugin=name, code="WF602")
+    _require_known(s, name)
     state = load_state(s.data_dir)
     if disabled and name not in state.disabled:
         state.disabled.append(name)
@@ -252,7 +260,7 @@ def _set_disabled(ctx: click.Context, name: str, disabled: bool) -> None:
     save_state(s.data_dir, state)
     word = "disabled" if disabled else "enabled"
     if s.out.json:
-        s.out.document({"plugin": name, "state": "DISABLED" if disabled else "ENABLED"})
+        s.out.document({"plugin": name, "enabled": not disabled})
     else:
         s.out.out.print(f"{name}: {word}")
 
@@ -294,6 +302,7 @@ def grant(
 ) -> None:
     """Grant permissions to a plugin (a plugin gets what it declared AND was granted)."""
     s = session_of(ctx)
+    _require_known(s, name)
     state = load_state(s.data_dir)
     old = state.grants.get(name, Grant())
     state.grants[name] = Grant(

@@ -45,6 +45,15 @@ _BODIES = {
 }
 
 
+_IMPORTS = {
+    "connector": "from collections.abc import Iterator\nfrom typing import Any\n\n"
+    "import msgspec\n\nfrom wiseflow import Checkpoint, {base}, Record",
+    "processor": "import msgspec\n\nfrom wiseflow import {base}, Record",
+    "analyzer": "from typing import Any\n\nimport msgspec\n\n"
+    "from wiseflow import {base}, PluginContext, Record",
+}
+
+
 def scaffold(name: str, kind: str, parent: Path) -> Path:
     """Create ``parent/name`` with plugin.toml, plugin.py and test_plugin.py."""
     if not NAME_RE.match(name):
@@ -63,6 +72,7 @@ def scaffold(name: str, kind: str, parent: Path) -> Path:
             f"{folder} already exists", code="WF101", hint="choose another name or --dir"
         )
     base, body = _BODIES[kind]
+    imports = _IMPORTS[kind].format(base=base)
     cls = "".join(part.capitalize() for part in name.split("-")) + base.replace("Plugin", "")
     folder.mkdir(parents=True)
     (folder / "plugin.toml").write_text(
@@ -94,12 +104,7 @@ max_open_files = 64
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import msgspec
-
-from wiseflow import {base}, Checkpoint, PluginContext, Record
+{imports}
 
 
 class {cls}({base}):

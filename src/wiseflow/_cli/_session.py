@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from .._errors import ConfigError
 from .._manager import PluginManager
 from .._operator import OperatorConfig, load_operator_config
 from .._opstate import apply_state, load_state
@@ -39,9 +40,17 @@ class Session:
     @property
     def data_dir(self) -> Path:
         if self.opts.data_dir:
-            return Path(self.opts.data_dir).resolve()
-        cfg = self.base_config
-        return cfg.resolve_path(cfg.wiseflow.data_dir)
+            path = Path(self.opts.data_dir).resolve()
+        else:
+            cfg = self.base_config
+            path = cfg.resolve_path(cfg.wiseflow.data_dir)
+        if path.exists() and not path.is_dir():
+            raise ConfigError(
+                f"the data dir {path} exists and is not a directory",
+                plugin=str(path),
+                hint="point --data-dir (or data_dir in wiseflow.toml) at a directory",
+            )
+        return path
 
     @property
     def config(self) -> OperatorConfig:

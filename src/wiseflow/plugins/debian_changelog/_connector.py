@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from wiseflow import Checkpoint, ConnectorPlugin, PluginContext, Record
+from wiseflow import Checkpoint, ConfigError, ConnectorPlugin, PluginContext, Record
 
 from ._parse import Entry, parse_changelog
 
@@ -45,6 +45,12 @@ class DebianChangelogConnector(ConnectorPlugin):
 
     def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint]:
         root = self.ctx.check_path(self.config.root)
+        if not root.is_dir():
+            raise ConfigError(
+                f"config.root: {self.config.root} is not a directory",
+                plugin=self.ctx.name,
+                hint="set root to an existing directory in the pipeline file",
+            )
         seen_mtimes: dict[str, int] = dict((state or {}).get("mtimes", {}))
         current: dict[str, int] = {}
         files = sorted(root.glob("*/changelog.Debian.gz"))

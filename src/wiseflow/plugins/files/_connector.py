@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from wiseflow import Checkpoint, ConnectorPlugin, PluginContext, Record
+from wiseflow import Checkpoint, ConfigError, ConnectorPlugin, PluginContext, Record
 
 __all__ = ["FilesConnector"]
 
@@ -62,6 +62,12 @@ class FilesConnector(ConnectorPlugin):
 
     def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint]:
         root = self.ctx.check_path(self.config.root)
+        if not root.is_dir():
+            raise ConfigError(
+                f"config.root: {self.config.root} is not a directory",
+                plugin=self.ctx.name,
+                hint="set root to an existing directory in the pipeline file",
+            )
         old: dict[str, int] = dict((state or {}).get("mtimes", {}))
         paths: set[Path] = set()
         for pattern in self.config.patterns:
