@@ -196,18 +196,22 @@ result = {
     "run": r.call("run", [["/bin/true"]], 10),
     "execv": r.call("execv", ["/bin/sh"], 10),
     "pwned": (HOST_ROOT / "pwned").exists(),
-    "witness": witness(),
 }
+granted = factory(ATTACKER, name="granted", permissions=Effective(subprocess=True))
+result["granted"] = granted.call("run", [["/bin/true"]], 10)
+result["witness"] = witness()
 """
 
 
 def test_exec_fails_for_a_nobody_host(nobody: NobodyHost) -> None:
-    """No shell, no subprocess, no exec from a plugin of a nobody host."""
+    """No shell, no subprocess, no exec from a plugin of a nobody host, unless granted."""
     got = nobody.run(ATTACKER + _EXEC)
     assert got["system"] != 0
     assert got["run"] == {"ok": False, "errno": errno.EPERM}
     assert got["execv"] == {"ok": False, "errno": errno.EPERM}
     assert got["pwned"] is False
+    # a granted subprocess runs inside the worker's user namespace (exec keeps working there)
+    assert got["granted"] == {"ok": True, "value": 0}
     assert got["witness"] is True
 
 

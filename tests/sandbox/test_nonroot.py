@@ -442,3 +442,41 @@ def test_workers_of_a_nobody_host_die_with_it(nobody: NobodyHost) -> None:
     while any(process_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not any(process_alive(pid) for pid in pids)
+
+
+_MAP_FAILS = """
+from wiseflow._sandbox import _confine
+
+def refuse(path, text):
+    raise PermissionError(errno.EPERM, "Operation not permitted")
+
+_confine._write_proc = refuse
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:  # a child, so the test host stays as it was
+    try:
+        _confine.enter_private_network()
+        out = {"raised": None}
+    except OSError as exc:
+        out = {"raised": exc.strerror, "errno": exc.errno}
+    with open("/proc/self/status") as f:
+        out["cap_eff"] = next(ln for ln in f if ln.startswith("CapEff")).split()[1]
+    out["user"] = os.readlink("/proc/self/ns/user")
+    os.write(w, json.dumps(out).encode())
+    os._exit(0)
+os.close(w)
+result = json.loads(os.read(r, 65536))
+os.waitpid(pid, 0)
+result["host_user"] = os.readlink("/proc/self/ns/user")
+"""
+
+
+def test_unwritable_uid_map_is_a_precise_failure_with_no_capabilities_left(
+    nobody: NobodyHost,
+) -> None:
+    """If the maps cannot be written, the worker says which step failed and keeps no caps."""
+    got = nobody.run(_MAP_FAILS)
+    assert got["errno"] == 1
+    assert "succeeded but writing its uid/gid map failed (EPERM" in got["raised"]
+    assert got["user"] != got["host_user"]  # it did enter the new namespace...
+    assert int(got["cap_eff"], 16) == 0  # ...and kept none of the capabilities it gave

@@ -198,6 +198,10 @@ def enter_private_network() -> None:
         _write_proc("/proc/self/uid_map", f"{uid} {uid} 1\n")
     except OSError as exc:
         why = userns_diagnosis(exc, step="writing its uid/gid map")
+        try:
+            _drop_capabilities(keep=0)  # whatever the new namespace gave, it keeps none
+        except OSError:
+            pass
         raise OSError(exc.errno, why) from None
     _drop_capabilities(keep=0)
 
