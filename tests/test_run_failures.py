@@ -203,3 +203,32 @@ def test_structured_plugin_log_lines_land_in_the_log_file(tmp_path: Path) -> Non
         lines = (root / ".wiseflow" / "logs" / "wiseflow.log").read_text().splitlines()
         docs = [json.loads(line) for line in lines]
         assert any(d["message"] == "fetched page page=3 items=1" for d in docs), (level, docs)
+
+
+@pytest.mark.parametrize("failure", ["raise RuntimeError('source broke')", "bad"])
+def test_sandboxed_source_failure_keeps_what_it_yielded_before(
+    tmp_path: Path, failure: str
+) -> None:
+    """Records a sandboxed connector yielded before failing (or before an unsendable one) are
+    stored, not dropped with the chunk they were waiting in."""
+    stop = (
+        "yield Record(id='x', source=self.ctx.name, data={'o': object()})"
+        if failure == "bad"
+        else failure
+    )
+    src = f"""\
+    from wiseflow import ConnectorPlugin, Record
+
+    class P(ConnectorPlugin):
+        def fetch(self, state):
+            yield Record(id="a", source=self.ctx.name)
+            yield Record(id="b", source=self.ctx.name)
+            {stop}
+    """
+    root = project(tmp_path, "sandboxed", {"src": ("connector", src)},
+                   '[pipeline]\nname = "t"\n[[sources]]\nplugin = "src"\n')  # fmt: skip
+    res = wf("run", "p.toml", "--json", cwd=root)
+    assert res.returncode == 1, res.stdout + res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["records"]["stored"] == 2
+    assert doc["status"] == "failed" and doc["errors"]

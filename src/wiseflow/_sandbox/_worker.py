@@ -359,14 +359,27 @@ class _Worker:
                 flush()
         except (TypeError, ValueError, OverflowError, ProtocolViolation) as exc:
             if buf:  # what the plugin yielded could not be encoded
+                self._salvage(rid, buf)  # the items before the bad one still count
                 self.send(Fail(id=rid, error=_unsendable(exc, msg.method, self.name)))
             else:
                 self.send(Fail(id=rid, error=error_dict(exc, self.name, self.memory_mb)))
             return
         except BaseException as exc:
+            if buf:  # the plugin failed: what it yielded before is delivered first
+                self._salvage(rid, buf)
             self.send(Fail(id=rid, error=error_dict(exc, self.name, self.memory_mb)))
             return
         self.send(End(id=rid))
+
+    def _salvage(self, rid: int, buf: list[Any]) -> None:
+        """Send the items of ``buf`` one by one, up to the first that cannot be encoded."""
+        for item in list(buf):
+            try:
+                packed = pack([item])
+            except (TypeError, ValueError, OverflowError, ProtocolViolation):
+                break
+            self.send(Chunk(id=rid, items=packed))
+        buf.clear()
 
 
 def _set_comm(name: str) -> None:
