@@ -81,8 +81,12 @@ def build_config(config_type: type[Any] | None, raw: dict[str, Any] | None, plug
         try:
             msgspec.convert(raw[key], type=ftype, strict=False)
         except msgspec.ValidationError as exc:
-            detail = str(exc).replace("`$`", "value").replace("$", f"config.{key}")
-            problems.append(Problem(code="WF105", message=f"config.{key}: {detail}", plugin=plugin))
+            # "Expected `int`, got `str` - at `$[1].n`" -> "config.key[1].n: Expected ..."
+            detail, _, where = str(exc).partition(" - at `")
+            path = (
+                f"config.{key}" + where.rstrip("`").removeprefix("$") if where else f"config.{key}"
+            )
+            problems.append(Problem(code="WF105", message=f"{path}: {detail}", plugin=plugin))
     if not problems:
         try:
             return msgspec.convert(raw, type=config_type, strict=False)

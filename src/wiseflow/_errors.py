@@ -246,7 +246,7 @@ class ManifestError(DiscoveryError):
     """``plugin.toml`` is missing or invalid; ``problems`` lists every invalid field."""
 
     default_code = "WF101"
-    default_hint = "fix the listed fields of plugin.toml (see SPEC §3)"
+    default_hint = "fix the listed fields of plugin.toml (`wiseflow plugins new` shows a valid one)"
 
 
 class EntryNotFound(DiscoveryError):
@@ -396,7 +396,7 @@ class ProtocolViolation(RuntimeFailure):
 
 class PipelineError(WiseflowError):
     default_code = "WF501"
-    default_hint = "fix the pipeline file (see SPEC §5)"
+    default_hint = "fix the pipeline file at the field named"
 
 
 class StoreError(WiseflowError):

@@ -122,7 +122,7 @@ def load_manifest(path: str | Path) -> Manifest:
         raise ManifestError(
             f"no {MANIFEST_NAME} at {p}",
             plugin=str(p),
-            hint=f"a plugin folder must hold a {MANIFEST_NAME} (see SPEC §3)",
+            hint=f"a plugin folder must hold a {MANIFEST_NAME}; `wiseflow plugins new` makes one",
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(f"cannot read {p}: {exc}", plugin=str(p)) from None

@@ -111,7 +111,11 @@ def load_operator_config(path: str | Path | None) -> OperatorConfig:
             f"config file {where} does not exist", plugin=where, hint="check --config"
         ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where} is not valid TOML: {exc}", plugin=where) from None
+        raise ConfigError(
+            f"{where} is not valid TOML: {exc}",
+            plugin=where,
+            hint="fix the syntax of wiseflow.toml at the line named",
+        ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read {where}: {exc}", plugin=where) from None
     try:
@@ -121,7 +125,7 @@ def load_operator_config(path: str | Path | None) -> OperatorConfig:
         raise ConfigError(
             f"{where}: {msg}",
             plugin=where,
-            hint="see SPEC §4 for the sections and keys of wiseflow.toml",
+            hint="sections of wiseflow.toml: [wiseflow], [policy], [plugins.NAME]",
             problems=[Problem(code="WF105", message=msg, file=where)],
         ) from None
     return msgspec.structs.replace(cfg, path=str(p.resolve()))

@@ -129,7 +129,9 @@ class _Validator:
             Problem(
                 code="WF501",
                 message=f"{field}: {message}",
-                hint=hint or "fix the pipeline file (see SPEC §5)",
+                hint=hint
+                or "pipeline files hold [pipeline], [[sources]], [[processors]], "
+                "[[analyzers]] and [output]",
                 file=self.where,
                 line=self._line_of(field, nth),
             )
