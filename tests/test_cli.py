@@ -242,3 +242,36 @@ def test_check_of_a_sandboxed_plugin_never_imports_it_into_the_host(tmp_path: Pa
     res = wf("plugins", "check", "plugins/shy", "--json", cwd=tmp_path)
     assert res.returncode == 2
     assert "imported inside the host process" in res.stdout
+
+
+def test_check_flags_a_placeholder_naming_no_config_field(project: Path) -> None:
+    """fs_read = ["{nosuch}"] can never be granted; check says so (WF101)."""
+    add_plugin(
+        project,
+        "holey",
+        """\
+        [plugin]
+        name = "holey"
+        version = "1.0"
+        kind = "processor"
+        entry = "plugin:P"
+        [plugin.permissions]
+        fs_read = ["{nosuch}"]
+        """,
+        """\
+        import msgspec
+        from wiseflow import ProcessorPlugin
+
+        class P(ProcessorPlugin):
+            class Config(msgspec.Struct):
+                root: str = "/"
+
+            def process(self, batch):
+                return batch
+        """,
+    )
+    res = wf("plugins", "check", "plugins/holey", "--json", cwd=project)
+    assert res.returncode == 2
+    problems = json.loads(res.stdout)["problems"]
+    assert [p["code"] for p in problems] == ["WF101"]
+    assert "{nosuch}" in problems[0]["message"]

@@ -165,7 +165,7 @@ def build_runner(
         flags = " ".join(_grant_flag(d) for d in perms_denied if "(strict)" not in d)
         log.warning(
             "plugin %s asks for permissions that are not granted: %s%s",
-            spec.instance,
+            spec.manifest.name,
             ", ".join(perms_denied),
             f"; to grant: wiseflow plugins grant {spec.manifest.name} {flags}" if flags else "",
         )

@@ -18,7 +18,15 @@ from ._audit import audit_plugin, blocking
 from ._discovery import Candidate
 from ._errors import InterfaceError, ManifestError, Problem, WiseflowError
 from ._manager import PluginManager
-from ._manifest import ENTRY_RE, KINDS, MANIFEST_NAME, NAME_RE, Manifest, load_manifest
+from ._manifest import (
+    ENTRY_RE,
+    KINDS,
+    MANIFEST_NAME,
+    NAME_RE,
+    PLACEHOLDER_RE,
+    Manifest,
+    load_manifest,
+)
 from ._resolve import resolve
 
 __all__ = ["CheckReport", "check_plugin"]
@@ -117,6 +125,7 @@ def _check_candidate(
             handle.runner.load()
         except InterfaceError as exc:  # the class imported: its config can still be checked
             problems.extend(_located(exc, cand))
+        problems.extend(_placeholder_problems(cand, handle.runner.config_schema()))
         if config:
             handle.runner.check_config(config)
     except WiseflowError as exc:
@@ -131,3 +140,30 @@ def _located(exc: WiseflowError, cand: Candidate) -> list[Problem]:
     return [
         msgspec.structs.replace(p, file=p.file or cand.manifest.path) for p in exc.as_problems()
     ]
+
+
+def _placeholder_problems(cand: Candidate, schema: dict[str, Any] | None) -> list[Problem]:
+    """Every ``{field}`` in [plugin.permissions] must name a field of the plugin's Config."""
+    fields: set[str] = set()
+    for definition in (schema or {}).get("$defs", {}).values():
+        fields.update(definition.get("properties", {}))
+    perms = cand.manifest.permissions
+    out = []
+    for kind, entries in (
+        ("network", perms.network), ("env", perms.env),
+        ("fs_read", perms.fs_read), ("fs_write", perms.fs_write),
+    ):  # fmt: skip
+        for entry in entries:
+            m = PLACEHOLDER_RE.match(entry)
+            if m and m.group(1) not in fields:
+                out.append(
+                    Problem(
+                        code="WF101",
+                        message=f"plugin.permissions.{kind}: {entry} names no field of the "
+                        "plugin's Config, so it can never be granted",
+                        hint=f"add a `{m.group(1)}` field to Config or fix the placeholder",
+                        file=cand.manifest.path,
+                        plugin=cand.manifest.name,
+                    )
+                )
+    return out
