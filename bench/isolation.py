@@ -388,7 +388,7 @@ def main() -> None:
         row("python -c pass", bare, "ms", None)
         row("python -I -S -c pass", python_pass("-I", "-S"), "ms", bare)
         # what any worker pays before its own code: msgspec (typing, typing_extensions,
-        # inspect, datetime, uuid, decimal) and the plugin API (`from wiseflow import *`)
+        # inspect, datetime, uuid, decimal) and the plugin API package (`import wiseflow`)
         row("python -I -c 'import msgspec'", python_pass("-I", "-c", "import msgspec"), "ms", bare)
         row(
             "python -I -c 'import wiseflow'", python_pass("-I", "-c", "import wiseflow"), "ms", bare

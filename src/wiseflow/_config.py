@@ -5,7 +5,6 @@ Every invalid field is reported at once with its path (WF105).
 
 from __future__ import annotations
 
-import dataclasses
 import typing
 from typing import Any
 
@@ -31,6 +30,8 @@ def _fields(config_type: type[Any]) -> dict[str, tuple[Any, bool]]:
             f.encode_name: (hints.get(f.name, Any), f.required)
             for f in msgspec.structs.fields(config_type)
         }
+    import dataclasses  # only a dataclass Config (whose plugin imported it already) needs it
+
     out: dict[str, tuple[Any, bool]] = {}
     for f in dataclasses.fields(config_type):
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING

@@ -6,7 +6,6 @@ Every violation is listed, not just the first.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from typing import Any
 
@@ -130,6 +129,8 @@ def _config_problems(cls: type, plugin: str | None) -> list[Problem]:
     config = getattr(cls, "Config", None)
     if config is None:
         return []
+    import dataclasses  # only plugins with a Config get here
+
     where = f"{cls.__name__}.Config"
     if not isinstance(config, type):
         return [Problem(code="WF103", message=f"{where} must be a class", plugin=plugin)]
