@@ -55,7 +55,11 @@ DOCUMENTED = {
     "PipelineError",
     "StoreError",
     "RepositoryError",
-    # the host, for embedding
+}
+
+# The host, for embedding: importable from wiseflow, loaded lazily, not in __all__ (so a
+# plugin's `from wiseflow import *` never drags the manager into a sandbox worker).
+HOST = {
     "PluginManager",
     "PluginHandle",
     "PluginState",
@@ -73,14 +77,28 @@ def test_all_is_exactly_the_documented_api() -> None:
 
 
 def test_every_exported_name_exists() -> None:
-    """Every name in ``__all__`` is importable from ``wiseflow``."""
-    for name in wiseflow.__all__:
+    """Every name in ``__all__`` and every host name is importable from ``wiseflow``."""
+    for name in [*wiseflow.__all__, *HOST]:
         assert hasattr(wiseflow, name), name
+    assert set(wiseflow.HOST_API) == HOST
+
+
+def test_star_import_gives_the_plugin_api_without_the_host() -> None:
+    """`from wiseflow import *` in plugin code loads the contract only."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom wiseflow import *\n"
+        "print(sorted(m for m in sys.modules if m.startswith('wiseflow.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "wiseflow._manager" not in out.stdout and "psutil" not in out.stdout
 
 
 def test_public_classes_report_the_package_as_module() -> None:
     """Public classes say ``wiseflow``, not a private module, in reprs and docs."""
-    for name in wiseflow.__all__:
+    for name in [*wiseflow.__all__, *HOST]:
         obj = getattr(wiseflow, name)
         if isinstance(obj, type):
             assert obj.__module__ == "wiseflow", name

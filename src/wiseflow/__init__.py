@@ -71,7 +71,6 @@ __all__ = [
     "DiscoveryError",
     "DuplicatePlugin",
     "EntryNotFound",
-    "EventBus",
     "Figure",
     "HttpResponse",
     "IntegrityError",
@@ -80,15 +79,10 @@ __all__ = [
     "Manifest",
     "ManifestError",
     "MissingDependency",
-    "OperatorConfig",
     "PermissionDenied",
     "PipelineError",
     "PluginContext",
     "PluginError",
-    "PluginEvent",
-    "PluginHandle",
-    "PluginManager",
-    "PluginState",
     "PluginTimeout",
     "Problem",
     "ProcessorPlugin",
@@ -110,12 +104,21 @@ __all__ = [
     "WorkerCrashed",
     "__version__",
     "load_manifest",
-    "load_operator_config",
     "non_idempotent",
 ]
 
-# The host's classes load on first use, so that plugin code and sandbox workers importing
-# the contract never pay for (or reach) the manager.
+# The host's names (for embedding wiseflow) load on first use and stay out of ``__all__``:
+# plugin code and sandbox workers importing the contract (even with ``import *``) never
+# pay for, or reach, the manager.
+HOST_API = (
+    "EventBus",
+    "OperatorConfig",
+    "PluginEvent",
+    "PluginHandle",
+    "PluginManager",
+    "PluginState",
+    "load_operator_config",
+)
 _LAZY = {
     "EventBus": "._lifecycle",
     "PluginEvent": "._lifecycle",
@@ -140,11 +143,14 @@ def __getattr__(name: str) -> object:
     return obj
 
 
-if TYPE_CHECKING:
-    from ._handle import PluginHandle
-    from ._lifecycle import EventBus, PluginEvent, PluginState
-    from ._manager import PluginManager
-    from ._operator import OperatorConfig, load_operator_config
+if TYPE_CHECKING:  # explicit re-exports for type checkers (the names load lazily at run time)
+    from ._handle import PluginHandle as PluginHandle
+    from ._lifecycle import EventBus as EventBus
+    from ._lifecycle import PluginEvent as PluginEvent
+    from ._lifecycle import PluginState as PluginState
+    from ._manager import PluginManager as PluginManager
+    from ._operator import OperatorConfig as OperatorConfig
+    from ._operator import load_operator_config as load_operator_config
 
 for _name in __all__:
     if _name in _LAZY:
