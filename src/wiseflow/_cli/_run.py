@@ -83,7 +83,8 @@ def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refre
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM ends a run like Ctrl-C: workers stopped, the run recorded as failed."""
+    """SIGTERM ends a run like Ctrl-C: workers stopped, the run recorded as interrupted."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not break the cleanup
     raise KeyboardInterrupt(f"signal {signum}")
 
 

@@ -313,15 +313,23 @@ def run_pipeline(
         sink.close()
         if pipeline.analyze == "stored" and analyzers:
             run.analyze_stored([h.name for h in sources])
-    except BaseException:
+    except BaseException as exc:
         summary.status = "failed"
+        if not isinstance(exc, Exception):  # interrupted (Ctrl-C, SIGTERM): no more plugin calls
+            summary.status = "interrupted"
         raise
     finally:
         sink.abort()
         stop.set()
         for t in threads:
             t.join(timeout=5)
-        _finish(run, summary, t0, report, pipeline)
+        try:
+            _finish(run, summary, t0, report, pipeline)
+        except BaseException:  # interrupted while finishing: the run is still recorded
+            summary.status = "interrupted"
+            summary.finished = datetime.now(UTC).isoformat(timespec="seconds")
+            run.store.finish_run(summary.run_id, summary.status, summary.to_dict())
+            raise
     return summary
 
 
@@ -343,6 +351,11 @@ def _finish(
 ) -> None:
     """Collect analyzer results, write the report, close the run record."""
     figures: dict[str, list[Figure | str]] = {}
+    if summary.status == "interrupted":  # plugins may be mid-call: record the run and stop
+        summary.seconds = time.perf_counter() - t0
+        summary.finished = datetime.now(UTC).isoformat(timespec="seconds")
+        run.store.finish_run(summary.run_id, summary.status, summary.to_dict())
+        return
     for name, stats in summary.stages.items():
         handle = run.handles.get(name)
         if handle is not None and stats.state != "ERROR":
