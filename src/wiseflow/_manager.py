@@ -29,10 +29,10 @@ from ._lifecycle import EventBus, PluginState
 from ._loader import forget_folder_plugin
 from ._operator import OperatorConfig
 from ._plugin import BasePlugin
-from ._resolve import Resolution, resolve
 
 if TYPE_CHECKING:  # loaded when the first plugin is, so listings stay fast
     from ._handle import PluginHandle
+    from ._resolve import Resolution
 
 __all__ = ["PluginManager", "direct_candidate"]
 
@@ -105,6 +105,8 @@ class PluginManager:
 
     def resolve(self, want: Iterable[str] | None = None) -> Resolution:
         """Choose versions and a load order for ``want`` (everything when None)."""
+        from ._resolve import resolve  # packaging loads only when versions are compared
+
         return resolve(self._pick_origins(self.discover().candidates), want=want)
 
     def _pick_origins(self, candidates: Sequence[Candidate]) -> list[Candidate]:

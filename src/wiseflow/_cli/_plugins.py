@@ -11,7 +11,6 @@ import msgspec
 from .._errors import DiscoveryError, Problem, exit_code_for
 from .._grants import Grant, effective_permissions
 from .._opstate import load_state, save_state
-from .._resolve import dependency_tree, render_tree
 from ._scaffold import scaffold
 from ._session import session_of
 
@@ -31,8 +30,75 @@ def _problem_rows(problems: list[Problem]) -> list[dict[str, Any]]:
 def list_(ctx: click.Context, kind: str | None) -> None:
     """Every plugin on offer: name, version, kind, origin, state, level, problems."""
     s = session_of(ctx)
+    rows, orphans = _listing(s)
+    rows = [r for r in rows if not kind or r["kind"] == kind]
+    if s.out.json:
+        s.out.document({"plugins": rows, "problems": orphans})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} plugin(s)", title_justify="left")
+    for col in ("name", "version", "kind", "origin", "state", "level", "problems"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        probs = ", ".join(p["code"] for p in r["problems"]) or "-"
+        table.add_row(
+            r["name"], r["version"], r["kind"], r["origin"], r["state"], r["level"], probs
+        )
+    s.out.out.print(table)
+    for p in orphans:
+        where = f" ({p['file']})" if p.get("file") else ""
+        s.out.warn(f"{p['code']}: {p['message']}{where}")
+
+
+def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of `plugins list`, memoised on everything they depend on.
+
+    The rows are a pure function of what discovery found (itself re-checked against the
+    files every time), the operator's config and the host's API and Python versions; when
+    none changed, resolution (and the import of ``packaging``) is skipped.
+    """
+    import hashlib
+    import sys
+
+    from .._version import PLUGIN_API_VERSION
+
     pm = s.pm
     discovery = pm.discover()
+    key = hashlib.blake2b(
+        msgspec.msgpack.encode(
+            [
+                discovery.candidates,
+                discovery.problems,
+                s.config,
+                pm.level_override,
+                PLUGIN_API_VERSION,
+                list(sys.version_info[:3]),
+            ]
+        ),
+        digest_size=16,
+    ).hexdigest()
+    memo = pm.data_dir / "cache" / "list.json"
+    try:
+        saved = msgspec.json.decode(memo.read_bytes())
+        if saved.get("key") == key:
+            return saved["rows"], saved["orphans"]
+    except (OSError, msgspec.DecodeError, AttributeError):
+        pass
+    rows, orphans = _compute_listing(s, discovery)
+    if pm.cache:
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            tmp = memo.with_suffix(".tmp")
+            tmp.write_bytes(msgspec.json.encode({"key": key, "rows": rows, "orphans": orphans}))
+            tmp.replace(memo)
+        except OSError:
+            pass  # a read-only data dir only costs speed
+    return rows, orphans
+
+
+def _compute_listing(s: Any, discovery: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    pm = s.pm
     resolution = pm.resolve()
     by_plugin: dict[str, list[Problem]] = {}
     for p in (*discovery.problems, *resolution.problems):
@@ -42,8 +108,6 @@ def list_(ctx: click.Context, kind: str | None) -> None:
         discovery.candidates, key=lambda c: (c.manifest.name, c.manifest.parsed_version)
     ):
         m = cand.manifest
-        if kind and m.kind != kind:
-            continue
         chosen = resolution.selected.get(m.name)
         policy = s.config.plugin(m.name)
         state = "DISABLED" if not policy.enabled else "UNLOADED"
@@ -62,23 +126,9 @@ def list_(ctx: click.Context, kind: str | None) -> None:
                 "problems": _problem_rows(problems),
             }
         )
-    orphans = [p for p in discovery.problems if not any(r["name"] == p.plugin for r in rows)]
-    if s.out.json:
-        s.out.document({"plugins": rows, "problems": [p.to_dict() for p in orphans]})
-        return
-    from rich.table import Table
-
-    table = Table(title=f"{len(rows)} plugin(s)", title_justify="left")
-    for col in ("name", "version", "kind", "origin", "state", "level", "problems"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        probs = ", ".join(p["code"] for p in r["problems"]) or "-"
-        table.add_row(
-            r["name"], r["version"], r["kind"], r["origin"], r["state"], r["level"], probs
-        )
-    s.out.out.print(table)
-    for p in orphans:
-        s.out.warn(f"{p.code}: {p.message}" + (f" ({p.file})" if p.file else ""))
+    names = {r["name"] for r in rows}
+    orphans = [p.to_dict() for p in discovery.problems if p.plugin not in names]
+    return rows, orphans
 
 
 @plugins.command()
@@ -91,6 +141,8 @@ def list_(ctx: click.Context, kind: str | None) -> None:
 @click.pass_context
 def info(ctx: click.Context, name: str, schema: bool) -> None:
     """Manifest, permissions asked and granted, dependency tree and load order."""
+    from .._resolve import dependency_tree, render_tree
+
     s = session_of(ctx)
     pm = s.pm
     discovery = pm.discover()
