@@ -49,7 +49,7 @@ class Broker:
     Args:
         plugin: instance name, for messages and logs.
         permissions: the effective permissions (declared AND granted).
-        data_dir: the instance's own directory (always readable).
+        data_dir: the instance's own directory (always readable), if it has one.
         requires: names of the plugin's declared dependencies.
         call_dependency: performs ``(name, method, args)`` on a dependency's handle.
         read_roots: further readable roots (e.g. the plugin's own code folder).
@@ -60,7 +60,7 @@ class Broker:
         plugin: str,
         permissions: Effective,
         *,
-        data_dir: str,
+        data_dir: str | None,
         requires: frozenset[str] = frozenset(),
         call_dependency: DependencyCall | None = None,
         read_roots: tuple[str, ...] = (),
@@ -69,9 +69,8 @@ class Broker:
     ) -> None:
         self.plugin = plugin
         self.permissions = permissions
-        self._roots = tuple(
-            os.path.realpath(r) for r in (*permissions.fs_read, data_dir, *read_roots)
-        )
+        own = (data_dir,) if data_dir else ()
+        self._roots = tuple(os.path.realpath(r) for r in (*permissions.fs_read, *own, *read_roots))
         self._requires = requires
         self._call_dependency = call_dependency
         self._limits = http_limits or HttpLimits()

@@ -16,12 +16,12 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any, final
-from urllib.parse import urlsplit
 
-import msgspec
-
-from .._context import HttpResponse, PluginContext
-from .._errors import ConfigError, EntryNotFound, PermissionDenied
+from .._broker import Broker
+from .._config import build_config
+from .._context import PluginContext
+from .._errors import EntryNotFound
+from .._grants import Effective, Grant, effective_permissions, host_port
 from .._manifest import Manifest, load_manifest
 from .._plugin import BasePlugin, Figure
 from .._record import Checkpoint, Record
@@ -29,109 +29,32 @@ from .._record import Checkpoint, Record
 __all__ = ["LocalBackend", "LocalStage", "grants_for", "local_stage", "local_stages"]
 
 
-@final
-class LocalBackend:
-    """A :class:`~wiseflow._context.CapabilityBackend` enforcing a fixed grant in-process."""
-
-    def __init__(
-        self,
-        plugin: str,
-        *,
-        read_roots: Iterable[str | Path] = (),
-        hosts: Iterable[str] = (),
-        secrets: Mapping[str, str | None] | None = None,
-    ) -> None:
-        self.plugin = plugin
-        self.read_roots = [Path(r).resolve() for r in read_roots]
-        self.hosts = {h.lower() for h in hosts}
-        self.secrets = dict(secrets or {})
-        self._client: Any = None
-
-    def check_read(self, path: str) -> str:
-        resolved = Path(path).resolve()
-        for root in self.read_roots:
-            if resolved == root or resolved.is_relative_to(root):
-                return str(resolved)
-        raise PermissionDenied(
-            f"plugin {self.plugin!r} may not read {path}: it is outside its granted roots",
-            plugin=self.plugin,
-            permission="fs_read",
-            hint=f"grant it: wiseflow plugins grant {self.plugin} --fs-read {path}",
-        )
-
-    def secret(self, name: str) -> str | None:
-        if name not in self.secrets:
-            raise PermissionDenied(
-                f"plugin {self.plugin!r} asked for secret {name} which is not granted",
-                plugin=self.plugin,
-                permission="env",
-            )
-        return self.secrets[name]
-
-    def http_request(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        body: bytes | None,
-        timeout: float | None,
-    ) -> HttpResponse:
-        host = _host_port(url)
-        if host not in self.hosts and host.rsplit(":", 1)[0] not in self.hosts:
-            raise PermissionDenied(
-                f"plugin {self.plugin!r} asked for network access to {host}, which is not granted",
-                plugin=self.plugin,
-                permission="network",
-                hint=f"run `wiseflow plugins grant {self.plugin} --network {host}`",
-            )
-        import httpx
-
-        if self._client is None:
-            self._client = httpx.Client(follow_redirects=False)
-        resp = self._client.request(
-            method, url, headers=headers, content=body, timeout=timeout or 30.0
-        )
-        return HttpResponse(resp.status_code, dict(resp.headers), resp.content, str(resp.url))
-
-    def close(self) -> None:
-        """Close the HTTP connection pool (idempotent)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-    def call_plugin(self, name: str, method: str, args: list[Any]) -> Any:
-        raise PermissionDenied(
-            f"plugin {self.plugin!r}: ctx.plugin() needs the plugin manager",
-            plugin=self.plugin,
-            permission="requires",
-        )
-
-
-def _host_port(url: str) -> str:
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return f"{(parts.hostname or '').lower()}:{port}"
+def LocalBackend(
+    plugin: str,
+    *,
+    read_roots: Iterable[str | Path] = (),
+    hosts: Iterable[str] = (),
+    secrets: Mapping[str, str | None] | None = None,
+) -> Broker:
+    """The host's :class:`~wiseflow._broker.Broker` with a fixed grant (same checks)."""
+    values = dict(secrets or {})
+    perms = Effective(
+        fs_read=tuple(os.path.realpath(r) for r in read_roots),
+        network=tuple(host_port(h) if ":" in h or "//" in h else f"{h.lower()}:*" for h in hosts),
+        env=tuple(values),
+    )
+    environ = {k: v for k, v in values.items() if v is not None}
+    return Broker(plugin, perms, data_dir=None, environ=environ)
 
 
 def grants_for(manifest: Manifest, config: Mapping[str, Any]) -> dict[str, list[str]]:
     """What a manifest's permissions amount to for ``config`` (placeholders resolved).
 
-    ``{field}`` stands for the value(s) the operator wrote for ``field``; a field left to
-    its default grants nothing. Network entries resolve to ``host:port``.
+    Everything declared is granted; ``{field}`` stands for the value(s) the operator wrote
+    for ``field``, and a field left to its default grants nothing (see ``_grants``).
     """
-    out: dict[str, list[str]] = {"fs_read": [], "network": [], "env": []}
-    perms = manifest.permissions
-    for key, entries in (("fs_read", perms.fs_read), ("network", perms.network)):
-        for entry in entries:
-            if entry.startswith("{") and entry.endswith("}"):
-                value = config.get(entry[1:-1])
-                values = value if isinstance(value, list) else [value] if value else []
-                for v in values:
-                    out[key].append(_host_port(str(v)) if key == "network" else str(v))
-            else:
-                out[key].append(entry)
-    out["env"] = list(perms.env)
-    return out
+    eff = effective_permissions(manifest.permissions, Grant(all=True), dict(config))
+    return {"fs_read": list(eff.fs_read), "network": list(eff.network), "env": list(eff.env)}
 
 
 @final
@@ -157,11 +80,7 @@ class LocalStage:
         self.state = "LOADED"
         self._obj = plugin_obj
         self._loop: asyncio.AbstractEventLoop | None = None
-        cls = type(plugin_obj).Config
-        try:
-            cfg = msgspec.convert(dict(config), cls) if cls is not None else dict(config)
-        except (msgspec.ValidationError, TypeError) as exc:
-            raise ConfigError(f"config of {name!r} is invalid: {exc}", plugin=plugin) from None
+        cfg = build_config(type(plugin_obj).Config, dict(config), plugin)
         path = Path(data_dir)
         path.mkdir(parents=True, exist_ok=True)
         self._backend = backend
