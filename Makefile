@@ -1,4 +1,4 @@
-# Two commands matter: `make demo` (the main job) and `make test` (lint, types, tests).
+# Two commands matter: `make demo` (the main job) and `make test` (lint, types, docs, tests).
 # Both create .venv on first use; nothing else needs to be installed beforehand.
 PYTHON ?= python3
 VENV := .venv
