@@ -36,6 +36,7 @@ class HttpResponse:
 
     @property
     def text(self) -> str:
+        """The body decoded with the charset of ``content-type`` (UTF-8 by default)."""
         return self.content.decode(_charset(self.headers.get("content-type", "")), "replace")
 
     def json(self) -> Any:
@@ -45,6 +46,7 @@ class HttpResponse:
 
     @property
     def ok(self) -> bool:
+        """True for 2xx and 3xx statuses."""
         return 200 <= self.status < 400
 
     def __repr__(self) -> str:
@@ -117,9 +119,11 @@ class HttpClient:
         return self._backend.http_request(method.upper(), url, hdrs, body, timeout)
 
     def get(self, url: str, **kw: Any) -> HttpResponse:
+        """``request("GET", url, ...)``."""
         return self.request("GET", url, **kw)
 
     def post(self, url: str, **kw: Any) -> HttpResponse:
+        """``request("POST", url, ...)``."""
         return self.request("POST", url, **kw)
 
 

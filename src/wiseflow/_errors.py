@@ -287,26 +287,36 @@ class DependencyError(WiseflowError):
 
 
 class MissingDependency(DependencyError):
+    """A required plugin is not installed, or none of its versions is usable."""
+
     default_code = "WF201"
     default_hint = "install the missing plugin or add its folder to plugin_dirs"
 
 
 class VersionConflict(DependencyError):
+    """The installed versions cannot satisfy every requirement at once."""
+
     default_code = "WF202"
     default_hint = "install a version that satisfies every requirement, or relax a range"
 
 
 class DependencyCycle(DependencyError):
+    """Plugins require each other in a circle."""
+
     default_code = "WF203"
     default_hint = "break the cycle: make one of the requirements optional or remove it"
 
 
 class ApiIncompatible(DependencyError):
+    """The manifest's ``api`` range excludes this host's plugin API version."""
+
     default_code = "WF204"
     default_hint = "use a plugin release built for this wiseflow plugin API"
 
 
 class PythonIncompatible(DependencyError):
+    """The manifest's ``python`` range excludes the running Python."""
+
     default_code = "WF205"
     default_hint = "run wiseflow on a Python the plugin supports"
 
@@ -336,18 +346,26 @@ class PermissionDenied(SecurityError):
 
 
 class AuditRefused(SecurityError):
+    """The static audit found something at or above the operator's threshold."""
+
     default_code = "WF302"
 
 
 class IntegrityError(SecurityError):
+    """A plugin's files do not match their recorded hashes."""
+
     default_code = "WF303"
 
 
 class SignatureInvalid(SecurityError):
+    """A required signature is missing or does not verify."""
+
     default_code = "WF304"
 
 
 class SandboxUnavailable(SecurityError):
+    """A confinement layer a sandboxed plugin needs is missing on this machine."""
+
     default_code = "WF305"
     default_hint = (
         "run `wiseflow doctor`; set `allow_weaker_sandbox = true` under [policy] to run "
@@ -365,29 +383,41 @@ class RuntimeFailure(WiseflowError):
 
 
 class PluginTimeout(RuntimeFailure):
+    """A call took longer than the plugin's ``timeout_s``; its worker was stopped."""
+
     default_code = "WF401"
     default_hint = "raise resources.timeout_s for the plugin, or find why the call hangs"
 
 
 class WorkerCrashed(RuntimeFailure):
+    """A plugin's worker process died (exit status or signal in the message)."""
+
     default_code = "WF402"
 
 
 class QuotaExceeded(RuntimeFailure):
+    """A plugin crossed a hard resource limit (named, with the figure reached)."""
+
     default_code = "WF403"
     default_hint = "raise the plugin's limit under [plugins.NAME.resources] if it is legitimate"
 
 
 class CircuitOpen(RuntimeFailure):
+    """The plugin's circuit breaker is open: calls fail fast until it half-opens."""
+
     default_code = "WF404"
     default_hint = "the plugin failed repeatedly; it is retried after the breaker's reset time"
 
 
 class InvalidTransition(RuntimeFailure):
+    """A lifecycle transition (or a call) the plugin's state does not allow."""
+
     default_code = "WF405"
 
 
 class ProtocolViolation(RuntimeFailure):
+    """A worker sent a malformed, oversized or unexpected frame; it was stopped."""
+
     default_code = "WF406"
 
 
@@ -395,15 +425,21 @@ class ProtocolViolation(RuntimeFailure):
 
 
 class PipelineError(WiseflowError):
+    """The pipeline file is invalid (field and line in the problems)."""
+
     default_code = "WF501"
     default_hint = "fix the pipeline file at the field named"
 
 
 class StoreError(WiseflowError):
+    """The SQLite store could not be opened, migrated or written."""
+
     default_code = "WF502"
 
 
 class RepositoryError(WiseflowError):
+    """A plugin repository (index) operation failed."""
+
     default_code = "WF600"
 
 

@@ -31,6 +31,8 @@ log = logging.getLogger("wiseflow.lifecycle")
 
 
 class PluginState(enum.StrEnum):
+    """The lifecycle states of a plugin instance (see :data:`TRANSITIONS`)."""
+
     UNLOADED = "UNLOADED"
     LOADED = "LOADED"
     INITIALIZED = "INITIALIZED"
@@ -124,6 +126,7 @@ class EventBus:
         return len(self._subscribers)
 
     def publish(self, event: PluginEvent) -> None:
+        """Deliver ``event`` to every matching subscriber; their failures are logged."""
         with self._lock:
             targets = [fn for fn, only in self._subscribers if only in (None, event.plugin)]
         for fn in targets:

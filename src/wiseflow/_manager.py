@@ -295,6 +295,7 @@ class PluginManager:
         return handle
 
     def activate(self, name: str) -> PluginHandle:
+        """INITIALIZED → ACTIVE: the plugin starts taking calls."""
         handle = self.get(name)
         handle.lifecycle.transition(PluginState.ACTIVE)
         return handle
@@ -311,6 +312,7 @@ class PluginManager:
         return handle
 
     def disable(self, name: str, reason: str = "disabled by operator") -> PluginHandle:
+        """→ DISABLED: calls are refused and the plugin's resources released until enabled."""
         handle = self.get(name)
         handle.lifecycle.transition(PluginState.DISABLED, reason)
         handle.disable()  # releases the worker, threads, scratch files
