@@ -109,3 +109,19 @@ def test_disabled_plugin_refuses_the_run(tmp_path: Path) -> None:
     assert wf("plugins", "disable", "upper", cwd=tmp_path).returncode == 0
     res = wf("run", "p.toml", cwd=tmp_path)
     assert res.returncode == 2 and "disabled" in res.stderr
+
+
+def test_changed_records_are_updated_in_place_on_full_refresh(tmp_path: Path) -> None:
+    """A record fetched again with new content replaces the stored one: one row, counted."""
+    (tmp_path / "wiseflow.toml").write_text('[policy]\nlevel = "trusted"\n')
+    (tmp_path / "p.toml").write_text(PIPELINE)
+    assert wf("run", "p.toml", cwd=tmp_path).returncode == 0
+    (tmp_path / "p.toml").write_text(PIPELINE.replace('greeting = "hey"', 'greeting = "yo"'))
+    doc = json.loads(wf("run", "p.toml", "--json", "--full-refresh", cwd=tmp_path).stdout)
+    assert doc["records"]["duplicates"] == 5 and doc["records"]["updated"] == 5
+    db = sqlite3.connect(tmp_path / ".wiseflow" / "wiseflow.db")
+    assert [r[0] for r in db.execute("select title from records order by id")] == [
+        f"YO #{i}" for i in range(5)
+    ]
+    again = json.loads(wf("run", "p.toml", "--json", "--full-refresh", cwd=tmp_path).stdout)
+    assert again["records"]["updated"] == 0  # nothing changed: nothing rewritten

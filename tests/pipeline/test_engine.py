@@ -104,6 +104,7 @@ def test_records_flow_through_stages_in_batches(tmp_path: Path, stage: Any, stor
         "fetched": 10,
         "stored": 10,
         "duplicates": 0,
+        "updated": 0,
         "dead_letters": 0,
         "dropped": 0,
     }

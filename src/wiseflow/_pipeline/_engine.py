@@ -60,6 +60,7 @@ class _Run:
         self.analyzers = analyzers
         self.handles: dict[str, StageHandle] = {}
         self.progress: Progress | None = None
+        self.updated_at_start = store.updated
 
     def stats(self, handle: StageHandle) -> StageStats:
         return self.summary.stages[handle.name]
@@ -201,6 +202,7 @@ class _Run:
             )
         summary.stored += stored
         summary.duplicates += duplicates
+        summary.updated = self.store.updated - self.updated_at_start
         if records and self.pipeline.analyze == "stream":
             self.analyze(records)
         if self.progress is not None:

@@ -69,6 +69,7 @@ class RunSummary(msgspec.Struct, kw_only=True):
     fetched: int = 0
     stored: int = 0
     duplicates: int = 0
+    updated: int = 0  # of the duplicates: stored before, changed since, updated in place
     dropped: int = 0
     dead_letters: int = 0
     stages: dict[str, StageStats] = msgspec.field(default_factory=dict)
@@ -90,6 +91,7 @@ class RunSummary(msgspec.Struct, kw_only=True):
                 "fetched": self.fetched,
                 "stored": self.stored,
                 "duplicates": self.duplicates,
+                "updated": self.updated,
                 "dead_letters": self.dead_letters,
                 "dropped": self.dropped,
             },

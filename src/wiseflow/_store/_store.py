@@ -24,10 +24,23 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
 _HINT = "check that the data dir is writable and not on a full disk; see `wiseflow doctor`"
 
-_INSERT = (
-    "INSERT OR IGNORE INTO records (source, id, kind, time, title, text, url, author, tags,"
-    " data, annotations, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+# A record fetched again under the same (source, id) is one row: updated in place when its
+# content changed (run_id then names the run that changed it), left alone otherwise.
+_INSERT = """
+INSERT INTO records (source, id, kind, time, title, text, url, author, tags, data,
+                     annotations, run_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(source, id) DO UPDATE SET
+    kind = excluded.kind, time = excluded.time, title = excluded.title,
+    text = excluded.text, url = excluded.url, author = excluded.author,
+    tags = excluded.tags, data = excluded.data, annotations = excluded.annotations,
+    run_id = excluded.run_id
+WHERE records.kind IS NOT excluded.kind OR records.time IS NOT excluded.time
+    OR records.title IS NOT excluded.title OR records.text IS NOT excluded.text
+    OR records.url IS NOT excluded.url OR records.author IS NOT excluded.author
+    OR records.tags IS NOT excluded.tags OR records.data IS NOT excluded.data
+    OR records.annotations IS NOT excluded.annotations
+"""
 _CHECKPOINT = (
     "INSERT INTO checkpoints (source, state, run_id, time) VALUES (?, ?, ?, ?)"
     " ON CONFLICT(source) DO UPDATE SET state = excluded.state, run_id = excluded.run_id,"
@@ -75,6 +88,8 @@ class Store:
         self._conn = conn
         self.path = path
         self._lock = threading.Lock()
+        #: Records fetched again with changed content, updated in place (since open).
+        self.updated = 0
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
@@ -179,7 +194,8 @@ class Store:
     ) -> tuple[int, int]:
         """Store ``records`` and, in the same transaction, ``source``'s checkpoint.
 
-        Records already stored under the same ``(source, id)`` are left as they are.
+        A record already stored under the same ``(source, id)`` is never stored twice: it is
+        updated in place when its content changed (counted in :attr:`updated`), else left.
 
         Returns:
             ``(stored, duplicates)``: how many were new and how many were already there.
@@ -187,13 +203,35 @@ class Store:
         rows = [_row(r, run_id) for r in records]
         state = _encode(checkpoint).decode() if checkpoint is not None else None
         with self._tx("write batch") as conn:
+            known = self._known(conn, rows)
             before = conn.total_changes
             if rows:
                 conn.executemany(_INSERT, rows)
-            stored = conn.total_changes - before
+            changed = conn.total_changes - before
             if state is not None:
                 conn.execute(_CHECKPOINT, (source, state, run_id, _now()))
-        return stored, len(rows) - stored
+        fresh = len({(r[0], r[1]) for r in rows} - known)
+        self.updated += max(0, changed - fresh)
+        return fresh, len(rows) - fresh
+
+    @staticmethod
+    def _known(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> set[tuple[str, str]]:
+        """The ``(source, id)`` keys among ``rows`` that are already stored."""
+        keys = {(r[0], r[1]) for r in rows}
+        found: set[tuple[str, str]] = set()
+        by_source: dict[str, list[str]] = {}
+        for src, rid in keys:
+            by_source.setdefault(src, []).append(rid)
+        for src, ids in by_source.items():
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                cur = conn.execute(
+                    f"SELECT id FROM records WHERE source = ? AND id IN ({marks})",  # noqa: S608
+                    (src, *chunk),
+                )
+                found.update((src, rid) for (rid,) in cur)
+        return found
 
     @staticmethod
     def encode_error(record: Record) -> str | None:
