@@ -12,6 +12,8 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 ORDER = ["discovery", "isolation", "pipeline", "soak"]
+#: Arguments per benchmark in `make bench` (discovery times the real CLI listing).
+ARGS = {"discovery": ["--cli"], "pipeline": ["--compare", "5"]}
 
 
 def main(argv: list[str]) -> int:
@@ -24,7 +26,8 @@ def main(argv: list[str]) -> int:
             failed.append(name)
             continue
         print(f"\n=== bench/{name}.py ===", flush=True)
-        if subprocess.run([sys.executable, str(script)], check=False).returncode != 0:
+        argv = [sys.executable, str(script), *ARGS.get(name, [])]
+        if subprocess.run(argv, check=False).returncode != 0:
             failed.append(name)
     if failed:
         print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
