@@ -131,3 +131,12 @@ def test_load_manifest_from_folder_and_missing(tmp_path: Path) -> None:
     assert load_manifest(tmp_path).path == str(tmp_path / "plugin.toml")
     with pytest.raises(ManifestError, match="no plugin.toml"):
         load_manifest(tmp_path / "nowhere")
+
+
+def test_hostile_toml_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    """Nesting too deep to parse, or a huge file, is WF101 like any other bad manifest."""
+    deep = '[plugin]\nname = "x"\ndescription = ' + "[" * 100_000 + "]" * 100_000 + "\n"
+    with pytest.raises(ManifestError, match="nested too deeply"):
+        parse_manifest(deep)
+    with pytest.raises(ManifestError, match="larger than"):
+        parse_manifest("# " + "x" * (2 << 20))

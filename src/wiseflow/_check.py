@@ -8,7 +8,6 @@ raised: a broken manifest does not hide a broken interface.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from ._manifest import (
     load_manifest,
 )
 from ._resolve import resolve
+from ._toml import TomlProblem, loads
 
 __all__ = ["CheckReport", "check_plugin"]
 
@@ -48,8 +48,8 @@ class CheckReport(msgspec.Struct, frozen=True, kw_only=True):
 def _lenient_manifest(path: Path) -> Manifest | None:
     """Enough of a broken manifest to still check the code (name, kind, entry usable)."""
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8")).get("plugin", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        doc = loads(path.read_text(encoding="utf-8")).get("plugin", {})
+    except (OSError, UnicodeDecodeError, TomlProblem):
         return None
     if not isinstance(doc, dict):
         return None

@@ -7,13 +7,13 @@ Every invalid field is reported at once, each with its path (``plugin.version``)
 # and msgspec resolves string annotations through the class's module.
 
 import re
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, final
 
 import msgspec
 
 from ._errors import ManifestError, Problem
+from ._toml import TomlProblem, loads
 
 if TYPE_CHECKING:  # packaging loads only when versions are parsed (not in sandbox workers)
     from packaging.specifiers import SpecifierSet
@@ -133,15 +133,12 @@ def parse_manifest(text: str, *, path: str | None = None) -> Manifest:
     """Validate manifest TOML ``text``; ``path`` is used in messages and kept on the result."""
     where = path or MANIFEST_NAME
     try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = _toml_error_line(str(exc))
+        doc = loads(text)
+    except TomlProblem as exc:
         raise ManifestError(
-            f"{where} is not valid TOML: {exc}",
+            f"{where}: {exc.message}",
             plugin=where,
-            problems=[
-                Problem(code="WF101", message=f"not valid TOML: {exc}", file=where, line=line)
-            ],
+            problems=[Problem(code="WF101", message=exc.message, file=where, line=exc.line)],
         ) from None
     v = _Validator(text, where)
     manifest = v.run(doc)
@@ -155,11 +152,6 @@ def parse_manifest(text: str, *, path: str | None = None) -> Manifest:
             problems=v.problems,
         )
     return msgspec.structs.replace(manifest, path=path)
-
-
-def _toml_error_line(message: str) -> int | None:
-    m = re.search(r"line (\d+)", message)
-    return int(m.group(1)) if m else None
 
 
 class _Validator:

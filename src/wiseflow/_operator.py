@@ -3,7 +3,6 @@
 # No `from __future__ import annotations` here: public Structs are re-homed to `wiseflow`,
 # and msgspec resolves string annotations through the class's module.
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal, final
 
@@ -11,6 +10,7 @@ import msgspec
 
 from ._errors import ConfigError, Problem
 from ._grants import Grant
+from ._toml import TomlProblem, loads
 
 __all__ = [
     "Breaker",
@@ -105,14 +105,14 @@ def load_operator_config(path: str | Path | None) -> OperatorConfig:
     p = Path(path)
     where = str(p)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(
             f"config file {where} does not exist", plugin=where, hint="check --config"
         ) from None
-    except tomllib.TOMLDecodeError as exc:
+    except TomlProblem as exc:
         raise ConfigError(
-            f"{where} is not valid TOML: {exc}",
+            f"{where}: {exc.message}",
             plugin=where,
             hint="fix the syntax of wiseflow.toml at the line named",
         ) from None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any, final
@@ -11,6 +10,7 @@ from typing import Any, final
 import msgspec
 
 from .._errors import PipelineError, Problem
+from .._toml import TomlProblem, loads
 
 __all__ = ["OutputSpec", "Pipeline", "StageSpec", "load_pipeline", "parse_pipeline"]
 
@@ -96,16 +96,12 @@ def parse_pipeline(
     """Validate pipeline TOML ``text`` (see :func:`load_pipeline`)."""
     where = path or "pipeline.toml"
     try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        line = int(m.group(1)) if m else None
+        doc = loads(text)
+    except TomlProblem as exc:
         raise PipelineError(
-            f"{where}: not valid TOML: {exc}",
+            f"{where}: {exc.message}",
             plugin=where,
-            problems=[
-                Problem(code="WF501", message=f"not valid TOML: {exc}", file=where, line=line)
-            ],
+            problems=[Problem(code="WF501", message=exc.message, file=where, line=exc.line)],
         ) from None
     v = _Validator(text, where, known_plugins)
     pipeline = v.run(doc)
