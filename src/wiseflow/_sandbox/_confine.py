@@ -100,7 +100,7 @@ def system_read_paths() -> list[str]:
             "/lib64",
             "/lib32",
             "/bin",
-            "/etc/ssl",
+            "/etc/ssl/certs",
             "/etc/ld.so.cache",
             "/etc/localtime",
             "/etc/timezone",

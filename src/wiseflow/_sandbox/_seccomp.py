@@ -102,6 +102,22 @@ DENIED: tuple[str, ...] = (
     "vhangup",
     "setsid",
     "setpgid",
+    # anonymous memory files are not bounded by RLIMIT_AS: a way round the memory quota
+    "memfd_create",
+    "memfd_secret",
+    # metadata writes Landlock does not cover (any file: a covert channel, tampering)
+    "setxattr",
+    "lsetxattr",
+    "fsetxattr",
+    "removexattr",
+    "lremovexattr",
+    "fremovexattr",
+    "setxattrat",
+    "removexattrat",
+    "utime",
+    "utimes",
+    "futimesat",
+    "utimensat",
 )
 _EXEC = ("execve", "execveat")
 
