@@ -173,3 +173,51 @@ def test_effective_permissions_intersect_declared_and_granted(tmp_path: Path) ->
     assert effective_permissions(declared, grant, {}).fs_read == ()
     strict = effective_permissions(declared, Grant(all=True), {}, level="strict")
     assert (strict.network, strict.env, strict.subprocess) == ((), (), False)
+
+
+DRIP_SERVER = """
+import http.server, sys, time
+class Drip(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "60")
+        self.end_headers()
+        for _ in range(60):
+            self.wfile.write(b"x")
+            self.wfile.flush()
+            time.sleep(0.1)
+    def log_message(self, *a):
+        pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"""
+
+
+def test_a_slow_drip_response_is_cut_at_the_total_deadline(tmp_path: Path) -> None:
+    """A server sending a byte every 0.1 s (never idle long enough for a read timeout) is cut
+    off when the whole exchange exceeds the limit, instead of holding the host for 6 s."""
+    import subprocess
+    import sys
+    import time
+
+    from wiseflow import TransientError
+
+    proc = subprocess.Popen([sys.executable, "-c", DRIP_SERVER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        b = Broker(
+            "p", Effective(network=(f"127.0.0.1:{port}",)), data_dir=None,
+            http_limits=HttpLimits(timeout_s=1.0),
+        )  # fmt: skip
+        t0 = time.monotonic()
+        with pytest.raises(TransientError, match="longer than 1s in total"):
+            b.http_request("GET", f"http://127.0.0.1:{port}/", {}, None, None)
+        assert time.monotonic() - t0 < 3  # the body alone would take 6 s
+        b.close()
+    finally:
+        proc.kill()
+        proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()

@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from typing import Any, final
 from urllib.parse import urljoin, urlsplit
@@ -192,6 +193,9 @@ class Broker:
         if self._client is None:
             self._client = httpx.Client(follow_redirects=False, trust_env=False)
         limit = min(timeout or self._limits.timeout_s, self._limits.timeout_s)
+        # One deadline for the whole exchange (redirects and a slow-drip body included):
+        # httpx's timeouts are per read, so a server sending a byte a second never trips them.
+        deadline = time.monotonic() + limit
         for _ in range(self._limits.max_redirects + 1):
             host, port, address = self._check_url(url)
             # Connect to the address that was checked, not to a second lookup of the name
@@ -206,12 +210,19 @@ class Broker:
                     pinned,
                     headers=sent,
                     content=body,
-                    timeout=limit,
+                    timeout=max(0.01, deadline - time.monotonic()),
                     extensions={"sni_hostname": host},
                 ) as resp:
                     chunks: list[bytes] = []
                     size = 0
                     for chunk in resp.iter_bytes():
+                        if time.monotonic() > deadline:
+                            raise TransientError(
+                                f"HTTP exchange with {url} took longer than {limit:g}s in total",
+                                plugin=self.plugin,
+                                hint="the host bounds each brokered request by the plugin's "
+                                "timeout_s; the server is too slow",
+                            )
                         size += len(chunk)
                         if size > self._limits.max_bytes:
                             raise self._deny(
