@@ -70,6 +70,12 @@ class P(ProcessorPlugin):
         os.write(FD, struct.pack(">I", len(body)) + body)
         return "sent"
 
+    def deep_payload(self):
+        head = b"\\x94" + msgspec.msgpack.encode("result") + msgspec.msgpack.encode(424242)
+        body = head + b"\\xc0" + b"\\x81\\xa1a" * 3000 + b"\\x80"
+        os.write(FD, struct.pack(">I", len(body)) + body)
+        return "sent"
+
     def close_channel(self):
         os.close(FD)
         return "closed"
@@ -87,6 +93,7 @@ class P(ProcessorPlugin):
         "forged_capability",
         "bad_record",
         "deep",
+        "deep_payload",
     ],
 )
 def test_bad_frames_end_the_worker_with_wf406(sandbox: RunnerFactory, attack: str) -> None:

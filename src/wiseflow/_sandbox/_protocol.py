@@ -347,7 +347,13 @@ class Channel:
         view = memoryview(buf)
         try:
             msg: Message = self._decoder.decode(view[_HEADER.size : end])
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError) as exc:
+        except (
+            msgspec.DecodeError,
+            msgspec.ValidationError,
+            ValueError,
+            TypeError,
+            RecursionError,
+        ) as exc:
             raise ProtocolViolation(f"malformed frame: {exc}") from None
         finally:
             view.release()
