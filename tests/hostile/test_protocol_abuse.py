@@ -71,8 +71,11 @@ class P(ProcessorPlugin):
         return "sent"
 
     def deep_payload(self):
-        head = b"\\x94" + msgspec.msgpack.encode("result") + msgspec.msgpack.encode(424242)
-        body = head + b"\\xc0" + b"\\x81\\xa1a" * 3000 + b"\\x80"
+        # a record whose data nests maps 3,000 deep: the host's decoder gives up (recursion)
+        from wiseflow._sandbox._protocol import Chunk
+        marker = msgspec.msgpack.encode({"a": "MARK"})
+        chunk = Chunk(id=0, records=[Record(id="deep", source="s", data={"a": "MARK"})])
+        body = msgspec.msgpack.encode(chunk).replace(marker, b"\\x81\\xa1a" * 3000 + b"\\x80")
         os.write(FD, struct.pack(">I", len(body)) + body)
         return "sent"
 
