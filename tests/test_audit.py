@@ -143,3 +143,20 @@ def test_reading_resource_limits_is_not_a_finding() -> None:
     assert ("process-control", "medium") in rules(
         "import resource\nresource.setrlimit(resource.RLIMIT_AS, (1, 1))\n"
     )
+
+
+def test_code_the_audit_cannot_read_is_a_finding(tmp_path: Path) -> None:
+    """Bytecode without source, native extensions and non-regular .py files are refused."""
+    import os
+
+    from wiseflow._audit import audit_plugin
+    from wiseflow._manifest import load_manifest
+
+    folder = write(tmp_path, "opaque", "from .hidden import X\n")
+    (folder / "hidden.pyc").write_bytes(b"\x00" * 16)
+    (folder / "fast.so").write_bytes(b"\x7fELF")
+    os.mkfifo(folder / "pipe.py")
+    found = {(p.rule, p.severity) for p in audit_plugin(load_manifest(folder))}
+    assert ("compiled-code", "high") in found
+    assert ("native-code", "critical") in found
+    assert ("unreadable", "high") in found  # a FIFO is refused, not read (no hang)

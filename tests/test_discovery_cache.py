@@ -239,3 +239,23 @@ def test_cache_mirror_has_exactly_the_manifest_fields() -> None:
     m = Manifest(name="a", version="1", kind="connector", entry="a:B", path="/x/plugin.toml")
     data = msgspec.msgpack.decode(msgspec.msgpack.encode(ManifestData.of(m)), type=ManifestData)
     assert data.to_manifest() == m
+
+
+def test_hostile_manifest_files_never_hang_or_crash_discovery(tmp_path: Path) -> None:
+    """A FIFO, a link to /dev/zero or a huge file as plugin.toml is a WF101, found quickly."""
+    import os
+
+    from wiseflow._discovery import discover
+
+    for name, make in (
+        ("fifo", lambda p: os.mkfifo(p)),
+        ("zero", lambda p: os.symlink("/dev/zero", p)),
+        ("huge", lambda p: p.write_bytes(b"#" * (2 << 20))),
+    ):
+        folder = tmp_path / "plugins" / name
+        folder.mkdir(parents=True)
+        make(folder / "plugin.toml")
+    found = discover(plugin_dirs=[tmp_path / "plugins"], entry_points=False)
+    assert found.candidates == ()
+    bad = sorted(p.file or p.message for p in found.problems if p.code == "WF101")
+    assert len(bad) == 3, found.problems

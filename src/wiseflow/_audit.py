@@ -17,6 +17,7 @@ from typing import Final
 
 from ._errors import Problem
 from ._manifest import Manifest
+from ._toml import read_limited
 
 __all__ = ["SEVERITIES", "audit_plugin", "audit_source", "blocking"]
 
@@ -179,6 +180,22 @@ def _sources(root: Path) -> Iterator[Path]:
             yield path
 
 
+def _compiled(root: Path) -> Iterator[tuple[Path, str, str, str]]:
+    """Code the audit cannot read: native extensions and bytecode without its source."""
+    for path in sorted(root.rglob("*")):
+        suffix = path.suffix.lower()
+        if suffix in (".so", ".pyd", ".dylib"):
+            yield path, "native-code", "critical", "ships a native extension the audit cannot read"
+        elif suffix in (".pyc", ".pyo"):
+            source = (
+                path.parent.parent / (path.name.split(".", 1)[0] + ".py")
+                if path.parent.name == "__pycache__"
+                else path.with_suffix(".py")
+            )
+            if not source.exists():
+                yield path, "compiled-code", "high", "ships bytecode without its source"
+
+
 def _lowered(rule: str, severity: str, manifest: Manifest) -> str:
     """A declared permission turns the matching finding into information."""
     perms = manifest.permissions
@@ -193,11 +210,23 @@ def audit_plugin(manifest: Manifest, root: Path | None = None) -> list[Problem]:
     if folder is None or not folder.is_dir():
         return []
     problems: list[Problem] = []
+    for path, rule, severity, message in _compiled(folder):
+        problems.append(
+            Problem(
+                code="WF302",
+                message=f"{path.name}: {message}",
+                hint=_HINTS.get(rule),
+                file=str(path),
+                plugin=manifest.name,
+                rule=rule,
+                severity=severity,
+            )
+        )
     for path in _sources(folder):
         try:
-            source = path.read_text(encoding="utf-8")
+            source = read_limited(path, 4 << 20).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            found = [("unreadable", "medium", f"cannot be read: {exc}", 0)]
+            found = [("unreadable", "high", f"cannot be audited: {exc}", 0)]
         else:
             found = audit_source(source, str(path))
         for rule, severity, message, line in found:
@@ -233,5 +262,6 @@ _HINTS = {
     "dynamic-import": "import modules by their literal names",
     "introspection": "pipeline plugins need no interpreter internals",
     "unsafe-deserialise": "use json or msgspec for data",
+    "compiled-code": "ship the .py sources; the audit reads only source code",
     "process-control": "leave process and signal control to the host",
 }

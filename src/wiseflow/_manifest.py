@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, final
 import msgspec
 
 from ._errors import ManifestError, Problem
-from ._toml import TomlProblem, loads
+from ._toml import TomlProblem, loads, read_limited
 
 if TYPE_CHECKING:  # packaging loads only when versions are parsed (not in sandbox workers)
     from packaging.specifiers import SpecifierSet
@@ -117,7 +117,7 @@ def load_manifest(path: str | Path) -> Manifest:
     if p.is_dir():
         p = p / MANIFEST_NAME
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_limited(p).decode("utf-8")
     except FileNotFoundError:
         raise ManifestError(
             f"no {MANIFEST_NAME} at {p}",

@@ -25,6 +25,7 @@ import msgspec
 
 from .._errors import Problem
 from .._manifest import Manifest, Permissions, Requirement, Resources
+from .._toml import read_limited
 from .._version import __version__
 
 __all__ = ["EntryPoints", "ManifestData", "ManifestResult", "Memo", "Stamp"]
@@ -237,5 +238,4 @@ class Memo:
 
 
 def _read(path: str) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read()
+    return read_limited(path)  # no FIFO, device or giant file hangs discovery
