@@ -261,7 +261,8 @@ def test_folder_plugins_with_same_module_name_do_not_collide(
 def test_dependencies_load_first_and_are_called_through_the_host(
     tmp_path: Path, wiseflow_manager: Any
 ) -> None:
-    """A plugin requiring another gets it started first and reaches it via ctx.plugin()."""
+    """A plugin requiring another gets its own instance of it, started first, reached via
+    ctx.plugin(); a pipeline stage of the same plugin is a different instance."""
     _write_plugin(tmp_path, "base", "processor", PROC.replace("{tag}", "base"))
     _write_plugin(
         tmp_path,
@@ -277,13 +278,15 @@ def test_dependencies_load_first_and_are_called_through_the_host(
         '[plugin.requires]\nbase = ">=1"\n',
     )
     pm = wiseflow_manager(plugin_dirs=[tmp_path], level="trusted")
+    stage = pm.start("base")
     top = pm.start("top")
-    assert [h.name for h in pm.list()] == ["base", "top"]
+    assert [h.name for h in pm.list()] == ["base", "base@deps", "top"]
     assert top.process(recs(1))[0].annotations == {"base": True}
+    assert pm.get("base@deps").stats.calls == 1 and stage.stats.calls == 0
     order: list[str] = []
     pm.events.subscribe(lambda e: order.append(e.plugin))
     pm.close()
-    assert order == ["top", "base"]
+    assert order == ["top", "base@deps", "base"]
 
 
 def test_undeclared_dependency_call_is_permission_denied(

@@ -34,9 +34,18 @@ if TYPE_CHECKING:  # loaded when the first plugin is, so listings stay fast
     from ._handle import PluginHandle
     from ._resolve import Resolution
 
-__all__ = ["PluginManager", "direct_candidate"]
+__all__ = ["PluginManager", "dependency_instance", "direct_candidate"]
 
 log = logging.getLogger("wiseflow.manager")
+
+
+def dependency_instance(plugin: str) -> str:
+    """The instance serving ``ctx.plugin(plugin)`` calls.
+
+    Dependencies get an instance of their own, never a pipeline's stage of the same
+    plugin: a dependent must not be able to feed (or read) another stage's state.
+    """
+    return f"{plugin}@deps"
 
 
 class PluginManager:
@@ -204,14 +213,18 @@ class PluginManager:
             )
         fallback = resolution.selected[name].manifest.fallback
         for dep in resolution.order:
-            if dep != name and dep not in self._handles:
-                if dep != fallback:
-                    self.start(dep)
-                    continue
-                try:  # a fallback that cannot start must not keep its primary from starting
-                    self.start(dep)
-                except WiseflowError as exc:
-                    log.warning("plugin %s: its fallback %s did not start: %s", name, dep, exc)
+            if dep == name:
+                continue
+            if dep == fallback:
+                if dep not in self._handles:
+                    try:  # a fallback that cannot start must not keep its primary from starting
+                        self.start(dep)
+                    except WiseflowError as exc:
+                        log.warning("plugin %s: its fallback %s did not start: %s", name, dep, exc)
+                continue
+            private = dependency_instance(dep)
+            if private not in self._handles:
+                self.start(dep, instance=private)
         cand = resolution.selected[name]
         self._audit_gate(cand)
         raw = dict(config if config is not None else self.config.plugin(name).config)
@@ -274,7 +287,7 @@ class PluginManager:
         return build_handle(self, inst, cand, raw)
 
     def _call_dependency(self, name: str, method: str, args: builtins.list[Any]) -> Any:
-        return self.get(name).invoke(method, *args)
+        return self.get(dependency_instance(name)).invoke(method, *args)
 
     def initialize(self, name: str, config: dict[str, Any] | None = None) -> PluginHandle:
         """Validate the config (WF105) and call the plugin's ``initialize``."""
