@@ -140,3 +140,12 @@ def test_hostile_toml_is_an_error_not_a_crash(tmp_path: Path) -> None:
         parse_manifest(deep)
     with pytest.raises(ManifestError, match="larger than"):
         parse_manifest("# " + "x" * (2 << 20))
+
+
+def test_names_with_a_trailing_newline_are_refused() -> None:
+    """`$` would accept "probe\\n"; names, entries and placeholders must match exactly."""
+    text = '[plugin]\nname = "probe\\n"\nversion = "1"\nkind = "processor"\nentry = "m:C\\n"\n'
+    with pytest.raises(ManifestError) as info:
+        parse_manifest(text)
+    fields = {p.message.split(":")[0] for p in info.value.problems}
+    assert fields == {"plugin.name", "plugin.entry"}

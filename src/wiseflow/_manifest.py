@@ -30,10 +30,10 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "plugin.toml"
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]*$")
-ENTRY_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]*\Z")
+ENTRY_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*\Z")
 KINDS = ("connector", "processor", "analyzer")
-PLACEHOLDER_RE = re.compile(r"^\{([A-Za-z_]\w*)\}$")
+PLACEHOLDER_RE = re.compile(r"^\{([A-Za-z_]\w*)\}\Z")
 
 
 @final

@@ -184,7 +184,8 @@ class _Run:
         # A record's source is the key of its connector instance (dedup and checkpoints):
         # processors may change anything else, not move records to another source.
         records = [r if r.source == item.source else r.replace(source=item.source) for r in records]
-        summary.dropped += len(item.records) - len(records)  # includes dead letters
+        # includes dead letters; processors may also split records, so never below 0
+        summary.dropped += max(0, len(item.records) - len(records))
         return item, records
 
     def sink(self, done: tuple[Batch, list[Record]]) -> None:

@@ -14,7 +14,7 @@ from .._toml import TomlProblem, loads
 
 __all__ = ["OutputSpec", "Pipeline", "StageSpec", "load_pipeline", "parse_pipeline"]
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 _STAGE_KEYS = ("plugin", "name", "config")
 _PIPELINE_KEYS = ("name", "batch_size", "description", "queue_batches", "analyze")
 _OUTPUT_KEYS = ("report",)
