@@ -10,7 +10,7 @@ import msgspec
 
 from ._errors import ConfigError, Problem
 from ._grants import Grant
-from ._toml import TomlProblem, loads
+from ._toml import TomlProblem, loads, read_limited
 
 __all__ = [
     "Breaker",
@@ -105,7 +105,7 @@ def load_operator_config(path: str | Path | None) -> OperatorConfig:
     p = Path(path)
     where = str(p)
     try:
-        data = loads(p.read_text(encoding="utf-8"))
+        data = loads(read_limited(p).decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(
             f"config file {where} does not exist", plugin=where, hint="check --config"
@@ -116,7 +116,7 @@ def load_operator_config(path: str | Path | None) -> OperatorConfig:
             plugin=where,
             hint="fix the syntax of wiseflow.toml at the line named",
         ) from None
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {where}: {exc}", plugin=where) from None
     try:
         cfg = msgspec.convert(data, type=OperatorConfig)

@@ -10,7 +10,7 @@ from typing import Any, final
 import msgspec
 
 from .._errors import PipelineError, Problem
-from .._toml import TomlProblem, loads
+from .._toml import TomlProblem, loads, read_limited
 
 __all__ = ["OutputSpec", "Pipeline", "StageSpec", "load_pipeline", "parse_pipeline"]
 
@@ -80,7 +80,7 @@ def load_pipeline(path: str | Path, *, known_plugins: Collection[str] | None = N
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_limited(p).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PipelineError(
             f"cannot read pipeline file {p}: {exc}",
