@@ -275,3 +275,13 @@ def test_check_flags_a_placeholder_naming_no_config_field(project: Path) -> None
     problems = json.loads(res.stdout)["problems"]
     assert [p["code"] for p in problems] == ["WF101"]
     assert "{nosuch}" in problems[0]["message"]
+
+
+def test_list_shows_a_broken_plugin_in_error_with_its_problems(project: Path) -> None:
+    """A plugin whose manifest is broken is listed (state ERROR) with its WF101."""
+    add_plugin(project, "broken", BROKEN_MANIFEST, HALF_CODE)
+    doc = json.loads(wf("plugins", "list", "--json", cwd=project).stdout)
+    row = next(p for p in doc["plugins"] if p["name"] == "broken")
+    assert row["state"] == "ERROR"
+    assert {p["code"] for p in row["problems"]} == {"WF101"}
+    assert len(row["problems"]) == 2  # the bad version and the bad memory_mb

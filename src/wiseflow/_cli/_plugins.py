@@ -43,12 +43,17 @@ def list_(ctx: click.Context, kind: str | None) -> None:
     for r in rows:
         probs = ", ".join(p["code"] for p in r["problems"]) or "-"
         table.add_row(
-            r["name"], r["version"], r["kind"], r["origin"], r["state"], r["level"], probs
-        )
+            r["name"], r["version"] or "?", r["kind"] or "?", r["origin"], r["state"],
+            r["level"], probs,
+        )  # fmt: skip
     s.out.out.print(table)
     for p in orphans:
         where = f" ({p['file']})" if p.get("file") else ""
         s.out.warn(f"{p['code']}: {p['message']}{where}")
+
+
+#: Bumped whenever the rows `plugins list` computes change shape or meaning (memo key).
+_LISTING_FORMAT = 2
 
 
 def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -61,7 +66,7 @@ def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     import hashlib
     import sys
 
-    from .._version import PLUGIN_API_VERSION
+    from .._version import PLUGIN_API_VERSION, __version__
 
     pm = s.pm
     discovery = pm.discover()
@@ -73,6 +78,8 @@ def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 s.config,
                 pm.level_override,
                 PLUGIN_API_VERSION,
+                __version__,
+                _LISTING_FORMAT,
                 list(sys.version_info[:3]),
             ]
         ),
@@ -126,8 +133,31 @@ def _compute_listing(s: Any, discovery: Any) -> tuple[list[dict[str, Any]], list
                 "problems": _problem_rows(problems),
             }
         )
+    # A plugin whose manifest is broken still gets a row (state ERROR) when its name is known,
+    # so that `list` shows it with its problems; nameless problems are listed apart.
     names = {r["name"] for r in rows}
-    orphans = [p.to_dict() for p in discovery.problems if p.plugin not in names]
+    broken: dict[str, list[Problem]] = {}
+    for p in discovery.problems:
+        if p.plugin and p.plugin not in names:
+            broken.setdefault(p.plugin, []).append(p)
+    for plugin, problems in sorted(broken.items()):
+        rows.append(
+            {
+                "name": plugin,
+                "version": None,
+                "kind": None,
+                "origin": "dir"
+                if any(p.file and p.file.endswith(".toml") for p in problems)
+                else "entry-point",
+                "location": next((p.file for p in problems if p.file), None),
+                "state": "ERROR",
+                "level": pm.level_for(plugin),
+                "selected": False,
+                "description": "",
+                "problems": _problem_rows(problems),
+            }
+        )
+    orphans = [p.to_dict() for p in discovery.problems if not p.plugin]
     return rows, orphans
 
 
