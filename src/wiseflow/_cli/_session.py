@@ -64,6 +64,11 @@ class Session:
             self._pm = PluginManager(
                 self.config, plugin_dirs=self.opts.plugin_dirs, data_dir=self.data_dir
             )
+            for folder in self._pm.plugin_dirs:
+                if not folder.is_dir():
+                    self.out.warn(
+                        f"plugin folder {folder} does not exist (plugin_dirs/--plugin-dir)"
+                    )
         return self._pm
 
     def close(self) -> None:
