@@ -5,8 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -74,39 +72,6 @@ class P(ProcessorPlugin):
     def http_ungranted(self, url):
         return self.ctx.http.get(url).status
 """
-
-
-@pytest.fixture
-def tcp_server() -> Iterator[tuple[int, list[bytes]]]:
-    """A TCP server on 127.0.0.1 recording every connection it accepts."""
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen()
-    srv.settimeout(0.2)
-    seen: list[bytes] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(1)
-                try:
-                    seen.append(conn.recv(100))
-                except OSError:
-                    seen.append(b"")
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    yield srv.getsockname()[1], seen
-    stop.set()
-    t.join(2)
-    srv.close()
 
 
 def test_tcp_to_loopback_service_fails(

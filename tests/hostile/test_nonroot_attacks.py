@@ -10,8 +10,6 @@ that the host kept working (a fresh plugin still answers), and the error codes.
 from __future__ import annotations
 
 import errno
-import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -88,37 +86,6 @@ class P(ProcessorPlugin):
             hog.append(bytearray(8 * 1024 * 1024))
 """
 '''
-
-
-@pytest.fixture
-def tcp_server() -> Iterator[tuple[int, list[bytes]]]:
-    """A TCP service on 127.0.0.1 (in the test's network namespace); records what it gets."""
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    srv.settimeout(0.1)
-    seen: list[bytes] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(1)
-                try:
-                    seen.append(conn.recv(100))
-                except OSError:
-                    seen.append(b"")
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    yield srv.getsockname()[1], seen
-    stop.set()
-    t.join(2)
-    srv.close()
 
 
 _NETWORK = """
