@@ -24,13 +24,13 @@ from typing import TypeVar, final
 import msgspec
 
 from .._errors import Problem
-from .._manifest import Manifest, Permissions, Requirement, Resources
+from .._manifest import Manifest
 from .._toml import read_limited
 from .._version import __version__
 
-__all__ = ["EntryPoints", "ManifestData", "ManifestResult", "Memo", "Stamp"]
+__all__ = ["EntryPoints", "ManifestResult", "Memo", "Stamp"]
 
-FORMAT = 3
+FORMAT = 4
 #: Files modified less than this long before the cache was written keep a digest.
 RACY_NS = 3_000_000_000
 #: Entries not used by the current scan are kept up to this many (other configurations).
@@ -60,46 +60,12 @@ class EntryPoints(msgspec.Struct, frozen=True, tag="ep"):
 
 
 @final
-class ManifestData(msgspec.Struct, frozen=True, kw_only=True):
-    """``Manifest``'s fields, for the cache file.
-
-    ``Manifest`` itself cannot be decoded by msgspec once ``wiseflow/__init__`` has set its
-    ``__module__`` to ``"wiseflow"`` (its postponed annotations no longer resolve), so the
-    cache stores this mirror; ``tests/test_discovery_cache.py`` keeps the fields in step.
-    """
-
-    name: str
-    version: str
-    kind: str
-    entry: str
-    api: str
-    python: str | None
-    description: str
-    fallback: str | None
-    requires: tuple[Requirement, ...]
-    permissions: Permissions
-    resources: Resources
-    path: str | None
-
-    @classmethod
-    def of(cls, manifest: Manifest) -> ManifestData:
-        return cls(**{f: getattr(manifest, f) for f in cls.__struct_fields__})
-
-    def to_manifest(self) -> Manifest:
-        return Manifest(**{f: getattr(self, f) for f in self.__struct_fields__})
-
-
-@final
 class ManifestResult(msgspec.Struct, frozen=True, tag="manifest"):
     """A parsed ``plugin.toml``: the manifest, or the problems that stopped it."""
 
-    data: ManifestData | None = None
+    manifest: Manifest | None = None
     problems: tuple[Problem, ...] = ()
     name: str | None = None  # the plugin name, when the file was readable enough to say
-
-    @property
-    def manifest(self) -> Manifest | None:
-        return self.data.to_manifest() if self.data is not None else None
 
 
 Value = EntryPoints | ManifestResult

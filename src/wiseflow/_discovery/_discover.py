@@ -12,7 +12,7 @@ from packaging.version import InvalidVersion, Version
 
 from .._errors import DuplicatePlugin, ManifestError, Problem
 from .._manifest import parse_manifest
-from ._cache import EntryPoints, ManifestData, ManifestResult, Memo
+from ._cache import EntryPoints, ManifestResult, Memo
 from ._candidate import Candidate, Discovery, ScanStats
 from ._folders import iter_plugin_folders
 from ._sites import (
@@ -100,7 +100,7 @@ def _parse(data: bytes, path: str) -> ManifestResult:
         )
         return ManifestResult(problems=(problem,))
     try:
-        return ManifestResult(data=ManifestData.of(parse_manifest(text, path=path)))
+        return ManifestResult(manifest=parse_manifest(text, path=path))
     except ManifestError as err:
         name = err.plugin if err.plugin and err.plugin != path else None
         problems = tuple(
