@@ -198,23 +198,6 @@ Message = (
 )
 
 
-def _prime_type_info() -> None:
-    """Let msgspec read Record's annotations in the module that defines them.
-
-    ``wiseflow/__init__`` renames public classes' ``__module__`` to ``"wiseflow"``, where
-    the postponed annotations (``datetime``) cannot be resolved; msgspec caches a struct's
-    type info once built, so building it here under the true module name is enough.
-    """
-    for cls in (Record, Checkpoint):
-        shown = cls.__module__
-        cls.__module__ = "wiseflow._record"
-        try:
-            msgspec.msgpack.Decoder(cls)
-        finally:
-            cls.__module__ = shown
-
-
-_prime_type_info()
 _record_encoder = msgspec.msgpack.Encoder()
 _record_decoder = msgspec.msgpack.Decoder(Record)
 _checkpoint_decoder = msgspec.msgpack.Decoder(Checkpoint)
