@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from ._audit import audit_plugin, blocking
 from ._discovery import Candidate
 from ._errors import AuditRefused
-from ._grants import effective_permissions
+from ._grants import Grant, effective_permissions
+from ._identity import plugin_root
 from ._lifecycle import Lifecycle
 from ._manifest import Manifest
 from ._operator import OperatorConfig
@@ -21,7 +22,7 @@ from ._plugin import BasePlugin
 from ._runner import Runner, RunnerSpec
 
 if TYPE_CHECKING:
-    from ._broker import Broker
+    from ._broker import Broker, DependencyCall
     from ._handle import PluginHandle
     from ._manager import PluginManager
 
@@ -94,20 +95,34 @@ def audit_gate(cand: Candidate, threshold: str) -> None:
 
 
 def build_handle(
-    pm: PluginManager, inst: str, cand: Candidate, raw: dict[str, Any]
+    pm: PluginManager,
+    inst: str,
+    cand: Candidate,
+    raw: dict[str, Any],
+    *,
+    grant: Grant,
+    files: dict[str, str] | None,
+    level: str,
+    call_dependency: DependencyCall,
 ) -> PluginHandle:
-    """Assemble one instance: grants, broker, runner of its level, policy, metering."""
+    """Assemble one instance: grants, broker, runner of its level, policy, metering.
+
+    Args:
+        grant: what the operator granted this identity (wiseflow.toml and wiseflow.lock).
+        files: approved file digests of a locked plugin, checked again as its code loads.
+        level: the level it runs at.
+        call_dependency: performs ``ctx.plugin(dep)`` calls for this instance.
+    """
     from ._broker import Broker, HttpLimits
     from ._handle import PluginHandle
     from ._metering import PluginMeter, SoftLimits
     from ._resilience import CircuitBreaker, RetryPolicy
 
     m = cand.manifest
-    level = pm.level_for(m.name)
     policy = pm.config.plugin(m.name)
     data_dir = pm.data_dir / "plugins" / inst
     data_dir.mkdir(parents=True, exist_ok=True)
-    perms = effective_permissions(m.permissions, policy.grant, raw, level=level)
+    perms = effective_permissions(m.permissions, grant, raw, level=level)
     requires = frozenset(r.name for r in m.requires)
     timeout_s = min(float(policy.resources.get("timeout_s", m.resources.timeout_s)),
                     m.resources.timeout_s)  # fmt: skip
@@ -116,7 +131,7 @@ def build_handle(
         perms,
         data_dir=str(data_dir),
         requires=requires,
-        call_dependency=pm._call_dependency,
+        call_dependency=call_dependency,
         # brokered I/O never outlives the plugin's own per-call timeout
         http_limits=HttpLimits(timeout_s=min(30.0, float(timeout_s))),
         read_roots=(cand.code_root,) if cand.code_root else (),
@@ -128,6 +143,8 @@ def build_handle(
         data_dir=str(data_dir),
         level=level,
         plugin_class=pm._direct.get(m.name) if cand.origin == "direct" else None,
+        root=plugin_root(cand),
+        files=files,
     )
     runner = build_runner(spec, broker, pm.config, perms_denied=perms.denied)
     trusted = level == "trusted"

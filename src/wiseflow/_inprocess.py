@@ -44,7 +44,11 @@ class InProcessRunner:
     def load(self) -> None:
         m = self.spec.manifest
         cls = self.spec.plugin_class or import_entry(
-            m.entry, plugin=m.name, code_root=self.spec.code_root
+            m.entry,
+            plugin=m.name,
+            code_root=self.spec.code_root,
+            root=self.spec.root,
+            files=self.spec.files,
         )
         problems = validate_interface(cls, m.kind, plugin=m.name)
         self._cls = cls  # kept even when invalid, so that `check` can still validate config

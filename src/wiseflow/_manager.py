@@ -25,13 +25,17 @@ from ._errors import (
     WiseflowError,
     error_from_dict,
 )
+from ._grants import Grant, union
+from ._identity import Admission, admit, origin_of, plugin_root
 from ._lifecycle import EventBus, PluginState
 from ._loader import forget_folder_plugin
+from ._lock import LOCK_NAME, Lock, LockEntry, check_entry, load_lock
 from ._operator import OperatorConfig
 from ._plugin import BasePlugin
 
 if TYPE_CHECKING:  # loaded when the first plugin is, so listings stay fast
     from ._handle import PluginHandle
+    from ._integrity import HashCache
     from ._resolve import Resolution
 
 __all__ = ["PluginManager", "dependency_instance", "direct_candidate"]
@@ -39,13 +43,14 @@ __all__ = ["PluginManager", "dependency_instance", "direct_candidate"]
 log = logging.getLogger("wiseflow.manager")
 
 
-def dependency_instance(plugin: str) -> str:
-    """The instance serving ``ctx.plugin(plugin)`` calls.
+def dependency_instance(plugin: str, dependent: str) -> str:
+    """The instance serving ``dependent``'s ``ctx.plugin(plugin)`` calls.
 
-    Dependencies get an instance of their own, never a pipeline's stage of the same
-    plugin: a dependent must not be able to feed (or read) another stage's state.
+    Every dependent gets an instance of its own (``text@github``), never a pipeline's
+    stage of the same plugin nor another dependent's: no state (secrets passed in, data
+    planted) is shared between two plugins through a common dependency.
     """
-    return f"{plugin}@deps"
+    return f"{plugin}@{dependent}"
 
 
 class PluginManager:
@@ -59,6 +64,7 @@ class PluginManager:
         data_dir: overrides ``config.wiseflow.data_dir``.
         level: overrides every plugin's security level (e.g. ``"trusted"`` in tests).
         cache: keep a discovery cache under the data dir.
+        lock: the approvals (``wiseflow.lock``); read beside ``config`` when None.
 
     Example:
         >>> with PluginManager(plugins=[MyProcessor], entry_points=False) as pm:
@@ -76,6 +82,7 @@ class PluginManager:
         data_dir: str | Path | None = None,
         level: str | None = None,
         cache: bool = True,
+        lock: Lock | None = None,
     ) -> None:
         self.config = config or OperatorConfig()
         self.events = EventBus()
@@ -98,6 +105,9 @@ class PluginManager:
         self._configs: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
         self._discovery: Discovery | None = None
+        self._admission: Admission | None = None
+        self._approvals = lock
+        self._hashes: HashCache | None = None
 
     # -- finding ---------------------------------------------------------------------------
 
@@ -110,33 +120,120 @@ class PluginManager:
                 direct=self._direct_candidates,
                 cache_dir=(self.data_dir / "cache") if self.cache else None,
             )
+            self._admission = None
         return self._discovery
+
+    @property
+    def approvals(self) -> Lock:
+        """``wiseflow.lock``: the plugins the operator approved, pinned to their files."""
+        if self._approvals is None:
+            self._approvals = load_lock(self.lock_path)
+        return self._approvals
+
+    @property
+    def lock_path(self) -> Path:
+        """Where the lock is: beside wiseflow.toml (the current folder without one)."""
+        if self._approvals is not None and self._approvals.path:
+            return Path(self._approvals.path)
+        return self.config.base_dir / LOCK_NAME
+
+    def admission(self) -> Admission:
+        """Which candidates may answer to their name (see :mod:`wiseflow._identity`)."""
+        discovery = self.discover()
+        if self._admission is None:
+            self._admission = admit(
+                discovery.candidates,
+                configured={n for n in self.config.plugins if not n.startswith("_")},
+                lock=self.approvals,
+                pinned=lambda name: self.config.plugin(name).origin,
+                matches_pin=self._origin_matches,
+            )
+        return self._admission
 
     def resolve(self, want: Iterable[str] | None = None) -> Resolution:
         """Choose versions and a load order for ``want`` (everything when None)."""
         from ._resolve import resolve  # packaging loads only when versions are compared
 
-        return resolve(self._pick_origins(self.discover().candidates), want=want)
-
-    def _pick_origins(self, candidates: Sequence[Candidate]) -> list[Candidate]:
-        """Keep, per plugin, the candidates from the origin the operator named (if any).
-
-        ``origin`` may be a kind of origin (``dir``, ``entry-point``), a plugin folder (as a
-        path, relative to wiseflow.toml) or a distribution name.
-        """
-        out = []
-        for cand in candidates:
-            origin = self.config.plugin(cand.manifest.name).origin
-            if origin is None or self._origin_matches(origin, cand):
-                out.append(cand)
-        return out
+        return resolve(list(self.admission().candidates), want=want)
 
     def _origin_matches(self, origin: str, cand: Candidate) -> bool:
-        if origin in (cand.origin, cand.location):
+        """``origin`` (wiseflow.toml) names a kind of origin (``dir``, ``entry-point``), a
+        plugin folder (relative to wiseflow.toml), a distribution or an identity origin."""
+        if origin in (cand.origin, cand.location, origin_of(cand)):
             return True
         if cand.origin == "dir":
             return str(self.config.resolve_path(origin).resolve()) == cand.location
         return cand.location.split("==")[0] == origin
+
+    # -- identity --------------------------------------------------------------------------
+
+    def hash_cache(self) -> HashCache:
+        """Digests of plugin files remembered by stat stamp under the data dir."""
+        if self._hashes is None:
+            from ._integrity import HashCache
+
+            self._hashes = HashCache(
+                self.data_dir / "cache" / "hashes.json" if self.cache else None
+            )
+        return self._hashes
+
+    def plugin_files(self, cand: Candidate) -> dict[str, str] | None:
+        """``{relative path: sha256}`` of the candidate's folder (None: it has none).
+
+        Raises:
+            IntegrityError: WF303 when the folder cannot be hashed.
+        """
+        from ._errors import IntegrityError
+        from ._integrity import TreeError, hash_tree
+
+        root = plugin_root(cand)
+        if root is None:
+            return None
+        try:
+            files = hash_tree(root, self.hash_cache())
+        except (TreeError, OSError) as exc:
+            raise IntegrityError(
+                f"plugin '{cand.manifest.name}': its files cannot be hashed: {exc}",
+                plugin=cand.manifest.name,
+                hint="check the plugin's folder",
+            ) from None
+        finally:
+            self.hash_cache().save()
+        return files
+
+    def approval(self, cand: Candidate) -> LockEntry | None:
+        """The lock entry that approves exactly this candidate's origin, if any."""
+        entry = self.approvals.get(cand.manifest.name)
+        return entry if entry is not None and entry.origin == origin_of(cand) else None
+
+    def verify(self, cand: Candidate) -> dict[str, str] | None:
+        """WF303 unless a locked candidate is exactly what was approved; its files.
+
+        Returns the approved file digests (to check again as the code loads) for a locked
+        plugin, None for a plugin that is not in the lock.
+        """
+        entry = self.approval(cand)
+        if entry is None:
+            return None
+        from ._errors import IntegrityError
+
+        name = cand.manifest.name
+        files = self.plugin_files(cand) or {}
+        check_entry(name, entry, cand.manifest, files, self.config.plugin(name).grant)
+        if self.level_for(name) == "trusted" and entry.level != "trusted":
+            raise IntegrityError(
+                f"plugin '{name}' was approved at level {entry.level}, and is now "
+                "configured trusted (its code would run inside the host)",
+                plugin=name,
+                hint=f"approve it again at this level: wiseflow plugins grant {name}",
+            )
+        return entry.files
+
+    def grant_for(self, cand: Candidate) -> Grant:
+        """What the operator granted this candidate: wiseflow.toml and its lock entry."""
+        grant = self.config.plugin(cand.manifest.name).grant
+        entry = self.approval(cand)
+        return union(grant, entry.grant()) if entry is not None else grant
 
     # -- registry --------------------------------------------------------------------------
 
@@ -168,6 +265,30 @@ class PluginManager:
             return "trusted"
         return self.level_override or self.config.level_for(name)
 
+    def problems_for(self, names: Iterable[str]) -> builtins.list[Problem]:
+        """Discovery problems that stand in the way of loading ``names``.
+
+        A broken candidate never takes a valid one of the same name out of service: its
+        problems count only when no candidate of that name was admitted. A candidate refused
+        its name (another origin owns it) counts only when nothing else answers to it.
+        """
+        names = set(names)
+        admission = self.admission()
+        valid = {c.manifest.name for c in admission.candidates}
+        out = []
+        for p in self.discover().problems:
+            if p.plugin not in names:
+                continue
+            if p.code == "WF104":  # same version from two places
+                if p.plugin in admission.owner:
+                    continue  # settled: pinned, locked or configured
+            elif p.plugin in valid:
+                continue
+            out.append(p)
+        for name in sorted(names - valid):
+            out += admission.refused_for(name)
+        return out
+
     def _raise_problems(self, problems: Sequence[Problem], name: str) -> None:
         if not problems:
             return
@@ -196,14 +317,7 @@ class PluginManager:
                 return self._handles[inst]
         resolution = self.resolve([name])
         related = set(resolution.order) | {name}
-        problems = [
-            p
-            for p in self.discover().problems
-            if p.plugin in related
-            # the operator settled a duplicate by naming the origin to use
-            and not (p.code == "WF104" and self.config.plugin(p.plugin).origin)
-        ]
-        problems += list(resolution.problems)
+        problems = self.problems_for(related) + list(resolution.problems)
         self._raise_problems(problems, name)
         if name not in resolution.selected:
             raise MissingDependency(
@@ -211,24 +325,23 @@ class PluginManager:
                 plugin=name,
                 hint="check `wiseflow plugins list`, plugin_dirs and --plugin-dir",
             )
-        fallback = resolution.selected[name].manifest.fallback
-        for dep in resolution.order:
-            if dep == name:
-                continue
-            if dep == fallback:
-                if dep not in self._handles:
-                    try:  # a fallback that cannot start must not keep its primary from starting
-                        self.start(dep)
-                    except WiseflowError as exc:
-                        log.warning("plugin %s: its fallback %s did not start: %s", name, dep, exc)
-                continue
-            private = dependency_instance(dep)
-            if private not in self._handles:
-                self.start(dep, instance=private)
         cand = resolution.selected[name]
+        files = self.verify(cand)  # WF303 before anything of it (or its deps) starts
+        fallback = cand.manifest.fallback
+        if fallback and fallback in resolution.selected and fallback not in self._handles:
+            try:  # a fallback that cannot start must not keep its primary from starting
+                self.start(fallback)
+            except WiseflowError as exc:
+                log.warning("plugin %s: its fallback %s did not start: %s", name, fallback, exc)
+        for req in cand.manifest.requires:
+            if req.name not in resolution.selected or req.name == fallback:
+                continue  # an optional requirement that is absent
+            private = dependency_instance(req.name, inst)
+            if private not in self._handles:
+                self.start(req.name, instance=private)
         self._audit_gate(cand)
         raw = dict(config if config is not None else self.config.plugin(name).config)
-        handle = self._make_handle(inst, cand, raw)
+        handle = self._make_handle(inst, cand, raw, files=files)
         with self._lock:
             self._handles[inst] = handle
             if inst in self._load_order:
@@ -282,12 +395,37 @@ class PluginManager:
             )
         audit_gate(cand, self.audit_threshold(cand.manifest.name))
 
-    def _make_handle(self, inst: str, cand: Candidate, raw: dict[str, Any]) -> PluginHandle:
-        """A handle (runner, broker, policy) for one instance; no plugin code runs yet."""
-        return build_handle(self, inst, cand, raw)
+    def _make_handle(
+        self,
+        inst: str,
+        cand: Candidate,
+        raw: dict[str, Any],
+        *,
+        files: dict[str, str] | None = None,
+        level: str | None = None,
+    ) -> PluginHandle:
+        """A handle (runner, broker, policy) for one instance; no plugin code runs yet.
 
-    def _call_dependency(self, name: str, method: str, args: builtins.list[Any]) -> Any:
-        return self.get(dependency_instance(name)).invoke(method, *args)
+        ``files``: the approved digests the plugin's code is checked against as it loads;
+        ``level``: run at this level instead of the configured one (``check`` uses strict).
+        """
+        return build_handle(
+            self,
+            inst,
+            cand,
+            raw,
+            grant=self.grant_for(cand),
+            files=files,
+            level=level or self.level_for(cand.manifest.name),
+            call_dependency=lambda dep, method, args: self._call_dependency(
+                inst, dep, method, args
+            ),
+        )
+
+    def _call_dependency(
+        self, dependent: str, name: str, method: str, args: builtins.list[Any]
+    ) -> Any:
+        return self.get(dependency_instance(name, dependent)).invoke(method, *args)
 
     def initialize(self, name: str, config: dict[str, Any] | None = None) -> PluginHandle:
         """Validate the config (WF105) and call the plugin's ``initialize``."""

@@ -26,9 +26,15 @@ class RunnerSpec:
             entry's module is importable as installed.
         data_dir: the instance's private writable directory (created by the host).
         level: ``trusted``, ``sandboxed`` or ``strict``.
+        root: the plugin's folder (holding ``plugin.toml``): its modules load from source
+            only, never from bytecode.
+        files: the approved ``{relative path: sha256}`` of ``root`` for a locked plugin;
+            the code is checked against it as it loads (WF303).
     """
 
-    __slots__ = ("code_root", "data_dir", "instance", "level", "manifest", "plugin_class")
+    __slots__ = (
+        "code_root", "data_dir", "files", "instance", "level", "manifest", "plugin_class", "root",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -39,6 +45,8 @@ class RunnerSpec:
         data_dir: str,
         level: str,
         plugin_class: type[Any] | None = None,
+        root: str | None = None,
+        files: dict[str, str] | None = None,
     ) -> None:
         self.instance = instance
         self.manifest = manifest
@@ -46,6 +54,8 @@ class RunnerSpec:
         self.data_dir = data_dir
         self.level = level
         self.plugin_class = plugin_class  # plugins handed in directly (trusted only)
+        self.root = root
+        self.files = files
 
 
 class Runner(Protocol):

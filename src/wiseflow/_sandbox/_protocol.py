@@ -89,6 +89,8 @@ class Load(_Msg, tag="load", frozen=True):
     entry: str
     code_root: str | None
     data_dir: str
+    root: str | None = None  # the plugin's folder: its modules load from source only
+    files: dict[str, str] | None = None  # approved digests of a locked plugin (WF303)
 
 
 class Init(_Msg, tag="init", frozen=True):

@@ -184,6 +184,8 @@ class WorkerRunner:
                 entry=m.entry,
                 code_root=self.spec.code_root,
                 data_dir=self.spec.data_dir,
+                root=self.spec.root,
+                files=self.spec.files,
             )
         )
         msg = self._wait(0, (Loaded,), deadline, "load")

@@ -235,7 +235,13 @@ class _Worker:
         self.load_msg = msg
         _set_comm(f"wf:{msg.instance}")
         try:
-            cls = import_entry(msg.entry, plugin=msg.name, code_root=msg.code_root)
+            cls = import_entry(
+                msg.entry,
+                plugin=msg.name,
+                code_root=msg.code_root,
+                root=msg.root,
+                files=msg.files,
+            )
             problems = validate_interface(cls, msg.kind, plugin=msg.name)
             if problems:
                 raise InterfaceError(
@@ -437,6 +443,7 @@ def main(argv: list[str]) -> int:
     setup = chan.recv()
     if not isinstance(setup, Setup) or setup.policy.host_pid != host_pid:
         return 2
+    sys.dont_write_bytecode = True  # nothing of a plugin's tree is compiled to disk
     confinement = confine(setup.policy)
     worker = _Worker(chan, setup.policy.memory_mb)
     worker.send(Ready(pid=os.getpid(), confinement=confinement))
