@@ -104,6 +104,7 @@ def build_handle(
     files: dict[str, str] | None,
     level: str,
     call_dependency: DependencyCall,
+    check: bool = False,
 ) -> PluginHandle:
     """Assemble one instance: grants, broker, runner of its level, policy, metering.
 
@@ -145,6 +146,7 @@ def build_handle(
         plugin_class=pm._direct.get(m.name) if cand.origin == "direct" else None,
         root=plugin_root(cand),
         files=files,
+        check=check,
     )
     runner = build_runner(spec, broker, pm.config, perms_denied=perms.denied)
     trusted = level == "trusted"

@@ -466,6 +466,12 @@ def error_from_dict(data: dict[str, Any]) -> WiseflowError:
         )
     err = cls.__new__(cls)
     WiseflowError.__init__(err, message, plugin=plugin, hint=hint, code=code)
+    rows = data.get("problems")
+    if isinstance(rows, list):
+        try:
+            err.problems = tuple(msgspec.convert(r, type=Problem) for r in rows[:50])
+        except msgspec.ValidationError:
+            pass  # malformed findings are dropped; the message stands
     if cls is TransientError:
         retry_after = data.get("retry_after")
         err.retry_after = float(retry_after) if retry_after is not None else None  # type: ignore[attr-defined]

@@ -26,7 +26,7 @@ from ._discovery import Candidate
 from ._errors import DuplicatePlugin, Problem
 from ._lock import Lock
 
-__all__ = ["Admission", "admit", "content_digest", "origin_of", "plugin_root"]
+__all__ = ["Admission", "admit", "content_digest", "origin_of", "plugin_root", "refusal"]
 
 _DELIBERATE = {"direct": 0, "entry-point": 1, "dir": 2}
 
@@ -113,7 +113,7 @@ def admit(
             if origin_of(cand) == origin:
                 kept.add(id(cand))
             else:
-                refused.append((cand, _refusal(cand, origin, why)))
+                refused.append((cand, refusal(cand, origin, why)))
     return Admission(
         candidates=tuple(c for c in candidates if id(c) in kept),
         refused=tuple(refused),
@@ -121,11 +121,13 @@ def admit(
     )
 
 
-def _refusal(cand: Candidate, origin: str, why: str) -> Problem:
+def refusal(cand: Candidate, origin: str, why: str) -> Problem:
+    """The WF104 problem of ``cand``, refused a name that belongs to ``origin``."""
     name = cand.manifest.name
     because = {
         "locked": "approved in wiseflow.lock",
         "configured": "configured in wiseflow.toml",
+        "pinned": "pinned in wiseflow.toml",
     }[why]
     return Problem(
         code=DuplicatePlugin.default_code,

@@ -403,11 +403,13 @@ class PluginManager:
         *,
         files: dict[str, str] | None = None,
         level: str | None = None,
+        check: bool = False,
     ) -> PluginHandle:
         """A handle (runner, broker, policy) for one instance; no plugin code runs yet.
 
         ``files``: the approved digests the plugin's code is checked against as it loads;
-        ``level``: run at this level instead of the configured one (``check`` uses strict).
+        ``level``: run at this level instead of the configured one (``check`` uses strict);
+        ``check``: loaded only to be checked (interface problems reported, not raised).
         """
         return build_handle(
             self,
@@ -417,6 +419,7 @@ class PluginManager:
             grant=self.grant_for(cand),
             files=files,
             level=level or self.level_for(cand.manifest.name),
+            check=check,
             call_dependency=lambda dep, method, args: self._call_dependency(
                 inst, dep, method, args
             ),

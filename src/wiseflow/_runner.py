@@ -30,10 +30,13 @@ class RunnerSpec:
             only, never from bytecode.
         files: the approved ``{relative path: sha256}`` of ``root`` for a locked plugin;
             the code is checked against it as it loads (WF303).
+        check: loaded only to be checked: interface problems come back in the runner's
+            ``load_problems`` so that the config can still be validated.
     """
 
     __slots__ = (
-        "code_root", "data_dir", "files", "instance", "level", "manifest", "plugin_class", "root",
+        "check", "code_root", "data_dir", "files", "instance", "level", "manifest",
+        "plugin_class", "root",
     )  # fmt: skip
 
     def __init__(
@@ -47,6 +50,7 @@ class RunnerSpec:
         plugin_class: type[Any] | None = None,
         root: str | None = None,
         files: dict[str, str] | None = None,
+        check: bool = False,
     ) -> None:
         self.instance = instance
         self.manifest = manifest
@@ -56,6 +60,7 @@ class RunnerSpec:
         self.plugin_class = plugin_class  # plugins handed in directly (trusted only)
         self.root = root
         self.files = files
+        self.check = check  # `plugins check`: interface problems reported, not raised
 
 
 class Runner(Protocol):

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import msgspec
 
-from .._errors import DiscoveryError, Problem, exit_code_for
+from .._errors import DiscoveryError, DuplicatePlugin, Problem, WiseflowError, exit_code_for
 from .._grants import Grant, effective_permissions
 from .._opstate import load_state, save_state
 from ._scaffold import scaffold
 from ._session import session_of
+
+if TYPE_CHECKING:
+    from .._discovery import Candidate
+    from .._manager import PluginManager
 
 
 @click.group(name="plugins")
@@ -53,7 +57,7 @@ def list_(ctx: click.Context, kind: str | None) -> None:
 
 
 #: Bumped whenever the rows `plugins list` computes change shape or meaning (memo key).
-_LISTING_FORMAT = 2
+_LISTING_FORMAT = 3
 
 
 def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -75,6 +79,7 @@ def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             [
                 discovery.candidates,
                 discovery.problems,
+                pm.approvals.plugins,
                 s.config,
                 pm.level_override,
                 PLUGIN_API_VERSION,
@@ -89,7 +94,7 @@ def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     try:
         saved = msgspec.json.decode(memo.read_bytes())
         if saved.get("key") == key:
-            return saved["rows"], saved["orphans"]
+            return _with_identity(pm, discovery, saved["rows"]), saved["orphans"]
     except (OSError, msgspec.DecodeError, AttributeError):
         pass
     rows, orphans = _compute_listing(s, discovery)
@@ -101,14 +106,61 @@ def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             tmp.replace(memo)
         except OSError:
             pass  # a read-only data dir only costs speed
-    return rows, orphans
+    return _with_identity(pm, discovery, rows), orphans
+
+
+def _with_identity(
+    pm: PluginManager, discovery: Any, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Add each row's identity (origin, content) and whether it is locked and verified.
+
+    Computed on every listing, never memoised: content is the files as they are now.
+    """
+    by_place = {(c.origin, c.location, c.manifest.name): c for c in discovery.candidates}
+    for row in rows:
+        cand = by_place.get((row["origin"], row["location"], row["name"]))
+        if cand is None:
+            row.update(identity=None, locked=False, verified=None)
+            continue
+        row.update(_identity_doc(pm, cand))
+    return rows
+
+
+def _identity_doc(pm: PluginManager, cand: Candidate) -> dict[str, Any]:
+    """``{"identity": {name, origin, content}, "locked", "verified", "verify_error"}``."""
+    from .._identity import content_digest, origin_of
+
+    try:
+        files = pm.plugin_files(cand)
+        content = content_digest(files) if files is not None else None
+    except WiseflowError:
+        files, content = None, None
+    doc: dict[str, Any] = {
+        "identity": {"name": cand.manifest.name, "origin": origin_of(cand), "content": content},
+        "locked": pm.approval(cand) is not None,
+        "verified": None,
+    }
+    if doc["locked"]:
+        try:
+            pm.verify(cand)
+            doc["verified"] = True
+        except WiseflowError as exc:
+            doc["verified"] = False
+            doc["verify_error"] = {"code": exc.code, "message": exc.message}
+    return doc
 
 
 def _compute_listing(s: Any, discovery: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     pm = s.pm
     resolution = pm.resolve()
+    admission = pm.admission()
+    admitted = {id(c) for c in admission.candidates}
+    refused = {id(c): p for c, p in admission.refused}
     by_plugin: dict[str, list[Problem]] = {}
-    for p in (*discovery.problems, *resolution.problems):
+    for p in (*pm.problems_for({c.manifest.name for c in discovery.candidates}),
+              *resolution.problems):  # fmt: skip
+        if p.code == "WF104" and p.plugin in admission.owner:
+            continue  # a refusal: shown on the refused candidate's own row
         by_plugin.setdefault(p.plugin or "", []).append(p)
     rows: list[dict[str, Any]] = []
     for cand in sorted(
@@ -118,7 +170,12 @@ def _compute_listing(s: Any, discovery: Any) -> tuple[list[dict[str, Any]], list
         chosen = resolution.selected.get(m.name)
         policy = s.config.plugin(m.name)
         state = "DISABLED" if not policy.enabled else "UNLOADED"
-        problems = by_plugin.get(m.name, []) if chosen is None or chosen == cand else []
+        if id(cand) in refused:
+            state, problems = "REFUSED", [refused[id(cand)]]
+        elif id(cand) not in admitted:
+            state, problems = "UNUSED", []  # another origin is pinned
+        else:
+            problems = by_plugin.get(m.name, []) if chosen is None or chosen == cand else []
         rows.append(
             {
                 "name": m.name,
@@ -133,23 +190,22 @@ def _compute_listing(s: Any, discovery: Any) -> tuple[list[dict[str, Any]], list
                 "problems": _problem_rows(problems),
             }
         )
-    # A plugin whose manifest is broken still gets a row (state ERROR) when its name is known,
-    # so that `list` shows it with its problems; nameless problems are listed apart.
-    names = {r["name"] for r in rows}
-    broken: dict[str, list[Problem]] = {}
+    # A broken manifest still gets a row (state ERROR) of its own, under its own folder: it
+    # never lends its problems to a valid plugin of the name it claims.
+    broken: dict[tuple[str, str | None], list[Problem]] = {}
     for p in discovery.problems:
-        if p.plugin and p.plugin not in names:
-            broken.setdefault(p.plugin, []).append(p)
-    for plugin, problems in sorted(broken.items()):
+        if p.plugin and p.code != "WF104":
+            broken.setdefault((p.plugin, p.file), []).append(p)
+    for (plugin, file), problems in sorted(
+        broken.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
+    ):
         rows.append(
             {
                 "name": plugin,
                 "version": None,
                 "kind": None,
-                "origin": "dir"
-                if any(p.file and p.file.endswith(".toml") for p in problems)
-                else "entry-point",
-                "location": next((p.file for p in problems if p.file), None),
+                "origin": "dir" if file and file.endswith(".toml") else "entry-point",
+                "location": str(Path(file).parent) if file and file.endswith(".toml") else file,
                 "state": "ERROR",
                 "level": pm.level_for(plugin),
                 "selected": False,
@@ -175,21 +231,14 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
 
     s = session_of(ctx)
     pm = s.pm
-    discovery = pm.discover()
-    cands = [c for c in discovery.candidates if c.manifest.name == name]
-    if not cands:
-        raise DiscoveryError(
-            f"no plugin named '{name}' was found",
-            plugin=name,
-            code="WF602",
-            hint="check `wiseflow plugins list`, plugin_dirs and --plugin-dir",
-        )
+    chosen = _approved_candidate(pm, name)
+    cands = [c for c in pm.discover().candidates if c.manifest.name == name]
     resolution = pm.resolve([name])
-    chosen = resolution.selected.get(name) or max(cands, key=lambda c: c.manifest.parsed_version)
     m = chosen.manifest
     policy = s.config.plugin(name)
     level = pm.level_for(name)
-    granted = effective_permissions(m.permissions, policy.grant, policy.config, level=level)
+    granted = effective_permissions(m.permissions, pm.grant_for(chosen), policy.config, level=level)
+    entry = pm.approval(chosen)
     doc: dict[str, Any] = {
         "name": m.name,
         "version": m.version,
@@ -211,6 +260,19 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
         ],
         "choice": resolution.explanations.get(name),
         "problems": [p.to_dict() for p in resolution.problems],
+        **_identity_doc(pm, chosen),
+        "approved": None
+        if entry is None
+        else {
+            "version": entry.version,
+            "origin": entry.origin,
+            "level": entry.level,
+            "manifest": entry.manifest,
+            "permissions": entry.permissions(),
+            "files": len(entry.files),
+            "lock": str(pm.lock_path),
+        },
+        "refused": [p.to_dict() for p in pm.admission().refused_for(name)],
     }
     if schema:
         handle = pm._make_handle(f"info-{name}", chosen, dict(policy.config))
@@ -229,6 +291,17 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
     p(f"level: {level}    api: {m.api}    python: {m.python or 'any'}")
     if doc["choice"]:
         p(f"chosen: {doc['choice']}", markup=False)
+    ident = doc["identity"]
+    p(f"identity: {m.name} from {ident['origin']}, content {ident['content'] or '-'}", markup=False)
+    if entry is None:
+        p(f"approval: not in {pm.lock_path.name} (approve with `wiseflow plugins grant {m.name}`)",
+          markup=False)  # fmt: skip
+    else:
+        state = "verified" if doc["verified"] else "CHANGED: " + doc["verify_error"]["message"]
+        p(f"approval: {entry.origin} {entry.version} at level {entry.level}, "
+          f"{len(entry.files)} file(s), {state}", markup=False)  # fmt: skip
+    for prob in doc["refused"]:
+        p(f"refused: {prob['message']}", markup=False)
     p("permissions asked:", msgspec.json.encode(doc["permissions"]["asked"]).decode(), markup=False)
     p("permissions granted:", msgspec.json.encode(granted.to_dict()).decode(), markup=False)
     p("dependency tree:")
@@ -363,6 +436,32 @@ def disable(ctx: click.Context, name: str) -> None:
     _set_disabled(ctx, name, True)
 
 
+def _approved_candidate(pm: PluginManager, name: str) -> Candidate:
+    """The candidate that answers to ``name`` (resolution's choice among those admitted).
+
+    Raises:
+        DuplicatePlugin: WF104 when every candidate of that name was refused it.
+        DiscoveryError: WF602 when there is none.
+    """
+    admission = pm.admission()
+    admitted = [c for c in admission.candidates if c.manifest.name == name]
+    if not admitted:
+        refused = admission.refused_for(name)
+        if refused:
+            raise DuplicatePlugin(refused[0].message, plugin=name, hint=refused[0].hint)
+        raise DiscoveryError(
+            f"no plugin named '{name}' was found",
+            plugin=name,
+            code="WF602",
+            hint="check `wiseflow plugins list`, plugin_dirs and --plugin-dir",
+        )
+    try:
+        chosen = pm.resolve([name]).selected.get(name)
+    except WiseflowError:
+        chosen = None
+    return chosen or max(admitted, key=lambda c: c.manifest.parsed_version)
+
+
 @plugins.command()
 @click.argument("name")
 @click.option("--all", "all_", is_flag=True, help="everything the manifest asks for")
@@ -382,41 +481,90 @@ def grant(
     fs_write: tuple[str, ...],
     subprocess: bool,
 ) -> None:
-    """Grant permissions to a plugin (a plugin gets what it declared AND was granted)."""
+    """Approve a plugin as its files are now, and grant it permissions (wiseflow.lock).
+
+    A plugin gets what it declared AND was granted. `--all` grants what the manifest asks
+    for today, written out in the lock; running `grant` again re-approves changed files.
+    """
+    from .._identity import origin_of
+    from .._lock import LockEntry, approved_entries, save_lock
+
     s = session_of(ctx)
-    _require_known(s, name)
-    state = load_state(s.data_dir)
-    old = state.grants.get(name, Grant())
-    state.grants[name] = Grant(
-        network=tuple(dict.fromkeys((*old.network, *network))),
-        env=tuple(dict.fromkeys((*old.env, *env))),
-        fs_read=tuple(dict.fromkeys((*old.fs_read, *(str(Path(p).resolve()) for p in fs_read)))),
-        fs_write=tuple(dict.fromkeys((*old.fs_write, *(str(Path(p).resolve()) for p in fs_write)))),
-        subprocess=old.subprocess or subprocess,
-        all=old.all or all_,
-    )
-    save_state(s.data_dir, state)
-    if s.out.json:
-        s.out.document({"plugin": name, "grant": msgspec.to_builtins(state.grants[name])})
-    else:
-        s.out.out.print(
-            f"{name}: granted {msgspec.json.encode(state.grants[name]).decode()}", markup=False
+    pm = s.pm
+    cand = _approved_candidate(pm, name)
+    files = pm.plugin_files(cand)
+    if files is None or "plugin.toml" not in files:
+        raise DiscoveryError(
+            f"plugin '{name}' has no plugin folder to approve ({cand.origin} {cand.location})",
+            plugin=name,
+            hint="only plugins with a plugin.toml on disk can be approved",
         )
+    old = pm.approval(cand)
+    base = old.grant() if old is not None else Grant()
+    wanted = Grant(
+        network=(*base.network, *network),
+        env=(*base.env, *env),
+        fs_read=(*base.fs_read, *(str(Path(p).resolve()) for p in fs_read)),
+        fs_write=(*base.fs_write, *(str(Path(p).resolve()) for p in fs_write)),
+        subprocess=base.subprocess or subprocess,
+        all=all_,
+    )
+    entry = LockEntry(
+        version=cand.manifest.version,
+        origin=origin_of(cand),
+        level=pm.level_for(name),
+        manifest=files["plugin.toml"],
+        files=files,
+        **approved_entries(cand.manifest, wanted),
+    )
+    lock = pm.approvals
+    previous = lock.plugins.get(name)
+    lock.plugins[name] = entry
+    path = save_lock(lock, pm.lock_path)
+    doc = {
+        "plugin": name,
+        "grant": {
+            k: v
+            for k, v in msgspec.to_builtins(entry).items()
+            if k not in ("files", "manifest", "version", "origin", "level")
+        },
+        "identity": {"name": name, "origin": entry.origin, "version": entry.version},
+        "lock": {"path": str(path), "files": len(files), "replaced": previous is not None},
+    }
+    if s.out.json:
+        s.out.document(doc)
+        return
+    if previous is not None and previous.origin != entry.origin:
+        s.out.warn(f"{name}: approval moved from {previous.origin} to {entry.origin}")
+    perms = ", ".join(entry.permissions()) or "no permissions"
+    s.out.out.print(
+        f"{name} {entry.version} from {entry.origin} approved ({len(files)} file(s) pinned in "
+        f"{path}); granted: {perms}",
+        markup=False,
+    )
 
 
 @plugins.command()
 @click.argument("name")
 @click.pass_context
 def revoke(ctx: click.Context, name: str) -> None:
-    """Remove every grant made with `wiseflow plugins grant` for a plugin."""
+    """Withdraw a plugin's approval and every grant made with `wiseflow plugins grant`."""
+    from .._lock import save_lock
+
     s = session_of(ctx)
+    pm = s.pm
+    lock = pm.approvals
+    removed = lock.plugins.pop(name, None)
+    if removed is not None:
+        save_lock(lock, pm.lock_path)
     state = load_state(s.data_dir)
-    state.grants.pop(name, None)
-    save_state(s.data_dir, state)
+    if state.grants.pop(name, None) is not None:  # grants an older version kept by name
+        save_state(s.data_dir, state)
     if s.out.json:
-        s.out.document({"plugin": name, "grant": None})
+        s.out.document({"plugin": name, "grant": None, "revoked": removed is not None})
     else:
-        s.out.out.print(f"{name}: grants revoked (wiseflow.toml grants still apply)")
+        what = "approval and grants revoked" if removed else "was not approved"
+        s.out.out.print(f"{name}: {what} (wiseflow.toml grants still apply)", markup=False)
 
 
 @plugins.command()

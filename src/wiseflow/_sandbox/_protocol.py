@@ -91,6 +91,13 @@ class Load(_Msg, tag="load", frozen=True):
     data_dir: str
     root: str | None = None  # the plugin's folder: its modules load from source only
     files: dict[str, str] | None = None  # approved digests of a locked plugin (WF303)
+    check: bool = False  # `plugins check`: report interface problems, keep the class
+
+
+class Loaded(_Msg, tag="loaded", frozen=True):
+    schema: dict[str, Any] | None
+    error: dict[str, Any] | None = None
+    problems: list[dict[str, Any]] | None = None  # interface problems (``check`` only)
 
 
 class Init(_Msg, tag="init", frozen=True):
@@ -139,11 +146,6 @@ class Shutdown(_Msg, tag="shutdown", frozen=True):
 class Ready(_Msg, tag="ready", frozen=True):
     pid: int
     confinement: Confinement
-
-
-class Loaded(_Msg, tag="loaded", frozen=True):
-    schema: dict[str, Any] | None
-    error: dict[str, Any] | None = None
 
 
 class Result(_Msg, tag="result", frozen=True):
@@ -265,6 +267,8 @@ def error_dict(exc: BaseException, plugin: str | None, memory_mb: int = 0) -> di
     data = exc.to_dict()
     if data.get("plugin") is None:
         data["plugin"] = plugin
+    if exc.problems:  # each finding (config fields, interface methods) crosses as it is
+        data["problems"] = [p.to_dict() for p in exc.problems[:50]]
     if isinstance(exc, SkipRecord):
         data["record_id"] = exc.record_id
         data["reason"] = exc.reason

@@ -186,6 +186,7 @@ class WorkerRunner:
                 data_dir=self.spec.data_dir,
                 root=self.spec.root,
                 files=self.spec.files,
+                check=self.spec.check,
             )
         )
         msg = self._wait(0, (Loaded,), deadline, "load")
@@ -196,6 +197,7 @@ class WorkerRunner:
             self._failure = err
             raise err
         self._schema = msg.schema
+        self.load_problems = msg.problems or []
 
     def config_schema(self) -> dict[str, Any] | None:
         return self._schema
