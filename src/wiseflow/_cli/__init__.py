@@ -33,9 +33,11 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import _doctor, _plugins, _run, _top
+    from . import _approve, _doctor, _plugins, _run, _top
 
     cli.add_command(_plugins.plugins)
+    _plugins.plugins.add_command(_approve.grant)
+    _plugins.plugins.add_command(_approve.revoke)
     _run.register(cli)
     _doctor.register(cli)
     _top.register(cli)

@@ -44,10 +44,14 @@ def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refre
     pm = s.pm
     discovery = pm.discover()
     kinds: dict[str, set[str]] = {}
-    for cand in discovery.candidates:
+    for cand in pm.admission().candidates:  # a candidate refused its name offers nothing
         kinds.setdefault(cand.manifest.name, set()).add(cand.manifest.kind)
-    # a plugin whose manifest is broken is "known": loading it reports the real WF101
-    known = set(kinds) | {p.plugin for p in discovery.problems if p.plugin}
+    # a plugin whose manifest is broken, or refused, is "known": loading it says why
+    known = (
+        set(kinds)
+        | {p.plugin for p in discovery.problems if p.plugin}
+        | {c.manifest.name for c, _ in pm.admission().refused}
+    )
     pipeline = load_pipeline(pipeline_file, known_plugins=known)
     _check_kinds(pipeline, kinds, pipeline_file)
     _check_report_path(report or (Path(pipeline.output.report) if pipeline.output.report else None))
