@@ -50,14 +50,14 @@ def import_entry(
     Args:
         root: the plugin's folder (holding ``plugin.toml``); its modules load from source.
         files: the approved ``{relative path: sha256}`` of that folder (a locked plugin):
-            the whole folder is compared first, then every module's bytes as it loads
-            (WF303 on any difference).
+            the folder's file names are compared first (the host hashed every file just
+            before), then every module's bytes as it loads (WF303 on any difference).
     """
     module_name, _, attr = entry.partition(":")
     folder = root or code_root
     if folder is not None:
         if files is not None:
-            verify_tree(folder, files, plugin=plugin)
+            verify_tree(folder, files, plugin=plugin, deep=False)
         _guard(folder, files, plugin)
     try:
         if code_root is None:
@@ -126,12 +126,19 @@ def forget_folder_plugin(plugin: str) -> None:
         del sys.modules[name]
 
 
-def verify_tree(root: str, files: Mapping[str, str], *, plugin: str) -> None:
-    """WF303 unless the folder ``root`` holds exactly the approved ``files``."""
-    from ._integrity import TreeError, diff_files, hash_tree
+def verify_tree(root: str, files: Mapping[str, str], *, plugin: str, deep: bool = True) -> None:
+    """WF303 unless the folder ``root`` holds exactly the approved ``files``.
+
+    ``deep=False`` compares file names only (no file is read): for a worker started just
+    after the host verified every byte, whose modules are then checked as they load.
+    """
+    from ._integrity import TreeError, diff_files, hash_tree, plugin_files
 
     try:
-        current = hash_tree(root)
+        if deep:
+            current = hash_tree(root)
+        else:
+            current = {rel: files.get(rel, "") for rel, _ in plugin_files(root)}
     except (TreeError, OSError) as exc:
         raise IntegrityError(
             f"plugin '{plugin}': its files cannot be verified: {exc}",
@@ -202,6 +209,13 @@ class _PluginFinder(importlib.abc.MetaPathFinder):
         if not (_inside(os.path.abspath(path), self.lexical)
                 or _inside(os.path.abspath(path), self.real)):  # fmt: skip
             return False
+        if "__pycache__" in path.split(os.sep):
+            raise IntegrityError(
+                f"plugin '{self.plugin}': {path} is inside __pycache__; wiseflow never "
+                "loads code from there",
+                plugin=self.plugin,
+                hint="keep the plugin's modules outside __pycache__",
+            )
         if not _inside(os.path.realpath(path), self.real):
             raise IntegrityError(
                 f"plugin '{self.plugin}': {path} leads out of the plugin's folder",
