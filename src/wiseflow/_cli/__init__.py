@@ -28,17 +28,19 @@ __all__ = ["cli", "main", "split_global"]
         "--plugin-dir DIR (repeatable), --data-dir DIR, --json, --debug."
     ),
 )
+@click.version_option(package_name="wiseflow", prog_name="wiseflow", message="%(prog)s %(version)s")
 def cli() -> None:
     pass
 
 
 def _register() -> None:
-    from . import _approve, _doctor, _plugins, _run, _top
+    from . import _approve, _doctor, _plugins, _run, _runs, _top
 
     cli.add_command(_plugins.plugins)
     _plugins.plugins.add_command(_approve.grant)
     _plugins.plugins.add_command(_approve.revoke)
     _run.register(cli)
+    _runs.register(cli)
     _doctor.register(cli)
     _top.register(cli)
 

@@ -372,6 +372,12 @@ def _finish(
             stats.failed(entry["code"])
             summary.errors.append(entry)
             summary.status = "failed"
+    if summary.status == "ok" and (
+        summary.dead_letters or summary.errors or any(
+            st.state == "ERROR" for st in summary.stages.values()
+        )
+    ):  # fmt: skip
+        summary.status = "partial"  # completed, but not every record made it
     if summary.dead_letters:
         keys = ("source", "record_id", "plugin", "code", "reason")
         summary.dead_letter_sample = [
