@@ -178,3 +178,31 @@ def test_version_is_printed() -> None:
     )
     assert res.returncode == 0
     assert res.stdout.strip() == f"wiseflow {__version__}"
+
+
+def test_replay_stores_what_the_fixed_plugin_accepts(project: Path) -> None:
+    """Replaying after a fix stores the dead-lettered record once and empties the table."""
+    first = json.loads(wf("run", "p.toml", "--json", cwd=project).stdout)
+    assert first["records"]["dead_letters"] == 1
+
+    again = wf("dead-letters", "replay", "p.toml", "--json", cwd=project)
+    assert again.returncode == 1, again.stderr  # the bug is still there: it fails again
+    doc = json.loads(again.stdout)
+    assert doc["replay"] is True and doc["replayed"] == 1 and doc["status"] == "partial"
+    letters = json.loads(wf("dead-letters", "list", "--json", cwd=project).stdout)["dead_letters"]
+    assert [(d["record_id"], d["run_id"]) for d in letters] == [("2", doc["run_id"])]
+
+    plugin = project / "plugins" / "picky" / "plugin.py"
+    plugin.write_text(plugin.read_text().replace('r.id == "2"', 'r.id == "never"'))
+    fixed = wf("dead-letters", "replay", "p.toml", "--json", cwd=project)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    doc = json.loads(fixed.stdout)
+    assert (doc["status"], doc["replayed"], doc["records"]["stored"]) == ("ok", 1, 1)
+    assert json.loads(wf("dead-letters", "list", "--json", cwd=project).stdout) == {
+        "dead_letters": []
+    }
+    db = sqlite3.connect(project / ".wiseflow" / "wiseflow.db")
+    ids = sorted(r[0] for r in db.execute("select id from records where source = 'hello'"))
+    assert ids == ["0", "1", "2", "3", "4"]  # every record stored once
+    runs = json.loads(wf("runs", "list", "--json", cwd=project).stdout)["runs"]
+    assert [r["replay"] for r in runs] == [True, True, False]

@@ -29,6 +29,16 @@ def register(cli: click.Group) -> None:
     cli.add_command(run)
 
 
+def finish(s: Any, doc: dict[str, Any], failed: bool) -> None:
+    """Print a run's document (``--json``: exactly it), exit 1 when it ``failed``."""
+    if s.out.json:
+        s.out.document(doc)
+    else:
+        _print_summary(s.out, doc)
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
 @click.command()
 @click.argument("pipeline_file", metavar="PIPELINE.toml", type=click.Path(path_type=Path))
 @click.option("--report", type=click.Path(path_type=Path), help="write the report here")
@@ -37,10 +47,32 @@ def register(cli: click.Group) -> None:
 def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refresh: bool) -> None:
     """Run a pipeline: sources → processors → analyzers, stored in SQLite."""
     from .._metering import MetricsWriter
-    from .._pipeline import load_pipeline
     from .._store import DB_NAME, Store
 
     s = session_of(ctx)
+    pm = s.pm
+    pipeline = prepare(s, pipeline_file, report)
+    handles = start_stages(pm, pipeline, str(pipeline_file))
+    # `wiseflow top` reads what this host writes here every second (removed at exit)
+    metrics = MetricsWriter(
+        lambda: [h.describe(sample=True) for h in pm.list()],
+        s.data_dir / "metrics",
+        label=f"run {pipeline.name}",
+    )
+    with Store.open(s.data_dir / DB_NAME) as store, metrics:
+        summary = _run(s.out, pipeline, store, handles, full_refresh, report)
+    plugins_in_error = [h.name for h in pm.list() if h.state.value == "ERROR"]
+    finish(
+        s,
+        summary.to_dict(),
+        summary.status != "ok" or bool(summary.dead_letters or plugins_in_error),
+    )
+
+
+def prepare(s: Any, pipeline_file: Path, report: Path | None) -> Pipeline:
+    """Everything a run checks before any plugin starts; logging and SIGTERM set up."""
+    from .._pipeline import load_pipeline
+
     pm = s.pm
     discovery = pm.discover()
     kinds: dict[str, set[str]] = {}
@@ -67,23 +99,7 @@ def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refre
     s.data_dir.mkdir(parents=True, exist_ok=True)
     _log_to_file(s.data_dir / "logs" / "wiseflow.log")
     signal.signal(signal.SIGTERM, _interrupt)
-    handles = start_stages(pm, pipeline, str(pipeline_file))
-    # `wiseflow top` reads what this host writes here every second (removed at exit)
-    metrics = MetricsWriter(
-        lambda: [h.describe(sample=True) for h in pm.list()],
-        s.data_dir / "metrics",
-        label=f"run {pipeline.name}",
-    )
-    with Store.open(s.data_dir / DB_NAME) as store, metrics:
-        summary = _run(s.out, pipeline, store, handles, full_refresh, report)
-    doc = summary.to_dict()
-    if s.out.json:
-        s.out.document(doc)
-    else:
-        _print_summary(s.out, doc)
-    plugins_in_error = [h.name for h in pm.list() if h.state.value == "ERROR"]
-    if summary.status != "ok" or summary.dead_letters or plugins_in_error:
-        raise click.exceptions.Exit(1)
+    return pipeline
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -163,11 +179,17 @@ def _check_report_path(report: Path | None) -> None:
 
 
 def start_stages(
-    pm: PluginManager, pipeline: Pipeline, where: str
+    pm: PluginManager,
+    pipeline: Pipeline,
+    where: str,
+    kinds: tuple[str, ...] = ("connector", "processor", "analyzer"),
 ) -> dict[str, list[PluginHandle]]:
-    """Load every stage, check every config (all WF105s at once), then initialize."""
+    """Load every stage (of ``kinds``), check every config (all WF105s at once), then
+    initialize."""
     loaded: list[tuple[Any, PluginHandle]] = []
     for spec in pipeline.stages:
+        if spec.kind not in kinds:
+            continue
         loaded.append((spec, pm.load(spec.plugin, instance=spec.name, config=spec.config)))
     problems: list[Problem] = []
     for spec, handle in loaded:

@@ -1,4 +1,4 @@
-"""``wiseflow runs list|show`` and ``wiseflow dead-letters list``: what past runs did.
+"""``wiseflow runs list|show``, ``wiseflow dead-letters list|replay``: what past runs did.
 
 Reading commands: a data dir without a store shows no runs and is not created. Opening an
 existing store marks runs left ``running`` by a host that was killed as ``crashed``.
@@ -6,6 +6,7 @@ existing store marks runs left ``running`` by a host that was killed as ``crashe
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -169,3 +170,42 @@ def dl_list(ctx: click.Context, run_id: int | None) -> None:
 def register(cli: click.Group) -> None:
     cli.add_command(runs)
     cli.add_command(dead_letters)
+
+
+@dead_letters.command()
+@click.argument("pipeline_file", metavar="PIPELINE.toml", type=click.Path(path_type=Path))
+@click.option("--run", "run_id", type=int, help="only the dead letters of this run")
+@click.option("--plugin", help="only the dead letters of this plugin")
+@click.option("--report", type=click.Path(path_type=Path), help="write the report here")
+@click.pass_context
+def replay(
+    ctx: click.Context,
+    pipeline_file: Path,
+    run_id: int | None,
+    plugin: str | None,
+    report: Path | None,
+) -> None:
+    """Send dead letters through the pipeline again, from the stage that failed them.
+
+    What succeeds is stored and leaves the dead letters; what fails again stays, with the
+    new reason. A replay is a run of its own; exit 0 when everything replayed was stored.
+    """
+    from .._pipeline import replay_dead_letters
+    from .._store import DB_NAME, Store
+    from ._run import finish, prepare, start_stages
+
+    s = session_of(ctx)
+    pipeline = prepare(s, pipeline_file, report)
+    sources = {st.name for st in pipeline.stages if st.kind == "connector"}
+    with Store.open(s.data_dir / DB_NAME) as store:
+        letters = [
+            d for d in store.dead_letters(run_id)
+            if d["source"] in sources and (plugin is None or d["plugin"] == plugin)
+        ]  # fmt: skip
+        handles = start_stages(s.pm, pipeline, str(pipeline_file), kinds=("processor", "analyzer"))
+        summary = replay_dead_letters(
+            pipeline, store, handles["processor"], handles["analyzer"], letters,
+            report=report,
+        )  # fmt: skip
+    in_error = [h.name for h in s.pm.list() if h.state.value == "ERROR"]
+    finish(s, summary.to_dict(), summary.status != "ok" or bool(summary.dead_letters or in_error))

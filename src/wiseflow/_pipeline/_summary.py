@@ -80,6 +80,9 @@ class RunSummary(msgspec.Struct, kw_only=True):
     started: str = ""
     finished: str = ""
     seconds: float = 0.0
+    replay: bool = False  # a replay of dead letters (``wiseflow dead-letters replay``)
+    replayed: int = 0  # dead letters sent through again (replays only)
+    not_replayable: int = 0  # dead letters without a record or a stage to replay from
 
     def to_dict(self) -> dict[str, Any]:
         rate = self.fetched / self.seconds if self.seconds > 0 else 0.0
@@ -105,6 +108,12 @@ class RunSummary(msgspec.Struct, kw_only=True):
             "finished": self.finished,
             "seconds": round(self.seconds, 3),
             "records_per_s": round(rate, 1),
+            "replay": self.replay,
+            **(
+                {"replayed": self.replayed, "not_replayable": self.not_replayable}
+                if self.replay
+                else {}
+            ),
         }
 
 

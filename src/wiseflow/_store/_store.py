@@ -300,6 +300,13 @@ class Store:
                 (run_id, source, rid, plugin, code, reason, body, _now(), traceback),
             )
 
+    def forget_dead_letters(self, seqs: Sequence[int]) -> None:
+        """Remove dead letters by ``seq`` (replayed: stored, or dead-lettered anew)."""
+        if not seqs:
+            return
+        with self._tx("forget dead letters") as conn:
+            conn.executemany("DELETE FROM dead_letters WHERE seq = ?", [(s,) for s in seqs])
+
     # -- reading -----------------------------------------------------------------------------
 
     def count(self, table: str = "records", source: str | None = None) -> int:
