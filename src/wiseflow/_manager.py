@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._approval import Approvals
 from ._assembly import PluginSpec, audit_gate, audit_threshold, build_handle, direct_candidate
 from ._discovery import Candidate, Discovery, discover
 from ._errors import (
@@ -25,17 +26,15 @@ from ._errors import (
     WiseflowError,
     error_from_dict,
 )
-from ._grants import Grant, union
-from ._identity import Admission, admit, origin_of, plugin_root
+from ._identity import Admission, admit, origin_of
 from ._lifecycle import EventBus, PluginState
 from ._loader import forget_folder_plugin
-from ._lock import LOCK_NAME, Lock, LockEntry, check_entry, load_lock
+from ._lock import LOCK_NAME, Lock
 from ._operator import OperatorConfig
 from ._plugin import BasePlugin
 
 if TYPE_CHECKING:  # loaded when the first plugin is, so listings stay fast
     from ._handle import PluginHandle
-    from ._integrity import HashCache
     from ._resolve import Resolution
 
 __all__ = ["PluginManager", "dependency_instance", "direct_candidate"]
@@ -106,8 +105,12 @@ class PluginManager:
         self._lock = threading.RLock()
         self._discovery: Discovery | None = None
         self._admission: Admission | None = None
-        self._approvals = lock
-        self._hashes: HashCache | None = None
+        self.approvals = Approvals(
+            self.config,
+            self.config.base_dir / LOCK_NAME,
+            hash_cache=self.data_dir / "cache" / "hashes.json" if cache else None,
+            lock=lock,
+        )
 
     # -- finding ---------------------------------------------------------------------------
 
@@ -123,20 +126,6 @@ class PluginManager:
             self._admission = None
         return self._discovery
 
-    @property
-    def approvals(self) -> Lock:
-        """``wiseflow.lock``: the plugins the operator approved, pinned to their files."""
-        if self._approvals is None:
-            self._approvals = load_lock(self.lock_path)
-        return self._approvals
-
-    @property
-    def lock_path(self) -> Path:
-        """Where the lock is: beside wiseflow.toml (the current folder without one)."""
-        if self._approvals is not None and self._approvals.path:
-            return Path(self._approvals.path)
-        return self.config.base_dir / LOCK_NAME
-
     def admission(self) -> Admission:
         """Which candidates may answer to their name (see :mod:`wiseflow._identity`)."""
         discovery = self.discover()
@@ -144,7 +133,7 @@ class PluginManager:
             self._admission = admit(
                 discovery.candidates,
                 configured={n for n in self.config.plugins if not n.startswith("_")},
-                lock=self.approvals,
+                lock=self.approvals.lock,
                 pinned=lambda name: self.config.plugin(name).origin,
                 matches_pin=self._origin_matches,
             )
@@ -167,73 +156,10 @@ class PluginManager:
 
     # -- identity --------------------------------------------------------------------------
 
-    def hash_cache(self) -> HashCache:
-        """Digests of plugin files remembered by stat stamp under the data dir."""
-        if self._hashes is None:
-            from ._integrity import HashCache
-
-            self._hashes = HashCache(
-                self.data_dir / "cache" / "hashes.json" if self.cache else None
-            )
-        return self._hashes
-
-    def plugin_files(self, cand: Candidate) -> dict[str, str] | None:
-        """``{relative path: sha256}`` of the candidate's folder (None: it has none).
-
-        Raises:
-            IntegrityError: WF303 when the folder cannot be hashed.
-        """
-        from ._errors import IntegrityError
-        from ._integrity import TreeError, hash_tree
-
-        root = plugin_root(cand)
-        if root is None:
-            return None
-        try:
-            files = hash_tree(root, self.hash_cache())
-        except (TreeError, OSError) as exc:
-            raise IntegrityError(
-                f"plugin '{cand.manifest.name}': its files cannot be hashed: {exc}",
-                plugin=cand.manifest.name,
-                hint="check the plugin's folder",
-            ) from None
-        finally:
-            self.hash_cache().save()
-        return files
-
-    def approval(self, cand: Candidate) -> LockEntry | None:
-        """The lock entry that approves exactly this candidate's origin, if any."""
-        entry = self.approvals.get(cand.manifest.name)
-        return entry if entry is not None and entry.origin == origin_of(cand) else None
-
     def verify(self, cand: Candidate) -> dict[str, str] | None:
-        """WF303 unless a locked candidate is exactly what was approved; its files.
-
-        Returns the approved file digests (to check again as the code loads) for a locked
-        plugin, None for a plugin that is not in the lock.
-        """
-        entry = self.approval(cand)
-        if entry is None:
-            return None
-        from ._errors import IntegrityError
-
-        name = cand.manifest.name
-        files = self.plugin_files(cand) or {}
-        check_entry(name, entry, cand.manifest, files, self.config.plugin(name).grant)
-        if self.level_for(name) == "trusted" and entry.level != "trusted":
-            raise IntegrityError(
-                f"plugin '{name}' was approved at level {entry.level}, and is now "
-                "configured trusted (its code would run inside the host)",
-                plugin=name,
-                hint=f"approve it again at this level: wiseflow plugins grant {name}",
-            )
-        return entry.files
-
-    def grant_for(self, cand: Candidate) -> Grant:
-        """What the operator granted this candidate: wiseflow.toml and its lock entry."""
-        grant = self.config.plugin(cand.manifest.name).grant
-        entry = self.approval(cand)
-        return union(grant, entry.grant()) if entry is not None else grant
+        """WF303 unless a locked candidate is exactly what was approved (see
+        :meth:`Approvals.verify`); the approved file digests, or None when not locked."""
+        return self.approvals.verify(cand, self.level_for(cand.manifest.name))
 
     # -- registry --------------------------------------------------------------------------
 
@@ -416,7 +342,7 @@ class PluginManager:
             inst,
             cand,
             raw,
-            grant=self.grant_for(cand),
+            grant=self.approvals.grant_for(cand),
             files=files,
             level=level or self.level_for(cand.manifest.name),
             check=check,

@@ -25,13 +25,13 @@ def identity_doc(pm: PluginManager, cand: Candidate) -> dict[str, Any]:
     from .._identity import content_digest, origin_of
 
     try:
-        files = pm.plugin_files(cand)
+        files = pm.approvals.files(cand)
         content = content_digest(files) if files is not None else None
     except WiseflowError:
         files, content = None, None
     doc: dict[str, Any] = {
         "identity": {"name": cand.manifest.name, "origin": origin_of(cand), "content": content},
-        "locked": pm.approval(cand) is not None,
+        "locked": pm.approvals.entry(cand) is not None,
         "verified": None,
     }
     if doc["locked"]:
@@ -95,19 +95,19 @@ def grant(
     for today, written out in the lock; running `grant` again re-approves changed files.
     """
     from .._identity import origin_of
-    from .._lock import LockEntry, approved_entries, save_lock
+    from .._lock import LockEntry, approved_entries
 
     s = session_of(ctx)
     pm = s.pm
     cand = approved_candidate(pm, name)
-    files = pm.plugin_files(cand)
+    files = pm.approvals.files(cand)
     if files is None or "plugin.toml" not in files:
         raise DiscoveryError(
             f"plugin '{name}' has no plugin folder to approve ({cand.origin} {cand.location})",
             plugin=name,
             hint="only plugins with a plugin.toml on disk can be approved",
         )
-    old = pm.approval(cand)
+    old = pm.approvals.entry(cand)
     base = old.grant() if old is not None else Grant()
     wanted = Grant(
         network=(*base.network, *network),
@@ -125,10 +125,10 @@ def grant(
         files=files,
         **approved_entries(cand.manifest, wanted),
     )
-    lock = pm.approvals
+    lock = pm.approvals.lock
     previous = lock.plugins.get(name)
     lock.plugins[name] = entry
-    path = save_lock(lock, pm.lock_path)
+    path = pm.approvals.save()
     doc = {
         "plugin": name,
         "grant": {
@@ -157,14 +157,13 @@ def grant(
 @click.pass_context
 def revoke(ctx: click.Context, name: str) -> None:
     """Withdraw a plugin's approval and every grant made with `wiseflow plugins grant`."""
-    from .._lock import save_lock
 
     s = session_of(ctx)
     pm = s.pm
-    lock = pm.approvals
+    lock = pm.approvals.lock
     removed = lock.plugins.pop(name, None)
     if removed is not None:
-        save_lock(lock, pm.lock_path)
+        pm.approvals.save()
     state = load_state(s.data_dir)
     if state.grants.pop(name, None) is not None:  # grants an older version kept by name
         save_state(s.data_dir, state)

@@ -79,7 +79,7 @@ def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             [
                 discovery.candidates,
                 discovery.problems,
-                pm.approvals.plugins,
+                pm.approvals.lock.plugins,
                 s.config,
                 pm.level_override,
                 PLUGIN_API_VERSION,
@@ -213,8 +213,10 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
     m = chosen.manifest
     policy = s.config.plugin(name)
     level = pm.level_for(name)
-    granted = effective_permissions(m.permissions, pm.grant_for(chosen), policy.config, level=level)
-    entry = pm.approval(chosen)
+    granted = effective_permissions(
+        m.permissions, pm.approvals.grant_for(chosen), policy.config, level=level
+    )
+    entry = pm.approvals.entry(chosen)
     doc: dict[str, Any] = {
         "name": m.name,
         "version": m.version,
@@ -246,7 +248,7 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
             "manifest": entry.manifest,
             "permissions": entry.permissions(),
             "files": len(entry.files),
-            "lock": str(pm.lock_path),
+            "lock": str(pm.approvals.path),
         },
         "refused": [p.to_dict() for p in pm.admission().refused_for(name)],
     }
@@ -277,7 +279,8 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
     ident = doc["identity"]
     p(f"identity: {m.name} from {ident['origin']}, content {ident['content'] or '-'}", markup=False)
     if entry is None:
-        p(f"approval: not in {pm.lock_path.name} (approve with `wiseflow plugins grant {m.name}`)",
+        lock_name = pm.approvals.path.name
+        p(f"approval: not in {lock_name} (approve with `wiseflow plugins grant {m.name}`)",
           markup=False)  # fmt: skip
     else:
         state = "verified" if doc["verified"] else "CHANGED: " + doc["verify_error"]["message"]
