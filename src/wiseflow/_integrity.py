@@ -74,7 +74,7 @@ def plugin_files(root: str | Path) -> Iterator[tuple[str, os.stat_result]]:
         rel_dir = stack.pop()
         folder = os.path.join(top, rel_dir) if rel_dir else top
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            entries = list(os.scandir(folder))  # order does not matter: keyed by path
         except OSError as exc:
             raise TreeError(f"cannot list {folder}: {exc.strerror or exc}") from None
         for entry in entries:
@@ -106,10 +106,12 @@ class HashCache:
             except (OSError, ValueError):
                 pass
 
-    def digest(self, path: str, st: os.stat_result) -> str:
+    def digest(self, path: str, st: os.stat_result, now: float | None = None) -> str:
+        """The file's digest: remembered when its stamp is unchanged and not racy."""
         stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode]
         known = self._entries.get(path)
-        racy = time.time() - st.st_mtime < _RACY_S or time.time() - st.st_ctime < _RACY_S
+        now = time.time() if now is None else now
+        racy = now - max(st.st_mtime, st.st_ctime) < _RACY_S
         if known is not None and known[:5] == stamp and not racy:
             return str(known[5])
         value = _link_digest(path) if stat.S_ISLNK(st.st_mode) else _hash_regular(path, st)
@@ -147,9 +149,10 @@ def hash_tree(root: str | Path, cache: HashCache | None = None) -> dict[str, str
     cache = cache or HashCache()
     top = os.fspath(root)
     out: dict[str, str] = {}
+    now = time.time()
     for rel, st in plugin_files(top):
         try:
-            out[rel] = cache.digest(os.path.join(top, rel), st)
+            out[rel] = cache.digest(os.path.join(top, rel), st, now)
         except OSError as exc:
             raise TreeError(
                 f"cannot read {os.path.join(top, rel)}: {exc.strerror or exc}"
