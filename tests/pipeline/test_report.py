@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from wiseflow import Figure, PipelineError
 from wiseflow._report import render_report
+from wiseflow._report._svg import clean_svg, svg_data_uri
 
 SVG = '<?xml version="1.0"?><!DOCTYPE svg><svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'
 SUMMARY = {
@@ -34,13 +36,16 @@ FIGURES: dict[str, list[Figure | str]] = {"entities": [Figure("CVEs", SVG)]}
 
 
 def test_html_report_is_self_contained_and_escaped(tmp_path: Path) -> None:
-    """The HTML page inlines CSS and SVG, loads nothing external, and escapes text."""
+    """The HTML page shows charts as data-URI images, loads nothing external, escapes text."""
     path = render_report(tmp_path / "r.html", "demo <pipe>", SUMMARY, RESULTS, FIGURES)
     html = path.read_text()
     assert html.startswith("<!DOCTYPE html>")
-    assert "<svg" in html
-    assert "<?xml" not in html
-    assert "<rect" in html
+    assert "<svg" not in html and "<?xml" not in html
+    uri = html.split('<img alt="CVEs" src="', 1)[1].split('"', 1)[0]
+    assert uri.startswith("data:image/svg+xml;base64,")
+    svg = base64.b64decode(uri.split(",", 1)[1]).decode()
+    assert svg.startswith("<svg") and "<rect" in svg and "<?xml" not in svg
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
     assert "Top CVEs" in html
     assert "CVE-1" in html
     assert "demo &lt;pipe&gt;" in html
@@ -48,9 +53,9 @@ def test_html_report_is_self_contained_and_escaped(tmp_path: Path) -> None:
     assert "tue" in html  # generic results become tables too
     assert "Dead letters" in html
     assert "r9" in html
-    assert "src=" not in html
+    assert 'src="http' not in html
     assert "<link" not in html
-    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert "http://" not in html
 
 
 def test_markdown_and_json_reports(tmp_path: Path) -> None:
@@ -73,38 +78,42 @@ def test_unknown_extension_is_refused(tmp_path: Path) -> None:
     assert ".html" in (info.value.hint or "")
 
 
-def test_hostile_svg_is_defused(tmp_path: Path) -> None:
-    """Scripts, event handlers, external links and foreignObject never reach the page."""
+def test_hostile_svg_is_reduced_to_a_drawing() -> None:
+    """Scripts, handlers, links out, foreignObject and fetching CSS are cut from a figure."""
     evil = (
         '<!DOCTYPE svg [<!ENTITY x "boom">]><svg xmlns="http://www.w3.org/2000/svg" '
         'xmlns:xlink="http://www.w3.org/1999/xlink" onload="alert(1)">'
         "<script>alert(2)</script><foreignObject><iframe src='x'/></foreignObject>"
         '<a href="javascript:alert(3)"><rect onclick="alert(4)" width="5"/></a>'
-        '<use xlink:href="https://evil.example/x.svg#a"/><circle r="3"/>'
-        '<style>@import url("https://evil.example/x.css");</style></svg>'
+        '<use xlink:href="https://evil.example/x.svg#a"/><circle r="3" fill="url(#g)"/>'
+        '<rect fill="url(https://evil.example/f)" mask="url(\'//evil.example/m\')"/>'
+        '<style>@import url("https://evil.example/x.css");</style>'
+        "<style>rect{background:\\75 rl(//evil.example/e)}</style>"
+        "<style>@font-face{font-family:x;src:local(x)}</style>"
+        '<style>*{background-image:image-set("//evil.example/i" 1x)}</style></svg>'
     )
-    figs: dict[str, list[Figure | str]] = {"x": [Figure("evil", evil), "<script>alert(5)</script>"]}
-    html = render_report(tmp_path / "r.html", "p", SUMMARY, {"x": {}}, figs).read_text()
-    for bad in (
-        "alert(",
-        "onload",
-        "onclick",
-        "foreignObject",
-        "javascript:",
-        "evil.example",
-        "<script",
-    ):
-        assert bad not in html.replace("&lt;script&gt;alert(5)&lt;/script&gt;", "")
-    assert "<circle" in html
-    assert "&lt;script&gt;alert(5)" in html
+    clean = clean_svg(evil)
+    assert clean is not None
+    for bad in ("alert(", "onload", "onclick", "foreignObject", "javascript:", "evil.example",
+                "<script", "<style", "\\", "font-face"):  # fmt: skip
+        assert bad not in clean, bad
+    assert '<circle r="3" fill="url(#g)"' in clean  # local references still work
+    assert clean_svg("<p>not svg</p>") is None and clean_svg("no markup") is None
 
 
-def test_matplotlib_charts_survive_sanitising(tmp_path: Path) -> None:
-    """A real chart keeps its paths and text after sanitising."""
-    from wiseflow._report._svg import sanitize_svg
+def test_svg_without_a_namespace_becomes_a_drawable_image() -> None:
+    """An SVG written without xmlns still renders as an image (the SVG namespace is added)."""
+    clean = clean_svg("<svg><rect width='4'/></svg>")
+    assert clean is not None and 'xmlns="http://www.w3.org/2000/svg"' in clean
+
+
+def test_matplotlib_charts_survive_cleaning() -> None:
+    """A real chart keeps its paths and text in the image the report shows."""
     from wiseflow.plugins.trends.charts import bar_chart
 
-    clean = sanitize_svg(bar_chart(["a", "b"], [3, 5]))
+    uri = svg_data_uri(bar_chart(["a", "b"], [3, 5]))
+    assert uri is not None
+    clean = base64.b64decode(uri.split(",", 1)[1]).decode()
     assert clean.startswith("<svg")
     assert clean.count("<path") >= 2
     assert ">5<" in clean or " 5<" in clean
