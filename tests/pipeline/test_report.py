@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 
 from wiseflow import Figure, PipelineError
 from wiseflow._report import render_report
+from wiseflow._report._markdown import md_block, md_text
 from wiseflow._report._svg import clean_svg, svg_data_uri
 
 SVG = '<?xml version="1.0"?><!DOCTYPE svg><svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'
@@ -117,3 +123,45 @@ def test_matplotlib_charts_survive_cleaning() -> None:
     assert clean.startswith("<svg")
     assert clean.count("<path") >= 2
     assert ">5<" in clean or " 5<" in clean
+
+
+_NASTY = st.text(
+    alphabet=st.sampled_from(list("ab #|`*_[]()!<>&\\~-=:.\t\n\r\x00\x1b\x85\u2028\u2029é")),
+    max_size=40,
+)
+
+
+def _rendered_text(markdown: str) -> tuple[list[str], str]:
+    """(the tags, the text) of ``markdown`` rendered by a permissive CommonMark renderer."""
+    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    md.validateLink = lambda url: True
+    tags: list[str] = []
+    text: list[str] = []
+
+    class Dom(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            tags.append(tag)
+
+        def handle_data(self, data: str) -> None:
+            text.append(data)
+
+    Dom(convert_charrefs=True).feed(md.render(markdown))
+    return tags, "".join(text)
+
+
+@given(_NASTY)
+def test_markdown_text_renders_as_exactly_that_text_on_one_line(value: str) -> None:
+    """Any string a plugin sends shows as itself in a Markdown report: no markup, one line."""
+    tags, text = _rendered_text("x" + md_text(value))
+    expected = re.sub(r"\r\n|[\r\n\x85\u2028\u2029\t]", " ", value).replace("\x00", "")
+    assert tags == ["p"]
+    assert text.strip() == ("x" + expected.replace("\x1b", "")).strip()
+
+
+@given(_NASTY)
+def test_markdown_block_cannot_be_closed_from_inside(value: str) -> None:
+    """Multi-line plugin text stays one code block, however many backticks it holds."""
+    tags, text = _rendered_text(md_block(value) + "\n\n# after")
+    code = re.sub(r"\r\n|[\r\x85\u2028\u2029]", "\n", value)
+    assert tags == ["pre", "code", "h1"]
+    assert text == code.replace("\x00", "").replace("\x1b", "") + "\n\nafter\n"
