@@ -107,6 +107,16 @@ def test_hostile_svg_is_reduced_to_a_drawing() -> None:
     assert clean_svg("<p>not svg</p>") is None and clean_svg("no markup") is None
 
 
+def test_svg_declaring_entities_is_refused_even_when_the_doctype_is_split() -> None:
+    """No entity expansion (billion laughs) in the host: a DOCTYPE rebuilt by removal fails."""
+    laughs = '<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;">'
+    split = (
+        f"<!DOC<!DOCTYPE x>TYPE svg [{laughs}]><svg xmlns='http://www.w3.org/2000/svg'>&b;</svg>"
+    )
+    assert clean_svg(split) is None
+    assert "&b;" not in (clean_svg(f"<!DOCTYPE svg [{laughs}]><svg>&b;</svg>") or "")
+
+
 def test_svg_without_a_namespace_becomes_a_drawable_image() -> None:
     """An SVG written without xmlns still renders as an image (the SVG namespace is added)."""
     clean = clean_svg("<svg><rect width='4'/></svg>")

@@ -8,7 +8,8 @@ drawing elements and attributes (no ``<script>``, ``<foreignObject>``, event han
 links out, or CSS that can fetch: ``url()`` other than ``url(#id)``, ``image-set``,
 ``@import``, ``@font-face``, escapes) is a second layer, so the data URI holds only a
 drawing even for a viewer that shows SVG some other way. The DOCTYPE is removed before
-parsing, so no entity can be declared.
+parsing (an SVG that still has one after that is refused), so no entity can be
+declared.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def clean_svg(body: str) -> str | None:
     """``body`` reduced to whitelisted SVG drawing markup, or None when it is not SVG."""
     text = re.sub(r"<\?xml[^>]*\?>", "", body)
     text = re.sub(r"<!DOCTYPE(?:[^>\[]|\[.*?\])*>", "", text, flags=re.IGNORECASE | re.DOTALL)
+    if re.search(r"<!\s*(?:DOCTYPE|ENTITY)", text, re.IGNORECASE):
+        return None  # one rebuilt from the pieces around a removed one: refuse, do not parse
     try:
         root = ET.fromstring(text.strip())  # noqa: S314 - no DOCTYPE left, see above
     except ET.ParseError:
