@@ -97,7 +97,8 @@ def _figure(fig: Figure | str) -> str:
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "section"
+    # "a-" keeps analyzer anchors apart from the host's own ("#run")
+    return "a-" + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "section")
 
 
 def html_report(
