@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, final
 
 from ._config import build_config, config_schema
 from ._context import CapabilityBackend, PluginContext
-from ._errors import InterfaceError, PluginError, PluginTimeout
+from ._errors import InterfaceError, PluginError, PluginTimeout, WiseflowError
 from ._interface import validate_interface
 from ._loader import import_entry
 from ._plugin import BasePlugin
 from ._runner import RunnerSpec
+from ._verdict import issued_or_plugin
 
 __all__ = ["InProcessRunner"]
 
@@ -82,7 +84,9 @@ class InProcessRunner:
                 plugin=name,
             ) from exc
         self._plugin = plugin
-        self._run(plugin.initialize(ctx), None)
+        with self._plugin_code():
+            started = plugin.initialize(ctx)
+        self._run(started, None)
         self._initialized = True
 
     def _run(self, value: Any, timeout: float | None) -> Any:
@@ -91,19 +95,33 @@ class InProcessRunner:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
         try:
-            return self._loop.run_until_complete(asyncio.wait_for(_wrap(value), timeout))
+            with self._plugin_code():
+                return self._loop.run_until_complete(asyncio.wait_for(_wrap(value), timeout))
         except TimeoutError:
             raise PluginTimeout(
                 f"call took longer than {timeout}s and was cancelled", plugin=self.spec.instance
             ) from None
 
+    @contextmanager
+    def _plugin_code(self) -> Iterator[None]:
+        """Mark what plugin code raises as the plugin's (the broker's own errors excepted)."""
+        try:
+            yield
+        except WiseflowError as exc:
+            issued_or_plugin(exc, getattr(self._backend, "issued", None))
+            raise
+
     def call(self, method: str, args: list[Any], timeout: float | None) -> Any:
         plugin = self._require()
-        return self._run(getattr(plugin, method)(*args), timeout)
+        with self._plugin_code():
+            value = getattr(plugin, method)(*args)
+        return self._run(value, timeout)
 
     def stream(self, method: str, args: list[Any], timeout: float | None) -> Iterator[Any]:
         plugin = self._require()
-        result = self._run(getattr(plugin, method)(*args), timeout)
+        with self._plugin_code():
+            value = getattr(plugin, method)(*args)
+        result = self._run(value, timeout)
         if isinstance(result, AsyncIterator) or hasattr(result, "__anext__"):
             agen: AsyncIterator[Any] = result
             while True:
@@ -113,7 +131,19 @@ class InProcessRunner:
                     return
                 yield item
         else:
-            yield from result
+            items = iter(result)
+            try:
+                while True:
+                    with self._plugin_code():
+                        try:
+                            item = next(items)
+                        except StopIteration:
+                            return
+                    yield item
+            finally:
+                close = getattr(items, "close", None)
+                if close is not None:
+                    close()
 
     def _require(self) -> BasePlugin:
         if self._plugin is None:

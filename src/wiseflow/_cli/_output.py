@@ -1,4 +1,11 @@
-"""How the CLI speaks: rich text for people, one JSON document for machines."""
+"""How the CLI speaks: rich text for people, one JSON document for machines.
+
+Everything printed goes through :class:`Output`, and all of it is treated as data: the rich
+consoles it hands out (:attr:`Output.out`, :attr:`Output.err`) show every string they render
+through :func:`~wiseflow._text.terminal_safe`, so plugin-controlled text (names,
+descriptions, messages, hints, log lines) cannot drive the terminal whichever command prints
+it; JSON documents escape DEL, C1 and bidi controls as well as C0.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +15,39 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from .._errors import WiseflowError, exit_code_for
+from .._text import json_safe, terminal_safe
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["Output"]
+__all__ = ["Output", "safe_console"]
+
+
+def safe_console(**kw: Any) -> Console:
+    """A rich ``Console`` that renders every string and ``Text`` terminal-safe.
+
+    Strings (``print("...")``, table cells, titles) pass :func:`terminal_safe` before rich
+    parses markup; ``Text`` objects holding a control character are rebuilt from their
+    escaped plain text.
+    """
+    from rich.console import Console
+    from rich.text import Text
+
+    class SafeConsole(Console):
+        def render_str(self, text: str, **kwargs: Any) -> Text:
+            return super().render_str(terminal_safe(text, multiline=True, limit=None), **kwargs)
+
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            safe = [_safe_text(o, Text) if isinstance(o, Text) else o for o in objects]
+            super().print(*safe, **kwargs)
+
+    return SafeConsole(**kw)
+
+
+def _safe_text(text: Any, cls: Any) -> Any:
+    plain = text.plain
+    clean = terminal_safe(plain, multiline=True, limit=None)
+    return text if clean == plain else cls(clean, style=text.style)
 
 
 class Output:
@@ -28,22 +63,18 @@ class Output:
     def out(self) -> Console:
         """Rich console on stdout (created on first use: --json never loads rich)."""
         if self._out is None:
-            from rich.console import Console
-
-            self._out = Console(highlight=False, soft_wrap=True)
+            self._out = safe_console(highlight=False, soft_wrap=True)
         return self._out
 
     @property
     def err(self) -> Console:
         if self._err is None:
-            from rich.console import Console
-
-            self._err = Console(stderr=True, highlight=False, soft_wrap=True)
+            self._err = safe_console(stderr=True, highlight=False, soft_wrap=True)
         return self._err
 
     def document(self, doc: dict[str, Any]) -> None:
         """Print one JSON document on stdout."""
-        sys.stdout.write(msgspec.json.encode(doc).decode() + "\n")
+        sys.stdout.write(json_safe(msgspec.json.encode(doc).decode()) + "\n")
         sys.stdout.flush()
 
     def error(self, exc: WiseflowError) -> int:
@@ -56,20 +87,22 @@ class Output:
         else:
             from rich.markup import escape
 
-            where = f" ({exc.plugin})" if exc.plugin else ""
+            message = escape(terminal_safe(exc.message))
+            where = escape(terminal_safe(f" ({exc.plugin})")) if exc.plugin else ""
             self.err.print(
-                f"[bold red]error {exc.code}[/]: {escape(exc.message)}{escape(where)}", markup=True
+                f"[bold red]error {escape(terminal_safe(exc.code, limit=40))}[/]: {message}{where}",
+                markup=True,
             )
             for p in exc.problems[1:] if len(exc.problems) > 1 else ():
-                self.err.print(f"  - {p.code}: {p.message}", markup=False)
+                self.err.print(terminal_safe(f"  - {p.code}: {p.message}"), markup=False)
             if exc.hint:
-                self.err.print(f"[dim]hint:[/] {escape(exc.hint)}", markup=True)
+                self.err.print(f"[dim]hint:[/] {escape(terminal_safe(exc.hint))}", markup=True)
         return exit_code_for(exc.code)
 
     def warn(self, message: str) -> None:
         if not self.json:
             from rich.markup import escape
 
-            self.err.print(f"[yellow]warning[/]: {escape(message)}", markup=True)
+            self.err.print(f"[yellow]warning[/]: {escape(terminal_safe(message))}", markup=True)
         else:
-            sys.stderr.write(f"warning: {message}\n")
+            sys.stderr.write(f"warning: {terminal_safe(message)}\n")

@@ -14,6 +14,7 @@ import msgspec
 
 from .._errors import StoreError
 from .._record import Record
+from .._redact import Redactor
 from ._schema import migrate
 
 __all__ = ["DB_NAME", "Store"]
@@ -90,6 +91,8 @@ class Store:
         self._lock = threading.Lock()
         #: Records fetched again with changed content, updated in place (since open).
         self.updated = 0
+        #: Masks granted secrets in every row written (records, dead letters, runs).
+        self.redactor: Redactor | None = None
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
@@ -165,7 +168,7 @@ class Store:
         with self._tx("finish run") as conn:
             conn.execute(
                 "UPDATE runs SET finished = ?, status = ?, summary = ? WHERE run_id = ?",
-                (_now(), status, _encode(summary).decode(), run_id),
+                (_now(), status, self._clean(_encode(summary).decode()), run_id),
             )
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
@@ -182,6 +185,9 @@ class Store:
             item["summary"] = _decode(item["summary"]) if item["summary"] else None
             out.append(item)
         return out
+
+    def _clean(self, text: str) -> str:
+        return self.redactor.text(text) if self.redactor else text
 
     # -- records and checkpoints -------------------------------------------------------------
 
@@ -201,7 +207,9 @@ class Store:
             ``(stored, duplicates)``: how many were new and how many were already there.
         """
         rows = [_row(r, run_id) for r in records]
-        state = _encode(checkpoint).decode() if checkpoint is not None else None
+        if self.redactor:  # one scan of the batch; rows are rewritten only when a secret is in
+            rows = self.redactor.rows(rows)
+        state = self._clean(_encode(checkpoint).decode()) if checkpoint is not None else None
         with self._tx("write batch") as conn:
             known = self._known(conn, rows)
             before = conn.total_changes
@@ -269,11 +277,14 @@ class Store:
         """Store one record that could not be processed, with who refused it and why."""
         rid = record_id if record_id is not None else (record.id if record else None)
         body = _encode(record).decode() if record is not None else None
+        row = (run_id, source, rid, plugin, code, reason, body, _now())
+        if self.redactor:
+            row = self.redactor.rows([row])[0]
         with self._tx("dead letter") as conn:
             conn.execute(
                 "INSERT INTO dead_letters (run_id, source, record_id, plugin, code, reason,"
                 " record, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, source, rid, plugin, code, reason, body, _now()),
+                row,
             )
 
     # -- reading -----------------------------------------------------------------------------
