@@ -117,7 +117,9 @@ class Broker:
 
     def _deny(self, permission: str, what: str, hint: str) -> PermissionDenied:
         self.denials += 1
-        self.limiter.emit(log, logging.WARNING, f"deny {self.plugin} {permission}: {what}")
+        self.limiter.emit(
+            log, logging.WARNING, f"deny {self.plugin} {permission}: {_bounded(what)}"
+        )
         err = PermissionDenied(
             f"plugin '{self.plugin}' asked for {_bounded(what)}, which is not granted",
             plugin=self.plugin,
@@ -130,7 +132,8 @@ class Broker:
     def _allow(self, permission: str, what: str) -> None:
         self.grants += 1
         if log.isEnabledFor(logging.DEBUG):
-            self.limiter.emit(log, logging.DEBUG, f"allow {self.plugin} {permission}: {what}")
+            line = f"allow {self.plugin} {permission}: {_bounded(what)}"
+            self.limiter.emit(log, logging.DEBUG, line)
 
     # -- files -----------------------------------------------------------------------------
 

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol, final, overload
 
+#: Characters of one log message kept when the host logs it (``_ratelimit.MAX_LINE``).
+_MAX_LINE = 2000
+
 __all__ = [
     "CapabilityBackend",
     "HttpClient",
@@ -175,6 +178,8 @@ class PluginLogger:
             self._limiter.report(self._logger)
         exc_info = fields.pop("exc_info", None)
         text = str(msg) % args if args else str(msg)
+        if self._limiter is not None and len(text) > _MAX_LINE:  # the host bounds each line
+            text = f"{text[:_MAX_LINE]}… [{len(text) - _MAX_LINE} more characters]"
         if fields:
             text += " " + " ".join(f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}"
                                    for k, v in fields.items())  # fmt: skip
