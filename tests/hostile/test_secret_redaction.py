@@ -202,3 +202,44 @@ def test_redactor_masks_every_spelling_and_only_when_present() -> None:
     assert r.rows([("a", f"t {TOKEN}")]) == [("a", "t ***")]
     r.add_authorization({"Authorization": "token other-credential-123"})
     assert r.text("sent other-credential-123") == "sent ***"
+
+
+def test_a_secret_across_a_cut_or_a_read_boundary_is_masked_whole() -> None:
+    """Output written in pieces, with the secret at the 2000-character cut, leaks no part."""
+    import logging
+    import os
+
+    from wiseflow._ratelimit import MAX_LINE, LogLimiter
+    from wiseflow._sandbox._output import OutputPump
+
+    redactor = Redactor()
+    redactor.add(TOKEN)
+    got: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            got.append(record.getMessage())
+
+    logger = logging.getLogger("wiseflow.test-pump-cut")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    logger.addHandler(Keep())
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    pump = OutputPump(r, logger, limiter=LogLimiter(redactor=redactor))
+    line = "x" * (MAX_LINE - 6) + TOKEN + "y" * 50 + "\n"
+    half = MAX_LINE + 3  # the read boundary falls inside the token
+    assert TOKEN[:6] in line[:MAX_LINE]  # control: cutting before masking publishes its head
+    try:
+        for piece in (line[:half], line[half:], "z" * 30_000 + TOKEN + "\n"):
+            os.write(w, piece.encode())
+            pump.drain()
+        os.close(w)
+        while pump.drain():
+            pass
+    finally:
+        os.close(r)
+    assert len(got) == 2  # one record per line of output, however it was read
+    assert got[0].startswith("x" * (MAX_LINE - 6) + "***")
+    for fragment in (TOKEN[:4], TOKEN[-4:], TOKEN[4:12]):
+        assert not any(fragment in message for message in got)

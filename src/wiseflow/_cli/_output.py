@@ -20,7 +20,23 @@ from .._text import json_safe, terminal_safe
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["Output", "safe_console"]
+__all__ = ["Output", "safe_console", "shown"]
+
+
+def shown(text: object, *, markup: bool = True, limit: int | None = 500) -> str:
+    """Plugin-controlled text as one safe line for a console: controls escaped, cut, and
+    (for ``markup=True`` prints and table cells) rich markup escaped, so that a name like
+    ``[link=https://evil]`` is shown, not turned into a hyperlink.
+
+    Example:
+        ``out.print(f"[bold]{shown(manifest.name)}[/] {shown(manifest.version)}")``
+    """
+    line = terminal_safe(text, limit=limit)
+    if not markup:
+        return line
+    from rich.markup import escape
+
+    return escape(line)
 
 
 def safe_console(**kw: Any) -> Console:
