@@ -4,7 +4,8 @@ Everything printed goes through :class:`Output`, and all of it is treated as dat
 consoles it hands out (:attr:`Output.out`, :attr:`Output.err`) show every string they render
 through :func:`~wiseflow._text.terminal_safe`, so plugin-controlled text (names,
 descriptions, messages, hints, log lines) cannot drive the terminal whichever command prints
-it; JSON documents escape DEL, C1 and bidi controls as well as C0.
+it; JSON documents escape DEL, C1 and bidi controls as well as C0. Granted secret values
+known to any live :class:`~wiseflow._redact.Redactor` are masked in all of it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from .._errors import WiseflowError, exit_code_for
+from .._redact import redact_all
 from .._text import json_safe, terminal_safe
 
 if TYPE_CHECKING:
@@ -31,7 +33,7 @@ def shown(text: object, *, markup: bool = True, limit: int | None = 500) -> str:
     Example:
         ``out.print(f"[bold]{shown(manifest.name)}[/] {shown(manifest.version)}")``
     """
-    line = terminal_safe(text, limit=limit)
+    line = terminal_safe(redact_all(str(text)), limit=limit)
     if not markup:
         return line
     from rich.markup import escape
@@ -51,7 +53,8 @@ def safe_console(**kw: Any) -> Console:
 
     class SafeConsole(Console):
         def render_str(self, text: str, **kwargs: Any) -> Text:
-            return super().render_str(terminal_safe(text, multiline=True, limit=None), **kwargs)
+            clean = terminal_safe(redact_all(text), multiline=True, limit=None)
+            return super().render_str(clean, **kwargs)
 
         def print(self, *objects: Any, **kwargs: Any) -> None:
             safe = [_safe_text(o, Text) if isinstance(o, Text) else o for o in objects]
@@ -62,7 +65,7 @@ def safe_console(**kw: Any) -> Console:
 
 def _safe_text(text: Any, cls: Any) -> Any:
     plain = text.plain
-    clean = terminal_safe(plain, multiline=True, limit=None)
+    clean = terminal_safe(redact_all(plain), multiline=True, limit=None)
     return text if clean == plain else cls(clean, style=text.style)
 
 
@@ -90,7 +93,8 @@ class Output:
 
     def document(self, doc: dict[str, Any]) -> None:
         """Print one JSON document on stdout."""
-        sys.stdout.write(json_safe(msgspec.json.encode(doc).decode()) + "\n")
+        text = redact_all(msgspec.json.encode(doc).decode())  # JSON spellings are known too
+        sys.stdout.write(json_safe(text) + "\n")
         sys.stdout.flush()
 
     def error(self, exc: WiseflowError) -> int:
@@ -103,16 +107,18 @@ class Output:
         else:
             from rich.markup import escape
 
-            message = escape(terminal_safe(exc.message))
+            message = escape(terminal_safe(redact_all(exc.message)))
             where = escape(terminal_safe(f" ({exc.plugin})")) if exc.plugin else ""
             self.err.print(
                 f"[bold red]error {escape(terminal_safe(exc.code, limit=40))}[/]: {message}{where}",
                 markup=True,
             )
             for p in exc.problems[1:] if len(exc.problems) > 1 else ():
-                self.err.print(terminal_safe(f"  - {p.code}: {p.message}"), markup=False)
+                line = redact_all(f"  - {p.code}: {p.message}")
+                self.err.print(terminal_safe(line), markup=False)
             if exc.hint:
-                self.err.print(f"[dim]hint:[/] {escape(terminal_safe(exc.hint))}", markup=True)
+                hint = escape(terminal_safe(redact_all(exc.hint)))
+                self.err.print(f"[dim]hint:[/] {hint}", markup=True)
         return exit_code_for(exc.code)
 
     def warn(self, message: str) -> None:
@@ -121,4 +127,4 @@ class Output:
 
             self.err.print(f"[yellow]warning[/]: {escape(terminal_safe(message))}", markup=True)
         else:
-            sys.stderr.write(f"warning: {terminal_safe(message)}\n")
+            sys.stderr.write(f"warning: {terminal_safe(redact_all(message))}\n")
