@@ -95,20 +95,25 @@ class InProcessRunner:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
         try:
-            with self._plugin_code():
-                return self._loop.run_until_complete(asyncio.wait_for(_wrap(value), timeout))
+            return self._loop.run_until_complete(asyncio.wait_for(_wrap(value), timeout))
+        except WiseflowError as exc:
+            self._mark(exc)
+            raise
         except TimeoutError:
             raise PluginTimeout(
                 f"call took longer than {timeout}s and was cancelled", plugin=self.spec.instance
             ) from None
 
+    def _mark(self, exc: WiseflowError) -> None:
+        """Mark what plugin code raised as the plugin's (the broker's own errors excepted)."""
+        issued_or_plugin(exc, getattr(self._backend, "issued", None))
+
     @contextmanager
     def _plugin_code(self) -> Iterator[None]:
-        """Mark what plugin code raises as the plugin's (the broker's own errors excepted)."""
         try:
             yield
         except WiseflowError as exc:
-            issued_or_plugin(exc, getattr(self._backend, "issued", None))
+            self._mark(exc)
             raise
 
     def call(self, method: str, args: list[Any], timeout: float | None) -> Any:
@@ -131,19 +136,11 @@ class InProcessRunner:
                     return
                 yield item
         else:
-            items = iter(result)
-            try:
-                while True:
-                    with self._plugin_code():
-                        try:
-                            item = next(items)
-                        except StopIteration:
-                            return
-                    yield item
-            finally:
-                close = getattr(items, "close", None)
-                if close is not None:
-                    close()
+            try:  # one handler for the whole stream: nothing is added per item
+                yield from result
+            except WiseflowError as exc:
+                self._mark(exc)
+                raise
 
     def _require(self) -> BasePlugin:
         if self._plugin is None:
