@@ -190,3 +190,21 @@ def test_any_error_dict_a_worker_sends_becomes_the_callers_plugin_failure(
     assert exit_code_for(judged.code) == 1
     assert judged.problems == ()
     assert len(judged.message) < 3000
+
+
+def test_malformed_wire_errors_are_rebuilt_without_raising() -> None:
+    """Garbage types in a worker's error dict never crash the host while it rebuilds them."""
+    from wiseflow._verdict import mark_plugin, plugin_failure
+
+    for forged in (
+        {"code": "WF407", "message": "m", "retry_after": "soon"},
+        {"code": "WF407", "message": "m", "retry_after": float("nan")},
+        {"code": "WF301", "message": "m", "permission": ["x"], "plugin": 7, "hint": {"a": 1}},
+        {"code": "WF408", "record_id": None, "reason": ["r"]},
+        {"code": None, "message": None},
+    ):
+        judged = plugin_failure(mark_plugin(error_from_dict(forged)), "attacker", "process")
+        assert judged.plugin == "attacker"
+        assert judged.code in ("WF400", "WF407", "WF408")
+        if judged.code == "WF407":
+            assert judged.retry_after is None  # type: ignore[attr-defined]

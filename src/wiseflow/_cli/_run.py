@@ -266,10 +266,6 @@ def _print_summary(out: Output, doc: dict[str, Any]) -> None:
         )
         if err.get("hint"):
             out.err.print(safe(f"  hint: {err['hint']}"), markup=False)
-    dropped = {k: v["log_dropped"] for k, v in doc["plugins"].items() if v.get("log_dropped")}
-    if dropped:
-        listed = ", ".join(f"{name} {n}" for name, n in dropped.items())
-        out.err.print(safe(f"log lines dropped by the rate limit: {listed}"), markup=False)
     if doc.get("report"):
         out.out.print(safe(f"report: {doc['report']}"), markup=False)
 
