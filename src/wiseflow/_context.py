@@ -178,8 +178,11 @@ class PluginLogger:
             self._limiter.report(self._logger)
         exc_info = fields.pop("exc_info", None)
         text = str(msg) % args if args else str(msg)
-        if self._limiter is not None and len(text) > _MAX_LINE:  # the host bounds each line
-            text = f"{text[:_MAX_LINE]}… [{len(text) - _MAX_LINE} more characters]"
+        if self._limiter is not None:  # in the host: secrets masked, then the line bounded
+            redactor = self._limiter.redactor
+            text = redactor.text(text) if redactor else text
+            if len(text) > _MAX_LINE:
+                text = f"{text[:_MAX_LINE]}… [{len(text) - _MAX_LINE} more characters]"
         if fields:
             text += " " + " ".join(f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}"
                                    for k, v in fields.items())  # fmt: skip

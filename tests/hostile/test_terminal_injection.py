@@ -166,3 +166,23 @@ def _strings(doc: object) -> str:
     if isinstance(doc, list):
         return " ".join(_strings(v) for v in doc)
     return doc if isinstance(doc, str) else ""
+
+
+@pytest.mark.parametrize("name", ["[link=https://evil.example]click[/link]", "[/bold]x"])
+def test_markup_in_a_broken_manifest_name_is_shown_not_rendered(tmp_path: Path, name: str) -> None:
+    """plugins list shows a rich-markup name as text: no hyperlink escape, no crash (exit 0)."""
+    from rich.console import Console
+
+    probe = io.StringIO()
+    Console(file=probe, force_terminal=True).print("[link=https://evil.example]click[/link]")
+    assert "\x1b]8;" in probe.getvalue()  # control: rendered as markup, it is a hyperlink
+    folder = tmp_path / "plugins" / "x"
+    folder.mkdir(parents=True)
+    (folder / "plugin.toml").write_text(
+        f'[plugin]\nname = "{name}"\nversion = "1.0.0"\nkind = "processor"\nentry = "plugin:P"\n'
+    )
+    (tmp_path / "wiseflow.toml").write_text('[wiseflow]\nplugin_dirs = ["plugins"]\n')
+    res = wf("plugins", "list", cwd=tmp_path, env={"FORCE_COLOR": "1", "COLUMNS": "300"})
+    assert res.returncode == 0, res.stderr
+    assert b"\x1b]8;" not in res.stdout
+    assert b"ERROR" in res.stdout

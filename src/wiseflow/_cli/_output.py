@@ -10,6 +10,7 @@ known to any live :class:`~wiseflow._redact.Redactor` are masked in all of it.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -49,18 +50,28 @@ def safe_console(**kw: Any) -> Console:
     escaped plain text.
     """
     from rich.console import Console
+    from rich.errors import MarkupError
     from rich.text import Text
 
     class SafeConsole(Console):
         def render_str(self, text: str, **kwargs: Any) -> Text:
             clean = terminal_safe(redact_all(text), multiline=True, limit=None)
-            return super().render_str(clean, **kwargs)
+            if kwargs.get("markup", self._markup) is not False and "link" in clean.lower():
+                # the host never prints hyperlinks: a `[link=URL]` here came from plugin text
+                clean = _LINK_TAG.sub(r"\\\g<0>", clean)
+            try:
+                return super().render_str(clean, **kwargs)
+            except MarkupError:  # plugin text broke the host's markup: show it all as text
+                return super().render_str(clean, **{**kwargs, "markup": False})
 
         def print(self, *objects: Any, **kwargs: Any) -> None:
             safe = [_safe_text(o, Text) if isinstance(o, Text) else o for o in objects]
             super().print(*safe, **kwargs)
 
     return SafeConsole(**kw)
+
+
+_LINK_TAG = re.compile(r"\[(?=/?link\b)", re.IGNORECASE)
 
 
 def _safe_text(text: Any, cls: Any) -> Any:
