@@ -21,7 +21,7 @@ from ._interface import validate_interface
 from ._loader import import_entry
 from ._plugin import BasePlugin
 from ._runner import RunnerSpec
-from ._verdict import issued_or_plugin
+from ._verdict import is_plugin_made, issued_or_plugin, plugin_failure
 
 __all__ = ["InProcessRunner"]
 
@@ -84,9 +84,15 @@ class InProcessRunner:
                 plugin=name,
             ) from exc
         self._plugin = plugin
-        with self._plugin_code():
-            started = plugin.initialize(ctx)
-        self._run(started, None)
+        try:
+            with self._plugin_code():
+                started = plugin.initialize(ctx)
+            self._run(started, None)
+        except WiseflowError as exc:
+            if not is_plugin_made(exc):
+                raise
+            # as for a worker: what the plugin says of itself (WF105) keeps its meaning only
+            raise plugin_failure(exc, self.spec.instance, "initialize") from exc
         self._initialized = True
 
     def _run(self, value: Any, timeout: float | None) -> Any:

@@ -208,3 +208,25 @@ def test_malformed_wire_errors_are_rebuilt_without_raising() -> None:
         assert judged.code in ("WF400", "WF407", "WF408")
         if judged.code == "WF407":
             assert judged.retry_after is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("level", ["trusted", "sandboxed"])
+def test_a_config_error_raised_in_initialize_names_the_raiser(tmp_path: Path, level: str) -> None:
+    """WF105 keeps its meaning (exit 2), but names the plugin that raised it and labels its hint."""
+    code = (
+        "from wiseflow import ConfigError, ProcessorPlugin\n"
+        "class P(ProcessorPlugin):\n"
+        "    def initialize(self, ctx):\n"
+        "        raise ConfigError('bad setting', plugin='innocent',"
+        f" hint={EVIL_HINT!r})\n"
+        "    def process(self, batch):\n"
+        "        return batch\n"
+    )
+    project(tmp_path, {"innocent": ("connector", SOURCE), "attacker": ("processor", code)},
+            PIPELINE, level=level)  # fmt: skip
+    res = wf("run", "p.toml", "--json", cwd=tmp_path)
+    err = document(res)["error"]
+    assert res.returncode == 2, res.stderr
+    assert err["code"] == "WF105" and err["plugin"] == "attacker"
+    assert "the plugin's own hint, not checked by wiseflow" in err["hint"]
+    assert not err["hint"].startswith("curl")
