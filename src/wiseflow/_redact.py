@@ -159,7 +159,10 @@ class RedactingFilter(logging.Filter):
             active = [r for r in _live if r]
         if not active:
             return True
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: the handler reports it, the filter must not raise
+            return True
         clean = redact_all(message, active)
         if clean != message:
             record.msg, record.args = clean, None
