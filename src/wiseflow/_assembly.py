@@ -136,6 +136,7 @@ def build_handle(
         # brokered I/O never outlives the plugin's own per-call timeout
         http_limits=HttpLimits(timeout_s=min(30.0, float(timeout_s))),
         read_roots=(cand.code_root,) if cand.code_root else (),
+        redactor=pm.redactor,  # secrets it hands out are masked in all the host writes
     )
     spec = RunnerSpec(
         instance=inst,
@@ -173,6 +174,7 @@ def build_handle(
         events=pm.events,
         # a configured breaker also sets the cool-down after which ERROR is retried
         recover_after_s=policy.breaker.reset_s if policy.breaker else None,
+        broker=broker,
     )
 
 

@@ -456,7 +456,9 @@ def error_from_dict(data: dict[str, Any]) -> WiseflowError:
     cls = _CLASSES.get(code, WiseflowError)
     message = str(data.get("message") or "")
     plugin = data.get("plugin")
+    plugin = plugin if plugin is None or isinstance(plugin, str) else str(plugin)
     hint = data.get("hint")
+    hint = hint if hint is None or isinstance(hint, str) else str(hint)
     if cls is SkipRecord:
         return SkipRecord(
             str(data.get("record_id") or ""),
@@ -473,11 +475,19 @@ def error_from_dict(data: dict[str, Any]) -> WiseflowError:
         except msgspec.ValidationError:
             pass  # malformed findings are dropped; the message stands
     if cls is TransientError:
-        retry_after = data.get("retry_after")
-        err.retry_after = float(retry_after) if retry_after is not None else None  # type: ignore[attr-defined]
+        err.retry_after = _float_or_none(data.get("retry_after"))  # type: ignore[attr-defined]
     if cls is PermissionDenied:
-        err.permission = data.get("permission")  # type: ignore[attr-defined]
+        permission = data.get("permission")
+        err.permission = permission if isinstance(permission, str) else None  # type: ignore[attr-defined]
     return err
+
+
+def _float_or_none(value: Any) -> float | None:
+    """A number sent over the wire, or None when it is not one (never an exception)."""
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def exit_code_for(code: str) -> int:

@@ -32,6 +32,7 @@ from ._loader import forget_folder_plugin
 from ._lock import LOCK_NAME, Lock
 from ._operator import OperatorConfig
 from ._plugin import BasePlugin
+from ._redact import Redactor
 
 if TYPE_CHECKING:  # loaded when the first plugin is, so listings stay fast
     from ._handle import PluginHandle
@@ -85,6 +86,8 @@ class PluginManager:
     ) -> None:
         self.config = config or OperatorConfig()
         self.events = EventBus()
+        #: Granted secret values, masked in everything the host writes (fed by the brokers).
+        self.redactor = Redactor()
         self.data_dir = (
             Path(data_dir) if data_dir else self.config.resolve_path(self.config.wiseflow.data_dir)
         )

@@ -92,6 +92,20 @@ def _route_warnings(out: Output) -> None:
     warnings.showwarning = show
 
 
+def _safe_console_logs() -> None:
+    """Log lines on the terminal: secrets masked, one escaped line per message."""
+    from .._redact import RedactingFilter
+    from .._text import SafeFormatter
+
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+        fmt = handler.formatter
+        if not isinstance(fmt, SafeFormatter):
+            pattern = fmt._fmt if fmt is not None else None
+            handler.setFormatter(SafeFormatter(pattern or "%(levelname)s %(name)s: %(message)s"))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point; exits with the codes of SPEC §6."""
     raw = list(sys.argv[1:] if argv is None else argv)
@@ -102,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    _safe_console_logs()
     session = Session(opts, out)
     _route_warnings(out)
     _register()

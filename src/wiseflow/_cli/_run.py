@@ -60,6 +60,7 @@ def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refre
         label=f"run {pipeline.name}",
     )
     with Store.open(s.data_dir / DB_NAME) as store, metrics:
+        store.redactor = pm.redactor  # what the brokers handed out is masked in all it stores
         summary = _run(s.out, pipeline, store, handles, full_refresh, report)
     plugins_in_error = [h.name for h in pm.list() if h.state.value == "ERROR"]
     finish(
@@ -128,7 +129,10 @@ def _log_to_file(path: Path) -> None:
                 doc.update({k: v for k, v in fields.items() if k not in doc})
             return json.dumps(doc, default=str)
 
+    from .._redact import RedactingFilter
+
     handler = logging.FileHandler(path, encoding="utf-8")
+    handler.addFilter(RedactingFilter())  # granted secrets never reach the log file
     handler.setLevel(logging.INFO)
     handler.setFormatter(JsonLines())
     root = logging.getLogger("wiseflow")
@@ -255,28 +259,44 @@ def _run(
 def _progress_table(summary: RunSummary, elapsed: float) -> Table:
     from rich.table import Table
 
-    table = Table(title=f"{summary.pipeline}: {summary.fetched:,} fetched in {elapsed:.1f}s")
+    from .._text import terminal_safe
+
+    name = terminal_safe(summary.pipeline, limit=200)
+    table = Table(title=f"{name}: {summary.fetched:,} fetched in {elapsed:.1f}s")
     for col in ("stage", "in", "out", "records/s", "errors"):
         table.add_column(col)
     for name, st in summary.stages.items():
         done = st.records_out or st.records_in
         rate = f"{done / elapsed:,.0f}" if elapsed > 0 else "-"
-        table.add_row(name, f"{st.records_in:,}", f"{st.records_out:,}", rate, str(st.errors))
+        table.add_row(
+            terminal_safe(name, limit=200), f"{st.records_in:,}", f"{st.records_out:,}", rate,
+            str(st.errors),
+        )  # fmt: skip
     return table
 
 
 def _print_summary(out: Output, doc: dict[str, Any]) -> None:
+    from .._text import terminal_safe as safe
+
     rec = doc["records"]
     status = doc["status"]
     colour = "green" if status == "ok" and not rec["dead_letters"] else "yellow"
     out.out.print(
-        f"[{colour}]{doc.get('pipeline', 'run')} {status}[/]: {rec['fetched']:,} fetched, "
-        f"{rec['stored']:,} stored, {rec['duplicates']:,} duplicates, "
-        f"{rec['dead_letters']:,} dead letters (run {doc['run_id']})"
+        f"[{colour}]{escape(safe(doc.get('pipeline', 'run')))} {escape(safe(status))}[/]: "
+        f"{rec['fetched']:,} fetched, {rec['stored']:,} stored, {rec['duplicates']:,} "
+        f"duplicates, {rec['dead_letters']:,} dead letters (run {doc['run_id']})"
     )
     for err in doc["errors"]:
-        out.err.print(f"error {err['code']}: {err['message']} ({err['plugin']})", markup=False)
+        out.err.print(
+            safe(f"error {err['code']}: {err['message']} ({err['plugin']})"), markup=False
+        )
         if err.get("hint"):
-            out.err.print(f"  hint: {err['hint']}", markup=False)
+            out.err.print(safe(f"  hint: {err['hint']}"), markup=False)
     if doc.get("report"):
-        out.out.print(f"report: {doc['report']}", markup=False)
+        out.out.print(safe(f"report: {doc['report']}"), markup=False)
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)

@@ -198,6 +198,7 @@ def replay(
     pipeline = prepare(s, pipeline_file, report)
     sources = {st.name for st in pipeline.stages if st.kind == "connector"}
     with Store.open(s.data_dir / DB_NAME) as store:
+        store.redactor = s.pm.redactor
         letters = [
             d for d in store.dead_letters(run_id)
             if d["source"] in sources and (plugin is None or d["plugin"] == plugin)

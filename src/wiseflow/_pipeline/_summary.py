@@ -24,6 +24,7 @@ class StageStats(msgspec.Struct, kw_only=True):
     errors: int = 0
     error_codes: list[str] = msgspec.field(default_factory=list)
     seconds: float = 0.0
+    log_dropped: int = 0  # log lines of the plugin the host's rate limit dropped
 
     def failed(self, code: str) -> None:
         self.errors += 1
@@ -36,6 +37,7 @@ class StageStats(msgspec.Struct, kw_only=True):
             "calls": self.calls,
             "errors": self.errors,
             "error_codes": list(self.error_codes),
+            "log_dropped": self.log_dropped,
         }
 
     def stage_entry(self) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from .._errors import (
     PluginError,
     PluginTimeout,
     ProtocolViolation,
+    QuotaExceeded,
     SandboxUnavailable,
     WiseflowError,
     WiseflowWarning,
@@ -39,6 +40,7 @@ from .._errors import (
     error_from_dict,
 )
 from .._runner import RunnerSpec
+from .._verdict import issued_or_plugin, plugin_failure
 from ._confine import LAYERS, Confinement, Policy, plugin_uid
 from ._output import OutputPump
 from ._probe import disabled_layers
@@ -192,7 +194,7 @@ class WorkerRunner:
         msg = self._wait(0, (Loaded,), deadline, "load")
         assert isinstance(msg, Loaded)
         if msg.error is not None:
-            err = error_from_dict(msg.error)
+            err = plugin_failure(self._plugin_error(msg.error), self.spec.instance, "load")
             self._stop()
             self._failure = err
             raise err
@@ -218,7 +220,7 @@ class WorkerRunner:
             self._send(Call(id=rid, method=method, args=pack(rest), batch=batch))
             msg = self._wait(rid, (Result, Fail), self._deadline(timeout), method)
         if isinstance(msg, Fail):
-            raise error_from_dict(msg.error)
+            raise self._plugin_error(msg.error)
         assert isinstance(msg, Result)
         return msg.records if msg.records is not None else msg.value
 
@@ -242,7 +244,7 @@ class WorkerRunner:
                     continue
                 finished = True
                 if isinstance(msg, Fail):
-                    raise error_from_dict(msg.error)
+                    raise self._plugin_error(msg.error)
                 return
         finally:
             with self._lock:
@@ -312,7 +314,8 @@ class WorkerRunner:
         out_fd = self._proc.out_fd
         self._chan = Channel(parent, max_frame=self._max_frame)
         os.set_blocking(out_fd, False)
-        self._pump = OutputPump(out_fd, self.logger)
+        # one limiter for all the host logs on the plugin's behalf (output, logs, denials)
+        self._pump = OutputPump(out_fd, self.logger, limiter=getattr(self._broker, "limiter", None))
         self._poll = select.poll()
         self._poll.register(parent.fileno(), select.POLLIN)
         self._poll.register(out_fd, select.POLLIN)
@@ -359,7 +362,7 @@ class WorkerRunner:
             self._send(Init(id=rid, config=config, check_only=check_only))
             msg = self._wait(rid, (Result, Fail), self._deadline(None), "initialize")
         if isinstance(msg, Fail):
-            raise error_from_dict(msg.error)
+            raise plugin_failure(self._plugin_error(msg.error), self.spec.instance, "initialize")
 
     def _cancel(self, rid: int) -> None:
         try:
@@ -506,6 +509,17 @@ class WorkerRunner:
 
     # -- failures --------------------------------------------------------------------------
 
+    def _plugin_error(self, data: dict[str, Any]) -> WiseflowError:
+        """An error the worker reported: the plugin's own (marked so), unless the host made it.
+
+        The host's own are the broker's errors passed on unchanged and the worker's report of
+        a MemoryError (the quota, WF403, in the host's words).
+        """
+        err = error_from_dict(data)
+        if err.code == "WF403" and err.message == _memory_message(self.memory_mb):
+            return QuotaExceeded(err.message, plugin=self.name, hint=_MEMORY_HINT)
+        return issued_or_plugin(err, getattr(self._broker, "issued", None))
+
     def _violation(self, what: str) -> NoReturn:
         self._stop()
         err = ProtocolViolation(
@@ -567,6 +581,14 @@ class WorkerRunner:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
         return status, cpu
+
+
+_MEMORY_HINT = "raise resources.memory_mb for this plugin, or process smaller batches"
+
+
+def _memory_message(memory_mb: int) -> str:
+    """What the worker says for a MemoryError (``_protocol.error_dict``)."""
+    return f"plugin exceeded its memory quota ({memory_mb} MB)"
 
 
 def _str(value: Any) -> str:

@@ -15,6 +15,7 @@ import msgspec
 
 from .._errors import StoreError
 from .._record import Record
+from .._redact import Redactor
 from ._schema import migrate
 
 __all__ = ["DB_NAME", "Store"]
@@ -91,6 +92,8 @@ class Store:
         self._lock = threading.Lock()
         #: Records fetched again with changed content, updated in place (since open).
         self.updated = 0
+        #: Masks granted secrets in every row written (records, dead letters, runs).
+        self.redactor: Redactor | None = None
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
@@ -168,7 +171,7 @@ class Store:
         with self._tx("finish run") as conn:
             conn.execute(
                 "UPDATE runs SET finished = ?, status = ?, summary = ? WHERE run_id = ?",
-                (_now(), status, _encode(summary).decode(), run_id),
+                (_now(), status, self._clean(_encode(summary).decode()), run_id),
             )
 
     def mark_crashed(self) -> list[int]:
@@ -206,6 +209,9 @@ class Store:
         )
         return [_run_row(row) for row in rows]
 
+    def _clean(self, text: str) -> str:
+        return self.redactor.text(text) if self.redactor else text
+
     # -- records and checkpoints -------------------------------------------------------------
 
     def write_batch(
@@ -224,7 +230,9 @@ class Store:
             ``(stored, duplicates)``: how many were new and how many were already there.
         """
         rows = [_row(r, run_id) for r in records]
-        state = _encode(checkpoint).decode() if checkpoint is not None else None
+        if self.redactor:  # one scan of the batch; rows are rewritten only when a secret is in
+            rows = self.redactor.rows(rows)
+        state = self._clean(_encode(checkpoint).decode()) if checkpoint is not None else None
         with self._tx("write batch") as conn:
             known = self._known(conn, rows)
             before = conn.total_changes
@@ -293,11 +301,14 @@ class Store:
         """Store one record that could not be processed, with who refused it and why."""
         rid = record_id if record_id is not None else (record.id if record else None)
         body = _encode(record).decode() if record is not None else None
+        row = (run_id, source, rid, plugin, code, reason, body, _now(), traceback)
+        if self.redactor:
+            row = self.redactor.rows([row])[0]
         with self._tx("dead letter") as conn:
             conn.execute(
                 "INSERT INTO dead_letters (run_id, source, record_id, plugin, code, reason,"
                 " record, time, traceback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, source, rid, plugin, code, reason, body, _now(), traceback),
+                row,
             )
 
     def forget_dead_letters(self, seqs: Sequence[int]) -> None:
