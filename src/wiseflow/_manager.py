@@ -278,7 +278,15 @@ class PluginManager:
             self._load_order.append(inst)
             self._configs[inst] = raw
         try:
-            handle.runner.load()
+            try:
+                handle.runner.load()
+            except WiseflowError:
+                if files is not None:
+                    # A locked plugin's files may have changed while it loaded; what the
+                    # loader said about that came through plugin code, so the host checks
+                    # again itself: only its own finding is a verdict (WF303).
+                    self.verify(cand)
+                raise
         except WiseflowError as exc:
             handle.last_error = exc
             handle.lifecycle.transition(PluginState.ERROR, f"{exc.code}: {exc.message}")

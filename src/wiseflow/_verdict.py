@@ -26,6 +26,7 @@ from ._errors import (
     EntryNotFound,
     InterfaceError,
     PluginError,
+    Problem,
     SkipRecord,
     TransientError,
     WiseflowError,
@@ -121,6 +122,12 @@ def plugin_failure(exc: BaseException, plugin: str, method: str) -> WiseflowErro
         if kind is not None:
             out = kind(_cut(exc.message), plugin=plugin)
             out.hint = _plugin_hint(exc.hint, kind.default_hint)
+            # its findings (each config field, each missing method) stay, as findings of
+            # that same kind about this plugin: nothing else can ride along
+            out.problems = tuple(
+                Problem(code=kind.default_code, message=_cut(p.message, 500), plugin=plugin)
+                for p in exc.problems[:50]
+            )
         elif type(exc) is PluginError and exc.code == "WF400" and exc.plugin in (None, plugin):
             out = PluginError(_cut(exc.message), plugin=plugin)  # its own plain failure
             out.hint = _plugin_hint(exc.hint, PluginError.default_hint)

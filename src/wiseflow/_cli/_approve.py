@@ -11,6 +11,7 @@ import msgspec
 from .._errors import DiscoveryError, DuplicatePlugin, WiseflowError
 from .._grants import Grant
 from .._opstate import load_state, save_state
+from ._output import shown
 from ._session import session_of
 
 if TYPE_CHECKING:
@@ -143,11 +144,17 @@ def grant(
         s.out.document(doc)
         return
     if previous is not None and previous.origin != entry.origin:
-        s.out.warn(f"{name}: approval moved from {previous.origin} to {entry.origin}")
+        s.out.warn(
+            shown(f"{name}: approval moved from {previous.origin} to {entry.origin}", markup=False)
+        )
     perms = ", ".join(entry.permissions()) or "no permissions"
     s.out.out.print(
-        f"{name} {entry.version} from {entry.origin} approved ({len(files)} file(s) pinned in "
-        f"{path}); granted: {perms}",
+        shown(
+            f"{name} {entry.version} from {entry.origin} approved ({len(files)} file(s) "
+            f"pinned in {path}); granted: {perms}",
+            markup=False,
+            limit=2000,
+        ),
         markup=False,
     )
 
@@ -171,4 +178,7 @@ def revoke(ctx: click.Context, name: str) -> None:
         s.out.document({"plugin": name, "grant": None, "revoked": removed is not None})
     else:
         what = "approval and grants revoked" if removed else "was not approved"
-        s.out.out.print(f"{name}: {what} (wiseflow.toml grants still apply)", markup=False)
+        s.out.out.print(
+            shown(f"{name}: {what} (wiseflow.toml grants still apply)", markup=False),
+            markup=False,
+        )

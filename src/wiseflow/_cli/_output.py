@@ -58,7 +58,7 @@ def safe_console(**kw: Any) -> Console:
             clean = terminal_safe(redact_all(text), multiline=True, limit=None)
             if kwargs.get("markup", self._markup) is not False and "link" in clean.lower():
                 # the host never prints hyperlinks: a `[link=URL]` here came from plugin text
-                clean = _LINK_TAG.sub(r"\\\g<0>", clean)
+                clean = _LINK_TAG.sub(r"\1\\[", clean)
             try:
                 return super().render_str(clean, **kwargs)
             except MarkupError:  # plugin text broke the host's markup: show it all as text
@@ -71,7 +71,9 @@ def safe_console(**kw: Any) -> Console:
     return SafeConsole(**kw)
 
 
-_LINK_TAG = re.compile(r"\[(?=/?link\b)", re.IGNORECASE)
+# A `[` opening a link tag that rich would parse: one preceded by an even number of
+# backslashes (none, or escaped backslashes); an odd number means it is escaped already.
+_LINK_TAG = re.compile(r"(?<!\\)((?:\\\\)*)\[(?=/?link\b)", re.IGNORECASE)
 
 
 def _safe_text(text: Any, cls: Any) -> Any:

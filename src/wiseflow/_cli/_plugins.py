@@ -12,6 +12,7 @@ from .._errors import DiscoveryError, Problem, exit_code_for
 from .._grants import effective_permissions
 from .._opstate import load_state, save_state
 from ._approve import approved_candidate, identity_doc
+from ._output import shown
 from ._scaffold import scaffold
 from ._session import session_of
 
@@ -46,14 +47,14 @@ def list_(ctx: click.Context, kind: str | None) -> None:
         table.add_column(col, overflow="fold")
     for r in rows:
         probs = ", ".join(p["code"] for p in r["problems"]) or "-"
-        table.add_row(
+        table.add_row(*(shown(v, limit=200) for v in (
             r["name"], r["version"] or "?", r["kind"] or "?", r["origin"], r["state"],
             r["level"], probs,
-        )  # fmt: skip
+        )))  # fmt: skip
     s.out.out.print(table)
     for p in orphans:
         where = f" ({p['file']})" if p.get("file") else ""
-        s.out.warn(f"{p['code']}: {p['message']}{where}")
+        s.out.warn(shown(f"{p['code']}: {p['message']}{where}", markup=False))
 
 
 #: Bumped whenever the rows `plugins list` computes change shape or meaning (memo key).
@@ -270,32 +271,38 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
         s.out.document(doc)
         return
     p = s.out.out.print
-    p(f"[bold]{m.name}[/] {m.version}  ({m.kind}, {chosen.origin}: {chosen.location})")
+    p(
+        f"[bold]{shown(m.name)}[/] {shown(m.version)}  ({shown(m.kind)}, {shown(chosen.origin)}: "
+        f"{shown(chosen.location)})"
+    )
     if m.description:
-        p(m.description, markup=False)
-    p(f"level: {level}    api: {m.api}    python: {m.python or 'any'}")
+        p(shown(m.description, markup=False), markup=False)
+    p(shown(f"level: {level}    api: {m.api}    python: {m.python or 'any'}", markup=False),
+      markup=False)  # fmt: skip
     if doc["choice"]:
-        p(f"chosen: {doc['choice']}", markup=False)
+        p(shown(f"chosen: {doc['choice']}", markup=False), markup=False)
     ident = doc["identity"]
-    p(f"identity: {m.name} from {ident['origin']}, content {ident['content'] or '-'}", markup=False)
+    p(shown(f"identity: {m.name} from {ident['origin']}, content {ident['content'] or '-'}",
+            markup=False), markup=False)  # fmt: skip
     if entry is None:
         lock_name = pm.approvals.path.name
-        p(f"approval: not in {lock_name} (approve with `wiseflow plugins grant {m.name}`)",
-          markup=False)  # fmt: skip
+        p(shown(f"approval: not in {lock_name} (approve with `wiseflow plugins grant {m.name}`)",
+                markup=False), markup=False)  # fmt: skip
     else:
         state = "verified" if doc["verified"] else "CHANGED: " + doc["verify_error"]["message"]
-        p(f"approval: {entry.origin} {entry.version} at level {entry.level}, "
-          f"{len(entry.files)} file(s), {state}", markup=False)  # fmt: skip
+        p(shown(f"approval: {entry.origin} {entry.version} at level {entry.level}, "
+                f"{len(entry.files)} file(s), {state}", markup=False), markup=False)  # fmt: skip
     for prob in doc["refused"]:
-        p(f"refused: {prob['message']}", markup=False)
+        p(shown(f"refused: {prob['message']}", markup=False, limit=2000), markup=False)
     p("permissions asked:", msgspec.json.encode(doc["permissions"]["asked"]).decode(), markup=False)
     p("permissions granted:", msgspec.json.encode(granted.to_dict()).decode(), markup=False)
     p("dependency tree:")
     for line in render_tree(dependency_tree(resolution, name)).splitlines():
-        p(f"  {line}", markup=False)
-    p("load order: " + " -> ".join(resolution.order), markup=False)
+        p(shown(f"  {line}", markup=False), markup=False)
+    p(shown("load order: " + " -> ".join(resolution.order), markup=False, limit=4000),
+      markup=False)  # fmt: skip
     for prob in resolution.problems:
-        p(f"[red]{prob.code}[/] {prob.message}")
+        p(f"[red]{shown(prob.code)}[/] {shown(prob.message, limit=2000)}")
     if schema:
         p(
             "config schema:",
@@ -316,16 +323,19 @@ def check(ctx: click.Context, target: str) -> None:
     if s.out.json:
         s.out.document(report.to_dict())
     elif report.ok:
-        s.out.out.print(f"[green]ok[/] {report.plugin}: no problems found")
+        s.out.out.print(f"[green]ok[/] {shown(report.plugin)}: no problems found")
     else:
-        s.out.err.print(f"[bold red]{report.plugin}: {len(report.problems)} problem(s)[/]")
+        s.out.err.print(f"[bold red]{shown(report.plugin)}: {len(report.problems)} problem(s)[/]")
         for prob in report.problems:
             where = (
                 f" ({prob.file}{':' + str(prob.line) if prob.line else ''})" if prob.file else ""
             )
-            s.out.err.print(f"error {prob.code}: {prob.message}{where}", markup=False)
+            s.out.err.print(
+                shown(f"error {prob.code}: {prob.message}{where}", markup=False, limit=2000),
+                markup=False,
+            )
             if prob.hint:
-                s.out.err.print(f"  hint: {prob.hint}", markup=False)
+                s.out.err.print(shown(f"  hint: {prob.hint}", markup=False), markup=False)
     if not report.ok:
         codes = {exit_code_for(p.code) for p in report.problems}
         raise click.exceptions.Exit(next(c for c in (3, 2, 4, 1) if c in codes))
@@ -371,11 +381,13 @@ def audit(ctx: click.Context, target: str) -> None:
     else:
         verdict = "[red]refused[/]" if refused else "[green]admitted[/]"
         s.out.out.print(
-            f"{manifest.name}: {len(findings)} finding(s), {verdict} at audit_block = {threshold}"
+            f"{shown(manifest.name)}: {len(findings)} finding(s), {verdict} at "
+            f"audit_block = {threshold}"
         )
         for p in findings:
             where = f"{p.file}:{p.line}" if p.line else str(p.file)
-            s.out.out.print(f"  {p.severity:8} {p.rule:18} {p.message}  ({where})", markup=False)
+            line = f"  {p.severity:8} {p.rule:18} {p.message}  ({where})"
+            s.out.out.print(shown(line, markup=False, limit=2000), markup=False)
     if refused:
         raise click.exceptions.Exit(3)
 

@@ -12,6 +12,9 @@ from typing import Any
 import click
 
 from .._errors import DiscoveryError
+from .._redact import redact_all
+from .._text import terminal_safe
+from ._output import shown
 from ._session import Session, session_of
 
 __all__ = ["register"]
@@ -26,13 +29,8 @@ def _open(s: Session) -> Any:
 
 
 def _clean(text: Any, limit: int = 2000) -> str:
-    """Plugin-controlled text made safe for a terminal: control characters shown escaped."""
-    out = str(text)[:limit]
-    return "".join(
-        ch if ch in "\t\n" or (ch.isprintable() and not 0x80 <= ord(ch) <= 0x9F)
-        else ch.encode("unicode_escape").decode("ascii")
-        for ch in out
-    )  # fmt: skip
+    """Plugin-controlled text as one terminal-safe, redacted line (no markup)."""
+    return shown(text, markup=False, limit=limit)
 
 
 def _row(run: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +128,8 @@ def show(ctx: click.Context, run_id: int) -> None:
         if err.get("hint"):
             p(f"  hint: {_clean(err['hint'])}", markup=False)
         if err.get("traceback"):
-            p(_clean(err["traceback"], 8000), markup=False)
+            block = terminal_safe(redact_all(str(err["traceback"])), multiline=True, limit=8000)
+            p(block, markup=False)
 
 
 @click.group(name="dead-letters")
