@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, final
 
+from ._ceilings import check_output
 from ._config import build_config, config_schema
 from ._context import CapabilityBackend, PluginContext
 from ._errors import InterfaceError, PluginError, PluginTimeout
@@ -99,7 +100,9 @@ class InProcessRunner:
 
     def call(self, method: str, args: list[Any], timeout: float | None) -> Any:
         plugin = self._require()
-        return self._run(getattr(plugin, method)(*args), timeout)
+        out = self._run(getattr(plugin, method)(*args), timeout)
+        check_output(self.spec, method, args, out)  # the same ceiling as a worker's
+        return out
 
     def stream(self, method: str, args: list[Any], timeout: float | None) -> Iterator[Any]:
         plugin = self._require()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from ._ceilings import Limits, effective_limits
 from ._manifest import Manifest
 
 __all__ = ["Runner", "RunnerSpec"]
@@ -26,9 +27,12 @@ class RunnerSpec:
             entry's module is importable as installed.
         data_dir: the instance's private writable directory (created by the host).
         level: ``trusted``, ``sandboxed`` or ``strict``.
+        limits: the limits that apply (tightest of manifest, operator and ceilings); None
+            means the manifest's resources and the default ceilings.
     """
 
-    __slots__ = ("code_root", "data_dir", "instance", "level", "manifest", "plugin_class")
+    __slots__ = ("code_root", "data_dir", "instance", "level", "limits", "manifest",
+                 "plugin_class")  # fmt: skip
 
     def __init__(
         self,
@@ -39,6 +43,7 @@ class RunnerSpec:
         data_dir: str,
         level: str,
         plugin_class: type[Any] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.instance = instance
         self.manifest = manifest
@@ -46,6 +51,7 @@ class RunnerSpec:
         self.data_dir = data_dir
         self.level = level
         self.plugin_class = plugin_class  # plugins handed in directly (trusted only)
+        self.limits = limits or effective_limits(manifest.resources, {}, None)
 
 
 class Runner(Protocol):

@@ -35,6 +35,7 @@ from .._errors import (
 from .._plugin import Figure
 from .._record import Checkpoint, Record
 from ._confine import Confinement, Policy
+from ._peek import TooManyItems, count_items
 
 __all__ = [
     "MAX_FRAME",
@@ -281,11 +282,15 @@ class Channel:
     :data:`MAX_FRAME` for one frame, whatever length prefix the peer claims.
     """
 
-    __slots__ = ("_buf", "_decoder", "_encoder", "_in", "_in_view", "_out", "max_frame", "sock")
+    __slots__ = ("_buf", "_decoder", "_encoder", "_in", "_in_view", "_out", "max_chunk_items",
+                 "max_frame", "max_result_items", "sock")  # fmt: skip
 
     def __init__(self, sock: socket.socket, *, max_frame: int = MAX_FRAME) -> None:
         self.sock = sock
         self.max_frame = max_frame
+        # items a Result / Chunk may hold, counted before decoding (None: any; see _peek)
+        self.max_result_items: int | None = None
+        self.max_chunk_items: int | None = None
         self._encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
         self._decoder = msgspec.msgpack.Decoder(Message, ext_hook=_ext_hook)
         self._out = bytearray(64 * 1024)
@@ -329,6 +334,8 @@ class Channel:
         end = _HEADER.size + size
         view = memoryview(buf)
         try:
+            if self.max_result_items is not None or self.max_chunk_items is not None:
+                self._check_items(view[_HEADER.size : end])
             msg: Message = self._decoder.decode(view[_HEADER.size : end])
         except (
             msgspec.DecodeError,
@@ -342,6 +349,16 @@ class Channel:
             view.release()
         del buf[:end]
         return msg
+
+    def _check_items(self, body: memoryview) -> None:
+        """Raise :class:`TooManyItems` for a Result or Chunk over its limit (not decoded)."""
+        got = count_items(body)
+        if got is None:
+            return
+        kind, count = got
+        limit = self.max_result_items if kind == "result" else self.max_chunk_items
+        if limit is not None and count > limit:
+            raise TooManyItems(kind, count, limit)
 
     def try_recv(self, spin: float) -> bool | None:
         """Poll the socket without blocking for up to ``spin`` seconds.

@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn, final
 
+from .._ceilings import output_cap, output_exceeded
 from .._context import CapabilityBackend
 from .._errors import (
     PluginError,
@@ -41,6 +42,7 @@ from .._errors import (
 from .._runner import RunnerSpec
 from ._confine import LAYERS, Confinement, Policy, plugin_uid
 from ._output import OutputPump
+from ._peek import TooManyItems
 from ._probe import disabled_layers
 from ._process import WorkerProcess, death_error
 from ._protocol import (
@@ -68,6 +70,7 @@ from ._protocol import (
     pack,
     records_only,
 )
+from ._worker import CHUNK_ITEMS  # the most items an honest worker puts in one Chunk
 
 __all__ = ["STRICT_CAPS", "WorkerRunner"]
 
@@ -126,7 +129,7 @@ class WorkerRunner:
             self.max_open_files = min(self.max_open_files, STRICT_CAPS["max_open_files"])
             self.max_procs = min(self.max_procs, STRICT_CAPS["max_procs"])
             allow_exec = False
-        self.timeout_s = res.timeout_s
+        self.timeout_s = spec.limits.timeout_s
         self._allow_exec = allow_exec
         self._max_file_mb = max_file_mb
         self._fs_read = [str(p) for p in getattr(perms, "fs_read", ())]
@@ -212,7 +215,15 @@ class WorkerRunner:
             batch = records_only(args[0]) if args else None
             rest = args[1:] if batch is not None else args
             self._send(Call(id=rid, method=method, args=pack(rest), batch=batch))
-            msg = self._wait(rid, (Result, Fail), self._deadline(timeout), method)
+            assert self._chan is not None
+            self._chan.max_result_items = output_cap(self.spec, method, args)
+            try:
+                msg = self._wait(rid, (Result, Fail), self._deadline(timeout), method)
+            except TooManyItems as exc:  # refused before decoding: end the worker (WF403)
+                if exc.kind != "result":  # a paused stream's chunk, over what workers send
+                    self._violation(str(exc))
+                ratio = self.spec.limits.max_output_ratio
+                self.end(output_exceeded(self.name, exc.count, len(args[0]), ratio))
         if isinstance(msg, Fail):
             raise error_from_dict(msg.error)
         assert isinstance(msg, Result)
@@ -230,7 +241,10 @@ class WorkerRunner:
         try:
             while True:
                 with self._lock:
-                    msg = self._wait(rid, (Chunk, End, Fail), self._deadline(timeout), method)
+                    try:
+                        msg = self._wait(rid, (Chunk, End, Fail), self._deadline(timeout), method)
+                    except TooManyItems as exc:  # the worker chunks at most CHUNK_ITEMS
+                        self._violation(str(exc))
                     if isinstance(msg, Chunk):
                         self._send(Credit(id=rid, n=1))
                 if isinstance(msg, Chunk):
@@ -307,6 +321,7 @@ class WorkerRunner:
             child.close()
         out_fd = self._proc.out_fd
         self._chan = Channel(parent, max_frame=self._max_frame)
+        self._chan.max_chunk_items = CHUNK_ITEMS
         os.set_blocking(out_fd, False)
         self._pump = OutputPump(out_fd, self.logger)
         self._poll = select.poll()
@@ -501,6 +516,13 @@ class WorkerRunner:
         raise ValueError(f"no capability is called {msg.op!r}")
 
     # -- failures --------------------------------------------------------------------------
+
+    def end(self, err: WiseflowError) -> NoReturn:
+        """Stop the worker for a host verdict (a ceiling crossed); this and later calls fail."""
+        with self._lock:
+            self._stop()
+            self._failure = err
+        raise err
 
     def _violation(self, what: str) -> NoReturn:
         self._stop()

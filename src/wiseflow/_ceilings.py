@@ -1,0 +1,374 @@
+"""Host ceilings (SPEC §11): what any plugin may ask for, and what its output may do.
+
+Three parties name a limit; the tightest applies:
+
+- the plugin's manifest (``[plugin.resources]``: memory, CPU, timeout, open files), checked
+  against :data:`BOUNDS` when it is validated (WF101 beyond them);
+- the operator, per plugin (``[plugins.NAME] resources.*``, any key below);
+- the operator's ceilings for every plugin (``[policy] max_*``, defaults in :data:`CEILINGS`).
+
+:func:`effective_limits` computes the result once per plugin instance; the runners and the
+engine enforce it and report a crossing as WF403 naming the ceiling
+(:func:`output_exceeded`, :func:`records_exceeded`, :class:`DataDirGuard`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, final
+
+from ._errors import QuotaExceeded
+
+if TYPE_CHECKING:
+    from ._manifest import Resources
+
+__all__ = [
+    "BOUNDS",
+    "CEILINGS",
+    "DataDirGuard",
+    "Limits",
+    "check_output",
+    "data_dir_guard",
+    "effective_limits",
+    "output_cap",
+    "output_exceeded",
+    "range_problem",
+    "records_exceeded",
+    "records_per_run",
+]
+
+#: Absolute bounds on any value a manifest, an operator or a ceiling may name: beyond them
+#: a value is a mistake or an attack (WF101 in a manifest, WF105 in wiseflow.toml). The
+#: upper ends sit well above any real need and well below what breaks the host (``poll()``
+#: overflows past ~24 days; RLIMIT_NOFILE cannot exceed the kernel's ``nr_open``).
+BOUNDS: dict[str, tuple[float, float]] = {
+    "memory_mb": (1, 1_048_576),  # 1 TiB of address space
+    "cpu_seconds": (0, 604_800),  # one week of CPU (> 0)
+    "timeout_s": (0, 86_400),  # one day per call (> 0)
+    "max_open_files": (1, 1_048_576),  # Linux's default nr_open
+    "max_data_mb": (1, 16_777_216),  # 16 TiB
+    "max_data_files": (1, 100_000_000),
+    "max_output_ratio": (1, 1_000_000),
+    "max_records_per_run": (1, 2**53),
+}
+
+#: Default ``[policy]`` ceilings (SPEC §11); ``max_records_per_run`` is unlimited (None).
+CEILINGS: dict[str, float | None] = {
+    "max_memory_mb": 512,
+    "max_cpu_seconds": 3600,
+    "max_timeout_s": 600,
+    "max_open_files": 1024,
+    "max_data_mb": 1024,
+    "max_data_files": 10_000,
+    "max_output_ratio": 100,
+    "max_records_per_run": None,
+}
+
+#: Which ceiling bounds which resource (the four a manifest may name carry no ``max_``).
+_CEILING_OF = {
+    "memory_mb": "max_memory_mb",
+    "cpu_seconds": "max_cpu_seconds",
+    "timeout_s": "max_timeout_s",
+    "max_open_files": "max_open_files",
+    "max_data_mb": "max_data_mb",
+    "max_data_files": "max_data_files",
+    "max_output_ratio": "max_output_ratio",
+    "max_records_per_run": "max_records_per_run",
+}
+_INTS = frozenset(BOUNDS) - {"cpu_seconds", "timeout_s"}
+
+
+def range_problem(key: str, value: Any, *, whole: bool = True) -> str | None:
+    """Why ``value`` is out of range for resource ``key`` (None when it is fine).
+
+    Keys outside :data:`BOUNDS` (an operator's ``soft_*`` keys) must be positive and finite.
+    ``whole``: counts (memory, files, ratio) must be integers, as a manifest writes them.
+
+    Example:
+        >>> range_problem("timeout_s", 1e9)
+        'must be at most 86400 (got 1000000000.0)'
+    """
+    low, high = BOUNDS.get(key, (0, math.inf))
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = "a whole number" if whole and key in _INTS else "a number"
+        return f"must be {kind}, got {value!r}"
+    if whole and key in _INTS and not isinstance(value, int):
+        return f"must be a whole number, got {value!r}"
+    if not math.isfinite(value):
+        return f"must be a finite number, got {value!r}"
+    if value < low or (low == 0 and value == 0):
+        return f"must be {'positive' if low == 0 else f'at least {low:g}'}, got {value!r}"
+    if value > high:
+        return f"must be at most {high:.0f} (got {value!r})"
+    return None
+
+
+@final
+class Limits:
+    """The limits that apply to one plugin instance (the tightest of the three parties)."""
+
+    __slots__ = (
+        "cpu_seconds",
+        "max_data_files",
+        "max_data_mb",
+        "max_open_files",
+        "max_output_ratio",
+        "max_records_per_run",
+        "memory_mb",
+        "timeout_s",
+    )
+
+    def __init__(
+        self,
+        *,
+        memory_mb: int,
+        cpu_seconds: float,
+        timeout_s: float,
+        max_open_files: int,
+        max_data_mb: int,
+        max_data_files: int,
+        max_output_ratio: int,
+        max_records_per_run: int | None,
+    ) -> None:
+        self.memory_mb = memory_mb
+        self.cpu_seconds = cpu_seconds
+        self.timeout_s = timeout_s
+        self.max_open_files = max_open_files
+        self.max_data_mb = max_data_mb
+        self.max_data_files = max_data_files
+        self.max_output_ratio = max_output_ratio
+        self.max_records_per_run = max_records_per_run
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __repr__(self) -> str:
+        return f"Limits({', '.join(f'{k}={v}' for k, v in self.to_dict().items())})"
+
+    def max_output(self, inputs: int) -> int:
+        """The most records a processor may return for ``inputs`` input records."""
+        return self.max_output_ratio * max(1, inputs)
+
+
+def effective_limits(
+    manifest: Resources,
+    operator: Mapping[str, float],
+    ceilings: object,
+) -> Limits:
+    """The tighter of the manifest's, the operator's (per plugin) and the ceiling's value.
+
+    Args:
+        manifest: the plugin's validated ``[plugin.resources]``.
+        operator: ``[plugins.NAME] resources`` (keys of :data:`BOUNDS`; others ignored).
+        ceilings: ``[policy]`` (an object with the ``max_*`` attributes of :data:`CEILINGS`;
+            a missing one takes its default).
+
+    Example:
+        >>> from wiseflow._manifest import Resources
+        >>> effective_limits(Resources(memory_mb=100_000), {"memory_mb": 128}, None).memory_mb
+        128
+    """
+    declared: dict[str, float] = {
+        "memory_mb": manifest.memory_mb,
+        "cpu_seconds": manifest.cpu_seconds,
+        "timeout_s": manifest.timeout_s,
+        "max_open_files": manifest.max_open_files,
+    }
+    out: dict[str, Any] = {}
+    for key, ceiling_name in _CEILING_OF.items():
+        ceiling = getattr(ceilings, ceiling_name, CEILINGS[ceiling_name])
+        candidates = [
+            float(v)
+            for v in (declared.get(key), operator.get(key), ceiling)
+            if v is not None and isinstance(v, int | float) and math.isfinite(v) and v > 0
+        ]
+        value = min(candidates) if candidates else None
+        if value is not None and key in _INTS:
+            value = max(1, int(value))
+        out[key] = value
+    return Limits(**out)
+
+
+def output_exceeded(plugin: str, returned: int, inputs: int, ratio: int) -> QuotaExceeded:
+    """WF403 for a processor that returned more records than ``max_output_ratio`` allows."""
+    return QuotaExceeded(
+        f"plugin '{plugin}' returned {returned:,} records for {inputs:,} input record"
+        f"{'' if inputs == 1 else 's'} (max_output_ratio {ratio}); the call's output was "
+        "refused before it was decoded",
+        plugin=plugin,
+        hint="a processor returns at most max_output_ratio records per input record; the "
+        "operator may raise [policy] max_output_ratio",
+    )
+
+
+def records_exceeded(plugin: str, limit: int) -> QuotaExceeded:
+    """WF403 for a connector that yielded more than ``max_records_per_run`` records."""
+    return QuotaExceeded(
+        f"plugin '{plugin}' yielded more than {limit:,} records in one run "
+        f"(max_records_per_run {limit}); the records before the limit were kept",
+        plugin=plugin,
+        hint="the operator may raise [policy] max_records_per_run or "
+        f"[plugins.{plugin}] resources.max_records_per_run",
+    )
+
+
+@final
+class DataDirGuard:
+    """Watches a plugin's data dir: bytes (``max_data_mb``) and entries (``max_data_files``).
+
+    A scan is an ``os.scandir`` walk that stops as soon as either limit is crossed, so it
+    never costs more than ``max_data_files`` entries, and it is throttled so that scanning
+    takes at most :attr:`BUDGET` of the wall time: a scan that took ``t`` seconds is not
+    repeated for ``t / BUDGET`` seconds (an empty dir is scanned after every call; one of
+    10,000 files about every 0.2 s).
+
+    Args:
+        plugin: the instance name (for messages).
+        path: the data dir.
+        max_mb, max_files: the limits.
+        on_exceeded: called with the WF403 error before it is raised (ends the worker).
+    """
+
+    #: The largest share of wall time spent scanning.
+    BUDGET = 0.05
+    __slots__ = ("_next_at", "last_cost_s", "max_bytes", "max_files", "on_exceeded", "path",
+                 "plugin", "scans")  # fmt: skip
+
+    def __init__(
+        self,
+        plugin: str,
+        path: str,
+        *,
+        max_mb: int,
+        max_files: int,
+        on_exceeded: Callable[[QuotaExceeded], None] | None = None,
+    ) -> None:
+        self.plugin = plugin
+        self.path = path
+        self.max_bytes = max_mb * 1024 * 1024
+        self.max_files = max_files
+        self.on_exceeded = on_exceeded
+        self._next_at = 0.0
+        self.last_cost_s = 0.0
+        self.scans = 0
+
+    def maybe_check(self) -> None:
+        """Scan unless the last scan was recent relative to its cost; raise WF403 when over."""
+        now = time.monotonic()
+        if now < self._next_at:
+            return
+        self.check()
+
+    def check(self) -> None:
+        """Scan now; raise :class:`QuotaExceeded` naming the limit crossed."""
+        t0 = time.monotonic()
+        files, size = measure(self.path, self.max_files, self.max_bytes)
+        done = time.monotonic()
+        self.scans += 1
+        self.last_cost_s = done - t0
+        self._next_at = done + self.last_cost_s / self.BUDGET
+        if files > self.max_files:
+            err = QuotaExceeded(
+                f"plugin '{self.plugin}' has more than {self.max_files:,} files in its data "
+                f"dir (max_data_files {self.max_files}); it was stopped",
+                plugin=self.plugin,
+                hint=f"remove files from {self.path}; the operator may raise "
+                "[policy] max_data_files",
+            )
+        elif size > self.max_bytes:
+            mb = self.max_bytes // (1024 * 1024)
+            err = QuotaExceeded(
+                f"plugin '{self.plugin}' holds more than {mb:,} MB in its data dir "
+                f"(max_data_mb {mb}); it was stopped",
+                plugin=self.plugin,
+                hint=f"remove files from {self.path}; the operator may raise [policy] max_data_mb",
+            )
+        else:
+            return
+        if self.on_exceeded is not None:
+            self.on_exceeded(err)
+        raise err
+
+
+def measure(path: str, max_entries: int, max_bytes: int) -> tuple[int, int]:
+    """(entries, bytes) under ``path``, counting stops once either passes its limit.
+
+    Entries are files, folders and links (each takes an inode); bytes are allocated blocks
+    (a sparse file counts what it really uses). Symlinks are not followed.
+    """
+    entries = size = 0
+    todo = [path]
+    while todo:
+        try:
+            it = os.scandir(todo.pop())
+        except OSError:
+            continue  # vanished or unreadable meanwhile: the worker owns it
+        with it:
+            for entry in it:
+                entries += 1
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                size += st.st_blocks * 512
+                if entries > max_entries or size > max_bytes:
+                    return entries, size
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append(entry.path)
+    return entries, size
+
+
+def data_dir_guard(plugin: str, data_dir: object, limits: Limits, runner: object) -> DataDirGuard:
+    """A :class:`DataDirGuard` for one instance that ends its worker when it trips.
+
+    ``runner.end(err)`` (sandboxed workers) stops the process group at once, so a thread the
+    plugin left writing stops too; in-process plugins are put in ERROR by the raised WF403.
+    """
+    end = getattr(runner, "end", None)
+    return DataDirGuard(
+        plugin,
+        str(data_dir),
+        max_mb=limits.max_data_mb,
+        max_files=limits.max_data_files,
+        on_exceeded=end if callable(end) else None,
+    )
+
+
+def output_cap(spec: object, method: str, args: list[Any]) -> int | None:
+    """How many records ``method(*args)`` may return (None: not bounded by a ratio).
+
+    Only a processor's ``process(batch)`` is: ``max_output_ratio`` per input record.
+    ``spec`` is the runner's ``RunnerSpec`` (its manifest's kind and its limits).
+    """
+    manifest = getattr(spec, "manifest", None)
+    limits = getattr(spec, "limits", None)
+    if (
+        method != "process"
+        or getattr(manifest, "kind", None) != "processor"
+        or not isinstance(limits, Limits)
+        or not args
+        or not isinstance(args[0], list)
+    ):
+        return None
+    return limits.max_output(len(args[0]))
+
+
+def check_output(spec: object, method: str, args: list[Any], out: Any) -> None:
+    """Raise WF403 when an in-process ``process()`` returned more than its cap allows."""
+    cap = output_cap(spec, method, args)
+    if cap is not None and isinstance(out, list | tuple) and len(out) > cap:
+        ratio = getattr(spec, "limits", None)
+        assert isinstance(ratio, Limits)  # output_cap returns a cap only with limits
+        raise output_exceeded(
+            str(getattr(spec, "instance", "?")), len(out), len(args[0]), ratio.max_output_ratio
+        )
+
+
+def records_per_run(handle: object) -> int | None:
+    """``max_records_per_run`` of a stage handle's plugin (None: unlimited or unknown)."""
+    spec = getattr(getattr(handle, "runner", None), "spec", None)
+    limits = getattr(spec, "limits", None)
+    return limits.max_records_per_run if isinstance(limits, Limits) else None
