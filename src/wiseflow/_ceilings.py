@@ -192,12 +192,15 @@ def effective_limits(
     return Limits(**out)
 
 
+# The messages say "reached": the handle then adds no OS figure (the count is the figure).
+
+
 def output_exceeded(plugin: str, returned: int, inputs: int, ratio: int) -> QuotaExceeded:
     """WF403 for a processor that returned more records than ``max_output_ratio`` allows."""
     return QuotaExceeded(
         f"plugin '{plugin}' returned {returned:,} records for {inputs:,} input record"
-        f"{'' if inputs == 1 else 's'} (max_output_ratio {ratio}); the call's output was "
-        "refused before it was decoded",
+        f"{'' if inputs == 1 else 's'} (max_output_ratio {ratio} reached: the output was "
+        "refused before it was decoded)",
         plugin=plugin,
         hint="a processor returns at most max_output_ratio records per input record; the "
         "operator may raise [policy] max_output_ratio",
@@ -208,7 +211,7 @@ def records_exceeded(plugin: str, limit: int) -> QuotaExceeded:
     """WF403 for a connector that yielded more than ``max_records_per_run`` records."""
     return QuotaExceeded(
         f"plugin '{plugin}' yielded more than {limit:,} records in one run "
-        f"(max_records_per_run {limit}); the records before the limit were kept",
+        f"(max_records_per_run {limit} reached: the records before it were kept)",
         plugin=plugin,
         hint="the operator may raise [policy] max_records_per_run or "
         f"[plugins.{plugin}] resources.max_records_per_run",
@@ -273,7 +276,7 @@ class DataDirGuard:
         if files > self.max_files:
             err = QuotaExceeded(
                 f"plugin '{self.plugin}' has more than {self.max_files:,} files in its data "
-                f"dir (max_data_files {self.max_files}); it was stopped",
+                f"dir (max_data_files {self.max_files} reached: the plugin was stopped)",
                 plugin=self.plugin,
                 hint=f"remove files from {self.path}; the operator may raise "
                 "[policy] max_data_files",
@@ -282,7 +285,7 @@ class DataDirGuard:
             mb = self.max_bytes // (1024 * 1024)
             err = QuotaExceeded(
                 f"plugin '{self.plugin}' holds more than {mb:,} MB in its data dir "
-                f"(max_data_mb {mb}); it was stopped",
+                f"(max_data_mb {mb} reached: the plugin was stopped)",
                 plugin=self.plugin,
                 hint=f"remove files from {self.path}; the operator may raise [policy] max_data_mb",
             )
