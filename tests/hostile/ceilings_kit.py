@@ -52,9 +52,7 @@ def project(
         (folder / "plugin.py").write_text(textwrap.dedent(code))
         table = {"connector": "sources", "processor": "processors", "analyzer": "analyzers"}
         stages += f'[[{table[kind]}]]\nplugin = "{name}"\n'
-    (root / "p.toml").write_text(
-        f'[pipeline]\nname = "t"\nbatch_size = {batch_size}\n{stages}'
-    )
+    (root / "p.toml").write_text(f'[pipeline]\nname = "t"\nbatch_size = {batch_size}\n{stages}')
     return root
 
 

@@ -101,7 +101,10 @@ def test_a_processor_multiplying_records_meets_max_output_ratio(tmp_path: Path, 
     """1,000 rows made of 4 records are WF403 at the default ratio 100; other batches go on."""
     root = project(
         tmp_path,
-        {"src": ("connector", CONNECTOR.format(n=12)), "mul": ("processor", MULTIPLY.format(n=250))},
+        {
+            "src": ("connector", CONNECTOR.format(n=12)),
+            "mul": ("processor", MULTIPLY.format(n=250)),
+        },
     )
     _set_level(root, level)
     doc = run(root)
@@ -124,7 +127,10 @@ def test_positive_control_a_raised_max_output_ratio_lets_the_rows_through(
     """With [policy] max_output_ratio = 300 the same processor stores its 1,000 rows."""
     root = project(
         tmp_path,
-        {"src": ("connector", CONNECTOR.format(n=12)), "mul": ("processor", MULTIPLY.format(n=250))},
+        {
+            "src": ("connector", CONNECTOR.format(n=12)),
+            "mul": ("processor", MULTIPLY.format(n=250)),
+        },
         policy="max_output_ratio = 300\n",
     )
     _set_level(root, level)
