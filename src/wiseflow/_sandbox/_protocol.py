@@ -333,10 +333,11 @@ class Channel:
         (size,) = _HEADER.unpack_from(buf)
         end = _HEADER.size + size
         view = memoryview(buf)
+        body = view[_HEADER.size : end]
         try:
             if self.max_result_items is not None or self.max_chunk_items is not None:
-                self._check_items(view[_HEADER.size : end])
-            msg: Message = self._decoder.decode(view[_HEADER.size : end])
+                self._check_items(body)
+            msg: Message = self._decoder.decode(body)
         except (
             msgspec.DecodeError,
             msgspec.ValidationError,
@@ -346,6 +347,7 @@ class Channel:
         ) as exc:
             raise ProtocolViolation(f"malformed frame: {exc}") from None
         finally:
+            body.release()  # a traceback may still hold it: the buffer must be resizable
             view.release()
         del buf[:end]
         return msg
