@@ -9,6 +9,8 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wiseflow import ConfigError, ManifestError, QuotaExceeded, Record, load_manifest
 from wiseflow._ceilings import (
@@ -249,3 +251,18 @@ def test_a_channel_refuses_a_result_over_its_limit_before_decoding() -> None:
         assert isinstance(receiver.recv(), Result)  # the limit lifted, the frame decodes
         with pytest.raises(TooManyItems, match="chunk of 501 items"):
             receiver.recv()
+
+
+@given(
+    rid=st.integers(min_value=0, max_value=2**63 - 1),
+    n=st.integers(min_value=0, max_value=70_000),
+    as_value=st.booleans(),
+)
+@settings(max_examples=60, deadline=None)
+def test_count_items_agrees_with_the_decoded_result(rid: int, n: int, as_value: bool) -> None:
+    """Whatever the id and count, the header read equals what decoding would produce."""
+    recs = [Record(id="x", source="s")] * n
+    msg = Result(id=rid, value=recs) if as_value else Result(id=rid, records=recs or None)
+    body = msgspec.msgpack.encode(msg)
+    assert count_items(body) == ("result", n)
+    assert count_items(memoryview(body)) == ("result", n)

@@ -48,7 +48,7 @@ _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
 
 
-def _length(raw: msgspec.Raw) -> int:
+def _length(raw: msgspec.Raw | bytes) -> int:
     """Elements of the msgpack array or map ``raw`` (1 for any other value, 0 for nil)."""
     data = memoryview(raw)
     if not data:
@@ -67,6 +67,24 @@ def _length(raw: msgspec.Raw) -> int:
     return 1
 
 
+_RESULT_HEAD = b"\x94\xa6result"
+
+
+def _honest_result(frame: memoryview | bytes) -> int | None:
+    """The count of a Result as workers encode it (``value`` nil), read in O(1); else None.
+
+    ``[b"result", id, nil, records]``: the records header follows the id directly.
+    """
+    if bytes(frame[:8]) != _RESULT_HEAD:
+        return None
+    at = 8
+    b = frame[at]
+    at += 1 if b <= 0x7F else {0xCC: 2, 0xCD: 3, 0xCE: 5, 0xCF: 9}.get(b, 0)
+    if at == 8 or len(frame) <= at + 1 or frame[at] != 0xC0:
+        return None
+    return _length(bytes(frame[at + 1 : at + 6]))
+
+
 def count_items(frame: memoryview | bytes) -> tuple[str, int] | None:
     """(``"result"``/``"chunk"``, items it holds) for such a frame's body; None otherwise.
 
@@ -75,6 +93,9 @@ def count_items(frame: memoryview | bytes) -> tuple[str, int] | None:
     """
     if not frame or not (0x90 <= frame[0] <= 0x9F or frame[0] in (0xDC, 0xDD)):
         return None
+    fast = _honest_result(frame)
+    if fast is not None:
+        return "result", fast
     try:
         shape = _shape.decode(frame)
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError):
