@@ -22,8 +22,8 @@ from wiseflow._ceilings import (
 )
 from wiseflow._manifest import Resources, parse_manifest
 from wiseflow._operator import OperatorConfig, Policy, load_operator_config
-from wiseflow._sandbox._peek import TooManyItems, count_items
-from wiseflow._sandbox._protocol import Channel, Chunk, Log, Result
+from wiseflow._sandbox._peek import TooManyItems, count_items, count_values
+from wiseflow._sandbox._protocol import Channel, Chunk, Log, Result, pack
 
 HEAD = '[plugin]\nname = "p"\nversion = "1.0"\nkind = "processor"\nentry = "m:P"\n'
 
@@ -266,3 +266,40 @@ def test_count_items_agrees_with_the_decoded_result(rid: int, n: int, as_value: 
     body = msgspec.msgpack.encode(msg)
     assert count_items(body) == ("result", n)
     assert count_items(memoryview(body)) == ("result", n)
+
+
+def _reference_count(obj: object) -> int:
+    """Values as msgpack counts them: a map's keys and values each count."""
+    if isinstance(obj, dict):
+        return 1 + sum(_reference_count(k) + _reference_count(v) for k, v in obj.items())
+    if isinstance(obj, list):
+        return 1 + sum(_reference_count(v) for v in obj)
+    return 1
+
+
+_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=300)
+    | st.binary(max_size=70_000),
+    lambda inner: st.lists(inner, max_size=20) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=60,
+)
+
+
+@given(value=_values)
+@settings(max_examples=150, deadline=None)
+def test_count_values_counts_every_msgpack_value(value: object) -> None:
+    """The pre-decoding walk counts exactly the values the decoder would build."""
+    assert count_values(msgspec.msgpack.encode(value)) == _reference_count(value)
+
+
+def test_count_values_stops_at_its_limit_and_sees_into_records() -> None:
+    """10 M empty maps are counted only to the limit; Records inside extensions count."""
+    hostile = b"\xdd" + (10_000_000).to_bytes(4, "big") + b"\x80" * 10_000_000
+    assert count_values(hostile, 1000) == 1001
+    ext = pack([Record(id="x", source="s", data={"a": [1, 2, 3]})])
+    assert count_values(msgspec.msgpack.encode(ext)) > 5
+    assert count_values(b"\xdc\xff") == 0  # truncated: left to the decoder

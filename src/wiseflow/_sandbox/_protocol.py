@@ -35,7 +35,7 @@ from .._errors import (
 from .._plugin import Figure
 from .._record import Checkpoint, Record
 from ._confine import Confinement, Policy
-from ._peek import TooManyItems, count_items
+from ._peek import COUNT_FROM, TooManyItems, count_items, count_values
 
 __all__ = [
     "MAX_FRAME",
@@ -283,7 +283,7 @@ class Channel:
     """
 
     __slots__ = ("_buf", "_decoder", "_encoder", "_in", "_in_view", "_out", "max_chunk_items",
-                 "max_frame", "max_result_items", "sock")  # fmt: skip
+                 "max_frame", "max_result_items", "max_values", "sock")  # fmt: skip
 
     def __init__(self, sock: socket.socket, *, max_frame: int = MAX_FRAME) -> None:
         self.sock = sock
@@ -291,6 +291,8 @@ class Channel:
         # items a Result / Chunk may hold, counted before decoding (None: any; see _peek)
         self.max_result_items: int | None = None
         self.max_chunk_items: int | None = None
+        # values a frame over COUNT_FROM bytes may hold (None: not counted; see _peek)
+        self.max_values: int | None = None
         self._encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
         self._decoder = msgspec.msgpack.Decoder(Message, ext_hook=_ext_hook)
         self._out = bytearray(64 * 1024)
@@ -335,8 +337,7 @@ class Channel:
         view = memoryview(buf)
         body = view[_HEADER.size : end]
         try:
-            if self.max_result_items is not None or self.max_chunk_items is not None:
-                self._check_items(body)
+            self._check_counts(body)
             msg: Message = self._decoder.decode(body)
         except (
             msgspec.DecodeError,
@@ -352,15 +353,26 @@ class Channel:
         del buf[:end]
         return msg
 
-    def _check_items(self, body: memoryview) -> None:
-        """Raise :class:`TooManyItems` for a Result or Chunk over its limit (not decoded)."""
-        got = count_items(body)
-        if got is None:
-            return
-        kind, count = got
-        limit = self.max_result_items if kind == "result" else self.max_chunk_items
-        if limit is not None and count > limit:
-            raise TooManyItems(kind, count, limit)
+    def _check_counts(self, body: memoryview) -> None:
+        """Refuse, before decoding, a frame holding more than this side accepts.
+
+        Raises:
+            TooManyItems: a Result or Chunk over its item limit.
+            ProtocolViolation: a large frame of more than ``max_values`` values.
+        """
+        if self.max_result_items is not None or self.max_chunk_items is not None:
+            got = count_items(body)
+            if got is not None:
+                kind, count = got
+                limit = self.max_result_items if kind == "result" else self.max_chunk_items
+                if limit is not None and count > limit:
+                    raise TooManyItems(kind, count, limit)
+        limit = self.max_values
+        if limit is not None and len(body) > COUNT_FROM and count_values(body, limit) > limit:
+            raise ProtocolViolation(
+                f"a frame of {len(body):,} bytes holding more than {limit:,} values "
+                "(refused before decoding)"
+            )
 
     def try_recv(self, spin: float) -> bool | None:
         """Poll the socket without blocking for up to ``spin`` seconds.

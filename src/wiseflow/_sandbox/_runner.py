@@ -42,7 +42,7 @@ from .._errors import (
 from .._runner import RunnerSpec
 from ._confine import LAYERS, Confinement, Policy, plugin_uid
 from ._output import OutputPump
-from ._peek import TooManyItems
+from ._peek import MAX_VALUES, TooManyItems
 from ._probe import disabled_layers
 from ._process import WorkerProcess, death_error
 from ._protocol import (
@@ -322,6 +322,7 @@ class WorkerRunner:
         out_fd = self._proc.out_fd
         self._chan = Channel(parent, max_frame=self._max_frame)
         self._chan.max_chunk_items = CHUNK_ITEMS
+        self._chan.max_values = MAX_VALUES
         os.set_blocking(out_fd, False)
         self._pump = OutputPump(out_fd, self.logger)
         self._poll = select.poll()
