@@ -81,11 +81,7 @@ def test_a_million_records_for_four_are_refused_before_the_host_decodes_them(
         {"src": ("connector", CONNECTOR.format(n=4)), "amp": ("processor", amp)},
         resources={"amp": "memory_mb = 256"},
     )
-    proc = subprocess.run(
-        [sys.executable, str(KIT), str(root)], capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    doc = json.loads(proc.stdout)
+    doc = _host_run(root)
     assert _codes(doc) == ["WF403"]
     message = _message(doc, "WF403")
     assert "returned 1,500,000 records for 4 input records" in message
@@ -94,6 +90,91 @@ def test_a_million_records_for_four_are_refused_before_the_host_decodes_them(
     assert doc["states"] == {"src": "ACTIVE", "amp": "ERROR"}
     # decoding them costs the host ~1.2 GB (measured); refused, it stays near its baseline
     assert doc["host_maxrss_mb"] < 400, doc["host_maxrss_mb"]
+
+
+def _host_run(root: Path) -> dict[str, Any]:
+    """Run ROOT's pipeline in a fresh host process: its run document and peak RSS."""
+    proc = subprocess.run(
+        [sys.executable, str(KIT), str(root)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc: dict[str, Any] = json.loads(proc.stdout)
+    return doc
+
+
+NESTED = """\
+from wiseflow import ProcessorPlugin
+
+class P(ProcessorPlugin):
+    def process(self, batch):
+        return {expr}
+"""
+
+
+@pytest.mark.parametrize(
+    ("expr", "attack_mb"),
+    [("[[batch[0]] * 1_500_000]", 440), ("[{'k': [{}] * 3_000_000}]", 230)],
+    ids=["records-one-level-down", "empty-maps"],
+)
+def test_output_hidden_one_level_down_is_refused_before_decoding(
+    tmp_path: Path, expr: str, attack_mb: int
+) -> None:
+    """1.5 M Records inside one list, or 3 M empty maps: WF406, the host stays small."""
+    root = project(
+        tmp_path,
+        {
+            "src": ("connector", CONNECTOR.format(n=4)),
+            "amp": ("processor", NESTED.format(expr=expr)),
+        },
+    )
+    doc = _host_run(root)
+    assert _codes(doc) == ["WF406"]
+    assert "holding more than 2,000,000 values (refused before decoding)" in _message(doc, "WF406")
+    assert _fates(doc, 4) == dict.fromkeys(("r0", "r1", "r2", "r3"), "WF406")
+    assert doc["states"] == {"src": "ACTIVE", "amp": "ERROR"}
+    assert doc["host_maxrss_mb"] < min(200, attack_mb), doc["host_maxrss_mb"]
+
+
+def test_positive_control_nested_output_under_the_value_bound_is_decoded(tmp_path: Path) -> None:
+    """100,000 Records one level down are decoded (and then refused as not a list of Record)."""
+    root = project(
+        tmp_path,
+        {
+            "src": ("connector", CONNECTOR.format(n=4)),
+            "amp": ("processor", NESTED.format(expr="[[batch[0]] * 100_000]")),
+        },
+    )
+    doc = run(root)
+    assert _fates(doc, 4) == dict.fromkeys(("r0", "r1", "r2", "r3"), "WF400")
+    assert "returned a list holding list" in doc["dead"][0]["reason"]
+    assert doc["states"]["amp"] == "ACTIVE"
+
+
+RAW_CHUNK = """\
+import os, struct, sys, time
+import msgspec
+from wiseflow import ConnectorPlugin, Record
+
+class P(ConnectorPlugin):
+    def fetch(self, state):
+        records = [Record(id="x", source="s")] * {n}
+        body = msgspec.msgpack.encode(["chunk", 1, records, None])
+        os.write(int(sys.argv[1]), struct.pack(">I", len(body)) + body)
+        time.sleep(30)
+        yield from ()
+"""
+
+
+def test_a_stream_chunk_larger_than_workers_send_is_refused_before_decoding(
+    tmp_path: Path,
+) -> None:
+    """A connector writing one chunk of 1.5 M Records to the channel: WF406, host small."""
+    root = project(tmp_path, {"src": ("connector", RAW_CHUNK.format(n=1_500_000))})
+    doc = _host_run(root)
+    assert _codes(doc) == ["WF406"]
+    assert "a chunk of 1,500,000 items (at most 500 accepted)" in _message(doc, "WF406")
+    assert doc["records"]["stored"] == 0
+    assert doc["host_maxrss_mb"] < 200, doc["host_maxrss_mb"]
 
 
 @pytest.mark.parametrize("level", ["sandboxed", "trusted"])
