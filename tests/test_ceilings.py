@@ -13,13 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wiseflow import ConfigError, ManifestError, QuotaExceeded, Record, load_manifest
-from wiseflow._ceilings import (
-    BOUNDS,
-    DataDirGuard,
-    effective_limits,
-    measure,
-    range_problem,
-)
+from wiseflow._ceilings import BOUNDS, effective_limits, range_problem
+from wiseflow._datadir import DataDirGuard, measure
 from wiseflow._manifest import Resources, parse_manifest
 from wiseflow._operator import OperatorConfig, Policy, load_operator_config
 from wiseflow._sandbox._peek import TooManyItems, count_items, count_values
@@ -216,6 +211,22 @@ def test_the_guard_throttles_itself_by_the_cost_of_its_last_scan(tmp_path: Path)
     for _ in range(1000):
         guard.maybe_check()
     assert guard.scans == 1
+
+
+def test_the_watcher_kills_mid_call_and_the_caller_reports_wf403(tmp_path: Path) -> None:
+    """A crossing seen by the watcher kills at once; the next check raises its WF403."""
+    killed: list[bool] = []
+    guard = DataDirGuard(
+        "p", str(tmp_path), max_mb=1, max_files=2, kill=lambda: killed.append(True)
+    )
+    for i in range(3):
+        (tmp_path / f"f{i}").touch()
+    guard.watch()
+    assert killed == [True]
+    assert guard.tripped is not None
+    with pytest.raises(QuotaExceeded, match=r"max_data_files 2"):
+        guard.maybe_check()
+    assert guard.tripped is None  # reported once
 
 
 # -- counting before decoding -----------------------------------------------------------------

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._audit import audit_plugin, blocking
-from ._ceilings import data_dir_guard, effective_limits
+from ._ceilings import effective_limits
+from ._datadir import data_dir_guard
 from ._discovery import Candidate
 from ._errors import AuditRefused
 from ._grants import effective_permissions

@@ -9,15 +9,13 @@ Three parties name a limit; the tightest applies:
 
 :func:`effective_limits` computes the result once per plugin instance; the runners and the
 engine enforce it and report a crossing as WF403 naming the ceiling
-(:func:`output_exceeded`, :func:`records_exceeded`, :class:`DataDirGuard`).
+(:func:`output_exceeded`, :func:`records_exceeded`; the data dir in ``_datadir``).
 """
 
 from __future__ import annotations
 
 import math
-import os
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, final
 
 from ._errors import QuotaExceeded
@@ -28,10 +26,8 @@ if TYPE_CHECKING:
 __all__ = [
     "BOUNDS",
     "CEILINGS",
-    "DataDirGuard",
     "Limits",
     "check_output",
-    "data_dir_guard",
     "effective_limits",
     "output_cap",
     "output_exceeded",
@@ -215,128 +211,6 @@ def records_exceeded(plugin: str, limit: int) -> QuotaExceeded:
         plugin=plugin,
         hint="the operator may raise [policy] max_records_per_run or "
         f"[plugins.{plugin}] resources.max_records_per_run",
-    )
-
-
-@final
-class DataDirGuard:
-    """Watches a plugin's data dir: bytes (``max_data_mb``) and entries (``max_data_files``).
-
-    A scan is an ``os.scandir`` walk that stops as soon as either limit is crossed, so it
-    never costs more than ``max_data_files`` entries, and it is throttled so that scanning
-    takes at most :attr:`BUDGET` of the wall time: a scan that took ``t`` seconds is not
-    repeated for ``t / BUDGET`` seconds (an empty dir is scanned after every call; one of
-    10,000 files about every 0.2 s).
-
-    Args:
-        plugin: the instance name (for messages).
-        path: the data dir.
-        max_mb, max_files: the limits.
-        on_exceeded: called with the WF403 error before it is raised (ends the worker).
-    """
-
-    #: The largest share of wall time spent scanning.
-    BUDGET = 0.05
-    __slots__ = ("_next_at", "last_cost_s", "max_bytes", "max_files", "on_exceeded", "path",
-                 "plugin", "scans")  # fmt: skip
-
-    def __init__(
-        self,
-        plugin: str,
-        path: str,
-        *,
-        max_mb: int,
-        max_files: int,
-        on_exceeded: Callable[[QuotaExceeded], None] | None = None,
-    ) -> None:
-        self.plugin = plugin
-        self.path = path
-        self.max_bytes = max_mb * 1024 * 1024
-        self.max_files = max_files
-        self.on_exceeded = on_exceeded
-        self._next_at = 0.0
-        self.last_cost_s = 0.0
-        self.scans = 0
-
-    def maybe_check(self) -> None:
-        """Scan unless the last scan was recent relative to its cost; raise WF403 when over."""
-        now = time.monotonic()
-        if now < self._next_at:
-            return
-        self.check()
-
-    def check(self) -> None:
-        """Scan now; raise :class:`QuotaExceeded` naming the limit crossed."""
-        t0 = time.monotonic()
-        files, size = measure(self.path, self.max_files, self.max_bytes)
-        done = time.monotonic()
-        self.scans += 1
-        self.last_cost_s = done - t0
-        self._next_at = done + self.last_cost_s / self.BUDGET
-        if files > self.max_files:
-            err = QuotaExceeded(
-                f"plugin '{self.plugin}' has more than {self.max_files:,} files in its data "
-                f"dir (max_data_files {self.max_files} reached: the plugin was stopped)",
-                plugin=self.plugin,
-                hint=f"remove files from {self.path}; the operator may raise "
-                "[policy] max_data_files",
-            )
-        elif size > self.max_bytes:
-            mb = self.max_bytes // (1024 * 1024)
-            err = QuotaExceeded(
-                f"plugin '{self.plugin}' holds more than {mb:,} MB in its data dir "
-                f"(max_data_mb {mb} reached: the plugin was stopped)",
-                plugin=self.plugin,
-                hint=f"remove files from {self.path}; the operator may raise [policy] max_data_mb",
-            )
-        else:
-            return
-        if self.on_exceeded is not None:
-            self.on_exceeded(err)
-        raise err
-
-
-def measure(path: str, max_entries: int, max_bytes: int) -> tuple[int, int]:
-    """(entries, bytes) under ``path``, counting stops once either passes its limit.
-
-    Entries are files, folders and links (each takes an inode); bytes are allocated blocks
-    (a sparse file counts what it really uses). Symlinks are not followed.
-    """
-    entries = size = 0
-    todo = [path]
-    while todo:
-        try:
-            it = os.scandir(todo.pop())
-        except OSError:
-            continue  # vanished or unreadable meanwhile: the worker owns it
-        with it:
-            for entry in it:
-                entries += 1
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                size += st.st_blocks * 512
-                if entries > max_entries or size > max_bytes:
-                    return entries, size
-                if entry.is_dir(follow_symlinks=False):
-                    todo.append(entry.path)
-    return entries, size
-
-
-def data_dir_guard(plugin: str, data_dir: object, limits: Limits, runner: object) -> DataDirGuard:
-    """A :class:`DataDirGuard` for one instance that ends its worker when it trips.
-
-    ``runner.end(err)`` (sandboxed workers) stops the process group at once, so a thread the
-    plugin left writing stops too; in-process plugins are put in ERROR by the raised WF403.
-    """
-    end = getattr(runner, "end", None)
-    return DataDirGuard(
-        plugin,
-        str(data_dir),
-        max_mb=limits.max_data_mb,
-        max_files=limits.max_data_files,
-        on_exceeded=end if callable(end) else None,
     )
 
 

@@ -11,6 +11,7 @@ import os
 import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -307,6 +308,41 @@ def test_positive_control_raised_data_ceilings_let_the_files_be(
     doc = run(root)
     assert doc["status"] == "ok", doc["errors"]
     assert doc["records"]["stored"] == 12
+
+
+SLOW_FILLER = """\
+import os, time
+from wiseflow import ProcessorPlugin
+
+class P(ProcessorPlugin):
+    def process(self, batch):
+        for i in range(100_000):  # ~100 s at this pace, far past the check
+            with open(os.path.join(self.ctx.data_dir, f"f{i}"), "wb"):
+                pass
+            time.sleep(0.001)
+        return batch
+"""
+
+
+def test_a_plugin_filling_its_data_dir_within_one_long_call_is_killed_mid_call(
+    tmp_path: Path,
+) -> None:
+    """One call writing files for ~100 s is stopped within seconds, WF403 naming the ceiling."""
+    root = project(
+        tmp_path,
+        {"src": ("connector", CONNECTOR.format(n=4)), "fill": ("processor", SLOW_FILLER)},
+        policy="max_data_files = 200\n",
+        resources={"fill": "timeout_s = 300"},
+    )
+    started = time.monotonic()
+    doc = run(root)
+    elapsed = time.monotonic() - started
+    assert _codes(doc) == ["WF403"]
+    assert "max_data_files 200" in _message(doc, "WF403")
+    assert _fates(doc, 4) == dict.fromkeys(("r0", "r1", "r2", "r3"), "WF403")
+    assert elapsed < 60, elapsed  # the call alone would take ~100 s; the timeout is 300 s
+    written = len(os.listdir(root / ".wiseflow" / "plugins" / "fill"))
+    assert written < 20_000, written
 
 
 # -- self-chosen quotas ------------------------------------------------------------------------

@@ -14,10 +14,12 @@ signal name. Anything malformed or out of turn from the worker ends it with WF40
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
 import shutil
+import signal
 import socket
 import tempfile
 import threading
@@ -524,6 +526,16 @@ class WorkerRunner:
             self._stop()
             self._failure = err
         raise err
+
+    def kill(self) -> None:
+        """Kill the worker's process group now, from any thread, without waiting for a call.
+
+        The thread in the call sees the channel close (and the handle reports the cause).
+        """
+        proc = self._proc
+        if proc is not None:  # not reaped yet, so its pid still names the group
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
     def _violation(self, what: str) -> NoReturn:
         self._stop()
