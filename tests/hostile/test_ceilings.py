@@ -250,8 +250,9 @@ def _set_level(root: Path, level: str) -> None:
 # -- records per run ---------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("level", ["sandboxed", "trusted"])
 def test_a_connector_yielding_past_max_records_per_run_is_stopped_keeping_the_rest(
-    tmp_path: Path,
+    tmp_path: Path, level: str
 ) -> None:
     """At max_records_per_run = 20 a source of 50 stores 20 and reports WF403 naming it."""
     root = project(
@@ -260,6 +261,7 @@ def test_a_connector_yielding_past_max_records_per_run_is_stopped_keeping_the_re
         policy="max_records_per_run = 20\n",
         batch_size=8,
     )
+    _set_level(root, level)
     doc = run(root)
     assert _codes(doc) == ["WF403"]
     assert "max_records_per_run 20" in _message(doc, "WF403")
@@ -288,8 +290,9 @@ def test_positive_control_without_max_records_per_run_every_record_is_stored(
     ],
     ids=["files", "bytes"],
 )
+@pytest.mark.parametrize("level", ["sandboxed", "trusted"])
 def test_a_plugin_filling_its_data_dir_is_stopped_with_wf403(
-    tmp_path: Path, policy: str, files: int, size: int, ceiling: str
+    tmp_path: Path, policy: str, files: int, size: int, ceiling: str, level: str
 ) -> None:
     """300 files (or 1.8 MB) in a data dir past its ceiling: WF403 naming it, worker ended."""
     root = project(
@@ -300,6 +303,7 @@ def test_a_plugin_filling_its_data_dir_is_stopped_with_wf403(
         },
         policy=policy,
     )
+    _set_level(root, level)
     doc = run(root)
     assert _codes(doc) == ["WF403"]
     assert ceiling in _message(doc, "WF403")
