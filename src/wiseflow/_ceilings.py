@@ -18,10 +18,14 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, final
 
+import msgspec
+
 from ._errors import QuotaExceeded
 
 if TYPE_CHECKING:
     from ._manifest import Resources
+    from ._operator import Policy
+    from ._runner import RunnerSpec
 
 __all__ = [
     "BOUNDS",
@@ -103,46 +107,20 @@ def range_problem(key: str, value: Any, *, whole: bool = True) -> str | None:
 
 
 @final
-class Limits:
+class Limits(msgspec.Struct, frozen=True, kw_only=True):
     """The limits that apply to one plugin instance (the tightest of the three parties)."""
 
-    __slots__ = (
-        "cpu_seconds",
-        "max_data_files",
-        "max_data_mb",
-        "max_open_files",
-        "max_output_ratio",
-        "max_records_per_run",
-        "memory_mb",
-        "timeout_s",
-    )
-
-    def __init__(
-        self,
-        *,
-        memory_mb: int,
-        cpu_seconds: float,
-        timeout_s: float,
-        max_open_files: int,
-        max_data_mb: int,
-        max_data_files: int,
-        max_output_ratio: int,
-        max_records_per_run: int | None,
-    ) -> None:
-        self.memory_mb = memory_mb
-        self.cpu_seconds = cpu_seconds
-        self.timeout_s = timeout_s
-        self.max_open_files = max_open_files
-        self.max_data_mb = max_data_mb
-        self.max_data_files = max_data_files
-        self.max_output_ratio = max_output_ratio
-        self.max_records_per_run = max_records_per_run
+    memory_mb: int
+    cpu_seconds: float
+    timeout_s: float
+    max_open_files: int
+    max_data_mb: int
+    max_data_files: int
+    max_output_ratio: int
+    max_records_per_run: int | None
 
     def to_dict(self) -> dict[str, float | None]:
-        return {k: getattr(self, k) for k in self.__slots__}
-
-    def __repr__(self) -> str:
-        return f"Limits({', '.join(f'{k}={v}' for k, v in self.to_dict().items())})"
+        return msgspec.structs.asdict(self)
 
     def max_output(self, inputs: int) -> int:
         """The most records a processor may return for ``inputs`` input records."""
@@ -152,15 +130,14 @@ class Limits:
 def effective_limits(
     manifest: Resources,
     operator: Mapping[str, float],
-    ceilings: object,
+    ceilings: Policy | None,
 ) -> Limits:
     """The tighter of the manifest's, the operator's (per plugin) and the ceiling's value.
 
     Args:
         manifest: the plugin's validated ``[plugin.resources]``.
         operator: ``[plugins.NAME] resources`` (keys of :data:`BOUNDS`; others ignored).
-        ceilings: ``[policy]`` (an object with the ``max_*`` attributes of :data:`CEILINGS`;
-            a missing one takes its default).
+        ceilings: ``[policy]``; None for the defaults of :data:`CEILINGS`.
 
     Example:
         >>> from wiseflow._manifest import Resources
@@ -214,34 +191,26 @@ def records_exceeded(plugin: str, limit: int) -> QuotaExceeded:
     )
 
 
-def output_cap(spec: object, method: str, args: list[Any]) -> int | None:
+def output_cap(spec: RunnerSpec, method: str, args: list[Any]) -> int | None:
     """How many records ``method(*args)`` may return (None: not bounded by a ratio).
 
     Only a processor's ``process(batch)`` is: ``max_output_ratio`` per input record.
-    ``spec`` is the runner's ``RunnerSpec`` (its manifest's kind and its limits).
     """
-    manifest = getattr(spec, "manifest", None)
-    limits = getattr(spec, "limits", None)
     if (
         method != "process"
-        or getattr(manifest, "kind", None) != "processor"
-        or not isinstance(limits, Limits)
+        or spec.manifest.kind != "processor"
         or not args
         or not isinstance(args[0], list)
     ):
         return None
-    return limits.max_output(len(args[0]))
+    return spec.limits.max_output(len(args[0]))
 
 
-def check_output(spec: object, method: str, args: list[Any], out: Any) -> None:
+def check_output(spec: RunnerSpec, method: str, args: list[Any], out: Any) -> None:
     """Raise WF403 when an in-process ``process()`` returned more than its cap allows."""
     cap = output_cap(spec, method, args)
     if cap is not None and isinstance(out, list | tuple) and len(out) > cap:
-        ratio = getattr(spec, "limits", None)
-        assert isinstance(ratio, Limits)  # output_cap returns a cap only with limits
-        raise output_exceeded(
-            str(getattr(spec, "instance", "?")), len(out), len(args[0]), ratio.max_output_ratio
-        )
+        raise output_exceeded(spec.instance, len(out), len(args[0]), spec.limits.max_output_ratio)
 
 
 def records_per_run(handle: object) -> int | None:
