@@ -91,7 +91,8 @@ class WorkerRunner:
         broker: performs the plugin's capability requests (host side, checked).
         permissions: the effective grant (``fs_read``, ``fs_write``, ``subprocess``);
             defaults to ``broker.permissions`` when the broker has one.
-        memory_mb, cpu_seconds, max_open_files: override the manifest's resources.
+        memory_mb, cpu_seconds, max_open_files: override ``spec.limits`` (the manifest's
+            resources under the host's ceilings).
         allow_weaker_sandbox: run even when a confinement layer is missing (warns).
         start_timeout: seconds for the worker to start, confine itself and load.
         logger: where plugin output and log lines go
@@ -120,7 +121,7 @@ class WorkerRunner:
         self.spec = spec
         self._broker = broker
         perms = permissions if permissions is not None else getattr(broker, "permissions", None)
-        res = spec.manifest.resources
+        res = spec.limits  # the manifest's resources under the host's ceilings
         self.memory_mb = memory_mb or res.memory_mb
         self.cpu_seconds = cpu_seconds or res.cpu_seconds
         self.max_open_files = max_open_files or res.max_open_files
@@ -131,7 +132,7 @@ class WorkerRunner:
             self.max_open_files = min(self.max_open_files, STRICT_CAPS["max_open_files"])
             self.max_procs = min(self.max_procs, STRICT_CAPS["max_procs"])
             allow_exec = False
-        self.timeout_s = spec.limits.timeout_s
+        self.timeout_s = res.timeout_s
         self._allow_exec = allow_exec
         self._max_file_mb = max_file_mb
         self._fs_read = [str(p) for p in getattr(perms, "fs_read", ())]
