@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._audit import audit_plugin, blocking
+from ._ceilings import effective_limits
+from ._datadir import data_dir_guard
 from ._discovery import Candidate
 from ._errors import AuditRefused
 from ._grants import Grant, effective_permissions
@@ -125,8 +127,8 @@ def build_handle(
     data_dir.mkdir(parents=True, exist_ok=True)
     perms = effective_permissions(m.permissions, grant, raw, level=level)
     requires = frozenset(r.name for r in m.requires)
-    timeout_s = min(float(policy.resources.get("timeout_s", m.resources.timeout_s)),
-                    m.resources.timeout_s)  # fmt: skip
+    limits = effective_limits(m.resources, policy.resources, pm.config.policy)
+    timeout_s = limits.timeout_s
     broker = Broker(
         inst,
         perms,
@@ -148,6 +150,7 @@ def build_handle(
         root=plugin_root(cand),
         files=files,
         check=check,
+        limits=limits,
     )
     runner = build_runner(spec, broker, pm.config, perms_denied=perms.denied)
     trusted = level == "trusted"
@@ -170,6 +173,7 @@ def build_handle(
             in_process=trusted,
             pid=runner.pid,
             soft=SoftLimits.derive(hard, policy.resources),
+            watch=data_dir_guard(inst, data_dir, limits, runner).maybe_check,
         ),
         events=pm.events,
         # a configured breaker also sets the cool-down after which ERROR is retried
@@ -196,18 +200,16 @@ def build_runner(
         return InProcessRunner(spec, broker)
     from ._sandbox._runner import WorkerRunner
 
-    m = spec.manifest.resources
-    tighter = config.plugin(spec.manifest.name).resources
-
-    def limit(key: str, default: float) -> float:
-        return min(default, float(tighter.get(key, default)))
-
+    lim = effective_limits(
+        spec.manifest.resources, config.plugin(spec.manifest.name).resources, config.policy
+    )
     return WorkerRunner(
         spec,
         broker,
-        memory_mb=int(limit("memory_mb", m.memory_mb)),
-        cpu_seconds=limit("cpu_seconds", m.cpu_seconds),
-        max_open_files=int(limit("max_open_files", m.max_open_files)),
+        memory_mb=lim.memory_mb,
+        cpu_seconds=lim.cpu_seconds,
+        max_open_files=lim.max_open_files,
+        max_file_mb=lim.max_data_mb,  # one file can never hold more than the data dir may
         allow_weaker_sandbox=config.policy.allow_weaker_sandbox,
     )
 

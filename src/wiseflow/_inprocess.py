@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, final
 
+from ._ceilings import check_output
 from ._config import build_config, config_schema
 from ._context import CapabilityBackend, PluginContext
 from ._errors import InterfaceError, PluginError, PluginTimeout, WiseflowError
@@ -130,7 +131,9 @@ class InProcessRunner:
         plugin = self._require()
         with self._plugin_code():
             value = getattr(plugin, method)(*args)
-        return self._run(value, timeout)
+        out = self._run(value, timeout)
+        check_output(self.spec, method, args, out)  # the same ceiling as a worker's
+        return out
 
     def stream(self, method: str, args: list[Any], timeout: float | None) -> Iterator[Any]:
         plugin = self._require()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from ._ceilings import Limits, effective_limits
 from ._manifest import Manifest
 
 __all__ = ["Runner", "RunnerSpec"]
@@ -32,10 +33,12 @@ class RunnerSpec:
             the code is checked against it as it loads (WF303).
         check: loaded only to be checked: interface problems come back in the runner's
             ``load_problems`` so that the config can still be validated.
+        limits: the limits that apply (tightest of manifest, operator and ceilings); None
+            means the manifest's resources and the default ceilings.
     """
 
     __slots__ = (
-        "check", "code_root", "data_dir", "files", "instance", "level", "manifest",
+        "check", "code_root", "data_dir", "files", "instance", "level", "limits", "manifest",
         "plugin_class", "root",
     )  # fmt: skip
 
@@ -51,6 +54,7 @@ class RunnerSpec:
         root: str | None = None,
         files: dict[str, str] | None = None,
         check: bool = False,
+        limits: Limits | None = None,
     ) -> None:
         self.instance = instance
         self.manifest = manifest
@@ -61,6 +65,7 @@ class RunnerSpec:
         self.root = root
         self.files = files
         self.check = check  # `plugins check`: interface problems reported, not raised
+        self.limits = limits or effective_limits(manifest.resources, {}, None)
 
 
 class Runner(Protocol):

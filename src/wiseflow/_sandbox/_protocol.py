@@ -35,6 +35,7 @@ from .._errors import (
 from .._plugin import Figure
 from .._record import Checkpoint, Record
 from ._confine import Confinement, Policy
+from ._peek import COUNT_FROM, TooManyItems, count_items, count_values
 
 __all__ = [
     "MAX_FRAME",
@@ -287,11 +288,17 @@ class Channel:
     :data:`MAX_FRAME` for one frame, whatever length prefix the peer claims.
     """
 
-    __slots__ = ("_buf", "_decoder", "_encoder", "_in", "_in_view", "_out", "max_frame", "sock")
+    __slots__ = ("_buf", "_decoder", "_encoder", "_in", "_in_view", "_out", "max_chunk_items",
+                 "max_frame", "max_result_items", "max_values", "sock")  # fmt: skip
 
     def __init__(self, sock: socket.socket, *, max_frame: int = MAX_FRAME) -> None:
         self.sock = sock
         self.max_frame = max_frame
+        # items a Result / Chunk may hold, counted before decoding (None: any; see _peek)
+        self.max_result_items: int | None = None
+        self.max_chunk_items: int | None = None
+        # values a frame over COUNT_FROM bytes may hold (None: not counted; see _peek)
+        self.max_values: int | None = None
         self._encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
         self._decoder = msgspec.msgpack.Decoder(Message, ext_hook=_ext_hook)
         self._out = bytearray(64 * 1024)
@@ -334,8 +341,10 @@ class Channel:
         (size,) = _HEADER.unpack_from(buf)
         end = _HEADER.size + size
         view = memoryview(buf)
+        body = view[_HEADER.size : end]
         try:
-            msg: Message = self._decoder.decode(view[_HEADER.size : end])
+            self._check_counts(body)
+            msg: Message = self._decoder.decode(body)
         except (
             msgspec.DecodeError,
             msgspec.ValidationError,
@@ -345,9 +354,31 @@ class Channel:
         ) as exc:
             raise ProtocolViolation(f"malformed frame: {exc}") from None
         finally:
+            body.release()  # a traceback may still hold it: the buffer must be resizable
             view.release()
         del buf[:end]
         return msg
+
+    def _check_counts(self, body: memoryview) -> None:
+        """Refuse, before decoding, a frame holding more than this side accepts.
+
+        Raises:
+            TooManyItems: a Result or Chunk over its item limit.
+            ProtocolViolation: a large frame of more than ``max_values`` values.
+        """
+        if self.max_result_items is not None or self.max_chunk_items is not None:
+            got = count_items(body)
+            if got is not None:
+                kind, count = got
+                limit = self.max_result_items if kind == "result" else self.max_chunk_items
+                if limit is not None and count > limit:
+                    raise TooManyItems(kind, count, limit)
+        limit = self.max_values
+        if limit is not None and len(body) > COUNT_FROM and count_values(body, limit) > limit:
+            raise ProtocolViolation(
+                f"a frame of {len(body):,} bytes holding more than {limit:,} values "
+                "(refused before decoding)"
+            )
 
     def try_recv(self, spin: float) -> bool | None:
         """Poll the socket without blocking for up to ``spin`` seconds.
