@@ -206,3 +206,83 @@ def test_replay_stores_what_the_fixed_plugin_accepts(project: Path) -> None:
     assert ids == ["0", "1", "2", "3", "4"]  # every record stored once
     runs = json.loads(wf("runs", "list", "--json", cwd=project).stdout)["runs"]
     assert [r["replay"] for r in runs] == [True, True, False]
+
+
+KEYERR = """\
+from wiseflow import ProcessorPlugin
+
+
+def lookup(record):
+    return record.data["urgent"]
+
+
+class Keyed(ProcessorPlugin):
+    def process(self, batch):
+        return [r for r in batch if lookup(r)]
+"""
+
+BROKEN_SOURCE = """\
+from wiseflow import ConnectorPlugin
+
+
+def first_page():
+    raise RuntimeError("the feed moved")
+
+
+class Gone(ConnectorPlugin):
+    def fetch(self, state):
+        first_page()
+        yield
+"""
+
+
+@pytest.mark.parametrize("level", ["sandboxed", "trusted"])
+def test_a_plugin_failure_keeps_its_file_and_line(tmp_path: Path, level: str) -> None:
+    """A KeyError deep in a processor is found by file and line in dead letters, `runs show`,
+    `--debug` and wiseflow.log; a source's failure has its traceback in the run's errors."""
+    (tmp_path / "wiseflow.toml").write_text(
+        f'[wiseflow]\nplugin_dirs = ["plugins"]\n[policy]\nlevel = "{level}"\n'
+    )
+    _plugin(tmp_path, "keyed", "processor", KEYERR, "Keyed")
+    _plugin(tmp_path, "gone", "connector", BROKEN_SOURCE, "Gone")
+    (tmp_path / "p.toml").write_text(
+        textwrap.dedent(
+            """\
+            [pipeline]
+            name = "tb"
+            [[sources]]
+            plugin = "hello"
+            config = { count = 2 }
+            [[sources]]
+            plugin = "gone"
+            [[processors]]
+            plugin = "keyed"
+            """
+        )
+    )
+    res = wf("run", "p.toml", "--json", cwd=tmp_path)
+    assert res.returncode == 1, res.stderr
+    doc = json.loads(res.stdout)
+    plugin_py = str(tmp_path / "plugins" / "keyed" / "plugin.py")
+    (err,) = [e for e in doc["errors"] if e["plugin"] == "gone"]
+    assert 'plugin.py", line 5, in first_page' in err["traceback"]
+    assert "RuntimeError: the feed moved" in err["traceback"]
+    assert "_worker.py" not in err["traceback"] and "_inprocess.py" not in err["traceback"]
+
+    letters = json.loads(wf("dead-letters", "list", "--json", cwd=tmp_path).stdout)
+    tb = letters["dead_letters"][0]["traceback"]
+    assert f'File "{plugin_py}", line 5, in lookup' in tb and "KeyError: 'urgent'" in tb
+
+    shown = wf("runs", "show", str(doc["run_id"]), cwd=tmp_path).stdout
+    assert f"at {plugin_py}:5 in lookup" in shown
+    assert "RuntimeError: the feed moved" in shown
+
+    debug = wf("run", "p.toml", "--full-refresh", "--debug", cwd=tmp_path)
+    assert f'File "{plugin_py}", line 5, in lookup' in debug.stderr
+
+    logged = [
+        json.loads(line)
+        for line in (tmp_path / ".wiseflow" / "logs" / "wiseflow.log").read_text().splitlines()
+    ]
+    failures = [r for r in logged if r.get("plugin") == "keyed" and r.get("code") == "WF400"]
+    assert failures and "line 5, in lookup" in failures[0]["traceback"]

@@ -348,6 +348,7 @@ class PluginHandle(Recovery):
                 err.args = (err.message,)
         self.stats.error_codes[err.code] = self.stats.error_codes.get(err.code, 0) + 1
         self.last_error = err
+        self._log_failure(err, method)
         fatal = err.code in _FATAL_CODES
         if self.breaker is not None:
             if fatal:
@@ -359,6 +360,26 @@ class PluginHandle(Recovery):
         if fatal and self.lifecycle.can(PluginState.ERROR):
             self.lifecycle.transition(PluginState.ERROR, f"{err.code}: {err.message}")
         return err
+
+    def _log_failure(self, err: WiseflowError, method: str) -> None:
+        """One JSON log record per failure (traceback included), at the plugin's log rate.
+
+        INFO: ``wiseflow.log`` keeps it; the terminal shows it with ``--debug`` only (the
+        run's summary lists the failures).
+        """
+        if self.broker is not None and not self.broker.limiter.allow():
+            return
+        fields = {"plugin": self.name, "method": method, "code": err.code}
+        if err.traceback:
+            fields["traceback"] = err.traceback
+        log.info(
+            "plugin %s: %s() failed: %s: %s",
+            self.name,
+            method,
+            err.code,
+            err.message,
+            extra={"fields": fields},
+        )
 
     # -- events ----------------------------------------------------------------------------
 

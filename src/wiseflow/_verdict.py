@@ -30,6 +30,7 @@ from ._errors import (
     SkipRecord,
     TransientError,
     WiseflowError,
+    plugin_traceback,
 )
 
 __all__ = [
@@ -138,11 +139,12 @@ def plugin_failure(exc: BaseException, plugin: str, method: str) -> WiseflowErro
         out = PluginError(
             f"{method}() raised {type(exc).__name__}: {_cut(exc)}",
             plugin=plugin,
-            hint="see the plugin's log; run with --debug for the traceback",
+            hint=PluginError.default_hint,
         )
     traceback = getattr(exc, "traceback", None)
-    if isinstance(traceback, str):
-        out.traceback = traceback  # type: ignore[attr-defined]
+    if not isinstance(traceback, str) and not isinstance(exc, SkipRecord):
+        traceback = plugin_traceback(exc)  # raised in this process (a trusted plugin)
+    out.traceback = traceback if isinstance(traceback, str) else None
     out.__cause__ = exc
     return out
 

@@ -116,6 +116,8 @@ class Output:
             doc: dict[str, Any] = {"error": exc.to_dict()}
             if exc.problems:
                 doc["error"]["problems"] = [p.to_dict() for p in exc.problems]
+            if exc.traceback:
+                doc["error"]["traceback"] = exc.traceback
             self.document(doc)
         else:
             from rich.markup import escape
@@ -132,6 +134,9 @@ class Output:
             if exc.hint:
                 hint = escape(terminal_safe(redact_all(exc.hint)))
                 self.err.print(f"[dim]hint:[/] {hint}", markup=True)
+            if self.debug and exc.traceback:  # the plugin's own, not the host's
+                block = terminal_safe(redact_all(exc.traceback), multiline=True, limit=None)
+                self.err.print(block, markup=False)
         return exit_code_for(exc.code)
 
     def warn(self, message: str) -> None:

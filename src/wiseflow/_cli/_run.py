@@ -292,6 +292,15 @@ def _print_summary(out: Output, doc: dict[str, Any]) -> None:
         )
         if err.get("hint"):
             out.err.print(safe(f"  hint: {err['hint']}"), markup=False)
+        if out.debug and err.get("traceback"):  # the plugin's, its own frames first
+            out.err.print(safe(str(err["traceback"]), multiline=True, limit=None), markup=False)
+    for letter in doc.get("dead_letter_sample", [])[:3] if out.debug else ():
+        out.err.print(
+            safe(f"dead letter {letter['record_id']} ({letter['plugin']}, {letter['code']}): "
+                 f"{letter['reason']}"), markup=False,
+        )  # fmt: skip
+        if letter.get("traceback"):
+            out.err.print(safe(str(letter["traceback"]), multiline=True, limit=None), markup=False)
     if doc.get("report"):
         out.out.print(safe(f"report: {doc['report']}"), markup=False)
 

@@ -33,6 +33,19 @@ def _clean(text: Any, limit: int = 2000) -> str:
     return shown(text, markup=False, limit=limit)
 
 
+def _innermost(traceback: Any) -> str | None:
+    """``'plugin.py:4 in lookup'``: where the plugin's traceback ends (its last frame)."""
+    if not isinstance(traceback, str):
+        return None
+    import re
+
+    frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', traceback)
+    if not frames:
+        return None
+    file, line, func = frames[-1]
+    return f"{file}:{line} in {func}"
+
+
 def _row(run: dict[str, Any]) -> dict[str, Any]:
     summary = run.get("summary") or {}
     return {
@@ -89,9 +102,11 @@ def show(ctx: click.Context, run_id: int) -> None:
     s = session_of(ctx)
     store = _open(s)
     run = None
+    letters: list[dict[str, Any]] = []
     if store is not None:
         with store:
             run = store.run(run_id)
+            letters = store.dead_letters(run_id) if run is not None else []
     if run is None:
         raise DiscoveryError(
             f"no run {run_id} in {s.data_dir}",
@@ -101,6 +116,8 @@ def show(ctx: click.Context, run_id: int) -> None:
         )
     doc = dict(run.get("summary") or {})
     doc.update(run_id=run["run_id"], status=run["status"], pipeline=run["pipeline"])
+    keys = ("seq", "source", "record_id", "plugin", "code", "reason", "traceback", "time")
+    doc["dead_letter_sample"] = [{k: d.get(k) for k in keys} for d in letters[:20]]
     doc.setdefault("started", run["started"])
     doc["finished"] = run["finished"]
     if s.out.json:
@@ -130,6 +147,18 @@ def show(ctx: click.Context, run_id: int) -> None:
         if err.get("traceback"):
             block = terminal_safe(redact_all(str(err["traceback"])), multiline=True, limit=8000)
             p(block, markup=False)
+    sample = doc["dead_letter_sample"]
+    if sample:
+        p(f"dead letters: {len(letters)} (first {min(5, len(sample))} shown)", markup=False)
+    for letter in sample[:5]:
+        p(
+            f"  {_clean(letter['record_id'], 80)} ({_clean(letter['plugin'], 60)}, "
+            f"{_clean(letter['code'], 10)}): {_clean(letter['reason'], 300)}",
+            markup=False,
+        )
+        where = _innermost(letter.get("traceback"))
+        if where:
+            p(f"    at {_clean(where, 300)}", markup=False)
 
 
 @click.group(name="dead-letters")

@@ -87,6 +87,7 @@ class _Run:
             plugin=handle.plugin,
             code=entry["code"],
             reason=reason,
+            traceback=entry["traceback"],
         )
         self.summary.dead_letters += 1
         self.stats(handle).failed(entry["code"])
@@ -412,7 +413,7 @@ def _finish(
     ):  # fmt: skip
         summary.status = "partial"  # completed, but not every record made it
     if summary.dead_letters:
-        keys = ("source", "record_id", "plugin", "code", "reason")
+        keys = ("source", "record_id", "plugin", "code", "reason", "traceback")
         summary.dead_letter_sample = [
             {k: d[k] for k in keys} for d in run.store.dead_letters(summary.run_id)[:20]
         ]

@@ -6,7 +6,7 @@ from typing import Any, final
 
 import msgspec
 
-from .._errors import WiseflowError
+from .._errors import WiseflowError, plugin_traceback
 
 __all__ = ["RunSummary", "StageStats", "error_entry"]
 
@@ -120,17 +120,20 @@ class RunSummary(msgspec.Struct, kw_only=True):
 
 
 def error_entry(exc: BaseException, plugin: str) -> dict[str, Any]:
-    """``{"code", "plugin", "message", "hint"}`` for any exception raised by a stage."""
+    """``{"code", "plugin", "message", "hint", "traceback"}`` for any exception raised by a
+    stage; ``traceback`` is the plugin's (its own frames first), or None."""
     if isinstance(exc, WiseflowError):
         return {
             "code": exc.code,
             "plugin": exc.plugin or plugin,
             "message": exc.message,
             "hint": exc.hint,
+            "traceback": exc.traceback,
         }
     return {
         "code": "WF400",
         "plugin": plugin,
         "message": f"{type(exc).__name__}: {exc}",
-        "hint": "see the plugin's log; run with --debug for the traceback",
+        "hint": "see `wiseflow runs show RUN` for the traceback",
+        "traceback": plugin_traceback(exc),
     }

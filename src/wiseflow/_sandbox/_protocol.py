@@ -19,7 +19,6 @@ import os
 import socket
 import struct
 import time
-import traceback
 from typing import Any
 
 import msgspec
@@ -31,6 +30,7 @@ from .._errors import (
     SkipRecord,
     TransientError,
     WiseflowError,
+    plugin_traceback,
 )
 from .._plugin import Figure
 from .._record import Checkpoint, Record
@@ -261,11 +261,12 @@ def error_dict(exc: BaseException, plugin: str | None, memory_mb: int = 0) -> di
             hint="raise resources.memory_mb for this plugin, or process smaller batches",
         )
     if not isinstance(exc, WiseflowError):
-        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8))
         data = PluginError(f"{type(exc).__name__}: {exc}", plugin=plugin).to_dict()
-        data["traceback"] = tb[-4000:]
+        data["traceback"] = plugin_traceback(exc)
         return data
     data = exc.to_dict()
+    if exc.__traceback__ is not None and not isinstance(exc, SkipRecord):
+        data["traceback"] = plugin_traceback(exc)
     if data.get("plugin") is None:
         data["plugin"] = plugin
     if exc.problems:  # each finding (config fields, interface methods) crosses as it is
