@@ -54,6 +54,9 @@ class Broker:
         requires: names of the plugin's declared dependencies.
         call_dependency: performs ``(name, method, args)`` on a dependency's handle.
         read_roots: further readable roots (e.g. the plugin's own code folder).
+        http_transport: an ``httpx`` transport to send through instead of the network
+            (``wiseflow.testing``'s fake HTTP). Every check still runs except the DNS
+            lookup and its private-address rule: nothing is resolved or connected to.
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class Broker:
         read_roots: tuple[str, ...] = (),
         http_limits: HttpLimits | None = None,
         environ: dict[str, str] | None = None,
+        http_transport: Any = None,
     ) -> None:
         self.plugin = plugin
         self.permissions = permissions
@@ -79,6 +83,7 @@ class Broker:
         self.denials = 0
         self.grants = 0
         self._client: Any = None
+        self._transport = http_transport
 
     # -- decisions -------------------------------------------------------------------------
 
@@ -160,6 +165,9 @@ class Broker:
                 f"network access to {host}:{port}",
                 f"run `wiseflow plugins grant {self.plugin} --network {host}:{port}`",
             )
+        if self._transport is not None:  # faked: nothing is resolved or connected to
+            self._allow("network", f"{host}:{port}")
+            return host, port, host
         explicit_ip = _is_ip(host) or host == "localhost"
         try:
             infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
@@ -191,7 +199,9 @@ class Broker:
         import httpx
 
         if self._client is None:
-            self._client = httpx.Client(follow_redirects=False, trust_env=False)
+            self._client = httpx.Client(
+                follow_redirects=False, trust_env=False, transport=self._transport
+            )
         limit = min(timeout or self._limits.timeout_s, self._limits.timeout_s)
         # One deadline for the whole exchange (redirects and a slow-drip body included):
         # httpx's timeouts are per read, so a server sending a byte a second never trips them.
