@@ -367,6 +367,7 @@ def _shutdown_check(handle: PluginHandle) -> tuple[str, bool, str]:
     try:
         for _ in range(2):
             handle.runner.call("shutdown", [], handle.timeout_s)
-    except WiseflowError as exc:
-        return "shutdown idempotent", False, f"a second shutdown() failed: {exc.message}"
+    except Exception as exc:  # in-process, the plugin's own exception comes as it is
+        message = exc.message if isinstance(exc, WiseflowError) else f"{type(exc).__name__}: {exc}"
+        return "shutdown idempotent", False, f"a second shutdown() failed: {message}"
     return "shutdown idempotent", True, "shutdown() twice in a row did not fail"
