@@ -221,3 +221,13 @@ def test_cli_tests_an_installed_plugin_by_name(tmp_path: Path, name: str) -> Non
     assert doc["plugin"] == name
     checks = {c["name"]: c["ok"] for c in doc["checks"]}
     assert checks["manifest"] and checks["interface"] and checks["permissions"]
+
+
+def test_cli_refuses_an_unknown_name_or_a_folder_without_a_manifest(tmp_path: Path) -> None:
+    """Bad input is exit 2 with WF602 (no such plugin) or WF101 (no plugin.toml)."""
+    res = wf("plugins", "test", "no-such-plugin", "--json", "--data-dir", "d", cwd=tmp_path)
+    assert res.returncode == 2
+    assert json.loads(res.stdout)["error"]["code"] == "WF602"
+    res = wf("plugins", "test", str(tmp_path), "--json", "--data-dir", "d", cwd=tmp_path)
+    assert res.returncode == 2
+    assert json.loads(res.stdout)["error"]["code"] == "WF101"

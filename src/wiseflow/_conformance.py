@@ -162,6 +162,7 @@ def _conformance(
 ) -> ConformanceReport:
     from ._check import check_plugin
 
+    _require_target(pm, target)
     suite = _Suite()
     report = check_plugin(pm, target)
     manifest = [p for p in report.problems if p.code in _MANIFEST_CODES]
@@ -199,18 +200,47 @@ def _conformance(
     return ConformanceReport(report.plugin, ok, tuple(suite.checks))
 
 
+def _is_path(target: str) -> bool:
+    return Path(target).exists() or "/" in target or target.endswith(".toml")
+
+
+def _require_target(pm: PluginManager, target: str) -> None:
+    """WF101 for a folder without plugin.toml, WF602 for an unknown name (bad input)."""
+    from ._errors import DiscoveryError, ManifestError
+    from ._locate import manifest_path
+
+    if _is_path(target):
+        if not manifest_path(Path(target)).is_file():
+            raise ManifestError(
+                f"no plugin.toml in {target}",
+                code="WF101",
+                hint="give the folder holding plugin.toml, or a project folder whose "
+                "package (src/PKG/ or PKG/) holds it",
+            )
+    elif not any(c.manifest.name == target for c in pm.discover().candidates):
+        raise DiscoveryError(
+            f"no plugin named '{target}' was found",
+            code="WF602",
+            plugin=target,
+            hint="give a plugin folder path, or check `wiseflow plugins list`",
+        )
+
+
 def _spec(pm: PluginManager, target: str, level: str) -> Located:
     from ._assembly import Located
     from ._kit import plugin_spec
 
-    path = Path(target)
-    if path.exists() or "/" in target or target.endswith(".toml"):
-        return plugin_spec(path, level=level)
-    cand = max(
-        (c for c in pm.admission().candidates if c.manifest.name == target),
-        key=lambda c: c.manifest.parsed_version,
-    )
-    return Located(cand)
+    if _is_path(target):
+        return plugin_spec(Path(target), level=level)
+    cands = [c for c in pm.admission().candidates if c.manifest.name == target]
+    if not cands:
+        raise WiseflowError(
+            f"no plugin named '{target}' was found",
+            code="WF602",
+            plugin=target,
+            hint="give a plugin folder path, or check `wiseflow plugins list`",
+        )
+    return Located(max(cands, key=lambda c: c.manifest.parsed_version))
 
 
 def _run(

@@ -21,6 +21,7 @@ from ._discovery import Candidate
 from ._errors import EntryNotFound, ManifestError, WiseflowError
 from ._grants import Grant
 from ._locate import class_root, import_root, manifest_path
+from ._lock import Lock
 from ._manifest import Manifest, Permissions, load_manifest
 from ._operator import OperatorConfig, PluginPolicy, Policy
 from ._plugin import BasePlugin
@@ -226,6 +227,7 @@ def kit_manager(
         data_dir=data_dir,
         level=level,
         cache=False,
+        lock=Lock(),  # the test's grants decide, never a wiseflow.lock in the current folder
         http_transport=http.transport() if http is not None else None,
     )
 
@@ -250,18 +252,21 @@ class LogTap(logging.Handler):
 
     @contextmanager
     def attached(self) -> Iterator[LogTap]:
-        loggers = [logging.getLogger(f"wiseflow.plugin.{self.instance}")]
-        loggers.append(logging.getLogger("wiseflow.grants"))
-        saved = [lg.level for lg in loggers]
-        for lg in loggers:
-            lg.addHandler(self)
-            lg.setLevel(logging.DEBUG)
+        """Tap while inside: every plugin line (kept from the terminal), denials as logged."""
+        plugin = logging.getLogger(f"wiseflow.plugin.{self.instance}")
+        grants = logging.getLogger("wiseflow.grants")  # denials are warnings: level as is
+        saved = plugin.level, plugin.propagate
+        plugin.setLevel(logging.DEBUG)
+        plugin.propagate = False
+        plugin.addHandler(self)
+        grants.addHandler(self)
         try:
             yield self
         finally:
-            for lg, level in zip(loggers, saved, strict=True):
-                lg.removeHandler(self)
-                lg.setLevel(level)
+            plugin.removeHandler(self)
+            grants.removeHandler(self)
+            plugin.setLevel(saved[0])
+            plugin.propagate = saved[1]
 
 
 @final

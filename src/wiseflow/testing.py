@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # the manager is imported on first use: this module loads in 
     import httpx
 
     from ._assembly import PluginSpec
-    from ._kit import HttpAnswer
+    from ._kit import HttpAnswer, PluginTarget
     from ._manager import PluginManager
     from ._operator import OperatorConfig
 
@@ -109,7 +109,7 @@ class PluginRun:
 
 
 def run_plugin(
-    plugin: Any,
+    plugin: PluginTarget,
     config: dict[str, Any] | None = None,
     *,
     records: Sequence[Record] | None = None,
