@@ -25,6 +25,7 @@ from wiseflow import (
     TransientError,
     WiseflowError,
 )
+from wiseflow._manifest import Manifest, Permissions
 from wiseflow.testing import run_plugin
 
 URL = "http://127.0.0.1:9/items"
@@ -138,6 +139,20 @@ def test_redirect_from_a_fake_to_an_ungranted_host_is_refused() -> None:
     )
     assert [(r.id, r.text) for r in run.records] == [("denied", "WF301")]
     assert "elsewhere.example:80" in run.denied[0]
+
+
+@pytest.mark.parametrize(("grants", "expected"), [(None, "fetched"), ({}, "denied")])
+def test_manifest_pair_declares_and_grants_decide(grants: Any, expected: str) -> None:
+    """With (Manifest, class) the manifest declares; the plugin gets declared AND granted."""
+    manifest = Manifest(
+        name="pair",
+        version="1.0",
+        kind="connector",
+        entry="anything:Here",
+        permissions=Permissions(network=("127.0.0.1:9",)),
+    )
+    run = run_plugin((manifest, Fetcher), level="sandboxed", grants=grants, http={URL: "ok"})
+    assert [r.id for r in run.records] == [expected]
 
 
 def test_callable_fake_answers_with_status_and_headers() -> None:
