@@ -104,6 +104,22 @@ def test_connector_that_repeats_delivered_records_fails_the_checkpoint_check(
     assert "already delivered" in failed(report)["connector checkpoint"]
 
 
+def test_checkpoint_state_is_resumed_from_as_the_store_keeps_it(tmp_path: Path) -> None:
+    """The second fetch gets the state back through JSON: a tuple comes back as a list."""
+    body = GOOD.replace(
+        'start = (state or {}).get("next", 0)',
+        'start = state["next"][0] if state and isinstance(state["next"], list) else 0',
+    ).replace(
+        'yield Checkpoint(state={"next": start + self.ctx.config.count})',
+        'yield Checkpoint(state={"next": (start + self.ctx.config.count,)})',
+    )
+    report = conformance(make_plugin(tmp_path, "tuple", "connector", body), level="trusted")
+    assert report.ok, report.describe()
+    body = body.replace('isinstance(state["next"], list)', 'isinstance(state["next"], tuple)')
+    report = conformance(make_plugin(tmp_path, "tuple2", "connector", body), level="trusted")
+    assert list(failed(report)) == ["connector checkpoint"]
+
+
 def test_processor_that_invents_ids_fails(tmp_path: Path) -> None:
     """A processor must keep the id and source of the records it returns."""
     body = """\

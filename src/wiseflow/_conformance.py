@@ -145,9 +145,11 @@ def conformance(
     """
     with tempfile.TemporaryDirectory(prefix="wiseflow-conformance-") as tmp:
         if manager is None:
+            from ._lock import Lock
             from ._manager import PluginManager
 
-            with PluginManager(data_dir=Path(tmp) / "host", cache=False) as pm:
+            # a wiseflow.lock in the current folder is the operator's, not the test's
+            with PluginManager(data_dir=Path(tmp) / "host", cache=False, lock=Lock()) as pm:
                 return _conformance(pm, str(target), level, config, http, Path(tmp))
         return _conformance(manager, str(target), level, config, http, Path(tmp))
 
@@ -336,7 +338,11 @@ def _connector(handle: PluginHandle) -> tuple[bool, str]:
         )
     if not checkpoints:
         return True, f"{len(records)} record(s), no Checkpoint: every run fetches from the start"
-    again = drive(handle, state=checkpoints[-1].state)
+    try:  # as the store keeps it: JSON (a datetime comes back as a string, a tuple a list)
+        stored = msgspec.json.decode(msgspec.json.encode(checkpoints[-1].state))
+    except (TypeError, msgspec.EncodeError) as exc:
+        return False, f"the last checkpoint's state cannot be stored as JSON: {exc}"
+    again = drive(handle, state=stored)
     repeated = sorted(delivered & {r.id for r in again.records})
     if repeated:
         return False, (
@@ -345,8 +351,8 @@ def _connector(handle: PluginHandle) -> tuple[bool, str]:
             "them, or yield no Checkpoint if the source cannot resume"
         )
     return True, (
-        f"{len(records)} record(s), {len(checkpoints)} checkpoint(s); a second fetch "
-        f"from the last one repeated none ({len(again.records)} record(s))"
+        f"{len(records)} record(s), {len(checkpoints)} checkpoint(s); a second fetch from "
+        f"the last one, as stored, repeated none ({len(again.records)} record(s))"
     )
 
 
