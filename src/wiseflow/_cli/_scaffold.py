@@ -47,7 +47,7 @@ _PROCESSOR = '''class {cls}(ProcessorPlugin):
 
     class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         min_length: Annotated[
-            int, msgspec.Meta(ge=0, description="Texts shorter than this are marked short.")
+            int, msgspec.Meta(ge=0, description="Shorter texts are marked short.")
         ] = 10
 
     def process(self, batch: list[Record]) -> list[Record]:
@@ -86,11 +86,11 @@ _ANALYZER = '''class {cls}(AnalyzerPlugin):
 
 _IMPORTS = {
     "connector": "from collections.abc import Iterator\nfrom typing import Annotated, Any\n\n"
-    "import msgspec\n\nfrom wiseflow import Checkpoint, ConnectorPlugin, Record",
-    "processor": "from typing import Annotated\n\nimport msgspec\n\n"
-    "from wiseflow import ProcessorPlugin, Record",
+    "import msgspec\nfrom wiseflow import Checkpoint, ConnectorPlugin, Record",
+    "processor": "from typing import Annotated\n\n"
+    "import msgspec\nfrom wiseflow import ProcessorPlugin, Record",
     "analyzer": "from collections import Counter\nfrom typing import Annotated, Any\n\n"
-    "import msgspec\n\nfrom wiseflow import AnalyzerPlugin, PluginContext, Record",
+    "import msgspec\nfrom wiseflow import AnalyzerPlugin, PluginContext, Record",
 }
 
 _BODIES = {"connector": _CONNECTOR, "processor": _PROCESSOR, "analyzer": _ANALYZER}
@@ -101,8 +101,9 @@ def test_fetches_items_and_resumes_after_its_checkpoint(level: str) -> None:
     """It yields `count` items, and a second run resumes after them."""
     first = run_plugin(PLUGIN, {{"count": 2}}, level=level)
     assert [r.id for r in first.records] == ["0", "1"]
-    assert all(r.source == "{name}" for r in first.records)
-    again = run_plugin(PLUGIN, {{"count": 2}}, level=level, state=first.checkpoints[-1].state)
+    assert all(r.source == NAME for r in first.records)
+    state = first.checkpoints[-1].state
+    again = run_plugin(PLUGIN, {{"count": 2}}, level=level, state=state)
     assert [r.id for r in again.records] == ["2", "3"]
 ''',
     "processor": '''@pytest.mark.parametrize("level", ["trusted", "sandboxed"])
@@ -114,7 +115,8 @@ def test_marks_short_texts(level: str) -> None:
     ]
     out = run_plugin(PLUGIN, {{"min_length": 10}}, records=records, level=level)
     assert [(r.id, r.source) for r in out.records] == [("1", "t"), ("2", "t")]
-    assert [r.annotations["{name}"]["short"] for r in out.records] == [True, False]
+    marks = [r.annotations[NAME]["short"] for r in out.records]
+    assert marks == [True, False]
 ''',
     "analyzer": '''@pytest.mark.parametrize("level", ["trusted", "sandboxed"])
 def test_counts_records_by_kind(level: str) -> None:
@@ -261,23 +263,24 @@ max_open_files = 64
 
 
 def _tests(name: str, kind: str, pkg: str) -> str:
-    record = "\nfrom wiseflow import Record" if kind != "connector" else ""
-    return f'''"""Tests for the {name} plugin, with wiseflow's testing kit (wiseflow.testing)."""
+    record = "from wiseflow import Record\n" if kind != "connector" else ""
+    return f'''"""Tests for {name}, with wiseflow's testing kit."""
 
 from pathlib import Path
 
 import pytest
-{record}
-from wiseflow.testing import conformance, run_plugin
+{record}from wiseflow.testing import conformance, run_plugin
 
+PROJECT = Path(__file__).resolve().parents[1]
 #: The folder holding plugin.toml: run as wiseflow runs it (installed or not).
-PLUGIN = Path(__file__).resolve().parent.parent / "src" / "{pkg}"
+PLUGIN = PROJECT / "src" / "{pkg}"
+NAME = "{name}"
 
 
-{_TESTS[kind].format(name=name)}
+{_TESTS[kind].format()}
 
 def test_passes_the_conformance_suite() -> None:
-    """`wiseflow plugins test` passes: manifest, config schema, contract, permissions."""
+    """`wiseflow plugins test` passes: manifest, config, contract, permissions."""
     report = conformance(PLUGIN)
     assert report.ok, report.describe()
 '''
