@@ -196,6 +196,20 @@ def test_class_defined_in_a_function_cannot_run_sandboxed() -> None:
     assert run_plugin(Local, records=[Record(id="1", source="t")]).records[0].id == "1"
 
 
+def test_installed_class_is_imported_by_name_in_the_worker() -> None:
+    """A bundled (installed) class runs sandboxed, imported by its module name."""
+    from wiseflow._kit import plugin_spec
+    from wiseflow.plugins.hello import HelloConnector
+
+    assert plugin_spec(HelloConnector, level="sandboxed").candidate.code_root is None
+    assert plugin_spec(PidConnector, level="sandboxed").candidate.code_root == str(
+        Path(__file__).resolve().parent
+    )
+    run = run_plugin(HelloConnector, {"count": 2}, level="sandboxed")
+    assert run.level == "sandboxed"
+    assert [r.id for r in run.records] == ["0", "1"]
+
+
 FOLDER_PLUGIN = """\
     import os
     from wiseflow import ProcessorPlugin

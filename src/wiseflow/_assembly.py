@@ -46,8 +46,8 @@ class Located:
     With ``cls``, the candidate is a class handed in whose module file was found:
     ``candidate.code_root`` is the folder its module imports from, so a worker can import
     it too, and it runs at the configured level (a bare class always runs trusted).
-    Without ``cls``, it is a plugin folder whose code is imported by its entry from
-    ``candidate.code_root`` (a package folder inside a project, say).
+    Without ``cls``, its code is imported by its entry: from ``candidate.code_root`` (a
+    package folder inside a project, say), or by name when that is None (installed code).
     """
 
     __slots__ = ("candidate", "cls")

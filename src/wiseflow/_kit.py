@@ -20,7 +20,7 @@ from ._assembly import Located, PluginSpec, direct_candidate
 from ._discovery import Candidate
 from ._errors import EntryNotFound, ManifestError, WiseflowError
 from ._grants import Grant
-from ._locate import class_root, import_root, manifest_path
+from ._locate import class_root, import_root, importable_in_worker, manifest_path
 from ._lock import Lock
 from ._manifest import Manifest, Permissions, load_manifest
 from ._operator import OperatorConfig, PluginPolicy, Policy
@@ -96,6 +96,8 @@ def _from_class(spec: PluginSpec, level: str, grants: Mapping[str, Any] | None) 
                 "function or __main__), or run it with level='trusted'",
             )
         manifest = msgspec.structs.replace(manifest, entry=f"{cls.__module__}:{cls.__qualname__}")
+        if importable_in_worker(root):  # installed: the worker imports it by its name
+            return Located(msgspec.structs.replace(cand, manifest=manifest))
     located = Candidate(
         manifest=manifest,
         origin="direct",

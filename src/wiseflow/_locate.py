@@ -7,12 +7,15 @@ holding ``plugin.toml``, or a plugin class defined in a module file.
 
 from __future__ import annotations
 
+import functools
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 from ._manifest import MANIFEST_NAME
 
-__all__ = ["class_root", "import_root", "manifest_path"]
+__all__ = ["class_root", "import_root", "importable_in_worker", "manifest_path"]
 
 
 def manifest_path(target: Path) -> Path:
@@ -87,3 +90,28 @@ def class_root(cls: type) -> Path | None:
     for attr in cls.__qualname__.split("."):
         obj = getattr(obj, attr, None)
     return root if obj is cls else None
+
+
+@functools.cache
+def _isolated_path() -> frozenset[str]:
+    """``sys.path`` of ``python -I`` (how workers start): site-packages and ``.pth`` paths."""
+    try:
+        out = subprocess.run(
+            [sys.executable, "-I", "-c", "import sys; print('\\n'.join(sys.path))"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(os.path.realpath(p) for p in out.splitlines() if p)
+
+
+def importable_in_worker(root: Path) -> bool:
+    """True when modules under ``root`` import by name in a worker (installed code).
+
+    Workers start isolated (``python -I``): they see site-packages and what ``.pth`` files
+    add (editable installs), never the current folder or what pytest put on ``sys.path``.
+    """
+    return os.path.realpath(root) in _isolated_path()
