@@ -247,3 +247,38 @@ def test_cli_refuses_an_unknown_name_or_a_folder_without_a_manifest(tmp_path: Pa
     res = wf("plugins", "test", str(tmp_path), "--json", "--data-dir", "d", cwd=tmp_path)
     assert res.returncode == 2
     assert json.loads(res.stdout)["error"]["code"] == "WF101"
+
+
+def test_cli_runs_a_plugin_with_its_dependency_from_plugin_dirs(tmp_path: Path) -> None:
+    """A plugin that requires another is run with it, found where the operator keeps it."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    make_plugin(
+        plugins,
+        "callee",
+        "processor",
+        """\
+        from wiseflow import ProcessorPlugin
+
+        class Callee(ProcessorPlugin):
+            def process(self, batch):
+                return [r.annotate("callee", True) for r in batch]
+        """,
+    )
+    caller = make_plugin(
+        plugins,
+        "caller",
+        "processor",
+        """\
+        from wiseflow import ProcessorPlugin
+
+        class Caller(ProcessorPlugin):
+            def process(self, batch):
+                return self.ctx.plugin("callee").process(batch)
+        """,
+    )
+    with (caller / "plugin.toml").open("a") as fh:
+        fh.write('\n[plugin.requires]\ncallee = ">=1"\n')
+    res = wf("--plugin-dir", "plugins", "plugins", "test", "plugins/caller", "--json", cwd=tmp_path)
+    doc = json.loads(res.stdout)
+    assert doc["ok"], doc

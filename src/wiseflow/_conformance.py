@@ -33,9 +33,11 @@ if TYPE_CHECKING:
     import httpx
 
     from ._assembly import Located
+    from ._discovery import Candidate
     from ._handle import PluginHandle
     from ._kit import HttpAnswer
     from ._manager import PluginManager
+    from ._manifest import Manifest
 
 __all__ = ["SAMPLE_RECORDS", "CheckResult", "ConformanceReport", "conformance"]
 
@@ -197,7 +199,8 @@ def _conformance(
     later[1] = _kind_check(kind)
     if config is None:
         config = dict(pm.config.plugin(name).config)
-    _run(suite, spec, level, dict(config), http, tmp, later)
+    deps = _dependencies(pm, spec.candidate.manifest)
+    _run(suite, spec, deps, level, dict(config), http, tmp, later)
     ok = all(c.ok for c in suite.checks)
     return ConformanceReport(report.plugin, ok, tuple(suite.checks))
 
@@ -245,9 +248,29 @@ def _spec(pm: PluginManager, target: str, level: str) -> Located:
     return Located(max(cands, key=lambda c: c.manifest.parsed_version))
 
 
+def _dependencies(pm: PluginManager, manifest: Manifest) -> list[Located]:
+    """What ``manifest`` requires (and what that requires), as the manager discovered it."""
+    from ._assembly import Located
+
+    by_name: dict[str, list[Candidate]] = {}
+    for c in pm.admission().candidates:
+        by_name.setdefault(c.manifest.name, []).append(c)
+    out: dict[str, Located] = {}
+    todo = [r.name for r in manifest.requires]
+    while todo:
+        dep = todo.pop()
+        if dep in out or dep == manifest.name or dep not in by_name:
+            continue  # a missing one is reported by `plugins check`
+        cand = max(by_name[dep], key=lambda c: c.manifest.parsed_version)
+        out[dep] = Located(cand)
+        todo.extend(r.name for r in cand.manifest.requires)
+    return list(out.values())
+
+
 def _run(
     suite: _Suite,
     spec: Located,
+    deps: list[Located],
     level: str,
     config: dict[str, Any],
     http: Any,
@@ -262,7 +285,9 @@ def _run(
     # run with exactly what the manifest declares granted: any WF301 means it used more
     with (
         tap.attached(),
-        kit_manager(spec, level=level, grants=None, data_dir=tmp / "run", http=fake) as pm,
+        kit_manager(
+            spec, level=level, grants=None, data_dir=tmp / "run", http=fake, others=deps
+        ) as pm,
     ):
         try:
             handle = pm.load(name, config=config)

@@ -217,14 +217,16 @@ def kit_manager(
     grants: Mapping[str, Any] | None,
     data_dir: str | Path,
     http: FakeHttp | None = None,
+    others: Sequence[Located] = (),
 ) -> PluginManager:
-    """A manager over exactly ``spec``, at ``level``, granted ``grants``; no scan."""
+    """A manager over exactly ``spec`` (and ``others``: its dependencies), at ``level``,
+    ``spec`` granted ``grants``; no scan."""
     from ._manager import PluginManager
 
     name = spec.candidate.manifest.name
     return PluginManager(
         operator_config(name, level, grants),
-        plugins=[spec],
+        plugins=[spec, *others],
         entry_points=False,
         data_dir=data_dir,
         level=level,
