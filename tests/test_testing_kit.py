@@ -233,6 +233,24 @@ def test_plugin_folder_runs_with_its_manifest(tmp_path: Path, level: str) -> Non
     assert (out.records[0].annotations["tag"] == os.getpid()) is (level == "trusted")
 
 
+class Failing(ProcessorPlugin):
+    """Logs a line, then fails."""
+
+    name = "failing"
+
+    def process(self, batch: list[Record]) -> list[Record]:
+        self.ctx.log.warning("about to fail", size=len(batch))
+        raise KeyError("urgent")
+
+
+@pytest.mark.parametrize("level", ["trusted", "sandboxed"])
+def test_failure_carries_what_the_plugin_logged(level: str) -> None:
+    """When the plugin fails, the error shows its last log lines (as a note)."""
+    with pytest.raises(WiseflowError) as err:
+        run_plugin(Failing, records=[Record(id="1", source="t")], level=level)
+    assert "WARNING about to fail size=1" in "\n".join(getattr(err.value, "__notes__", []))
+
+
 def test_config_is_validated_as_for_an_operator() -> None:
     """A config key the plugin does not take is WF105, as `wiseflow run` would say."""
     with pytest.raises(WiseflowError) as err:

@@ -94,6 +94,9 @@ class PluginRun:
         denied: requests the broker refused (WF301), as logged on ``wiseflow.grants``.
         requests: ``(method, url)`` of every request served by the fake ``http``.
         health: the plugin's ``health()``.
+
+    When the run fails, the exception carries the plugin's last log lines and denials as
+    a note (pytest shows it under the traceback).
     """
 
     def __init__(self) -> None:
@@ -106,6 +109,13 @@ class PluginRun:
         self.denied: list[str] = []
         self.requests: list[tuple[str, str]] = []
         self.health: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"PluginRun(level={self.level!r}, state={self.state!r}, "
+            f"records={len(self.records)}, checkpoints={len(self.checkpoints)}, "
+            f"result={self.result!r}, logs={len(self.logs)}, denied={self.denied!r})"
+        )
 
 
 def run_plugin(
@@ -166,6 +176,11 @@ def run_plugin(
                 batch_size=batch_size,
             )
             out.state = handle.state.value
+        except Exception as exc:  # what the plugin logged and was refused helps the reader
+            seen = [*tap.lines[-20:], *(f"denied: {d}" for d in tap.denied[-5:])]
+            if seen:
+                exc.add_note("plugin log:\n  " + "\n  ".join(seen))
+            raise
         finally:
             out.logs, out.denied = tap.lines, tap.denied
             out.requests = fake.requests if fake is not None else []
