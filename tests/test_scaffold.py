@@ -76,6 +76,18 @@ def test_generated_project_passes_check_and_the_conformance_suite(plugins: Path,
     assert json.loads(res.stdout)["ok"] is True
 
 
+def test_check_and_kit_take_the_package_folder_or_the_project_folder(plugins: Path) -> None:
+    """The folder holding plugin.toml works as well as the project folder around it."""
+    from wiseflow.testing import run_plugin
+
+    project = plugins / "my-connector"
+    package = project / "src" / "wiseflow_my_connector"
+    res = wf("plugins", "check", str(package), cwd=plugins.parent)
+    assert res.returncode == 0, res.stdout + res.stderr
+    for target in (project, package):
+        assert [r.id for r in run_plugin(target, {"count": 1}).records] == ["0"]
+
+
 def test_generated_tests_pass_together_in_one_folder(plugins: Path) -> None:
     """pytest over a folder of three generated projects collects and passes them all."""
     res = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", ".", cwd=plugins)
