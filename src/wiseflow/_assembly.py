@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, final
 
 from ._audit import audit_plugin, blocking
 from ._ceilings import effective_limits
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ._manager import PluginManager
 
 __all__ = [
+    "Located",
     "PluginSpec",
     "audit_gate",
     "audit_threshold",
@@ -39,15 +40,37 @@ __all__ = [
 
 log = logging.getLogger("wiseflow.manager")
 
-PluginSpec = type[BasePlugin] | tuple[Manifest, type[BasePlugin]]
+
+@final
+class Located:
+    """A plugin its caller located itself (``wiseflow.testing``): a candidate, and the class.
+
+    With ``cls``, the candidate is a class handed in whose module file was found:
+    ``candidate.code_root`` is the folder its module imports from, so a worker can import
+    it too, and it runs at the configured level (a bare class always runs trusted).
+    Without ``cls``, its code is imported by its entry: from ``candidate.code_root`` (a
+    package folder inside a project, say), or by name when that is None (installed code).
+    """
+
+    __slots__ = ("candidate", "cls")
+
+    def __init__(self, candidate: Candidate, cls: type[BasePlugin] | None = None) -> None:
+        self.candidate = candidate
+        self.cls = cls
 
 
-def direct_candidate(spec: PluginSpec) -> tuple[Candidate, type[BasePlugin]]:
+PluginSpec = type[BasePlugin] | tuple[Manifest, type[BasePlugin]] | Located
+
+
+def direct_candidate(spec: PluginSpec) -> tuple[Candidate, type[BasePlugin] | None]:
     """A candidate for a plugin class handed in directly (tests, embedding).
 
     The class may carry ``name``, ``version`` and ``manifest_permissions`` attributes; or pass
-    ``(Manifest, cls)`` to give the manifest explicitly.
+    ``(Manifest, cls)`` to give the manifest explicitly. A :class:`Located` plugin comes
+    with its candidate (and a class, or None when its entry is imported).
     """
+    if isinstance(spec, Located):
+        return spec.candidate, spec.cls
     if isinstance(spec, tuple):
         manifest, cls = spec
     else:
@@ -78,7 +101,8 @@ def audit_gate(cand: Candidate, threshold: str) -> None:
     if cand.origin == "direct":
         return
     m = cand.manifest
-    root = Path(cand.code_root) if cand.code_root else m.root
+    # the plugin's own folder (its manifest's), not the import root above a package
+    root = m.root or (Path(cand.code_root) if cand.code_root else None)
     blocked = blocking(audit_plugin(m, root), threshold)
     if blocked:
         worst = blocked[0]
@@ -139,6 +163,7 @@ def build_handle(
         http_limits=HttpLimits(timeout_s=min(30.0, float(timeout_s))),
         read_roots=(cand.code_root,) if cand.code_root else (),
         redactor=pm.redactor,  # secrets it hands out are masked in all the host writes
+        http_transport=pm.http_transport,
     )
     spec = RunnerSpec(
         instance=inst,

@@ -64,6 +64,9 @@ class Broker:
         requires: names of the plugin's declared dependencies.
         call_dependency: performs ``(name, method, args)`` on a dependency's handle.
         read_roots: further readable roots (e.g. the plugin's own code folder).
+        http_transport: an ``httpx`` transport to send through instead of the network
+            (``wiseflow.testing``'s fake HTTP). Every check still runs except the DNS
+            lookup and its private-address rule: nothing is resolved or connected to.
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class Broker:
         environ: dict[str, str] | None = None,
         redactor: Redactor | None = None,
         limiter: LogLimiter | None = None,
+        http_transport: Any = None,
     ) -> None:
         self.plugin = plugin
         self.permissions = permissions
@@ -94,6 +98,7 @@ class Broker:
         self.redactor = redactor if redactor is not None else Redactor()
         #: Everything the host logs on this plugin's behalf goes through this limiter.
         self.limiter = limiter if limiter is not None else LogLimiter(redactor=self.redactor)
+        self._transport = http_transport
         self._issued: OrderedDict[tuple[str, str], WiseflowError] = OrderedDict()
 
     # -- what the host issued --------------------------------------------------------------
@@ -205,6 +210,9 @@ class Broker:
                 f"network access to {host}:{port}",
                 f"run `wiseflow plugins grant {self.plugin} --network {host}:{port}`",
             )
+        if self._transport is not None:  # faked: nothing is resolved or connected to
+            self._allow("network", f"{host}:{port}")
+            return host, port, host
         explicit_ip = _is_ip(host) or host == "localhost"
         try:
             infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
@@ -251,7 +259,9 @@ class Broker:
         import httpx
 
         if self._client is None:
-            self._client = httpx.Client(follow_redirects=False, trust_env=False)
+            self._client = httpx.Client(
+                follow_redirects=False, trust_env=False, transport=self._transport
+            )
         limit = min(timeout or self._limits.timeout_s, self._limits.timeout_s)
         # One deadline for the whole exchange (redirects and a slow-drip body included):
         # httpx's timeouts are per read, so a server sending a byte a second never trips them.

@@ -19,11 +19,12 @@ from ._audit import audit_plugin, blocking
 from ._discovery import Candidate
 from ._errors import IntegrityError, InterfaceError, ManifestError, Problem, WiseflowError
 from ._identity import origin_of, refusal
+from ._locate import import_root
+from ._locate import manifest_path as locate_manifest
 from ._manager import PluginManager
 from ._manifest import (
     ENTRY_RE,
     KINDS,
-    MANIFEST_NAME,
     NAME_RE,
     PLACEHOLDER_RE,
     Manifest,
@@ -73,7 +74,7 @@ def check_plugin(pm: PluginManager, target: str) -> CheckReport:
     cand: Candidate | None = None
     label = target
     if path.exists() or "/" in target or target.endswith(".toml"):
-        manifest_path = path / MANIFEST_NAME if path.is_dir() else path
+        manifest_path = locate_manifest(path)  # or a project folder's package
         manifest: Manifest | None
         try:
             manifest = load_manifest(manifest_path)
@@ -84,7 +85,7 @@ def check_plugin(pm: PluginManager, target: str) -> CheckReport:
             label = manifest.name
             cand = Candidate(
                 manifest=manifest, origin="dir", location=str(manifest_path.parent.resolve()),
-                code_root=str(manifest_path.parent.resolve()),
+                code_root=str(import_root(manifest_path.parent, manifest.entry).resolve()),
             )  # fmt: skip
     else:
         discovery = pm.discover()
@@ -131,7 +132,8 @@ def _check_candidate(
         problems.extend(p for p in resolution.problems)
     found, importable = _identity_problems(pm, cand)
     problems.extend(found)
-    root = Path(cand.code_root) if cand.code_root else cand.manifest.root
+    # the plugin's own folder (its manifest's), not the import root above a package
+    root = cand.manifest.root or (Path(cand.code_root) if cand.code_root else None)
     problems.extend(blocking(audit_plugin(cand.manifest, root), pm.audit_threshold(name)))
     if not importable:
         return problems

@@ -60,11 +60,14 @@ class PluginManager:
         config: the operator configuration (``wiseflow.toml``); defaults when None.
         plugin_dirs: more plugin folders, after those of ``config``.
         entry_points: also discover installed distributions.
-        plugins: plugin classes handed in directly (always run at level ``trusted``).
+        plugins: plugin classes handed in directly (always run at level ``trusted``,
+            unless located: see :class:`~wiseflow._assembly.Located`).
         data_dir: overrides ``config.wiseflow.data_dir``.
         level: overrides every plugin's security level (e.g. ``"trusted"`` in tests).
         cache: keep a discovery cache under the data dir.
         lock: the approvals (``wiseflow.lock``); read beside ``config`` when None.
+        http_transport: an ``httpx`` transport every broker sends through (fake HTTP in
+            tests); None: the network.
 
     Example:
         >>> with PluginManager(plugins=[MyProcessor], entry_points=False) as pm:
@@ -83,6 +86,7 @@ class PluginManager:
         level: str | None = None,
         cache: bool = True,
         lock: Lock | None = None,
+        http_transport: Any = None,
     ) -> None:
         self.config = config or OperatorConfig()
         self.events = EventBus()
@@ -98,9 +102,11 @@ class PluginManager:
         self.cache = cache
         self._direct: dict[str, type[BasePlugin]] = {}
         self._direct_candidates: list[Candidate] = []
+        self.http_transport = http_transport
         for spec in plugins:
             cand, cls = direct_candidate(spec)
-            self._direct[cand.manifest.name] = cls
+            if cls is not None:
+                self._direct[cand.manifest.name] = cls
             self._direct_candidates.append(cand)
         self._handles: dict[str, PluginHandle] = {}
         self._load_order: list[str] = []
@@ -190,7 +196,9 @@ class PluginManager:
     # -- lifecycle -------------------------------------------------------------------------
 
     def level_for(self, name: str) -> str:
-        if name in self._direct:
+        if name in self._direct and not any(  # a located class may run in a worker
+            c.code_root for c in self._direct_candidates if c.manifest.name == name
+        ):
             return "trusted"
         return self.level_override or self.config.level_for(name)
 

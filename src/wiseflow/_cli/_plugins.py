@@ -13,7 +13,7 @@ from .._grants import effective_permissions
 from .._opstate import load_state, save_state
 from ._approve import approved_candidate, identity_doc
 from ._output import shown
-from ._scaffold import scaffold
+from ._scaffold import scaffold, taken_names
 from ._session import session_of
 
 if TYPE_CHECKING:
@@ -440,9 +440,9 @@ def disable(ctx: click.Context, name: str) -> None:
 @click.option("--dir", "dir_", type=click.Path(path_type=Path), default=".", help="parent folder")
 @click.pass_context
 def new(ctx: click.Context, name: str, kind: str, dir_: Path) -> None:
-    """Create a plugin folder with a manifest, a class to fill in and a test."""
+    """Create an installable plugin project: package, manifest, tests, README."""
     s = session_of(ctx)
-    folder = scaffold(name, kind, dir_)
+    folder = scaffold(name, kind, dir_, taken=taken_names(s.pm))
     if s.out.json:
         s.out.document({"plugin": name, "path": str(folder)})
     else:
