@@ -39,7 +39,7 @@ def md_text(value: Any) -> str:
 
 def md_block(text: str) -> str:
     """``text`` (several lines) as a fenced code block nothing in it can close."""
-    text = _BREAKS.sub("\n", _CONTROLS.sub("", text))
+    text = _CONTROLS.sub("", _BREAKS.sub("\n", text))  # a control never joins a CR to an LF
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return "\n".join([fence, *text.split("\n"), fence])
