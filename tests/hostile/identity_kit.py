@@ -135,8 +135,13 @@ class Project:
     def run(
         self, pipeline: str = "p.toml", *, env: dict[str, str] | None = None
     ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-        """``wiseflow run PIPELINE --json --full-refresh``: (process, its JSON document)."""
-        res = self.wf("run", pipeline, "--json", "--full-refresh", env=env)
+        """``wiseflow run PIPELINE --json`` on a fresh store: (process, its JSON document).
+
+        The store is removed first, so that :meth:`records` holds what this run stored.
+        """
+        for suffix in ("", "-wal", "-shm"):
+            (self.state / f"wiseflow.db{suffix}").unlink(missing_ok=True)
+        res = self.wf("run", pipeline, "--json", env=env)
         assert "Traceback" not in res.stderr, res.stderr
         return res, json.loads(res.stdout)
 
@@ -150,15 +155,12 @@ class Project:
     def lock(self) -> dict[str, Any]:
         return tomllib.loads((self.root / "wiseflow.lock").read_text())
 
-    def records(self, source: str, run_id: int | None = None) -> list[tuple[str, str]]:
-        """(title, text) of the records of ``source`` stored (by run ``run_id``), by id."""
+    def records(self, source: str) -> list[tuple[str, str]]:
+        """(title, text) of the records of ``source`` the last :meth:`run` stored, by id."""
         db = sqlite3.connect(self.state / "wiseflow.db")
-        query = "select title, text from records where source = ?"
-        args: tuple[object, ...] = (source,)
-        if run_id is not None:
-            query, args = query + " and run_id = ?", (source, run_id)
         try:
-            return list(db.execute(query + " order by id", args))
+            query = "select title, text from records where source = ? order by id"
+            return list(db.execute(query, (source,)))
         finally:
             db.close()
 
