@@ -79,6 +79,9 @@ def plugin_files(root: str | Path) -> Iterator[tuple[str, os.stat_result]]:
             raise TreeError(f"cannot list {folder}: {exc.strerror or exc}") from None
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if not entry.name.isprintable() and _unpinnable(entry.name):
+                # wiseflow.lock is TOML (UTF-8): such a name could not be pinned faithfully
+                raise TreeError(f"{os.path.join(folder, entry.name)!r}: the file name is not UTF-8")
             st = entry.stat(follow_symlinks=False)
             if stat.S_ISDIR(st.st_mode):
                 if entry.name not in _SKIP_DIRS:
@@ -88,6 +91,15 @@ def plugin_files(root: str | Path) -> Iterator[tuple[str, os.stat_result]]:
             if count > MAX_FILES:
                 raise TreeError(f"{top} holds more than {MAX_FILES} files")
             yield rel, st
+
+
+def _unpinnable(name: str) -> bool:
+    """True for a name holding undecodable bytes (``os.fsdecode``'s lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class HashCache:

@@ -124,8 +124,12 @@ def load_lock(path: str | Path) -> Lock:
 
 
 def _q(text: str) -> str:
-    """A TOML basic string (JSON's escapes are a subset TOML accepts)."""
-    return json.dumps(text, ensure_ascii=False)
+    """A TOML basic string (JSON's escapes are a subset TOML accepts).
+
+    JSON leaves DEL (U+007F) raw, which TOML forbids in a basic string: a plugin file named
+    with one would make the whole lock unreadable (WF105 for every command), so escape it.
+    """
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _dump(lock: Lock) -> str:
@@ -155,11 +159,16 @@ def save_lock(lock: Lock, path: str | Path | None = None) -> Path:
     p = Path(path or lock.path or LOCK_NAME)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(_dump(lock))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, p)
+    text = _dump(lock).encode("utf-8")  # before the temp file exists: nothing half-written
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return p
 
 
@@ -209,14 +218,18 @@ def check_entry(
     from ._integrity import diff_files
 
     changes = diff_files(entry.files, files)
-    beyond = asked_beyond(manifest, entry, extra)
+    # Only a changed manifest can ask for something new. What the approved manifest declared
+    # and the operator chose not to grant is simply denied at use (WF301), as for any plugin:
+    # a partial `plugins grant NAME --network H` must not leave the plugin unrunnable.
+    changed_manifest = files.get("plugin.toml") != entry.manifest
+    beyond = asked_beyond(manifest, entry, extra) if changed_manifest else []
     if not changes and not beyond:
         return
     what = []
     if changes:
         what.append(changes.describe())
     if beyond:
-        what.append("its manifest now asks for " + ", ".join(beyond))
+        what.append("its manifest now asks for " + ", ".join(beyond) + ", which was not granted")
     raise IntegrityError(
         f"plugin '{name}' is not what was approved: {'; '.join(what)}",
         plugin=name,
