@@ -377,3 +377,46 @@ def test_loader_rechecks_a_file_swapped_after_the_folder_was_verified(
     cls = import_entry("plugin:P", plugin="toctou", code_root=str(folder), root=str(folder),
                        files=files)  # fmt: skip
     assert cls.__name__ == "P"
+
+
+def test_hostile_file_names_neither_break_the_lock_nor_crash_grant(tmp_path: Path) -> None:
+    """A DEL in a file name is pinned like any other; an undecodable name is a clear WF303."""
+    project = Project(tmp_path)
+    folder = approved_plugin(project)
+    project.pipeline(PIPELINE)
+    (folder / "odd\x7fname.txt").write_text("x")
+
+    res = project.wf("plugins", "grant", "tamp", "--all")
+
+    assert res.returncode == 0, res.stderr
+    assert "odd\x7fname.txt" in project.lock()["plugins"]["tamp"]["files"]
+    assert all(r["verified"] for r in project.rows() if r["name"] == "tamp")  # lock readable
+    res, doc = project.run(env=SECRETS)
+    assert res.returncode == 0, doc
+
+    os.close(os.open(os.fsencode(folder) + b"/bad\xffname.txt", os.O_CREAT | os.O_WRONLY))
+    res = project.wf("plugins", "grant", "tamp", "--json")
+    assert res.returncode == 3, res.stdout + res.stderr
+    error = json.loads(res.stdout)["error"]
+    assert error["code"] == "WF303" and "not UTF-8" in error["message"]
+    assert "Traceback" not in res.stderr
+    res, doc = project.run(env=SECRETS)  # the approved entry stands; the folder differs
+    assert res.returncode == 3 and doc["error"]["code"] == "WF303"
+    assert not list(tmp_path.glob(".wiseflow.lock*.tmp"))
+
+
+def test_a_partial_grant_approves_the_plugin_without_the_rest(tmp_path: Path) -> None:
+    """`plugins grant tamp` with no permissions approves it: it runs, its secret is denied."""
+    project = Project(tmp_path)
+    approved_plugin(project)
+    project.pipeline(PIPELINE)
+
+    res = project.wf("plugins", "grant", "tamp")
+
+    assert res.returncode == 0, res.stderr
+    assert project.lock()["plugins"]["tamp"]["env"] == []
+    (row,) = [r for r in project.rows() if r["name"] == "tamp"]
+    assert (row["locked"], row["verified"]) == (True, True), row
+    res, doc = project.run(env=SECRETS)
+    assert res.returncode == 0, doc
+    assert project.records("tamp") == CLEAN[:1]  # TAMP_A was declared, never granted
