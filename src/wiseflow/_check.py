@@ -87,9 +87,10 @@ def check_plugin(pm: PluginManager, target: str) -> CheckReport:
                 code_root=str(manifest_path.parent.resolve()),
             )  # fmt: skip
     else:
-        discovery = pm.discover()
-        matches = [c for c in discovery.candidates if c.manifest.name == target]
-        problems.extend(p for p in discovery.problems if p.plugin == target)
+        # the candidate that answers to the name: a folder refused the name (WF104) or a
+        # broken manifest claiming it is reported, but never checked or blamed in its place
+        matches = [c for c in pm.admission().candidates if c.manifest.name == target]
+        problems.extend(pm.problems_for([target]))
         if not matches:
             problems.append(
                 Problem(
