@@ -63,7 +63,7 @@ def test_an_unconfigured_name_keeps_the_ordinary_rule() -> None:
 
 
 def test_a_configured_name_belongs_to_the_most_deliberate_origin() -> None:
-    """`[plugins.hello]` exists: the installed plugin keeps it; a folder, any version, is refused."""
+    """`[plugins.hello]` exists: the installed one keeps it; a folder, any version, is refused."""
     for version in ("99.0.0", "1.0.0", "0.1.0"):
         admitted, refused, owner = run_admit(
             [cand("dir", "/p/hello", version=version), cand("entry-point")], configured=("hello",)
