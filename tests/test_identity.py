@@ -152,3 +152,24 @@ def test_content_digest_depends_on_every_file_not_on_order() -> None:
     assert a == content_digest({"b.py": "2", "a.py": "1"})
     assert a != content_digest({"a.py": "1", "b.py": "3"})
     assert a != content_digest({"a.py": "1", "c.py": "2"})
+
+
+def test_a_kind_pin_still_settles_the_name_on_one_origin() -> None:
+    """`origin = "dir"` matched by two folders admits the first, never the highest version."""
+    admitted, refused, owner = run_admit(
+        [cand("entry-point"), cand("dir", "/a/hello"), cand("dir", "/b/hello", version="99")],
+        pins={"hello": "dir"},
+    )
+    assert (admitted, refused) == (["dir:/a/hello"], ["dir:/b/hello"])
+    assert owner == {"hello": ("dir:/a/hello", "pinned")}
+
+
+def test_a_kind_pin_is_narrowed_by_the_lock() -> None:
+    """A kind pin never lets another folder past the approval in wiseflow.lock."""
+    admitted, refused, owner = run_admit(
+        [cand("dir", "/a/hello", version="99"), cand("dir", "/b/hello")],
+        pins={"hello": "dir"},
+        lock=locked("hello", "dir:/b/hello"),
+    )
+    assert (admitted, refused) == (["dir:/b/hello"], ["dir:/a/hello"])
+    assert owner == {"hello": ("dir:/b/hello", "locked")}

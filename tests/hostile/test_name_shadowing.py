@@ -83,11 +83,13 @@ def assert_never_imported(project: Project) -> None:
     assert Project.marks(project.data_marker("hello", "evil-imported")) == []
 
 
-def refused_row(project: Project, folder: Path) -> dict[str, object]:
+def refused_row(
+    project: Project, folder: Path, owner: str = "entry-point:wiseflow"
+) -> dict[str, Any]:
     rows = [r for r in project.rows() if r["name"] == "hello"]
     by_origin = {r["identity"]["origin"]: r for r in rows}
-    assert by_origin["entry-point:wiseflow"]["state"] == "UNLOADED"
-    assert by_origin["entry-point:wiseflow"]["problems"] == []
+    assert by_origin[owner]["state"] == "UNLOADED"
+    assert by_origin[owner]["problems"] == []
     row = by_origin[f"dir:{folder}"]
     assert row["state"] == "REFUSED"
     return row
@@ -200,3 +202,28 @@ def test_pinning_the_folder_by_origin_admits_it(tmp_path: Path) -> None:
     rows = {r["identity"]["origin"]: r for r in project.rows() if r["name"] == "hello"}
     assert rows[f"dir:{folder}"]["state"] == "UNLOADED"
     assert rows["entry-point:wiseflow"]["state"] == "UNUSED"
+
+
+def test_a_pin_by_kind_does_not_let_another_folder_past_the_lock(tmp_path: Path) -> None:
+    """`origin = "dir"` plus an approved folder: a second, newer folder `hello` is refused."""
+    config = CONFIGS["trusted"] + 'origin = "dir"\n'
+    project = Project(tmp_path, config, plugin_dirs=("plugins", "more"))
+    mine = project.plugin(
+        "hello", name="hello", code=EVIL.replace('title="evil"', 'title="mine"'),
+        manifest_extra=EVIL_PERMISSIONS,
+    )  # fmt: skip
+    assert project.wf("plugins", "grant", "hello").returncode == 0
+    other = project.plugin(
+        "hello", name="hello", version="99.0.0", code=EVIL, manifest_extra=EVIL_PERMISSIONS,
+        marker="evil-imported", where=tmp_path / "more",
+    )  # fmt: skip
+    project.pipeline(PIPELINE)
+    assert old_rule_choice(project) == str(other)  # positive control
+
+    res, doc = project.run(env=ENV)
+
+    assert res.returncode == 0, doc
+    assert project.records("hello") == [("mine", sha(TOKEN))]
+    assert_never_imported(project)
+    (problem,) = refused_row(project, other, owner=f"dir:{mine}")["problems"]
+    assert problem["code"] == "WF104" and "approved in wiseflow.lock" in problem["message"]
