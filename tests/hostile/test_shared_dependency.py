@@ -129,3 +129,30 @@ def test_the_helper_does_hold_the_secret_and_would_leak_it_if_shared(
             PLANTED
         ]
         assert shared is not own
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="dependency confusion: approving alpha (wiseflow.lock) does not settle the names "
+    "it requires; an unconfigured, unlocked dependency name keeps the ordinary rule, so a "
+    "newer folder `keeper` in any plugin dir is what alpha's secret is handed to",
+)
+def test_a_newer_folder_cannot_stand_in_for_an_approved_plugins_dependency(
+    project: Project,
+) -> None:
+    """alpha is approved; a `keeper` 99 dropped in another plugin dir never gets its secret."""
+    project.plugin_dirs = ("plugins", "more")
+    project.configure(CONFIG)
+    assert project.wf("plugins", "grant", "alpha").returncode == 0
+    project.plugin(
+        "keeper", name="keeper", kind="processor", version="99.0.0", code=KEEPER,
+        marker="impostor", instances=(dependency_instance("keeper", "alpha"),),
+        where=project.root / "more",
+    )  # fmt: skip
+
+    res, doc = project.run(env={"ALPHA_TOKEN": TOKEN})
+
+    assert res.returncode == 0, doc
+    assert project.records("alpha") == [("alpha-saw", sha(TOKEN))]
+    impostor = project.data_marker(dependency_instance("keeper", "alpha"), "impostor")
+    assert Project.marks(impostor) == []  # the impostor never served alpha
