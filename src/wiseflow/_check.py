@@ -107,18 +107,20 @@ def check_plugin(pm: PluginManager, target: str) -> CheckReport:
     return CheckReport(plugin=label, ok=not problems, problems=tuple(problems))
 
 
-def _identity_problems(pm: PluginManager, cand: Candidate) -> tuple[list[Problem], bool]:
-    """(WF104/WF303 problems, whether the code may be imported at all)."""
+def _identity_problems(
+    pm: PluginManager, cand: Candidate
+) -> tuple[list[Problem], bool, dict[str, str] | None]:
+    """(WF104/WF303 problems, whether the code may be imported at all, approved digests)."""
     name = cand.manifest.name
     owner = pm.admission().owner.get(name)
     problems = []
     if owner is not None and owner[0] != origin_of(cand) and owner[1] != "pinned":
         problems.append(refusal(cand, owner[0], owner[1]))
     try:
-        pm.verify(cand)
+        files = pm.verify(cand)
     except IntegrityError as exc:
-        return [*problems, *_located(exc, cand)], False  # changed code is never imported
-    return problems, True
+        return [*problems, *_located(exc, cand)], False, None  # changed code never imported
+    return problems, True, files
 
 
 def _check_candidate(
@@ -130,7 +132,7 @@ def _check_candidate(
         others = [c for c in pm.discover().candidates if c.manifest.name != name]
         resolution = resolve([cand, *others], want=[name])
         problems.extend(p for p in resolution.problems)
-    found, importable = _identity_problems(pm, cand)
+    found, importable, files = _identity_problems(pm, cand)
     problems.extend(found)
     root = Path(cand.code_root) if cand.code_root else cand.manifest.root
     problems.extend(blocking(audit_plugin(cand.manifest, root), pm.audit_threshold(name)))
@@ -141,7 +143,9 @@ def _check_candidate(
     try:
         # a strict worker, never the host: checking a folder must not run it with the
         # level (or grants) of the name it claims
-        handle = pm._make_handle(f"check-{name}", cand, config, level="strict", check=True)
+        handle = pm._make_handle(
+            f"check-{name}", cand, config, files=files, level="strict", check=True
+        )
         try:
             handle.runner.load()
         except InterfaceError as exc:  # the class imported: its config can still be checked

@@ -275,7 +275,8 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
         "refused": [p.to_dict() for p in pm.admission().refused_for(name)],
     }
     if schema:
-        handle = pm._make_handle(f"info-{name}", chosen, dict(policy.config))
+        files = pm.verify(chosen)  # WF303 before any code of a changed, locked plugin loads
+        handle = pm._make_handle(f"info-{name}", chosen, dict(policy.config), files=files)
         try:
             handle.runner.load()
             doc["config_schema"] = handle.runner.config_schema()
