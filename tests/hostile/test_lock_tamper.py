@@ -75,8 +75,9 @@ CLEAN = [("clean", "data"), ("TAMP_A", sha(SECRETS["TAMP_A"]))]
 def approved_plugin(project: Project) -> Path:
     """``tamp`` as approved: code, a helper, a sub-package, data, a symlink, a guard file."""
     folder = project.plugin(
-        "tamp", name="tamp", code=CODE, manifest_extra=MANIFEST, marker="imported"
-    )
+        "tamp", name="tamp", code=CODE, manifest_extra=MANIFEST, marker="imported",
+        instances=("tamp", "info-tamp"),
+    )  # fmt: skip
     (folder / "helper.py").write_text('VALUE = "clean"\n')
     (folder / "sub").mkdir()
     (folder / "sub" / "__init__.py").write_text("")
@@ -147,7 +148,7 @@ def approved_and_run(project: Project, level: str) -> Path:
     assert Project.marks(project.data_marker("tamp", "imported"))  # the detector works
     if level == "trusted":
         assert Project.marks(project.host_marker("imported"))
-    for marker in (project.data_marker("tamp", "imported"), project.host_marker("imported")):
+    for marker in [*project.state.glob("plugins/*/imported"), project.host_marker("imported")]:
         marker.unlink(missing_ok=True)
     return folder
 
@@ -420,3 +421,26 @@ def test_a_partial_grant_approves_the_plugin_without_the_rest(tmp_path: Path) ->
     res, doc = project.run(env=SECRETS)
     assert res.returncode == 0, doc
     assert project.records("tamp") == CLEAN[:1]  # TAMP_A was declared, never granted
+
+
+@pytest.mark.parametrize("level", ["sandboxed", "trusted"])
+def test_info_schema_never_imports_a_changed_plugin(tmp_path: Path, level: str) -> None:
+    """`plugins info tamp --schema` (which imports the plugin) is WF303 once its files changed."""
+    project = Project(tmp_path)
+    folder = approved_and_run(project, level)
+    (folder / "helper.py").write_text('VALUE = "evil"\n')
+
+    res = project.wf("plugins", "info", "tamp", "--schema", "--json")
+
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert json.loads(res.stdout)["error"]["code"] == "WF303"
+    assert Project.marks(project.host_marker("imported")) == []
+    assert Project.marks(project.data_marker("info-tamp", "imported")) == []
+    # positive control: re-approved, the same command does import it (where its level says)
+    assert project.wf("plugins", "grant", "tamp").returncode == 0
+    res = project.wf("plugins", "info", "tamp", "--schema", "--json")
+    assert res.returncode == 0, res.stderr
+    assert "config_schema" in json.loads(res.stdout)
+    host = Project.marks(project.host_marker("imported"))
+    assert bool(host) is (level == "trusted")
+    assert Project.marks(project.data_marker("info-tamp", "imported"))
