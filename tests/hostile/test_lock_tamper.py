@@ -444,3 +444,20 @@ def test_info_schema_never_imports_a_changed_plugin(tmp_path: Path, level: str) 
     host = Project.marks(project.host_marker("imported"))
     assert bool(host) is (level == "trusted")
     assert Project.marks(project.data_marker("info-tamp", "imported"))
+
+
+def test_an_approval_at_sandboxed_does_not_carry_over_to_trusted(tmp_path: Path) -> None:
+    """Raising an approved plugin to trusted needs a new approval before it enters the host."""
+    project = Project(tmp_path)
+    approved_and_run(project, "sandboxed")
+    project.configure('[plugins.tamp]\nlevel = "trusted"\n')
+
+    res, doc = project.run(env=SECRETS)
+
+    assert_refused_before_import(project, res, doc, "approved at level sandboxed")
+    assert project.wf("plugins", "grant", "tamp").returncode == 0
+    res, doc = project.run(env=SECRETS)
+    assert res.returncode == 0, doc
+    assert project.lock()["plugins"]["tamp"]["level"] == "trusted"
+    marks = Project.marks(project.host_marker("imported"))
+    assert marks and all("host=True" in line for line in marks)
