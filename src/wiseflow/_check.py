@@ -18,7 +18,7 @@ import msgspec
 from ._audit import audit_plugin, blocking
 from ._discovery import Candidate
 from ._errors import IntegrityError, InterfaceError, ManifestError, Problem, WiseflowError
-from ._identity import origin_of, refusal
+from ._identity import origin_of
 from ._manager import PluginManager
 from ._manifest import (
     ENTRY_RE,
@@ -111,11 +111,16 @@ def _identity_problems(
     pm: PluginManager, cand: Candidate
 ) -> tuple[list[Problem], bool, dict[str, str] | None]:
     """(WF104/WF303 problems, whether the code may be imported at all, approved digests)."""
-    name = cand.manifest.name
-    owner = pm.admission().owner.get(name)
-    problems = []
-    if owner is not None and owner[0] != origin_of(cand) and owner[1] != "pinned":
-        problems.append(refusal(cand, owner[0], owner[1]))
+    name, origin = cand.manifest.name, origin_of(cand)
+
+    # would the name be refused to this candidate? (also for a folder outside plugin_dirs,
+    # vetted before it is installed: admitted among what is installed, in its place)
+    def same(c: Candidate) -> bool:
+        return c.manifest.name == name and origin_of(c) == origin
+
+    pool = [cand if same(c) else c for c in pm.discover().candidates]
+    admission = pm.admit_candidates(pool if any(c is cand for c in pool) else [*pool, cand])
+    problems = [p for c, p in admission.refused if c is cand]
     try:
         files = pm.verify(cand)
     except IntegrityError as exc:

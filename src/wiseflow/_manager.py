@@ -141,14 +141,18 @@ class PluginManager:
         """Which candidates may answer to their name (see :mod:`wiseflow._identity`)."""
         discovery = self.discover()
         if self._admission is None:
-            self._admission = admit(
-                discovery.candidates,
-                configured={n for n in self.config.plugins if not n.startswith("_")},
-                lock=self.approvals,
-                pinned=lambda name: self.config.plugin(name).origin,
-                matches_pin=self._origin_matches,
-            )
+            self._admission = self.admit_candidates(discovery.candidates)
         return self._admission
+
+    def admit_candidates(self, candidates: Sequence[Candidate]) -> Admission:
+        """The admission of ``candidates`` under this manager's config, pins and lock."""
+        return admit(
+            candidates,
+            configured={n for n in self.config.plugins if not n.startswith("_")},
+            lock=self.approvals,
+            pinned=lambda name: self.config.plugin(name).origin,
+            matches_pin=self._origin_matches,
+        )
 
     def resolve(self, want: Iterable[str] | None = None) -> Resolution:
         """Choose versions and a load order for ``want`` (everything when None)."""
