@@ -40,13 +40,17 @@ class P(ConnectorPlugin):
         yield Record(id="1", source=self.ctx.name, text="one")
 """
 
+CLAIMS = '[plugins.upper]\nlevel = "trusted"\n'
 SETUPS = {
-    # the folder claims a bundled name that wiseflow.toml configures trusted
-    "claims-a-trusted-name": ("upper", '[plugins.upper]\nlevel = "trusted"\n'),
+    # the folder claims a bundled name that wiseflow.toml configures trusted; it is vetted
+    # before being installed (outside plugin_dirs), or already sits in a plugin folder
+    "claims-a-trusted-name": ("upper", CLAIMS, ("plugins",)),
+    "claims-a-trusted-name-installed": ("upper", CLAIMS, ("plugins", "downloaded")),
     # the folder is itself the plugin configured trusted (pinned to it)
     "is-the-trusted-plugin": (
         "x",
         '[plugins.x]\nlevel = "trusted"\norigin = "downloaded/x"\n',
+        ("plugins", "downloaded"),
     ),
 }
 
@@ -66,8 +70,8 @@ def downloaded(project: Project, name: str) -> Path:
 
 @pytest.fixture(params=sorted(SETUPS))
 def vetting(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Project, str, Path]:
-    name, config = SETUPS[request.param]
-    project = Project(tmp_path, config, plugin_dirs=("plugins", "downloaded"))
+    name, config, dirs = SETUPS[request.param]
+    project = Project(tmp_path, config, plugin_dirs=dirs)
     return project, name, downloaded(project, name)
 
 
@@ -86,7 +90,7 @@ def test_check_imports_the_folder_only_in_a_strict_worker(
     # the interface check did import it: in a worker (host=False), in its own data dir
     worker = Project.marks(project.data_marker(f"check-{name}", "imported"))
     assert worker and all("host=False" in line for line in worker)
-    # a folder claiming a configured name is told so (WF104); nothing else is wrong with it
+    # a folder claiming a configured name is told it would be refused (WF104); nothing else
     expected = {"WF104"} if name == "upper" else set()
     assert {p["code"] for p in doc["problems"]} == expected, doc
     assert res.returncode == (2 if expected else 0)
@@ -107,8 +111,8 @@ def test_audit_never_imports_the_folder(vetting: tuple[Project, str, Path]) -> N
 
 def test_running_it_trusted_does_import_it_in_the_host(tmp_path: Path) -> None:
     """Positive control: run at level trusted, the same module lands in the host and fires."""
-    name, config = SETUPS["is-the-trusted-plugin"]
-    project = Project(tmp_path, config, plugin_dirs=("plugins", "downloaded"))
+    name, config, dirs = SETUPS["is-the-trusted-plugin"]
+    project = Project(tmp_path, config, plugin_dirs=dirs)
     downloaded(project, name)
     project.plugin("wordsource", name="wordsource", code=SOURCE)
     project.pipeline(PIPELINE.format(name=name))
