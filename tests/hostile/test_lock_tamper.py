@@ -229,6 +229,15 @@ def test_list_shows_locked_and_verified_and_revoke_forgets(tmp_path: Path) -> No
 
     first = row()
     assert (first["locked"], first["verified"]) == (True, True)
+    info = json.loads(project.wf("plugins", "info", "tamp", "--json").stdout)
+    assert info["identity"] == first["identity"]
+    assert info["approved"] == {
+        "version": "1.0.0", "origin": f"dir:{folder}", "level": "sandboxed",
+        "manifest": project.lock()["plugins"]["tamp"]["manifest"],
+        "permissions": ["env:TAMP_A"], "files": 9,
+        "lock": str(project.root / "wiseflow.lock"),
+    }  # fmt: skip
+    assert (info["locked"], info["verified"], info["refused"]) == (True, True, [])
     (folder / "helper.py").write_text('VALUE = "evil"\n')
     changed = row()
     assert (changed["locked"], changed["verified"]) == (True, False)
