@@ -155,3 +155,39 @@ def test_audit_reads_the_tests_folder_an_entry_loads_from(tmp_path: Path) -> Non
     found = [p for p in doc["problems"] if p["file"].endswith("tests/x.py")]
     assert [p["rule"] for p in found] == ["dynamic-code"], doc
     assert res.returncode == 3 and doc["ok"] is False
+
+
+BY_PATH_PLUGIN = """\
+import importlib.util
+from pathlib import Path
+
+_spec = importlib.util.spec_from_file_location("bc_ext", Path(__file__).parent / "ext.py")
+_ext = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_ext)  # Python's own SourceFileLoader, not wiseflow's finder
+WHO = _ext.WHO
+
+class P(ConnectorPlugin):
+    def fetch(self, state):
+        yield Record(id="1", source=self.ctx.name, title=WHO)
+"""
+
+
+@pytest.mark.parametrize("level", ["sandboxed", "trusted"])
+def test_planted_bytecode_of_a_module_loaded_by_path_never_runs(tmp_path: Path, level: str) -> None:
+    """Plugin code loading a helper by file path gets the helper's source, not planted bytecode."""
+    project = Project(tmp_path / "project")
+    project.configure(f'[plugins.bc]\nlevel = "{level}"\n')
+    folder = project.plugin("bc", name="bc", code=BY_PATH_PLUGIN)
+    project.pipeline(PIPELINE)
+    (folder / "ext.py").write_text('WHO = "clean"\n')
+    plant(folder / "ext.py", evil_source(project, "evil"), tmp_path)
+    assert stock_import(project, folder) == "evil"  # positive control: Python runs it
+    clear_markers(project)
+    assert project.wf("plugins", "grant", "bc").returncode == 0  # approved as it is
+
+    res, doc = project.run()
+
+    assert res.returncode == 0, doc
+    assert project.records("bc") == [("clean", "")]
+    assert Project.marks(project.host_marker("evil")) == []
+    assert Project.marks(project.data_marker("bc", "evil")) == []
