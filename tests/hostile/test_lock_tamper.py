@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from identity_kit import Project, sha
@@ -369,8 +370,8 @@ def test_loader_rechecks_a_file_swapped_after_the_folder_was_verified(
     files = hash_tree(folder)
     real_verify = loader.verify_tree
 
-    def verify_then_swap(root: str, approved: dict[str, str], *, plugin: str) -> None:
-        real_verify(root, approved, plugin=plugin)  # passes: the folder is as approved
+    def verify_then_swap(root: str, approved: dict[str, str], **options: Any) -> None:
+        real_verify(root, approved, **options)  # passes: the folder is as approved
         (folder / "plugin.py").write_text(f"open({str(marker)!r}, 'w').close()\nclass P: pass\n")
 
     monkeypatch.setattr(loader, "verify_tree", verify_then_swap)
