@@ -303,26 +303,32 @@ def test_the_lock_is_sorted_reviewable_toml_with_explicit_permissions(tmp_path: 
     assert entry["manifest"] == files["plugin.toml"]
 
 
-def test_a_poisoned_hash_cache_cannot_vouch_for_changed_code(tmp_path: Path) -> None:
-    """Rewriting the stat-stamp cache to the approved digests does not let changed code run."""
+@pytest.mark.parametrize("level", ["sandboxed", "trusted"])
+@pytest.mark.parametrize(
+    ("rel", "content"), [("helper.py", 'VALUE = "evil"\n'), ("data.txt", "DATA")]
+)
+def test_a_poisoned_hash_cache_cannot_vouch_for_changed_files(
+    tmp_path: Path, level: str, rel: str, content: str
+) -> None:
+    """Rewriting the stat-stamp cache to the approved digests does not let a change through."""
     project = Project(tmp_path)
-    folder = approved_and_run(project, "sandboxed")
+    folder = approved_and_run(project, level)
     approved = project.lock()["plugins"]["tamp"]["files"]
-    (folder / "helper.py").write_text('VALUE = "evil"\n')
+    (folder / rel).write_text(content)  # a module, or data the plugin reads (same size)
     # the cache trusts stamps older than its racy window: let the edit age past it
-    while time.time() - os.stat(folder / "helper.py").st_ctime < 2.5:
+    while time.time() - os.stat(folder / rel).st_ctime < 2.5:
         time.sleep(0.5)
     cache = project.state / "cache" / "hashes.json"
     doc = json.loads(cache.read_text())
-    (path,) = [p for p in doc["files"] if p.endswith("/tamp/helper.py")]
+    (path,) = [p for p in doc["files"] if p.endswith(f"/tamp/{rel}")]
     st = os.lstat(path)
     doc["files"][path] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode,
-                          approved["helper.py"]]  # fmt: skip
+                          approved[rel]]  # fmt: skip
     cache.write_text(json.dumps(doc))
 
     res, doc = project.run(env=SECRETS)
 
-    assert_refused_before_import(project, res, doc, "helper.py")
+    assert_refused_before_import(project, res, doc, rel)
 
 
 @pytest.fixture
