@@ -58,8 +58,11 @@ class Approvals:
         """Write the lock back (atomically)."""
         return save_lock(self.lock, self.path)
 
-    def files(self, cand: Candidate) -> dict[str, str] | None:
+    def files(self, cand: Candidate, *, trust_before: float | None = None) -> dict[str, str] | None:
         """``{relative path: sha256}`` of the candidate's folder now (None: it has none).
+
+        ``trust_before``: remembered digests count only for files unchanged since then
+        (see :meth:`~wiseflow._integrity.HashCache.digest`).
 
         Raises:
             IntegrityError: WF303 when the folder cannot be hashed.
@@ -72,7 +75,7 @@ class Approvals:
         if self._hashes is None:
             self._hashes = HashCache(self._cache_path)
         try:
-            return hash_tree(root, self._hashes)
+            return hash_tree(root, self._hashes, trust_before=trust_before)
         except (TreeError, OSError) as exc:
             raise IntegrityError(
                 f"plugin '{cand.manifest.name}': its files cannot be hashed: {exc}",
@@ -97,7 +100,10 @@ class Approvals:
         if entry is None:
             return None
         name = cand.manifest.name
-        files = self.files(cand) or {}
+        # A digest remembered in the data dir vouches only for a file untouched since the
+        # approval (written to the lock, which the data dir cannot change); a file changed
+        # after it is read again every time, so an edited cache cannot hide the change.
+        files = self.files(cand, trust_before=entry.approved_at() or float("-inf")) or {}
         check_entry(name, entry, cand.manifest, files, self.config.plugin(name).grant)
         if level == "trusted" and entry.level != "trusted":
             raise IntegrityError(
@@ -107,6 +113,41 @@ class Approvals:
                 hint=f"approve it again at this level: wiseflow plugins grant {name}",
             )
         return entry.files
+
+    def recheck(self, cand: Candidate) -> None:
+        """The host's own look after a load failed: WF303 if the folder holds what the
+        loader refuses, or (locked) is not what was approved, every byte read again.
+
+        A loader's refusal comes back through plugin code, so it is not a verdict; this is.
+        """
+        root = plugin_root(cand)
+        if root is None:
+            return
+        name = cand.manifest.name
+        from ._integrity import plugin_files
+
+        for rel, _ in plugin_files(root):
+            parts = rel.split("/")
+            if rel.endswith((".pyc", ".pyo")):
+                source = rel.rsplit(".", 1)[0] + ".py"
+                if not (Path(root) / source).exists():
+                    raise IntegrityError(
+                        f"plugin '{name}': {rel} is bytecode without source; wiseflow never "
+                        "loads bytecode from a plugin's folder",
+                        plugin=name,
+                        hint="ship the .py source instead",
+                    )
+            elif "__pycache__" in parts[:-1] and rel.endswith(".py"):
+                raise IntegrityError(
+                    f"plugin '{name}': {rel} is inside __pycache__; wiseflow never loads "
+                    "code from there",
+                    plugin=name,
+                    hint="keep the plugin's modules outside __pycache__",
+                )
+        entry = self.entry(cand)
+        if entry is not None:
+            files = self.files(cand, trust_before=float("-inf")) or {}
+            check_entry(name, entry, cand.manifest, files, self.config.plugin(name).grant)
 
     def grant_for(self, cand: Candidate) -> Grant:
         """What the operator granted this candidate: wiseflow.toml and its lock entry."""

@@ -18,7 +18,7 @@ import msgspec
 from ._audit import audit_plugin, blocking
 from ._discovery import Candidate
 from ._errors import IntegrityError, InterfaceError, ManifestError, Problem, WiseflowError
-from ._identity import origin_of, refusal
+from ._identity import origin_of
 from ._locate import import_root
 from ._locate import manifest_path as locate_manifest
 from ._manager import PluginManager
@@ -88,9 +88,10 @@ def check_plugin(pm: PluginManager, target: str) -> CheckReport:
                 code_root=str(import_root(manifest_path.parent, manifest.entry).resolve()),
             )  # fmt: skip
     else:
-        discovery = pm.discover()
-        matches = [c for c in discovery.candidates if c.manifest.name == target]
-        problems.extend(p for p in discovery.problems if p.plugin == target)
+        # the candidate that answers to the name: a folder refused the name (WF104) or a
+        # broken manifest claiming it is reported, but never checked or blamed in its place
+        matches = [c for c in pm.admission().candidates if c.manifest.name == target]
+        problems.extend(pm.problems_for([target]))
         if not matches:
             problems.append(
                 Problem(
@@ -107,18 +108,25 @@ def check_plugin(pm: PluginManager, target: str) -> CheckReport:
     return CheckReport(plugin=label, ok=not problems, problems=tuple(problems))
 
 
-def _identity_problems(pm: PluginManager, cand: Candidate) -> tuple[list[Problem], bool]:
-    """(WF104/WF303 problems, whether the code may be imported at all)."""
-    name = cand.manifest.name
-    owner = pm.admission().owner.get(name)
-    problems = []
-    if owner is not None and owner[0] != origin_of(cand) and owner[1] != "pinned":
-        problems.append(refusal(cand, owner[0], owner[1]))
+def _identity_problems(
+    pm: PluginManager, cand: Candidate
+) -> tuple[list[Problem], bool, dict[str, str] | None]:
+    """(WF104/WF303 problems, whether the code may be imported at all, approved digests)."""
+    name, origin = cand.manifest.name, origin_of(cand)
+
+    # would the name be refused to this candidate? (also for a folder outside plugin_dirs,
+    # vetted before it is installed: admitted among what is installed, in its place)
+    def same(c: Candidate) -> bool:
+        return c.manifest.name == name and origin_of(c) == origin
+
+    pool = [cand if same(c) else c for c in pm.discover().candidates]
+    admission = pm.admit_candidates(pool if any(c is cand for c in pool) else [*pool, cand])
+    problems = [p for c, p in admission.refused if c is cand]
     try:
-        pm.verify(cand)
+        files = pm.verify(cand)
     except IntegrityError as exc:
-        return [*problems, *_located(exc, cand)], False  # changed code is never imported
-    return problems, True
+        return [*problems, *_located(exc, cand)], False, None  # changed code never imported
+    return problems, True, files
 
 
 def _check_candidate(
@@ -130,7 +138,7 @@ def _check_candidate(
         others = [c for c in pm.discover().candidates if c.manifest.name != name]
         resolution = resolve([cand, *others], want=[name])
         problems.extend(p for p in resolution.problems)
-    found, importable = _identity_problems(pm, cand)
+    found, importable, files = _identity_problems(pm, cand)
     problems.extend(found)
     # the plugin's own folder (its manifest's), not the import root above a package
     root = cand.manifest.root or (Path(cand.code_root) if cand.code_root else None)
@@ -142,7 +150,9 @@ def _check_candidate(
     try:
         # a strict worker, never the host: checking a folder must not run it with the
         # level (or grants) of the name it claims
-        handle = pm._make_handle(f"check-{name}", cand, config, level="strict", check=True)
+        handle = pm._make_handle(
+            f"check-{name}", cand, config, files=files, level="strict", check=True
+        )
         try:
             handle.runner.load()
         except InterfaceError as exc:  # the class imported: its config can still be checked

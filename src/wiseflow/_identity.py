@@ -8,8 +8,11 @@ nobody configured keeps the ordinary rule: every candidate takes part in resolut
 
 Which origin a name belongs to, in order:
 
-1. ``[plugins.NAME] origin`` in wiseflow.toml (the operator's pin);
-2. the origin recorded in ``wiseflow.lock`` (the operator's approval);
+1. ``[plugins.NAME] origin`` in wiseflow.toml (the operator's pin); a pin naming a kind of
+   origin (``"dir"``) that several candidates match is narrowed by the rules below;
+2. the origin recorded in ``wiseflow.lock`` (the operator's approval), or, for a name that
+   an approved plugin requires, the origin that dependency had when it was approved (a
+   newer folder of that name cannot stand in for it: no dependency confusion);
 3. for a configured name, the most deliberate origin on offer: a class handed in by code,
    then an installed distribution, then a plugin folder (in ``plugin_dirs`` order).
 """
@@ -96,12 +99,32 @@ def admit(
         pin = pinned(name)
         entry = lock.get(name)
         if pin is not None:
-            ok = [c for c in group if matches_pin(pin, c)]
-            kept.update(id(c) for c in ok)  # others are simply not that origin: not used
-            owner[name] = (origin_of(ok[0]) if ok else pin, "pinned")
+            # candidates the pin does not match are simply not that origin: not used. A pin
+            # may name a kind ("dir", "entry-point") that several origins match; it still
+            # settles the name on one of them: the approved one, else the first offered.
+            matching = [c for c in group if matches_pin(pin, c)]
+            origins = list(dict.fromkeys(origin_of(c) for c in matching))
+            if entry is not None and entry.origin in origins:
+                owner[name] = (entry.origin, "locked")
+            elif len(origins) > 1:
+                best = min(matching, key=lambda c: _DELIBERATE.get(c.origin, 9))
+                owner[name] = (origin_of(best), "pinned")
+            else:
+                kept.update(id(c) for c in matching)
+                owner[name] = (origins[0] if origins else pin, "pinned")
+                continue
+            origin, why = owner[name]
+            for cand in matching:
+                if origin_of(cand) == origin:
+                    kept.add(id(cand))
+                else:
+                    refused.append((cand, refusal(cand, origin, why)))
             continue
+        required = lock.required_origin(name)
         if entry is not None:
             origin, why = entry.origin, "locked"
+        elif required is not None:
+            origin, why = required, "required"
         elif name in settled and len({origin_of(c) for c in group}) > 1:
             best = min(group, key=lambda c: _DELIBERATE.get(c.origin, 9))
             origin, why = origin_of(best), "configured"
@@ -128,6 +151,7 @@ def refusal(cand: Candidate, origin: str, why: str) -> Problem:
         "locked": "approved in wiseflow.lock",
         "configured": "configured in wiseflow.toml",
         "pinned": "pinned in wiseflow.toml",
+        "required": "the dependency of a plugin approved in wiseflow.lock",
     }[why]
     return Problem(
         code=DuplicatePlugin.default_code,

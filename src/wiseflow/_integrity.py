@@ -79,6 +79,9 @@ def plugin_files(root: str | Path) -> Iterator[tuple[str, os.stat_result]]:
             raise TreeError(f"cannot list {folder}: {exc.strerror or exc}") from None
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if not entry.name.isprintable() and _unpinnable(entry.name):
+                # wiseflow.lock is TOML (UTF-8): such a name could not be pinned faithfully
+                raise TreeError(f"{os.path.join(folder, entry.name)!r}: the file name is not UTF-8")
             st = entry.stat(follow_symlinks=False)
             if stat.S_ISDIR(st.st_mode):
                 if entry.name not in _SKIP_DIRS:
@@ -88,6 +91,15 @@ def plugin_files(root: str | Path) -> Iterator[tuple[str, os.stat_result]]:
             if count > MAX_FILES:
                 raise TreeError(f"{top} holds more than {MAX_FILES} files")
             yield rel, st
+
+
+def _unpinnable(name: str) -> bool:
+    """True for a name holding undecodable bytes (``os.fsdecode``'s lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class HashCache:
@@ -106,12 +118,25 @@ class HashCache:
             except (OSError, ValueError):
                 pass
 
-    def digest(self, path: str, st: os.stat_result, now: float | None = None) -> str:
-        """The file's digest: remembered when its stamp is unchanged and not racy."""
+    def digest(
+        self,
+        path: str,
+        st: os.stat_result,
+        now: float | None = None,
+        trust_before: float | None = None,
+    ) -> str:
+        """The file's digest: remembered when its stamp is unchanged and not racy.
+
+        ``trust_before``: a remembered digest is used only for a file whose inode last
+        changed before this time (an approval's): a file changed after it is always read,
+        so a cache edited to vouch for it cannot.
+        """
         stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode]
         known = self._entries.get(path)
         now = time.time() if now is None else now
         racy = now - max(st.st_mtime, st.st_ctime) < _RACY_S
+        if trust_before is not None and st.st_ctime >= trust_before - _RACY_S:
+            racy = True
         if known is not None and known[:5] == stamp and not racy:
             return str(known[5])
         value = _link_digest(path) if stat.S_ISLNK(st.st_mode) else _hash_regular(path, st)
@@ -140,8 +165,12 @@ def _hash_regular(path: str, st: os.stat_result) -> str:
     return hash_file(path)
 
 
-def hash_tree(root: str | Path, cache: HashCache | None = None) -> dict[str, str]:
+def hash_tree(
+    root: str | Path, cache: HashCache | None = None, *, trust_before: float | None = None
+) -> dict[str, str]:
     """``{relative path: sha256 hex}`` for every file of the plugin folder ``root``.
+
+    ``trust_before``: see :meth:`HashCache.digest`.
 
     Raises:
         TreeError: the folder cannot be listed or holds more than :data:`MAX_FILES` files.
@@ -152,7 +181,7 @@ def hash_tree(root: str | Path, cache: HashCache | None = None) -> dict[str, str
     now = time.time()
     for rel, st in plugin_files(top):
         try:
-            out[rel] = cache.digest(os.path.join(top, rel), st, now)
+            out[rel] = cache.digest(os.path.join(top, rel), st, now, trust_before)
         except OSError as exc:
             raise TreeError(
                 f"cannot read {os.path.join(top, rel)}: {exc.strerror or exc}"

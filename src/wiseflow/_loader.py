@@ -271,8 +271,44 @@ class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
         return None  # no bytecode is written either
 
 
+#: Plugin folders (lexical and real paths) whose bytecode Python must neither read nor write.
+_NO_BYTECODE: set[str] = set()
+
+
+def _refuse_bytecode_under(root: str) -> None:
+    """Make Python's own source loaders ignore ``__pycache__`` inside ``root``.
+
+    wiseflow's finder loads plugin modules from source, but a plugin may load a file with
+    Python's own ``SourceFileLoader`` (``importlib.util.spec_from_file_location``,
+    ``runpy``), which reads the bytecode cached beside it, and ``__pycache__`` is not
+    pinned by the lock. Every ``SourceLoader.get_code`` asks the module-level
+    ``cache_from_source`` where the bytecode is, and treats ``NotImplementedError`` as "no
+    bytecode": it then compiles the source and writes nothing. Only paths inside plugin
+    folders are affected; the host's and the standard library's bytecode is used as ever.
+    """
+    import importlib._bootstrap_external as external
+
+    _NO_BYTECODE.update({os.path.abspath(root), os.path.realpath(root)})
+    current = external.cache_from_source
+    if getattr(current, "_wiseflow", False):
+        return
+
+    def cache_from_source(
+        path: str, debug_override: bool | None = None, *, optimization: Any = None
+    ) -> str:
+        where = os.path.abspath(os.fspath(path))
+        if any(_inside(where, folder) for folder in _NO_BYTECODE):
+            raise NotImplementedError("wiseflow: no bytecode for plugin sources")
+        return current(path, debug_override, optimization=optimization)
+
+    cache_from_source._wiseflow = True  # type: ignore[attr-defined]
+    # typeshed types it as an overload; ours accepts the same calls
+    external.cache_from_source = cache_from_source  # type: ignore[assignment]
+
+
 def _guard(root: str, files: Mapping[str, str] | None, plugin: str) -> None:
     """Put the finder for ``root`` first on ``sys.meta_path`` (once per folder)."""
+    _refuse_bytecode_under(root)
     real = os.path.realpath(root)
     for finder in sys.meta_path:
         if isinstance(finder, _PluginFinder) and finder.real == real:

@@ -61,7 +61,18 @@ class LockEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     fs_read: tuple[str, ...] = ()
     fs_write: tuple[str, ...] = ()
     subprocess: bool = False
+    approved: str = ""  # when (ISO 8601, UTC): files changed after it are always re-read
+    requires: dict[str, str] = msgspec.field(default_factory=dict)  # dependency -> origin
     files: dict[str, str] = msgspec.field(default_factory=dict)
+
+    def approved_at(self) -> float | None:
+        """:attr:`approved` as a POSIX time (None: unknown, so nothing cached is trusted)."""
+        from datetime import datetime
+
+        try:
+            return datetime.fromisoformat(self.approved).timestamp() if self.approved else None
+        except ValueError:
+            return None
 
     def grant(self) -> Grant:
         """The approved permissions as a :class:`Grant` (never ``all``)."""
@@ -89,6 +100,14 @@ class Lock(msgspec.Struct, kw_only=True):
 
     def get(self, name: str) -> LockEntry | None:
         return self.plugins.get(name)
+
+    def required_origin(self, name: str) -> str | None:
+        """The origin approved plugins' dependency ``name`` had when they were approved."""
+        for dependent in sorted(self.plugins):
+            origin = self.plugins[dependent].requires.get(name)
+            if origin is not None:
+                return origin
+        return None
 
 
 def load_lock(path: str | Path) -> Lock:
@@ -124,8 +143,12 @@ def load_lock(path: str | Path) -> Lock:
 
 
 def _q(text: str) -> str:
-    """A TOML basic string (JSON's escapes are a subset TOML accepts)."""
-    return json.dumps(text, ensure_ascii=False)
+    """A TOML basic string (JSON's escapes are a subset TOML accepts).
+
+    JSON leaves DEL (U+007F) raw, which TOML forbids in a basic string: a plugin file named
+    with one would make the whole lock unreadable (WF105 for every command), so escape it.
+    """
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _dump(lock: Lock) -> str:
@@ -143,7 +166,13 @@ def _dump(lock: Lock) -> str:
             values = ", ".join(_q(v) for v in sorted(getattr(e, key)))
             lines.append(f"{key} = [{values}]")
         lines.append(f"subprocess = {'true' if e.subprocess else 'false'}")
+        if e.approved:
+            lines.append(f"approved = {_q(e.approved)}")
         lines.append("")
+        if e.requires:
+            lines.append(f"[plugins.{_q(name)}.requires]")
+            lines.extend(f"{_q(dep)} = {_q(e.requires[dep])}" for dep in sorted(e.requires))
+            lines.append("")
         lines.append(f"[plugins.{_q(name)}.files]")
         lines.extend(f"{_q(rel)} = {_q(e.files[rel])}" for rel in sorted(e.files))
         lines.append("")
@@ -155,11 +184,16 @@ def save_lock(lock: Lock, path: str | Path | None = None) -> Path:
     p = Path(path or lock.path or LOCK_NAME)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(_dump(lock))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, p)
+    text = _dump(lock).encode("utf-8")  # before the temp file exists: nothing half-written
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return p
 
 
@@ -209,14 +243,18 @@ def check_entry(
     from ._integrity import diff_files
 
     changes = diff_files(entry.files, files)
-    beyond = asked_beyond(manifest, entry, extra)
+    # Only a changed manifest can ask for something new. What the approved manifest declared
+    # and the operator chose not to grant is simply denied at use (WF301), as for any plugin:
+    # a partial `plugins grant NAME --network H` must not leave the plugin unrunnable.
+    changed_manifest = files.get("plugin.toml") != entry.manifest
+    beyond = asked_beyond(manifest, entry, extra) if changed_manifest else []
     if not changes and not beyond:
         return
     what = []
     if changes:
         what.append(changes.describe())
     if beyond:
-        what.append("its manifest now asks for " + ", ".join(beyond))
+        what.append("its manifest now asks for " + ", ".join(beyond) + ", which was not granted")
     raise IntegrityError(
         f"plugin '{name}' is not what was approved: {'; '.join(what)}",
         plugin=name,

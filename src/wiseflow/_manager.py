@@ -139,14 +139,18 @@ class PluginManager:
         """Which candidates may answer to their name (see :mod:`wiseflow._identity`)."""
         discovery = self.discover()
         if self._admission is None:
-            self._admission = admit(
-                discovery.candidates,
-                configured={n for n in self.config.plugins if not n.startswith("_")},
-                lock=self.approvals.lock,
-                pinned=lambda name: self.config.plugin(name).origin,
-                matches_pin=self._origin_matches,
-            )
+            self._admission = self.admit_candidates(discovery.candidates)
         return self._admission
+
+    def admit_candidates(self, candidates: Sequence[Candidate]) -> Admission:
+        """The admission of ``candidates`` under this manager's config, pins and lock."""
+        return admit(
+            candidates,
+            configured={n for n in self.config.plugins if not n.startswith("_")},
+            lock=self.approvals.lock,
+            pinned=lambda name: self.config.plugin(name).origin,
+            matches_pin=self._origin_matches,
+        )
 
     def resolve(self, want: Iterable[str] | None = None) -> Resolution:
         """Choose versions and a load order for ``want`` (everything when None)."""
@@ -289,11 +293,10 @@ class PluginManager:
             try:
                 handle.runner.load()
             except WiseflowError:
-                if files is not None:
-                    # A locked plugin's files may have changed while it loaded; what the
-                    # loader said about that came through plugin code, so the host checks
-                    # again itself: only its own finding is a verdict (WF303).
-                    self.verify(cand)
+                # What the loader said about the plugin's files (changed while it loaded,
+                # bytecode without source) came through plugin code: the host looks itself,
+                # and only its own finding is a verdict (WF303).
+                self.approvals.recheck(cand)
                 raise
         except WiseflowError as exc:
             handle.last_error = exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,19 @@ def approved_candidate(pm: PluginManager, name: str) -> Candidate:
     return chosen or max(admitted, key=lambda c: c.manifest.parsed_version)
 
 
+def _dependency_origins(pm: PluginManager, cand: Candidate) -> dict[str, str]:
+    """The origin of each dependency ``cand`` resolves to now (pinned with its approval)."""
+    from .._identity import origin_of
+
+    try:
+        selected = pm.resolve([cand.manifest.name]).selected
+    except WiseflowError:
+        return {}
+    return {
+        r.name: origin_of(selected[r.name]) for r in cand.manifest.requires if r.name in selected
+    }
+
+
 @click.command()
 @click.argument("name")
 @click.option("--all", "all_", is_flag=True, help="everything the manifest asks for")
@@ -101,7 +115,8 @@ def grant(
     s = session_of(ctx)
     pm = s.pm
     cand = approved_candidate(pm, name)
-    files = pm.approvals.files(cand)
+    approved = datetime.now(UTC).isoformat()  # before any file is read (see LockEntry)
+    files = pm.approvals.files(cand, trust_before=float("-inf"))  # every byte read now
     if files is None or "plugin.toml" not in files:
         raise DiscoveryError(
             f"plugin '{name}' has no plugin folder to approve ({cand.origin} {cand.location})",
@@ -124,6 +139,8 @@ def grant(
         level=pm.level_for(name),
         manifest=files["plugin.toml"],
         files=files,
+        approved=approved,
+        requires=_dependency_origins(pm, cand),
         **approved_entries(cand.manifest, wanted),
     )
     lock = pm.approvals.lock

@@ -355,15 +355,8 @@ def audit(ctx: click.Context, target: str) -> None:
         manifest = load_manifest(path)
         root = path if path.is_dir() else path.parent
     else:
-        cands = [c for c in s.pm.discover().candidates if c.manifest.name == target]
-        if not cands:
-            raise DiscoveryError(
-                f"no plugin named '{target}' was found",
-                plugin=target,
-                code="WF602",
-                hint="give a plugin folder path, or check `wiseflow plugins list`",
-            )
-        cand = max(cands, key=lambda c: c.manifest.parsed_version)
+        # the plugin that answers to the name, never a folder refused it (WF104)
+        cand = approved_candidate(s.pm, target)
         manifest = cand.manifest
         root = Path(cand.code_root) if cand.code_root else (manifest.root or Path("."))
     findings = audit_plugin(manifest, root)
