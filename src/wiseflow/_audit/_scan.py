@@ -1,0 +1,434 @@
+"""The walk over one module: bind names in statement order, judge calls and strings.
+
+Never imports or runs the code it reads. Statement order matters (a name's alias, value
+and taint are what the last assignment before the use gave it); function bodies get their
+own scope, seeded from the module's.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import re
+from pathlib import PurePath
+from typing import Final
+
+from ._calls import judge_call, module_rule
+from ._rules import PATTERNS, Rule, raise_to
+from ._scope import ENVDUMP, HIDDEN, IMAGE, Finding, Scope, sensitive
+
+__all__ = ["scan"]
+
+_ATTRS: Final = {
+    "__subclasses__": Rule("introspection", "high", "walks class hierarchies (sandbox escape)"),
+    "__globals__": Rule("introspection", "high", "reads a function's globals"),
+    "__builtins__": Rule("introspection", "high", "reaches the builtins module"),
+    "__code__": Rule("introspection", "medium", "reads or swaps code objects"),
+    "__mro__": Rule("introspection", "low", "walks the method resolution order"),
+    "f_globals": Rule("introspection", "high", "reads a frame's globals"),
+    "f_builtins": Rule("introspection", "high", "reads a frame's builtins"),
+    "f_locals": Rule("introspection", "medium", "reads a frame's locals"),
+    "gi_frame": Rule("introspection", "medium", "reads a generator's frame"),
+    "tb_frame": Rule("introspection", "medium", "reads a traceback's frame"),
+    "__getattribute__": Rule("obfuscation", "medium", "reads attributes through a dunder"),
+}
+_CODE_NAMES: Final = frozenset({"exec", "eval", "__import__", "compile", "execfile"})
+_HARMLESS_SOCKET: Final = frozenset(
+    {"gethostname", "getfqdn", "gethostbyname", "getaddrinfo", "inet_aton", "inet_ntoa",
+     "AF_INET", "AF_INET6", "SOCK_STREAM", "timeout", "error", "gaierror", "herror",
+     "has_ipv6", "inet_pton", "inet_ntop"}
+)  # fmt: skip
+_ESCAPES: Final = re.compile(r"(?:\\x[0-9a-fA-F]{2}|\\[0-7]{3}|\\u[0-9a-fA-F]{4}){3,}")
+_BIDI: Final = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_BLOB: Final = re.compile(r"^[A-Za-z0-9+/=_\-\s]{160,}$")
+_INSTALL_RULES: Final = frozenset(
+    {"subprocess", "network", "raw-network", "dynamic-code", "download-exec", "environment",
+     "environment-dump", "exfiltration", "file-access", "fingerprint"}
+)  # fmt: skip
+_HOOK_BASES: Final = ("setuptools.command.", "distutils.command.", "wheel.bdist_wheel")
+
+
+class _Scanner(ast.NodeVisitor, Scope):
+    def __init__(self, file: str, source: str) -> None:
+        Scope.__init__(self, file)
+        self.source = source
+        self.setup = PurePath(file).name == "setup.py"
+        self.skip: set[int] = set()  # nodes already judged as part of a larger one
+        self.socket_imports: list[int] = []
+        self.socket_uses: set[str] = set()
+        self.wrappers: dict[str, str] = {}  # local function -> "net" | "code"
+
+    def add(self, rule: Rule | tuple[str, str, str], line: int, detail: str = "") -> None:
+        name, severity, message = rule
+        if self.setup and self.depth == 0 and name in _INSTALL_RULES:
+            severity, message = raise_to(severity, "high"), f"{message} at install time"
+        super().add((name, severity, message), line, detail)
+
+    # -- imports ---------------------------------------------------------------------
+    def _module(self, module: str, line: int) -> None:
+        found = module_rule(module)
+        if found:
+            if found[0] == "socket":
+                self.socket_imports.append(len(self.found))
+            self.add(found[1], line, module)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._module(alias.name, node.lineno)
+            if alias.asname:
+                self.aliases[alias.asname] = alias.name
+            else:
+                head = alias.name.split(".")[0]
+                self.aliases[head] = head
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if not node.module or node.level:
+            return
+        self._module(node.module, node.lineno)
+        for alias in node.names:
+            full = f"{node.module}.{alias.name}"
+            if module_rule(full) and module_rule(full) != module_rule(node.module):
+                self._module(full, node.lineno)
+            if alias.name != "*":
+                self.aliases[alias.asname or alias.name] = full
+
+    # -- bindings --------------------------------------------------------------------
+    def _bind(self, target: ast.AST, value: ast.AST | None, labels: frozenset[str]) -> None:
+        if isinstance(target, (ast.Tuple, ast.List)):
+            values = value.elts if isinstance(value, (ast.Tuple, ast.List)) else None
+            for i, elt in enumerate(target.elts):
+                sub = values[i] if values and i < len(values) else None
+                self._bind(elt, sub, self.labels_of(sub) if sub is not None else labels)
+            return
+        if isinstance(target, ast.Starred):
+            self._bind(target.value, None, labels)
+            return
+        if not isinstance(target, ast.Name):
+            return
+        name = target.id
+        for table in (self.aliases, self.consts, self.texts, self.paths, self.seqs):
+            table.pop(name, None)
+        self.labels[name] = labels
+        self.plain.discard(name)
+        if value is None:
+            return
+        if isinstance(value, ast.Constant):
+            self.plain.add(name)
+        folded = self.fold(value)
+        if folded is not None:
+            self.consts[name] = folded
+        seq = self.items(value)
+        if seq is not None:
+            self.seqs[name] = seq
+        text = self.text(value)
+        if text.strip("\ufffd"):
+            self.texts[name] = text
+        if isinstance(value, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
+            resolved = self.resolve(value)
+            if resolved and resolved != name:
+                self.aliases[name] = resolved
+                if isinstance(value, ast.Name) and resolved in _CODE_NAMES:
+                    self.add(Rule("obfuscation", "high", f"renames {resolved}"), value.lineno)
+        if isinstance(value, ast.Call) and (self.resolve(value.func) or "").endswith("open"):
+            first = value.args[0] if value.args else None
+            if first is not None:
+                self.paths[name] = self.text(first)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        labels = self.labels_of(node.value)
+        for target in node.targets:
+            self.visit_target(target)
+            self._bind(target, node.value, labels)
+        self._assigned(node.value, labels)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+            labels = self.labels_of(node.value)
+            self._bind(node.target, node.value, labels)
+            self._assigned(node.value, labels)
+
+    def _assigned(self, value: ast.expr, labels: frozenset[str]) -> None:
+        """Judge a value by what it builds: hidden strings, paths, image bits."""
+        if isinstance(value, ast.Constant):
+            return
+        before = len(self.found)
+        self._obfuscated_value(value)
+        if len(self.found) == before and isinstance(value, (ast.BinOp, ast.Call, ast.JoinedStr)):
+            text = self.text(value)
+            if text.strip("\ufffd/") and any(
+                p.kind in ("credential", "persistence") and p.regex.search(text) for p in PATTERNS
+            ):
+                self._string(text, value.lineno, tricky=False)
+        if IMAGE in labels and any(
+            isinstance(n, ast.BinOp) and isinstance(n.op, (ast.BitAnd, ast.Mod))
+            and isinstance(n.right, ast.Constant) and n.right.value in (1, 2)
+            for n in ast.walk(value)
+        ):  # fmt: skip
+            self.add(Rule("steganography", "high", "extracts the low bits of image data"),
+                     value.lineno)  # fmt: skip
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.visit(node.value)
+        if isinstance(node.target, ast.Name):
+            name = node.target.id
+            labels = self.labels.get(name, frozenset()) | self.labels_of(node.value)
+            joined = ast.BinOp(left=ast.Name(name, ast.Load()), op=node.op, right=node.value)
+            self._bind(node.target, joined, labels)
+        else:
+            self.visit_target(node.target)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        self._bind(node.target, node.value, self.labels_of(node.value))
+
+    def visit_target(self, target: ast.AST) -> None:
+        if not isinstance(target, ast.Name):
+            self.visit(target)
+
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self.visit(node.iter)
+        labels = self.labels_of(node.iter)
+        if self.resolve(node.iter) == "os.environ":
+            labels |= {ENVDUMP}
+        self._bind(node.target, None, labels)
+        for stmt in [*node.body, *node.orelse]:
+            self.visit(stmt)
+
+    visit_AsyncFor = visit_For
+
+    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            self.visit(item.context_expr)
+            if item.optional_vars is not None:
+                self._bind(item.optional_vars, item.context_expr,
+                           self.labels_of(item.context_expr))  # fmt: skip
+        for stmt in node.body:
+            self.visit(stmt)
+
+    visit_AsyncWith = visit_With
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        if not isinstance(node, ast.Lambda):
+            for dec in node.decorator_list:
+                self.visit(dec)
+        saved = (dict(self.aliases), dict(self.consts), dict(self.texts), dict(self.labels),
+                 dict(self.paths), dict(self.seqs))  # fmt: skip
+        for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
+            for table in (self.aliases, self.consts, self.texts, self.labels, self.paths,
+                          self.seqs):  # fmt: skip
+                table.pop(arg.arg, None)
+        self.depth += 1
+        try:
+            body = [node.body] if isinstance(node, ast.Lambda) else node.body
+            for stmt in body:
+                self.visit(stmt)
+        finally:
+            self.depth -= 1
+            self.aliases, self.consts, self.texts, self.labels, self.paths, self.seqs = saved
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    visit_Lambda = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for base in node.bases:
+            name = self.resolve(base) or ""
+            if name.startswith(_HOOK_BASES):
+                self.add(Rule("install-hook", "high", "overrides a setup command (code runs at "
+                              "install)"), node.lineno, name)  # fmt: skip
+        self.depth += 1
+        try:
+            self.generic_visit(node)
+        finally:
+            self.depth -= 1
+
+    # -- expressions -----------------------------------------------------------------
+    def visit_Call(self, node: ast.Call) -> None:
+        name = self.resolve(node.func)
+        if name and name.endswith(".__call__"):
+            name = name.removesuffix(".__call__")
+        if name is None and isinstance(node.func, ast.Attribute):
+            name = f"?.{node.func.attr}"
+        if isinstance(node.func, ast.Call) and self.resolve(node.func.func) == "getattr":
+            self.add(Rule("obfuscation", "low", "calls a function fetched by getattr"),
+                     node.lineno)  # fmt: skip
+        if name:
+            self._socket_use(name)
+            wrapper = self.wrappers.get(name)
+            if wrapper in ("net", "code"):
+                self._wrapper(node, name, wrapper)
+            judge_call(self, node, name)
+        if self.env_read(node) or (name or "").startswith("os.environ"):
+            self.skip.add(id(node.func))
+        if not isinstance(node.func, ast.Name):
+            self.visit(node.func)
+        for arg in node.args:
+            self.visit(arg)
+        for kw in node.keywords:
+            self.visit(kw.value)
+
+    def _wrapper(self, node: ast.Call, name: str, kind: str) -> None:
+        labels = frozenset().union(*(self.labels_of(a) for a in node.args)) if node.args else None
+        if not labels:
+            return
+        if kind == "net" and labels & {ENVDUMP, "secret"}:
+            self.add(Rule("exfiltration", "critical", "sends the environment or credentials "
+                          "out"), node.lineno, name)  # fmt: skip
+        elif kind == "net" and labels & {"env", "sysinfo", "spy"}:
+            self.add(Rule("exfiltration", "high", "sends host or user data out"), node.lineno, name)
+        elif kind == "code" and labels & HIDDEN:
+            self.add(Rule("dynamic-code", "critical", "executes decoded or downloaded code"),
+                     node.lineno, name)  # fmt: skip
+
+    def _socket_use(self, name: str) -> None:
+        if name.startswith("socket."):
+            self.socket_uses.add(name.split(".")[1].removesuffix("()"))
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if id(node) in self.skip:
+            return
+        rule = _ATTRS.get(node.attr)
+        if rule:
+            self.add(rule, node.lineno, node.attr)
+        name = self.resolve(node)
+        if name:
+            self._socket_use(name)
+            if name in ("os.environ", "os.environb") and isinstance(node.ctx, ast.Load):
+                self.add(Rule("environment-dump", "medium", "reads the whole environment"),
+                         node.lineno, "*")  # fmt: skip
+                return
+            found = module_rule(name)
+            if found and found[1].severity in ("critical",) and "." in name:
+                self.add(found[1], node.lineno, name)
+                return
+        self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if not isinstance(node.ctx, ast.Load) or id(node) in self.skip:
+            return
+        name = self.resolve(node)
+        if node.id in _CODE_NAMES and node.id not in self.aliases:
+            self.add(Rule("obfuscation", "high", f"passes {node.id} around as a value"),
+                     node.lineno, node.id)  # fmt: skip
+        elif name in ("os.environ", "os.environb"):
+            self.add(Rule("environment-dump", "medium", "reads the whole environment"),
+                     node.lineno, "*")  # fmt: skip
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        env = self.env_read(node)
+        if env and isinstance(node.ctx, ast.Load):
+            label, var = env
+            sev = "medium" if label == "secret" else "low"
+            self.add(Rule("environment", sev, f"reads the environment variable {var}"),
+                     node.lineno, var)  # fmt: skip
+            self.skip.add(id(node.value))
+        elif env:
+            self.skip.add(id(node.value))
+        else:
+            base = self.resolve(node.value) or ""
+            if base in ("builtins", "__builtins__") or base.endswith(("__dict__", "globals()")):
+                key = self.fold(node.slice)
+                value = key.value if key else None
+                if not isinstance(value, str) or sensitive(value) or (key and key.tricky):
+                    self.add(Rule("obfuscation", "high", "reaches a name through a namespace "
+                                  "dictionary"), node.lineno, str(value))  # fmt: skip
+        self.generic_visit(node)
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return  # a docstring or a bare string says nothing
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        value = node.value
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        if isinstance(value, str) and len(value) >= 4:
+            self._string(value, node.lineno, tricky=False)
+
+    def _string(self, value: str, line: int, *, tricky: bool) -> None:
+        for pat in PATTERNS:
+            if pat.regex.search(value):
+                sev = pat.rule.severity
+                if pat.kind in ("credential", "persistence") and not tricky:
+                    sev = "medium"  # named, not yet used: the call that uses it is judged
+                self.add(Rule(pat.rule.rule, sev, pat.rule.message), line, value[:80])
+                return
+        if tricky and sensitive(value):
+            self.add(Rule("obfuscation", "high", "spells a dangerous name indirectly"), line,
+                     value[:80])  # fmt: skip
+        elif _BLOB.match(value) and not value.isalpha():
+            self.add(Rule("encoded-blob", "low", "embeds a long encoded blob"), line)
+
+    def _obfuscated_value(self, value: ast.AST) -> None:
+        if isinstance(value, ast.Constant):
+            return
+        got = self.fold(value)
+        if got is None or not got.tricky or isinstance(got.value, int):
+            return
+        text = got.value.decode("latin-1") if isinstance(got.value, bytes) else got.value
+        if len(text) >= 2:
+            before = len(self.found)
+            self._string(text, getattr(value, "lineno", 0), tricky=True)
+            if len(self.found) == before:
+                self.add(Rule("obfuscation", "low", "builds a string from encoded pieces"),
+                         getattr(value, "lineno", 0), text[:80])  # fmt: skip
+
+    # -- whole module ----------------------------------------------------------------
+    def run(self, tree: ast.Module) -> list[Finding]:
+        self._wrappers(tree)
+        self.visit(tree)
+        self._escapes()
+        for match in _BIDI.finditer(self.source):
+            line = self.source.count("\n", 0, match.start()) + 1
+            self.add(Rule("obfuscation", "high", "hides code with bidirectional text controls"),
+                     line)  # fmt: skip
+        if self.socket_uses and self.socket_uses <= _HARMLESS_SOCKET:
+            for i in self.socket_imports:
+                f = self.found[i]
+                self.found[i] = f._replace(
+                    rule="fingerprint",
+                    severity="low",
+                    message="imports socket for host-name lookups",
+                )
+        return self.found
+
+    def _wrappers(self, tree: ast.Module) -> None:
+        """Local functions that send their arguments to the network or run them as code."""
+        for node in tree.body:
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Call):
+                    name = self.resolve(sub.func) or ""
+                    if name in ("exec", "eval"):
+                        self.wrappers[node.name] = "code"
+                    elif name.startswith(("requests.", "httpx.", "urllib.request.", "socket.")):
+                        self.wrappers.setdefault(node.name, "net")
+
+    def _escapes(self) -> None:
+        for match in _ESCAPES.finditer(self.source):
+            try:
+                text = codecs.decode(match.group(0), "unicode_escape")
+            except UnicodeDecodeError:
+                continue
+            if not text.isprintable() or not text.isascii():
+                continue
+            line = self.source.count("\n", 0, match.start()) + 1
+            sev = "high" if sensitive(text.strip()) else "medium"
+            self.add(Rule("obfuscation", sev, "spells a string in escape codes"), line, text[:40])
+
+
+def scan(source: str, file: str) -> list[Finding]:
+    """Every finding in one module's source (``unparsable`` when it does not parse)."""
+    try:
+        tree = ast.parse(source, filename=file)
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", 0) or 0
+        msg = getattr(exc, "msg", str(exc))
+        return [Finding("unparsable", "high", f"cannot be audited: {msg}", line)]
+    try:
+        return _Scanner(file, source).run(tree)
+    except RecursionError:
+        return [Finding("unparsable", "high", "cannot be audited: nested too deeply", 0)]
