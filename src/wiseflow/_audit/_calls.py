@@ -54,6 +54,12 @@ _SEND_TAILS: Final = frozenset(
      "post", "put", "patch", "request", "urlopen", "Request", "get", "fetch", "execute_webhook",
      "gethostbyname", "getaddrinfo", "resolve", "query"}
 )  # fmt: skip
+_PREFIX_CALLS: Final = [(k, r) for k, r in CALLS.items() if k.endswith(("exec", "spawn"))]
+_PATH_CALLS: Final = frozenset(
+    {"walk", "listdir", "scandir", "glob", "iglob", "copytree", "ZipFile", "connect", "rglob",
+     "iterdir", "make_archive", "exists", "isfile", "isdir"}
+)  # fmt: skip
+_INSTALL_COMMANDS: Final = frozenset({"install", "develop", "egg_info", "easy_install"})
 _NET_PREFIXES: Final = (
     "requests.", "httpx.", "aiohttp.", "urllib3.", "urllib.request.", "urllib.", "urllib2.",
     "socket.", "smtplib.", "ftplib.", "http.client.", "dns.", "discord", "telegram", "dhooks",
@@ -131,8 +137,14 @@ def judge_call(s: Scope, node: ast.Call, name: str) -> None:
         _open(s, node, name)
     elif name in _COPY_CALLS:
         _copy(s, node)
-    elif tail in ("write", "writelines") and isinstance(node.func, ast.Attribute):
-        _write(s, node, node.func.value)
+    elif tail in ("write", "writelines", "writestr") and isinstance(node.func, ast.Attribute):
+        _write(s, node, node.func.value, node.args[:1])
+    elif tail in ("dump", "dumps") and len(node.args) >= 2:
+        _write(s, node, node.args[1], node.args[:1])
+    elif tail in _PATH_CALLS and node.args:
+        _path_rules(s, s.text(node.args[0]), False, node.lineno, mention=False)
+    elif tail in ("rmtree", "remove", "unlink", "rmdir") and node.args:
+        _destroy(s, node)
     elif name.endswith("urlretrieve"):
         _retrieve(s, node)
     elif name in ("os.chmod", "pathlib.Path.chmod") or tail == "chmod":
@@ -143,20 +155,14 @@ def judge_call(s: Scope, node: ast.Call, name: str) -> None:
         s.add(Rule("spyware", "high", "reads or replaces the clipboard"), node.lineno, name)
     for kw in node.keywords if tail == "setup" else ():
         if kw.arg == "cmdclass":
-            s.add(Rule("install-hook", "high", "replaces setup commands (code runs at install)"),
-                  kw.value.lineno)  # fmt: skip
+            _cmdclass(s, kw.value)
     env = s.env_read(node)
     if env:
         _environment(s, env, node.lineno)
     if len(s.found) == before:
-        rule = CALLS.get(name) or next(
-            (r for k, r in CALLS.items() if k.endswith(("exec", "spawn")) and name.startswith(k)),
-            None,
-        )
+        rule = CALLS.get(name) or next((r for k, r in _PREFIX_CALLS if name.startswith(k)), None)
         if rule:
             s.add(rule, node.lineno, name)
-        elif name.startswith(("os.environ.", "os.environ")) and tail in ("copy", "items"):
-            _environment(s, (ENVDUMP, "*"), node.lineno)
     if len(s.found) == before:
         found = module_rule(name.removesuffix("()").split("()")[0])
         if found and found[0] != "marshal":
@@ -295,8 +301,13 @@ def _program(s: Scope, node: ast.Call, name: str) -> None:
     elif program in _SHELLS and len(words) > 1 and words[1] in ("-c", "/c", "-e", "-Command"):
         sev = "medium" if literal else "high"
         s.add(Rule("subprocess", sev, "runs code through a shell or interpreter"), line, text[:80])
-    elif not literal and (shell or name in ("os.system", "os.popen", "commands.getoutput")):
+    elif program.startswith(UNKNOWN) and (
+        shell or name in ("os.system", "os.popen", "commands.getoutput")
+    ):
         s.add(Rule("subprocess", "high", "runs a shell command built at run time"), line, name)
+    elif not literal and UNKNOWN not in program:
+        s.add(Rule("subprocess", "medium", f"runs {program} with arguments built at run time"),
+              line, text[:80])  # fmt: skip
     elif not literal:
         s.add(Rule("subprocess", "medium", "starts a program named at run time"), line, name)
     else:
@@ -342,22 +353,44 @@ def _path_rules(s: Scope, path: str, writes: bool, line: int, *, mention: bool =
 
 def _copy(s: Scope, node: ast.Call) -> None:
     src, dst = _arg(node, 0, "src"), _arg(node, 1, "dst")
-    if src is not None:
+    if src is not None and SECRET in s.labels_of(src):
+        s.add(Rule("credential-access", "high", "copies a credential store"), node.lineno)
+    elif src is not None:
         _path_rules(s, s.text(src), False, node.lineno)
     if dst is not None:
         _path_rules(s, s.text(dst), True, node.lineno)
 
 
-def _write(s: Scope, node: ast.Call, target: ast.expr) -> None:
+def _write(s: Scope, node: ast.Call, target: ast.expr, data: list[ast.expr]) -> None:
     path = None
     if isinstance(target, ast.Name):
         path = s.paths.get(target.id)
     elif isinstance(target, ast.Call):
         first = _arg(target, 0, "file")
         path = s.text(first) if first is not None else None
-    if path is not None and node.args:
+    if path is not None and data:
         _path_rules(s, path, True, node.lineno, mention=False)
-        _written(s, path, s.labels_of(node.args[0]), node.lineno)
+        _written(s, path, s.labels_of(data[0]), node.lineno)
+
+
+def _cmdclass(s: Scope, value: ast.expr) -> None:
+    keys: list[str] = []
+    if isinstance(value, ast.Dict):
+        keys = [s.literal(k) or "" for k in value.keys if k is not None]
+    elif isinstance(value, ast.Call):
+        keys = [k.arg for k in value.keywords if k.arg]
+    sev = "high" if set(keys) & _INSTALL_COMMANDS or not keys else "medium"
+    s.add(Rule("install-hook", sev, "replaces setup commands (code runs at install)"),
+          value.lineno, ",".join(keys))  # fmt: skip
+
+
+def _destroy(s: Scope, node: ast.Call) -> None:
+    path = s.text(node.args[0]).rstrip("/\\")
+    if path in ("", "~", "/home", "/etc", "/usr", "C:", "C:\\Windows", "/var") or (
+        path.startswith("~") and path.count("/") <= 1 and UNKNOWN not in path
+    ):
+        s.add(Rule("destruction", "high", "deletes the user's or the system's files"),
+              node.lineno, path)  # fmt: skip
 
 
 def _written(s: Scope, path: str, labels: frozenset[str], line: int) -> None:

@@ -121,7 +121,7 @@ CALLS: Final[dict[str, Rule]] = {
     "os.setsid": Rule("process-control", "medium", "detaches from its session (daemon)"),
     "resource.setrlimit": Rule("process-control", "medium", "changes process resource limits"),
     "resource.prlimit": Rule("process-control", "medium", "changes process resource limits"),
-    "sys._getframe": Rule("introspection", "high", "reads interpreter frames"),
+    "sys._getframe": Rule("introspection", "medium", "reads interpreter frames"),
     "inspect.currentframe": Rule("introspection", "medium", "reads interpreter frames"),
     "gc.get_objects": Rule("introspection", "high", "walks every live object"),
     "gc.get_referrers": Rule("introspection", "high", "walks object references"),
@@ -227,12 +227,12 @@ PATTERNS: Final = (
        "names an autostart location"),
     _p("persistence", r"(^|[/\\])(sitecustomize|usercustomize)\.py$|\.pth$|site-packages",
        "persistence", "high", "names an interpreter start-up file (.pth, sitecustomize)"),
-    _p("url", r"discord(app)?\.com/api/webhooks|api\.telegram\.org/bot|hooks\.slack\.com|"
+    _p("url", r"discord(app)?\.com/api/webhooks|api\.telegram\.org/bot|"
        r"webhook\.site|pipedream\.net|requestbin|burpcollaborator|oastify\.com|"
        r"\boast\.(pro|live|site|online|fun|me)\b|interact\.sh|canarytokens|ngrok(-free)?\.(io|app)|"
        r"trycloudflare\.com|transfer\.sh|termbin\.com|localhost\.run|serveo\.net",
        "suspicious-url", "high", "names an exfiltration endpoint (webhook, tunnel, drop box)"),
-    _p("url", r"pastebin\.com/raw|paste\.ee|hastebin|rentry\.co|ghostbin|"
+    _p("url", r"hooks\.slack\.com|pastebin\.com/raw|paste\.ee|hastebin|rentry\.co|ghostbin|"
        r"cdn\.discordapp\.com/attachments|anonfiles|filetransfer\.io|sendspace\.com|"
        r"bit\.ly/|tinyurl\.com|is\.gd/|workers\.dev|gofile\.io|mediafire\.com/file",
        "suspicious-url", "medium", "names a paste, file-drop or link-shortener host"),
@@ -247,7 +247,8 @@ PATTERNS: Final = (
     _p("payload", r"\b(curl|wget)\b[^|;&]*(\||&&|;)\s*(sudo\s+)?(ba|z|da)?sh\b|"
        r"\b(curl|wget)\b.{0,200}-[oO]\s|\bInvoke-WebRequest\b|DownloadString|DownloadFile|"
        r"\bIEX\b|Invoke-Expression|certutil.{0,40}-urlcache|bitsadmin.{0,40}/transfer|"
-       r"\bmshta\b|\bregsvr32\b|\brundll32\b", "download-exec", "critical",
+       r"\bmshta\b|\bregsvr32\b|\brundll32\b|base64\s+(-d|--decode)\b.{0,40}\|\s*(ba)?sh\b|"
+       r"Add-MpPreference|Set-MpPreference", "download-exec", "critical",
        "downloads and runs a program"),
     _p("payload", r"/dev/tcp/|\bnc(at)?\b.{0,40}\s-[ec]\b|\bbash\s+-i\b|\bsocat\b.{0,60}exec|"
        r"\bmkfifo\b.{0,60}\bnc\b", "reverse-shell", "critical", "opens a reverse shell"),
@@ -295,4 +296,5 @@ HINTS: Final = {
     "fingerprint": "plugins need not identify the machine or its user",
     "file-access": "read only your own folder and the paths declared in fs_read = [...]",
     "import-path": "import from your own package; do not change sys.path",
+    "destruction": "a plugin deletes only what it wrote in ctx.data_dir",
 }

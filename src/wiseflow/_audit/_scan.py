@@ -73,6 +73,7 @@ class _Scanner(ast.NodeVisitor, Scope):
             self.add(found[1], line, module)
 
     def visit_Import(self, node: ast.Import) -> None:
+        self.forget()
         for alias in node.names:
             self._module(alias.name, node.lineno)
             if alias.asname:
@@ -84,6 +85,7 @@ class _Scanner(ast.NodeVisitor, Scope):
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if not node.module or node.level:
             return
+        self.forget()
         self._module(node.module, node.lineno)
         for alias in node.names:
             full = f"{node.module}.{alias.name}"
@@ -106,6 +108,7 @@ class _Scanner(ast.NodeVisitor, Scope):
         if not isinstance(target, ast.Name):
             return
         name = target.id
+        self.forget()
         for table in (self.aliases, self.consts, self.texts, self.paths, self.seqs):
             table.pop(name, None)
         self.labels[name] = labels
@@ -192,6 +195,9 @@ class _Scanner(ast.NodeVisitor, Scope):
         labels = self.labels_of(node.iter)
         if self.resolve(node.iter) == "os.environ":
             labels |= {ENVDUMP}
+        if "secret" in labels and not any(f.line == node.lineno for f in self.found[-3:]):
+            self.add(Rule("credential-access", "high", "walks a credential or wallet store"),
+                     node.lineno)  # fmt: skip
         self._bind(node.target, None, labels)
         for stmt in [*node.body, *node.orelse]:
             self.visit(stmt)
@@ -220,6 +226,7 @@ class _Scanner(ast.NodeVisitor, Scope):
                           self.seqs):  # fmt: skip
                 table.pop(arg.arg, None)
         self.depth += 1
+        self.forget()
         try:
             body = [node.body] if isinstance(node, ast.Lambda) else node.body
             for stmt in body:
@@ -227,6 +234,7 @@ class _Scanner(ast.NodeVisitor, Scope):
         finally:
             self.depth -= 1
             self.aliases, self.consts, self.texts, self.labels, self.paths, self.seqs = saved
+            self.forget()
 
     visit_AsyncFunctionDef = visit_FunctionDef
     visit_Lambda = visit_FunctionDef
@@ -235,7 +243,9 @@ class _Scanner(ast.NodeVisitor, Scope):
         for base in node.bases:
             name = self.resolve(base) or ""
             if name.startswith(_HOOK_BASES):
-                self.add(Rule("install-hook", "high", "overrides a setup command (code runs at "
+                command = name.rsplit(".", 1)[-1]
+                sev = "high" if command in ("install", "develop", "egg_info") else "medium"
+                self.add(Rule("install-hook", sev, "overrides a setup command (code runs at "
                               "install)"), node.lineno, name)  # fmt: skip
         self.depth += 1
         try:

@@ -41,6 +41,10 @@ _NET_TAILS = frozenset({"urlopen", "urlretrieve", "recv", "recv_into", "recvfrom
 _NET_MODULES = ("requests.", "httpx.", "aiohttp.", "urllib3.", "urllib.request.", "pycurl.")
 _SPY_TAILS = frozenset({"clipboard_get", "GetClipboardData", "paste", "grab", "screenshot"})
 _IMAGE_MODULES = ("PIL.", "cv2.", "imageio.", "stegano.", "steganography.", "lsb.", "Image.")
+_PATHISH = frozenset(
+    {"open", "read_text", "read_bytes", "connect", "copy", "copyfile", "execute", "glob",
+     "iglob", "walk", "listdir", "scandir", "join", "expanduser", "Path", "rglob", "iterdir"}
+)  # fmt: skip
 _SYSINFO = frozenset(
     {"socket.gethostname", "socket.getfqdn", "getpass.getuser", "os.getlogin", "os.getcwd",
      "os.uname", "uuid.getnode", "os.getuid", "platform.node", "platform.uname",
@@ -77,6 +81,7 @@ class Scope:
         self.texts: dict[str, str] = {}  # name -> partial value (UNKNOWN for unknown parts)
         self.seqs: dict[str, list[Folded]] = {}  # name -> literal list/tuple/dict values
         self.plain: set[str] = set()  # names bound to a literal as written
+        self.memo: dict[int, str | None] = {}  # id(node) -> resolve(node), until a rebinding
         self.labels: dict[str, frozenset[str]] = {}
         self.paths: dict[str, str] = {}  # file object name -> the path it was opened at
         self.downloaded: set[str] = set()  # paths (folded text) written from the network
@@ -123,13 +128,21 @@ class Scope:
 
     def resolve(self, node: ast.AST) -> str | None:
         """The dotted name an expression stands for, through aliases and indirection."""
+        key = id(node)
+        if key in self.memo:
+            return self.memo[key]
         name = self._resolve(node)
-        if name is None:
-            return None
-        for prefix in _BUILTINS_PREFIXES:
-            if name.startswith(prefix):
-                return name[len(prefix) :]
+        if name is not None:
+            for prefix in _BUILTINS_PREFIXES:
+                if name.startswith(prefix):
+                    name = name[len(prefix) :]
+                    break
+        self.memo[key] = name
         return name
+
+    def forget(self) -> None:
+        """Drop memoised resolutions (a name was rebound)."""
+        self.memo.clear()
 
     def _resolve(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Name):
@@ -245,7 +258,7 @@ class Scope:
             out.add(IMAGE)
         if name in _SECRET_CALLS or name.startswith(("browser_cookie", "keyring.")):
             out.add(SECRET)
-        if tail in ("open", "read_text", "read_bytes", "connect", "copy", "copyfile", "execute"):
+        if tail in _PATHISH:
             for arg in node.args[:1]:
                 text = self.text(arg)
                 if any(p.kind == "credential" and p.regex.search(text) for p in PATTERNS):
