@@ -144,13 +144,15 @@ def judge_call(s: Scope, node: ast.Call, name: str) -> None:
     elif tail in _PATH_CALLS and node.args:
         _path_rules(s, s.text(node.args[0]), False, node.lineno, mention=False)
     elif tail in ("rmtree", "remove", "unlink", "rmdir") and node.args:
-        _destroy(s, node)
+        _destroy(s, node, name)
     elif name.endswith("urlretrieve"):
         _retrieve(s, node)
     elif name in ("os.chmod", "pathlib.Path.chmod") or tail == "chmod":
         _chmod(s, node)
     if tail in _SEND_TAILS or name.startswith(("requests.", "httpx.", "aiohttp.", "urllib3.")):
         _send(s, node, name)
+    if name == "os.dup2":
+        _dup2(s, node)
     if tail in _CLIPBOARD:
         s.add(Rule("spyware", "high", "reads or replaces the clipboard"), node.lineno, name)
     for kw in node.keywords if tail == "setup" else ():
@@ -197,7 +199,9 @@ def _import(s: Scope, node: ast.Call, name: str) -> None:
         s.add(Rule("dynamic-import", "low", "imports one of a fixed set of modules"),
               node.lineno, name)  # fmt: skip
     elif got is None or isinstance(got.value, int):
-        s.add(Rule("dynamic-import", "high", "imports a module whose name is computed"),
+        # frameworks load configured modules with import_module; __import__(x) rarely is that
+        sev = "high" if name == "__import__" else "medium"
+        s.add(Rule("dynamic-import", sev, "imports a module whose name is computed"),
               node.lineno, name)  # fmt: skip
     elif got.tricky or not (
         isinstance(first, ast.Constant) or (isinstance(first, ast.Name) and first.id in s.plain)
@@ -229,11 +233,16 @@ def _getattr(s: Scope, node: ast.Call) -> None:
             s.add(Rule("obfuscation", sev, "reaches an attribute whose name is spelled "
                        "indirectly"), node.lineno, repr(value))  # fmt: skip
         elif sensitive(value) and s.is_module(owner):
-            s.add(Rule("obfuscation", "high", "calls a dangerous function by its name"),
+            probe = len(node.args) > 2  # getattr(sys, "_getframe", None): feature detection
+            sev, what = ("low", "looks up") if probe else ("high", "calls")
+            s.add(Rule("obfuscation", sev, f"{what} a dangerous function by its name"),
                   node.lineno, f"{owner}.{value}")  # fmt: skip
     elif value is None:
-        if s.is_module(owner) or owner in ("builtins", "__builtins__"):
-            s.add(Rule("obfuscation", "high", "reads a module attribute by computed name"),
+        if owner in ("builtins", "__builtins__") or s.labels_of(node.args[1]) & HIDDEN:
+            s.add(Rule("obfuscation", "high", "reads a builtin by computed name"),
+                  node.lineno, owner or "")  # fmt: skip
+        elif s.is_module(owner):
+            s.add(Rule("obfuscation", "medium", "reads a module attribute by computed name"),
                   node.lineno, owner or "")  # fmt: skip
         else:
             s.add(Rule("introspection", "low", "reads an attribute by computed name"),
@@ -266,8 +275,10 @@ def _program(s: Scope, node: ast.Call, name: str) -> None:
         s.add(Rule("download-exec", "critical", f"runs {hidden} as a command"), line, name)
         return
     for pat in PATTERNS:
-        if pat.kind in ("payload", "persistence") and pat.regex.search(text):
+        if pat.kind in ("payload", "persistence", "command") and pat.regex.search(text):
             sev = "critical" if pat.kind == "persistence" else pat.rule.severity
+            if pat.kind == "command" and _arg(node, 0) is not None and s.labels_of(node.args[0]):
+                sev = "critical"
             s.add(Rule(pat.rule.rule, sev, f"runs a command that {pat.rule.message[0:].lower()}"),
                   line, text[:80])  # fmt: skip
             return
@@ -311,9 +322,9 @@ def _program(s: Scope, node: ast.Call, name: str) -> None:
     elif not literal:
         s.add(Rule("subprocess", "medium", "starts a program named at run time"), line, name)
     else:
-        rule = CALLS.get(name)
-        sev = "high" if rule and rule.severity == "high" else "low"
-        s.add(Rule("subprocess", sev, "starts a program"), line, text[:80])
+        forks = name in ("os.fork", "os.forkpty")
+        risky = forks or name == "os.startfile" and (text in s.downloaded or _EXEC_EXT.search(text))
+        s.add(Rule("subprocess", "high" if risky else "low", "starts a program"), line, text[:80])
 
 
 def _open(s: Scope, node: ast.Call, name: str) -> None:
@@ -373,6 +384,13 @@ def _write(s: Scope, node: ast.Call, target: ast.expr, data: list[ast.expr]) -> 
         _written(s, path, s.labels_of(data[0]), node.lineno)
 
 
+def _dup2(s: Scope, node: ast.Call) -> None:
+    source = s.resolve(node.args[0]) if node.args else None
+    onto_socket = bool(source) and "socket" in (source or "")
+    sev, what = ("critical", "onto a socket (reverse shell)") if onto_socket else ("medium", "")
+    s.add(Rule("reverse-shell", sev, f"redirects standard streams {what}".strip()), node.lineno)
+
+
 def _cmdclass(s: Scope, value: ast.expr) -> None:
     keys: list[str] = []
     if isinstance(value, ast.Dict):
@@ -384,9 +402,11 @@ def _cmdclass(s: Scope, value: ast.expr) -> None:
           value.lineno, ",".join(keys))  # fmt: skip
 
 
-def _destroy(s: Scope, node: ast.Call) -> None:
+def _destroy(s: Scope, node: ast.Call, name: str) -> None:
+    if not name.startswith(("os.", "shutil.", "pathlib.")):
+        return  # list.remove, set.remove...
     path = s.text(node.args[0]).rstrip("/\\")
-    if path in ("", "~", "/home", "/etc", "/usr", "C:", "C:\\Windows", "/var") or (
+    if path in ("/", "~", "/home", "/etc", "/usr", "C:", "C:\\Windows", "/var") or (
         path.startswith("~") and path.count("/") <= 1 and UNKNOWN not in path
     ):
         s.add(Rule("destruction", "high", "deletes the user's or the system's files"),

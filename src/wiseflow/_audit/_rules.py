@@ -112,7 +112,6 @@ CALLS: Final[dict[str, Rule]] = {
     "os.exec": Rule("subprocess", "high", "replaces the process with a program"),
     "os.spawn": Rule("subprocess", "medium", "starts programs"),
     "os.posix_spawn": Rule("subprocess", "medium", "starts programs"),
-    "os.dup2": Rule("reverse-shell", "high", "redirects standard streams (reverse shell)"),
     "os.kill": Rule("process-control", "high", "sends signals to processes"),
     "os.killpg": Rule("process-control", "high", "sends signals to process groups"),
     "os.setuid": Rule("process-control", "critical", "changes user id"),
@@ -185,7 +184,7 @@ CAPABILITY: Final = {
 class Pattern(NamedTuple):
     """A telling string: where it is a path, a URL or a command, and what it means."""
 
-    kind: str  # credential | persistence | url | payload | token
+    kind: str  # credential | persistence | url | payload | command | token
     regex: re.Pattern[str]
     rule: Rule
 
@@ -256,7 +255,7 @@ PATTERNS: Final = (
        r"-nop\b|bypass)", "silent-process", "critical", "runs hidden or encoded PowerShell"),
     _p("payload", r"\bxmrig\b|stratum\+tcp|\bminerd\b|cryptonight|nicehash",
        "cryptominer", "critical", "runs a cryptocurrency miner"),
-    _p("payload", r"\bchmod\s+(\+x|[0-7]?7[0-7][0-7])\b|\bpip3?\s+install\b|-m\s+pip\s+install",
+    _p("command", r"\bchmod\s+(\+x|[0-7]?7[0-7][0-7])\b|\bpip3?\s+install\b|-m\s+pip\s+install",
        "download-exec", "high", "installs or makes executable a program at run time"),
     _p("token", r"\[\\w-\]\{2[46]\}\\\.\[\\w-\]\{6\}|mfa\\\.\[\\w-\]\{84\}|"
        r"\(bc1\|\[13\]\)|0x\[a-fA-F0-9\]\{40\}|\[13\]\[a-km-zA-HJ-NP-Z1-9\]",

@@ -219,12 +219,13 @@ class _Scanner(ast.NodeVisitor, Scope):
         if not isinstance(node, ast.Lambda):
             for dec in node.decorator_list:
                 self.visit(dec)
+            self.labels[node.name] = frozenset()
         saved = (dict(self.aliases), dict(self.consts), dict(self.texts), dict(self.labels),
                  dict(self.paths), dict(self.seqs))  # fmt: skip
         for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
-            for table in (self.aliases, self.consts, self.texts, self.labels, self.paths,
-                          self.seqs):  # fmt: skip
+            for table in (self.aliases, self.consts, self.texts, self.paths, self.seqs):
                 table.pop(arg.arg, None)
+            self.labels[arg.arg] = frozenset()  # a parameter shadows a builtin of its name
         self.depth += 1
         self.forget()
         try:
@@ -318,7 +319,7 @@ class _Scanner(ast.NodeVisitor, Scope):
         if not isinstance(node.ctx, ast.Load) or id(node) in self.skip:
             return
         name = self.resolve(node)
-        if node.id in _CODE_NAMES and node.id not in self.aliases:
+        if node.id in _CODE_NAMES - {"compile"} and node.id not in self.labels:
             self.add(Rule("obfuscation", "high", f"passes {node.id} around as a value"),
                      node.lineno, node.id)  # fmt: skip
         elif name in ("os.environ", "os.environb"):
@@ -337,12 +338,17 @@ class _Scanner(ast.NodeVisitor, Scope):
             self.skip.add(id(node.value))
         else:
             base = self.resolve(node.value) or ""
-            if base in ("builtins", "__builtins__") or base.endswith(("__dict__", "globals()")):
+            if base in ("builtins", "__builtins__", "globals()") or base.endswith("__dict__"):
                 key = self.fold(node.slice)
                 value = key.value if key else None
-                if not isinstance(value, str) or sensitive(value) or (key and key.tricky):
+                if isinstance(value, str) and (sensitive(value) or key and key.tricky) or (
+                    value is None and base in ("builtins", "__builtins__")
+                ):
                     self.add(Rule("obfuscation", "high", "reaches a name through a namespace "
                                   "dictionary"), node.lineno, str(value))  # fmt: skip
+                elif value is None:
+                    self.add(Rule("obfuscation", "medium", "reads a namespace by computed "
+                                  "name"), node.lineno)  # fmt: skip
         self.generic_visit(node)
 
     def visit_Expr(self, node: ast.Expr) -> None:
@@ -359,9 +365,14 @@ class _Scanner(ast.NodeVisitor, Scope):
 
     def _string(self, value: str, line: int, *, tricky: bool) -> None:
         for pat in PATTERNS:
+            if pat.kind == "command":
+                continue  # "pip install x" in an error message is advice, not an action
             if pat.regex.search(value):
                 sev = pat.rule.severity
-                if pat.kind in ("credential", "persistence") and not tricky:
+                mention = pat.kind in ("credential", "persistence") or pat.rule.rule in (
+                    "download-exec", "silent-process"
+                )
+                if mention and not tricky:
                     sev = "medium"  # named, not yet used: the call that uses it is judged
                 self.add(Rule(pat.rule.rule, sev, pat.rule.message), line, value[:80])
                 return

@@ -160,7 +160,7 @@ class Scope:
                     return attr if base in _BUILTINS or base is None else f"{base}.{attr}"
                 return None
             if func in ("vars", "globals", "locals") and not node.args:
-                return "builtins" if func == "globals" else None
+                return "globals()"
             if func == "vars" and node.args:
                 return self.resolve(node.args[0])
             if func and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
