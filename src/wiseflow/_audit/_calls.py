@@ -12,7 +12,7 @@ import re
 from typing import Final
 
 from ._fold import UNKNOWN
-from ._rules import CALLS, CODE_SINKS, MODULES, PATTERNS, SUBPROCESS_CALLS, Rule
+from ._rules import CALLS, CODE_SINKS, MODULES, SUBPROCESS_CALLS, Rule, matching
 from ._scope import (
     DECODED,
     ENV,
@@ -274,14 +274,13 @@ def _program(s: Scope, node: ast.Call, name: str) -> None:
     if hidden:
         s.add(Rule("download-exec", "critical", f"runs {hidden} as a command"), line, name)
         return
-    for pat in PATTERNS:
-        if pat.kind in ("payload", "persistence", "command") and pat.regex.search(text):
-            sev = "critical" if pat.kind == "persistence" else pat.rule.severity
-            if pat.kind == "command" and _arg(node, 0) is not None and s.labels_of(node.args[0]):
-                sev = "critical"
-            s.add(Rule(pat.rule.rule, sev, f"runs a command that {pat.rule.message[0:].lower()}"),
-                  line, text[:80])  # fmt: skip
-            return
+    for pat in matching(text, "payload", "persistence", "command")[:1]:
+        sev = "critical" if pat.kind == "persistence" else pat.rule.severity
+        if pat.kind == "command" and node.args and s.labels_of(node.args[0]):
+            sev = "critical"
+        s.add(Rule(pat.rule.rule, sev, f"runs a command that {pat.rule.message}"), line,
+              text[:80])  # fmt: skip
+        return
     if taint & {ENVDUMP, SECRET}:
         s.add(Rule("exfiltration", "high", "passes secrets on a command line"), line, name)
     kw = {k.arg: k.value for k in node.keywords if k.arg}
@@ -349,15 +348,14 @@ def _open(s: Scope, node: ast.Call, name: str) -> None:
 
 
 def _path_rules(s: Scope, path: str, writes: bool, line: int, *, mention: bool = True) -> None:
-    for pat in PATTERNS:
-        if pat.kind in ("persistence", "credential") and pat.regex.search(path):
-            if writes:
-                what = "an autostart or start-up file" if pat.kind == "persistence" else path
-                s.add(Rule("persistence", "critical", f"writes {what}"), line, path)
-            else:
-                s.add(Rule(pat.rule.rule, "high", f"reads a file that {pat.rule.message}"),
-                      line, path)  # fmt: skip
-            return
+    for pat in matching(path, "persistence", "credential")[:1]:
+        if writes:
+            what = "an autostart or start-up file" if pat.kind == "persistence" else path
+            s.add(Rule("persistence", "critical", f"writes {what}"), line, path)
+        else:
+            s.add(Rule(pat.rule.rule, "high", f"reads a file that {pat.rule.message}"), line,
+                  path)  # fmt: skip
+        return
     if mention and not writes and (path.startswith(("/", "~")) or re.match(r"[A-Za-z]:\\", path)):
         s.add(Rule("file-access", "low", "reads a file outside its own folder"), line, path)
 

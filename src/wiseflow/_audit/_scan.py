@@ -14,7 +14,7 @@ from pathlib import PurePath
 from typing import Final
 
 from ._calls import judge_call, module_rule
-from ._rules import PATTERNS, Rule, raise_to
+from ._rules import Rule, matching, raise_to
 from ._scope import ENVDUMP, HIDDEN, IMAGE, Finding, Scope, sensitive
 
 __all__ = ["scan"]
@@ -45,6 +45,7 @@ _INSTALL_RULES: Final = frozenset(
     {"subprocess", "network", "raw-network", "dynamic-code", "download-exec", "environment",
      "environment-dump", "exfiltration", "file-access", "fingerprint"}
 )  # fmt: skip
+_NET_CALLS: Final = ("requests.", "httpx.", "urllib.request.", "socket.", "http.client.")
 _HOOK_BASES: Final = ("setuptools.command.", "distutils.command.", "wheel.bdist_wheel")
 
 
@@ -57,6 +58,7 @@ class _Scanner(ast.NodeVisitor, Scope):
         self.socket_imports: list[int] = []
         self.socket_uses: set[str] = set()
         self.wrappers: dict[str, str] = {}  # local function -> "net" | "code"
+        self.saw: set[str] = set()  # what the function being walked does: "net", "code"
 
     def add(self, rule: Rule | tuple[str, str, str], line: int, detail: str = "") -> None:
         name, severity, message = rule
@@ -160,9 +162,7 @@ class _Scanner(ast.NodeVisitor, Scope):
         self._obfuscated_value(value)
         if len(self.found) == before and isinstance(value, (ast.BinOp, ast.Call, ast.JoinedStr)):
             text = self.text(value)
-            if text.strip("\ufffd/") and any(
-                p.kind in ("credential", "persistence") and p.regex.search(text) for p in PATTERNS
-            ):
+            if text.strip("\ufffd/") and matching(text, "credential", "persistence"):
                 self._string(text, value.lineno, tricky=False)
         if IMAGE in labels and any(
             isinstance(n, ast.BinOp) and isinstance(n.op, (ast.BitAnd, ast.Mod))
@@ -228,11 +228,15 @@ class _Scanner(ast.NodeVisitor, Scope):
             self.labels[arg.arg] = frozenset()  # a parameter shadows a builtin of its name
         self.depth += 1
         self.forget()
+        outer, self.saw = self.saw, set()
         try:
             body = [node.body] if isinstance(node, ast.Lambda) else node.body
             for stmt in body:
                 self.visit(stmt)
+            if self.depth == 1 and not isinstance(node, ast.Lambda) and self.saw:
+                self.wrappers[node.name] = "code" if "code" in self.saw else "net"
         finally:
+            self.saw |= outer
             self.depth -= 1
             self.aliases, self.consts, self.texts, self.labels, self.paths, self.seqs = saved
             self.forget()
@@ -266,6 +270,10 @@ class _Scanner(ast.NodeVisitor, Scope):
                      node.lineno)  # fmt: skip
         if name:
             self._socket_use(name)
+            if name in ("exec", "eval"):
+                self.saw.add("code")
+            elif name.startswith(_NET_CALLS):
+                self.saw.add("net")
             wrapper = self.wrappers.get(name)
             if wrapper in ("net", "code"):
                 self._wrapper(node, name, wrapper)
@@ -341,8 +349,10 @@ class _Scanner(ast.NodeVisitor, Scope):
             if base in ("builtins", "__builtins__", "globals()") or base.endswith("__dict__"):
                 key = self.fold(node.slice)
                 value = key.value if key else None
-                if isinstance(value, str) and (sensitive(value) or key and key.tricky) or (
-                    value is None and base in ("builtins", "__builtins__")
+                if (
+                    isinstance(value, str)
+                    and (sensitive(value) or key and key.tricky)
+                    or (value is None and base in ("builtins", "__builtins__"))
                 ):
                     self.add(Rule("obfuscation", "high", "reaches a name through a namespace "
                                   "dictionary"), node.lineno, str(value))  # fmt: skip
@@ -364,18 +374,17 @@ class _Scanner(ast.NodeVisitor, Scope):
             self._string(value, node.lineno, tricky=False)
 
     def _string(self, value: str, line: int, *, tricky: bool) -> None:
-        for pat in PATTERNS:
-            if pat.kind == "command":
-                continue  # "pip install x" in an error message is advice, not an action
-            if pat.regex.search(value):
-                sev = pat.rule.severity
-                mention = pat.kind in ("credential", "persistence") or pat.rule.rule in (
-                    "download-exec", "silent-process"
-                )
-                if mention and not tricky:
-                    sev = "medium"  # named, not yet used: the call that uses it is judged
-                self.add(Rule(pat.rule.rule, sev, pat.rule.message), line, value[:80])
-                return
+        # "pip install x" in an error message is advice, not an action: commands are not here
+        for pat in matching(value, "credential", "persistence", "url", "payload", "token")[:1]:
+            sev = pat.rule.severity
+            mention = pat.kind in ("credential", "persistence") or pat.rule.rule in (
+                "download-exec",
+                "silent-process",
+            )
+            if mention and not tricky:
+                sev = "medium"  # named, not yet used: the call that uses it is judged
+            self.add(Rule(pat.rule.rule, sev, pat.rule.message), line, value[:80])
+            return
         if tricky and sensitive(value):
             self.add(Rule("obfuscation", "high", "spells a dangerous name indirectly"), line,
                      value[:80])  # fmt: skip
@@ -398,7 +407,6 @@ class _Scanner(ast.NodeVisitor, Scope):
 
     # -- whole module ----------------------------------------------------------------
     def run(self, tree: ast.Module) -> list[Finding]:
-        self._wrappers(tree)
         self.visit(tree)
         self._escapes()
         for match in _BIDI.finditer(self.source):
@@ -414,19 +422,6 @@ class _Scanner(ast.NodeVisitor, Scope):
                     message="imports socket for host-name lookups",
                 )
         return self.found
-
-    def _wrappers(self, tree: ast.Module) -> None:
-        """Local functions that send their arguments to the network or run them as code."""
-        for node in tree.body:
-            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                continue
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Call):
-                    name = self.resolve(sub.func) or ""
-                    if name in ("exec", "eval"):
-                        self.wrappers[node.name] = "code"
-                    elif name.startswith(("requests.", "httpx.", "urllib.request.", "socket.")):
-                        self.wrappers.setdefault(node.name, "net")
 
     def _escapes(self) -> None:
         for match in _ESCAPES.finditer(self.source):

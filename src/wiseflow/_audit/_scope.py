@@ -13,7 +13,7 @@ import re
 from typing import Final, NamedTuple
 
 from ._fold import UNKNOWN, Folded, fold, items
-from ._rules import PATTERNS, RANK, SENSITIVE_NAMES, Rule, raise_to
+from ._rules import RANK, SENSITIVE_NAMES, Rule, matching, raise_to
 
 __all__ = ["Finding", "Scope"]
 
@@ -261,7 +261,7 @@ class Scope:
         if tail in _PATHISH:
             for arg in node.args[:1]:
                 text = self.text(arg)
-                if any(p.kind == "credential" and p.regex.search(text) for p in PATTERNS):
+                if matching(text, "credential"):
                     out.add(SECRET)
                 elif tail in ("open", "read_text", "read_bytes"):
                     out.add(FILE)
@@ -272,9 +272,7 @@ class Scope:
 
 def sensitive(value: str) -> bool:
     """Whether a string names something only obfuscated code spells indirectly."""
-    return value in SENSITIVE_NAMES or any(
-        p.regex.search(value) for p in PATTERNS if p.kind in ("payload", "credential")
-    )
+    return value in SENSITIVE_NAMES or bool(matching(value, "payload", "credential"))
 
 
 def worst(findings: list[Finding]) -> str:
