@@ -322,7 +322,8 @@ def _program(s: Scope, node: ast.Call, name: str) -> None:
         s.add(Rule("subprocess", "medium", "starts a program named at run time"), line, name)
     else:
         forks = name in ("os.fork", "os.forkpty")
-        risky = forks or name == "os.startfile" and (text in s.downloaded or _EXEC_EXT.search(text))
+        opens = name == "os.startfile" and (text in s.downloaded or bool(_EXEC_EXT.search(text)))
+        risky = forks or opens
         s.add(Rule("subprocess", "high" if risky else "low", "starts a program"), line, text[:80])
 
 

@@ -207,7 +207,8 @@ PATTERNS: Final = (
        rf"\.kube{_SEP}config|\.config{_SEP}gcloud|\.azure{_SEP}|\.git-credentials|"
        r"\.netrc\b|\.npmrc\b|\.pypirc\b|\.gnupg\b|\.bash_history|\.zsh_history",
        "credential-access", "high", "names a credentials file",
-       (".aws", ".docker", ".kube", "gcloud", ".azure", ".git-credentials", ".netrc", ".npmrc", ".pypirc", ".gnupg", "_history")),
+       (".aws", ".docker", ".kube", "gcloud", ".azure", ".git-credentials", ".netrc", ".npmrc",
+        ".pypirc", ".gnupg", "_history")),
     _p("credential", r"/etc/(passwd|shadow|sudoers)\b", "credential-access", "high",
        "names the system's account files",
        ("/etc/",)),
@@ -215,16 +216,19 @@ PATTERNS: Final = (
        r"key[34]\.db|cookies\.sqlite|signons\.sqlite|Chrome.{0,20}User Data|"
        rf"\.mozilla{_SEP}firefox|BraveSoftware|Opera Software|Yandex{_SEP}YandexBrowser",
        "credential-access", "high", "names a browser's password or cookie store",
-       ("login data", "web data", "local state", "cookies", "logins.json", "key3.db", "key4.db", "signons", "user data", ".mozilla", "bravesoftware", "opera software", "yandex")),
+       ("login data", "web data", "local state", "cookies", "logins.json", "key3.db", "key4.db",
+        "signons", "user data", ".mozilla", "bravesoftware", "opera software", "yandex")),
     _p("credential", rf"Local Storage{_SEP}leveldb|discord(canary|ptb)?{_SEP}|"
        rf"Telegram Desktop{_SEP}tdata|wallet\.dat|Exodus{_SEP}|Electrum{_SEP}|"
        r"MetaMask|nkbihfbeogaeaoehlefnkodbefgpgknn|Atomic.?Wallet|keychain|\.keystore\b",
        "credential-access", "high", "names a token, wallet or keychain store",
-       ("local storage", "discord", "telegram desktop", "wallet", "exodus", "electrum", "metamask", "nkbihfbeogaeaoehlefnkodbefgpgknn", "atomic", "keychain", ".keystore")),
+       ("local storage", "discord", "telegram desktop", "wallet", "exodus", "electrum", "metamask",
+        "nkbihfbeogaeaoehlefnkodbefgpgknn", "atomic", "keychain", ".keystore")),
     _p("credential", r"SELECT .{0,80}\b(password_value|encrypted_value|origin_url|"
        r"card_number_encrypted)\b|FROM\s+(logins|cookies|moz_cookies|moz_logins|credit_cards)\b",
        "credential-access", "high", "queries a browser's credential database",
-       ("password_value", "encrypted_value", "origin_url", "card_number", "logins", "cookies", "credit_cards")),
+       ("password_value", "encrypted_value", "origin_url", "card_number", "logins", "cookies",
+        "credit_cards")),
     _p("persistence", r"\.(bashrc|bash_profile|bash_login|zshrc|zprofile|profile)\b|"
        r"/etc/profile\.d|/etc/bash\.bashrc", "persistence", "high",
        "names a shell start-up file",
@@ -237,7 +241,8 @@ PATTERNS: Final = (
        rf"CurrentVersion{_SEP}+Run(Once)?\b|/etc/rc\.local|/etc/init\.d|ld\.so\.preload|"
        rf"\bschtasks\b|systemctl\s+(--user\s+)?enable", "persistence", "high",
        "names an autostart location",
-       ("autostart", "systemd", "launchagents", "launchdaemons", "startup", "currentversion", "rc.local", "init.d", "ld.so.preload", "schtasks", "systemctl")),
+       ("autostart", "systemd", "launchagents", "launchdaemons", "startup", "currentversion",
+        "rc.local", "init.d", "ld.so.preload", "schtasks", "systemctl")),
     _p("persistence", r"(^|[/\\])(sitecustomize|usercustomize)\.py$|\.pth$|site-packages",
        "persistence", "high", "names an interpreter start-up file (.pth, sitecustomize)",
        ("customize", ".pth", "site-packages")),
@@ -246,16 +251,21 @@ PATTERNS: Final = (
        r"\boast\.(pro|live|site|online|fun|me)\b|interact\.sh|canarytokens|ngrok(-free)?\.(io|app)|"
        r"trycloudflare\.com|transfer\.sh|termbin\.com|localhost\.run|serveo\.net",
        "suspicious-url", "high", "names an exfiltration endpoint (webhook, tunnel, drop box)",
-       ("discord", "telegram", "webhook", "pipedream", "requestbin", "burpcollaborator", "oastify", "oast.", "interact.sh", "canarytokens", "ngrok", "trycloudflare", "transfer.sh", "termbin", "localhost.run", "serveo")),
+       ("discord", "telegram", "webhook", "pipedream", "requestbin", "burpcollaborator", "oastify",
+        "oast.", "interact.sh", "canarytokens", "ngrok", "trycloudflare", "transfer.sh", "termbin",
+        "localhost.run", "serveo")),
     _p("url", r"hooks\.slack\.com|pastebin\.com/raw|paste\.ee|hastebin|rentry\.co|ghostbin|"
        r"cdn\.discordapp\.com/attachments|anonfiles|filetransfer\.io|sendspace\.com|"
        r"bit\.ly/|tinyurl\.com|is\.gd/|workers\.dev|gofile\.io|mediafire\.com/file",
        "suspicious-url", "medium", "names a paste, file-drop or link-shortener host",
-       ("slack", "paste", "hastebin", "rentry", "ghostbin", "discordapp", "anonfiles", "filetransfer", "sendspace", "bit.ly", "tinyurl", "is.gd", "workers.dev", "gofile", "mediafire")),
+       ("slack", "paste", "hastebin", "rentry", "ghostbin", "discordapp", "anonfiles",
+        "filetransfer", "sendspace", "bit.ly", "tinyurl", "is.gd", "workers.dev", "gofile",
+        "mediafire")),
     _p("url", r"api\.ipify\.org|ifconfig\.(me|co)|ipinfo\.io|icanhazip|checkip\.amazonaws|"
        r"ip-api\.com|myexternalip|wtfismyip", "fingerprint", "medium",
        "looks up the machine's public address",
-       ("ipify", "ifconfig.", "ipinfo", "icanhazip", "checkip", "ip-api", "myexternalip", "wtfismyip")),
+       ("ipify", "ifconfig.", "ipinfo", "icanhazip", "checkip", "ip-api", "myexternalip",
+        "wtfismyip")),
     _p("url", r"\b(https?|tcp|ftp)://(?!(127\.|10\.|192\.168\.|0\.0\.0\.0|localhost))"
        r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", "suspicious-url", "medium",
        "names a server by its raw IP address",
@@ -269,7 +279,8 @@ PATTERNS: Final = (
        r"\bmshta\b|\bregsvr32\b|\brundll32\b|base64\s+(-d|--decode)\b.{0,40}\|\s*(ba)?sh\b|"
        r"Add-MpPreference|Set-MpPreference", "download-exec", "critical",
        "downloads and runs a program",
-       ("curl", "wget", "invoke-webrequest", "download", "iex", "invoke-expression", "certutil", "bitsadmin", "mshta", "regsvr32", "rundll32", "base64", "mppreference")),
+       ("curl", "wget", "invoke-webrequest", "download", "iex", "invoke-expression", "certutil",
+        "bitsadmin", "mshta", "regsvr32", "rundll32", "base64", "mppreference")),
     _p("payload", r"/dev/tcp/|\bnc(at)?\b.{0,40}\s-[ec]\b|\bbash\s+-i\b|\bsocat\b.{0,60}exec|"
        r"\bmkfifo\b.{0,60}\bnc\b", "reverse-shell", "critical", "opens a reverse shell",
        ("/dev/tcp", "nc", "bash", "socat", "mkfifo")),

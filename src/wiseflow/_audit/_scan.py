@@ -349,10 +349,8 @@ class _Scanner(ast.NodeVisitor, Scope):
             if base in ("builtins", "__builtins__", "globals()") or base.endswith("__dict__"):
                 key = self.fold(node.slice)
                 value = key.value if key else None
-                if (
-                    isinstance(value, str)
-                    and (sensitive(value) or key and key.tricky)
-                    or (value is None and base in ("builtins", "__builtins__"))
+                if (isinstance(value, str) and (sensitive(value) or (key and key.tricky))) or (
+                    value is None and base in ("builtins", "__builtins__")
                 ):
                     self.add(Rule("obfuscation", "high", "reaches a name through a namespace "
                                   "dictionary"), node.lineno, str(value))  # fmt: skip
