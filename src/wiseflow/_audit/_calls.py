@@ -151,6 +151,8 @@ def judge_call(s: Scope, node: ast.Call, name: str) -> None:
         _chmod(s, node)
     if tail in _SEND_TAILS or name.startswith(("requests.", "httpx.", "aiohttp.", "urllib3.")):
         _send(s, node, name)
+    if tail == "execute" and node.args and matching(s.text(node.args[0]), "credential"):
+        s.add(Rule("credential-access", "high", "queries a credential database"), node.lineno)
     if name == "os.dup2":
         _dup2(s, node)
     if tail in _CLIPBOARD:
@@ -469,7 +471,13 @@ def _send(s: Scope, node: ast.Call, name: str) -> None:
             auth |= s.labels_of(kw.value)
         elif kw.arg not in ("url", "timeout", "verify", "proxies", "cert"):
             labels |= s.labels_of(kw.value)
-    names = ",".join(sorted(v[4:] for v in labels | auth if v.startswith("var:")))
+    seen = labels | auth
+    variables = {v[4:] for v in seen if v.startswith("var:")}
+    if seen & {ENVDUMP, SYSINFO, SPY, FILE} or (
+        SECRET in seen and not any(secret_name(v) for v in variables)
+    ):
+        variables.add("*")  # more than named variables: no declaration covers it
+    names = ",".join(sorted(variables))
     line = node.lineno
     if labels & {ENVDUMP, SECRET}:
         s.add(Rule("exfiltration", "critical", "sends the environment or credentials out"),

@@ -9,6 +9,7 @@ sending the environment out, writing a crontab) keep their severity whatever is 
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from .._manifest import Permissions
@@ -57,7 +58,22 @@ def against_manifest(finding: Finding, declared: Declared) -> Finding:
         return _set(finding, raise_to(severity, floor), "not declared in env")
     elif rule == "file-access" and not declared.fs_read:
         return _set(finding, raise_to(severity, "medium"), "but declares no fs_read")
+    elif rule in ("suspicious-url", "fingerprint") and _host(finding.detail) in _hosts(declared):
+        return _set(finding, "low", "(the host is declared)")
+    elif rule == "exfiltration" and declared.network and finding.detail:
+        names = set(finding.detail.split(","))
+        if names <= set(declared.env):
+            return _set(finding, "low", "(declared variables to a declared host)")
     return finding
+
+
+def _host(text: str) -> str | None:
+    found = re.search(r"://([^/:?#\s]+)", text)
+    return found.group(1).lower() if found else None
+
+
+def _hosts(declared: Declared) -> set[str | None]:
+    return {entry.rsplit(":", 1)[0].lower() for entry in declared.network if "{" not in entry}
 
 
 def _set(finding: Finding, severity: str, note: str) -> Finding:

@@ -195,7 +195,8 @@ class _Folder:
         if isinstance(sl, ast.Slice):
             bounds = [self.fold(x) if x else None for x in (sl.lower, sl.upper, sl.step)]
             ints = [b.value if b and isinstance(b.value, int) else None for b in bounds]
-            return Folded(base.value[ints[0] : ints[1] : ints[2]], True)
+            stepped = ints[2] is not None and ints[2] != 1  # [::-1], [::2]: hiding, not trimming
+            return Folded(base.value[ints[0] : ints[1] : ints[2]], base.tricky or stepped)
         idx = self.fold(sl)
         if idx and isinstance(idx.value, int):
             got = base.value[idx.value]

