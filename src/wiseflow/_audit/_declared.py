@@ -77,5 +77,6 @@ def _hosts(declared: Declared) -> set[str | None]:
 
 
 def _set(finding: Finding, severity: str, note: str) -> Finding:
-    message = finding.message if severity == finding.severity else f"{finding.message} {note}"
+    sep = " " if note.startswith("(") else ", "
+    message = finding.message if severity == finding.severity else f"{finding.message}{sep}{note}"
     return finding._replace(severity=severity, message=message)
