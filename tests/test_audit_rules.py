@@ -293,6 +293,26 @@ CASES = {
         "import shutil\nshutil.rmtree('~')\n",
         "items = [1, 2]\nitems.remove(1)\n",
     ),
+    "looking for debuggers or VMs is evasion; naming a process is not": Case(
+        "evasion", "medium",
+        "BAD = ['wireshark.exe', 'x64dbg.exe', 'vboxservice.exe']\n",
+        "WORKERS = ['wiseflow-worker', 'python3']\n",
+    ),
+    "an embedded GitHub token is medium; a token read from ctx.secret is not": Case(
+        "credential-access", "medium",
+        "GH = 'ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789'\n",
+        "def token(ctx):\n    return ctx.secret('GITHUB_TOKEN')\n",
+    ),
+    "executable memory is native code; an ordinary mmap is not": Case(
+        "native-code", "critical",
+        "import mmap\nm = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_EXEC)\n",
+        "import mmap\nm = mmap.mmap(-1, 4096, prot=mmap.PROT_READ)\n",
+    ),
+    "deleting one's own file is medium; deleting a temp file is not": Case(
+        "destruction", "medium",
+        "import os\nos.remove(__file__)\n",
+        "import os, tempfile\nfd, p = tempfile.mkstemp()\nos.remove(p)\n",
+    ),
     "pickle is unsafe deserialisation; json is not": Case(
         "unsafe-deserialise", "medium",
         "import pickle\nobj = pickle.loads(blob)\n",

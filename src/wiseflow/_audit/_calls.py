@@ -345,6 +345,9 @@ def _open(s: Scope, node: ast.Call, name: str) -> None:
     path = s.text(path_node)
     mode = s.literal(mode_node) if mode_node is not None else "r"
     writes = mode is None or any(c in mode for c in "wax+") or name == "os.open"
+    if SECRET in s.labels_of(path_node) and not matching(path, "persistence", "credential"):
+        _store(s, writes, node.lineno)
+        return
     _path_rules(s, path, writes, node.lineno)
     if writes and name.endswith(tuple(_WRITE_CALLS)) and node.args:
         _written(s, path, s.labels_of(node.args[0]), node.lineno)
@@ -380,9 +383,20 @@ def _write(s: Scope, node: ast.Call, target: ast.expr, data: list[ast.expr]) -> 
     elif isinstance(target, ast.Call):
         first = _arg(target, 0, "file")
         path = s.text(first) if first is not None else None
+    if SECRET in s.labels_of(target) and (path is None or not matching(path, "credential")):
+        _store(s, True, node.lineno)
     if path is not None and data:
         _path_rules(s, path, True, node.lineno, mention=False)
         _written(s, path, s.labels_of(data[0]), node.lineno)
+
+
+def _store(s: Scope, writes: bool, line: int) -> None:
+    """A file reached through a credential-store path (a loop over a browser profile...)."""
+    if writes:
+        s.add(Rule("persistence", "critical", "writes into another program's data "
+                   "(credential store or client injection)"), line)  # fmt: skip
+    else:
+        s.add(Rule("credential-access", "high", "reads a credential or wallet store"), line)
 
 
 def _dup2(s: Scope, node: ast.Call) -> None:
@@ -406,7 +420,14 @@ def _cmdclass(s: Scope, value: ast.expr) -> None:
 def _destroy(s: Scope, node: ast.Call, name: str) -> None:
     if not name.startswith(("os.", "shutil.", "pathlib.")):
         return  # list.remove, set.remove...
-    path = s.text(node.args[0]).rstrip("/\\")
+    target = node.args[0]
+    if (isinstance(target, ast.Name) and target.id == "__file__") or (
+        isinstance(target, ast.Subscript) and s.resolve(target.value) == "sys.argv"
+    ):
+        s.add(Rule("destruction", "medium", "deletes its own file (covers its tracks)"),
+              node.lineno)  # fmt: skip
+        return
+    path = s.text(target).rstrip("/\\")
     if path in ("/", "~", "/home", "/etc", "/usr", "C:", "C:\\Windows", "/var") or (
         path.startswith("~") and path.count("/") <= 1 and UNKNOWN not in path
     ):

@@ -142,6 +142,9 @@ CALLS: Final[dict[str, Rule]] = {
     "__pyarmor__": Rule("obfuscated-code", "high", "runs PyArmor-obfuscated code"),
     "os.add_dll_directory": Rule("native-code", "high", "adds a folder to the DLL search path"),
     "uuid.getnode": Rule("fingerprint", "low", "reads the machine's hardware address"),
+    "psutil.process_iter": Rule("fingerprint", "low", "lists running processes"),
+    "os.uname": Rule("fingerprint", "low", "reads the host name and system"),
+    "platform.uname": Rule("fingerprint", "low", "reads the host name and system"),
     "getpass.getuser": Rule("fingerprint", "low", "reads the user name"),
     "os.getlogin": Rule("fingerprint", "low", "reads the user name"),
     "platform.node": Rule("fingerprint", "low", "reads the host name"),
@@ -186,7 +189,7 @@ CAPABILITY: Final = {
 class Pattern(NamedTuple):
     """A telling string: where it is a path, a URL or a command, and what it means."""
 
-    kind: str  # credential | persistence | url | payload | command | token
+    kind: str  # credential | persistence | url | payload | command | evasion | token
     regex: re.Pattern[str]
     rule: Rule
     anchors: tuple[str, ...]  # lower-case substrings one of which any match contains
@@ -293,6 +296,16 @@ PATTERNS: Final = (
     _p("command", r"\bchmod\s+(\+x|[0-7]?7[0-7][0-7])\b|\bpip3?\s+install\b|-m\s+pip\s+install",
        "download-exec", "high", "installs or makes executable a program at run time",
        ("chmod", "pip")),
+    _p("evasion", r"vboxservice|vboxtray|vboxmouse|vboxguest|vmtoolsd|vmwaretray|vmwareuser|"
+       r"wireshark|x64dbg|x32dbg|ollydbg|ida64|windbg|fiddler|processhacker|procmon|"
+       r"sandboxie|sbiedll|cuckoo|httpdebugger|qemu-ga",
+       "evasion", "medium", "looks for analysis tools or virtual machines (sandbox evasion)",
+       ("vbox", "vmtools", "vmware", "wireshark", "dbg", "ida64", "fiddler", "processhacker",
+        "procmon", "sandboxie", "sbiedll", "cuckoo", "httpdebugger", "qemu-ga")),
+    _p("token", r"\bghp_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{40,}|\bAKIA[0-9A-Z]{16}\b|"
+       r"\bxox[abpr]-[A-Za-z0-9-]{10,}|\b\d{8,10}:AA[A-Za-z0-9_-]{30,}",
+       "credential-access", "medium", "embeds an access token (someone's account)",
+       ("ghp_", "github_pat_", "akia", "xox", ":aa")),
     _p("token", r"\[\\w-\]\{2[46]\}\\\.\[\\w-\]\{6\}|mfa\\\.\[\\w-\]\{84\}|"
        r"\(bc1\|\[13\]\)|0x\[a-fA-F0-9\]\{40\}|\[13\]\[a-km-zA-HJ-NP-Z1-9\]",
        "credential-access", "high", "matches Discord tokens or wallet addresses",
@@ -355,4 +368,5 @@ HINTS: Final = {
     "file-access": "read only your own folder and the paths declared in fs_read = [...]",
     "import-path": "import from your own package; do not change sys.path",
     "destruction": "a plugin deletes only what it wrote in ctx.data_dir",
+    "evasion": "plugins have no reason to look for debuggers or virtual machines",
 }

@@ -313,6 +313,8 @@ class _Scanner(ast.NodeVisitor, Scope):
         name = self.resolve(node)
         if name:
             self._socket_use(name)
+            if name == "mmap.PROT_EXEC":
+                self.add(Rule("native-code", "critical", "maps executable memory"), node.lineno)
             if name in ("os.environ", "os.environb") and isinstance(node.ctx, ast.Load):
                 self.add(Rule("environment-dump", "medium", "reads the whole environment"),
                          node.lineno, "*")  # fmt: skip
@@ -373,7 +375,8 @@ class _Scanner(ast.NodeVisitor, Scope):
 
     def _string(self, value: str, line: int, *, tricky: bool) -> None:
         # "pip install x" in an error message is advice, not an action: commands are not here
-        for pat in matching(value, "credential", "persistence", "url", "payload", "token")[:1]:
+        kinds = ("credential", "persistence", "url", "payload", "evasion", "token")
+        for pat in matching(value, *kinds)[:1]:
             sev = pat.rule.severity
             mention = pat.kind in ("credential", "persistence") or pat.rule.rule in (
                 "download-exec",

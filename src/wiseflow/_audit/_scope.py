@@ -45,10 +45,12 @@ _PATHISH = frozenset(
     {"open", "read_text", "read_bytes", "connect", "copy", "copyfile", "execute", "glob",
      "iglob", "walk", "listdir", "scandir", "join", "expanduser", "Path", "rglob", "iterdir"}
 )  # fmt: skip
+# What identifies a machine or its user (python_version or cpu_count do not)
 _SYSINFO = frozenset(
     {"socket.gethostname", "socket.getfqdn", "getpass.getuser", "os.getlogin", "os.getcwd",
      "os.uname", "uuid.getnode", "os.getuid", "platform.node", "platform.uname",
-     "platform.platform", "platform.system", "platform.version", "os.cpu_count"}
+     "platform.platform", "platform.version", "os.listdir", "psutil.users",
+     "psutil.process_iter", "psutil.net_if_addrs"}
 )  # fmt: skip
 _SECRET_CALLS = frozenset(
     {"keyring.get_password", "keyring.get_credential", "win32crypt.CryptUnprotectData"}
@@ -248,7 +250,7 @@ class Scope:
             out.add(DECODED)
         if tail in _NET_TAILS or name.startswith(_NET_MODULES) or ".http." in f".{name}":
             out.add(NET)
-        if name in _SYSINFO or name.startswith(("platform.", "psutil.")):
+        if name in _SYSINFO:
             out.add(SYSINFO)
         if tail in _SPY_TAILS and (name.startswith(("pyperclip", "clipboard", "PIL", "pyautogui",
                                                     "ImageGrab", "win32clipboard", "mss"))
