@@ -216,16 +216,18 @@ PATTERNS: Final = (
        "names the system's account files",
        ("/etc/",)),
     _p("credential", rf"Login Data|Web Data|Local State|{_SEP}Cookies\b|logins\.json|"
-       r"key[34]\.db|cookies\.sqlite|signons\.sqlite|Chrome.{0,20}User Data|"
+       r"key[34]\.db|cookies\.sqlite|signons\.sqlite|Chrome.{0,20}User Data|\bos_crypt\b|"
+       r"\bencrypted_key\b|"
        rf"\.mozilla{_SEP}firefox|BraveSoftware|Opera Software|Yandex{_SEP}YandexBrowser",
        "credential-access", "high", "names a browser's password or cookie store",
-       ("login data", "web data", "local state", "cookies", "logins.json", "key3.db", "key4.db",
+       ("os_crypt", "encrypted_key", "login data", "web data", "local state", "cookies", "logins.json", "key3.db", "key4.db",
         "signons", "user data", ".mozilla", "bravesoftware", "opera software", "yandex")),
-    _p("credential", rf"Local Storage{_SEP}leveldb|discord(canary|ptb)?{_SEP}|"
+    _p("credential", rf"Local Storage{_SEP}leveldb|{_SEP}(discord(canary|ptb|development)?|lightcord)"
+       rf"({_SEP}|$)|dQw4w9WgXcQ:|\.ROBLOSECURITY|"
        rf"Telegram Desktop{_SEP}tdata|wallet\.dat|Exodus{_SEP}|Electrum{_SEP}|"
        r"MetaMask|nkbihfbeogaeaoehlefnkodbefgpgknn|Atomic.?Wallet|keychain|\.keystore\b",
        "credential-access", "high", "names a token, wallet or keychain store",
-       ("local storage", "discord", "telegram desktop", "wallet", "exodus", "electrum", "metamask",
+       ("local storage", "discord", "lightcord", "dqw4w9wgxcq", "roblosecurity", "telegram desktop", "wallet", "exodus", "electrum", "metamask",
         "nkbihfbeogaeaoehlefnkodbefgpgknn", "atomic", "keychain", ".keystore")),
     _p("credential", r"SELECT .{0,80}\b(password_value|encrypted_value|origin_url|"
        r"card_number_encrypted)\b|FROM\s+(logins|cookies|moz_cookies|moz_logins|credit_cards)\b",
@@ -288,8 +290,9 @@ PATTERNS: Final = (
        r"\bmkfifo\b.{0,60}\bnc\b", "reverse-shell", "critical", "opens a reverse shell",
        ("/dev/tcp", "nc", "bash", "socat", "mkfifo")),
     _p("payload", r"powershell(\.exe)?\b.{0,80}(-e(nc|ncodedcommand)?\s|-w(indowstyle)?\s+hidden|"
-       r"-nop\b|bypass)", "silent-process", "critical", "runs hidden or encoded PowerShell",
-       ("powershell",)),
+       r"-nop\b|bypass)|\bpythonw(\.exe)?\b|\bstart\s+/b\b", "silent-process", "critical",
+       "runs hidden or encoded PowerShell, or a windowless interpreter",
+       ("powershell", "pythonw", "start")),
     _p("payload", r"\bxmrig\b|stratum\+tcp|\bminerd\b|cryptonight|nicehash",
        "cryptominer", "critical", "runs a cryptocurrency miner",
        ("xmrig", "stratum", "minerd", "cryptonight", "nicehash")),

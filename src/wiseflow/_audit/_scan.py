@@ -46,6 +46,10 @@ _INSTALL_RULES: Final = frozenset(
      "environment-dump", "exfiltration", "file-access", "fingerprint"}
 )  # fmt: skip
 _NET_CALLS: Final = ("requests.", "httpx.", "urllib.request.", "socket.", "http.client.")
+# modules whose every use is telling (a reference like ``(bc.chrome, bc.edge)`` included)
+_TELLING_MODULES: Final = frozenset(
+    {"credential-access", "spyware", "steganography", "obfuscated-code", "persistence"}
+)
 _HOOK_BASES: Final = ("setuptools.command.", "distutils.command.", "wheel.bdist_wheel")
 
 
@@ -55,6 +59,7 @@ class _Scanner(ast.NodeVisitor, Scope):
         self.source = source
         self.setup = PurePath(file).name == "setup.py"
         self.skip: set[int] = set()  # nodes already judged as part of a larger one
+        self.called: set[int] = set()  # attribute nodes that are a call's function
         self.socket_imports: list[int] = []
         self.socket_uses: set[str] = set()
         self.wrappers: dict[str, str] = {}  # local function -> "net" | "code"
@@ -281,6 +286,7 @@ class _Scanner(ast.NodeVisitor, Scope):
         if self.env_read(node) or (name or "").startswith("os.environ"):
             self.skip.add(id(node.func))
         if not isinstance(node.func, ast.Name):
+            self.called.add(id(node.func))
             self.visit(node.func)
         for arg in node.args:
             self.visit(arg)
@@ -320,7 +326,15 @@ class _Scanner(ast.NodeVisitor, Scope):
                          node.lineno, "*")  # fmt: skip
                 return
             found = module_rule(name)
-            if found and found[1].severity in ("critical",) and "." in name:
+            if (
+                found
+                and "." in name
+                and (
+                    found[1].severity == "critical"
+                    or found[1].rule in _TELLING_MODULES
+                    and id(node) not in self.called
+                )
+            ):
                 self.add(found[1], node.lineno, name)
                 return
         self.generic_visit(node)
@@ -329,7 +343,9 @@ class _Scanner(ast.NodeVisitor, Scope):
         if not isinstance(node.ctx, ast.Load) or id(node) in self.skip:
             return
         name = self.resolve(node)
-        if node.id in _CODE_NAMES - {"compile"} and node.id not in self.labels:
+        if node.id == "__builtins__":
+            self.add(Rule("introspection", "high", "reaches the builtins module"), node.lineno)
+        elif node.id in _CODE_NAMES - {"compile"} and node.id not in self.labels:
             self.add(Rule("obfuscation", "high", f"passes {node.id} around as a value"),
                      node.lineno, node.id)  # fmt: skip
         elif name in ("os.environ", "os.environb"):

@@ -52,6 +52,7 @@ _SYSINFO = frozenset(
      "platform.platform", "platform.version", "os.listdir", "psutil.users",
      "psutil.process_iter", "psutil.net_if_addrs"}
 )  # fmt: skip
+_SECRET_MODULES = ("browser_cookie", "keyring.", "win32crypt.")
 _SECRET_CALLS = frozenset(
     {"keyring.get_password", "keyring.get_credential", "win32crypt.CryptUnprotectData"}
 )
@@ -212,8 +213,11 @@ class Scope:
             got = self.labels.get(node.id, frozenset())
             return got | {ENVDUMP} if self.aliases.get(node.id) == "os.environ" else got
         if isinstance(node, ast.Attribute):
-            if self.resolve(node) in ("os.environ", "os.environb"):
+            name = self.resolve(node) or ""
+            if name in ("os.environ", "os.environb"):
                 return frozenset({ENVDUMP})
+            if name.startswith(_SECRET_MODULES):
+                return frozenset({SECRET})
             return self.labels_of(node.value)
         env = self.env_read(node)
         if env:
@@ -236,6 +240,8 @@ class Scope:
         parts: list[ast.AST] = [*node.args, *(k.value for k in node.keywords)]
         if isinstance(node.func, ast.Attribute):
             parts.append(node.func.value)
+        elif isinstance(node.func, ast.Name):
+            parts.append(node.func)  # calling a tainted callable (a cookie-jar function)
         for part in parts:
             out |= self.labels_of(part)
         return frozenset(out)
