@@ -220,15 +220,17 @@ PATTERNS: Final = (
        r"\bencrypted_key\b|"
        rf"\.mozilla{_SEP}firefox|BraveSoftware|Opera Software|Yandex{_SEP}YandexBrowser",
        "credential-access", "high", "names a browser's password or cookie store",
-       ("os_crypt", "encrypted_key", "login data", "web data", "local state", "cookies", "logins.json", "key3.db", "key4.db",
-        "signons", "user data", ".mozilla", "bravesoftware", "opera software", "yandex")),
-    _p("credential", rf"Local Storage{_SEP}leveldb|{_SEP}(discord(canary|ptb|development)?|lightcord)"
-       rf"({_SEP}|$)|dQw4w9WgXcQ:|\.ROBLOSECURITY|"
+       ("os_crypt", "encrypted_key", "login data", "web data", "local state", "cookies",
+        "logins.json", "key3.db", "key4.db", "signons", "user data", ".mozilla", "bravesoftware",
+        "opera software", "yandex")),
+    _p("credential", rf"Local Storage{_SEP}leveldb|"
+       rf"{_SEP}(discord(canary|ptb|development)?|lightcord)({_SEP}|$)|dQw4w9WgXcQ:|\.ROBLOSECURITY|"
        rf"Telegram Desktop{_SEP}tdata|wallet\.dat|Exodus{_SEP}|Electrum{_SEP}|"
        r"MetaMask|nkbihfbeogaeaoehlefnkodbefgpgknn|Atomic.?Wallet|keychain|\.keystore\b",
        "credential-access", "high", "names a token, wallet or keychain store",
-       ("local storage", "discord", "lightcord", "dqw4w9wgxcq", "roblosecurity", "telegram desktop", "wallet", "exodus", "electrum", "metamask",
-        "nkbihfbeogaeaoehlefnkodbefgpgknn", "atomic", "keychain", ".keystore")),
+       ("local storage", "discord", "lightcord", "dqw4w9wgxcq", "roblosecurity", "telegram desktop",
+        "wallet", "exodus", "electrum", "metamask", "nkbihfbeogaeaoehlefnkodbefgpgknn", "atomic",
+        "keychain", ".keystore")),
     _p("credential", r"SELECT .{0,80}\b(password_value|encrypted_value|origin_url|"
        r"card_number_encrypted)\b|FROM\s+(logins|cookies|moz_cookies|moz_logins|credit_cards)\b",
        "credential-access", "high", "queries a browser's credential database",

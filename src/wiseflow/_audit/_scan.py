@@ -331,8 +331,7 @@ class _Scanner(ast.NodeVisitor, Scope):
                 and "." in name
                 and (
                     found[1].severity == "critical"
-                    or found[1].rule in _TELLING_MODULES
-                    and id(node) not in self.called
+                    or (found[1].rule in _TELLING_MODULES and id(node) not in self.called)
                 )
             ):
                 self.add(found[1], node.lineno, name)
