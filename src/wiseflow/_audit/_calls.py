@@ -41,6 +41,7 @@ _EXEC_EXT: Final = re.compile(
     r"/(bin|tmp)/[^/.]+$",
     re.IGNORECASE,
 )
+_BINARY_EXT: Final = re.compile(r"\.(exe|scr|dll|so|dylib|sys|bat|cmd|ps1|vbs|msi|jar)$", re.I)
 _SILENT_FLAGS: Final = ("CREATE_NO_WINDOW", "DETACHED_PROCESS", "SW_HIDE", "STARTF_USESHOWWINDOW")
 _IMPORTERS: Final = frozenset({"__import__", "importlib.import_module", "importlib.__import__"})
 _WRITE_CALLS: Final = frozenset({"write_text", "write_bytes"})
@@ -349,6 +350,9 @@ def _open(s: Scope, node: ast.Call, name: str) -> None:
         _store(s, writes, node.lineno)
         return
     _path_rules(s, path, writes, node.lineno)
+    if writes and _BINARY_EXT.search(path):
+        s.add(Rule("download-exec", "medium", "writes an executable or library file"),
+              node.lineno, path)  # fmt: skip
     if writes and name.endswith(tuple(_WRITE_CALLS)) and node.args:
         _written(s, path, s.labels_of(node.args[0]), node.lineno)
 
@@ -387,7 +391,8 @@ def _write(s: Scope, node: ast.Call, target: ast.expr, data: list[ast.expr]) -> 
         _store(s, True, node.lineno)
     if path is not None and data:
         _path_rules(s, path, True, node.lineno, mention=False)
-        _written(s, path, s.labels_of(data[0]), node.lineno)
+    if data:
+        _written(s, path if path is not None else UNKNOWN, s.labels_of(data[0]), node.lineno)
 
 
 def _store(s: Scope, writes: bool, line: int) -> None:

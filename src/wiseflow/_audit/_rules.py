@@ -263,21 +263,24 @@ PATTERNS: Final = (
         "localhost.run", "serveo")),
     _p("url", r"hooks\.slack\.com|pastebin\.com/raw|paste\.ee|hastebin|rentry\.co|ghostbin|"
        r"cdn\.discordapp\.com/attachments|anonfiles|filetransfer\.io|sendspace\.com|"
+       r"backblazeb2\.com|appdomain\.cloud|discord(app)?\.com/api/|api\.telegram\.org|"
        r"bit\.ly/|tinyurl\.com|is\.gd/|workers\.dev|gofile\.io|mediafire\.com/file",
        "suspicious-url", "medium", "names a paste, file-drop or link-shortener host",
-       ("slack", "paste", "hastebin", "rentry", "ghostbin", "discordapp", "anonfiles",
-        "filetransfer", "sendspace", "bit.ly", "tinyurl", "is.gd", "workers.dev", "gofile",
-        "mediafire")),
+       ("slack", "paste", "hastebin", "rentry", "backblazeb2", "appdomain", "discord", "telegram",
+        "ghostbin", "discordapp", "anonfiles", "filetransfer", "sendspace", "bit.ly", "tinyurl",
+        "is.gd", "workers.dev", "gofile", "mediafire")),
     _p("url", r"api\.ipify\.org|ifconfig\.(me|co)|ipinfo\.io|icanhazip|checkip\.amazonaws|"
        r"ip-api\.com|myexternalip|wtfismyip", "fingerprint", "medium",
        "looks up the machine's public address",
        ("ipify", "ifconfig.", "ipinfo", "icanhazip", "checkip", "ip-api", "myexternalip",
         "wtfismyip")),
     _p("url", r"\b(https?|tcp|ftp)://(?!(127\.|10\.|192\.168\.|0\.0\.0\.0|localhost))"
-       r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", "suspicious-url", "medium",
+       r"(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b|\[[0-9a-f:]*:[0-9a-f:]*\])",
+       "suspicious-url", "medium",
        "names a server by its raw IP address",
        ("://",)),
-    _p("url", r"https?://[^/\s\"']+\.(xyz|tk|ml|ga|cf|gq|pw|top|icu|cam|sbs|quest|click|buzz)"
+    _p("url", r"https?://[^/\s\"']+\.(xyz|tk|ml|ga|cf|gq|pw|top|icu|cam|sbs|quest|click|buzz|"
+       r"club|link|date|bid|stream|uno|ws|mw|bd|ke|am|cd|email|zip|mov)"
        r"(/|:|$)", "suspicious-url", "low", "names a host in a TLD favoured by malware",
        ("://",)),
     _p("payload", r"\b(curl|wget)\b[^|;&]*(\||&&|;)\s*(sudo\s+)?(ba|z|da)?sh\b|"
