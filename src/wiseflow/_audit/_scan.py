@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import codecs
 import re
+from collections.abc import Callable
 from pathlib import PurePath
 from typing import Final
 
@@ -50,6 +51,8 @@ _NET_CALLS: Final = ("requests.", "httpx.", "urllib.request.", "socket.", "http.
 _TELLING_MODULES: Final = frozenset(
     {"credential-access", "spyware", "steganography", "obfuscated-code", "persistence"}
 )
+_INERT_FIELDS: Final = frozenset({"ctx", "op", "ops", "type_comment", "type_ignores"})
+_DISPATCH: dict[type, Callable[[_Scanner, ast.AST], None]] = {}
 _HOOK_BASES: Final = ("setuptools.command.", "distutils.command.", "wheel.bdist_wheel")
 
 
@@ -64,6 +67,27 @@ class _Scanner(ast.NodeVisitor, Scope):
         self.socket_uses: set[str] = set()
         self.wrappers: dict[str, str] = {}  # local function -> "net" | "code"
         self.saw: set[str] = set()  # what the function being walked does: "net", "code"
+
+    # -- dispatch (ast.NodeVisitor's, without visiting ctx/operator singletons) ----------
+    def visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        method = _DISPATCH.get(kind)
+        if method is None:
+            method = getattr(_Scanner, f"visit_{kind.__name__}", _Scanner.generic_visit)
+            _DISPATCH[kind] = method
+        method(self, node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for field in node._fields:
+            if field in _INERT_FIELDS:
+                continue
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
 
     def add(self, rule: Rule | tuple[str, str, str], line: int, detail: str = "") -> None:
         name, severity, message = rule
