@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import py_compile
+import sys
 import textwrap
 from pathlib import Path
 
@@ -57,6 +58,22 @@ def test_non_utf8_source_is_refused(tmp_path: Path) -> None:
     """Source that is not UTF-8 cannot be audited: high."""
     folder = plugin(tmp_path)
     (folder / "latin.py").write_bytes(b"# -*- coding: latin-1 -*-\nX = '\xe9'\n")
+    assert ("unreadable", "high") in rules(audit(folder))
+
+
+def test_source_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """A UTF-8 BOM (which Python accepts) does not make source unreadable."""
+    folder = plugin(tmp_path)
+    (folder / "bom.py").write_bytes(b"\xef\xbb\xbfimport ctypes\n")
+    found = [p for p in audit(folder) if p.file and p.file.endswith("bom.py")]
+    assert [(p.rule, p.severity) for p in found] == [("native-code", "critical")]
+
+
+def test_bytecode_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> None:
+    """A FIFO named like bytecode is refused without blocking the audit."""
+    folder = plugin(tmp_path)
+    (folder / "__pycache__").mkdir()
+    os.mkfifo(folder / "__pycache__" / f"plugin.{sys.implementation.cache_tag}.pyc")
     assert ("unreadable", "high") in rules(audit(folder))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import importlib.util
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, NamedTuple
@@ -46,9 +47,20 @@ def _read(path: Path) -> Item:
                "file"}.get(exc.errno or 0, f"cannot be read ({exc.strerror or exc})")  # fmt: skip
         return _refuse(path, "unreadable", "high", f"cannot be audited: {why}")
     try:
-        return Item(path, data.decode("utf-8"))
+        return Item(path, data.decode("utf-8-sig"))  # Python accepts a leading BOM
     except UnicodeDecodeError:
         return _refuse(path, "unreadable", "high", "cannot be audited: not UTF-8 source")
+
+
+def _head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a regular file (a FIFO or device is refused, not read)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, f"{path} is not a regular file")
+        return os.read(fd, size)
+    finally:
+        os.close(fd)
 
 
 def _bytecode(path: Path) -> Item | None:
@@ -61,7 +73,7 @@ def _bytecode(path: Path) -> Item | None:
     if not in_cache:
         return None  # the source beside it wins
     try:
-        head = read_limited(path, 64 << 20)[:16]
+        head = _head(path, 16)
     except OSError:
         return _refuse(path, "unreadable", "high", "cannot be audited: unreadable bytecode")
     if head[:4] != importlib.util.MAGIC_NUMBER or len(head) < 16:
