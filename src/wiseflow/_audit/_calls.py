@@ -174,10 +174,21 @@ def judge_call(s: Scope, node: ast.Call, name: str) -> None:
             s.add(found[1], node.lineno, name)
 
 
+def _also(s: Scope, rule: Rule, node: ast.Call, labels: frozenset[str], detail: str = "") -> None:
+    """Report ``rule`` also on the lines of multi-line arguments that carry ``labels``."""
+    lines = {node.lineno}
+    for part in [*node.args, *(k.value for k in node.keywords)]:
+        if part.lineno not in lines and s.labels_of(part) & labels:
+            lines.add(part.lineno)
+            s.add(rule, part.lineno, detail)
+
+
 def _code(s: Scope, node: ast.Call, name: str) -> None:
     why = _hidden(s, node)
     if why:
-        s.add(Rule("dynamic-code", "critical", f"executes {why}"), node.lineno, name)
+        rule = Rule("dynamic-code", "critical", f"executes {why}")
+        s.add(rule, node.lineno, name)
+        _also(s, rule, node, HIDDEN)
     elif name == "compile" or (_taint(s, node) & {FILE} and name in ("exec", "eval")):
         what = "compiles code at run time" if name == "compile" else "executes a file's text"
         s.add(Rule("dynamic-code", "medium", what), node.lineno, name)
@@ -506,10 +517,13 @@ def _send(s: Scope, node: ast.Call, name: str) -> None:
     names = ",".join(sorted(variables))
     line = node.lineno
     if labels & {ENVDUMP, SECRET}:
-        s.add(Rule("exfiltration", "critical", "sends the environment or credentials out"),
-              line, names)  # fmt: skip
+        rule = Rule("exfiltration", "critical", "sends the environment or credentials out")
+        s.add(rule, line, names)
+        _also(s, rule, node, frozenset({ENVDUMP, SECRET}), names)
     elif labels & {ENV, SYSINFO, SPY}:
-        s.add(Rule("exfiltration", "high", "sends host or user data out"), line, names)
+        rule = Rule("exfiltration", "high", "sends host or user data out")
+        s.add(rule, line, names)
+        _also(s, rule, node, frozenset({ENV, SYSINFO, SPY}), names)
     elif auth & {ENVDUMP, SECRET}:
         s.add(Rule("exfiltration", "medium", "sends a credential in request headers"), line,
               names)  # fmt: skip

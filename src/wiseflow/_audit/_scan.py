@@ -67,6 +67,7 @@ class _Scanner(ast.NodeVisitor, Scope):
         self.socket_uses: set[str] = set()
         self.wrappers: dict[str, str] = {}  # local function -> "net" | "code"
         self.saw: set[str] = set()  # what the function being walked does: "net", "code"
+        self.ret: set[str] = set()  # labels of what the function being walked returns
 
     # -- dispatch (ast.NodeVisitor's, without visiting ctx/operator singletons) ----------
     def visit(self, node: ast.AST) -> None:
@@ -135,6 +136,9 @@ class _Scanner(ast.NodeVisitor, Scope):
             return
         if isinstance(target, ast.Starred):
             self._bind(target.value, None, labels)
+            return
+        if isinstance(target, ast.Attribute) and self.resolve(target.value) in ("self", "cls"):
+            self.members[f"{self.resolve(target.value)}.{target.attr}"] = labels
             return
         if not isinstance(target, ast.Name):
             return
@@ -258,13 +262,18 @@ class _Scanner(ast.NodeVisitor, Scope):
         self.depth += 1
         self.forget()
         outer, self.saw = self.saw, set()
+        outer_ret, self.ret = self.ret, set()
         try:
             body = [node.body] if isinstance(node, ast.Lambda) else node.body
             for stmt in body:
                 self.visit(stmt)
-            if self.depth == 1 and not isinstance(node, ast.Lambda) and self.saw:
-                self.wrappers[node.name] = "code" if "code" in self.saw else "net"
+            if not isinstance(node, ast.Lambda):
+                if self.saw and self.depth <= 2:  # module functions and methods
+                    self.wrappers[node.name] = "code" if "code" in self.saw else "net"
+                if self.ret:
+                    self.returns[node.name] = frozenset(self.ret)
         finally:
+            self.ret = outer_ret
             self.saw |= outer
             self.depth -= 1
             self.aliases, self.consts, self.texts, self.labels, self.paths, self.seqs = saved
@@ -303,7 +312,7 @@ class _Scanner(ast.NodeVisitor, Scope):
                 self.saw.add("code")
             elif name.startswith(_NET_CALLS):
                 self.saw.add("net")
-            wrapper = self.wrappers.get(name)
+            wrapper = self.wrappers.get(self.local(name))
             if wrapper in ("net", "code"):
                 self._wrapper(node, name, wrapper)
             judge_call(self, node, name)
@@ -399,6 +408,11 @@ class _Scanner(ast.NodeVisitor, Scope):
                     self.add(Rule("obfuscation", "medium", "reads a namespace by computed "
                                   "name"), node.lineno)  # fmt: skip
         self.generic_visit(node)
+
+    def visit_Return(self, node: ast.Return) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+            self.ret |= self.labels_of(node.value)
 
     def visit_Expr(self, node: ast.Expr) -> None:
         if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):

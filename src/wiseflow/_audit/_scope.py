@@ -85,6 +85,8 @@ class Scope:
         self.seqs: dict[str, list[Folded]] = {}  # name -> literal list/tuple/dict values
         self.plain: set[str] = set()  # names bound to a literal as written
         self.memo: dict[int, str | None] = {}  # id(node) -> resolve(node), until a rebinding
+        self.returns: dict[str, frozenset[str]] = {}  # local function -> labels it returns
+        self.members: dict[str, frozenset[str]] = {}  # "self.token" -> labels, class-wide
         self.labels: dict[str, frozenset[str]] = {}
         self.paths: dict[str, str] = {}  # file object name -> the path it was opened at
         self.downloaded: set[str] = set()  # paths (folded text) written from the network
@@ -187,6 +189,12 @@ class Scope:
         owner = base.removesuffix(".__dict__").removesuffix("__dict__")
         return key if owner in _BUILTINS or owner in ("", "globals()") else f"{owner}.{key}"
 
+    @staticmethod
+    def local(name: str) -> str:
+        """``self.helper`` and ``cls.helper`` name the local function ``helper``."""
+        head, _, rest = name.partition(".")
+        return rest if head in ("self", "cls") and "." not in rest else name
+
     def is_module(self, name: str | None) -> bool:
         """Whether ``name`` is a module this file imported (or builtins)."""
         return bool(name) and (name in _BUILTINS or name in self.aliases.values())
@@ -218,6 +226,8 @@ class Scope:
                 return frozenset({ENVDUMP})
             if name.startswith(_SECRET_MODULES):
                 return frozenset({SECRET})
+            if name in self.members:
+                return self.members[name]
             return self.labels_of(node.value)
         env = self.env_read(node)
         if env:
@@ -237,6 +247,7 @@ class Scope:
         if name in _SANITISERS:
             return frozenset()
         out = set(self.source_labels(name, node))
+        out |= self.returns.get(self.local(name), frozenset())
         parts: list[ast.AST] = [*node.args, *(k.value for k in node.keywords)]
         if isinstance(node.func, ast.Attribute):
             parts.append(node.func.value)
