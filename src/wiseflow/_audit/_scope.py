@@ -52,6 +52,16 @@ _SYSINFO = frozenset(
      "platform.platform", "platform.version", "os.listdir", "psutil.users",
      "psutil.process_iter", "psutil.net_if_addrs"}
 )  # fmt: skip
+# Names that, used bare and never bound in the file, mean one thing (from x import *, snippets)
+_BARE: Final = {
+    "Popen": "subprocess.Popen", "check_output": "subprocess.check_output",
+    "check_call": "subprocess.check_call", "getoutput": "subprocess.getoutput",
+    "system": "os.system", "popen": "os.popen", "getenv": "os.getenv", "environ": "os.environ",
+    "startfile": "os.startfile", "urlopen": "urllib.request.urlopen",
+    "urlretrieve": "urllib.request.urlretrieve", "b64decode": "base64.b64decode",
+    "unhexlify": "binascii.unhexlify", "gethostname": "socket.gethostname",
+    "getuser": "getpass.getuser", "rmtree": "shutil.rmtree",
+}  # fmt: skip
 _SECRET_MODULES = ("browser_cookie", "keyring.", "win32crypt.")
 _SECRET_CALLS = frozenset(
     {"keyring.get_password", "keyring.get_credential", "win32crypt.CryptUnprotectData"}
@@ -151,7 +161,12 @@ class Scope:
 
     def _resolve(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Name):
-            return self.aliases.get(node.id, node.id)
+            name = node.id
+            if name in self.aliases:
+                return self.aliases[name]
+            if name in _BARE and name not in self.labels:
+                return _BARE[name]  # a snippet or a star import: the usual meaning
+            return name
         if isinstance(node, ast.Attribute):
             base = self.resolve(node.value)
             return f"{base}.{node.attr}" if base else None
