@@ -328,6 +328,27 @@ CASES = {
         "import os\nos.remove(__file__)\n",
         "import os, tempfile\nfd, p = tempfile.mkstemp()\nos.remove(p)\n",
     ),
+    "a listening server is high; an HTTP client request is not raw networking": Case(
+        "raw-network", "high",
+        "import http.server\nhttp.server.HTTPServer(('0.0.0.0', 8081), H).serve_forever()\n",
+        "import http.client\nc = http.client.HTTPSConnection('api.example.org')\n",
+    ),
+    "a module loaded from /tmp is high; importlib.resources is not an import": Case(
+        "dynamic-import", "high",
+        "import importlib.util\n"
+        "spec = importlib.util.spec_from_file_location('m', '/tmp/.cache/m.py')\n",
+        "from importlib import resources\nt = resources.files('pkg').joinpath('a.txt')\n",
+    ),
+    "operator.attrgetter('system') is high; attrgetter('date') for sorting is not": Case(
+        "obfuscation", "high",
+        "import operator, os\nf = operator.attrgetter('system')(os)\n",
+        "import operator\nkey = operator.attrgetter('date')\n",
+    ),
+    "an XOR decoding loop is low obfuscation; a running XOR checksum is not": Case(
+        "obfuscation", "low",
+        "dec = bytes(b ^ 42 for b in enc)\n",
+        "def checksum(data):\n    v = 0\n    for b in data:\n        v ^= b\n    return v\n",
+    ),
     "pickle is unsafe deserialisation; json is not": Case(
         "unsafe-deserialise", "medium",
         "import pickle\nobj = pickle.loads(blob)\n",

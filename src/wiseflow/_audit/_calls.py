@@ -70,6 +70,13 @@ _NET_TAILS: Final = frozenset(
     {"urlopen", "sendmail", "sendall", "sendto", "storbinary", "storlines", "gethostbyname",
      "getaddrinfo", "execute_webhook", "send_message"}
 )  # fmt: skip
+_DECODE_TAILS: Final = frozenset(
+    {"b64decode", "b32decode", "b16decode", "b85decode", "a85decode", "urlsafe_b64decode",
+     "decodebytes", "decodestring", "unhexlify", "a2b_hex", "a2b_base64", "fromhex",
+     "decompress", "decode"}
+)  # fmt: skip
+_CODECS: Final = ("hex", "hex_codec", "rot13", "rot_13", "base64", "base64_codec", "zlib")
+_ATTRGETTERS: Final = ("operator.attrgetter", "operator.methodcaller")
 _CLIPBOARD: Final = frozenset(
     {"clipboard_get", "clipboard_append", "GetClipboardData", "SetClipboardData",
      "SetClipboardText", "OpenClipboard"}
@@ -154,6 +161,20 @@ def judge_call(s: Scope, node: ast.Call, name: str) -> None:
         _send(s, node, name)
     if tail == "execute" and node.args and matching(s.text(node.args[0]), "credential"):
         s.add(Rule("credential-access", "high", "queries a credential database"), node.lineno)
+    if _decodes(s, node, tail):
+        s.add(Rule("obfuscation", "low", "decodes data (base64/hex/zlib)"), node.lineno, name)
+    if name.endswith(("exec_module", "load_module")):
+        s.add(Rule("dynamic-import", "medium", "executes a module loaded by path"), node.lineno)
+    if name == "importlib.util.spec_from_file_location" and len(node.args) > 1:
+        where = s.text(node.args[1])
+        if where.startswith(("/", "~", UNKNOWN)) or "tmp" in where.lower():
+            s.add(Rule("dynamic-import", "high", "imports code from a file outside the plugin"),
+                  node.lineno, where)  # fmt: skip
+    if isinstance(node.func, ast.Call) and s.resolve(node.func.func) in _ATTRGETTERS:
+        attr = s.literal(node.func.args[0]) if node.func.args else None
+        if attr is None or sensitive(attr):
+            s.add(Rule("obfuscation", "high", "reaches a dangerous function through operator"),
+                  node.lineno, str(attr))  # fmt: skip
     if name == "os.dup2":
         _dup2(s, node)
     if tail in _CLIPBOARD:
@@ -172,6 +193,17 @@ def judge_call(s: Scope, node: ast.Call, name: str) -> None:
         found = module_rule(name.removesuffix("()").split("()")[0])
         if found and found[0] != "marshal":
             s.add(found[1], node.lineno, name)
+
+
+def _decodes(s: Scope, node: ast.Call, tail: str) -> bool:
+    """A base64/hex decoder, a codec decode, or zlib on a literal (not any gzip stream)."""
+    if tail not in _DECODE_TAILS or not node.args:
+        return False
+    if tail == "decompress":
+        return s.fold(node.args[0]) is not None
+    if tail == "decode":
+        return s.literal(node.args[0]) in _CODECS
+    return True
 
 
 def _also(s: Scope, rule: Rule, node: ast.Call, labels: frozenset[str], detail: str = "") -> None:

@@ -80,6 +80,10 @@ MODULES: Final[dict[str, Rule]] = {
     "shelve": Rule("unsafe-deserialise", "medium", "unpickles data from shelves"),
     "signal": Rule("process-control", "medium", "installs signal handlers"),
     "runpy": Rule("dynamic-code", "high", "runs modules or files as code"),
+    "http.server": Rule("raw-network", "high", "listens for connections (an HTTP server)"),
+    "socketserver": Rule("raw-network", "high", "listens for connections"),
+    "xmlrpc.server": Rule("raw-network", "high", "listens for connections (an RPC server)"),
+    "zipimport": Rule("dynamic-import", "medium", "imports code from zip archives"),
     "pyperclip": Rule("spyware", "high", "reads or replaces the clipboard"),
     "clipboard": Rule("spyware", "high", "reads or replaces the clipboard"),
     "win32clipboard": Rule("spyware", "high", "reads or replaces the clipboard"),
@@ -139,6 +143,12 @@ CALLS: Final[dict[str, Rule]] = {
     "asyncio.create_subprocess_exec": Rule("subprocess", "low", "starts programs"),
     "webbrowser.open": Rule("subprocess", "low", "opens a browser"),
     "tempfile.mktemp": Rule("file-access", "low", "creates a racy temporary file name"),
+    "importlib.util.spec_from_file_location": Rule(
+        "dynamic-import", "medium", "imports a module from a file path"
+    ),
+    "importlib.machinery.SourceFileLoader": Rule(
+        "dynamic-import", "medium", "imports a module from a file path"
+    ),
     "__pyarmor__": Rule("obfuscated-code", "high", "runs PyArmor-obfuscated code"),
     "os.add_dll_directory": Rule("native-code", "high", "adds a folder to the DLL search path"),
     "uuid.getnode": Rule("fingerprint", "low", "reads the machine's hardware address"),
@@ -203,7 +213,7 @@ def _p(
 
 _SEP = r"[/\\]"
 PATTERNS: Final = (
-    _p("credential", rf"\.ssh{_SEP}|\bid_(rsa|dsa|ecdsa|ed25519)\b|authorized_keys",
+    _p("credential", rf"\.ssh({_SEP}|$)|\bid_(rsa|dsa|ecdsa|ed25519)\b|authorized_keys",
        "credential-access", "high", "names SSH keys",
        (".ssh", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "authorized_keys")),
     _p("credential", rf"\.aws{_SEP}(credentials|config)|\.docker{_SEP}config\.json|"

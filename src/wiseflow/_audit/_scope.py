@@ -174,6 +174,11 @@ class Scope:
             func = self.resolve(node.func)
             if func in _IMPORTERS and node.args:
                 return self.literal(node.args[0])
+            if isinstance(node.func, ast.Call) and node.args:
+                getter = self.resolve(node.func.func)
+                if getter in ("operator.attrgetter", "operator.methodcaller") and node.func.args:
+                    attr, base = self.literal(node.func.args[0]), self.resolve(node.args[0])
+                    return f"{base}.{attr}" if attr and base else None
             if func == "getattr" and len(node.args) >= 2:
                 base, attr = self.resolve(node.args[0]), self.literal(node.args[1])
                 if attr is not None:
