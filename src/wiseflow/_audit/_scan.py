@@ -16,7 +16,7 @@ from typing import Final
 
 from ._calls import judge_call, module_rule
 from ._rules import Rule, matching, raise_to
-from ._scope import DECODED, ENVDUMP, HIDDEN, IMAGE, Finding, Scope, sensitive
+from ._scope import ENVDUMP, HIDDEN, IMAGE, Finding, Scope, sensitive, xors
 
 __all__ = ["scan"]
 
@@ -176,9 +176,6 @@ class _Scanner(ast.NodeVisitor, Scope):
     def visit_Assign(self, node: ast.Assign) -> None:
         self.visit(node.value)
         labels = self.labels_of(node.value)
-        if _xor_decoder(node.value):
-            self.add(Rule("obfuscation", "low", "XOR-decodes data"), node.value.lineno)
-            labels |= {DECODED}
         for target in node.targets:
             self.visit_target(target)
             self._bind(target, node.value, labels)
@@ -413,6 +410,13 @@ class _Scanner(ast.NodeVisitor, Scope):
                                   "name"), node.lineno)  # fmt: skip
         self.generic_visit(node)
 
+    def visit_GeneratorExp(self, node: ast.GeneratorExp | ast.ListComp) -> None:
+        if xors(node):
+            self.add(Rule("obfuscation", "low", "XOR-decodes data"), node.lineno)
+        self.generic_visit(node)
+
+    visit_ListComp = visit_GeneratorExp
+
     def visit_Return(self, node: ast.Return) -> None:
         if node.value is not None:
             self.visit(node.value)
@@ -507,16 +511,6 @@ class _Scanner(ast.NodeVisitor, Scope):
             line = self.source.count("\n", 0, match.start()) + 1
             sev = "high" if sensitive(text.strip()) else "medium"
             self.add(Rule("obfuscation", sev, "spells a string in escape codes"), line, text[:40])
-
-
-def _xor_decoder(value: ast.expr) -> bool:
-    """A comprehension that XORs each element: the usual one-line payload decoder."""
-    for node in ast.walk(value):
-        if isinstance(node, (ast.GeneratorExp, ast.ListComp)) and any(
-            isinstance(n, ast.BinOp) and isinstance(n.op, ast.BitXor) for n in ast.walk(node.elt)
-        ):
-            return True
-    return False
 
 
 def scan(source: str, file: str) -> list[Finding]:

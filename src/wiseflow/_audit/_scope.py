@@ -16,7 +16,7 @@ from typing import Final, NamedTuple
 from ._fold import UNKNOWN, Folded, fold, items
 from ._rules import RANK, SENSITIVE_NAMES, Rule, matching, raise_to
 
-__all__ = ["Finding", "Scope"]
+__all__ = ["Finding", "Scope", "secret_name", "sensitive", "xors"]
 
 # taint labels
 DECODED, NET, ENVDUMP, ENV, SECRET = "decoded", "net", "envdump", "env", "secret"
@@ -44,7 +44,7 @@ _SPY_TAILS = frozenset({"clipboard_get", "GetClipboardData", "paste", "grab", "s
 _IMAGE_MODULES = ("PIL.", "cv2.", "imageio.", "stegano.", "steganography.", "lsb.", "Image.")
 _PATHISH = frozenset(
     {"open", "read_text", "read_bytes", "connect", "copy", "copyfile", "execute", "glob",
-     "iglob", "walk", "listdir", "scandir", "join", "expanduser", "Path", "rglob", "iterdir"}
+     "iglob", "walk", "listdir", "scandir", "rglob", "iterdir"}
 )  # fmt: skip
 # What identifies a machine or its user (python_version or cpu_count do not)
 _SYSINFO = frozenset(
@@ -258,7 +258,7 @@ class Scope:
             return self._call_labels(node)
         if isinstance(node, ast.Constant):
             return frozenset()
-        out: frozenset[str] = frozenset()
+        out: frozenset[str] = frozenset({DECODED}) if xors(node) else frozenset()
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.expr, ast.comprehension)):
                 out |= self.labels_of(child)
@@ -308,7 +308,18 @@ class Scope:
                     out.add(FILE)
             if not node.args and tail in ("read_text", "read_bytes"):
                 out.add(FILE)
+        elif name.endswith(("path.join", "expanduser", "Path", "joinpath")) and matching(
+            self.text(node), "credential"
+        ):
+            out.add(SECRET)  # the path itself names a credential store
         return out
+
+
+def xors(node: ast.AST) -> bool:
+    """A comprehension that XORs each element: the usual one-line payload decoder."""
+    return isinstance(node, (ast.GeneratorExp, ast.ListComp)) and any(
+        isinstance(n, ast.BinOp) and isinstance(n.op, ast.BitXor) for n in ast.walk(node.elt)
+    )
 
 
 def sensitive(value: str) -> bool:
