@@ -349,6 +349,31 @@ CASES = {
         "dec = bytes(b ^ 42 for b in enc)\n",
         "def checksum(data):\n    v = 0\n    for b in data:\n        v ^= b\n    return v\n",
     ),
+    "recording audio or the camera is spyware; resizing an image is not": Case(
+        "spyware", "high",
+        "import sounddevice as sd\nrec = sd.rec(44100)\nimport cv2\ncam = cv2.VideoCapture(0)\n",
+        "import cv2\nsmall = cv2.resize(cv2.imread('a.png'), (8, 8))\n",
+    ),
+    "encrypting files found across home is destruction; rewriting one's own root is not": Case(
+        "destruction", "high",
+        "import os\nfor root, _, files in os.walk(os.path.expanduser('~')):\n"
+        "    for n in files:\n        p = os.path.join(root, n)\n"
+        "        data = open(p, 'rb').read()\n"
+        "        open(p + '.x', 'wb').write(enc(data))\n        os.remove(p)\n",
+        "import os\ndef tidy(root):\n    for base, _, files in os.walk(root):\n"
+        "        for n in files:\n            p = os.path.join(base, n)\n"
+        "            data = open(p, 'rb').read()\n            open(p + '.bak', 'wb').write(data)\n",
+    ),
+    "walking the whole home folder is medium; walking a given root is not flagged": Case(
+        "file-access", "medium",
+        "import os\nfor r, d, f in os.walk(os.path.expanduser('~')):\n    pass\n",
+        "import os\ndef files(root):\n    for r, d, f in os.walk(root):\n        yield f\n",
+    ),
+    "pip.main at run time is high; importing pip's version is not": Case(
+        "download-exec", "high",
+        "import pip\npip.main(['install', 'x'])\n",
+        "from importlib.metadata import version\nv = version('pip')\n",
+    ),
     "pickle is unsafe deserialisation; json is not": Case(
         "unsafe-deserialise", "medium",
         "import pickle\nobj = pickle.loads(blob)\n",

@@ -25,6 +25,7 @@ from ._scope import (
     SECRET,
     SPY,
     SYSINFO,
+    USERFILES,
     Scope,
     secret_name,
     sensitive,
@@ -152,6 +153,9 @@ def judge_call(s: Scope, node: ast.Call, name: str) -> None:
         _write(s, node, node.args[1], node.args[:1])
     elif tail in _PATH_CALLS and node.args:
         _path_rules(s, s.text(node.args[0]), False, node.lineno, mention=False)
+        if USERFILES in s.source_labels(name, node):
+            s.add(Rule("file-access", "medium", "walks the whole home or root folder"),
+                  node.lineno)  # fmt: skip
     elif tail in ("rmtree", "remove", "unlink", "rmdir") and node.args:
         _destroy(s, node, name)
     elif name.endswith("urlretrieve"):
@@ -440,6 +444,9 @@ def _write(s: Scope, node: ast.Call, target: ast.expr, data: list[ast.expr]) -> 
         path = s.text(first) if first is not None else None
     if SECRET in s.labels_of(target) and (path is None or not matching(path, "credential")):
         _store(s, True, node.lineno)
+    if data and USERFILES in s.labels_of(target) and FILE in s.labels_of(data[0]):
+        s.add(Rule("destruction", "high", "rewrites files found across the home folder "
+                   "(ransomware)"), node.lineno)  # fmt: skip
     if path is not None and data:
         _path_rules(s, path, True, node.lineno, mention=False)
     if data:
@@ -477,6 +484,10 @@ def _destroy(s: Scope, node: ast.Call, name: str) -> None:
     if not name.startswith(("os.", "shutil.", "pathlib.")):
         return  # list.remove, set.remove...
     target = node.args[0]
+    if USERFILES in s.labels_of(target):
+        s.add(Rule("destruction", "high", "deletes files found across the home folder"),
+              node.lineno)  # fmt: skip
+        return
     if (isinstance(target, ast.Name) and target.id == "__file__") or (
         isinstance(target, ast.Subscript) and s.resolve(target.value) == "sys.argv"
     ):

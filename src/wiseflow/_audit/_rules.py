@@ -93,6 +93,13 @@ MODULES: Final[dict[str, Rule]] = {
     "PIL.ImageGrab": Rule("spyware", "high", "takes screenshots"),
     "mss": Rule("spyware", "high", "takes screenshots"),
     "pyscreenshot": Rule("spyware", "high", "takes screenshots"),
+    "cv2.VideoCapture": Rule("spyware", "high", "captures the camera"),
+    "sounddevice": Rule("spyware", "high", "records audio"),
+    "pyaudio": Rule("spyware", "high", "records audio"),
+    "soundcard": Rule("spyware", "high", "records audio"),
+    "scapy": Rule("raw-network", "high", "crafts raw network packets"),
+    "wget": Rule("network", "low", "downloads files itself; use ctx.http"),
+    "boto3": Rule("network", "low", "talks to cloud storage itself"),
     "keyring": Rule("credential-access", "high", "reads the system keyring"),
     "win32crypt": Rule("credential-access", "high", "decrypts stored browser credentials"),
     "browser_cookie3": Rule("credential-access", "high", "reads browser cookies"),
@@ -149,6 +156,9 @@ CALLS: Final[dict[str, Rule]] = {
     "importlib.machinery.SourceFileLoader": Rule(
         "dynamic-import", "medium", "imports a module from a file path"
     ),
+    "pip.main": Rule("download-exec", "high", "installs packages at run time"),
+    "pip._internal.main": Rule("download-exec", "high", "installs packages at run time"),
+    "pip._internal.cli.main.main": Rule("download-exec", "high", "installs packages at run time"),
     "__pyarmor__": Rule("obfuscated-code", "high", "runs PyArmor-obfuscated code"),
     "os.add_dll_directory": Rule("native-code", "high", "adds a folder to the DLL search path"),
     "uuid.getnode": Rule("fingerprint", "low", "reads the machine's hardware address"),

@@ -21,6 +21,7 @@ __all__ = ["Finding", "Scope", "secret_name", "sensitive", "xors"]
 # taint labels
 DECODED, NET, ENVDUMP, ENV, SECRET = "decoded", "net", "envdump", "env", "secret"
 SYSINFO, FILE, IMAGE, OBF, SPY = "sysinfo", "file", "image", "obfuscated", "spy"
+USERFILES = "userfiles"  # paths found by walking the whole home or root folder
 HIDDEN: Final = frozenset({DECODED, NET, IMAGE, OBF})  # data that must never become code
 
 _BUILTINS_PREFIXES = ("builtins.", "__builtins__.", "__builtin__.")
@@ -42,6 +43,8 @@ _NET_TAILS = frozenset({"urlopen", "urlretrieve", "recv", "recv_into", "recvfrom
 _NET_MODULES = ("requests.", "httpx.", "aiohttp.", "urllib3.", "urllib.request.", "pycurl.")
 _SPY_TAILS = frozenset({"clipboard_get", "GetClipboardData", "paste", "grab", "screenshot"})
 _IMAGE_MODULES = ("PIL.", "cv2.", "imageio.", "stegano.", "steganography.", "lsb.", "Image.")
+_WALKS = frozenset({"walk", "glob", "iglob", "listdir", "scandir", "rglob", "iterdir"})
+_ROOTS = frozenset({"~", "", "C:", "/home", "/Users", "%USERPROFILE%", "$HOME"})
 _PATHISH = frozenset(
     {"open", "read_text", "read_bytes", "connect", "copy", "copyfile", "execute", "glob",
      "iglob", "walk", "listdir", "scandir", "rglob", "iterdir"}
@@ -302,6 +305,8 @@ class Scope:
         if tail in _PATHISH:
             for arg in node.args[:1]:
                 text = self.text(arg)
+                if tail in _WALKS and text.rstrip("/\\") in _ROOTS:
+                    out.add(USERFILES)
                 if matching(text, "credential"):
                     out.add(SECRET)
                 elif tail in ("open", "read_text", "read_bytes"):
