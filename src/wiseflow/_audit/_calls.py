@@ -211,6 +211,11 @@ def _decodes(s: Scope, node: ast.Call, tail: str) -> bool:
     return True
 
 
+def _devnull(s: Scope, node: ast.expr) -> bool:
+    what = s.resolve(node) or s.text(node)
+    return "DEVNULL" in what or "devnull" in what
+
+
 def _also(s: Scope, rule: Rule, node: ast.Call, labels: frozenset[str], detail: str = "") -> None:
     """Report ``rule`` also on the lines of multi-line arguments that carry ``labels``."""
     lines = {node.lineno}
@@ -342,21 +347,18 @@ def _program(s: Scope, node: ast.Call, name: str) -> None:
     if taint & {ENVDUMP, SECRET}:
         s.add(Rule("exfiltration", "high", "passes secrets on a command line"), line, name)
     kw = {k.arg: k.value for k in node.keywords if k.arg}
-    outs = [s.resolve(kw[k]) or s.text(kw[k]) for k in ("stdout", "stderr") if k in kw]
-    silent = len(outs) == 2 and all("DEVNULL" in o or "devnull" in o for o in outs)
+    nulls = [k for k in ("stdin", "stdout", "stderr") if k in kw and _devnull(s, kw[k])]
     flags = ast.dump(kw["creationflags"]) if "creationflags" in kw else ""
-    if (
-        silent
-        or any(f in flags for f in _SILENT_FLAGS)
+    session = kw.get("start_new_session")
+    detached = (
+        any(f in flags for f in _SILENT_FLAGS)
         or "0x08000000" in flags
-        or (
-            "start_new_session" in kw
-            and s.literal(kw["start_new_session"]) != ""
-            and isinstance(kw["start_new_session"], ast.Constant)
-            and kw["start_new_session"].value
-        )
-        or re.search(r"(>\s*/dev/null|>\s*nul)\b.*2>&1|\bnohup\b|&\s*$|\bpythonw\b", text)
-    ):
+        or (isinstance(session, ast.Constant) and bool(session.value))
+        or bool(re.search(r"(>\s*/dev/null|>\s*nul)\b.*2>&1|\bnohup\b|&\s*$|\bpythonw\b", text))
+    )
+    if not detached and len(nulls) == 2 and "stdin" not in nulls:
+        s.add(Rule("silent-process", "medium", "discards a program's output"), line, text[:80])
+    elif detached or len(nulls) == 3:
         s.add(Rule("silent-process", "high", "starts a program silently (no output, detached)"),
               line, text[:80])  # fmt: skip
         return
