@@ -62,6 +62,12 @@ CASES = {
         "import importlib\nm = importlib.import_module('json')\n",
         "medium",
     ),
+    "a formatted name spelling socket is high; a formatted sub-package name is not": Case(
+        "dynamic-import", "high",
+        "import importlib\nA = 'sock'\nm = importlib.import_module(f'{A}et')\n",
+        "import importlib\nPKG = 'myplugin'\nm = importlib.import_module(f'{PKG}.parsers')\n",
+        "medium",
+    ),
     "__import__ of a computed name is high; of a literal it is low": Case(
         "dynamic-import", "high",
         "def f(name):\n    return __import__(name)\n",

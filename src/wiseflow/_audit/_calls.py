@@ -38,7 +38,7 @@ _SHELLS: Final = frozenset(
      "powershell.exe", "pwsh", "python", "python3", "perl", "ruby", "node"}
 )  # fmt: skip
 _EXEC_EXT: Final = re.compile(
-    r"\.(exe|scr|bat|cmd|ps1|vbs|js|jar|msi|dll|so|dylib|sh|bin|elf|py|pyw|pyc|app)$|"
+    r"\.(exe|scr|bat|cmd|ps1|vbs|js|jar|msi|dll|so|dylib|sh|elf|py|pyw|pyc|app)$|"
     r"/(bin|tmp)/[^/.]+$",
     re.IGNORECASE,
 )
@@ -266,8 +266,11 @@ def _import(s: Scope, node: ast.Call, name: str) -> None:
         sev = "high" if name == "__import__" else "medium"
         s.add(Rule("dynamic-import", sev, "imports a module whose name is computed"),
               node.lineno, name)  # fmt: skip
-    elif got.tricky or not (
-        isinstance(first, ast.Constant) or (isinstance(first, ast.Name) and first.id in s.plain)
+    elif got.tricky or (
+        not (
+            isinstance(first, ast.Constant) or (isinstance(first, ast.Name) and first.id in s.plain)
+        )
+        and _dangerous_module(got.value)
     ):
         s.add(Rule("dynamic-import", "high", "imports a module whose name is built from pieces"),
               node.lineno, str(got.value))  # fmt: skip
@@ -279,6 +282,12 @@ def _import(s: Scope, node: ast.Call, name: str) -> None:
         found = module_rule(module)
         if found:
             s.add(found[1], node.lineno, module)
+
+
+def _dangerous_module(value: str | bytes) -> bool:
+    """A module name whose import is itself a finding (subprocess, socket, ctypes...)."""
+    name = value.decode("latin-1") if isinstance(value, bytes) else value
+    return name in ("os", "sys", "builtins", "importlib") or module_rule(name) is not None
 
 
 def _getattr(s: Scope, node: ast.Call) -> None:
