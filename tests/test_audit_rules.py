@@ -135,6 +135,11 @@ CASES = {
         "import socket\ns = socket.socket()\ns.connect(('1.2.3.4', 80))\n",
         "import socket\nlabel = socket.gethostname()\n",
     ),
+    "a socket that only reserves a local port is medium; one that connects is raw-network": Case(
+        "local-socket", "medium",
+        "import socket\nwith socket.socket() as s:\n    s.bind(('127.0.0.1', 0))\n",
+        "import socket\ns = socket.socket()\ns.connect(('example.org', 80))\n",
+    ),
     "requests is a network capability (low); ctx.http is not flagged": Case(
         "network", "low",
         "import requests\nr = requests.get('https://api.example.org')\n",

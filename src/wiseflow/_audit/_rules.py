@@ -148,7 +148,7 @@ CALLS: Final[dict[str, Rule]] = {
     "winreg.SetValue": Rule("persistence", "high", "writes a registry value"),
     "asyncio.create_subprocess_shell": Rule("subprocess", "medium", "runs a shell command"),
     "asyncio.create_subprocess_exec": Rule("subprocess", "low", "starts programs"),
-    "webbrowser.open": Rule("subprocess", "low", "opens a browser"),
+    "webbrowser.open": Rule("process-control", "low", "opens a web browser"),
     "tempfile.mktemp": Rule("file-access", "low", "creates a racy temporary file name"),
     "importlib.util.spec_from_file_location": Rule(
         "dynamic-import", "medium", "imports a module from a file path"
@@ -397,4 +397,5 @@ HINTS: Final = {
     "import-path": "import from your own package; do not change sys.path",
     "destruction": "a plugin deletes only what it wrote in ctx.data_dir",
     "evasion": "plugins have no reason to look for debuggers or virtual machines",
+    "local-socket": "fetch through ctx.http; a plugin needs no sockets of its own",
 }

@@ -39,6 +39,12 @@ _HARMLESS_SOCKET: Final = frozenset(
      "AF_INET", "AF_INET6", "SOCK_STREAM", "timeout", "error", "gaierror", "herror",
      "has_ipv6", "inet_pton", "inet_ntop"}
 )  # fmt: skip
+# what a socket does that makes it a channel: without these it only reserves a local port
+_TALKING_SOCKET: Final = frozenset(
+    {"connect", "connect_ex", "send", "sendall", "sendto", "sendmsg", "recv", "recvfrom",
+     "recv_into", "recvmsg", "listen", "accept", "create_connection", "create_server",
+     "fromfd", "socketpair", "makefile", "sendfile"}
+)  # fmt: skip
 _ESCAPES: Final = re.compile(r"(?:\\x[0-9a-fA-F]{2}|\\[0-7]{3}|\\u[0-9a-fA-F]{4}){3,}")
 _BIDI: Final = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _BLOB: Final = re.compile(r"^[A-Za-z0-9+/=_\-\s]{160,}$")
@@ -65,7 +71,8 @@ class _Scanner(ast.NodeVisitor, Scope):
         self.called: set[int] = set()  # attribute nodes that are a call's function
         self.inner = self._inner
         self.socket_imports: list[int] = []
-        self.socket_uses: set[str] = set()
+        self.socket_uses: set[str] = set()  # socket module names used (gethostname...)
+        self.socket_calls: set[str] = set()  # last parts, methods of socket objects included
         self.wrappers: dict[str, str] = {}  # local function -> "net" | "code"
         self.saw: set[str] = set()  # what the function being walked does: "net", "code"
         self.ret: set[str] = set()  # labels of what the function being walked returns
@@ -343,6 +350,7 @@ class _Scanner(ast.NodeVisitor, Scope):
     def _socket_use(self, name: str) -> None:
         if name.startswith("socket."):
             self.socket_uses.add(name.split(".")[1].removesuffix("()"))
+            self.socket_calls.add(name.rsplit(".", 1)[-1])
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if id(node) in self.skip:
@@ -467,6 +475,10 @@ class _Scanner(ast.NodeVisitor, Scope):
                 self.add(Rule("obfuscation", "low", "builds a string from encoded pieces"),
                          getattr(value, "lineno", 0), text[:80])  # fmt: skip
 
+    def _socket_imports(self, rule: str, severity: str, message: str) -> None:
+        for i in self.socket_imports:
+            self.found[i] = self.found[i]._replace(rule=rule, severity=severity, message=message)
+
     def _inner(self, code: str) -> list[Finding]:
         """Findings of code held in a string (exec("import os; os.system(...)"))."""
         if self.depth > 20:
@@ -491,13 +503,12 @@ class _Scanner(ast.NodeVisitor, Scope):
             self.add(Rule("obfuscation", "high", "hides code with bidirectional text controls"),
                      line)  # fmt: skip
         if self.socket_uses and self.socket_uses <= _HARMLESS_SOCKET:
-            for i in self.socket_imports:
-                f = self.found[i]
-                self.found[i] = f._replace(
-                    rule="fingerprint",
-                    severity="low",
-                    message="imports socket for host-name lookups",
-                )
+            self._socket_imports("fingerprint", "low", "imports socket for host-name lookups")
+        elif self.socket_uses and not self.socket_calls & _TALKING_SOCKET:
+            self._socket_imports("local-socket", "medium", "uses sockets that neither connect "
+                                 "nor listen")  # fmt: skip
+            self.found = [f._replace(rule="local-socket", severity="medium")
+                          if f.rule == "raw-network" else f for f in self.found]  # fmt: skip
         return self.found
 
     def _escapes(self) -> None:
