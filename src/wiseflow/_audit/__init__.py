@@ -4,12 +4,15 @@ Pure static analysis: the plugin's files are read, parsed and walked; nothing is
 or executed. Modules, one job each:
 
 - ``_files``: which files an entry can reach, and refusals for what cannot be read
-  (non-UTF-8, unparsable, FIFOs, huge files, bytecode without or unlike its source,
-  native extensions).
+  (non-UTF-8, FIFOs, huge files, symlinked folders, bytecode without or unlike its
+  source, native extensions).
+- ``_source``: one module's audit: parse and walk, or read line by line when it does not
+  parse.
 - ``_fold``: constant folding, to see through names and payloads built from pieces.
 - ``_scope``: per-module aliases, folded values and a light taint (decoded, downloaded,
-  environment, secret, image...).
-- ``_calls`` and ``_scan``: the walk and the rules.
+  environment, secret, image...); ``_bindings`` fills them in statement order.
+- ``_scan``: the walk (imports, calls, attributes, names, namespace lookups);
+  ``_calls``, ``_programs``, ``_io`` judge calls; ``_strings`` judges what strings name.
 - ``_declared``: what the code does against what the manifest declares.
 - ``_rules``: the tables and hints.
 
@@ -28,8 +31,8 @@ from .._manifest import Manifest
 from ._declared import Declared, against_manifest
 from ._files import plugin_files
 from ._rules import HINTS, RANK, SEVERITIES
-from ._scan import scan
 from ._scope import Finding
+from ._source import scan
 
 __all__ = ["SEVERITIES", "audit_plugin", "audit_source", "blocking"]
 

@@ -8,17 +8,17 @@ own scope, seeded from the module's.
 from __future__ import annotations
 
 import ast
-import codecs
-import re
 from collections.abc import Callable
 from pathlib import PurePath
 from typing import Final
 
+from ._bindings import Bindings
 from ._calls import judge_call, module_rule
-from ._rules import Rule, matching, raise_to
-from ._scope import ENVDUMP, HIDDEN, IMAGE, Finding, Scope, sensitive, xors
+from ._rules import Rule, raise_to
+from ._scope import CODE_NAMES, ENVDUMP, HIDDEN, Finding, sensitive, xors
+from ._strings import judge_bidi, judge_escapes, judge_string
 
-__all__ = ["scan"]
+__all__ = ["Scanner"]
 
 _ATTRS: Final = {
     "__subclasses__": Rule("introspection", "high", "walks class hierarchies (sandbox escape)"),
@@ -33,7 +33,6 @@ _ATTRS: Final = {
     "tb_frame": Rule("introspection", "medium", "reads a traceback's frame"),
     "__getattribute__": Rule("obfuscation", "medium", "reads attributes through a dunder"),
 }
-_CODE_NAMES: Final = frozenset({"exec", "eval", "__import__", "compile", "execfile"})
 _HARMLESS_SOCKET: Final = frozenset(
     {"gethostname", "getfqdn", "gethostbyname", "getaddrinfo", "inet_aton", "inet_ntoa",
      "AF_INET", "AF_INET6", "SOCK_STREAM", "timeout", "error", "gaierror", "herror",
@@ -45,9 +44,6 @@ _TALKING_SOCKET: Final = frozenset(
      "recv_into", "recvmsg", "listen", "accept", "create_connection", "create_server",
      "fromfd", "socketpair", "makefile", "sendfile"}
 )  # fmt: skip
-_ESCAPES: Final = re.compile(r"(?:\\x[0-9a-fA-F]{2}|\\[0-7]{3}|\\u[0-9a-fA-F]{4}){3,}")
-_BIDI: Final = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_BLOB: Final = re.compile(r"^[A-Za-z0-9+/=_\-\s]{160,}$")
 _INSTALL_RULES: Final = frozenset(
     {"subprocess", "network", "raw-network", "dynamic-code", "download-exec", "environment",
      "environment-dump", "exfiltration", "file-access", "fingerprint"}
@@ -58,13 +54,13 @@ _TELLING_MODULES: Final = frozenset(
     {"credential-access", "spyware", "steganography", "obfuscated-code", "persistence"}
 )
 _INERT_FIELDS: Final = frozenset({"ctx", "op", "ops", "type_comment", "type_ignores"})
-_DISPATCH: dict[type, Callable[[_Scanner, ast.AST], None]] = {}
+_DISPATCH: dict[type, Callable[[Scanner, ast.AST], None]] = {}
 _HOOK_BASES: Final = ("setuptools.command.", "distutils.command.", "wheel.bdist_wheel")
 
 
-class _Scanner(ast.NodeVisitor, Scope):
+class Scanner(Bindings, ast.NodeVisitor):
     def __init__(self, file: str, source: str) -> None:
-        Scope.__init__(self, file)
+        Bindings.__init__(self, file)
         self.source = source
         self.setup = PurePath(file).name == "setup.py"
         self.skip: set[int] = set()  # nodes already judged as part of a larger one
@@ -73,16 +69,13 @@ class _Scanner(ast.NodeVisitor, Scope):
         self.socket_imports: list[int] = []
         self.socket_uses: set[str] = set()  # socket module names used (gethostname...)
         self.socket_calls: set[str] = set()  # last parts, methods of socket objects included
-        self.wrappers: dict[str, str] = {}  # local function -> "net" | "code"
-        self.saw: set[str] = set()  # what the function being walked does: "net", "code"
-        self.ret: set[str] = set()  # labels of what the function being walked returns
 
     # -- dispatch (ast.NodeVisitor's, without visiting ctx/operator singletons) ----------
     def visit(self, node: ast.AST) -> None:
         kind = type(node)
         method = _DISPATCH.get(kind)
         if method is None:
-            method = getattr(_Scanner, f"visit_{kind.__name__}", _Scanner.generic_visit)
+            method = getattr(Scanner, f"visit_{kind.__name__}", Scanner.generic_visit)
             _DISPATCH[kind] = method
         method(self, node)
 
@@ -135,160 +128,6 @@ class _Scanner(ast.NodeVisitor, Scope):
                 self.aliases[alias.asname or alias.name] = full
 
     # -- bindings --------------------------------------------------------------------
-    def _bind(self, target: ast.AST, value: ast.AST | None, labels: frozenset[str]) -> None:
-        if isinstance(target, (ast.Tuple, ast.List)):
-            values = value.elts if isinstance(value, (ast.Tuple, ast.List)) else None
-            for i, elt in enumerate(target.elts):
-                sub = values[i] if values and i < len(values) else None
-                self._bind(elt, sub, self.labels_of(sub) if sub is not None else labels)
-            return
-        if isinstance(target, ast.Starred):
-            self._bind(target.value, None, labels)
-            return
-        if isinstance(target, ast.Attribute) and self.resolve(target.value) in ("self", "cls"):
-            self.members[f"{self.resolve(target.value)}.{target.attr}"] = labels
-            return
-        if not isinstance(target, ast.Name):
-            return
-        name = target.id
-        self.forget()
-        for table in (self.aliases, self.consts, self.texts, self.paths, self.seqs):
-            table.pop(name, None)
-        self.labels[name] = labels
-        self.plain.discard(name)
-        if value is None:
-            return
-        if isinstance(value, ast.Constant):
-            self.plain.add(name)
-        folded = self.fold(value)
-        if folded is not None:
-            self.consts[name] = folded
-        seq = self.items(value)
-        if seq is not None:
-            self.seqs[name] = seq
-        text = self.text(value)
-        if text.strip("\ufffd"):
-            self.texts[name] = text
-        if isinstance(value, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
-            resolved = self.resolve(value)
-            if resolved and resolved != name:
-                self.aliases[name] = resolved
-                if isinstance(value, ast.Name) and resolved in _CODE_NAMES:
-                    self.add(Rule("obfuscation", "high", f"renames {resolved}"), value.lineno)
-        if isinstance(value, ast.Call) and (self.resolve(value.func) or "").endswith("open"):
-            first = value.args[0] if value.args else None
-            if first is not None:
-                self.paths[name] = self.text(first)
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        self.visit(node.value)
-        labels = self.labels_of(node.value)
-        for target in node.targets:
-            self.visit_target(target)
-            self._bind(target, node.value, labels)
-        self._assigned(node.value, labels)
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is not None:
-            self.visit(node.value)
-            labels = self.labels_of(node.value)
-            self._bind(node.target, node.value, labels)
-            self._assigned(node.value, labels)
-
-    def _assigned(self, value: ast.expr, labels: frozenset[str]) -> None:
-        """Judge a value by what it builds: hidden strings, paths, image bits."""
-        if isinstance(value, ast.Constant):
-            return
-        before = len(self.found)
-        self._obfuscated_value(value)
-        if len(self.found) == before and isinstance(value, (ast.BinOp, ast.Call, ast.JoinedStr)):
-            text = self.text(value)
-            if text.strip("\ufffd/") and matching(text, "credential", "persistence"):
-                self._string(text, value.lineno, tricky=False)
-        if IMAGE in labels and any(
-            isinstance(n, ast.BinOp) and isinstance(n.op, (ast.BitAnd, ast.Mod))
-            and isinstance(n.right, ast.Constant) and n.right.value in (1, 2)
-            for n in ast.walk(value)
-        ):  # fmt: skip
-            self.add(Rule("steganography", "high", "extracts the low bits of image data"),
-                     value.lineno)  # fmt: skip
-
-    def visit_AugAssign(self, node: ast.AugAssign) -> None:
-        self.visit(node.value)
-        if isinstance(node.target, ast.Name):
-            name = node.target.id
-            labels = self.labels.get(name, frozenset()) | self.labels_of(node.value)
-            joined = ast.BinOp(left=ast.Name(name, ast.Load()), op=node.op, right=node.value)
-            self._bind(node.target, joined, labels)
-        else:
-            self.visit_target(node.target)
-
-    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
-        self.visit(node.value)
-        self._bind(node.target, node.value, self.labels_of(node.value))
-
-    def visit_target(self, target: ast.AST) -> None:
-        if not isinstance(target, ast.Name):
-            self.visit(target)
-
-    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
-        self.visit(node.iter)
-        labels = self.labels_of(node.iter)
-        if self.resolve(node.iter) == "os.environ":
-            labels |= {ENVDUMP}
-        if "secret" in labels and not any(f.line == node.lineno for f in self.found[-3:]):
-            self.add(Rule("credential-access", "high", "walks a credential or wallet store"),
-                     node.lineno)  # fmt: skip
-        self._bind(node.target, None, labels)
-        for stmt in [*node.body, *node.orelse]:
-            self.visit(stmt)
-
-    visit_AsyncFor = visit_For
-
-    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
-        for item in node.items:
-            self.visit(item.context_expr)
-            if item.optional_vars is not None:
-                self._bind(item.optional_vars, item.context_expr,
-                           self.labels_of(item.context_expr))  # fmt: skip
-        for stmt in node.body:
-            self.visit(stmt)
-
-    visit_AsyncWith = visit_With
-
-    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
-        if not isinstance(node, ast.Lambda):
-            for dec in node.decorator_list:
-                self.visit(dec)
-            self.labels[node.name] = frozenset()
-        saved = (dict(self.aliases), dict(self.consts), dict(self.texts), dict(self.labels),
-                 dict(self.paths), dict(self.seqs))  # fmt: skip
-        for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
-            for table in (self.aliases, self.consts, self.texts, self.paths, self.seqs):
-                table.pop(arg.arg, None)
-            self.labels[arg.arg] = frozenset()  # a parameter shadows a builtin of its name
-        self.depth += 1
-        self.forget()
-        outer, self.saw = self.saw, set()
-        outer_ret, self.ret = self.ret, set()
-        try:
-            body = [node.body] if isinstance(node, ast.Lambda) else node.body
-            for stmt in body:
-                self.visit(stmt)
-            if not isinstance(node, ast.Lambda):
-                if self.saw and self.depth <= 2:  # module functions and methods
-                    self.wrappers[node.name] = "code" if "code" in self.saw else "net"
-                if self.ret:
-                    self.returns[node.name] = frozenset(self.ret)
-        finally:
-            self.ret = outer_ret
-            self.saw |= outer
-            self.depth -= 1
-            self.aliases, self.consts, self.texts, self.labels, self.paths, self.seqs = saved
-            self.forget()
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-    visit_Lambda = visit_FunctionDef
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for base in node.bases:
@@ -386,7 +225,7 @@ class _Scanner(ast.NodeVisitor, Scope):
         name = self.resolve(node)
         if node.id == "__builtins__":
             self.add(Rule("introspection", "high", "reaches the builtins module"), node.lineno)
-        elif node.id in _CODE_NAMES - {"compile"} and node.id not in self.labels:
+        elif node.id in CODE_NAMES - {"compile"} and node.id not in self.labels:
             self.add(Rule("obfuscation", "high", f"passes {node.id} around as a value"),
                      node.lineno, node.id)  # fmt: skip
         elif name in ("os.environ", "os.environb"):
@@ -425,11 +264,6 @@ class _Scanner(ast.NodeVisitor, Scope):
 
     visit_ListComp = visit_GeneratorExp
 
-    def visit_Return(self, node: ast.Return) -> None:
-        if node.value is not None:
-            self.visit(node.value)
-            self.ret |= self.labels_of(node.value)
-
     def visit_Expr(self, node: ast.Expr) -> None:
         if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             return  # a docstring or a bare string says nothing
@@ -440,40 +274,7 @@ class _Scanner(ast.NodeVisitor, Scope):
         if isinstance(value, bytes):
             value = value.decode("latin-1")
         if isinstance(value, str) and len(value) >= 4:
-            self._string(value, node.lineno, tricky=False)
-
-    def _string(self, value: str, line: int, *, tricky: bool) -> None:
-        # "pip install x" in an error message is advice, not an action: commands are not here
-        kinds = ("credential", "persistence", "url", "payload", "evasion", "token")
-        for pat in matching(value, *kinds)[:1]:
-            sev = pat.rule.severity
-            mention = pat.kind in ("credential", "persistence") or pat.rule.rule in (
-                "download-exec",
-                "silent-process",
-            )
-            if mention and not tricky:
-                sev = "medium"  # named, not yet used: the call that uses it is judged
-            self.add(Rule(pat.rule.rule, sev, pat.rule.message), line, value[:80])
-            return
-        if tricky and sensitive(value):
-            self.add(Rule("obfuscation", "high", "spells a dangerous name indirectly"), line,
-                     value[:80])  # fmt: skip
-        elif _BLOB.match(value) and not value.isalpha():
-            self.add(Rule("encoded-blob", "low", "embeds a long encoded blob"), line)
-
-    def _obfuscated_value(self, value: ast.AST) -> None:
-        if isinstance(value, ast.Constant):
-            return
-        got = self.fold(value)
-        if got is None or not got.tricky or isinstance(got.value, int):
-            return
-        text = got.value.decode("latin-1") if isinstance(got.value, bytes) else got.value
-        if len(text) >= 2:
-            before = len(self.found)
-            self._string(text, getattr(value, "lineno", 0), tricky=True)
-            if len(self.found) == before:
-                self.add(Rule("obfuscation", "low", "builds a string from encoded pieces"),
-                         getattr(value, "lineno", 0), text[:80])  # fmt: skip
+            judge_string(self, value, node.lineno, tricky=False)
 
     def _socket_imports(self, rule: str, severity: str, message: str) -> None:
         for i in self.socket_imports:
@@ -487,7 +288,7 @@ class _Scanner(ast.NodeVisitor, Scope):
             tree = ast.parse(code)
         except (SyntaxError, ValueError):
             return []
-        inner = _Scanner(self.file, code)
+        inner = Scanner(self.file, code)
         inner.depth = self.depth + 1  # nesting bound for exec("exec('...')")
         try:
             return inner.run(tree)
@@ -497,11 +298,8 @@ class _Scanner(ast.NodeVisitor, Scope):
     # -- whole module ----------------------------------------------------------------
     def run(self, tree: ast.Module) -> list[Finding]:
         self.visit(tree)
-        self._escapes()
-        for match in _BIDI.finditer(self.source):
-            line = self.source.count("\n", 0, match.start()) + 1
-            self.add(Rule("obfuscation", "high", "hides code with bidirectional text controls"),
-                     line)  # fmt: skip
+        judge_escapes(self, self.source)
+        judge_bidi(self, self.source)
         if self.socket_uses and self.socket_uses <= _HARMLESS_SOCKET:
             self._socket_imports("fingerprint", "low", "imports socket for host-name lookups")
         elif self.socket_uses and not self.socket_calls & _TALKING_SOCKET:
@@ -510,72 +308,3 @@ class _Scanner(ast.NodeVisitor, Scope):
             self.found = [f._replace(rule="local-socket", severity="medium")
                           if f.rule == "raw-network" else f for f in self.found]  # fmt: skip
         return self.found
-
-    def _escapes(self) -> None:
-        for match in _ESCAPES.finditer(self.source):
-            try:
-                text = codecs.decode(match.group(0), "unicode_escape")
-            except UnicodeDecodeError:
-                continue
-            if not text.isprintable() or not text.isascii():
-                continue
-            line = self.source.count("\n", 0, match.start()) + 1
-            sev = "high" if sensitive(text.strip()) else "medium"
-            self.add(Rule("obfuscation", sev, "spells a string in escape codes"), line, text[:40])
-
-
-def scan(source: str, file: str) -> list[Finding]:
-    """Every finding in one module's source (``unparsable`` when it does not parse).
-
-    Source that does not parse (Python 2, a fragment) is refused, and still read line by
-    line so that what it would do is reported too.
-    """
-    try:
-        tree = ast.parse(source, filename=file)
-    except (SyntaxError, ValueError) as exc:
-        line = getattr(exc, "lineno", 0) or 0
-        msg = getattr(exc, "msg", str(exc))
-        refused = Finding("unparsable", "high", f"cannot be audited: {msg}", line)
-        return [refused, *_line_by_line(source, file)]
-    try:
-        return _Scanner(file, source).run(tree)
-    except RecursionError:
-        return [Finding("unparsable", "high", "cannot be audited: nested too deeply", 0)]
-
-
-_PY2_EXEC: Final = re.compile(r"^(\s*)(exec|print)\s+(?![(=])(.+)$")
-_KEYWORDS: Final = (
-    (re.compile(r"\b(exec|eval|execfile|compile)\b"), Rule("dynamic-code", "high",
-     "executes code from a string")),
-    (re.compile(r"\b(os\.system|os\.popen|subprocess\.|Popen\b|commands\.getoutput)"),
-     Rule("subprocess", "medium", "starts programs")),
-    (re.compile(r"\b(urlopen|urlretrieve|requests\.|urllib2?\.|socket\.)"),
-     Rule("network", "low", "makes network connections itself; use ctx.http")),
-    (re.compile(r"\b(b64decode|decodestring|fromhex|unhexlify|decompress|marshal\.loads)\b"),
-     Rule("obfuscation", "low", "decodes data")),
-)  # fmt: skip
-
-
-def _line_by_line(source: str, file: str) -> list[Finding]:
-    """Findings of each line read alone, or matched by keyword when a line does not parse."""
-    found: list[Finding] = []
-    for number, raw in enumerate(source.splitlines(), 1):
-        text = raw.strip()
-        if not text or text.startswith("#") or len(text) > 4000:
-            continue
-        py2 = _PY2_EXEC.match(text)
-        if py2 and py2.group(2) == "exec":
-            text = f"exec({py2.group(3)})"  # Python 2: exec "code"
-        try:
-            tree = ast.parse(text.rstrip(":") if text.endswith(":") else text)
-        except (SyntaxError, ValueError):
-            found += [Finding(r.rule, r.severity, r.message, number)
-                      for rx, r in _KEYWORDS if rx.search(text)]  # fmt: skip
-            found += [Finding(p.rule.rule, p.rule.severity, p.rule.message, number)
-                      for p in matching(text)[:1]]  # fmt: skip
-            continue
-        try:
-            found += [f._replace(line=number) for f in _Scanner(file, text).run(tree)]
-        except RecursionError:
-            continue
-    return found

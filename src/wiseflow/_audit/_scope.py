@@ -16,13 +16,14 @@ from typing import Final, NamedTuple
 from ._fold import UNKNOWN, Folded, fold, items
 from ._rules import RANK, SENSITIVE_NAMES, Rule, matching, raise_to
 
-__all__ = ["Finding", "Scope", "secret_name", "sensitive", "xors"]
+__all__ = ["CODE_NAMES", "Finding", "Scope", "secret_name", "sensitive", "xors"]
 
 # taint labels
 DECODED, NET, ENVDUMP, ENV, SECRET = "decoded", "net", "envdump", "env", "secret"
 SYSINFO, FILE, IMAGE, OBF, SPY = "sysinfo", "file", "image", "obfuscated", "spy"
 USERFILES = "userfiles"  # paths found by walking the whole home or root folder
 HIDDEN: Final = frozenset({DECODED, NET, IMAGE, OBF})  # data that must never become code
+CODE_NAMES: Final = frozenset({"exec", "eval", "__import__", "compile", "execfile"})
 
 _BUILTINS_PREFIXES = ("builtins.", "__builtins__.", "__builtin__.")
 _BUILTINS = frozenset({"builtins", "__builtins__", "__builtin__"})
