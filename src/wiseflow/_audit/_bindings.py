@@ -60,7 +60,10 @@ class Bindings(Scope):
         seq = self.items(value)
         if seq is not None:
             self.seqs[name] = seq
-        text = self.text(value)
+        if isinstance(value, (ast.List, ast.Tuple)):  # an argv: its words, as a command line
+            text = " ".join(self.text(e) for e in value.elts if not isinstance(e, ast.Starred))
+        else:
+            text = self.text(value)
         if text.strip("\ufffd"):
             self.texts[name] = text
         if isinstance(value, ast.Lambda) and any(

@@ -50,6 +50,7 @@ _PREFIX_CALLS: Final = [(k, r) for k, r in CALLS.items() if k.endswith(("exec", 
 _INSTALL_COMMANDS: Final = frozenset({"install", "develop", "egg_info", "easy_install"})
 
 
+_CAPABILITIES: Final = frozenset({"subprocess", "network", "process-control"})
 _MAX_INNER: Final = 1 << 16
 
 
@@ -139,7 +140,9 @@ def judge_call(s: Scope, node: ast.Call, name: str) -> None:
             s.add(rule, node.lineno, name)
     if len(s.found) == before:
         found = module_rule(name.removesuffix("()").split("()")[0])
-        if found and found[0] != "marshal":
+        # proc.wait() on a Popen object starts nothing new; a socket's connect() is the act
+        method = "()." in name and found is not None and found[1].rule in _CAPABILITIES
+        if found and found[0] != "marshal" and not method:
             s.add(found[1], node.lineno, name)
 
 
