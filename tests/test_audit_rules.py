@@ -352,11 +352,13 @@ CASES = {
         "import http.server\nhttp.server.HTTPServer(('0.0.0.0', 8081), H).serve_forever()\n",
         "import http.client\nc = http.client.HTTPSConnection('api.example.org')\n",
     ),
-    "a module loaded from /tmp is high; importlib.resources is not an import": Case(
+    "a module loaded from /tmp is high; one beside the plugin's own file is not": Case(
         "dynamic-import", "high",
         "import importlib.util\n"
         "spec = importlib.util.spec_from_file_location('m', '/tmp/.cache/m.py')\n",
-        "from importlib import resources\nt = resources.files('pkg').joinpath('a.txt')\n",
+        "import importlib.util\nfrom pathlib import Path\n"
+        "spec = importlib.util.spec_from_file_location('m', Path(__file__).parent / 'm.py')\n",
+        "high",
     ),
     "operator.attrgetter('system') is high; attrgetter('date') for sorting is not": Case(
         "obfuscation", "high",

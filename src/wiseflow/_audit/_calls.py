@@ -42,31 +42,17 @@ from ._scope import (
 __all__ = ["judge_call", "module_rule"]
 
 _IMPORTERS: Final = frozenset({"__import__", "importlib.import_module", "importlib.__import__"})
-
-
 _PREFIX_CALLS: Final = [(k, r) for k, r in CALLS.items() if k.endswith(("exec", "spawn"))]
-
-
 _INSTALL_COMMANDS: Final = frozenset({"install", "develop", "egg_info", "easy_install"})
-
-
 _CAPABILITIES: Final = frozenset({"subprocess", "network", "process-control"})
 _MAX_INNER: Final = 1 << 16
-
-
 _DECODE_TAILS: Final = frozenset(
     {"b64decode", "b32decode", "b16decode", "b85decode", "a85decode", "urlsafe_b64decode",
      "decodebytes", "decodestring", "unhexlify", "a2b_hex", "a2b_base64", "fromhex",
      "decompress", "decode"}
 )  # fmt: skip
-
-
 _CODECS: Final = ("hex", "hex_codec", "rot13", "rot_13", "base64", "base64_codec", "zlib")
-
-
 _ATTRGETTERS: Final = ("operator.attrgetter", "operator.methodcaller")
-
-
 _CLIPBOARD: Final = frozenset(
     {"clipboard_get", "clipboard_append", "GetClipboardData", "SetClipboardData",
      "SetClipboardText", "OpenClipboard"}
@@ -116,7 +102,8 @@ def judge_call(s: Scope, node: ast.Call, name: str) -> None:
         s.add(Rule("dynamic-import", "medium", "executes a module loaded by path"), node.lineno)
     if name == "importlib.util.spec_from_file_location" and len(node.args) > 1:
         where = s.text(node.args[1])
-        if where.startswith(("/", "~", UNKNOWN)) or "tmp" in where.lower():
+        own = "__file__" in ast.unparse(node.args[1])  # a file beside the plugin's own
+        if not own and (where.startswith(("/", "~", UNKNOWN)) or "tmp" in where.lower()):
             s.add(Rule("dynamic-import", "high", "imports code from a file outside the plugin"),
                   node.lineno, where)  # fmt: skip
     if isinstance(node.func, ast.Call) and s.resolve(node.func.func) in _ATTRGETTERS:
