@@ -38,6 +38,7 @@ from ._scope import (
     secret_name,
     sensitive,
 )
+from ._strings import judge_string
 
 __all__ = ["judge_call", "module_rule"]
 
@@ -111,6 +112,10 @@ def judge_call(s: Scope, node: ast.Call, name: str) -> None:
         if attr is None or sensitive(attr):
             s.add(Rule("obfuscation", "high", "reaches a dangerous function through operator"),
                   node.lineno, str(attr))  # fmt: skip
+    if name.endswith(("path.join", "joinpath", "expanduser")) or name == "pathlib.Path":
+        built = s.text(node)  # a path assembled in pieces: "Local Storage", "leveldb"
+        if matching(built, "credential", "persistence"):
+            judge_string(s, built, node.lineno, tricky=False)
     if name == "os.dup2":
         _dup2(s, node)
     if tail in _CLIPBOARD:
