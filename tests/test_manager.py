@@ -280,13 +280,13 @@ def test_dependencies_load_first_and_are_called_through_the_host(
     pm = wiseflow_manager(plugin_dirs=[tmp_path], level="trusted")
     stage = pm.start("base")
     top = pm.start("top")
-    assert [h.name for h in pm.list()] == ["base", "base@deps", "top"]
+    assert [h.name for h in pm.list()] == ["base", "base@top", "top"]
     assert top.process(recs(1))[0].annotations == {"base": True}
-    assert pm.get("base@deps").stats.calls == 1 and stage.stats.calls == 0
+    assert pm.get("base@top").stats.calls == 1 and stage.stats.calls == 0
     order: list[str] = []
     pm.events.subscribe(lambda e: order.append(e.plugin))
     pm.close()
-    assert order == ["top", "base@deps", "base"]
+    assert order == ["top", "base@top", "base"]
 
 
 def test_undeclared_dependency_call_is_permission_denied(

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, final
 
 from ._audit import audit_plugin, blocking
+from ._ceilings import effective_limits
+from ._datadir import data_dir_guard
 from ._discovery import Candidate
 from ._errors import AuditRefused
-from ._grants import effective_permissions
+from ._grants import Grant, effective_permissions
+from ._identity import plugin_root
 from ._lifecycle import Lifecycle
 from ._manifest import Manifest
 from ._operator import OperatorConfig
@@ -21,11 +24,12 @@ from ._plugin import BasePlugin
 from ._runner import Runner, RunnerSpec
 
 if TYPE_CHECKING:
-    from ._broker import Broker
+    from ._broker import Broker, DependencyCall
     from ._handle import PluginHandle
     from ._manager import PluginManager
 
 __all__ = [
+    "Located",
     "PluginSpec",
     "audit_gate",
     "audit_threshold",
@@ -36,15 +40,37 @@ __all__ = [
 
 log = logging.getLogger("wiseflow.manager")
 
-PluginSpec = type[BasePlugin] | tuple[Manifest, type[BasePlugin]]
+
+@final
+class Located:
+    """A plugin its caller located itself (``wiseflow.testing``): a candidate, and the class.
+
+    With ``cls``, the candidate is a class handed in whose module file was found:
+    ``candidate.code_root`` is the folder its module imports from, so a worker can import
+    it too, and it runs at the configured level (a bare class always runs trusted).
+    Without ``cls``, its code is imported by its entry: from ``candidate.code_root`` (a
+    package folder inside a project, say), or by name when that is None (installed code).
+    """
+
+    __slots__ = ("candidate", "cls")
+
+    def __init__(self, candidate: Candidate, cls: type[BasePlugin] | None = None) -> None:
+        self.candidate = candidate
+        self.cls = cls
 
 
-def direct_candidate(spec: PluginSpec) -> tuple[Candidate, type[BasePlugin]]:
+PluginSpec = type[BasePlugin] | tuple[Manifest, type[BasePlugin]] | Located
+
+
+def direct_candidate(spec: PluginSpec) -> tuple[Candidate, type[BasePlugin] | None]:
     """A candidate for a plugin class handed in directly (tests, embedding).
 
     The class may carry ``name``, ``version`` and ``manifest_permissions`` attributes; or pass
-    ``(Manifest, cls)`` to give the manifest explicitly.
+    ``(Manifest, cls)`` to give the manifest explicitly. A :class:`Located` plugin comes
+    with its candidate (and a class, or None when its entry is imported).
     """
+    if isinstance(spec, Located):
+        return spec.candidate, spec.cls
     if isinstance(spec, tuple):
         manifest, cls = spec
     else:
@@ -75,7 +101,8 @@ def audit_gate(cand: Candidate, threshold: str) -> None:
     if cand.origin == "direct":
         return
     m = cand.manifest
-    root = Path(cand.code_root) if cand.code_root else m.root
+    # the plugin's own folder (its manifest's), not the import root above a package
+    root = m.root or (Path(cand.code_root) if cand.code_root else None)
     blocked = blocking(audit_plugin(m, root), threshold)
     if blocked:
         worst = blocked[0]
@@ -94,32 +121,49 @@ def audit_gate(cand: Candidate, threshold: str) -> None:
 
 
 def build_handle(
-    pm: PluginManager, inst: str, cand: Candidate, raw: dict[str, Any]
+    pm: PluginManager,
+    inst: str,
+    cand: Candidate,
+    raw: dict[str, Any],
+    *,
+    grant: Grant,
+    files: dict[str, str] | None,
+    level: str,
+    call_dependency: DependencyCall,
+    check: bool = False,
 ) -> PluginHandle:
-    """Assemble one instance: grants, broker, runner of its level, policy, metering."""
+    """Assemble one instance: grants, broker, runner of its level, policy, metering.
+
+    Args:
+        grant: what the operator granted this identity (wiseflow.toml and wiseflow.lock).
+        files: approved file digests of a locked plugin, checked again as its code loads.
+        level: the level it runs at.
+        call_dependency: performs ``ctx.plugin(dep)`` calls for this instance.
+    """
     from ._broker import Broker, HttpLimits
     from ._handle import PluginHandle
     from ._metering import PluginMeter, SoftLimits
     from ._resilience import CircuitBreaker, RetryPolicy
 
     m = cand.manifest
-    level = pm.level_for(m.name)
     policy = pm.config.plugin(m.name)
     data_dir = pm.data_dir / "plugins" / inst
     data_dir.mkdir(parents=True, exist_ok=True)
-    perms = effective_permissions(m.permissions, policy.grant, raw, level=level)
+    perms = effective_permissions(m.permissions, grant, raw, level=level)
     requires = frozenset(r.name for r in m.requires)
-    timeout_s = min(float(policy.resources.get("timeout_s", m.resources.timeout_s)),
-                    m.resources.timeout_s)  # fmt: skip
+    limits = effective_limits(m.resources, policy.resources, pm.config.policy)
+    timeout_s = limits.timeout_s
     broker = Broker(
         inst,
         perms,
         data_dir=str(data_dir),
         requires=requires,
-        call_dependency=pm._call_dependency,
+        call_dependency=call_dependency,
         # brokered I/O never outlives the plugin's own per-call timeout
         http_limits=HttpLimits(timeout_s=min(30.0, float(timeout_s))),
         read_roots=(cand.code_root,) if cand.code_root else (),
+        redactor=pm.redactor,  # secrets it hands out are masked in all the host writes
+        http_transport=pm.http_transport,
     )
     spec = RunnerSpec(
         instance=inst,
@@ -128,6 +172,10 @@ def build_handle(
         data_dir=str(data_dir),
         level=level,
         plugin_class=pm._direct.get(m.name) if cand.origin == "direct" else None,
+        root=plugin_root(cand),
+        files=files,
+        check=check,
+        limits=limits,
     )
     runner = build_runner(spec, broker, pm.config, perms_denied=perms.denied)
     trusted = level == "trusted"
@@ -150,10 +198,12 @@ def build_handle(
             in_process=trusted,
             pid=runner.pid,
             soft=SoftLimits.derive(hard, policy.resources),
+            watch=data_dir_guard(inst, data_dir, limits, runner).maybe_check,
         ),
         events=pm.events,
         # a configured breaker also sets the cool-down after which ERROR is retried
         recover_after_s=policy.breaker.reset_s if policy.breaker else None,
+        broker=broker,
     )
 
 
@@ -175,18 +225,16 @@ def build_runner(
         return InProcessRunner(spec, broker)
     from ._sandbox._runner import WorkerRunner
 
-    m = spec.manifest.resources
-    tighter = config.plugin(spec.manifest.name).resources
-
-    def limit(key: str, default: float) -> float:
-        return min(default, float(tighter.get(key, default)))
-
+    lim = effective_limits(
+        spec.manifest.resources, config.plugin(spec.manifest.name).resources, config.policy
+    )
     return WorkerRunner(
         spec,
         broker,
-        memory_mb=int(limit("memory_mb", m.memory_mb)),
-        cpu_seconds=limit("cpu_seconds", m.cpu_seconds),
-        max_open_files=int(limit("max_open_files", m.max_open_files)),
+        memory_mb=lim.memory_mb,
+        cpu_seconds=lim.cpu_seconds,
+        max_open_files=lim.max_open_files,
+        max_file_mb=lim.max_data_mb,  # one file can never hold more than the data dir may
         allow_weaker_sandbox=config.policy.allow_weaker_sandbox,
     )
 

@@ -2,8 +2,15 @@
 
 One :class:`Broker` per plugin instance. It serves trusted plugins directly and sandboxed
 ones through the worker's IPC channel, so the same checks hold at every level. Every
-decision is logged on ``wiseflow.grants``; every denial raises
-:class:`~wiseflow.PermissionDenied` (WF301) and is counted.
+decision is logged on ``wiseflow.grants`` (denials through the plugin's
+:class:`~wiseflow._ratelimit.LogLimiter`: a flood of denied requests is counted, not
+written out); every denial raises :class:`~wiseflow.PermissionDenied` (WF301) and is counted.
+
+The broker also tells the host what it handed out: granted secret values and the
+``Authorization`` headers of brokered requests go to the manager's
+:class:`~wiseflow._redact.Redactor`, and the errors it raised are remembered
+(:meth:`Broker.issued`) so that the host can tell its own verdict, passed on by the plugin,
+from one the plugin made up.
 """
 
 from __future__ import annotations
@@ -13,13 +20,16 @@ import logging
 import os
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, final
 from urllib.parse import urljoin, urlsplit
 
 from ._context import HttpResponse
-from ._errors import PermissionDenied, TransientError
+from ._errors import PermissionDenied, TransientError, WiseflowError
 from ._grants import Effective
+from ._ratelimit import LogLimiter
+from ._redact import Redactor
 
 __all__ = ["Broker", "HttpLimits"]
 
@@ -54,6 +64,9 @@ class Broker:
         requires: names of the plugin's declared dependencies.
         call_dependency: performs ``(name, method, args)`` on a dependency's handle.
         read_roots: further readable roots (e.g. the plugin's own code folder).
+        http_transport: an ``httpx`` transport to send through instead of the network
+            (``wiseflow.testing``'s fake HTTP). Every check still runs except the DNS
+            lookup and its private-address rule: nothing is resolved or connected to.
     """
 
     def __init__(
@@ -67,6 +80,9 @@ class Broker:
         read_roots: tuple[str, ...] = (),
         http_limits: HttpLimits | None = None,
         environ: dict[str, str] | None = None,
+        redactor: Redactor | None = None,
+        limiter: LogLimiter | None = None,
+        http_transport: Any = None,
     ) -> None:
         self.plugin = plugin
         self.permissions = permissions
@@ -79,22 +95,50 @@ class Broker:
         self.denials = 0
         self.grants = 0
         self._client: Any = None
+        self.redactor = redactor if redactor is not None else Redactor()
+        #: Everything the host logs on this plugin's behalf goes through this limiter.
+        self.limiter = limiter if limiter is not None else LogLimiter(redactor=self.redactor)
+        self._transport = http_transport
+        self._issued: OrderedDict[tuple[str, str], WiseflowError] = OrderedDict()
+
+    # -- what the host issued --------------------------------------------------------------
+
+    def _issue(self, err: WiseflowError) -> WiseflowError:
+        """Remember ``err`` as the host's own (the last 64 kept), and return it."""
+        self._issued[(err.code, err.message)] = err
+        self._issued.move_to_end((err.code, err.message))
+        while len(self._issued) > 64:
+            self._issued.popitem(last=False)
+        return err
+
+    def issued(self, err: WiseflowError) -> WiseflowError | None:
+        """The error this broker raised that ``err`` is (or is a copy of), if any."""
+        mine = self._issued.get((err.code, err.message))
+        if mine is None or (err is not mine and type(err) is not type(mine)):
+            return None
+        return mine
 
     # -- decisions -------------------------------------------------------------------------
 
     def _deny(self, permission: str, what: str, hint: str) -> PermissionDenied:
         self.denials += 1
-        log.warning("deny %s %s: %s", self.plugin, permission, what)
-        return PermissionDenied(
-            f"plugin '{self.plugin}' asked for {what}, which is not granted",
+        self.limiter.emit(
+            log, logging.WARNING, f"deny {self.plugin} {permission}: {_bounded(what)}"
+        )
+        err = PermissionDenied(
+            f"plugin '{self.plugin}' asked for {_bounded(what)}, which is not granted",
             plugin=self.plugin,
             permission=permission,
-            hint=hint,
+            hint=_bounded(hint, 600),
         )
+        self._issue(err)
+        return err
 
     def _allow(self, permission: str, what: str) -> None:
         self.grants += 1
-        log.debug("allow %s %s: %s", self.plugin, permission, what)
+        if log.isEnabledFor(logging.DEBUG):
+            line = f"allow {self.plugin} {permission}: {_bounded(what)}"
+            self.limiter.emit(log, logging.DEBUG, line)
 
     # -- files -----------------------------------------------------------------------------
 
@@ -122,7 +166,9 @@ class Broker:
                 f"`wiseflow plugins grant {self.plugin} --env {name}`",
             )
         self._allow("env", name)
-        return self._environ.get(name)
+        value = self._environ.get(name)
+        self.redactor.add(value)
+        return value
 
     # -- dependencies ----------------------------------------------------------------------
 
@@ -142,7 +188,11 @@ class Broker:
         if self._call_dependency is None:
             raise self._deny("requires", f"plugin {name!r} (not loaded)", "load it first")
         self._allow("requires", f"{name}.{method}")
-        return self._call_dependency(name, method, args)
+        try:
+            return self._call_dependency(name, method, args)
+        except WiseflowError as exc:  # the dependency's failure, as the host judged it
+            self._issue(exc)
+            raise
 
     # -- network ---------------------------------------------------------------------------
 
@@ -160,6 +210,9 @@ class Broker:
                 f"network access to {host}:{port}",
                 f"run `wiseflow plugins grant {self.plugin} --network {host}:{port}`",
             )
+        if self._transport is not None:  # faked: nothing is resolved or connected to
+            self._allow("network", f"{host}:{port}")
+            return host, port, host
         explicit_ip = _is_ip(host) or host == "localhost"
         try:
             infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
@@ -188,10 +241,27 @@ class Broker:
         body: bytes | None,
         timeout: float | None,
     ) -> HttpResponse:
+        self.redactor.add_authorization(headers)
+        try:
+            return self._http(method, url, headers, body, timeout)
+        except WiseflowError as exc:
+            self._issue(exc)
+            raise
+
+    def _http(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        timeout: float | None,
+    ) -> HttpResponse:
         import httpx
 
         if self._client is None:
-            self._client = httpx.Client(follow_redirects=False, trust_env=False)
+            self._client = httpx.Client(
+                follow_redirects=False, trust_env=False, transport=self._transport
+            )
         limit = min(timeout or self._limits.timeout_s, self._limits.timeout_s)
         # One deadline for the whole exchange (redirects and a slow-drip body included):
         # httpx's timeouts are per read, so a server sending a byte a second never trips them.
@@ -254,6 +324,11 @@ class Broker:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _bounded(what: str, limit: int = 300) -> str:
+    """A plugin-chosen part of a message, cut (a 64 KiB path must not make a 64 KiB error)."""
+    return what if len(what) <= limit else f"{what[:limit]}… [{len(what) - limit} more]"
 
 
 def _is_ip(host: str) -> bool:

@@ -1,9 +1,11 @@
 """``wiseflow plugins check``: every problem of one plugin, found without trusting it.
 
-Manifest (WF101), compatibility and dependencies (WF2xx), entry and interface (WF102,
-WF103: checked by the runner of the plugin's level, so inside a sandboxed worker unless the
-plugin is trusted) and the operator's config for it (WF105). Problems are collected, not
-raised: a broken manifest does not hide a broken interface.
+Manifest (WF101), compatibility and dependencies (WF2xx), identity and integrity (WF104,
+WF303), audit (WF302), entry and interface (WF102, WF103) and the operator's config for it
+(WF105). Problems are collected, not raised: a broken manifest does not hide a broken
+interface. Vetting is inert: the plugin's code is only ever imported in a worker at level
+``strict`` — never in the host, whatever level its name is configured at — and a plugin
+whose files differ from its approval is not imported at all.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import msgspec
 
 from ._audit import audit_plugin, blocking
 from ._discovery import Candidate
-from ._errors import InterfaceError, ManifestError, Problem, WiseflowError
+from ._errors import IntegrityError, InterfaceError, ManifestError, Problem, WiseflowError
+from ._identity import origin_of, refusal
+from ._locate import import_root
+from ._locate import manifest_path as locate_manifest
 from ._manager import PluginManager
 from ._manifest import (
     ENTRY_RE,
     KINDS,
-    MANIFEST_NAME,
     NAME_RE,
     PLACEHOLDER_RE,
     Manifest,
@@ -70,7 +74,7 @@ def check_plugin(pm: PluginManager, target: str) -> CheckReport:
     cand: Candidate | None = None
     label = target
     if path.exists() or "/" in target or target.endswith(".toml"):
-        manifest_path = path / MANIFEST_NAME if path.is_dir() else path
+        manifest_path = locate_manifest(path)  # or a project folder's package
         manifest: Manifest | None
         try:
             manifest = load_manifest(manifest_path)
@@ -81,7 +85,7 @@ def check_plugin(pm: PluginManager, target: str) -> CheckReport:
             label = manifest.name
             cand = Candidate(
                 manifest=manifest, origin="dir", location=str(manifest_path.parent.resolve()),
-                code_root=str(manifest_path.parent.resolve()),
+                code_root=str(import_root(manifest_path.parent, manifest.entry).resolve()),
             )  # fmt: skip
     else:
         discovery = pm.discover()
@@ -103,6 +107,20 @@ def check_plugin(pm: PluginManager, target: str) -> CheckReport:
     return CheckReport(plugin=label, ok=not problems, problems=tuple(problems))
 
 
+def _identity_problems(pm: PluginManager, cand: Candidate) -> tuple[list[Problem], bool]:
+    """(WF104/WF303 problems, whether the code may be imported at all)."""
+    name = cand.manifest.name
+    owner = pm.admission().owner.get(name)
+    problems = []
+    if owner is not None and owner[0] != origin_of(cand) and owner[1] != "pinned":
+        problems.append(refusal(cand, owner[0], owner[1]))
+    try:
+        pm.verify(cand)
+    except IntegrityError as exc:
+        return [*problems, *_located(exc, cand)], False  # changed code is never imported
+    return problems, True
+
+
 def _check_candidate(
     pm: PluginManager, cand: Candidate, *, has_manifest_problems: bool
 ) -> list[Problem]:
@@ -112,19 +130,28 @@ def _check_candidate(
         others = [c for c in pm.discover().candidates if c.manifest.name != name]
         resolution = resolve([cand, *others], want=[name])
         problems.extend(p for p in resolution.problems)
-    root = Path(cand.code_root) if cand.code_root else cand.manifest.root
-    refused = blocking(audit_plugin(cand.manifest, root), pm.audit_threshold(name))
-    problems.extend(refused)
-    if refused and pm.level_for(name) == "trusted":
-        return problems  # never import refused code into the host
+    found, importable = _identity_problems(pm, cand)
+    problems.extend(found)
+    # the plugin's own folder (its manifest's), not the import root above a package
+    root = cand.manifest.root or (Path(cand.code_root) if cand.code_root else None)
+    problems.extend(blocking(audit_plugin(cand.manifest, root), pm.audit_threshold(name)))
+    if not importable:
+        return problems
     handle = None
     config = dict(pm.config.plugin(name).config)
     try:
-        handle = pm._make_handle(f"check-{name}", cand, config)
+        # a strict worker, never the host: checking a folder must not run it with the
+        # level (or grants) of the name it claims
+        handle = pm._make_handle(f"check-{name}", cand, config, level="strict", check=True)
         try:
             handle.runner.load()
         except InterfaceError as exc:  # the class imported: its config can still be checked
             problems.extend(_located(exc, cand))
+        for row in getattr(handle.runner, "load_problems", ()):
+            problem = msgspec.convert(row, type=Problem)
+            problems.append(
+                msgspec.structs.replace(problem, file=problem.file or cand.manifest.path)
+            )
         problems.extend(_placeholder_problems(cand, handle.runner.config_schema()))
         if config:
             handle.runner.check_config(config)

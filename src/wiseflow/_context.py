@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol, final, overload
 
+#: Characters of one log message kept when the host logs it (``_ratelimit.MAX_LINE``).
+_MAX_LINE = 2000
+
 __all__ = [
     "CapabilityBackend",
     "HttpClient",
@@ -159,17 +162,27 @@ class PluginLogger:
         ``fetched page page=3 items=50`` with the fields kept on the record (``fields``).
     """
 
-    __slots__ = ("_logger", "plugin")
+    __slots__ = ("_limiter", "_logger", "plugin")
 
-    def __init__(self, logger: logging.Logger, plugin: str) -> None:
+    def __init__(self, logger: logging.Logger, plugin: str, limiter: Any = None) -> None:
         self._logger = logger
         self.plugin = plugin
+        self._limiter = limiter  # the host's LogLimiter for this plugin, in the host process
 
     def log(self, level: int, msg: object, *args: object, **fields: Any) -> None:
         if not self._logger.isEnabledFor(level):
             return
+        if self._limiter is not None:
+            if not self._limiter.allow():
+                return
+            self._limiter.report(self._logger)
         exc_info = fields.pop("exc_info", None)
         text = str(msg) % args if args else str(msg)
+        if self._limiter is not None:  # in the host: secrets masked, then the line bounded
+            redactor = self._limiter.redactor
+            text = redactor.text(text) if redactor else text
+            if len(text) > _MAX_LINE:
+                text = f"{text[:_MAX_LINE]}… [{len(text) - _MAX_LINE} more characters]"
         if fields:
             text += " " + " ".join(f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}"
                                    for k, v in fields.items())  # fmt: skip
@@ -223,7 +236,11 @@ class PluginContext:
         self.name = name
         self.config = config
         self.data_dir = data_dir
-        self.log = PluginLogger(log or logging.getLogger(f"wiseflow.plugin.{name}"), name)
+        self.log = PluginLogger(
+            log or logging.getLogger(f"wiseflow.plugin.{name}"),
+            name,
+            getattr(backend, "limiter", None),
+        )
         self.http = HttpClient(backend)
         self._backend = backend
 

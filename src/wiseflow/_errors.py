@@ -143,6 +143,9 @@ class WiseflowError(Exception):
         self.hint = hint if hint is not None else self.default_hint
         self.code = code or self.default_code
         self.problems: tuple[Problem, ...] = tuple(problems)
+        #: The plugin's traceback (its own frames first), when the failure came from
+        #: plugin code; see :func:`plugin_traceback`.
+        self.traceback: str | None = None
 
     def __str__(self) -> str:
         where = f" ({self.plugin})" if self.plugin else ""
@@ -167,6 +170,33 @@ class WiseflowError(Exception):
         return [Problem(code=self.code, message=self.message, hint=self.hint, plugin=self.plugin)]
 
 
+#: Longest traceback kept (characters): the last frames and the exception line matter most.
+TRACEBACK_CHARS = 8000
+
+
+def plugin_traceback(exc: BaseException) -> str | None:
+    """``exc``'s traceback with the host's own frames left out, so the plugin's come first.
+
+    Frames of wiseflow itself (the worker, the runner, the handle) say nothing about the
+    plugin's bug; frames of bundled plugins (``wiseflow/plugins/``) are plugin frames.
+    """
+    import os
+    import traceback
+
+    if exc.__traceback__ is None:
+        return None
+    host = os.path.dirname(os.path.abspath(__file__))
+    bundled = os.path.join(host, "plugins") + os.sep
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith(host + os.sep) or f.filename.startswith(bundled)
+    ]  # fmt: skip
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames[-20:])]
+    lines += traceback.format_exception_only(type(exc), exc)
+    text = "".join(lines)
+    return text if len(text) <= TRACEBACK_CHARS else "…" + text[-TRACEBACK_CHARS:]
+
+
 def _rebuild(cls: type[WiseflowError], data: dict[str, Any]) -> WiseflowError:
     err = cls.__new__(cls)
     WiseflowError.__init__(
@@ -186,7 +216,9 @@ class PluginError(WiseflowError):
     """A plugin raised, or a call into it failed; the policy decides what follows."""
 
     default_code = "WF400"
-    default_hint = "see the plugin's log (<data_dir>/logs/wiseflow.log); --debug shows more"
+    default_hint = (
+        "`wiseflow runs show RUN` has the plugin's traceback (file and line); --debug prints it"
+    )
 
 
 class TransientError(PluginError):
@@ -456,7 +488,9 @@ def error_from_dict(data: dict[str, Any]) -> WiseflowError:
     cls = _CLASSES.get(code, WiseflowError)
     message = str(data.get("message") or "")
     plugin = data.get("plugin")
+    plugin = plugin if plugin is None or isinstance(plugin, str) else str(plugin)
     hint = data.get("hint")
+    hint = hint if hint is None or isinstance(hint, str) else str(hint)
     if cls is SkipRecord:
         return SkipRecord(
             str(data.get("record_id") or ""),
@@ -466,12 +500,29 @@ def error_from_dict(data: dict[str, Any]) -> WiseflowError:
         )
     err = cls.__new__(cls)
     WiseflowError.__init__(err, message, plugin=plugin, hint=hint, code=code)
+    tb = data.get("traceback")
+    if isinstance(tb, str) and tb:
+        err.traceback = tb[-TRACEBACK_CHARS:]
+    rows = data.get("problems")
+    if isinstance(rows, list):
+        try:
+            err.problems = tuple(msgspec.convert(r, type=Problem) for r in rows[:50])
+        except msgspec.ValidationError:
+            pass  # malformed findings are dropped; the message stands
     if cls is TransientError:
-        retry_after = data.get("retry_after")
-        err.retry_after = float(retry_after) if retry_after is not None else None  # type: ignore[attr-defined]
+        err.retry_after = _float_or_none(data.get("retry_after"))  # type: ignore[attr-defined]
     if cls is PermissionDenied:
-        err.permission = data.get("permission")  # type: ignore[attr-defined]
+        permission = data.get("permission")
+        err.permission = permission if isinstance(permission, str) else None  # type: ignore[attr-defined]
     return err
+
+
+def _float_or_none(value: Any) -> float | None:
+    """A number sent over the wire, or None when it is not one (never an exception)."""
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def exit_code_for(code: str) -> int:

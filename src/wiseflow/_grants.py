@@ -15,7 +15,7 @@ import msgspec
 
 from ._manifest import PLACEHOLDER_RE, Permissions
 
-__all__ = ["Effective", "Grant", "effective_permissions", "host_port"]
+__all__ = ["Effective", "Grant", "effective_permissions", "host_port", "union"]
 
 
 @final
@@ -28,6 +28,18 @@ class Grant(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     fs_write: tuple[str, ...] = ()
     subprocess: bool = False
     all: bool = False  # grant everything the manifest declares
+
+
+def union(a: Grant, b: Grant) -> Grant:
+    """Everything ``a`` or ``b`` grants."""
+    return Grant(
+        network=tuple(dict.fromkeys((*a.network, *b.network))),
+        env=tuple(dict.fromkeys((*a.env, *b.env))),
+        fs_read=tuple(dict.fromkeys((*a.fs_read, *b.fs_read))),
+        fs_write=tuple(dict.fromkeys((*a.fs_write, *b.fs_write))),
+        subprocess=a.subprocess or b.subprocess,
+        all=a.all or b.all,
+    )
 
 
 @final

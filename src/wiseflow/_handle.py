@@ -26,7 +26,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
 
 from ._errors import (
     CircuitOpen,
@@ -52,6 +52,10 @@ from ._resilience import (
     is_non_idempotent,
 )
 from ._runner import Runner
+from ._verdict import plugin_failure
+
+if TYPE_CHECKING:
+    from ._broker import Broker
 
 __all__ = ["CallStats", "PluginHandle"]
 
@@ -89,6 +93,7 @@ class PluginHandle(Recovery):
         meter: PluginMeter | None = None,
         events: EventBus | None = None,
         recover_after_s: float | None = None,
+        broker: Broker | None = None,
     ) -> None:
         self.name = instance
         self.manifest = manifest
@@ -109,6 +114,7 @@ class PluginHandle(Recovery):
         if self.meter.on_soft is None:
             self.meter.on_soft = self._soft_limit
         self.recover_after_s = recover_after_s
+        self.broker = broker  # its redactor and log limiter serve this plugin's failures
         self.fallback: PluginHandle | None = None
         self._error_at = 0.0
         self._recovering = threading.Lock()
@@ -324,19 +330,17 @@ class PluginHandle(Recovery):
         self.runner.initialize(self.config)
         log.warning("plugin %s: worker restarted (restart %d)", self.name, self.stats.restarts)
 
+    @property
+    def log_dropped(self) -> int:
+        """Log lines of this plugin (output, log calls, denials) dropped by the rate limit."""
+        return self.broker.limiter.dropped_total if self.broker is not None else 0
+
     def _failed(self, exc: BaseException, method: str, args: tuple[Any, ...] = ()) -> WiseflowError:
         self.stats.errors += 1
-        if isinstance(exc, WiseflowError):
-            err = exc
-            if err.plugin is None:
-                err.plugin = self.name
-        else:
-            err = PluginError(
-                f"{method}() raised {type(exc).__name__}: {exc}",
-                plugin=self.name,
-                hint="see the plugin's log; run with --debug for the traceback",
-            )
-            err.__cause__ = exc
+        # The host's verdict: whatever the exception claims, a failure of this plugin.
+        err = plugin_failure(exc, self.name, method)
+        if self.broker is not None:
+            self.broker.redactor.error(err)
         if isinstance(err, QuotaExceeded) and "reached" not in err.message:
             figure = quota_figure(err.message, self.runner.pid(), self.runner, self.meter)
             if figure:
@@ -344,6 +348,7 @@ class PluginHandle(Recovery):
                 err.args = (err.message,)
         self.stats.error_codes[err.code] = self.stats.error_codes.get(err.code, 0) + 1
         self.last_error = err
+        self._log_failure(err, method)
         fatal = err.code in _FATAL_CODES
         if self.breaker is not None:
             if fatal:
@@ -355,6 +360,26 @@ class PluginHandle(Recovery):
         if fatal and self.lifecycle.can(PluginState.ERROR):
             self.lifecycle.transition(PluginState.ERROR, f"{err.code}: {err.message}")
         return err
+
+    def _log_failure(self, err: WiseflowError, method: str) -> None:
+        """One JSON log record per failure (traceback included), at the plugin's log rate.
+
+        INFO: ``wiseflow.log`` keeps it; the terminal shows it with ``--debug`` only (the
+        run's summary lists the failures).
+        """
+        if self.broker is not None and not self.broker.limiter.allow():
+            return
+        fields = {"plugin": self.name, "method": method, "code": err.code}
+        if err.traceback:
+            fields["traceback"] = err.traceback
+        log.info(
+            "plugin %s: %s() failed: %s: %s",
+            self.name,
+            method,
+            err.code,
+            err.message,
+            extra={"fields": fields},
+        )
 
     # -- events ----------------------------------------------------------------------------
 
@@ -444,5 +469,6 @@ class PluginHandle(Recovery):
             **self.stats.to_dict(),
             "breaker": self.breaker.to_dict() if self.breaker else {"state": "closed"},
             "fallback": self.fallback.name if self.fallback is not None else None,
+            "log_dropped": self.log_dropped,
             "resources": self.meter.to_dict(),
         }

@@ -10,16 +10,19 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, final
 
+from ._ceilings import check_output
 from ._config import build_config, config_schema
 from ._context import CapabilityBackend, PluginContext
-from ._errors import InterfaceError, PluginError, PluginTimeout
+from ._errors import InterfaceError, PluginError, PluginTimeout, WiseflowError
 from ._interface import validate_interface
 from ._loader import import_entry
 from ._plugin import BasePlugin
 from ._runner import RunnerSpec
+from ._verdict import is_plugin_made, issued_or_plugin, plugin_failure
 
 __all__ = ["InProcessRunner"]
 
@@ -44,7 +47,11 @@ class InProcessRunner:
     def load(self) -> None:
         m = self.spec.manifest
         cls = self.spec.plugin_class or import_entry(
-            m.entry, plugin=m.name, code_root=self.spec.code_root
+            m.entry,
+            plugin=m.name,
+            code_root=self.spec.code_root,
+            root=self.spec.root,
+            files=self.spec.files,
         )
         problems = validate_interface(cls, m.kind, plugin=m.name)
         self._cls = cls  # kept even when invalid, so that `check` can still validate config
@@ -82,7 +89,15 @@ class InProcessRunner:
                 plugin=name,
             ) from exc
         self._plugin = plugin
-        self._run(plugin.initialize(ctx), None)
+        try:
+            with self._plugin_code():
+                started = plugin.initialize(ctx)
+            self._run(started, None)
+        except WiseflowError as exc:
+            if not is_plugin_made(exc):
+                raise
+            # as for a worker: what the plugin says of itself (WF105) keeps its meaning only
+            raise plugin_failure(exc, self.spec.instance, "initialize") from exc
         self._initialized = True
 
     def _run(self, value: Any, timeout: float | None) -> Any:
@@ -92,18 +107,39 @@ class InProcessRunner:
             self._loop = asyncio.new_event_loop()
         try:
             return self._loop.run_until_complete(asyncio.wait_for(_wrap(value), timeout))
+        except WiseflowError as exc:
+            self._mark(exc)
+            raise
         except TimeoutError:
             raise PluginTimeout(
                 f"call took longer than {timeout}s and was cancelled", plugin=self.spec.instance
             ) from None
 
+    def _mark(self, exc: WiseflowError) -> None:
+        """Mark what plugin code raised as the plugin's (the broker's own errors excepted)."""
+        issued_or_plugin(exc, getattr(self._backend, "issued", None))
+
+    @contextmanager
+    def _plugin_code(self) -> Iterator[None]:
+        try:
+            yield
+        except WiseflowError as exc:
+            self._mark(exc)
+            raise
+
     def call(self, method: str, args: list[Any], timeout: float | None) -> Any:
         plugin = self._require()
-        return self._run(getattr(plugin, method)(*args), timeout)
+        with self._plugin_code():
+            value = getattr(plugin, method)(*args)
+        out = self._run(value, timeout)
+        check_output(self.spec, method, args, out)  # the same ceiling as a worker's
+        return out
 
     def stream(self, method: str, args: list[Any], timeout: float | None) -> Iterator[Any]:
         plugin = self._require()
-        result = self._run(getattr(plugin, method)(*args), timeout)
+        with self._plugin_code():
+            value = getattr(plugin, method)(*args)
+        result = self._run(value, timeout)
         if isinstance(result, AsyncIterator) or hasattr(result, "__anext__"):
             agen: AsyncIterator[Any] = result
             while True:
@@ -113,7 +149,11 @@ class InProcessRunner:
                     return
                 yield item
         else:
-            yield from result
+            try:  # one handler for the whole stream: nothing is added per item
+                yield from result
+            except WiseflowError as exc:
+                self._mark(exc)
+                raise
 
     def _require(self) -> BasePlugin:
         if self._plugin is None:

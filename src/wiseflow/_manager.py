@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._approval import Approvals
 from ._assembly import PluginSpec, audit_gate, audit_threshold, build_handle, direct_candidate
 from ._discovery import Candidate, Discovery, discover
 from ._errors import (
@@ -25,10 +26,13 @@ from ._errors import (
     WiseflowError,
     error_from_dict,
 )
+from ._identity import Admission, admit, origin_of
 from ._lifecycle import EventBus, PluginState
 from ._loader import forget_folder_plugin
+from ._lock import LOCK_NAME, Lock
 from ._operator import OperatorConfig
 from ._plugin import BasePlugin
+from ._redact import Redactor
 
 if TYPE_CHECKING:  # loaded when the first plugin is, so listings stay fast
     from ._handle import PluginHandle
@@ -39,13 +43,14 @@ __all__ = ["PluginManager", "dependency_instance", "direct_candidate"]
 log = logging.getLogger("wiseflow.manager")
 
 
-def dependency_instance(plugin: str) -> str:
-    """The instance serving ``ctx.plugin(plugin)`` calls.
+def dependency_instance(plugin: str, dependent: str) -> str:
+    """The instance serving ``dependent``'s ``ctx.plugin(plugin)`` calls.
 
-    Dependencies get an instance of their own, never a pipeline's stage of the same
-    plugin: a dependent must not be able to feed (or read) another stage's state.
+    Every dependent gets an instance of its own (``text@github``), never a pipeline's
+    stage of the same plugin nor another dependent's: no state (secrets passed in, data
+    planted) is shared between two plugins through a common dependency.
     """
-    return f"{plugin}@deps"
+    return f"{plugin}@{dependent}"
 
 
 class PluginManager:
@@ -55,10 +60,14 @@ class PluginManager:
         config: the operator configuration (``wiseflow.toml``); defaults when None.
         plugin_dirs: more plugin folders, after those of ``config``.
         entry_points: also discover installed distributions.
-        plugins: plugin classes handed in directly (always run at level ``trusted``).
+        plugins: plugin classes handed in directly (always run at level ``trusted``,
+            unless located: see :class:`~wiseflow._assembly.Located`).
         data_dir: overrides ``config.wiseflow.data_dir``.
         level: overrides every plugin's security level (e.g. ``"trusted"`` in tests).
         cache: keep a discovery cache under the data dir.
+        lock: the approvals (``wiseflow.lock``); read beside ``config`` when None.
+        http_transport: an ``httpx`` transport every broker sends through (fake HTTP in
+            tests); None: the network.
 
     Example:
         >>> with PluginManager(plugins=[MyProcessor], entry_points=False) as pm:
@@ -76,9 +85,13 @@ class PluginManager:
         data_dir: str | Path | None = None,
         level: str | None = None,
         cache: bool = True,
+        lock: Lock | None = None,
+        http_transport: Any = None,
     ) -> None:
         self.config = config or OperatorConfig()
         self.events = EventBus()
+        #: Granted secret values, masked in everything the host writes (fed by the brokers).
+        self.redactor = Redactor()
         self.data_dir = (
             Path(data_dir) if data_dir else self.config.resolve_path(self.config.wiseflow.data_dir)
         )
@@ -89,15 +102,24 @@ class PluginManager:
         self.cache = cache
         self._direct: dict[str, type[BasePlugin]] = {}
         self._direct_candidates: list[Candidate] = []
+        self.http_transport = http_transport
         for spec in plugins:
             cand, cls = direct_candidate(spec)
-            self._direct[cand.manifest.name] = cls
+            if cls is not None:
+                self._direct[cand.manifest.name] = cls
             self._direct_candidates.append(cand)
         self._handles: dict[str, PluginHandle] = {}
         self._load_order: list[str] = []
         self._configs: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
         self._discovery: Discovery | None = None
+        self._admission: Admission | None = None
+        self.approvals = Approvals(
+            self.config,
+            self.config.base_dir / LOCK_NAME,
+            hash_cache=self.data_dir / "cache" / "hashes.json" if cache else None,
+            lock=lock,
+        )
 
     # -- finding ---------------------------------------------------------------------------
 
@@ -110,33 +132,43 @@ class PluginManager:
                 direct=self._direct_candidates,
                 cache_dir=(self.data_dir / "cache") if self.cache else None,
             )
+            self._admission = None
         return self._discovery
+
+    def admission(self) -> Admission:
+        """Which candidates may answer to their name (see :mod:`wiseflow._identity`)."""
+        discovery = self.discover()
+        if self._admission is None:
+            self._admission = admit(
+                discovery.candidates,
+                configured={n for n in self.config.plugins if not n.startswith("_")},
+                lock=self.approvals.lock,
+                pinned=lambda name: self.config.plugin(name).origin,
+                matches_pin=self._origin_matches,
+            )
+        return self._admission
 
     def resolve(self, want: Iterable[str] | None = None) -> Resolution:
         """Choose versions and a load order for ``want`` (everything when None)."""
         from ._resolve import resolve  # packaging loads only when versions are compared
 
-        return resolve(self._pick_origins(self.discover().candidates), want=want)
-
-    def _pick_origins(self, candidates: Sequence[Candidate]) -> list[Candidate]:
-        """Keep, per plugin, the candidates from the origin the operator named (if any).
-
-        ``origin`` may be a kind of origin (``dir``, ``entry-point``), a plugin folder (as a
-        path, relative to wiseflow.toml) or a distribution name.
-        """
-        out = []
-        for cand in candidates:
-            origin = self.config.plugin(cand.manifest.name).origin
-            if origin is None or self._origin_matches(origin, cand):
-                out.append(cand)
-        return out
+        return resolve(list(self.admission().candidates), want=want)
 
     def _origin_matches(self, origin: str, cand: Candidate) -> bool:
-        if origin in (cand.origin, cand.location):
+        """``origin`` (wiseflow.toml) names a kind of origin (``dir``, ``entry-point``), a
+        plugin folder (relative to wiseflow.toml), a distribution or an identity origin."""
+        if origin in (cand.origin, cand.location, origin_of(cand)):
             return True
         if cand.origin == "dir":
             return str(self.config.resolve_path(origin).resolve()) == cand.location
         return cand.location.split("==")[0] == origin
+
+    # -- identity --------------------------------------------------------------------------
+
+    def verify(self, cand: Candidate) -> dict[str, str] | None:
+        """WF303 unless a locked candidate is exactly what was approved (see
+        :meth:`Approvals.verify`); the approved file digests, or None when not locked."""
+        return self.approvals.verify(cand, self.level_for(cand.manifest.name))
 
     # -- registry --------------------------------------------------------------------------
 
@@ -164,9 +196,35 @@ class PluginManager:
     # -- lifecycle -------------------------------------------------------------------------
 
     def level_for(self, name: str) -> str:
-        if name in self._direct:
+        if name in self._direct and not any(  # a located class may run in a worker
+            c.code_root for c in self._direct_candidates if c.manifest.name == name
+        ):
             return "trusted"
         return self.level_override or self.config.level_for(name)
+
+    def problems_for(self, names: Iterable[str]) -> builtins.list[Problem]:
+        """Discovery problems that stand in the way of loading ``names``.
+
+        A broken candidate never takes a valid one of the same name out of service: its
+        problems count only when no candidate of that name was admitted. A candidate refused
+        its name (another origin owns it) counts only when nothing else answers to it.
+        """
+        names = set(names)
+        admission = self.admission()
+        valid = {c.manifest.name for c in admission.candidates}
+        out = []
+        for p in self.discover().problems:
+            if p.plugin not in names:
+                continue
+            if p.code == "WF104":  # same version from two places
+                if p.plugin in admission.owner:
+                    continue  # settled: pinned, locked or configured
+            elif p.plugin in valid:
+                continue
+            out.append(p)
+        for name in sorted(names - valid):
+            out += admission.refused_for(name)
+        return out
 
     def _raise_problems(self, problems: Sequence[Problem], name: str) -> None:
         if not problems:
@@ -196,14 +254,7 @@ class PluginManager:
                 return self._handles[inst]
         resolution = self.resolve([name])
         related = set(resolution.order) | {name}
-        problems = [
-            p
-            for p in self.discover().problems
-            if p.plugin in related
-            # the operator settled a duplicate by naming the origin to use
-            and not (p.code == "WF104" and self.config.plugin(p.plugin).origin)
-        ]
-        problems += list(resolution.problems)
+        problems = self.problems_for(related) + list(resolution.problems)
         self._raise_problems(problems, name)
         if name not in resolution.selected:
             raise MissingDependency(
@@ -211,24 +262,23 @@ class PluginManager:
                 plugin=name,
                 hint="check `wiseflow plugins list`, plugin_dirs and --plugin-dir",
             )
-        fallback = resolution.selected[name].manifest.fallback
-        for dep in resolution.order:
-            if dep == name:
-                continue
-            if dep == fallback:
-                if dep not in self._handles:
-                    try:  # a fallback that cannot start must not keep its primary from starting
-                        self.start(dep)
-                    except WiseflowError as exc:
-                        log.warning("plugin %s: its fallback %s did not start: %s", name, dep, exc)
-                continue
-            private = dependency_instance(dep)
-            if private not in self._handles:
-                self.start(dep, instance=private)
         cand = resolution.selected[name]
+        files = self.verify(cand)  # WF303 before anything of it (or its deps) starts
+        fallback = cand.manifest.fallback
+        if fallback and fallback in resolution.selected and fallback not in self._handles:
+            try:  # a fallback that cannot start must not keep its primary from starting
+                self.start(fallback)
+            except WiseflowError as exc:
+                log.warning("plugin %s: its fallback %s did not start: %s", name, fallback, exc)
+        for req in cand.manifest.requires:
+            if req.name not in resolution.selected or req.name == fallback:
+                continue  # an optional requirement that is absent
+            private = dependency_instance(req.name, inst)
+            if private not in self._handles:
+                self.start(req.name, instance=private)
         self._audit_gate(cand)
         raw = dict(config if config is not None else self.config.plugin(name).config)
-        handle = self._make_handle(inst, cand, raw)
+        handle = self._make_handle(inst, cand, raw, files=files)
         with self._lock:
             self._handles[inst] = handle
             if inst in self._load_order:
@@ -236,7 +286,15 @@ class PluginManager:
             self._load_order.append(inst)
             self._configs[inst] = raw
         try:
-            handle.runner.load()
+            try:
+                handle.runner.load()
+            except WiseflowError:
+                if files is not None:
+                    # A locked plugin's files may have changed while it loaded; what the
+                    # loader said about that came through plugin code, so the host checks
+                    # again itself: only its own finding is a verdict (WF303).
+                    self.verify(cand)
+                raise
         except WiseflowError as exc:
             handle.last_error = exc
             handle.lifecycle.transition(PluginState.ERROR, f"{exc.code}: {exc.message}")
@@ -282,12 +340,40 @@ class PluginManager:
             )
         audit_gate(cand, self.audit_threshold(cand.manifest.name))
 
-    def _make_handle(self, inst: str, cand: Candidate, raw: dict[str, Any]) -> PluginHandle:
-        """A handle (runner, broker, policy) for one instance; no plugin code runs yet."""
-        return build_handle(self, inst, cand, raw)
+    def _make_handle(
+        self,
+        inst: str,
+        cand: Candidate,
+        raw: dict[str, Any],
+        *,
+        files: dict[str, str] | None = None,
+        level: str | None = None,
+        check: bool = False,
+    ) -> PluginHandle:
+        """A handle (runner, broker, policy) for one instance; no plugin code runs yet.
 
-    def _call_dependency(self, name: str, method: str, args: builtins.list[Any]) -> Any:
-        return self.get(dependency_instance(name)).invoke(method, *args)
+        ``files``: the approved digests the plugin's code is checked against as it loads;
+        ``level``: run at this level instead of the configured one (``check`` uses strict);
+        ``check``: loaded only to be checked (interface problems reported, not raised).
+        """
+        return build_handle(
+            self,
+            inst,
+            cand,
+            raw,
+            grant=self.approvals.grant_for(cand),
+            files=files,
+            level=level or self.level_for(cand.manifest.name),
+            check=check,
+            call_dependency=lambda dep, method, args: self._call_dependency(
+                inst, dep, method, args
+            ),
+        )
+
+    def _call_dependency(
+        self, dependent: str, name: str, method: str, args: builtins.list[Any]
+    ) -> Any:
+        return self.get(dependency_instance(name, dependent)).invoke(method, *args)
 
     def initialize(self, name: str, config: dict[str, Any] | None = None) -> PluginHandle:
         """Validate the config (WF105) and call the plugin's ``initialize``."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, final
 
 import msgspec
 
+from ._ceilings import range_problem
 from ._errors import ManifestError, Problem
 from ._toml import TomlProblem, loads, read_limited
 
@@ -344,15 +345,12 @@ class _Validator:
         floats = ("cpu_seconds", "timeout_s")
         for key, value in table.items():
             path = f"plugin.resources.{key}"
-            if key in ints:
-                ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
-            elif key in floats:
-                ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-            else:
+            if key not in ints and key not in floats:
                 self.bad(path, f"unknown resource; known: {', '.join(ints + floats)}")
                 continue
-            if not ok:
-                self.bad(path, f"must be a positive number, got {value!r}")
+            problem = range_problem(key, value)  # bounds: wiseflow._ceilings.BOUNDS
+            if problem is not None:
+                self.bad(path, problem, "e.g. memory_mb = 256, cpu_seconds = 120, timeout_s = 60")
                 continue
             values[key] = float(value) if key in floats else value
         return Resources(**values)

@@ -4,10 +4,11 @@
 # and msgspec resolves string annotations through the class's module.
 
 from pathlib import Path
-from typing import Any, Literal, final
+from typing import Annotated, Any, Literal, final
 
 import msgspec
 
+from ._ceilings import BOUNDS, range_problem
 from ._errors import ConfigError, Problem
 from ._grants import Grant
 from ._toml import TomlProblem, loads, read_limited
@@ -23,6 +24,12 @@ __all__ = [
 
 Level = Literal["trusted", "sandboxed", "strict"]
 Severity = Literal["critical", "high", "medium", "low", "none"]
+
+
+def _within(key: str) -> msgspec.Meta:
+    """The absolute bounds of ``key`` (``wiseflow._ceilings.BOUNDS``) as a constraint."""
+    low, high = BOUNDS[key]
+    return msgspec.Meta(gt=0, le=int(high)) if low == 0 else msgspec.Meta(ge=int(low), le=int(high))
 
 
 @final
@@ -44,6 +51,15 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     audit_block: Severity = "high"
     require_signature: bool = False
     allow_weaker_sandbox: bool = False
+    # Ceilings (SPEC §11): the tighter of manifest, [plugins.NAME] resources and these applies.
+    max_memory_mb: Annotated[int, _within("memory_mb")] = 512
+    max_cpu_seconds: Annotated[float, _within("cpu_seconds")] = 3600.0
+    max_timeout_s: Annotated[float, _within("timeout_s")] = 600.0
+    max_open_files: Annotated[int, _within("max_open_files")] = 1024
+    max_data_mb: Annotated[int, _within("max_data_mb")] = 1024
+    max_data_files: Annotated[int, _within("max_data_files")] = 10_000
+    max_output_ratio: Annotated[int, _within("max_output_ratio")] = 100
+    max_records_per_run: Annotated[int, _within("max_records_per_run")] | None = None
 
 
 @final
@@ -128,4 +144,17 @@ def load_operator_config(path: str | Path | None) -> OperatorConfig:
             hint="sections of wiseflow.toml: [wiseflow], [policy], [plugins.NAME]",
             problems=[Problem(code="WF105", message=msg, file=where)],
         ) from None
+    problems = [
+        Problem(code="WF105", message=f"plugins.{name}.resources.{key}: {why}", file=where)
+        for name, pp in cfg.plugins.items()
+        for key, value in pp.resources.items()
+        if (why := range_problem(key, value, whole=False)) is not None
+    ]
+    if problems:
+        raise ConfigError(
+            f"{where}: " + "; ".join(p.message for p in problems),
+            plugin=where,
+            hint="resources are positive finite numbers within the bounds of the security docs",
+            problems=problems,
+        )
     return msgspec.structs.replace(cfg, path=str(p.resolve()))

@@ -1,7 +1,9 @@
-"""Operator decisions made from the CLI (grants, disabled plugins), kept in the data dir.
+"""Operator decisions made from the CLI that are not approvals, kept in the data dir.
 
 ``wiseflow.toml`` stays the operator's hand-written file; ``<data_dir>/operator.json`` holds
-what ``wiseflow plugins grant|revoke|enable|disable`` changed, and is merged on top of it.
+what ``wiseflow plugins enable|disable`` changed, and is merged on top of it. Grants made
+with ``wiseflow plugins grant`` are approvals of one identity and live in ``wiseflow.lock``
+(:mod:`wiseflow._lock`); grants an older version kept here by name are no longer applied.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ FILE = "operator.json"
 
 
 class OperatorState(msgspec.Struct, kw_only=True):
-    grants: dict[str, Grant] = msgspec.field(default_factory=dict)
+    grants: dict[str, Grant] = msgspec.field(default_factory=dict)  # read, never applied
     disabled: list[str] = msgspec.field(default_factory=list)
 
 
@@ -38,24 +40,10 @@ def save_state(data_dir: Path, state: OperatorState) -> None:
     os.replace(tmp, data_dir / FILE)
 
 
-def _union(a: Grant, b: Grant) -> Grant:
-    return Grant(
-        network=tuple(dict.fromkeys((*a.network, *b.network))),
-        env=tuple(dict.fromkeys((*a.env, *b.env))),
-        fs_read=tuple(dict.fromkeys((*a.fs_read, *b.fs_read))),
-        fs_write=tuple(dict.fromkeys((*a.fs_write, *b.fs_write))),
-        subprocess=a.subprocess or b.subprocess,
-        all=a.all or b.all,
-    )
-
-
 def apply_state(config: OperatorConfig, state: OperatorState) -> OperatorConfig:
-    """``config`` with the CLI's grants added and its disabled plugins marked."""
+    """``config`` with the plugins disabled from the CLI marked."""
     plugins = dict(config.plugins)
-    for name in set(state.grants) | set(state.disabled):
+    for name in state.disabled:
         policy = plugins.get(name) or PluginPolicy()
-        grant = _union(policy.grant, state.grants[name]) if name in state.grants else policy.grant
-        plugins[name] = msgspec.structs.replace(
-            policy, grant=grant, enabled=policy.enabled and name not in state.disabled
-        )
+        plugins[name] = msgspec.structs.replace(policy, enabled=False)
     return msgspec.structs.replace(config, plugins=plugins)

@@ -46,7 +46,11 @@ def non_idempotent(method: _F) -> _F:
 
 
 class Figure:
-    """A figure for the report: an inline SVG (or HTML fragment) with a title.
+    """A figure for the report: an SVG document (or plain text) with a title.
+
+    Reports show the SVG as an image (``<img src="data:image/svg+xml;...">``), never as
+    part of the page: scripts, links out and CSS that fetches are removed, so draw with
+    SVG elements and attributes only. A body that is not SVG is shown as text.
 
     Example:
         ``Figure("CVEs per month", svg_text)``
@@ -139,7 +143,7 @@ class AnalyzerPlugin(BasePlugin):
         """A JSON-compatible summary of everything analysed."""
 
     def render(self, result: dict[str, Any]) -> list[Figure | str] | Awaitable[list[Figure | str]]:
-        """Figures (or Markdown/HTML strings) for the report. Optional."""
+        """Figures (or plain-text notes, shown as text, never as HTML or Markdown). Optional."""
         return []
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from ._ceilings import Limits, effective_limits
 from ._manifest import Manifest
 
 __all__ = ["Runner", "RunnerSpec"]
@@ -26,9 +27,20 @@ class RunnerSpec:
             entry's module is importable as installed.
         data_dir: the instance's private writable directory (created by the host).
         level: ``trusted``, ``sandboxed`` or ``strict``.
+        root: the plugin's folder (holding ``plugin.toml``): its modules load from source
+            only, never from bytecode.
+        files: the approved ``{relative path: sha256}`` of ``root`` for a locked plugin;
+            the code is checked against it as it loads (WF303).
+        check: loaded only to be checked: interface problems come back in the runner's
+            ``load_problems`` so that the config can still be validated.
+        limits: the limits that apply (tightest of manifest, operator and ceilings); None
+            means the manifest's resources and the default ceilings.
     """
 
-    __slots__ = ("code_root", "data_dir", "instance", "level", "manifest", "plugin_class")
+    __slots__ = (
+        "check", "code_root", "data_dir", "files", "instance", "level", "limits", "manifest",
+        "plugin_class", "root",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -39,6 +51,10 @@ class RunnerSpec:
         data_dir: str,
         level: str,
         plugin_class: type[Any] | None = None,
+        root: str | None = None,
+        files: dict[str, str] | None = None,
+        check: bool = False,
+        limits: Limits | None = None,
     ) -> None:
         self.instance = instance
         self.manifest = manifest
@@ -46,6 +62,10 @@ class RunnerSpec:
         self.data_dir = data_dir
         self.level = level
         self.plugin_class = plugin_class  # plugins handed in directly (trusted only)
+        self.root = root
+        self.files = files
+        self.check = check  # `plugins check`: interface problems reported, not raised
+        self.limits = limits or effective_limits(manifest.resources, {}, None)
 
 
 class Runner(Protocol):

@@ -6,6 +6,7 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,9 +38,12 @@ def host_survives(sandbox: RunnerFactory) -> Iterator[None]:
     assert out[0].annotations == {"witness": True}
 
 
-@pytest.fixture
-def tcp_server() -> Iterator[tuple[int, list[bytes]]]:
-    """A TCP server on 127.0.0.1 recording every connection it accepts."""
+@contextmanager
+def _loopback_recorder() -> Iterator[tuple[int, list[bytes]]]:
+    """A TCP server on 127.0.0.1 recording the first bytes of each connection, in order.
+
+    Connections are accepted one at a time, in the order the kernel queued them.
+    """
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.bind(("127.0.0.1", 0))
     srv.listen()
@@ -64,7 +68,23 @@ def tcp_server() -> Iterator[tuple[int, list[bytes]]]:
 
     t = threading.Thread(target=serve, daemon=True)
     t.start()
-    yield srv.getsockname()[1], seen
-    stop.set()
-    t.join(2)
-    srv.close()
+    try:
+        yield srv.getsockname()[1], seen
+    finally:
+        stop.set()
+        t.join(2)
+        srv.close()
+
+
+@pytest.fixture
+def tcp_server() -> Iterator[tuple[int, list[bytes]]]:
+    """A TCP server on 127.0.0.1 recording every connection it accepts."""
+    with _loopback_recorder() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def module_tcp_server() -> Iterator[tuple[int, list[bytes]]]:
+    """``tcp_server``, shared by the tests of one module (its port is baked into a fixture)."""
+    with _loopback_recorder() as server:
+        yield server

@@ -2,9 +2,13 @@
 
 The test process is root; each test starts a host script as uid 65534 (nobody) with a
 throwaway venv over Debian's ``/usr/bin/python3.11`` (the project's interpreter lives
-under ``/root``, unreadable to nobody). A ``.pth`` file in that venv points at this
-checkout's ``src`` and at the project venv's site-packages, so the host and the workers
-it starts (``sys.executable -I -m wiseflow._sandbox._worker``) run this code.
+under ``/root``, unreadable to nobody). The checkout itself may be unreadable to nobody
+too (a clone in a 0700 folder), so the harness copies what a nobody host needs into that
+venv's site-packages, which is world-readable: this checkout's ``wiseflow`` package and
+its ``dist-info`` (entry points), the installed files of every distribution that wiseflow
+and the test kit require (msgspec, psutil, httpx, pytest, ...), and ``sandbox_kit.py``.
+The host and the workers it starts (``sys.executable -I -m wiseflow._sandbox._worker``)
+run that copy of this code; a harness test checks the copy is byte-identical.
 
 The helpers here (:func:`nobody_host`, :class:`NobodyHost`) are shared with
 ``tests/hostile/test_nonroot_attacks.py``.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -22,11 +27,13 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from sandbox_kit import process_alive
 
 import wiseflow
@@ -34,13 +41,12 @@ from wiseflow._sandbox._confine import userns_diagnosis
 
 NOBODY = 65534
 SYSTEM_PYTHON = "/usr/bin/python3.11"
-KIT_DIR = Path(__file__).resolve().parent  # sandbox_kit.py
+KIT_DIR = Path(__file__).resolve().parent  # sandbox_kit.py, copied into the harness venv
 _MARK = "@@RESULT@@"
 
 _PREAMBLE = """
 import errno, json, os, signal, socket, sys, tempfile, time, warnings
 from pathlib import Path
-sys.path.insert(0, @KIT@)
 from sandbox_kit import WITNESS, make_runner_factory
 from wiseflow import Record, WiseflowError
 from wiseflow._grants import Effective
@@ -102,7 +108,7 @@ class NobodyHost:
         """Run ``body`` (which sets ``result``) as a nobody host; returns ``result``."""
         self._n += 1
         script = self.root / f"host_{self._n}.py"
-        preamble = _PREAMBLE.replace("@KIT@", repr(str(KIT_DIR)))
+        preamble = _PREAMBLE
         script.write_text(
             preamble + textwrap.dedent(body) + _POSTAMBLE.replace("@MARK@", repr(_MARK))
         )
@@ -160,6 +166,53 @@ def _as_nobody(argv: list[str]) -> subprocess.CompletedProcess[bytes]:
     )
 
 
+# What a nobody host imports: wiseflow (runtime requirements, no extras) and the test kit.
+_HOST_DISTS = ("wiseflow", "pytest")
+
+
+def _closure(names: tuple[str, ...]) -> list[metadata.Distribution]:
+    """The installed distributions ``names`` need, their requirements included (no extras)."""
+    found: dict[str, metadata.Distribution] = {}
+    todo = list(names)
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in found:
+            continue
+        found[name] = dist = metadata.distribution(name)
+        for line in dist.requires or []:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return list(found.values())
+
+
+def _install_copy(site: Path) -> None:
+    """Copy this checkout's wiseflow and the files of its requirements into ``site``.
+
+    A copy rather than a ``.pth`` to the checkout: nobody may not be able to traverse the
+    folder the checkout lives in, and the host must not depend on where it was cloned.
+    """
+    for dist in _closure(_HOST_DISTS):
+        for f in dist.files or []:
+            if f.parts[0] == ".." or f.name.startswith("__editable__"):
+                continue  # scripts outside site-packages; the editable install's hooks
+            src = Path(str(dist.locate_file(f)))
+            if src.is_file():
+                (site / f).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, site / f)
+    package = Path(wiseflow.__file__).resolve().parent
+    shutil.copytree(package, site / "wiseflow", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(KIT_DIR / "sandbox_kit.py", site / "sandbox_kit.py")
+
+
+def package_digest(package: Path) -> str:
+    """A digest of every ``.py`` file under ``package``, by relative path (harness check)."""
+    h = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 @functools.cache
 def _harness() -> tuple[str | None, str]:
     """(the harness venv's python, "") or (None, why non-root tests cannot run here)."""
@@ -181,11 +234,9 @@ def _harness() -> tuple[str | None, str]:
         capture_output=True,
         check=True,
     ).stdout.decode()
-    roots = [
-        str(Path(wiseflow.__file__).resolve().parent.parent),  # src/
-        str(Path(msgspec.__file__).resolve().parent.parent),  # the project's site-packages
-    ]
-    Path(site.strip(), "wiseflow-checkout.pth").write_text("\n".join(roots) + "\n")
+    _install_copy(Path(site.strip()))
+    # nobody cannot write __pycache__ there: compile now, or every worker compiles again
+    subprocess.run([python, "-I", "-m", "compileall", "-q", site.strip()], check=True)
     for dirpath, dirnames, filenames in os.walk(base):
         for name in dirnames + filenames:
             path = os.path.join(dirpath, name)
@@ -229,17 +280,19 @@ def nobody() -> Iterator[NobodyHost]:
 # -- the harness itself -----------------------------------------------------------------------
 
 
-def test_isolated_worker_interpreter_finds_this_checkout(nobody: NobodyHost) -> None:
-    """``-I`` ignores PYTHONPATH but keeps the .pth: nobody's python imports this wiseflow."""
+def test_isolated_worker_interpreter_runs_this_checkouts_code(nobody: NobodyHost) -> None:
+    """``-I`` ignores PYTHONPATH; nobody's python imports a byte-identical copy of this wiseflow."""
     code = (
-        "import json, sys, wiseflow, msgspec, psutil; "
+        "import json, sys, wiseflow, msgspec, psutil, sandbox_kit; "
         "print(json.dumps([sys.flags.isolated, wiseflow.__file__, '/nowhere' in sys.path]))"
     )
     out = nobody.command("-c", code, env={"PYTHONPATH": "/nowhere"})
     isolated, where, from_env = json.loads(out)
     assert isolated == 1
-    assert where == wiseflow.__file__
     assert from_env is False
+    assert Path(where).is_relative_to(Path(nobody.python).parent.parent)  # the harness venv
+    here = Path(wiseflow.__file__).resolve().parent
+    assert package_digest(Path(where).parent) == package_digest(here)
 
 
 # -- probe and doctor -------------------------------------------------------------------------

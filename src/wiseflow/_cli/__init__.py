@@ -28,15 +28,20 @@ __all__ = ["cli", "main", "split_global"]
         "--plugin-dir DIR (repeatable), --data-dir DIR, --json, --debug."
     ),
 )
+@click.version_option(package_name="wiseflow", prog_name="wiseflow", message="%(prog)s %(version)s")
 def cli() -> None:
     pass
 
 
 def _register() -> None:
-    from . import _doctor, _plugins, _run, _top
+    from . import _approve, _doctor, _plugins, _run, _runs, _test, _top
 
     cli.add_command(_plugins.plugins)
+    _plugins.plugins.add_command(_approve.grant)
+    _plugins.plugins.add_command(_approve.revoke)
+    _plugins.plugins.add_command(_test.test)
     _run.register(cli)
+    _runs.register(cli)
     _doctor.register(cli)
     _top.register(cli)
 
@@ -88,6 +93,20 @@ def _route_warnings(out: Output) -> None:
     warnings.showwarning = show
 
 
+def _safe_console_logs() -> None:
+    """Log lines on the terminal: secrets masked, one escaped line per message."""
+    from .._redact import RedactingFilter
+    from .._text import SafeFormatter
+
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+        fmt = handler.formatter
+        if not isinstance(fmt, SafeFormatter):
+            pattern = fmt._fmt if fmt is not None else None
+            handler.setFormatter(SafeFormatter(pattern or "%(levelname)s %(name)s: %(message)s"))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point; exits with the codes of SPEC §6."""
     raw = list(sys.argv[1:] if argv is None else argv)
@@ -98,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    _safe_console_logs()
     session = Session(opts, out)
     _route_warnings(out)
     _register()

@@ -47,8 +47,10 @@ def doctor(ctx: click.Context) -> None:
         )
     s.out.out.print(table)
     for level, verdict in report["levels"].items():
+        from rich.markup import escape
+
         colour = "green" if verdict == "ok" else "red"
-        s.out.out.print(f"{level:10} [{colour}]{verdict}[/]")
+        s.out.out.print(f"{level:10} [{colour}]{escape(str(verdict))}[/]")
     if weaker:
         s.out.warn(
             "allow_weaker_sandbox = true: sandboxed plugins run even where a layer is missing"

@@ -1,18 +1,85 @@
-"""How the CLI speaks: rich text for people, one JSON document for machines."""
+"""How the CLI speaks: rich text for people, one JSON document for machines.
+
+Everything printed goes through :class:`Output`, and all of it is treated as data: the rich
+consoles it hands out (:attr:`Output.out`, :attr:`Output.err`) show every string they render
+through :func:`~wiseflow._text.terminal_safe`, so plugin-controlled text (names,
+descriptions, messages, hints, log lines) cannot drive the terminal whichever command prints
+it; JSON documents escape DEL, C1 and bidi controls as well as C0. Granted secret values
+known to any live :class:`~wiseflow._redact.Redactor` are masked in all of it.
+"""
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from .._errors import WiseflowError, exit_code_for
+from .._redact import redact_all
+from .._text import json_safe, terminal_safe
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["Output"]
+__all__ = ["Output", "safe_console", "shown"]
+
+
+def shown(text: object, *, markup: bool = True, limit: int | None = 500) -> str:
+    """Plugin-controlled text as one safe line for a console: controls escaped, cut, and
+    (for ``markup=True`` prints and table cells) rich markup escaped, so that a name like
+    ``[link=https://evil]`` is shown, not turned into a hyperlink.
+
+    Example:
+        ``out.print(f"[bold]{shown(manifest.name)}[/] {shown(manifest.version)}")``
+    """
+    line = terminal_safe(redact_all(str(text)), limit=limit)
+    if not markup:
+        return line
+    from rich.markup import escape
+
+    return escape(line)
+
+
+def safe_console(**kw: Any) -> Console:
+    """A rich ``Console`` that renders every string and ``Text`` terminal-safe.
+
+    Strings (``print("...")``, table cells, titles) pass :func:`terminal_safe` before rich
+    parses markup; ``Text`` objects holding a control character are rebuilt from their
+    escaped plain text.
+    """
+    from rich.console import Console
+    from rich.errors import MarkupError
+    from rich.text import Text
+
+    class SafeConsole(Console):
+        def render_str(self, text: str, **kwargs: Any) -> Text:
+            clean = terminal_safe(redact_all(text), multiline=True, limit=None)
+            if kwargs.get("markup", self._markup) is not False and "link" in clean.lower():
+                # the host never prints hyperlinks: a `[link=URL]` here came from plugin text
+                clean = _LINK_TAG.sub(r"\1\\[", clean)
+            try:
+                return super().render_str(clean, **kwargs)
+            except MarkupError:  # plugin text broke the host's markup: show it all as text
+                return super().render_str(clean, **{**kwargs, "markup": False})
+
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            safe = [_safe_text(o, Text) if isinstance(o, Text) else o for o in objects]
+            super().print(*safe, **kwargs)
+
+    return SafeConsole(**kw)
+
+
+# A `[` opening a link tag that rich would parse: one preceded by an even number of
+# backslashes (none, or escaped backslashes); an odd number means it is escaped already.
+_LINK_TAG = re.compile(r"(?<!\\)((?:\\\\)*)\[(?=/?link\b)", re.IGNORECASE)
+
+
+def _safe_text(text: Any, cls: Any) -> Any:
+    plain = text.plain
+    clean = terminal_safe(redact_all(plain), multiline=True, limit=None)
+    return text if clean == plain else cls(clean, style=text.style)
 
 
 class Output:
@@ -28,22 +95,19 @@ class Output:
     def out(self) -> Console:
         """Rich console on stdout (created on first use: --json never loads rich)."""
         if self._out is None:
-            from rich.console import Console
-
-            self._out = Console(highlight=False, soft_wrap=True)
+            self._out = safe_console(highlight=False, soft_wrap=True)
         return self._out
 
     @property
     def err(self) -> Console:
         if self._err is None:
-            from rich.console import Console
-
-            self._err = Console(stderr=True, highlight=False, soft_wrap=True)
+            self._err = safe_console(stderr=True, highlight=False, soft_wrap=True)
         return self._err
 
     def document(self, doc: dict[str, Any]) -> None:
         """Print one JSON document on stdout."""
-        sys.stdout.write(msgspec.json.encode(doc).decode() + "\n")
+        text = redact_all(msgspec.json.encode(doc).decode())  # JSON spellings are known too
+        sys.stdout.write(json_safe(text) + "\n")
         sys.stdout.flush()
 
     def error(self, exc: WiseflowError) -> int:
@@ -52,24 +116,33 @@ class Output:
             doc: dict[str, Any] = {"error": exc.to_dict()}
             if exc.problems:
                 doc["error"]["problems"] = [p.to_dict() for p in exc.problems]
+            if exc.traceback:
+                doc["error"]["traceback"] = exc.traceback
             self.document(doc)
         else:
             from rich.markup import escape
 
-            where = f" ({exc.plugin})" if exc.plugin else ""
+            message = escape(terminal_safe(redact_all(exc.message)))
+            where = escape(terminal_safe(f" ({exc.plugin})")) if exc.plugin else ""
             self.err.print(
-                f"[bold red]error {exc.code}[/]: {escape(exc.message)}{escape(where)}", markup=True
+                f"[bold red]error {escape(terminal_safe(exc.code, limit=40))}[/]: {message}{where}",
+                markup=True,
             )
             for p in exc.problems[1:] if len(exc.problems) > 1 else ():
-                self.err.print(f"  - {p.code}: {p.message}", markup=False)
+                line = redact_all(f"  - {p.code}: {p.message}")
+                self.err.print(terminal_safe(line), markup=False)
             if exc.hint:
-                self.err.print(f"[dim]hint:[/] {escape(exc.hint)}", markup=True)
+                hint = escape(terminal_safe(redact_all(exc.hint)))
+                self.err.print(f"[dim]hint:[/] {hint}", markup=True)
+            if self.debug and exc.traceback:  # the plugin's own, not the host's
+                block = terminal_safe(redact_all(exc.traceback), multiline=True, limit=None)
+                self.err.print(block, markup=False)
         return exit_code_for(exc.code)
 
     def warn(self, message: str) -> None:
         if not self.json:
             from rich.markup import escape
 
-            self.err.print(f"[yellow]warning[/]: {escape(message)}", markup=True)
+            self.err.print(f"[yellow]warning[/]: {escape(terminal_safe(message))}", markup=True)
         else:
-            sys.stderr.write(f"warning: {message}\n")
+            sys.stderr.write(f"warning: {terminal_safe(redact_all(message))}\n")

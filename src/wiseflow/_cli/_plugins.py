@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import msgspec
 
 from .._errors import DiscoveryError, Problem, exit_code_for
-from .._grants import Grant, effective_permissions
+from .._grants import effective_permissions
 from .._opstate import load_state, save_state
-from ._scaffold import scaffold
+from ._approve import approved_candidate, identity_doc
+from ._output import shown
+from ._scaffold import scaffold, taken_names
 from ._session import session_of
+
+if TYPE_CHECKING:
+    from .._manager import PluginManager
 
 
 @click.group(name="plugins")
@@ -42,18 +47,18 @@ def list_(ctx: click.Context, kind: str | None) -> None:
         table.add_column(col, overflow="fold")
     for r in rows:
         probs = ", ".join(p["code"] for p in r["problems"]) or "-"
-        table.add_row(
+        table.add_row(*(shown(v, limit=200) for v in (
             r["name"], r["version"] or "?", r["kind"] or "?", r["origin"], r["state"],
             r["level"], probs,
-        )  # fmt: skip
+        )))  # fmt: skip
     s.out.out.print(table)
     for p in orphans:
         where = f" ({p['file']})" if p.get("file") else ""
-        s.out.warn(f"{p['code']}: {p['message']}{where}")
+        s.out.warn(shown(f"{p['code']}: {p['message']}{where}", markup=False))
 
 
 #: Bumped whenever the rows `plugins list` computes change shape or meaning (memo key).
-_LISTING_FORMAT = 2
+_LISTING_FORMAT = 3
 
 
 def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -75,6 +80,7 @@ def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             [
                 discovery.candidates,
                 discovery.problems,
+                pm.approvals.lock.plugins,
                 s.config,
                 pm.level_override,
                 PLUGIN_API_VERSION,
@@ -89,7 +95,7 @@ def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     try:
         saved = msgspec.json.decode(memo.read_bytes())
         if saved.get("key") == key:
-            return saved["rows"], saved["orphans"]
+            return _with_identity(pm, discovery, saved["rows"]), saved["orphans"]
     except (OSError, msgspec.DecodeError, AttributeError):
         pass
     rows, orphans = _compute_listing(s, discovery)
@@ -101,14 +107,37 @@ def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             tmp.replace(memo)
         except OSError:
             pass  # a read-only data dir only costs speed
-    return rows, orphans
+    return _with_identity(pm, discovery, rows), orphans
+
+
+def _with_identity(
+    pm: PluginManager, discovery: Any, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Add each row's identity (origin, content) and whether it is locked and verified.
+
+    Computed on every listing, never memoised: content is the files as they are now.
+    """
+    by_place = {(c.origin, c.location, c.manifest.name): c for c in discovery.candidates}
+    for row in rows:
+        cand = by_place.get((row["origin"], row["location"], row["name"]))
+        if cand is None:
+            row.update(identity=None, locked=False, verified=None)
+            continue
+        row.update(identity_doc(pm, cand))
+    return rows
 
 
 def _compute_listing(s: Any, discovery: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     pm = s.pm
     resolution = pm.resolve()
+    admission = pm.admission()
+    admitted = {id(c) for c in admission.candidates}
+    refused = {id(c): p for c, p in admission.refused}
     by_plugin: dict[str, list[Problem]] = {}
-    for p in (*discovery.problems, *resolution.problems):
+    for p in (*pm.problems_for({c.manifest.name for c in discovery.candidates}),
+              *resolution.problems):  # fmt: skip
+        if p.code == "WF104" and p.plugin in admission.owner:
+            continue  # a refusal: shown on the refused candidate's own row
         by_plugin.setdefault(p.plugin or "", []).append(p)
     rows: list[dict[str, Any]] = []
     for cand in sorted(
@@ -118,7 +147,12 @@ def _compute_listing(s: Any, discovery: Any) -> tuple[list[dict[str, Any]], list
         chosen = resolution.selected.get(m.name)
         policy = s.config.plugin(m.name)
         state = "DISABLED" if not policy.enabled else "UNLOADED"
-        problems = by_plugin.get(m.name, []) if chosen is None or chosen == cand else []
+        if id(cand) in refused:
+            state, problems = "REFUSED", [refused[id(cand)]]
+        elif id(cand) not in admitted:
+            state, problems = "UNUSED", []  # another origin is pinned
+        else:
+            problems = by_plugin.get(m.name, []) if chosen is None or chosen == cand else []
         rows.append(
             {
                 "name": m.name,
@@ -133,23 +167,22 @@ def _compute_listing(s: Any, discovery: Any) -> tuple[list[dict[str, Any]], list
                 "problems": _problem_rows(problems),
             }
         )
-    # A plugin whose manifest is broken still gets a row (state ERROR) when its name is known,
-    # so that `list` shows it with its problems; nameless problems are listed apart.
-    names = {r["name"] for r in rows}
-    broken: dict[str, list[Problem]] = {}
+    # A broken manifest still gets a row (state ERROR) of its own, under its own folder: it
+    # never lends its problems to a valid plugin of the name it claims.
+    broken: dict[tuple[str, str | None], list[Problem]] = {}
     for p in discovery.problems:
-        if p.plugin and p.plugin not in names:
-            broken.setdefault(p.plugin, []).append(p)
-    for plugin, problems in sorted(broken.items()):
+        if p.plugin and p.code != "WF104":
+            broken.setdefault((p.plugin, p.file), []).append(p)
+    for (plugin, file), problems in sorted(
+        broken.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
+    ):
         rows.append(
             {
                 "name": plugin,
                 "version": None,
                 "kind": None,
-                "origin": "dir"
-                if any(p.file and p.file.endswith(".toml") for p in problems)
-                else "entry-point",
-                "location": next((p.file for p in problems if p.file), None),
+                "origin": "dir" if file and file.endswith(".toml") else "entry-point",
+                "location": str(Path(file).parent) if file and file.endswith(".toml") else file,
                 "state": "ERROR",
                 "level": pm.level_for(plugin),
                 "selected": False,
@@ -175,21 +208,16 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
 
     s = session_of(ctx)
     pm = s.pm
-    discovery = pm.discover()
-    cands = [c for c in discovery.candidates if c.manifest.name == name]
-    if not cands:
-        raise DiscoveryError(
-            f"no plugin named '{name}' was found",
-            plugin=name,
-            code="WF602",
-            hint="check `wiseflow plugins list`, plugin_dirs and --plugin-dir",
-        )
+    chosen = approved_candidate(pm, name)
+    cands = [c for c in pm.discover().candidates if c.manifest.name == name]
     resolution = pm.resolve([name])
-    chosen = resolution.selected.get(name) or max(cands, key=lambda c: c.manifest.parsed_version)
     m = chosen.manifest
     policy = s.config.plugin(name)
     level = pm.level_for(name)
-    granted = effective_permissions(m.permissions, policy.grant, policy.config, level=level)
+    granted = effective_permissions(
+        m.permissions, pm.approvals.grant_for(chosen), policy.config, level=level
+    )
+    entry = pm.approvals.entry(chosen)
     doc: dict[str, Any] = {
         "name": m.name,
         "version": m.version,
@@ -211,9 +239,29 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
         ],
         "choice": resolution.explanations.get(name),
         "problems": [p.to_dict() for p in resolution.problems],
+        **identity_doc(pm, chosen),
+        "approved": None
+        if entry is None
+        else {
+            "version": entry.version,
+            "origin": entry.origin,
+            "level": entry.level,
+            "manifest": entry.manifest,
+            "permissions": entry.permissions(),
+            "files": len(entry.files),
+            "lock": str(pm.approvals.path),
+        },
+        "refused": [p.to_dict() for p in pm.admission().refused_for(name)],
     }
     if schema:
-        handle = pm._make_handle(f"info-{name}", chosen, dict(policy.config))
+        files = pm.verify(chosen)  # WF303: a changed plugin is not imported, not even here
+        handle = pm._make_handle(
+            f"info-{name}",
+            chosen,
+            dict(policy.config),
+            files=files,
+            level=None if level == "trusted" else "strict",
+        )
         try:
             handle.runner.load()
             doc["config_schema"] = handle.runner.config_schema()
@@ -223,20 +271,38 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
         s.out.document(doc)
         return
     p = s.out.out.print
-    p(f"[bold]{m.name}[/] {m.version}  ({m.kind}, {chosen.origin}: {chosen.location})")
+    p(
+        f"[bold]{shown(m.name)}[/] {shown(m.version)}  ({shown(m.kind)}, {shown(chosen.origin)}: "
+        f"{shown(chosen.location)})"
+    )
     if m.description:
-        p(m.description, markup=False)
-    p(f"level: {level}    api: {m.api}    python: {m.python or 'any'}")
+        p(shown(m.description, markup=False), markup=False)
+    p(shown(f"level: {level}    api: {m.api}    python: {m.python or 'any'}", markup=False),
+      markup=False)  # fmt: skip
     if doc["choice"]:
-        p(f"chosen: {doc['choice']}", markup=False)
+        p(shown(f"chosen: {doc['choice']}", markup=False), markup=False)
+    ident = doc["identity"]
+    p(shown(f"identity: {m.name} from {ident['origin']}, content {ident['content'] or '-'}",
+            markup=False), markup=False)  # fmt: skip
+    if entry is None:
+        lock_name = pm.approvals.path.name
+        p(shown(f"approval: not in {lock_name} (approve with `wiseflow plugins grant {m.name}`)",
+                markup=False), markup=False)  # fmt: skip
+    else:
+        state = "verified" if doc["verified"] else "CHANGED: " + doc["verify_error"]["message"]
+        p(shown(f"approval: {entry.origin} {entry.version} at level {entry.level}, "
+                f"{len(entry.files)} file(s), {state}", markup=False), markup=False)  # fmt: skip
+    for prob in doc["refused"]:
+        p(shown(f"refused: {prob['message']}", markup=False, limit=2000), markup=False)
     p("permissions asked:", msgspec.json.encode(doc["permissions"]["asked"]).decode(), markup=False)
     p("permissions granted:", msgspec.json.encode(granted.to_dict()).decode(), markup=False)
     p("dependency tree:")
     for line in render_tree(dependency_tree(resolution, name)).splitlines():
-        p(f"  {line}", markup=False)
-    p("load order: " + " -> ".join(resolution.order), markup=False)
+        p(shown(f"  {line}", markup=False), markup=False)
+    p(shown("load order: " + " -> ".join(resolution.order), markup=False, limit=4000),
+      markup=False)  # fmt: skip
     for prob in resolution.problems:
-        p(f"[red]{prob.code}[/] {prob.message}")
+        p(f"[red]{shown(prob.code)}[/] {shown(prob.message, limit=2000)}")
     if schema:
         p(
             "config schema:",
@@ -257,16 +323,19 @@ def check(ctx: click.Context, target: str) -> None:
     if s.out.json:
         s.out.document(report.to_dict())
     elif report.ok:
-        s.out.out.print(f"[green]ok[/] {report.plugin}: no problems found")
+        s.out.out.print(f"[green]ok[/] {shown(report.plugin)}: no problems found")
     else:
-        s.out.err.print(f"[bold red]{report.plugin}: {len(report.problems)} problem(s)[/]")
+        s.out.err.print(f"[bold red]{shown(report.plugin)}: {len(report.problems)} problem(s)[/]")
         for prob in report.problems:
             where = (
                 f" ({prob.file}{':' + str(prob.line) if prob.line else ''})" if prob.file else ""
             )
-            s.out.err.print(f"error {prob.code}: {prob.message}{where}", markup=False)
+            s.out.err.print(
+                shown(f"error {prob.code}: {prob.message}{where}", markup=False, limit=2000),
+                markup=False,
+            )
             if prob.hint:
-                s.out.err.print(f"  hint: {prob.hint}", markup=False)
+                s.out.err.print(shown(f"  hint: {prob.hint}", markup=False), markup=False)
     if not report.ok:
         codes = {exit_code_for(p.code) for p in report.problems}
         raise click.exceptions.Exit(next(c for c in (3, 2, 4, 1) if c in codes))
@@ -312,11 +381,13 @@ def audit(ctx: click.Context, target: str) -> None:
     else:
         verdict = "[red]refused[/]" if refused else "[green]admitted[/]"
         s.out.out.print(
-            f"{manifest.name}: {len(findings)} finding(s), {verdict} at audit_block = {threshold}"
+            f"{shown(manifest.name)}: {len(findings)} finding(s), {verdict} at "
+            f"audit_block = {threshold}"
         )
         for p in findings:
             where = f"{p.file}:{p.line}" if p.line else str(p.file)
-            s.out.out.print(f"  {p.severity:8} {p.rule:18} {p.message}  ({where})", markup=False)
+            line = f"  {p.severity:8} {p.rule:18} {p.message}  ({where})"
+            s.out.out.print(shown(line, markup=False, limit=2000), markup=False)
     if refused:
         raise click.exceptions.Exit(3)
 
@@ -365,69 +436,13 @@ def disable(ctx: click.Context, name: str) -> None:
 
 @plugins.command()
 @click.argument("name")
-@click.option("--all", "all_", is_flag=True, help="everything the manifest asks for")
-@click.option("--network", multiple=True, help="host:port (repeatable)")
-@click.option("--env", multiple=True, help="secret name (repeatable)")
-@click.option("--fs-read", multiple=True, help="directory (repeatable)")
-@click.option("--fs-write", multiple=True, help="directory (repeatable)")
-@click.option("--subprocess", is_flag=True, help="allow starting programs")
-@click.pass_context
-def grant(
-    ctx: click.Context,
-    name: str,
-    all_: bool,
-    network: tuple[str, ...],
-    env: tuple[str, ...],
-    fs_read: tuple[str, ...],
-    fs_write: tuple[str, ...],
-    subprocess: bool,
-) -> None:
-    """Grant permissions to a plugin (a plugin gets what it declared AND was granted)."""
-    s = session_of(ctx)
-    _require_known(s, name)
-    state = load_state(s.data_dir)
-    old = state.grants.get(name, Grant())
-    state.grants[name] = Grant(
-        network=tuple(dict.fromkeys((*old.network, *network))),
-        env=tuple(dict.fromkeys((*old.env, *env))),
-        fs_read=tuple(dict.fromkeys((*old.fs_read, *(str(Path(p).resolve()) for p in fs_read)))),
-        fs_write=tuple(dict.fromkeys((*old.fs_write, *(str(Path(p).resolve()) for p in fs_write)))),
-        subprocess=old.subprocess or subprocess,
-        all=old.all or all_,
-    )
-    save_state(s.data_dir, state)
-    if s.out.json:
-        s.out.document({"plugin": name, "grant": msgspec.to_builtins(state.grants[name])})
-    else:
-        s.out.out.print(
-            f"{name}: granted {msgspec.json.encode(state.grants[name]).decode()}", markup=False
-        )
-
-
-@plugins.command()
-@click.argument("name")
-@click.pass_context
-def revoke(ctx: click.Context, name: str) -> None:
-    """Remove every grant made with `wiseflow plugins grant` for a plugin."""
-    s = session_of(ctx)
-    state = load_state(s.data_dir)
-    state.grants.pop(name, None)
-    save_state(s.data_dir, state)
-    if s.out.json:
-        s.out.document({"plugin": name, "grant": None})
-    else:
-        s.out.out.print(f"{name}: grants revoked (wiseflow.toml grants still apply)")
-
-
-@plugins.command()
-@click.argument("name")
 @click.option("--kind", required=True, type=click.Choice(["connector", "processor", "analyzer"]))
 @click.option("--dir", "dir_", type=click.Path(path_type=Path), default=".", help="parent folder")
 @click.pass_context
 def new(ctx: click.Context, name: str, kind: str, dir_: Path) -> None:
-    """Create a plugin folder with a manifest, a class to fill in and a test."""
+    """Create an installable plugin project: package, manifest, tests, README."""
     s = session_of(ctx)
-    folder = scaffold(name, kind, dir_)
+    folder = scaffold(name, kind, dir_, taken=taken_names(s.pm))
     if s.out.json:
         s.out.document({"plugin": name, "path": str(folder)})
     else:

@@ -29,6 +29,16 @@ def register(cli: click.Group) -> None:
     cli.add_command(run)
 
 
+def finish(s: Any, doc: dict[str, Any], failed: bool) -> None:
+    """Print a run's document (``--json``: exactly it), exit 1 when it ``failed``."""
+    if s.out.json:
+        s.out.document(doc)
+    else:
+        _print_summary(s.out, doc)
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
 @click.command()
 @click.argument("pipeline_file", metavar="PIPELINE.toml", type=click.Path(path_type=Path))
 @click.option("--report", type=click.Path(path_type=Path), help="write the report here")
@@ -37,17 +47,44 @@ def register(cli: click.Group) -> None:
 def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refresh: bool) -> None:
     """Run a pipeline: sources → processors → analyzers, stored in SQLite."""
     from .._metering import MetricsWriter
-    from .._pipeline import load_pipeline
     from .._store import DB_NAME, Store
 
     s = session_of(ctx)
     pm = s.pm
+    pipeline = prepare(s, pipeline_file, report)
+    handles = start_stages(pm, pipeline, str(pipeline_file))
+    # `wiseflow top` reads what this host writes here every second (removed at exit)
+    metrics = MetricsWriter(
+        lambda: [h.describe(sample=True) for h in pm.list()],
+        s.data_dir / "metrics",
+        label=f"run {pipeline.name}",
+    )
+    with Store.open(s.data_dir / DB_NAME) as store, metrics:
+        store.redactor = pm.redactor  # what the brokers handed out is masked in all it stores
+        summary = _run(s.out, pipeline, store, handles, full_refresh, report)
+    plugins_in_error = [h.name for h in pm.list() if h.state.value == "ERROR"]
+    finish(
+        s,
+        summary.to_dict(),
+        summary.status != "ok" or bool(summary.dead_letters or plugins_in_error),
+    )
+
+
+def prepare(s: Any, pipeline_file: Path, report: Path | None) -> Pipeline:
+    """Everything a run checks before any plugin starts; logging and SIGTERM set up."""
+    from .._pipeline import load_pipeline
+
+    pm = s.pm
     discovery = pm.discover()
     kinds: dict[str, set[str]] = {}
-    for cand in discovery.candidates:
+    for cand in pm.admission().candidates:  # a candidate refused its name offers nothing
         kinds.setdefault(cand.manifest.name, set()).add(cand.manifest.kind)
-    # a plugin whose manifest is broken is "known": loading it reports the real WF101
-    known = set(kinds) | {p.plugin for p in discovery.problems if p.plugin}
+    # a plugin whose manifest is broken, or refused, is "known": loading it says why
+    known = (
+        set(kinds)
+        | {p.plugin for p in discovery.problems if p.plugin}
+        | {c.manifest.name for c, _ in pm.admission().refused}
+    )
     pipeline = load_pipeline(pipeline_file, known_plugins=known)
     _check_kinds(pipeline, kinds, pipeline_file)
     _check_report_path(report or (Path(pipeline.output.report) if pipeline.output.report else None))
@@ -63,23 +100,7 @@ def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refre
     s.data_dir.mkdir(parents=True, exist_ok=True)
     _log_to_file(s.data_dir / "logs" / "wiseflow.log")
     signal.signal(signal.SIGTERM, _interrupt)
-    handles = start_stages(pm, pipeline, str(pipeline_file))
-    # `wiseflow top` reads what this host writes here every second (removed at exit)
-    metrics = MetricsWriter(
-        lambda: [h.describe(sample=True) for h in pm.list()],
-        s.data_dir / "metrics",
-        label=f"run {pipeline.name}",
-    )
-    with Store.open(s.data_dir / DB_NAME) as store, metrics:
-        summary = _run(s.out, pipeline, store, handles, full_refresh, report)
-    doc = summary.to_dict()
-    if s.out.json:
-        s.out.document(doc)
-    else:
-        _print_summary(s.out, doc)
-    plugins_in_error = [h.name for h in pm.list() if h.state.value == "ERROR"]
-    if summary.status != "ok" or summary.dead_letters or plugins_in_error:
-        raise click.exceptions.Exit(1)
+    return pipeline
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -108,7 +129,10 @@ def _log_to_file(path: Path) -> None:
                 doc.update({k: v for k, v in fields.items() if k not in doc})
             return json.dumps(doc, default=str)
 
+    from .._redact import RedactingFilter
+
     handler = logging.FileHandler(path, encoding="utf-8")
+    handler.addFilter(RedactingFilter())  # granted secrets never reach the log file
     handler.setLevel(logging.INFO)
     handler.setFormatter(JsonLines())
     root = logging.getLogger("wiseflow")
@@ -159,11 +183,17 @@ def _check_report_path(report: Path | None) -> None:
 
 
 def start_stages(
-    pm: PluginManager, pipeline: Pipeline, where: str
+    pm: PluginManager,
+    pipeline: Pipeline,
+    where: str,
+    kinds: tuple[str, ...] = ("connector", "processor", "analyzer"),
 ) -> dict[str, list[PluginHandle]]:
-    """Load every stage, check every config (all WF105s at once), then initialize."""
+    """Load every stage (of ``kinds``), check every config (all WF105s at once), then
+    initialize."""
     loaded: list[tuple[Any, PluginHandle]] = []
     for spec in pipeline.stages:
+        if spec.kind not in kinds:
+            continue
         loaded.append((spec, pm.load(spec.plugin, instance=spec.name, config=spec.config)))
     problems: list[Problem] = []
     for spec, handle in loaded:
@@ -229,28 +259,53 @@ def _run(
 def _progress_table(summary: RunSummary, elapsed: float) -> Table:
     from rich.table import Table
 
-    table = Table(title=f"{summary.pipeline}: {summary.fetched:,} fetched in {elapsed:.1f}s")
+    from .._text import terminal_safe
+
+    name = terminal_safe(summary.pipeline, limit=200)
+    table = Table(title=f"{name}: {summary.fetched:,} fetched in {elapsed:.1f}s")
     for col in ("stage", "in", "out", "records/s", "errors"):
         table.add_column(col)
     for name, st in summary.stages.items():
         done = st.records_out or st.records_in
         rate = f"{done / elapsed:,.0f}" if elapsed > 0 else "-"
-        table.add_row(name, f"{st.records_in:,}", f"{st.records_out:,}", rate, str(st.errors))
+        table.add_row(
+            terminal_safe(name, limit=200), f"{st.records_in:,}", f"{st.records_out:,}", rate,
+            str(st.errors),
+        )  # fmt: skip
     return table
 
 
 def _print_summary(out: Output, doc: dict[str, Any]) -> None:
+    from .._text import terminal_safe as safe
+
     rec = doc["records"]
     status = doc["status"]
     colour = "green" if status == "ok" and not rec["dead_letters"] else "yellow"
     out.out.print(
-        f"[{colour}]{doc.get('pipeline', 'run')} {status}[/]: {rec['fetched']:,} fetched, "
-        f"{rec['stored']:,} stored, {rec['duplicates']:,} duplicates, "
-        f"{rec['dead_letters']:,} dead letters (run {doc['run_id']})"
+        f"[{colour}]{escape(safe(doc.get('pipeline', 'run')))} {escape(safe(status))}[/]: "
+        f"{rec['fetched']:,} fetched, {rec['stored']:,} stored, {rec['duplicates']:,} "
+        f"duplicates, {rec['dead_letters']:,} dead letters (run {doc['run_id']})"
     )
     for err in doc["errors"]:
-        out.err.print(f"error {err['code']}: {err['message']} ({err['plugin']})", markup=False)
+        out.err.print(
+            safe(f"error {err['code']}: {err['message']} ({err['plugin']})"), markup=False
+        )
         if err.get("hint"):
-            out.err.print(f"  hint: {err['hint']}", markup=False)
+            out.err.print(safe(f"  hint: {err['hint']}"), markup=False)
+        if out.debug and err.get("traceback"):  # the plugin's, its own frames first
+            out.err.print(safe(str(err["traceback"]), multiline=True, limit=None), markup=False)
+    for letter in doc.get("dead_letter_sample", [])[:3] if out.debug else ():
+        out.err.print(
+            safe(f"dead letter {letter['record_id']} ({letter['plugin']}, {letter['code']}): "
+                 f"{letter['reason']}"), markup=False,
+        )  # fmt: skip
+        if letter.get("traceback"):
+            out.err.print(safe(str(letter["traceback"]), multiline=True, limit=None), markup=False)
     if doc.get("report"):
-        out.out.print(f"report: {doc['report']}", markup=False)
+        out.out.print(safe(f"report: {doc['report']}"), markup=False)
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)

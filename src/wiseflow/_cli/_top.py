@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .._text import terminal_safe
 from ._session import session_of
 
 if TYPE_CHECKING:
@@ -81,11 +82,16 @@ def rows_of(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _cell(value: Any) -> str:
+    """One table cell: numbers formatted; text one escaped line, never markup."""
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:,.2f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    from rich.markup import escape
+
+    return escape(terminal_safe(value, limit=200))
 
 
 _STATE_STYLE = {"ACTIVE": "green", "ERROR": "red", "DISABLED": "yellow"}
@@ -111,8 +117,8 @@ def render_table(rows: list[dict[str, Any]], where: str) -> Table:
             *([_cell(r["host"])] if several else []),
             _cell(r["name"]),
             _cell(r["level"]),
-            f"[{_STATE_STYLE.get(r['state'], 'white')}]{r['state']}[/]",
-            f"[{_BREAKER_STYLE.get(r['breaker'], 'green')}]{r['breaker']}[/]",
+            f"[{_STATE_STYLE.get(r['state'], 'white')}]{_cell(r['state'])}[/]",
+            f"[{_BREAKER_STYLE.get(r['breaker'], 'green')}]{_cell(r['breaker'])}[/]",
             _cell(r["calls"]),
             _cell(r["errors"]),
             _cell(r["retries"]),

@@ -93,6 +93,8 @@ class PluginMeter:
         pid: returns the worker's current pid (None when not running).
         interval_s: the least time between two OS samples.
         soft: soft limits to watch, and ``on_soft`` to call when one is crossed.
+        watch: called after every call and stream item (after sampling); raises to end
+            the plugin (see ``wiseflow._ceilings.DataDirGuard``).
     """
 
     def __init__(
@@ -103,12 +105,14 @@ class PluginMeter:
         interval_s: float = 0.5,
         soft: SoftLimits | None = None,
         on_soft: OnSoft | None = None,
+        watch: Callable[[], None] | None = None,
     ) -> None:
         self.in_process = in_process
         self._pid = pid
         self.interval_s = interval_s
         self.soft = soft or SoftLimits({})
         self.on_soft = on_soft
+        self.watch = watch
         self._sampler = ProcessSampler()
         self._lock = threading.Lock()
         self._last_at = 0.0
@@ -135,9 +139,15 @@ class PluginMeter:
     # -- sampling --------------------------------------------------------------------------
 
     def maybe_sample(self) -> None:
-        """Sample when ``interval_s`` has passed since the last sample (cheap otherwise)."""
+        """Sample when ``interval_s`` has passed since the last sample (cheap otherwise).
+
+        Runs ``watch`` too (the data-dir ceilings; it throttles itself), which raises WF403
+        when the plugin crossed one.
+        """
         if time.monotonic() - self._last_at >= self.interval_s:
             self.sample()
+        if self.watch is not None:
+            self.watch()
 
     def sample(self, *, full: bool = False) -> ProcessSample | None:
         """Read the worker now (sandboxed) and check the soft limits."""

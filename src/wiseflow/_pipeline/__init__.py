@@ -10,6 +10,7 @@ from ._engine import Progress, run_pipeline
 from ._local import LocalBackend, LocalStage, grants_for, local_stage, local_stages
 from ._model import OutputSpec, Pipeline, StageSpec, load_pipeline, parse_pipeline
 from ._protocol import StageHandle
+from ._replay import replay_dead_letters
 from ._summary import RunSummary, StageStats
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "local_stage",
     "local_stages",
     "parse_pipeline",
+    "replay_dead_letters",
     "run_pipeline",
 ]

@@ -11,6 +11,7 @@ covers, and a killed run resumes without loss or duplicates.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -24,6 +25,7 @@ import msgspec
 from .._errors import CircuitOpen, InvalidTransition, SkipRecord
 from .._plugin import Figure
 from .._record import Record
+from .._redact import Redactor
 from .._store import Store
 from ._model import Pipeline
 from ._protocol import StageHandle
@@ -32,6 +34,8 @@ from ._source import Batch, End, produce
 from ._summary import RunSummary, StageStats, error_entry
 
 __all__ = ["Progress", "run_pipeline"]
+
+log = logging.getLogger("wiseflow.pipeline")
 
 #: Called after every batch with the summary so far (counts, per-stage stats).
 Progress = Callable[[RunSummary], None]
@@ -83,6 +87,7 @@ class _Run:
             plugin=handle.plugin,
             code=entry["code"],
             reason=reason,
+            traceback=entry["traceback"],
         )
         self.summary.dead_letters += 1
         self.stats(handle).failed(entry["code"])
@@ -349,6 +354,35 @@ def _state(handle: StageHandle) -> str:
     return str(getattr(state, "value", state))
 
 
+def _log_drops(run: _Run, summary: RunSummary) -> None:
+    """Per plugin, the log lines the rate limit dropped: in the document and one log line."""
+    dropped = {}
+    for name, stats in summary.stages.items():
+        n = int(getattr(run.handles.get(name), "log_dropped", 0) or 0)
+        stats.log_dropped = n
+        if n:
+            dropped[name] = n
+    if dropped:
+        listed = ", ".join(f"{name} {n}" for name, n in dropped.items())
+        log.warning("log lines dropped by the rate limit, per plugin: %s", listed)
+
+
+def _redact(redactor: Redactor | None, summary: RunSummary, figures: dict[str, Any]) -> None:
+    """Mask granted secrets in the run document and the report's figures, in place."""
+    if not redactor:
+        return
+    summary.errors = redactor.deep(summary.errors)
+    summary.analyzers = redactor.deep(summary.analyzers)
+    summary.dead_letter_sample = redactor.deep(summary.dead_letter_sample)
+    for name, items in figures.items():
+        figures[name] = [
+            Figure(redactor.text(f.title), redactor.text(f.body))
+            if isinstance(f, Figure)
+            else redactor.text(f)
+            for f in items
+        ]
+
+
 def _finish(
     run: _Run, summary: RunSummary, t0: float, report: str | Path | None, pipeline: Pipeline
 ) -> None:
@@ -372,8 +406,14 @@ def _finish(
             stats.failed(entry["code"])
             summary.errors.append(entry)
             summary.status = "failed"
+    if summary.status == "ok" and (
+        summary.dead_letters or summary.errors or any(
+            st.state == "ERROR" for st in summary.stages.values()
+        )
+    ):  # fmt: skip
+        summary.status = "partial"  # completed, but not every record made it
     if summary.dead_letters:
-        keys = ("source", "record_id", "plugin", "code", "reason")
+        keys = ("source", "record_id", "plugin", "code", "reason", "traceback")
         summary.dead_letter_sample = [
             {k: d[k] for k in keys} for d in run.store.dead_letters(summary.run_id)[:20]
         ]
@@ -389,6 +429,7 @@ def _finish(
             except Exception as exc:
                 summary.errors.append(error_entry(exc, handle.plugin))
                 summary.status = "failed"
+        _redact(run.store.redactor, summary, figures)  # the report is written from these
         from .._report import render_report
 
         summary.finished = datetime.now(UTC).isoformat(timespec="seconds")
@@ -399,5 +440,7 @@ def _finish(
             summary.report = None
             summary.errors.append(error_entry(exc, "report"))
             summary.status = "failed"
+    _log_drops(run, summary)
+    _redact(run.store.redactor, summary, figures)
     summary.finished = datetime.now(UTC).isoformat(timespec="seconds")
     run.store.finish_run(summary.run_id, summary.status, summary.to_dict())

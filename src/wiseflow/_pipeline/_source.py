@@ -7,6 +7,7 @@ import threading
 import time
 from typing import Any, final
 
+from .._ceilings import records_exceeded, records_per_run
 from .._errors import ProtocolViolation
 from .._record import Checkpoint, Record
 from ._protocol import StageHandle
@@ -56,11 +57,16 @@ def produce(
                 continue
 
     error: BaseException | None = None
+    limit = records_per_run(handle)
+    count = 0
     try:
         for item in handle.fetch(state):
             if stop.is_set():
                 break
             if isinstance(item, Record):
+                count += 1
+                if limit is not None and count > limit:
+                    raise records_exceeded(handle.name, limit)  # closes the stream (Cancel)
                 batch.append(item if item.source == name else item.replace(source=name))
                 if len(batch) >= batch_size:
                     put(Batch(name, batch, pending))

@@ -6,7 +6,7 @@ from typing import Any, final
 
 import msgspec
 
-from .._errors import WiseflowError
+from .._errors import WiseflowError, plugin_traceback
 
 __all__ = ["RunSummary", "StageStats", "error_entry"]
 
@@ -24,6 +24,7 @@ class StageStats(msgspec.Struct, kw_only=True):
     errors: int = 0
     error_codes: list[str] = msgspec.field(default_factory=list)
     seconds: float = 0.0
+    log_dropped: int = 0  # log lines of the plugin the host's rate limit dropped
 
     def failed(self, code: str) -> None:
         self.errors += 1
@@ -36,6 +37,7 @@ class StageStats(msgspec.Struct, kw_only=True):
             "calls": self.calls,
             "errors": self.errors,
             "error_codes": list(self.error_codes),
+            "log_dropped": self.log_dropped,
         }
 
     def stage_entry(self) -> dict[str, Any]:
@@ -80,6 +82,9 @@ class RunSummary(msgspec.Struct, kw_only=True):
     started: str = ""
     finished: str = ""
     seconds: float = 0.0
+    replay: bool = False  # a replay of dead letters (``wiseflow dead-letters replay``)
+    replayed: int = 0  # dead letters sent through again (replays only)
+    not_replayable: int = 0  # dead letters without a record or a stage to replay from
 
     def to_dict(self) -> dict[str, Any]:
         rate = self.fetched / self.seconds if self.seconds > 0 else 0.0
@@ -105,21 +110,30 @@ class RunSummary(msgspec.Struct, kw_only=True):
             "finished": self.finished,
             "seconds": round(self.seconds, 3),
             "records_per_s": round(rate, 1),
+            "replay": self.replay,
+            **(
+                {"replayed": self.replayed, "not_replayable": self.not_replayable}
+                if self.replay
+                else {}
+            ),
         }
 
 
 def error_entry(exc: BaseException, plugin: str) -> dict[str, Any]:
-    """``{"code", "plugin", "message", "hint"}`` for any exception raised by a stage."""
+    """``{"code", "plugin", "message", "hint", "traceback"}`` for any exception raised by a
+    stage; ``traceback`` is the plugin's (its own frames first), or None."""
     if isinstance(exc, WiseflowError):
         return {
             "code": exc.code,
             "plugin": exc.plugin or plugin,
             "message": exc.message,
             "hint": exc.hint,
+            "traceback": exc.traceback,
         }
     return {
         "code": "WF400",
         "plugin": plugin,
         "message": f"{type(exc).__name__}: {exc}",
-        "hint": "see the plugin's log; run with --debug for the traceback",
+        "hint": "see `wiseflow runs show RUN` for the traceback",
+        "traceback": plugin_traceback(exc),
     }

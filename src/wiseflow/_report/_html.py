@@ -1,13 +1,21 @@
-"""The HTML report: one self-contained page (inline CSS and SVG, no external assets)."""
+"""The HTML report: one self-contained page (the host's CSS, figures as data-URI images).
+
+What a plugin controls (figures, result tables, names, error texts) is data on this page,
+never markup: text is escaped, SVG is an ``<img>`` of a ``data:`` URI (see ``_svg``), and a
+Content-Security-Policy allows only the host's own stylesheet (by hash) and ``data:``
+images, so anything that slipped through could neither run nor fetch.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from html import escape
 from typing import Any
 
 from .._plugin import Figure
-from ._svg import sanitize_svg
+from ._svg import svg_data_uri
 from ._tables import Table, fmt, result_tables, summary_tables
 
 __all__ = ["html_report"]
@@ -36,7 +44,7 @@ h3{font-size:15px;margin:18px 0 8px;color:#2b3447}
 .figs{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:16px;
 margin-bottom:8px}
 figure{margin:0;border:1px solid var(--line);border-radius:8px;padding:10px;background:#fff}
-figure svg{width:100%;height:auto}
+figure img{display:block;width:100%;height:auto}
 figcaption{font-size:13px;color:var(--muted);margin-bottom:6px;font-weight:600}
 .tables{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:8px 22px}
 table{border-collapse:collapse;width:100%;font-size:13.5px}
@@ -49,6 +57,12 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 .empty{color:var(--muted);font-style:italic;margin:0 0 8px}
 footer{color:var(--muted);font-size:12px;text-align:center;margin-top:30px}
 """
+# No scripts, frames, fonts, fetches or other styles: only this stylesheet and data: images.
+CSP = (
+    "default-src 'none'; img-src data:; "
+    f"style-src 'sha256-{base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()}'; "
+    "base-uri 'none'; form-action 'none'"
+)
 
 
 def _table(t: Table) -> str:
@@ -71,16 +85,20 @@ def _table(t: Table) -> str:
 
 
 def _figure(fig: Figure | str) -> str:
-    # Plugins may be untrusted: SVG is whitelisted, text figures are shown as text.
-    if isinstance(fig, Figure):
-        return (
-            f"<figure><figcaption>{escape(fig.title)}</figcaption>{sanitize_svg(fig.body)}</figure>"
-        )
-    return f"<figure><pre class='note'>{escape(fig)}</pre></figure>"
+    # Plugins may be untrusted: SVG becomes an image, never markup; anything else is text.
+    if not isinstance(fig, Figure):
+        return f"<figure><pre class='note'>{escape(fig)}</pre></figure>"
+    caption = f"<figcaption>{escape(fig.title)}</figcaption>"
+    uri = svg_data_uri(fig.body)
+    if uri is None:
+        note = "<p class='empty'>figure could not be shown: not an SVG document</p>"
+        return f"<figure>{caption}{note}<pre class='note'>{escape(fig.body[:2000])}</pre></figure>"
+    return f'<figure>{caption}<img alt="{escape(fig.title)}" src="{uri}"></figure>'
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "section"
+    # "a-" keeps analyzer anchors apart from the host's own ("#run")
+    return "a-" + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "section")
 
 
 def html_report(
@@ -100,7 +118,7 @@ def html_report(
         ("records / s", summary.get("records_per_s", 0)),
     ]
     card_html = "".join(
-        f"<div class='card'><b>{fmt(v)}</b><span>{k}</span></div>" for k, v in cards
+        f"<div class='card'><b>{escape(fmt(v))}</b><span>{k}</span></div>" for k, v in cards
     )
     nav = "".join(f'<a href="#{_slug(a)}">{escape(a)}</a>' for a in results)
     sections = []
@@ -121,6 +139,7 @@ def html_report(
     )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
         f"<title>{escape(name)} — wiseflow report</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{escape(name)}</h1><p>{subtitle}</p></header><main>"

@@ -1,50 +1,54 @@
 """A worker's stdout/stderr, turned into the plugin's log lines at a bounded rate.
 
-Plugin output never shares the protocol channel. Lines are cut at :data:`MAX_LINE`
-characters; beyond ``rate`` lines per second (with a burst allowance) lines are dropped
-and counted, and the count is logged once the flood subsides. The last lines are kept for
-the message of a crash.
+Plugin output never shares the protocol channel. Lines (and the worker's ``Log`` frames)
+go through the plugin's :class:`~wiseflow._ratelimit.LogLimiter`, shared with everything
+else the host logs on the plugin's behalf: redacted, cut at
+:data:`~wiseflow._ratelimit.MAX_LINE` characters, dropped and counted beyond the rate. An
+over-long line is logged once, cut; the rest of it up to the next newline is skipped, so
+one line of output is never split into several log records (nor a secret across two). The
+last lines are kept for the message of a crash.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
 from collections import deque
+
+from .._ratelimit import MAX_LINE, LogLimiter
 
 __all__ = ["MAX_LINE", "OutputPump"]
 
-MAX_LINE = 2000
+#: Bytes of one line buffered before it is cut: enough that a secret starting within the
+#: first MAX_LINE characters is whole when the line is redacted.
+_HOLD = MAX_LINE + 8192
 
 
 class OutputPump:
     """Reads one pipe without blocking and logs its lines on ``logger``."""
 
-    __slots__ = (
-        "_partial",
-        "_stamp",
-        "_tokens",
-        "burst",
-        "dropped",
-        "fd",
-        "logger",
-        "rate",
-        "tail",
-    )
+    __slots__ = ("_partial", "_skipping", "fd", "limiter", "logger", "tail")
 
     def __init__(
-        self, fd: int, logger: logging.Logger, *, rate: float = 200.0, burst: float = 1000.0
+        self,
+        fd: int,
+        logger: logging.Logger,
+        *,
+        rate: float = 200.0,
+        burst: float = 1000.0,
+        limiter: LogLimiter | None = None,
     ) -> None:
         self.fd = fd
         self.logger = logger
-        self.rate = rate
-        self.burst = burst
-        self.dropped = 0
+        self.limiter = limiter if limiter is not None else LogLimiter(rate=rate, burst=burst)
         self.tail: deque[str] = deque(maxlen=20)
         self._partial = b""
-        self._tokens = burst
-        self._stamp = time.monotonic()
+        self._skipping = False
+
+    @property
+    def dropped(self) -> int:
+        """Lines dropped by the rate limit and not yet reported."""
+        return self.limiter.dropped
 
     def drain(self) -> bool:
         """Read what is available now; False once the pipe is closed."""
@@ -59,38 +63,33 @@ class OutputPump:
             return False
         lines = (self._partial + data).split(b"\n")
         self._partial = lines.pop()
-        if len(self._partial) > MAX_LINE:
-            lines.append(self._partial)
-            self._partial = b""
         for raw in lines:
+            if self._skipping:  # the rest of a line already logged, cut
+                self._skipping = False
+                continue
             self._line(raw)
+        if len(self._partial) > _HOLD:
+            if not self._skipping:
+                self._line(self._partial)
+                self._skipping = True
+            self._partial = b""
         return True
 
     def flush(self) -> None:
-        if self._partial:
+        if self._partial and not self._skipping:
             self._line(self._partial)
-            self._partial = b""
-        self._report_dropped()
+        self._partial = b""
+        self._skipping = False
+        self.limiter.report(self.logger)
 
     def _line(self, raw: bytes) -> None:
-        text = raw[:MAX_LINE].decode("utf-8", "replace").rstrip("\r")
-        self.tail.append(text)
+        text = raw[:_HOLD].decode("utf-8", "replace").rstrip("\r")
+        if self.limiter.redactor:
+            text = self.limiter.redactor.text(text)
+        self.tail.append(text[:MAX_LINE])
         self.emit(logging.INFO, text)
 
     def emit(self, level: int, text: str) -> None:
         """Log ``text`` at ``level`` (clamped to DEBUG..ERROR) unless over the rate."""
         level = min(max(level, logging.DEBUG), logging.ERROR)
-        now = time.monotonic()
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-        if self._tokens < 1:
-            self.dropped += 1
-            return
-        self._tokens -= 1
-        self._report_dropped()
-        self.logger.log(level, "%s", text[:MAX_LINE])
-
-    def _report_dropped(self) -> None:
-        if self.dropped:
-            self.logger.warning("%d output line(s) suppressed (rate limit)", self.dropped)
-            self.dropped = 0
+        self.limiter.emit(self.logger, level, text)

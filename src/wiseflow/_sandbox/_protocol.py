@@ -19,7 +19,6 @@ import os
 import socket
 import struct
 import time
-import traceback
 from typing import Any
 
 import msgspec
@@ -31,10 +30,12 @@ from .._errors import (
     SkipRecord,
     TransientError,
     WiseflowError,
+    plugin_traceback,
 )
 from .._plugin import Figure
 from .._record import Checkpoint, Record
 from ._confine import Confinement, Policy
+from ._peek import COUNT_FROM, TooManyItems, count_items, count_values
 
 __all__ = [
     "MAX_FRAME",
@@ -89,6 +90,15 @@ class Load(_Msg, tag="load", frozen=True):
     entry: str
     code_root: str | None
     data_dir: str
+    root: str | None = None  # the plugin's folder: its modules load from source only
+    files: dict[str, str] | None = None  # approved digests of a locked plugin (WF303)
+    check: bool = False  # `plugins check`: report interface problems, keep the class
+
+
+class Loaded(_Msg, tag="loaded", frozen=True):
+    schema: dict[str, Any] | None
+    error: dict[str, Any] | None = None
+    problems: list[dict[str, Any]] | None = None  # interface problems (``check`` only)
 
 
 class Init(_Msg, tag="init", frozen=True):
@@ -137,11 +147,6 @@ class Shutdown(_Msg, tag="shutdown", frozen=True):
 class Ready(_Msg, tag="ready", frozen=True):
     pid: int
     confinement: Confinement
-
-
-class Loaded(_Msg, tag="loaded", frozen=True):
-    schema: dict[str, Any] | None
-    error: dict[str, Any] | None = None
 
 
 class Result(_Msg, tag="result", frozen=True):
@@ -256,13 +261,16 @@ def error_dict(exc: BaseException, plugin: str | None, memory_mb: int = 0) -> di
             hint="raise resources.memory_mb for this plugin, or process smaller batches",
         )
     if not isinstance(exc, WiseflowError):
-        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8))
         data = PluginError(f"{type(exc).__name__}: {exc}", plugin=plugin).to_dict()
-        data["traceback"] = tb[-4000:]
+        data["traceback"] = plugin_traceback(exc)
         return data
     data = exc.to_dict()
+    if exc.__traceback__ is not None and not isinstance(exc, SkipRecord):
+        data["traceback"] = plugin_traceback(exc)
     if data.get("plugin") is None:
         data["plugin"] = plugin
+    if exc.problems:  # each finding (config fields, interface methods) crosses as it is
+        data["problems"] = [p.to_dict() for p in exc.problems[:50]]
     if isinstance(exc, SkipRecord):
         data["record_id"] = exc.record_id
         data["reason"] = exc.reason
@@ -281,11 +289,17 @@ class Channel:
     :data:`MAX_FRAME` for one frame, whatever length prefix the peer claims.
     """
 
-    __slots__ = ("_buf", "_decoder", "_encoder", "_in", "_in_view", "_out", "max_frame", "sock")
+    __slots__ = ("_buf", "_decoder", "_encoder", "_in", "_in_view", "_out", "max_chunk_items",
+                 "max_frame", "max_result_items", "max_values", "sock")  # fmt: skip
 
     def __init__(self, sock: socket.socket, *, max_frame: int = MAX_FRAME) -> None:
         self.sock = sock
         self.max_frame = max_frame
+        # items a Result / Chunk may hold, counted before decoding (None: any; see _peek)
+        self.max_result_items: int | None = None
+        self.max_chunk_items: int | None = None
+        # values a frame over COUNT_FROM bytes may hold (None: not counted; see _peek)
+        self.max_values: int | None = None
         self._encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
         self._decoder = msgspec.msgpack.Decoder(Message, ext_hook=_ext_hook)
         self._out = bytearray(64 * 1024)
@@ -328,8 +342,10 @@ class Channel:
         (size,) = _HEADER.unpack_from(buf)
         end = _HEADER.size + size
         view = memoryview(buf)
+        body = view[_HEADER.size : end]
         try:
-            msg: Message = self._decoder.decode(view[_HEADER.size : end])
+            self._check_counts(body)
+            msg: Message = self._decoder.decode(body)
         except (
             msgspec.DecodeError,
             msgspec.ValidationError,
@@ -339,9 +355,31 @@ class Channel:
         ) as exc:
             raise ProtocolViolation(f"malformed frame: {exc}") from None
         finally:
+            body.release()  # a traceback may still hold it: the buffer must be resizable
             view.release()
         del buf[:end]
         return msg
+
+    def _check_counts(self, body: memoryview) -> None:
+        """Refuse, before decoding, a frame holding more than this side accepts.
+
+        Raises:
+            TooManyItems: a Result or Chunk over its item limit.
+            ProtocolViolation: a large frame of more than ``max_values`` values.
+        """
+        if self.max_result_items is not None or self.max_chunk_items is not None:
+            got = count_items(body)
+            if got is not None:
+                kind, count = got
+                limit = self.max_result_items if kind == "result" else self.max_chunk_items
+                if limit is not None and count > limit:
+                    raise TooManyItems(kind, count, limit)
+        limit = self.max_values
+        if limit is not None and len(body) > COUNT_FROM and count_values(body, limit) > limit:
+            raise ProtocolViolation(
+                f"a frame of {len(body):,} bytes holding more than {limit:,} values "
+                "(refused before decoding)"
+            )
 
     def try_recv(self, spin: float) -> bool | None:
         """Poll the socket without blocking for up to ``spin`` seconds.

@@ -14,10 +14,12 @@ signal name. Anything malformed or out of turn from the worker ends it with WF40
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
 import shutil
+import signal
 import socket
 import tempfile
 import threading
@@ -27,11 +29,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn, final
 
+from .._ceilings import output_cap, output_exceeded
 from .._context import CapabilityBackend
 from .._errors import (
     PluginError,
     PluginTimeout,
     ProtocolViolation,
+    QuotaExceeded,
     SandboxUnavailable,
     WiseflowError,
     WiseflowWarning,
@@ -39,8 +43,10 @@ from .._errors import (
     error_from_dict,
 )
 from .._runner import RunnerSpec
+from .._verdict import issued_or_plugin, plugin_failure
 from ._confine import LAYERS, Confinement, Policy, plugin_uid
 from ._output import OutputPump
+from ._peek import MAX_VALUES, TooManyItems
 from ._probe import disabled_layers
 from ._process import WorkerProcess, death_error
 from ._protocol import (
@@ -68,6 +74,7 @@ from ._protocol import (
     pack,
     records_only,
 )
+from ._worker import CHUNK_ITEMS  # the most items an honest worker puts in one Chunk
 
 __all__ = ["STRICT_CAPS", "WorkerRunner"]
 
@@ -86,7 +93,8 @@ class WorkerRunner:
         broker: performs the plugin's capability requests (host side, checked).
         permissions: the effective grant (``fs_read``, ``fs_write``, ``subprocess``);
             defaults to ``broker.permissions`` when the broker has one.
-        memory_mb, cpu_seconds, max_open_files: override the manifest's resources.
+        memory_mb, cpu_seconds, max_open_files: override ``spec.limits`` (the manifest's
+            resources under the host's ceilings).
         allow_weaker_sandbox: run even when a confinement layer is missing (warns).
         start_timeout: seconds for the worker to start, confine itself and load.
         logger: where plugin output and log lines go
@@ -115,7 +123,7 @@ class WorkerRunner:
         self.spec = spec
         self._broker = broker
         perms = permissions if permissions is not None else getattr(broker, "permissions", None)
-        res = spec.manifest.resources
+        res = spec.limits  # the manifest's resources under the host's ceilings
         self.memory_mb = memory_mb or res.memory_mb
         self.cpu_seconds = cpu_seconds or res.cpu_seconds
         self.max_open_files = max_open_files or res.max_open_files
@@ -184,16 +192,20 @@ class WorkerRunner:
                 entry=m.entry,
                 code_root=self.spec.code_root,
                 data_dir=self.spec.data_dir,
+                root=self.spec.root,
+                files=self.spec.files,
+                check=self.spec.check,
             )
         )
         msg = self._wait(0, (Loaded,), deadline, "load")
         assert isinstance(msg, Loaded)
         if msg.error is not None:
-            err = error_from_dict(msg.error)
+            err = plugin_failure(self._plugin_error(msg.error), self.spec.instance, "load")
             self._stop()
             self._failure = err
             raise err
         self._schema = msg.schema
+        self.load_problems = msg.problems or []
 
     def config_schema(self) -> dict[str, Any] | None:
         return self._schema
@@ -212,9 +224,17 @@ class WorkerRunner:
             batch = records_only(args[0]) if args else None
             rest = args[1:] if batch is not None else args
             self._send(Call(id=rid, method=method, args=pack(rest), batch=batch))
-            msg = self._wait(rid, (Result, Fail), self._deadline(timeout), method)
+            assert self._chan is not None
+            self._chan.max_result_items = output_cap(self.spec, method, args)
+            try:
+                msg = self._wait(rid, (Result, Fail), self._deadline(timeout), method)
+            except TooManyItems as exc:  # refused before decoding: end the worker (WF403)
+                if exc.kind != "result":  # a paused stream's chunk, over what workers send
+                    self._violation(str(exc))
+                ratio = self.spec.limits.max_output_ratio
+                self.end(output_exceeded(self.name, exc.count, len(args[0]), ratio))
         if isinstance(msg, Fail):
-            raise error_from_dict(msg.error)
+            raise self._plugin_error(msg.error)
         assert isinstance(msg, Result)
         return msg.records if msg.records is not None else msg.value
 
@@ -230,7 +250,10 @@ class WorkerRunner:
         try:
             while True:
                 with self._lock:
-                    msg = self._wait(rid, (Chunk, End, Fail), self._deadline(timeout), method)
+                    try:
+                        msg = self._wait(rid, (Chunk, End, Fail), self._deadline(timeout), method)
+                    except TooManyItems as exc:  # the worker chunks at most CHUNK_ITEMS
+                        self._violation(str(exc))
                     if isinstance(msg, Chunk):
                         self._send(Credit(id=rid, n=1))
                 if isinstance(msg, Chunk):
@@ -238,7 +261,7 @@ class WorkerRunner:
                     continue
                 finished = True
                 if isinstance(msg, Fail):
-                    raise error_from_dict(msg.error)
+                    raise self._plugin_error(msg.error)
                 return
         finally:
             with self._lock:
@@ -307,8 +330,11 @@ class WorkerRunner:
             child.close()
         out_fd = self._proc.out_fd
         self._chan = Channel(parent, max_frame=self._max_frame)
+        self._chan.max_chunk_items = CHUNK_ITEMS
+        self._chan.max_values = MAX_VALUES
         os.set_blocking(out_fd, False)
-        self._pump = OutputPump(out_fd, self.logger)
+        # one limiter for all the host logs on the plugin's behalf (output, logs, denials)
+        self._pump = OutputPump(out_fd, self.logger, limiter=getattr(self._broker, "limiter", None))
         self._poll = select.poll()
         self._poll.register(parent.fileno(), select.POLLIN)
         self._poll.register(out_fd, select.POLLIN)
@@ -355,7 +381,7 @@ class WorkerRunner:
             self._send(Init(id=rid, config=config, check_only=check_only))
             msg = self._wait(rid, (Result, Fail), self._deadline(None), "initialize")
         if isinstance(msg, Fail):
-            raise error_from_dict(msg.error)
+            raise plugin_failure(self._plugin_error(msg.error), self.spec.instance, "initialize")
 
     def _cancel(self, rid: int) -> None:
         try:
@@ -502,6 +528,34 @@ class WorkerRunner:
 
     # -- failures --------------------------------------------------------------------------
 
+    def _plugin_error(self, data: dict[str, Any]) -> WiseflowError:
+        """An error the worker reported: the plugin's own (marked so), unless the host made it.
+
+        The host's own are the broker's errors passed on unchanged and the worker's report of
+        a MemoryError (the quota, WF403, in the host's words).
+        """
+        err = error_from_dict(data)
+        if err.code == "WF403" and err.message == _memory_message(self.memory_mb):
+            return QuotaExceeded(err.message, plugin=self.name, hint=_MEMORY_HINT)
+        return issued_or_plugin(err, getattr(self._broker, "issued", None))
+
+    def end(self, err: WiseflowError) -> NoReturn:
+        """Stop the worker for a host verdict (a ceiling crossed); this and later calls fail."""
+        with self._lock:
+            self._stop()
+            self._failure = err
+        raise err
+
+    def kill(self) -> None:
+        """Kill the worker's process group now, from any thread, without waiting for a call.
+
+        The thread in the call sees the channel close (and the handle reports the cause).
+        """
+        proc = self._proc
+        if proc is not None:  # not reaped yet, so its pid still names the group
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
     def _violation(self, what: str) -> NoReturn:
         self._stop()
         err = ProtocolViolation(
@@ -563,6 +617,14 @@ class WorkerRunner:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
         return status, cpu
+
+
+_MEMORY_HINT = "raise resources.memory_mb for this plugin, or process smaller batches"
+
+
+def _memory_message(memory_mb: int) -> str:
+    """What the worker says for a MemoryError (``_protocol.error_dict``)."""
+    return f"plugin exceeded its memory quota ({memory_mb} MB)"
 
 
 def _str(value: Any) -> str:

@@ -21,6 +21,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from .._context import HttpResponse, PluginContext
 from .._errors import InterfaceError, PluginError, ProtocolViolation, error_from_dict
 from .._record import Checkpoint
@@ -121,6 +123,7 @@ class _Worker:
         self.ids_lock = threading.Lock()
         self.name: str | None = None
         self.cls: Any = None
+        self.invalid = False  # loaded for `check` although its interface is broken
         self.plugin: Any = None
         self.load_msg: Load | None = None
         self._loop: Any = None  # an asyncio loop, made (and asyncio imported) on first need
@@ -235,8 +238,20 @@ class _Worker:
         self.load_msg = msg
         _set_comm(f"wf:{msg.instance}")
         try:
-            cls = import_entry(msg.entry, plugin=msg.name, code_root=msg.code_root)
+            cls = import_entry(
+                msg.entry,
+                plugin=msg.name,
+                code_root=msg.code_root,
+                root=msg.root,
+                files=msg.files,
+            )
             problems = validate_interface(cls, msg.kind, plugin=msg.name)
+            if problems and msg.check:  # keep the class: its config can still be checked
+                self.cls, self.invalid = cls, True
+                schema = config_schema(getattr(cls, "Config", None))
+                rows = [msgspec.to_builtins(p) for p in problems[:50]]
+                self.send(Loaded(schema=schema, problems=rows))
+                return
             if problems:
                 raise InterfaceError(
                     f"plugin '{msg.name}' does not implement the {msg.kind} interface: "
@@ -259,6 +274,8 @@ class _Worker:
                 raise ProtocolViolation("init before load")
             lm = self.load_msg
             config = build_config(getattr(self.cls, "Config", None), msg.config, lm.name)
+            if not msg.check_only and self.invalid:
+                raise ProtocolViolation("init of a plugin that failed its interface check")
             if not msg.check_only:
                 log = logging.getLogger(f"wiseflow.plugin.{lm.instance}")
                 log.propagate = False
@@ -437,6 +454,7 @@ def main(argv: list[str]) -> int:
     setup = chan.recv()
     if not isinstance(setup, Setup) or setup.policy.host_pid != host_pid:
         return 2
+    sys.dont_write_bytecode = True  # nothing of a plugin's tree is compiled to disk
     confinement = confine(setup.policy)
     worker = _Worker(chan, setup.policy.memory_mb)
     worker.send(Ready(pid=os.getpid(), confinement=confinement))

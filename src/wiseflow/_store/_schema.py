@@ -60,8 +60,15 @@ CREATE INDEX IF NOT EXISTS records_run ON records (run_id);
 CREATE INDEX IF NOT EXISTS dead_letters_run ON dead_letters (run_id);
 """
 
+# Which process runs a run ("hostname:pid:start time"), so that a run left 'running' by a
+# host that was killed can be told from one still going in another process.
+_V3 = """
+ALTER TABLE runs ADD COLUMN host TEXT;
+ALTER TABLE dead_letters ADD COLUMN traceback TEXT
+"""
+
 #: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -14,6 +15,7 @@ import msgspec
 
 from .._errors import StoreError
 from .._record import Record
+from .._redact import Redactor
 from ._schema import migrate
 
 __all__ = ["DB_NAME", "Store"]
@@ -90,6 +92,8 @@ class Store:
         self._lock = threading.Lock()
         #: Records fetched again with changed content, updated in place (since open).
         self.updated = 0
+        #: Masks granted secrets in every row written (records, dead letters, runs).
+        self.redactor: Redactor | None = None
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
@@ -114,7 +118,9 @@ class Store:
             migrate(conn)
         except (sqlite3.Error, OSError, RuntimeError) as exc:
             raise StoreError(f"cannot open store {p}: {exc}", plugin=str(p), hint=_HINT) from None
-        return cls(conn, p)
+        store = cls(conn, p)
+        store.mark_crashed()
+        return store
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
@@ -153,8 +159,8 @@ class Store:
         """Record the start of a run of ``pipeline``; returns its ``run_id``."""
         with self._tx("begin run") as conn:
             cur = conn.execute(
-                "INSERT INTO runs (pipeline, started, status) VALUES (?, ?, 'running')",
-                (pipeline, _now()),
+                "INSERT INTO runs (pipeline, started, status, host) VALUES (?, ?, 'running', ?)",
+                (pipeline, _now(), _host_stamp(os.getpid())),
             )
             run_id = cur.lastrowid
         assert run_id is not None
@@ -165,8 +171,34 @@ class Store:
         with self._tx("finish run") as conn:
             conn.execute(
                 "UPDATE runs SET finished = ?, status = ?, summary = ? WHERE run_id = ?",
-                (_now(), status, _encode(summary).decode(), run_id),
+                (_now(), status, self._clean(_encode(summary).decode()), run_id),
             )
+
+    def mark_crashed(self) -> list[int]:
+        """Runs left ``running`` by a host process that no longer exists → ``crashed``.
+
+        A run whose host is alive (another ``wiseflow run`` on the same database), or ran on
+        another machine, is left alone. Returns the run ids marked.
+        """
+        rows = self._query("SELECT run_id, host FROM runs WHERE status = 'running'", ())
+        dead = [run_id for run_id, host in rows if not _host_alive(host)]
+        if dead:
+            with self._tx("mark crashed runs") as conn:
+                conn.executemany(
+                    "UPDATE runs SET status = 'crashed', finished = ? "
+                    "WHERE run_id = ? AND status = 'running'",
+                    [(_now(), run_id) for run_id in dead],
+                )
+        return dead
+
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        """One run (as :meth:`runs` lists them), or None."""
+        rows = self._query(
+            "SELECT run_id, pipeline, started, finished, status, summary FROM runs"
+            " WHERE run_id = ?",
+            (run_id,),
+        )
+        return _run_row(rows[0]) if rows else None
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The latest runs, newest first."""
@@ -175,13 +207,10 @@ class Store:
             " ORDER BY run_id DESC LIMIT ?",
             (limit,),
         )
-        keys = ("run_id", "pipeline", "started", "finished", "status", "summary")
-        out = []
-        for row in rows:
-            item = dict(zip(keys, row, strict=True))
-            item["summary"] = _decode(item["summary"]) if item["summary"] else None
-            out.append(item)
-        return out
+        return [_run_row(row) for row in rows]
+
+    def _clean(self, text: str) -> str:
+        return self.redactor.text(text) if self.redactor else text
 
     # -- records and checkpoints -------------------------------------------------------------
 
@@ -201,7 +230,9 @@ class Store:
             ``(stored, duplicates)``: how many were new and how many were already there.
         """
         rows = [_row(r, run_id) for r in records]
-        state = _encode(checkpoint).decode() if checkpoint is not None else None
+        if self.redactor:  # one scan of the batch; rows are rewritten only when a secret is in
+            rows = self.redactor.rows(rows)
+        state = self._clean(_encode(checkpoint).decode()) if checkpoint is not None else None
         with self._tx("write batch") as conn:
             known = self._known(conn, rows)
             before = conn.total_changes
@@ -265,16 +296,27 @@ class Store:
         code: str,
         reason: str,
         record_id: str | None = None,
+        traceback: str | None = None,
     ) -> None:
         """Store one record that could not be processed, with who refused it and why."""
         rid = record_id if record_id is not None else (record.id if record else None)
         body = _encode(record).decode() if record is not None else None
+        row = (run_id, source, rid, plugin, code, reason, body, _now(), traceback)
+        if self.redactor:
+            row = self.redactor.rows([row])[0]
         with self._tx("dead letter") as conn:
             conn.execute(
                 "INSERT INTO dead_letters (run_id, source, record_id, plugin, code, reason,"
-                " record, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, source, rid, plugin, code, reason, body, _now()),
+                " record, time, traceback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
             )
+
+    def forget_dead_letters(self, seqs: Sequence[int]) -> None:
+        """Remove dead letters by ``seq`` (replayed: stored, or dead-lettered anew)."""
+        if not seqs:
+            return
+        with self._tx("forget dead letters") as conn:
+            conn.executemany("DELETE FROM dead_letters WHERE seq = ?", [(s,) for s in seqs])
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -319,13 +361,17 @@ class Store:
     def dead_letters(self, run_id: int | None = None) -> list[dict[str, Any]]:
         """Dead letters (all, or of one run), oldest first."""
         sql = (
-            "SELECT run_id, source, record_id, plugin, code, reason, record, time FROM dead_letters"
+            "SELECT seq, run_id, source, record_id, plugin, code, reason, record, time, traceback"
+            " FROM dead_letters"
         )
         args: tuple[Any, ...] = ()
         if run_id is not None:
             sql += " WHERE run_id = ?"
             args = (run_id,)
-        keys = ("run_id", "source", "record_id", "plugin", "code", "reason", "record", "time")
+        keys = (
+            "seq", "run_id", "source", "record_id", "plugin", "code", "reason", "record", "time",
+            "traceback",
+        )  # fmt: skip
         out = []
         for row in self._query(sql + " ORDER BY seq", args):
             item = dict(zip(keys, row, strict=True))
@@ -341,6 +387,41 @@ class Store:
                 raise StoreError(
                     f"store {self.path}: query failed: {exc}", plugin=str(self.path), hint=_HINT
                 ) from None
+
+
+def _run_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    keys = ("run_id", "pipeline", "started", "finished", "status", "summary")
+    item = dict(zip(keys, row, strict=True))
+    item["summary"] = _decode(item["summary"]) if item["summary"] else None
+    return item
+
+
+def _host_stamp(pid: int) -> str:
+    """``hostname:pid:start time`` of a process (start time tells a reused pid apart)."""
+    import socket
+
+    import psutil
+
+    try:
+        started = psutil.Process(pid).create_time()
+    except psutil.Error:
+        started = 0.0
+    return f"{socket.gethostname()}:{pid}:{started:.2f}"
+
+
+def _host_alive(stamp: str | None) -> bool:
+    """Whether the process a run's ``host`` stamp names still runs (other machines: yes)."""
+    import socket
+
+    if not stamp:
+        return False  # written before hosts were recorded: nothing can still be running it
+    parts = stamp.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return False
+    hostname, pid_text, started = parts
+    if hostname != socket.gethostname():
+        return True  # cannot tell from here: leave it to that machine
+    return started != "0.00" and _host_stamp(int(pid_text)) == stamp
 
 
 def _record(row: tuple[Any, ...]) -> Record:

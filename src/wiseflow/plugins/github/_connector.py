@@ -124,7 +124,23 @@ class GitHubConnector(ConnectorPlugin):
         if status >= 500:
             raise TransientError(f"GitHub server error HTTP {status}", plugin="github")
         if status >= 400:
-            raise PluginError(f"GitHub answered HTTP {status}: {resp.text[:200]}", plugin="github")
+            raise PluginError(f"GitHub answered HTTP {status}: {self._said(resp)}", plugin="github")
+
+    def _said(self, resp: HttpResponse) -> str:
+        """GitHub's own error message, bounded; never the raw body.
+
+        A proxy or test server may echo the request (the Authorization header included)
+        in its body: only the JSON ``message`` is kept, cut, and the token masked anyway.
+        """
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        said = body.get("message") if isinstance(body, dict) else None
+        text = " ".join(str(said).split())[:200] if said else "(no error message)"
+        if self.token:
+            text = text.replace(self.token, "***")
+        return text
 
     def _first_url(self, since: str | None) -> str:
         cfg = self.config

@@ -1,0 +1,184 @@
+"""``wiseflow plugins grant|revoke``: approving one identity, pinned in ``wiseflow.lock``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+import msgspec
+
+from .._errors import DiscoveryError, DuplicatePlugin, WiseflowError
+from .._grants import Grant
+from .._opstate import load_state, save_state
+from ._output import shown
+from ._session import session_of
+
+if TYPE_CHECKING:
+    from .._discovery import Candidate
+    from .._manager import PluginManager
+
+__all__ = ["approved_candidate", "grant", "identity_doc", "revoke"]
+
+
+def identity_doc(pm: PluginManager, cand: Candidate) -> dict[str, Any]:
+    """``{"identity": {name, origin, content}, "locked", "verified", "verify_error"}``."""
+    from .._identity import content_digest, origin_of
+
+    try:
+        files = pm.approvals.files(cand)
+        content = content_digest(files) if files is not None else None
+    except WiseflowError:
+        files, content = None, None
+    doc: dict[str, Any] = {
+        "identity": {"name": cand.manifest.name, "origin": origin_of(cand), "content": content},
+        "locked": pm.approvals.entry(cand) is not None,
+        "verified": None,
+    }
+    if doc["locked"]:
+        try:
+            pm.verify(cand)
+            doc["verified"] = True
+        except WiseflowError as exc:
+            doc["verified"] = False
+            doc["verify_error"] = {"code": exc.code, "message": exc.message}
+    return doc
+
+
+def approved_candidate(pm: PluginManager, name: str) -> Candidate:
+    """The candidate that answers to ``name`` (resolution's choice among those admitted).
+
+    Raises:
+        DuplicatePlugin: WF104 when every candidate of that name was refused it.
+        DiscoveryError: WF602 when there is none.
+    """
+    admission = pm.admission()
+    admitted = [c for c in admission.candidates if c.manifest.name == name]
+    if not admitted:
+        refused = admission.refused_for(name)
+        if refused:
+            raise DuplicatePlugin(refused[0].message, plugin=name, hint=refused[0].hint)
+        raise DiscoveryError(
+            f"no plugin named '{name}' was found",
+            plugin=name,
+            code="WF602",
+            hint="check `wiseflow plugins list`, plugin_dirs and --plugin-dir",
+        )
+    try:
+        chosen = pm.resolve([name]).selected.get(name)
+    except WiseflowError:
+        chosen = None
+    return chosen or max(admitted, key=lambda c: c.manifest.parsed_version)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--all", "all_", is_flag=True, help="everything the manifest asks for")
+@click.option("--network", multiple=True, help="host:port (repeatable)")
+@click.option("--env", multiple=True, help="secret name (repeatable)")
+@click.option("--fs-read", multiple=True, help="directory (repeatable)")
+@click.option("--fs-write", multiple=True, help="directory (repeatable)")
+@click.option("--subprocess", is_flag=True, help="allow starting programs")
+@click.pass_context
+def grant(
+    ctx: click.Context,
+    name: str,
+    all_: bool,
+    network: tuple[str, ...],
+    env: tuple[str, ...],
+    fs_read: tuple[str, ...],
+    fs_write: tuple[str, ...],
+    subprocess: bool,
+) -> None:
+    """Approve a plugin as its files are now, and grant it permissions (wiseflow.lock).
+
+    A plugin gets what it declared AND was granted. `--all` grants what the manifest asks
+    for today, written out in the lock; running `grant` again re-approves changed files.
+    """
+    from .._identity import origin_of
+    from .._lock import LockEntry, approved_entries
+
+    s = session_of(ctx)
+    pm = s.pm
+    cand = approved_candidate(pm, name)
+    files = pm.approvals.files(cand)
+    if files is None or "plugin.toml" not in files:
+        raise DiscoveryError(
+            f"plugin '{name}' has no plugin folder to approve ({cand.origin} {cand.location})",
+            plugin=name,
+            hint="only plugins with a plugin.toml on disk can be approved",
+        )
+    old = pm.approvals.entry(cand)
+    base = old.grant() if old is not None else Grant()
+    wanted = Grant(
+        network=(*base.network, *network),
+        env=(*base.env, *env),
+        fs_read=(*base.fs_read, *(str(Path(p).resolve()) for p in fs_read)),
+        fs_write=(*base.fs_write, *(str(Path(p).resolve()) for p in fs_write)),
+        subprocess=base.subprocess or subprocess,
+        all=all_,
+    )
+    entry = LockEntry(
+        version=cand.manifest.version,
+        origin=origin_of(cand),
+        level=pm.level_for(name),
+        manifest=files["plugin.toml"],
+        files=files,
+        **approved_entries(cand.manifest, wanted),
+    )
+    lock = pm.approvals.lock
+    previous = lock.plugins.get(name)
+    lock.plugins[name] = entry
+    path = pm.approvals.save()
+    doc = {
+        "plugin": name,
+        "grant": {
+            k: v
+            for k, v in msgspec.to_builtins(entry).items()
+            if k not in ("files", "manifest", "version", "origin", "level")
+        },
+        "identity": {"name": name, "origin": entry.origin, "version": entry.version},
+        "lock": {"path": str(path), "files": len(files), "replaced": previous is not None},
+    }
+    if s.out.json:
+        s.out.document(doc)
+        return
+    if previous is not None and previous.origin != entry.origin:
+        s.out.warn(
+            shown(f"{name}: approval moved from {previous.origin} to {entry.origin}", markup=False)
+        )
+    perms = ", ".join(entry.permissions()) or "no permissions"
+    s.out.out.print(
+        shown(
+            f"{name} {entry.version} from {entry.origin} approved ({len(files)} file(s) "
+            f"pinned in {path}); granted: {perms}",
+            markup=False,
+            limit=2000,
+        ),
+        markup=False,
+    )
+
+
+@click.command()
+@click.argument("name")
+@click.pass_context
+def revoke(ctx: click.Context, name: str) -> None:
+    """Withdraw a plugin's approval and every grant made with `wiseflow plugins grant`."""
+
+    s = session_of(ctx)
+    pm = s.pm
+    lock = pm.approvals.lock
+    removed = lock.plugins.pop(name, None)
+    if removed is not None:
+        pm.approvals.save()
+    state = load_state(s.data_dir)
+    if state.grants.pop(name, None) is not None:  # grants an older version kept by name
+        save_state(s.data_dir, state)
+    if s.out.json:
+        s.out.document({"plugin": name, "grant": None, "revoked": removed is not None})
+    else:
+        what = "approval and grants revoked" if removed else "was not approved"
+        s.out.out.print(
+            shown(f"{name}: {what} (wiseflow.toml grants still apply)", markup=False),
+            markup=False,
+        )

@@ -1,0 +1,240 @@
+"""``wiseflow runs list|show``, ``wiseflow dead-letters list|replay``: what past runs did.
+
+Reading commands: a data dir without a store shows no runs and is not created. Opening an
+existing store marks runs left ``running`` by a host that was killed as ``crashed``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .._errors import DiscoveryError
+from .._redact import redact_all
+from .._text import terminal_safe
+from ._output import shown
+from ._session import Session, session_of
+
+__all__ = ["register"]
+
+
+def _open(s: Session) -> Any:
+    """The run store of the data dir, or None when there is none yet."""
+    from .._store import DB_NAME, Store
+
+    path = s.data_dir / DB_NAME
+    return Store.open(path) if path.is_file() else None
+
+
+def _clean(text: Any, limit: int = 2000) -> str:
+    """Plugin-controlled text as one terminal-safe, redacted line (no markup)."""
+    return shown(text, markup=False, limit=limit)
+
+
+def _innermost(traceback: Any) -> str | None:
+    """``'plugin.py:4 in lookup'``: where the plugin's traceback ends (its last frame)."""
+    if not isinstance(traceback, str):
+        return None
+    import re
+
+    frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', traceback)
+    if not frames:
+        return None
+    file, line, func = frames[-1]
+    return f"{file}:{line} in {func}"
+
+
+def _row(run: dict[str, Any]) -> dict[str, Any]:
+    summary = run.get("summary") or {}
+    return {
+        "run_id": run["run_id"],
+        "pipeline": run["pipeline"],
+        "status": run["status"],
+        "started": run["started"],
+        "finished": run["finished"],
+        "records": summary.get("records", {}),
+        "replay": bool(summary.get("replay", False)),
+    }
+
+
+@click.group(name="runs")
+def runs() -> None:
+    """Past runs of pipelines in this data dir."""
+
+
+@runs.command("list")
+@click.option("--limit", default=20, show_default=True, help="newest runs to show")
+@click.pass_context
+def list_(ctx: click.Context, limit: int) -> None:
+    """The latest runs, newest first: status and record counts."""
+    s = session_of(ctx)
+    store = _open(s)
+    rows = []
+    if store is not None:
+        with store:
+            rows = [_row(r) for r in store.runs(limit=max(1, limit))]
+    if s.out.json:
+        s.out.document({"runs": rows})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} run(s)", title_justify="left")
+    for col in ("run", "pipeline", "status", "started", "fetched", "stored", "dead"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        rec = r["records"]
+        table.add_row(
+            str(r["run_id"]), _clean(r["pipeline"], 40), r["status"],
+            str(r["started"] or "")[:19].replace("T", " "),
+            str(rec.get("fetched", "-")), str(rec.get("stored", "-")),
+            str(rec.get("dead_letters", "-")),
+        )  # fmt: skip
+    s.out.out.print(table)
+
+
+@runs.command()
+@click.argument("run_id", type=int)
+@click.pass_context
+def show(ctx: click.Context, run_id: int) -> None:
+    """One run: its document as stored (status, counts, plugins, errors with tracebacks)."""
+    s = session_of(ctx)
+    store = _open(s)
+    run = None
+    letters: list[dict[str, Any]] = []
+    if store is not None:
+        with store:
+            run = store.run(run_id)
+            letters = store.dead_letters(run_id) if run is not None else []
+    if run is None:
+        raise DiscoveryError(
+            f"no run {run_id} in {s.data_dir}",
+            plugin=str(s.data_dir),
+            code="WF602",
+            hint="list the runs with `wiseflow runs list` (and check --data-dir)",
+        )
+    doc = dict(run.get("summary") or {})
+    doc.update(run_id=run["run_id"], status=run["status"], pipeline=run["pipeline"])
+    keys = ("seq", "source", "record_id", "plugin", "code", "reason", "traceback", "time")
+    doc["dead_letter_sample"] = [{k: d.get(k) for k in keys} for d in letters[:20]]
+    doc.setdefault("started", run["started"])
+    doc["finished"] = run["finished"]
+    if s.out.json:
+        s.out.document(doc)
+        return
+    p = s.out.out.print
+    rec = doc.get("records", {})
+    p(f"run {run_id}: {_clean(doc['pipeline'], 80)} {doc['status']}", markup=False)
+    p(f"started {doc.get('started')}, finished {doc.get('finished') or '-'}", markup=False)
+    if rec:
+        p(", ".join(f"{k} {v}" for k, v in rec.items()), markup=False)
+    for name, entry in sorted((doc.get("plugins") or {}).items()):
+        codes = ", ".join(_clean(c, 10) for c in entry.get("error_codes", [])) or "-"
+        p(
+            f"  {_clean(name, 60)}: {entry.get('state')}, {entry.get('calls', 0)} call(s), "
+            f"{entry.get('errors', 0)} error(s) [{codes}]",
+            markup=False,
+        )
+    for err in doc.get("errors") or []:
+        p(
+            f"error {_clean(err.get('code'), 10)}: {_clean(err.get('message'))} "
+            f"({_clean(err.get('plugin'), 60)})",
+            markup=False,
+        )
+        if err.get("hint"):
+            p(f"  hint: {_clean(err['hint'])}", markup=False)
+        if err.get("traceback"):
+            block = terminal_safe(redact_all(str(err["traceback"])), multiline=True, limit=8000)
+            p(block, markup=False)
+    sample = doc["dead_letter_sample"]
+    if sample:
+        p(f"dead letters: {len(letters)} (first {min(5, len(sample))} shown)", markup=False)
+    for letter in sample[:5]:
+        p(
+            f"  {_clean(letter['record_id'], 80)} ({_clean(letter['plugin'], 60)}, "
+            f"{_clean(letter['code'], 10)}): {_clean(letter['reason'], 300)}",
+            markup=False,
+        )
+        where = _innermost(letter.get("traceback"))
+        if where:
+            p(f"    at {_clean(where, 300)}", markup=False)
+
+
+@click.group(name="dead-letters")
+def dead_letters() -> None:
+    """Records that could not be processed, with the plugin and reason."""
+
+
+@dead_letters.command("list")
+@click.option("--run", "run_id", type=int, help="only those of this run")
+@click.pass_context
+def dl_list(ctx: click.Context, run_id: int | None) -> None:
+    """Dead letters, oldest first: run, source, record id, plugin, code, reason."""
+    s = session_of(ctx)
+    store = _open(s)
+    rows: list[dict[str, Any]] = []
+    if store is not None:
+        with store:
+            rows = store.dead_letters(run_id)
+    keys = ("seq", "run_id", "source", "record_id", "plugin", "code", "reason", "traceback", "time")
+    docs = [{k: r.get(k) for k in keys} for r in rows]
+    if s.out.json:
+        s.out.document({"dead_letters": docs})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(docs)} dead letter(s)", title_justify="left")
+    for col in ("seq", "run", "source", "record", "plugin", "code", "reason"):
+        table.add_column(col, overflow="fold")
+    for d in docs:
+        table.add_row(
+            str(d["seq"]), str(d["run_id"]), _clean(d["source"], 40), _clean(d["record_id"], 40),
+            _clean(d["plugin"], 40), _clean(d["code"], 10), _clean(d["reason"], 200),
+        )  # fmt: skip
+    s.out.out.print(table)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(runs)
+    cli.add_command(dead_letters)
+
+
+@dead_letters.command()
+@click.argument("pipeline_file", metavar="PIPELINE.toml", type=click.Path(path_type=Path))
+@click.option("--run", "run_id", type=int, help="only the dead letters of this run")
+@click.option("--plugin", help="only the dead letters of this plugin")
+@click.option("--report", type=click.Path(path_type=Path), help="write the report here")
+@click.pass_context
+def replay(
+    ctx: click.Context,
+    pipeline_file: Path,
+    run_id: int | None,
+    plugin: str | None,
+    report: Path | None,
+) -> None:
+    """Send dead letters through the pipeline again, from the stage that failed them.
+
+    What succeeds is stored and leaves the dead letters; what fails again stays, with the
+    new reason. A replay is a run of its own; exit 0 when everything replayed was stored.
+    """
+    from .._pipeline import replay_dead_letters
+    from .._store import DB_NAME, Store
+    from ._run import finish, prepare, start_stages
+
+    s = session_of(ctx)
+    pipeline = prepare(s, pipeline_file, report)
+    sources = {st.name for st in pipeline.stages if st.kind == "connector"}
+    with Store.open(s.data_dir / DB_NAME) as store:
+        store.redactor = s.pm.redactor
+        letters = [
+            d for d in store.dead_letters(run_id)
+            if d["source"] in sources and (plugin is None or d["plugin"] == plugin)
+        ]  # fmt: skip
+        handles = start_stages(s.pm, pipeline, str(pipeline_file), kinds=("processor", "analyzer"))
+        summary = replay_dead_letters(
+            pipeline, store, handles["processor"], handles["analyzer"], letters,
+            report=report,
+        )  # fmt: skip
+    in_error = [h.name for h in s.pm.list() if h.state.value == "ERROR"]
+    finish(s, summary.to_dict(), summary.status != "ok" or bool(summary.dead_letters or in_error))
