@@ -4,7 +4,7 @@ Pure static analysis: the plugin's files are read, parsed and walked; nothing is
 or executed. Modules, one job each:
 
 - ``_files``: which files an entry can reach, and refusals for what cannot be read
-  (non-UTF-8, FIFOs, huge files, symlinked folders, bytecode without or unlike its
+  (non-UTF-8, FIFOs, huge files, symlinked folders, bytecode without its
   source, native extensions).
 - ``_source``: one module's audit: parse and walk, or read line by line when it does not
   parse.

@@ -1,17 +1,16 @@
 """Which files of a plugin the audit reads, and what it refuses because it cannot read it.
 
 Every file an entry can reach is read, ``tests/`` included: ``.py`` sources (regular files,
-UTF-8, bounded), bytecode that Python would load instead of its source, native extensions.
-Hidden folders (``.git``, ``.venv``) cannot be imported as packages and are skipped; a
-symlinked folder is refused, since the walk does not follow it and an import would.
+UTF-8, bounded), bytecode without its source, native extensions. ``__pycache__`` is skipped:
+the loader never runs bytecode from a plugin's tree (:mod:`wiseflow._loader`). Hidden
+folders (``.git``, ``.venv``) cannot be imported as packages and are skipped; a symlinked
+folder is refused, since the walk does not follow it and an import would.
 """
 
 from __future__ import annotations
 
 import errno
-import importlib.util
 import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, NamedTuple
@@ -52,45 +51,12 @@ def _read(path: Path) -> Item:
         return _refuse(path, "unreadable", "high", "cannot be audited: not UTF-8 source")
 
 
-def _head(path: Path, size: int) -> bytes:
-    """The first ``size`` bytes of a regular file (a FIFO or device is refused, not read)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, f"{path} is not a regular file")
-        return os.read(fd, size)
-    finally:
-        os.close(fd)
-
-
 def _bytecode(path: Path) -> Item | None:
-    """A refusal for bytecode Python would run instead of (or without) its source."""
-    in_cache = path.parent.name == "__pycache__"
-    stem = path.name.split(".", 1)[0]
-    source = (path.parent.parent if in_cache else path.parent) / f"{stem}.py"
-    if not source.exists():
-        return _refuse(path, "compiled-code", "high", "ships bytecode without its source")
-    if not in_cache:
-        return None  # the source beside it wins
-    try:
-        head = _head(path, 16)
-    except OSError:
-        return _refuse(path, "unreadable", "high", "cannot be audited: unreadable bytecode")
-    if head[:4] != importlib.util.MAGIC_NUMBER or len(head) < 16:
-        return None  # another interpreter's cache: this one ignores it
-    flags = int.from_bytes(head[4:8], "little")
-    if flags & 0b01 and not flags & 0b10:
-        return _refuse(path, "compiled-code", "high", "ships unchecked-hash bytecode that runs "
-                       "whatever its source says")  # fmt: skip
-    if flags & 0b01:
-        try:
-            digest = importlib.util.source_hash(read_limited(source, MAX_FILE))
-        except OSError:
-            return None  # the source itself is reported
-        if digest != head[8:16]:
-            return _refuse(path, "compiled-code", "high", "ships bytecode that differs from "
-                           "its source")  # fmt: skip
-    return None
+    """A refusal for bytecode without its source (the loader refuses to run it too)."""
+    source = path.parent / f"{path.name.split('.', 1)[0]}.py"
+    if source.exists():
+        return None  # the source beside it is what runs
+    return _refuse(path, "compiled-code", "high", "ships bytecode without its source")
 
 
 def plugin_files(root: Path) -> Iterator[Item]:
@@ -103,8 +69,8 @@ def plugin_files(root: Path) -> Iterator[Item]:
             if (here / name).is_symlink():
                 yield _refuse(here / name, "unreadable", "high", "cannot be audited: a "
                               "symlinked folder")  # fmt: skip
-            elif not name.startswith("."):
-                keep.append(name)
+            elif not name.startswith(".") and name != "__pycache__":
+                keep.append(name)  # __pycache__: plugin modules always load from source
         dirnames[:] = keep
         for name in sorted(filenames):
             count += 1
