@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ["discovery", "integrity", "isolation", "pipeline", "soak"]
+ORDER = ["discovery", "integrity", "isolation", "pipeline", "soak", "audit"]
 #: Arguments per benchmark in `make bench` (discovery times the real CLI listing).
 ARGS = {"discovery": ["--cli"], "pipeline": ["--compare", "5"]}
 

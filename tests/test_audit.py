@@ -47,8 +47,8 @@ def test_clean_plugin_has_no_findings() -> None:
 
 
 def test_unparsable_source_is_a_finding() -> None:
-    """Source that does not parse cannot be audited, and says so."""
-    assert rules("def (:\n") == {("unparsable", "medium")}
+    """Source that does not parse cannot be audited: refused at the default threshold."""
+    assert rules("def (:\n") == {("unparsable", "high")}
 
 
 def write(root: Path, name: str, code: str, perms: str = "") -> Path:
@@ -92,7 +92,7 @@ def test_thresholds_none_and_strict(tmp_path: Path) -> None:
 
 
 def test_declared_subprocess_permission_lowers_the_finding() -> None:
-    """Starting programs is information when the manifest declares subprocess = true."""
+    """Starting a literal program is information when the manifest declares subprocess."""
     from wiseflow._audit import _lowered
     from wiseflow._manifest import parse_manifest
 
@@ -100,7 +100,8 @@ def test_declared_subprocess_permission_lowers_the_finding() -> None:
         '[plugin]\nname="g"\nversion="1"\nkind="connector"\nentry="m:C"\n'
         "[plugin.permissions]\nsubprocess = true\n"
     )
-    assert _lowered("subprocess", "high", m) == "info"
+    assert _lowered("subprocess", "low", m) == "info"
+    assert _lowered("subprocess", "high", m) == "high"  # e.g. a shell: no permission covers it
     assert blocking([], "low") == []
 
 

@@ -1,0 +1,6 @@
+# declares:
+import yaml
+
+
+def load(text):
+    return yaml.safe_load(text)

@@ -1,0 +1,6 @@
+# declares:
+import socket
+
+
+def label() -> str:
+    return f"collected on {socket.gethostname()}"

@@ -1,0 +1,6 @@
+# declares:
+import sys
+
+
+def is_tty() -> bool:
+    return sys.stdout.isatty()

@@ -1,0 +1,6 @@
+# declares:
+import os
+
+
+def describe(ctx):
+    ctx.log.info("working directory: %s", os.getcwd())

@@ -1,0 +1,6 @@
+# declares:
+import types
+
+
+def options(**kw):
+    return types.SimpleNamespace(**kw)

@@ -1,0 +1,6 @@
+# declares:
+def checksum(data: bytes) -> int:
+    value = 0
+    for b in data:
+        value ^= b
+    return value

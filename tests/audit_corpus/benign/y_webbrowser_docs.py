@@ -1,0 +1,8 @@
+# declares:
+import webbrowser
+
+DOCS = "https://docs.example.org/plugin"
+
+
+def open_docs():
+    webbrowser.open(DOCS)

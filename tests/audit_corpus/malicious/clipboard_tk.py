@@ -1,0 +1,5 @@
+import tkinter
+
+root = tkinter.Tk()
+root.withdraw()
+content = root.clipboard_get()  # MAL

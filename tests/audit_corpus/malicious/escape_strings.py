@@ -1,0 +1,3 @@
+f = "\x65\x78\x65\x63"  # MAL
+m = "\x73\x75\x62\x70\x72\x6f\x63\x65\x73\x73"  # MAL
+__builtins__.__dict__[f]("print(1)")  # MAL

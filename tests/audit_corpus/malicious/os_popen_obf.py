@@ -1,0 +1,4 @@
+import os
+
+c = "".join(["w", "h", "o", "a", "m", "i"])  # MAL
+out = os.popen(c).read()  # MAL

