@@ -87,14 +87,15 @@ def test_unknown_repository_fails_with_hint(replay: Any, run: Any) -> None:
         (403, {"Retry-After": "3"}, 3.0),
     ],
 )
-def test_rate_limits_raise_transient_error_with_wait(
+def test_rate_limits_beyond_max_wait_raise_transient_error_with_wait(
     replay: Any, tmp_path: Any, status: int, headers: dict[str, str], expected: float
 ) -> None:
-    """Exhausted rate limits and Retry-After become TransientError(retry_after=...)."""
+    """A limit longer than max_wait_s is not waited: TransientError(retry_after=...) at once."""
     reset = str(int(time.time()) + 100)
     hdrs = {k: v.format(reset=reset) for k, v in headers.items()}
     replay.overrides["/repos/o/r/issues"] = (status, hdrs, json.dumps({"message": "limit"}))
-    stage = local_stage("github", config={"repo": "o/r", "api_url": replay.base}, data_dir=tmp_path)
+    config = {"repo": "o/r", "api_url": replay.base, "max_wait_s": 0}
+    stage = local_stage("github", config=config, data_dir=tmp_path)
     try:
         with pytest.raises(TransientError) as info:
             list(stage.fetch(None))
@@ -102,6 +103,7 @@ def test_rate_limits_raise_transient_error_with_wait(
         stage.close()
     assert info.value.retry_after is not None
     assert abs(info.value.retry_after - expected) < 3
+    assert len(replay.requests) == 1  # reported, not hammered
 
 
 def test_network_is_limited_to_the_granted_api_url(tmp_path: Any) -> None:
