@@ -142,8 +142,9 @@ class ApiClient:
         limit_wait_s: wait after a rate limit that names no time (GitHub: "a minute").
         min_limit_wait_s: shortest wait after a rate limit, so a server announcing a reset
             in the past is not asked again at once.
-        sleep, clock, rng: injectable for tests (``time.sleep``, ``time.time``,
-            ``random.random``).
+        sleep: how to sleep (``time.sleep``); injectable for tests.
+        clock: epoch seconds now (``time.time``), for reset times and HTTP dates.
+        rng: a number in [0, 1) for the jitter (``random.random``).
 
     Example:
         ```python
@@ -155,7 +156,8 @@ class ApiClient:
         ```
 
     Attributes:
-        waited_s: seconds waited so far; requests: requests sent so far.
+        waited_s: seconds waited so far (counted against ``max_wait_s``).
+        requests: requests sent so far, retries included.
     """
 
     __slots__ = (
@@ -267,8 +269,9 @@ class ApiClient:
         Args:
             url: the first page.
             pagination: how to find the next page (default :class:`LinkPagination`).
-            etag, last_modified: make the first request conditional; a 304 ends the
-                listing at once with ``pages.not_modified`` set.
+            etag: the first page's ETag from an earlier run (``If-None-Match``); a 304
+                ends the listing at once with ``pages.not_modified`` set.
+            last_modified: the same with ``Last-Modified`` (``If-Modified-Since``).
             max_pages: stop after this many pages (0: no limit).
         """
         return Pages(self, url, pagination or LinkPagination(), headers, etag, last_modified,
@@ -376,7 +379,8 @@ class Pages(Iterator[Page]):
 
     Attributes:
         not_modified: True when the conditional first request got 304 (no pages follow).
-        etag, last_modified: the first page's validators, for the next run's request.
+        etag: the first page's ETag, for the next run's conditional request.
+        last_modified: the first page's Last-Modified, likewise.
         count: pages fetched so far.
 
     Raises:
