@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from toolkit_kit import Script, reply
 
 from wiseflow import (
@@ -48,6 +50,29 @@ def nxt(n: int) -> str:
 )  # fmt: skip
 def test_link_header_parsing(header: str, expected: dict[str, str]) -> None:
     """RFC 8288 Link headers are read in their real variety; malformed ones give no link."""
+    assert parse_link_header(header) == expected
+
+
+@given(st.text(max_size=300))
+def test_link_header_parser_never_fails_and_never_invents_urls(header: str) -> None:
+    """Any header text parses without error; every link found was written between <>."""
+    for rel, url in parse_link_header(header).items():
+        assert url and url in header
+        assert rel == rel.lower() and rel
+
+
+_URL = st.from_regex(
+    r"https://[a-z]{1,8}\.example/[a-z0-9/]{0,12}\?page=[0-9]{1,3}", fullmatch=True
+)
+
+
+@given(st.lists(st.tuples(_URL, st.sampled_from(["next", "prev", "last", "first"])), max_size=5))
+def test_link_headers_round_trip(links: list[tuple[str, str]]) -> None:
+    """A header written from (url, rel) pairs reads back: the first url of each rel wins."""
+    header = ", ".join(f'<{url}>; rel="{rel}"' for url, rel in links)
+    expected: dict[str, str] = {}
+    for url, rel in links:
+        expected.setdefault(rel, url)
     assert parse_link_header(header) == expected
 
 
