@@ -199,3 +199,24 @@ def test_invalid_settings_are_refused() -> None:
         Script().client(max_sleep_s=0)
     with pytest.raises(ValueError):
         Script().client(attempts=0)
+
+
+def test_a_spent_quota_is_waited_for_before_the_next_request(script: Make) -> None:
+    """A 200 saying X-RateLimit-Remaining: 0 makes the next request wait for the reset first."""
+    reset = str(int(1_000_000 + 12))
+    s = script(reply(200, x_ratelimit_remaining="0", x_ratelimit_reset=reset), reply(200))
+    api = s.client(max_sleep_s=60)
+    api.get("https://api.example/items")
+    assert s.slept == []  # the last page needs no wait
+    api.get("https://api.example/items?page=2")
+    assert s.slept == [12.0]
+    assert len(s.sent) == 2  # no request was spent on being refused
+
+
+def test_a_quota_with_requests_left_is_not_waited_for(script: Make) -> None:
+    """X-RateLimit-Remaining above zero never delays a request."""
+    s = script(reply(200, x_ratelimit_remaining="1", x_ratelimit_reset="1000030"), reply())
+    api = s.client()
+    api.get("https://api.example/items")
+    api.get("https://api.example/items")
+    assert s.slept == []

@@ -8,7 +8,7 @@ next pages, ``_client`` puts them together behind :class:`ApiClient`.
 from __future__ import annotations
 
 from ._client import ApiClient, HttpError, Page, Pages
-from ._limits import is_rate_limited, limit_wait, retry_after
+from ._limits import is_rate_limited, limit_wait, quota_reset, retry_after
 from ._pagination import (
     CursorPagination,
     LinkPagination,
@@ -29,5 +29,6 @@ __all__ = [
     "is_rate_limited",
     "limit_wait",
     "parse_link_header",
+    "quota_reset",
     "retry_after",
 ]

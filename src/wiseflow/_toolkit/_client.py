@@ -10,6 +10,8 @@ What one request goes through::
       │
       ├──► 429, or 403 that is a rate limit ────────► wait as told (Retry-After,
       │                                                X-RateLimit-Reset), send again
+      ├──► 2xx saying X-RateLimit-Remaining: 0 ─────► returned; the next request first
+      │                                                waits for X-RateLimit-Reset
       ├──► 5xx, or a connection error/timeout ──────► back off (exponential + jitter),
       │                                                send again, at most `attempts` times
       └──► any other status ────────────────────────► HttpError (no retry)
@@ -31,7 +33,7 @@ from urllib.parse import urlsplit
 
 from .._context import HttpClient, HttpResponse, PluginLogger
 from .._errors import PluginError, TransientError
-from ._limits import is_rate_limited, limit_wait, retry_after
+from ._limits import is_rate_limited, limit_wait, quota_reset, retry_after
 from ._pagination import LinkPagination, Pagination
 
 __all__ = ["ApiClient", "HttpError", "Page", "Pages"]
@@ -164,6 +166,7 @@ class ApiClient:
         "_clock",
         "_http",
         "_log",
+        "_resume_at",
         "_rng",
         "_sleep",
         "attempts",
@@ -212,6 +215,7 @@ class ApiClient:
         self._rng = rng
         self.waited_s = 0.0
         self.requests = 0
+        self._resume_at: float | None = None
 
     # -- one request -------------------------------------------------------------------
 
@@ -297,6 +301,12 @@ class ApiClient:
             hdrs["If-Modified-Since"] = last_modified
         failures = 0
         while True:
+            if self._resume_at is not None:
+                # The last answer spent the quota: wait for its reset instead of being refused.
+                early = self._resume_at - self._clock()
+                self._resume_at = None
+                if early > 0:
+                    yield from self._wait(early, f"rate limit of {_shown(url)} used up")
             try:
                 response = self._http.request(method, url, headers=hdrs, content=content)
             except TransientError as exc:  # the broker: connection refused, reset, timeout
@@ -333,6 +343,9 @@ class ApiClient:
                 yield from self._wait(max(self._backoff(failures), asked), why)
                 continue
             if 200 <= status < 300 or (status == 304 and (etag or last_modified)):
+                spent = quota_reset(response.headers, self._clock())
+                if spent is not None:
+                    self._resume_at = self._clock() + spent
                 return response
             raise HttpError(
                 f"{method} {_shown(url)} answered HTTP {status}: {_quote(response)}",
@@ -358,7 +371,7 @@ class ApiClient:
                 "max_wait_s (a token may also raise the limit)",
             )
         if self._log is not None:
-            self._log.warning(f"{why}; waiting {seconds:.1f} s", wait_s=round(seconds, 3))
+            self._log.warning(f"{why}; waiting", wait_s=round(seconds, 3))
         left = seconds
         while left > 0:
             step = min(left, self.max_sleep_s)

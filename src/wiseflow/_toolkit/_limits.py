@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from .._context import HttpResponse
 
-__all__ = ["is_rate_limited", "limit_wait", "retry_after"]
+__all__ = ["is_rate_limited", "limit_wait", "quota_reset", "retry_after"]
 
 #: How much of a 403 body is searched for GitHub's "rate limit" wording.
 _BODY_SCAN = 2048
@@ -55,8 +55,13 @@ def _http_date(value: str, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-def _reset_wait(headers: Mapping[str, str], now: float) -> float | None:
-    """Seconds until ``X-RateLimit-Reset`` (epoch seconds) when the quota is spent."""
+def quota_reset(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds until ``X-RateLimit-Reset`` (epoch seconds) when the quota is spent, else None.
+
+    Example:
+        >>> quota_reset({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "130"}, now=100.0)
+        30.0
+    """
     if headers.get("x-ratelimit-remaining", "").strip() != "0":
         return None
     try:
@@ -92,7 +97,7 @@ def limit_wait(response: HttpResponse, now: float, default: float) -> float:
     neither. The result is never negative; bounding it is the caller's job.
     """
     h = response.headers
-    for wait in (retry_after(h, now), _reset_wait(h, now)):
+    for wait in (retry_after(h, now), quota_reset(h, now)):
         if wait is not None:
             return wait
     return default
