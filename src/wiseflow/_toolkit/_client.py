@@ -367,18 +367,18 @@ class ApiClient:
                 f"this fetch may wait in total ({self.waited_s:.0f} s waited already)",
                 plugin=self.plugin,
                 retry_after=seconds,
-                hint="the source is rate limited: run again later, or allow a longer "
-                "max_wait_s (a token may also raise the limit)",
+                hint="the source asked for a longer wait than max_wait_s allows: run again "
+                "later, or allow a longer max_wait_s (a token may also raise a rate limit)",
             )
         if self._log is not None:
             self._log.warning(f"{why}; waiting", wait_s=round(seconds, 3))
         left = seconds
-        while left > 0:
+        while left > 1e-6:
             step = min(left, self.max_sleep_s)
             self._sleep(step)
             self.waited_s += step
             left -= step
-            if left > 0:
+            if left > 1e-6:  # not a float crumb: another slice follows
                 yield step
 
 
