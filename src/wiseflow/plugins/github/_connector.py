@@ -181,6 +181,12 @@ class GitHubConnector(ConnectorPlugin):
             raise self._refused(exc) from exc
         if pages.not_modified:
             self.ctx.log.info("github: %s not modified", url)
+        self.ctx.log.info(
+            "github: listing read",
+            pages=pages.count,
+            requests=api.requests,
+            waited_s=round(api.waited_s, 1),
+        )
         yield Checkpoint(state={**st, "since": high})
 
     def _record(self, item: Any, page: int, at: int) -> Record | SkipRecord | None:
