@@ -220,3 +220,13 @@ def test_a_quota_with_requests_left_is_not_waited_for(script: Make) -> None:
     api.get("https://api.example/items")
     api.get("https://api.example/items")
     assert s.slept == []
+
+
+def test_http_error_keeps_status_and_url_through_pickle() -> None:
+    """An HttpError copied between processes still says which status and URL failed."""
+    import pickle
+
+    from wiseflow import HttpError
+
+    err = pickle.loads(pickle.dumps(HttpError("gone", status=410, url="https://x/a", plugin="p")))
+    assert (err.status, err.url, err.plugin, err.code) == (410, "https://x/a", "p", "WF400")

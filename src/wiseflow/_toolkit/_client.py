@@ -28,7 +28,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
-from typing import Any, ClassVar, final
+from typing import Any, final
 from urllib.parse import urlsplit
 
 from .._context import HttpClient, HttpResponse, PluginLogger
@@ -59,8 +59,9 @@ class HttpError(PluginError):
         ...     raise
     """
 
-    status: ClassVar[int] = 0
-    url: ClassVar[str] = ""
+    # Class defaults too: an error rebuilt from its dict (pickle, the sandbox wire) has them.
+    status: int = 0
+    url: str = ""
 
     def __init__(
         self,
@@ -72,8 +73,16 @@ class HttpError(PluginError):
         hint: str | None = None,
     ) -> None:
         super().__init__(message, plugin=plugin, hint=hint)
-        self.status = status  # type: ignore[misc]  # instance value over the class default
-        self.url = url  # type: ignore[misc]
+        self.status = status
+        self.url = url
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        kw = {"status": self.status, "url": self.url, "plugin": self.plugin, "hint": self.hint}
+        return (_rebuild_http_error, (self.message, kw))
+
+
+def _rebuild_http_error(message: str, kw: dict[str, Any]) -> HttpError:
+    return HttpError(message, **kw)
 
 
 @final
