@@ -226,7 +226,5 @@ def test_http_error_keeps_status_and_url_through_pickle() -> None:
     """An HttpError copied between processes still says which status and URL failed."""
     import pickle
 
-    from wiseflow import HttpError
-
     err = pickle.loads(pickle.dumps(HttpError("gone", status=410, url="https://x/a", plugin="p")))
     assert (err.status, err.url, err.plugin, err.code) == (410, "https://x/a", "p", "WF400")
