@@ -65,6 +65,7 @@ def test_releases_and_token_header(replay: Any, run: Any) -> None:
     summary, store = run(text, secrets={"GITHUB_TOKEN": "t0ken"})
     (rec,) = list(store.records())
     assert rec.kind == "release"
+    assert rec.id == str(json.loads(latest.body)["id"])  # keyed by the release's id
     assert rec.data["tag"] == "v1.0"
     assert replay.requests[0]["headers"]["Authorization"] == "Bearer t0ken"
 
