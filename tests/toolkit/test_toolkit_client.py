@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -226,5 +227,30 @@ def test_http_error_keeps_status_and_url_through_pickle() -> None:
     """An HttpError copied between processes still says which status and URL failed."""
     import pickle
 
-    err = pickle.loads(pickle.dumps(HttpError("gone", status=410, url="https://x/a", plugin="p")))
-    assert (err.status, err.url, err.plugin, err.code) == (410, "https://x/a", "p", "WF400")
+    sent = HttpError("gone", status=410, url="https://x/a", detail="Gone", plugin="p")
+    err = pickle.loads(pickle.dumps(sent))
+    assert (err.status, err.url, err.detail, err.plugin) == (410, "https://x/a", "Gone", "p")
+
+
+def test_error_quotes_the_json_message_not_the_raw_body(script: Make) -> None:
+    """From a JSON error body only GitHub's `message` is quoted, not the rest of it."""
+    body = json.dumps({"message": "Validation Failed", "errors": [{"secret": "x" * 50}]})
+    s = script(reply(422, body.encode()))
+    with pytest.raises(HttpError) as info:
+        s.client().get("https://api.example/items")
+    assert info.value.message.endswith("answered HTTP 422: Validation Failed")
+    assert info.value.detail == "Validation Failed"
+
+
+def test_an_echoed_token_never_reaches_the_error(script: Make) -> None:
+    """A server echoing the request (Authorization included) has the token masked."""
+    echo = b"GET /items\r\nAuthorization: Bearer ghp_s3cr3tT0ken\r\nAccept: a/b"
+    s = script(
+        reply(400, echo), reply(400, json.dumps({"message": "bad ghp_s3cr3tT0ken"}).encode())
+    )
+    api = s.client(headers={"Authorization": "Bearer ghp_s3cr3tT0ken"})
+    for _ in range(2):
+        with pytest.raises(HttpError) as info:
+            api.get("https://api.example/items")
+        assert "ghp_s3cr3tT0ken" not in info.value.message
+        assert "***" in info.value.message

@@ -49,6 +49,8 @@ class HttpError(PluginError):
     Attributes:
         status: the HTTP status.
         url: the URL asked for (without its query).
+        detail: what the server said: its JSON error message or the start of its body, one
+            line of at most 200 characters, with the request's header values masked.
 
     Example:
         >>> try:
@@ -62,6 +64,7 @@ class HttpError(PluginError):
     # Class defaults too: an error rebuilt from its dict (pickle, the sandbox wire) has them.
     status: int = 0
     url: str = ""
+    detail: str = ""
 
     def __init__(
         self,
@@ -69,15 +72,18 @@ class HttpError(PluginError):
         *,
         status: int,
         url: str,
+        detail: str = "",
         plugin: str | None = None,
         hint: str | None = None,
     ) -> None:
         super().__init__(message, plugin=plugin, hint=hint)
         self.status = status
         self.url = url
+        self.detail = detail
 
     def __reduce__(self) -> tuple[Any, ...]:
-        kw = {"status": self.status, "url": self.url, "plugin": self.plugin, "hint": self.hint}
+        kw = {"status": self.status, "url": self.url, "detail": self.detail}
+        kw |= {"plugin": self.plugin, "hint": self.hint}
         return (_rebuild_http_error, (self.message, kw))
 
 
@@ -129,9 +135,36 @@ def _shown(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path
 
 
-def _quote(response: HttpResponse) -> str:
-    text = response.content[: _QUOTE * 4].decode("utf-8", "replace")
+def _quote(response: HttpResponse, sent: Mapping[str, str] | None = None) -> str:
+    """What the server said, for an error message: bounded, one line, no request header.
+
+    A JSON error body gives its ``message`` (GitHub), ``error_description``, ``error`` or
+    ``detail`` field; anything else its start. A proxy or test server may echo the request,
+    so every value of the headers sent (``sent``: an ``Authorization`` token, say) is
+    masked as ``***`` before the cut.
+    """
+    raw = response.content[: _QUOTE * 8]
+    text = raw.decode("utf-8", "replace")
+    try:
+        body = response.json() if len(response.content) <= 1 << 16 else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        said = next(
+            (body[k] for k in ("message", "error_description", "error", "detail")
+             if isinstance(body.get(k), str) and body[k]),
+            None,
+        )  # fmt: skip
+        if said is not None:
+            text = said
+    for value in (sent or {}).values():
+        if len(value) >= 6:
+            text = text.replace(value, "***")
+            if value.lower().startswith(("bearer ", "token ", "basic ")):
+                text = text.replace(value.split(" ", 1)[1], "***")
     text = " ".join(text.split())  # one line, whatever the server sent
+    if not text:
+        return "(no error message)"
     return text[:_QUOTE] + ("…" if len(text) > _QUOTE else "")
 
 
@@ -356,10 +389,12 @@ class ApiClient:
                 if spent is not None:
                     self._resume_at = self._clock() + spent
                 return response
+            detail = _quote(response, hdrs)
             raise HttpError(
-                f"{method} {_shown(url)} answered HTTP {status}: {_quote(response)}",
+                f"{method} {_shown(url)} answered HTTP {status}: {detail}",
                 status=status,
                 url=_shown(url),
+                detail=detail,
                 plugin=self.plugin,
                 hint="not retried: the request itself was refused",
             )
@@ -497,7 +532,8 @@ class Pages(Iterator[Page]):
         except ValueError:
             self._next = None
             raise PluginError(
-                f"page {self.count} of {_shown(url)} is not JSON: {_quote(response)}",
+                f"page {self.count} of {_shown(url)} is not JSON: "
+                f"{_quote(response, {**self._api.headers, **(self._headers or {})})}",
                 plugin=self._api.plugin,
             ) from None
         items = self._pagination.items(body)

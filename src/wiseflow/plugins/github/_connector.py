@@ -125,7 +125,7 @@ class GitHubConnector(ConnectorPlugin):
                 plugin="github",
                 hint="check `repo`; private repositories need a GITHUB_TOKEN",
             )
-        return PluginError(exc.message, plugin="github", hint=exc.hint)
+        return PluginError(f"GitHub answered HTTP {exc.status}: {exc.detail}", plugin="github")
 
     def _first_url(self, since: str | None) -> str:
         cfg = self.config
