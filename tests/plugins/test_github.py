@@ -117,3 +117,12 @@ def test_network_is_limited_to_the_granted_api_url(tmp_path: Any) -> None:
             stage.ctx.http.get("http://127.0.0.1:9/")
     finally:
         stage.close()
+
+
+def test_negative_max_wait_is_a_config_error(tmp_path: Any) -> None:
+    """`max_wait_s = -1` is refused when the config is read (WF105), not mid-run."""
+    from wiseflow import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        local_stage("github", config={"repo": "o/r", "max_wait_s": -1}, data_dir=tmp_path)
+    assert "max_wait_s" in info.value.message

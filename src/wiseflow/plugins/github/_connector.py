@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -59,7 +59,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     since: str | None = None
     per_page: int = 100
     max_pages: int = 0
-    max_wait_s: float = 300.0
+    max_wait_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 300.0
 
 
 def _time(value: Any) -> datetime | None:
