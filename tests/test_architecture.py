@@ -17,6 +17,7 @@ CONTRACT = {
     "_manifest",
     "_interface",
     "_config",
+    "_toolkit",
     "_version",
 }
 HOST_ONLY = (

@@ -21,6 +21,16 @@ DOCUMENTED = {
     "Problem",
     "PLUGIN_API_VERSION",
     "__version__",
+    # the connector toolkit (HTTP plumbing over ctx.http)
+    "ApiClient",
+    "HttpError",
+    "Page",
+    "Pages",
+    "Pagination",
+    "LinkPagination",
+    "CursorPagination",
+    "PageNumberPagination",
+    "parse_link_header",
     # SPEC §7: errors
     "WiseflowError",
     "WiseflowWarning",

@@ -54,11 +54,23 @@ from ._plugin import (
     non_idempotent,
 )
 from ._record import Checkpoint, Record
+from ._toolkit import (
+    ApiClient,
+    CursorPagination,
+    HttpError,
+    LinkPagination,
+    Page,
+    PageNumberPagination,
+    Pages,
+    Pagination,
+    parse_link_header,
+)
 from ._version import PLUGIN_API_VERSION, __version__
 
 __all__ = [
     "PLUGIN_API_VERSION",
     "AnalyzerPlugin",
+    "ApiClient",
     "ApiIncompatible",
     "AuditRefused",
     "BasePlugin",
@@ -66,19 +78,26 @@ __all__ = [
     "CircuitOpen",
     "ConfigError",
     "ConnectorPlugin",
+    "CursorPagination",
     "DependencyCycle",
     "DependencyError",
     "DiscoveryError",
     "DuplicatePlugin",
     "EntryNotFound",
     "Figure",
+    "HttpError",
     "HttpResponse",
     "IntegrityError",
     "InterfaceError",
     "InvalidTransition",
+    "LinkPagination",
     "Manifest",
     "ManifestError",
     "MissingDependency",
+    "Page",
+    "PageNumberPagination",
+    "Pages",
+    "Pagination",
     "PermissionDenied",
     "PipelineError",
     "PluginContext",
@@ -105,6 +124,7 @@ __all__ = [
     "__version__",
     "load_manifest",
     "non_idempotent",
+    "parse_link_header",
 ]
 
 # The host's names (for embedding wiseflow) load on first use and stay out of ``__all__``:

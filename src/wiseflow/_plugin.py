@@ -13,7 +13,11 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
+from ._errors import SkipRecord
 from ._record import Checkpoint, Record
+
+#: What a connector's ``fetch`` yields.
+Item = Record | Checkpoint | SkipRecord
 
 if TYPE_CHECKING:
     from ._context import PluginContext
@@ -105,10 +109,12 @@ class ConnectorPlugin(BasePlugin):
         return None
 
     @abstractmethod
-    def fetch(
-        self, state: dict[str, Any] | None
-    ) -> Iterator[Record | Checkpoint] | AsyncIterator[Record | Checkpoint]:
+    def fetch(self, state: dict[str, Any] | None) -> Iterator[Item] | AsyncIterator[Item]:
         """Yield records, and ``Checkpoint(state=...)`` whenever all before it is delivered.
+
+        An item that cannot become a record (no id, say) is refused by *yielding*
+        ``SkipRecord(record_id, reason)``: it goes to the dead letters and the stream goes
+        on. Raising ``SkipRecord`` instead ends the stream.
 
         Args:
             state: the last checkpoint's ``state`` from a previous run, or ``None``.

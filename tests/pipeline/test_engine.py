@@ -302,3 +302,31 @@ def test_local_and_manager_handles_satisfy_the_stage_protocol(tmp_path: Path, st
     assert isinstance(stage(Counter(), tmp_path, "c"), StageHandle)
     with PluginManager(data_dir=tmp_path / "wf", level="trusted", cache=False) as pm:
         assert isinstance(pm.start("text"), StageHandle)
+
+
+class Refusing(ConnectorPlugin):
+    """Yields good records and, between them, SkipRecords for items it refuses."""
+
+    def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint | SkipRecord]:
+        yield Record(id="1", source="x")
+        yield SkipRecord("item-2", "no id")
+        yield Record(id="3", source="x")
+        yield Checkpoint(state={"next": 4})
+        yield SkipRecord("item-4", "no id either")
+        yield Record(id="5", source="x")
+        yield Checkpoint(state={"next": 6})
+
+
+def test_yielded_skip_record_dead_letters_one_item_and_the_stream_goes_on(
+    tmp_path: Path, stage: Any, store: Store
+) -> None:
+    """A connector refusing items by yielding SkipRecord loses only those: the rest is stored."""
+    summary = run_pipeline(_pipeline(batch=2), store, [stage(Refusing(), tmp_path, "c")]).to_dict()
+    assert summary["records"]["stored"] == 3
+    assert summary["records"]["dead_letters"] == 2
+    assert summary["errors"] == []
+    letters = store.dead_letters()
+    assert [(d["record_id"], d["reason"], d["code"]) for d in letters] == [
+        ("item-2", "no id", "WF408"), ("item-4", "no id either", "WF408")
+    ]  # fmt: skip
+    assert store.checkpoint("c") == {"next": 6}

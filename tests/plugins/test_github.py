@@ -65,6 +65,7 @@ def test_releases_and_token_header(replay: Any, run: Any) -> None:
     summary, store = run(text, secrets={"GITHUB_TOKEN": "t0ken"})
     (rec,) = list(store.records())
     assert rec.kind == "release"
+    assert rec.id == str(json.loads(latest.body)["id"])  # keyed by the release's id
     assert rec.data["tag"] == "v1.0"
     assert replay.requests[0]["headers"]["Authorization"] == "Bearer t0ken"
 
@@ -87,14 +88,15 @@ def test_unknown_repository_fails_with_hint(replay: Any, run: Any) -> None:
         (403, {"Retry-After": "3"}, 3.0),
     ],
 )
-def test_rate_limits_raise_transient_error_with_wait(
+def test_rate_limits_beyond_max_wait_raise_transient_error_with_wait(
     replay: Any, tmp_path: Any, status: int, headers: dict[str, str], expected: float
 ) -> None:
-    """Exhausted rate limits and Retry-After become TransientError(retry_after=...)."""
+    """A limit longer than max_wait_s is not waited: TransientError(retry_after=...) at once."""
     reset = str(int(time.time()) + 100)
     hdrs = {k: v.format(reset=reset) for k, v in headers.items()}
     replay.overrides["/repos/o/r/issues"] = (status, hdrs, json.dumps({"message": "limit"}))
-    stage = local_stage("github", config={"repo": "o/r", "api_url": replay.base}, data_dir=tmp_path)
+    config = {"repo": "o/r", "api_url": replay.base, "max_wait_s": 0}
+    stage = local_stage("github", config=config, data_dir=tmp_path)
     try:
         with pytest.raises(TransientError) as info:
             list(stage.fetch(None))
@@ -102,6 +104,7 @@ def test_rate_limits_raise_transient_error_with_wait(
         stage.close()
     assert info.value.retry_after is not None
     assert abs(info.value.retry_after - expected) < 3
+    assert len(replay.requests) == 1  # reported, not hammered
 
 
 def test_network_is_limited_to_the_granted_api_url(tmp_path: Any) -> None:
@@ -114,3 +117,12 @@ def test_network_is_limited_to_the_granted_api_url(tmp_path: Any) -> None:
             stage.ctx.http.get("http://127.0.0.1:9/")
     finally:
         stage.close()
+
+
+def test_negative_max_wait_is_a_config_error(tmp_path: Any) -> None:
+    """`max_wait_s = -1` is refused when the config is read (WF105), not mid-run."""
+    from wiseflow import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        local_stage("github", config={"repo": "o/r", "max_wait_s": -1}, data_dir=tmp_path)
+    assert "max_wait_s" in info.value.message

@@ -207,3 +207,19 @@ def test_figures_cross_the_wire() -> None:
     fig, text = out.value
     assert isinstance(fig, Figure)
     assert (fig.title, fig.body, text) == ("CVEs", "<svg/>", "text")
+
+
+def test_refused_items_cross_the_wire_as_skip_records() -> None:
+    """A SkipRecord a connector yields (not raises) arrives as one, id and reason intact."""
+    from wiseflow import Checkpoint, SkipRecord
+
+    refused = SkipRecord("https://x/1", "has no 'number' or 'id'")
+    out = _through(Result(id=1, value=pack([refused, Checkpoint(state={"a": 1})])))
+    assert isinstance(out, Result)
+    skip, checkpoint = out.value
+    assert isinstance(skip, SkipRecord) and isinstance(checkpoint, Checkpoint)
+    assert (skip.record_id, skip.reason, skip.code) == (
+        "https://x/1",
+        "has no 'number' or 'id'",
+        "WF408",
+    )

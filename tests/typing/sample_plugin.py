@@ -9,9 +9,13 @@ import msgspec
 
 from wiseflow import (
     AnalyzerPlugin,
+    ApiClient,
     Checkpoint,
     ConnectorPlugin,
+    CursorPagination,
     Figure,
+    HttpError,
+    LinkPagination,
     PluginContext,
     ProcessorPlugin,
     Record,
@@ -38,6 +42,35 @@ class Feed(ConnectorPlugin):
             for item in resp.json():
                 yield Record(id=str(item["id"]), source=self.ctx.name, title=str(item["title"]))
             yield Checkpoint(state={"page": p + 1})
+
+
+class Tickets(ConnectorPlugin):
+    """The connector toolkit as authors use it: pages, pauses, refused items, ETags."""
+
+    def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint | SkipRecord]:
+        api = ApiClient(self.ctx.http, log=self.ctx.log, max_wait_s=120.0, max_sleep_s=10.0)
+        st = dict(state or {})
+        pages = api.paginate(
+            "https://api.example/t", LinkPagination(items="items"), etag=st.get("etag")
+        )
+        try:
+            for page in pages:
+                if page.response is None:
+                    yield Checkpoint(state=st)
+                    continue
+                for item in page.items:
+                    if "id" not in item:
+                        yield SkipRecord(f"page {page.number}", "no id")
+                        continue
+                    yield Record(id=str(item["id"]), source=self.ctx.name)
+        except HttpError as exc:
+            if exc.status == 404:
+                return
+            raise
+        cursor = api.paginate("https://api.example/c", CursorPagination("next", items="data"))
+        for page in cursor:
+            yield from (Record(id=str(i), source=self.ctx.name) for i in page.items)
+        yield Checkpoint(state={"etag": pages.etag or "", "waited": api.waited_s})
 
 
 class AsyncFeed(ConnectorPlugin):

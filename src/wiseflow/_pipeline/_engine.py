@@ -177,6 +177,10 @@ class _Run:
         """First stage (consumer thread): count the batch and run the processors."""
         summary = self.summary
         records = item.records
+        if item.skipped:  # items the connector refused (yielded SkipRecord): dead letters
+            handle = self.handles[item.source]
+            for refused in item.skipped:
+                self._dead_id(item.source, refused.record_id, handle, refused)
         summary.fetched += len(records)
         self.summary.stages[item.source].records_out += len(records)
         for handle in self.processors:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
 
+from .._errors import SkipRecord
 from .._plugin import Figure
 from .._record import Checkpoint, Record
 
@@ -35,7 +36,9 @@ class StageHandle(Protocol):
         """The plugin's name."""
         ...
 
-    def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint]: ...
+    def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint | SkipRecord]:
+        """Records and checkpoints; a yielded ``SkipRecord`` is one item dead-lettered."""
+        ...
 
     def process(self, batch: list[Record]) -> list[Record]: ...
 

@@ -8,7 +8,7 @@ import time
 from typing import Any, final
 
 from .._ceilings import records_exceeded, records_per_run
-from .._errors import ProtocolViolation
+from .._errors import ProtocolViolation, SkipRecord
 from .._record import Checkpoint, Record
 from ._protocol import StageHandle
 
@@ -17,12 +17,21 @@ __all__ = ["Batch", "End", "produce"]
 
 @final
 class Batch:
-    __slots__ = ("checkpoint", "records", "source")
+    """Records of one source, the checkpoint after them, and the items it refused."""
 
-    def __init__(self, source: str, records: list[Record], checkpoint: dict[str, Any] | None):
+    __slots__ = ("checkpoint", "records", "skipped", "source")
+
+    def __init__(
+        self,
+        source: str,
+        records: list[Record],
+        checkpoint: dict[str, Any] | None,
+        skipped: list[SkipRecord] | None = None,
+    ) -> None:
         self.source = source
         self.records = records
         self.checkpoint = checkpoint
+        self.skipped = skipped or []
 
 
 @final
@@ -46,6 +55,7 @@ def produce(
     name = handle.name
     started = time.perf_counter()
     batch: list[Record] = []
+    skipped: list[SkipRecord] = []
     pending: dict[str, Any] | None = None
 
     def put(item: Batch | End) -> None:
@@ -68,21 +78,33 @@ def produce(
                 if limit is not None and count > limit:
                     raise records_exceeded(handle.name, limit)  # closes the stream (Cancel)
                 batch.append(item if item.source == name else item.replace(source=name))
-                if len(batch) >= batch_size:
-                    put(Batch(name, batch, pending))
-                    batch, pending = [], None
+                if len(batch) + len(skipped) >= batch_size:
+                    put(Batch(name, batch, pending, skipped))
+                    batch, pending, skipped = [], None, []
             elif isinstance(item, Checkpoint):
                 # Coalesced: the state rides with the batch holding every record before it.
                 pending = dict(item.state)
+            elif isinstance(item, SkipRecord):
+                # A refused item: dead-lettered with the batch it was yielded in, so before
+                # any checkpoint that follows it is stored. It counts toward the ceiling
+                # too: a connector cannot make dead letters without end instead.
+                count += 1
+                if limit is not None and count > limit:
+                    raise records_exceeded(handle.name, limit)
+                skipped.append(item)
+                if len(batch) + len(skipped) >= batch_size:
+                    put(Batch(name, batch, pending, skipped))
+                    batch, pending, skipped = [], None, []
             else:
                 raise ProtocolViolation(
                     f"source {name!r} yielded {type(item).__name__}, not Record or Checkpoint",
                     plugin=handle.plugin,
-                    hint="a connector's fetch() yields Record and Checkpoint objects only",
+                    hint="a connector's fetch() yields Record and Checkpoint objects (and "
+                    "SkipRecord for an item it refuses)",
                 )
     except BaseException as exc:
         error = exc
-    if batch or pending is not None:
+    if batch or skipped or pending is not None:
         # Records yielded before a failure are still good; a checkpoint never follows one.
-        put(Batch(name, batch, pending))
+        put(Batch(name, batch, pending, skipped))
     put(End(name, error, time.perf_counter() - started))

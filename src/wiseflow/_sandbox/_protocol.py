@@ -70,6 +70,7 @@ _HEADER = struct.Struct(">I")
 _EXT_RECORD = 1
 _EXT_CHECKPOINT = 2
 _EXT_FIGURE = 3
+_EXT_SKIP = 4  # a connector refusing one item: SkipRecord(record_id, reason), yielded
 
 
 class _Msg(msgspec.Struct, tag_field="t", array_like=True, frozen=True):
@@ -221,6 +222,9 @@ def pack(value: Any) -> Any:
         return msgspec.msgpack.Ext(_EXT_CHECKPOINT, _record_encoder.encode(value))
     if isinstance(value, Figure):
         return msgspec.msgpack.Ext(_EXT_FIGURE, _record_encoder.encode([value.title, value.body]))
+    if isinstance(value, SkipRecord):
+        data = [str(value.record_id), str(value.reason)]
+        return msgspec.msgpack.Ext(_EXT_SKIP, _record_encoder.encode(data))
     if isinstance(value, list | tuple):
         return [pack(v) for v in value]
     if isinstance(value, dict):
@@ -249,6 +253,9 @@ def _ext_hook(code: int, data: memoryview) -> Any:
     if code == _EXT_FIGURE:
         title, body = _figure_decoder.decode(data)
         return Figure(title, body)
+    if code == _EXT_SKIP:
+        record_id, reason = _figure_decoder.decode(data)  # two strings, like a Figure
+        return SkipRecord(record_id, reason)
     raise msgspec.ValidationError(f"unknown extension type {code}")
 
 

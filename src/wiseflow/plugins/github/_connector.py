@@ -1,33 +1,42 @@
-"""GitHub REST API with pagination (Link), conditional requests (ETag) and rate limits.
+"""GitHub REST API through the connector toolkit (Link pages, rate limits, ETags).
 
 Written ``async`` on purpose: the host drives async generators the same way as plain ones.
+The HTTP plumbing is :class:`wiseflow.ApiClient`'s: a rate limit in the middle of a listing
+is waited out (within ``max_wait_s``) and the listing goes on from the same page.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from wiseflow import (
+    ApiClient,
     Checkpoint,
     ConnectorPlugin,
-    HttpResponse,
+    HttpError,
+    LinkPagination,
     PermissionDenied,
     PluginContext,
     PluginError,
     Record,
-    TransientError,
+    SkipRecord,
 )
 
 __all__ = ["GitHubConnector"]
 
-_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+#: The field that identifies an item, per resource, in order of preference.
+_KEYS: dict[str, tuple[str, ...]] = {
+    "issues": ("number", "id"),
+    "pulls": ("number", "id"),
+    "commits": ("sha",),
+    "releases": ("id",),
+}
 
 
 class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -40,6 +49,8 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         since: ISO date; only items updated (issues, pulls) or committed (commits) since.
         per_page: page size asked for (default 100, GitHub's maximum).
         max_pages: stop after this many pages per run; 0 = no limit (default 0).
+        max_wait_s: seconds a run may spend waiting out rate limits and server errors
+            before the source fails with WF407 (default 300); 0 = never wait.
     """
 
     repo: str
@@ -48,10 +59,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     since: str | None = None
     per_page: int = 100
     max_pages: int = 0
-
-
-def _links(header: str | None) -> dict[str, str]:
-    return {rel: url for url, rel in _LINK.findall(header or "")}
+    max_wait_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 300.0
 
 
 def _time(value: Any) -> datetime | None:
@@ -61,6 +69,17 @@ def _time(value: Any) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def _key(item: dict[str, Any], fields: tuple[str, ...]) -> str | None:
+    """The item's id as text: the first of ``fields`` holding a number or a non-empty string."""
+    for field in fields:
+        value = item.get(field)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
 
 
 class GitHubConnector(ConnectorPlugin):
@@ -92,55 +111,21 @@ class GitHubConnector(ConnectorPlugin):
             h["Authorization"] = f"Bearer {self.token}"
         return h
 
-    def _check(self, resp: HttpResponse) -> None:
-        """Raise for rate limits (TransientError with the wait) and other failures."""
-        status, h = resp.status, resp.headers
-        if status in (403, 429):
-            retry_after: float | None = None
-            if h.get("retry-after", "").strip().isdigit():
-                retry_after = float(h["retry-after"])
-            elif h.get("x-ratelimit-remaining") == "0" and h.get("x-ratelimit-reset", "").isdigit():
-                retry_after = max(0.0, float(h["x-ratelimit-reset"]) - time.time())
-            if retry_after is not None or status == 429:
-                wait = retry_after if retry_after is not None else 60.0
-                raise TransientError(
-                    f"GitHub rate limit reached (HTTP {status}); retry in {wait:.0f} s",
-                    plugin="github",
-                    retry_after=wait,
-                    hint="grant a GITHUB_TOKEN for a higher limit",
-                )
-        if status == 401:
-            raise PluginError(
+    def _refused(self, exc: HttpError) -> PluginError:
+        """GitHub's refusals in the operator's terms (401: the token, 404: the repo)."""
+        if exc.status == 401:
+            return PluginError(
                 "GitHub refused the credentials (HTTP 401)",
                 plugin="github",
                 hint="check the GITHUB_TOKEN secret granted to the github plugin",
             )
-        if status == 404:
-            raise PluginError(
+        if exc.status == 404:
+            return PluginError(
                 f"GitHub: {self.config.repo} not found (HTTP 404)",
                 plugin="github",
                 hint="check `repo`; private repositories need a GITHUB_TOKEN",
             )
-        if status >= 500:
-            raise TransientError(f"GitHub server error HTTP {status}", plugin="github")
-        if status >= 400:
-            raise PluginError(f"GitHub answered HTTP {status}: {self._said(resp)}", plugin="github")
-
-    def _said(self, resp: HttpResponse) -> str:
-        """GitHub's own error message, bounded; never the raw body.
-
-        A proxy or test server may echo the request (the Authorization header included)
-        in its body: only the JSON ``message`` is kept, cut, and the token masked anyway.
-        """
-        try:
-            body = resp.json()
-        except ValueError:
-            body = None
-        said = body.get("message") if isinstance(body, dict) else None
-        text = " ".join(str(said).split())[:200] if said else "(no error message)"
-        if self.token:
-            text = text.replace(self.token, "***")
-        return text
+        return PluginError(f"GitHub answered HTTP {exc.status}: {exc.detail}", plugin="github")
 
     def _first_url(self, since: str | None) -> str:
         cfg = self.config
@@ -152,59 +137,78 @@ class GitHubConnector(ConnectorPlugin):
             q.append(f"since={since}")
         return f"{base}/{cfg.resource}?{'&'.join(q)}"
 
-    async def fetch(self, state: dict[str, Any] | None) -> AsyncIterator[Record | Checkpoint]:
+    async def fetch(
+        self, state: dict[str, Any] | None
+    ) -> AsyncIterator[Record | Checkpoint | SkipRecord]:
+        cfg = self.config
         st = dict(state or {})
-        since = st.get("since") or self.config.since
-        url: str | None = self._first_url(since)
-        first, pages, high = True, 0, since
-        visited: set[str] = set()
-        while url:
-            headers = self._headers()
-            if first and st.get("etag") and st.get("url") == url:
-                headers["If-None-Match"] = st["etag"]
-            resp = self.ctx.http.get(url, headers=headers)
-            if resp.status == 304:
-                self.ctx.log.info("github: %s not modified", url)
-                break
-            self._check(resp)
-            if first:
-                st["etag"], st["url"] = resp.headers.get("etag"), url
-                first = False
-            body = resp.json()
-            items = body if isinstance(body, list) else [body]
-            for item in items:
-                record = self._record(item)
-                if record is None:
+        since = st.get("since") or cfg.since
+        url = self._first_url(since)
+        api = ApiClient(
+            self.ctx.http, log=self.ctx.log, headers=self._headers(), max_wait_s=cfg.max_wait_s
+        )
+        pages = api.paginate(
+            url,
+            LinkPagination(),
+            etag=st.get("etag") if st.get("url") == url else None,
+            max_pages=cfg.max_pages,
+        )
+        high = since
+        delivered = dict(state or {})  # the newest state yielded (a pause repeats it)
+        try:
+            for page in pages:
+                if page.response is None:
+                    # A pause inside a long wait: nothing new, but the stream stays alive
+                    # under the plugin's timeout_s (each wait for an item is bounded by it).
+                    yield Checkpoint(state=delivered)
                     continue
-                yield record
-                stamp = record.data.get("updated_at") or record.data.get("date")
-                if isinstance(stamp, str) and (high is None or stamp > high):
-                    high = stamp
-            pages += 1
-            visited.add(url)
-            url = _links(resp.headers.get("link")).get("next")
-            if url in visited:  # a server looping its pagination must not loop us
-                break
-            if self.config.resource in ("issues", "pulls"):
-                # ascending by update time: every page moves the high-water mark safely
-                yield Checkpoint(state={**st, "since": high})
-            if self.config.max_pages and pages >= self.config.max_pages:
-                break
+                if page.number == 1:
+                    st["etag"], st["url"] = pages.etag, url
+                for at, item in enumerate(page.items):
+                    record = self._record(item, page.number, at)
+                    if record is None:
+                        continue
+                    yield record
+                    if isinstance(record, Record):
+                        stamp = record.data.get("updated_at") or record.data.get("date")
+                        if isinstance(stamp, str) and (high is None or stamp > high):
+                            high = stamp
+                if cfg.resource in ("issues", "pulls"):
+                    # ascending by update time: every page moves the high-water mark safely
+                    delivered = {**st, "since": high}
+                    yield Checkpoint(state=delivered)
+        except HttpError as exc:
+            raise self._refused(exc) from exc
+        if pages.not_modified:
+            self.ctx.log.info("github: %s not modified", url)
+        self.ctx.log.info(
+            "github: listing read",
+            pages=pages.count,
+            requests=api.requests,
+            waited_s=round(api.waited_s, 1),
+        )
         yield Checkpoint(state={**st, "since": high})
 
-    def _record(self, item: Any) -> Record | None:
-        if not isinstance(item, dict):
-            return None
+    def _record(self, item: Any, page: int, at: int) -> Record | SkipRecord | None:
+        """The record for one listed item; a SkipRecord (dead letter) when it has no key."""
         res = self.config.resource
+        where = f"{res} page {page} item {at + 1}"
+        if not isinstance(item, dict):
+            return SkipRecord(where, f"not a JSON object but {type(item).__name__}")
+        if res == "issues" and bool((item.get("pull_request") or {}).get("html_url")):
+            return None  # the issues list includes pulls; old answers carry null URLs on issues
+        key = _key(item, _KEYS[res])
+        if key is None:
+            link = item.get("html_url") or item.get("url")
+            shown = link if isinstance(link, str) and link else where
+            wanted = " or ".join(repr(k) for k in _KEYS[res])
+            return SkipRecord(shown, f"{where} has no {wanted} to key it by")
         name = self.ctx.name
         if res in ("issues", "pulls"):
-            # Old API answers carry "pull_request" with null URLs on plain issues.
             is_pull = res == "pulls" or bool((item.get("pull_request") or {}).get("html_url"))
-            if res == "issues" and is_pull:
-                return None
             user = item.get("user") or {}
             return Record(
-                id=str(item.get("number")),
+                id=key,
                 source=name,
                 kind="pull" if is_pull else "issue",
                 time=_time(item.get("created_at")),
@@ -228,7 +232,7 @@ class GitHubConnector(ConnectorPlugin):
             author = commit.get("author") or {}
             message = commit.get("message") or ""
             return Record(
-                id=str(item.get("sha")),
+                id=key,
                 source=name,
                 kind="commit",
                 time=_time(author.get("date")),
@@ -245,7 +249,7 @@ class GitHubConnector(ConnectorPlugin):
                 },
             )
         return Record(
-            id=str(item.get("id")),
+            id=key,
             source=name,
             kind="release",
             time=_time(item.get("published_at") or item.get("created_at")),
