@@ -18,7 +18,7 @@ import msgspec
 
 from ._assembly import Located, PluginSpec, direct_candidate
 from ._discovery import Candidate
-from ._errors import EntryNotFound, ManifestError, WiseflowError
+from ._errors import EntryNotFound, ManifestError, SkipRecord, WiseflowError
 from ._grants import Grant
 from ._locate import class_root, import_root, importable_in_worker, manifest_path
 from ._lock import Lock
@@ -280,6 +280,7 @@ class Outcome:
     def __init__(self) -> None:
         self.records: list[Record] = []
         self.checkpoints: list[Checkpoint] = []
+        self.skipped: list[SkipRecord] = []
         self.result: dict[str, Any] | None = None
 
 
@@ -296,6 +297,8 @@ def drive(
         for item in handle.fetch(state):
             if isinstance(item, Checkpoint):
                 out.checkpoints.append(item)
+            elif isinstance(item, SkipRecord):
+                out.skipped.append(item)  # an item the connector refused (a dead letter)
             else:
                 out.records.append(item)
         return out

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ._conformance import CheckResult, ConformanceReport, conformance
+from ._errors import SkipRecord
 from ._record import Checkpoint, Record
 
 if TYPE_CHECKING:  # the manager is imported on first use: this module loads in every pytest
@@ -88,6 +89,7 @@ class PluginRun:
         level: the level it ran at (``"trusted"``: this process; else a worker).
         records: records fetched (connector) or returned (processor).
         checkpoints: checkpoints a connector yielded, in order.
+        skipped: items a connector refused (yielded ``SkipRecord``), in order.
         result: an analyzer's ``result()``.
         logs: the plugin's log lines, ``"LEVEL message"`` (``ctx.log`` and, in a worker,
             what it printed).
@@ -104,6 +106,7 @@ class PluginRun:
         self.level = ""
         self.records: list[Record] = []
         self.checkpoints: list[Checkpoint] = []
+        self.skipped: list[SkipRecord] = []
         self.result: dict[str, Any] | None = None
         self.logs: list[str] = []
         self.denied: list[str] = []
@@ -185,6 +188,7 @@ def run_plugin(
             out.logs, out.denied = tap.lines, tap.denied
             out.requests = fake.requests if fake is not None else []
     out.records, out.checkpoints, out.result = done.records, done.checkpoints, done.result
+    out.skipped = done.skipped
     return out
 
 
