@@ -353,7 +353,7 @@ def _connector(handle: PluginHandle) -> tuple[bool, str]:
             checkpoints.append(item)
             delivered.update(pending)
             pending = []
-        else:
+        elif isinstance(item, Record):  # a refused item (SkipRecord) is a dead letter
             records.append(item)
             pending.append(item.id)
     wrong = sorted({r.source for r in records} - {handle.name})

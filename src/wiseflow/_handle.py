@@ -33,6 +33,7 @@ from ._errors import (
     InvalidTransition,
     PluginError,
     QuotaExceeded,
+    SkipRecord,
     WiseflowError,
     WiseflowWarning,
     WorkerCrashed,
@@ -401,7 +402,8 @@ class PluginHandle(Recovery):
 
     # -- typed conveniences (all through the dispatch point) --------------------------------
 
-    def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint]:
+    def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint | SkipRecord]:
+        """What the connector yields: records, checkpoints and the items it refused."""
         return self.stream("fetch", state)
 
     def check(self) -> None:
