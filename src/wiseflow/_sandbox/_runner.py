@@ -526,7 +526,7 @@ class WorkerRunner:
                 poll.modify(fd, events)
                 self._chan_events = events
             remaining = min(deadline - time.monotonic(), _MAX_POLL)
-            if remaining <= 0:
+            if not remaining > 0:  # NaN included: fail closed
                 self._timeout(what)
             for ready, ev in poll.poll(int(remaining * 1000) + 1):
                 if ready == pump.fd:
