@@ -57,6 +57,23 @@ class P(ProcessorPlugin):
         while True:
             os.write(FD, burst)
 
+    def flood_in_background(self):
+        # a thread floods requests after this call has returned; nobody reads the replies
+        import threading
+        burst = frame(["cap", 1, "secret", ["X" * 60000]]) * 16
+
+        def flood():
+            time.sleep(0.2)
+            while True:
+                os.write(FD, burst)
+
+        threading.Thread(target=flood, daemon=True).start()
+        return "started"
+
+    def pause(self, seconds):
+        time.sleep(seconds)
+        return "done"
+
     def chatter(self, seconds):
         # keep the channel full of small log frames, then answer long after the deadline
         burst = frame(["log", 20, "chatter"]) * 4000
@@ -205,6 +222,31 @@ def test_worker_that_stops_reading_replies_is_ended_at_the_deadline(
     assert TIMEOUT - 0.1 <= seconds <= TIMEOUT + SLACK
     host_cpu = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
     assert host_cpu < 0.5 * seconds  # blocked in poll(), not spinning
+    assert not process_alive(pid)
+
+
+def test_control_background_flood_blocks_mains_next_call(sandbox: RunnerFactory) -> None:
+    """Control: while a plugin thread floods requests and its call sleeps, main's host loop
+    is stuck writing replies instead of timing out at the deadline."""
+    r = _attacker(sandbox)
+    assert r.call("flood_in_background", [], None) == "started"
+    outcome, seconds = legacy_call(r, "pause", [60])
+    r._stop()
+    assert outcome == "stuck"
+    assert seconds >= TIMEOUT + 1
+
+
+def test_close_returns_while_a_worker_floods_without_reading(sandbox: RunnerFactory) -> None:
+    """close() on a plugin whose thread floods requests and reads nothing returns in bounded
+    time (shutdown call deadline, exit grace, kill) and leaves no process behind."""
+    r = _attacker(sandbox)
+    pid = r.pid()
+    assert pid is not None
+    assert r.call("flood_in_background", [], None) == "started"
+    time.sleep(0.5)
+    start = time.monotonic()
+    r.close()
+    assert time.monotonic() - start <= TIMEOUT + 1 + SLACK
     assert not process_alive(pid)
 
 
