@@ -304,8 +304,9 @@ class Channel:
     :data:`MAX_FRAME` for one frame, whatever length prefix the peer claims.
     """
 
-    __slots__ = ("_buf", "_decoder", "_encoder", "_in", "_in_view", "_out", "_pending", "_sent",
-                 "max_chunk_items", "max_frame", "max_result_items", "max_values", "sock")  # fmt: skip
+    __slots__ = ("_buf", "_decoder", "_encoder", "_in", "_in_view", "_out", "_sent",
+                 "max_chunk_items", "max_frame", "max_result_items", "max_values", "pending",
+                 "sock")  # fmt: skip
 
     def __init__(self, sock: socket.socket, *, max_frame: int = MAX_FRAME) -> None:
         self.sock = sock
@@ -322,8 +323,9 @@ class Channel:
         # recv() would allocate (and free) a fresh buffer of the requested size per call
         self._in = bytearray(256 * 1024)
         self._in_view = memoryview(self._in)
-        # post(): bytes queued for a peer that is not reading, and how many went out
-        self._pending = bytearray()
+        #: post(): frames the socket has not taken yet (empty when nothing waits); the
+        #: first ``_sent`` bytes of it are already sent
+        self.pending = bytearray()
         self._sent = 0
 
     def encode(self, msg: Message) -> bytearray:
@@ -347,8 +349,8 @@ class Channel:
         the peer is gone (EPIPE, ECONNRESET); the caller decides what that means.
         """
         out = self.encode(msg)
-        if self._sent < len(self._pending):
-            self._pending += out
+        if self.pending:
+            self.pending += out
             return
         try:
             n = self.sock.send(out, _SEND_FLAGS)
@@ -356,20 +358,20 @@ class Channel:
             n = 0
         if n < len(out):
             with memoryview(out) as view:
-                self._pending[:] = view[n:]
+                self.pending[:] = view[n:]
             self._sent = 0
 
     @property
     def backlog(self) -> int:
         """Bytes posted but not yet taken by the socket."""
-        return len(self._pending) - self._sent
+        return len(self.pending) - self._sent
 
     def flush(self) -> bool:
         """Send as much of the backlog as the socket takes now; True once it is empty.
 
         Raises OSError when the peer is gone.
         """
-        pending = self._pending
+        pending = self.pending
         while self._sent < len(pending):
             try:
                 with memoryview(pending) as view:
@@ -386,7 +388,7 @@ class Channel:
 
     def discard(self) -> None:
         """Forget the backlog (the peer will never read it)."""
-        self._pending.clear()
+        self.pending.clear()
         self._sent = 0
 
     def has_frame(self) -> bool:

@@ -500,9 +500,10 @@ class WorkerRunner:
         while True:
             if time.monotonic() >= deadline:
                 self._timeout(what)
-            if chan.backlog:
+            reading = True
+            if chan.pending:
                 self._flush()
-            reading = chan.backlog <= MAX_BACKLOG
+                reading = chan.backlog <= MAX_BACKLOG
             if reading:
                 try:
                     if chan.has_frame():
@@ -512,7 +513,7 @@ class WorkerRunner:
                 if self._write_failed:
                     self._read_remains()
                     continue
-                if self.spin > 0 and not chan.backlog:
+                if self.spin > 0 and not chan.pending:
                     try:
                         got = chan.try_recv(self.spin)
                     except OSError:
@@ -521,7 +522,7 @@ class WorkerRunner:
                         self._died()
                     if got:
                         continue
-            events = (select.POLLIN if reading else 0) | (select.POLLOUT if chan.backlog else 0)
+            events = (select.POLLIN if reading else 0) | (select.POLLOUT if chan.pending else 0)
             if events != self._chan_events:
                 poll.modify(fd, events)
                 self._chan_events = events
