@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 
 import pytest
 from sandbox_kit import RunnerFactory, process_alive
@@ -77,6 +79,45 @@ def test_crash_mid_stream_keeps_what_was_delivered(sandbox: RunnerFactory) -> No
     with pytest.raises(WorkerCrashed) as info:
         for item in r.stream("fetch", [None], 10):
             got.append(item)
+    assert "status 9" in info.value.message
+    assert [x.id for x in got if isinstance(x, Record)] == [str(i) for i in range(10)]
+
+
+SLOW_ACK = """
+class P(ConnectorPlugin):
+    def fetch(self, state):
+        self.ctx.log.warning("last words")
+        for i in range(10):
+            yield Record(id=str(i), source="c")
+        yield Checkpoint(state={"at": 10})
+        os._exit(9)
+"""
+
+
+class _Stall(logging.Handler):
+    """Holds the host on the plugin's log line until the worker has exited."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "last words" in record.getMessage():
+            time.sleep(1.0)
+
+
+def test_records_delivered_before_a_crash_survive_a_failed_acknowledgement(
+    sandbox: RunnerFactory,
+) -> None:
+    """The host reaches a chunk only after the worker died (acknowledging it fails): the
+    chunk's records are still delivered, then WF402 (the race behind a flaky test)."""
+    stall = _Stall()
+    logger = logging.getLogger("wiseflow.plugin.victim")
+    logger.addHandler(stall)
+    try:
+        r = sandbox(SLOW_ACK, kind="connector")
+        got = []
+        with pytest.raises(WorkerCrashed) as info:
+            for item in r.stream("fetch", [None], 10):
+                got.append(item)
+    finally:
+        logger.removeHandler(stall)
     assert "status 9" in info.value.message
     assert [x.id for x in got if isinstance(x, Record)] == [str(i) for i in range(10)]
 

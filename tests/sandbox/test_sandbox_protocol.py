@@ -163,6 +163,40 @@ def test_send_refuses_frames_over_the_maximum(pair: tuple[Channel, Channel]) -> 
         tx.send(Result(id=1, value="x" * 200))
 
 
+def test_post_never_blocks_on_a_peer_that_does_not_read(pair: tuple[Channel, Channel]) -> None:
+    """The host's writer keeps what a full socket does not take and never waits for it."""
+    tx, _ = pair
+    for i in range(200):  # ~4 MB: far more than the socket buffers
+        tx.post(Result(id=i, value="x" * 20_000))
+    assert tx.backlog > 1_000_000
+    assert tx.flush() is False
+
+
+def test_backlog_arrives_whole_and_in_order(pair: tuple[Channel, Channel]) -> None:
+    """Frames posted while a backlog waits are delivered after it, none lost or torn."""
+    tx, rx = pair
+    for i in range(100):
+        tx.post(Result(id=i, value="y" * 30_000))
+    got = []
+    while True:
+        tx.flush()
+        while rx.has_frame():
+            got.append(rx.pop())
+        if len(got) == 100:
+            break
+        rx.recv_some()
+    assert [m.id for m in got] == list(range(100))  # type: ignore[union-attr]
+    assert tx.flush() is True and tx.backlog == 0
+
+
+def test_post_to_a_closed_peer_raises(pair: tuple[Channel, Channel]) -> None:
+    """Writing to a peer that is gone is an OSError (EPIPE), never a SIGPIPE or a hang."""
+    tx, rx = pair
+    rx.sock.close()
+    with pytest.raises(OSError):
+        tx.post(Result(id=1, value="z"))
+
+
 @pytest.mark.parametrize(
     ("exc", "code"),
     [

@@ -409,3 +409,9 @@ def test_worker_is_named_after_its_plugin(sandbox: RunnerFactory) -> None:
     r = sandbox(PROCESSOR)
     with open(f"/proc/{r.pid()}/comm") as f:
         assert f.read().strip() == "wf:victim"
+
+
+def test_huge_timeout_does_not_overflow_the_hosts_wait(sandbox: RunnerFactory) -> None:
+    """A call's timeout of 1e9 s is a long deadline, not an internal error from poll()."""
+    r = sandbox(PROCESSOR)
+    assert r.call("process", [[Record(id="a", source="s")]], 1e9)[0].id == "a"

@@ -61,6 +61,10 @@ class OutputPump:
         if not data:
             self.flush()
             return False
+        self._feed(data)
+        return True
+
+    def _feed(self, data: bytes) -> None:
         lines = (self._partial + data).split(b"\n")
         self._partial = lines.pop()
         for raw in lines:
@@ -73,7 +77,21 @@ class OutputPump:
                 self._line(self._partial)
                 self._skipping = True
             self._partial = b""
-        return True
+
+    def drain_now(self, limit: int = 1 << 20) -> None:
+        """Read what the pipe holds now, up to ``limit`` bytes, then flush the last line.
+
+        Never waits: a writer that outlived the worker cannot keep the host here.
+        """
+        for _ in range(max(1, limit // 65536)):
+            try:
+                data = os.read(self.fd, 65536)
+            except OSError:  # BlockingIOError included: nothing more now
+                break
+            if not data:
+                break
+            self._feed(data)
+        self.flush()
 
     def flush(self) -> None:
         if self._partial and not self._skipping:

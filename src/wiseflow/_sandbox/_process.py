@@ -23,9 +23,12 @@ from typing import Any, final
 from .._errors import QuotaExceeded, WiseflowError, WorkerCrashed
 from ._zygote import shared_zygote
 
-__all__ = ["WorkerProcess", "death_error", "spawn"]
+__all__ = ["REAP_GRACE", "WorkerProcess", "death_error", "spawn"]
 
 log = logging.getLogger("wiseflow.sandbox")
+
+#: Seconds the host waits for a killed worker to exit before reaping it in the background.
+REAP_GRACE = 5.0
 
 _spawner: ThreadPoolExecutor | None = None
 _spawner_lock = threading.Lock()
@@ -105,6 +108,7 @@ class WorkerProcess:
     def wait_exit(self, seconds: float) -> bool:
         """Wait up to ``seconds`` for the worker to exit, without reaping it."""
         end = time.monotonic() + seconds
+        pause = 0.0002  # an exit after SIGKILL takes well under a millisecond: look soon
         while True:
             try:
                 if os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
@@ -113,10 +117,15 @@ class WorkerProcess:
                 return True
             if time.monotonic() >= end:
                 return False
-            time.sleep(0.002)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.01)
 
-    def stop(self) -> tuple[int | None, float]:
-        """Kill the whole process group, reap the worker: (wait status, CPU seconds used)."""
+    def stop(self, grace: float = REAP_GRACE) -> tuple[int | None, float]:
+        """Kill the whole process group, reap the worker: (wait status, CPU seconds used).
+
+        Waits at most ``grace`` seconds for the killed worker to exit (one stuck in the
+        kernel may take longer); then a background thread reaps it and the host goes on.
+        """
         status: int | None = None
         cpu = 0.0
         # the leader is not reaped yet, so its pid still names the group
@@ -124,14 +133,27 @@ class WorkerProcess:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        try:
-            _, status, usage = os.wait4(self.pid, 0)
-            cpu = usage.ru_utime + usage.ru_stime
-        except ChildProcessError:
-            pass
+        if self.wait_exit(grace):
+            try:
+                _, status, usage = os.wait4(self.pid, 0)
+                cpu = usage.ru_utime + usage.ru_stime
+            except ChildProcessError:
+                pass
+        else:
+            log.warning(
+                "worker %d did not exit %.1f s after SIGKILL; reaping it later", self.pid, grace
+            )
+            threading.Thread(target=_reap, args=(self.pid,), daemon=True).start()
         if self._popen is not None:  # tell Popen the child is reaped (no ResourceWarning)
             self._popen.returncode = -1 if status is None else os.waitstatus_to_exitcode(status)
         return status, cpu
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def death_error(
@@ -142,9 +164,24 @@ def death_error(
     *,
     cpu_seconds: float,
     memory_mb: int,
+    stopped_by_host: bool = False,
 ) -> WiseflowError:
-    """What a worker's death means: WF403 for a quota, WF402 otherwise, with the reason."""
+    """What a worker's death means: WF403 for a quota, WF402 otherwise, with the reason.
+
+    ``stopped_by_host``: the worker closed its channel but did not exit, so the host
+    killed it; its exit status says nothing about the plugin then.
+    """
     last = next((line for line in reversed(tail) if line.strip()), "")
+    if stopped_by_host:
+        return WorkerCrashed(
+            f"the worker of plugin '{name}' closed its channel to the host without exiting; "
+            "the host stopped it",
+            plugin=name,
+            hint=f"last output: {last}"
+            if last
+            else "the plugin closed or shut down the host "
+            "channel; report it to the plugin's author",
+        )
     if status is None:
         return WorkerCrashed(f"the worker of plugin '{name}' vanished", plugin=name)
     if os.WIFSIGNALED(status):

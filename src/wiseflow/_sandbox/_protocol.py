@@ -7,6 +7,11 @@ free-form values as a msgpack extension that decodes back through the typed Reco
 decoder, never through pickle. Frames over :data:`MAX_FRAME` bytes, frames that do not
 decode, and messages that arrive out of turn are a :class:`ProtocolViolation` (WF406).
 
+The worker writes with :meth:`Channel.send` (blocking: a host that stops reading stalls only
+that worker). The host never blocks on a worker: it writes with :meth:`Channel.post`, which
+sends what the socket takes now and keeps the rest as a backlog that :meth:`Channel.flush`
+sends when the socket is writable again.
+
 Host → worker: :class:`Setup` :class:`Load` :class:`Init` :class:`Call` :class:`Credit`
 :class:`Cancel` :class:`CapReply` :class:`Shutdown`.
 Worker → host: :class:`Ready` :class:`Loaded` :class:`Result` :class:`Fail`
@@ -67,6 +72,9 @@ SPIN = 50e-6
 #: The largest frame either side accepts (64 MiB): a batch of 500 records is ~150 KB.
 MAX_FRAME = 64 * 1024 * 1024
 _HEADER = struct.Struct(">I")
+#: post()/flush(): never block, and a vanished peer is EPIPE, never SIGPIPE
+_SEND_FLAGS = socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL
+_COMPACT = 1 << 20
 _EXT_RECORD = 1
 _EXT_CHECKPOINT = 2
 _EXT_FIGURE = 3
@@ -296,8 +304,9 @@ class Channel:
     :data:`MAX_FRAME` for one frame, whatever length prefix the peer claims.
     """
 
-    __slots__ = ("_buf", "_decoder", "_encoder", "_in", "_in_view", "_out", "max_chunk_items",
-                 "max_frame", "max_result_items", "max_values", "sock")  # fmt: skip
+    __slots__ = ("_buf", "_decoder", "_encoder", "_in", "_in_view", "_out", "_sent",
+                 "max_chunk_items", "max_frame", "max_result_items", "max_values", "pending",
+                 "sock")  # fmt: skip
 
     def __init__(self, sock: socket.socket, *, max_frame: int = MAX_FRAME) -> None:
         self.sock = sock
@@ -314,6 +323,10 @@ class Channel:
         # recv() would allocate (and free) a fresh buffer of the requested size per call
         self._in = bytearray(256 * 1024)
         self._in_view = memoryview(self._in)
+        #: post(): frames the socket has not taken yet (empty when nothing waits); the
+        #: first ``_sent`` bytes of it are already sent
+        self.pending = bytearray()
+        self._sent = 0
 
     def encode(self, msg: Message) -> bytearray:
         """``msg`` as a frame (header included) in this channel's reused buffer."""
@@ -326,7 +339,57 @@ class Channel:
         return out
 
     def send(self, msg: Message) -> None:
+        """Send ``msg``, blocking until the socket took all of it (the worker's writer)."""
         self.sock.sendall(self.encode(msg))
+
+    def post(self, msg: Message) -> None:
+        """Send ``msg`` without ever blocking: what the socket does not take now is queued.
+
+        Frames go out in order: while a backlog waits, ``msg`` joins it. Raises OSError when
+        the peer is gone (EPIPE, ECONNRESET); the caller decides what that means.
+        """
+        out = self.encode(msg)
+        if self.pending:
+            self.pending += out
+            return
+        try:
+            n = self.sock.send(out, _SEND_FLAGS)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        if n < len(out):
+            with memoryview(out) as view:
+                self.pending[:] = view[n:]
+            self._sent = 0
+
+    @property
+    def backlog(self) -> int:
+        """Bytes posted but not yet taken by the socket."""
+        return len(self.pending) - self._sent
+
+    def flush(self) -> bool:
+        """Send as much of the backlog as the socket takes now; True once it is empty.
+
+        Raises OSError when the peer is gone.
+        """
+        pending = self.pending
+        while self._sent < len(pending):
+            try:
+                with memoryview(pending) as view:
+                    n = self.sock.send(view[self._sent :], _SEND_FLAGS)
+            except (BlockingIOError, InterruptedError):
+                if self._sent >= _COMPACT:  # a backlog that never empties must not grow
+                    del pending[: self._sent]
+                    self._sent = 0
+                return False
+            self._sent += n
+        pending.clear()
+        self._sent = 0
+        return True
+
+    def discard(self) -> None:
+        """Forget the backlog (the peer will never read it)."""
+        self.pending.clear()
+        self._sent = 0
 
     def has_frame(self) -> bool:
         """Whether a complete frame is already buffered."""

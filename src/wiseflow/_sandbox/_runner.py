@@ -7,6 +7,18 @@ Every wait on the worker is a ``poll`` on the channel and the worker's output pi
 deadline: capability requests are served inline (a plugin calling ``ctx.plugin(dep)`` is
 served while its own call is in flight, without threads, so it cannot deadlock), output
 lines are logged, and when the deadline passes the whole process group is killed (WF401).
+
+Deadlines hold whatever the worker sends. The deadline is checked before every frame, so
+a channel kept full of logs, capability requests or a frame dripped a byte at a time cannot
+postpone it. The host never blocks writing to a worker: replies, credits and calls are
+posted without blocking, and the rest waits in a backlog flushed when the worker reads.
+A worker that stops reading its replies while it keeps asking (more than
+:data:`MAX_BACKLOG` bytes unread) is no longer read either, so it blocks on its own writes
+and uses no CPU; the call's deadline then ends it with WF401 naming the unread replies.
+WF401 rather than WF406 because a slow reader and a non-reader look the same until the
+deadline the plugin agreed to. For a stream, each wait for the next item has the whole
+``timeout_s``; frames that carry no item (logs, capability requests, empty chunks) do not
+renew it.
 A worker that dies is reaped at once and its death classified: WF403 for quota deaths
 (SIGXCPU, the CPU hard limit, MemoryError), WF402 otherwise, with the exit status or
 signal name. Anything malformed or out of turn from the worker ends it with WF406.
@@ -76,12 +88,19 @@ from ._protocol import (
 )
 from ._worker import CHUNK_ITEMS  # the most items an honest worker puts in one Chunk
 
-__all__ = ["STRICT_CAPS", "WorkerRunner"]
+__all__ = ["MAX_BACKLOG", "STRICT_CAPS", "WorkerRunner"]
 
 #: Ceilings for level ``strict`` (on top of the manifest's and operator's resources).
 STRICT_CAPS = {"memory_mb": 256, "max_open_files": 64, "max_procs": 16}
 #: Stream chunks the worker may send ahead of the host's consumption.
 CREDIT_WINDOW = 4
+#: Bytes of replies the host holds for a worker that has not read them; past this the host
+#: reads nothing more from it until it catches up (or the call's deadline ends it).
+MAX_BACKLOG = 1 << 20
+#: The longest single poll() in seconds: a far deadline is re-checked, never overflows poll.
+_MAX_POLL = 3600.0
+#: Seconds a worker that closed its channel has to exit before the host stops it.
+_EXIT_GRACE = 0.5
 
 
 @final
@@ -150,6 +169,8 @@ class WorkerRunner:
         self._chan: Channel | None = None
         self._pump: OutputPump | None = None
         self._poll: Any = None
+        self._chan_events = 0  # what the poll waits for on the channel (POLLIN, POLLOUT)
+        self._write_failed = False  # the worker stopped taking frames (EPIPE, ECONNRESET)
         self._scratch: str | None = None
         self._schema: dict[str, Any] | None = None
         self._initialized = False
@@ -247,17 +268,23 @@ class WorkerRunner:
                 Call(id=rid, method=method, args=pack(args), stream=True, credit=CREDIT_WINDOW)
             )
         finished = False
+        deadline = self._deadline(timeout)
         try:
             while True:
                 with self._lock:
                     try:
-                        msg = self._wait(rid, (Chunk, End, Fail), self._deadline(timeout), method)
+                        msg = self._wait(rid, (Chunk, End, Fail), deadline, method)
                     except TooManyItems as exc:  # the worker chunks at most CHUNK_ITEMS
                         self._violation(str(exc))
                     if isinstance(msg, Chunk):
                         self._send(Credit(id=rid, n=1))
                 if isinstance(msg, Chunk):
-                    yield from (msg.records if msg.records is not None else msg.items or ())
+                    items = msg.records if msg.records is not None else msg.items
+                    if items:
+                        yield from items
+                        # the wait for the next item starts now, with the whole timeout; a
+                        # chunk without items (like a log or a capability request) renews none
+                        deadline = self._deadline(timeout)
                     continue
                 finished = True
                 if isinstance(msg, Fail):
@@ -280,11 +307,7 @@ class WorkerRunner:
                     self.logger.warning("shutdown of %s failed: %s", self.name, exc)
             self._initialized = False
             if self._alive():
-                try:
-                    assert self._chan is not None
-                    self._chan.send(Shutdown())
-                except OSError:
-                    pass
+                self._send(Shutdown())  # never blocks; a worker not reading is stopped below
                 self._wait_exit(1.0)
             self._stop()
 
@@ -332,11 +355,13 @@ class WorkerRunner:
         self._chan = Channel(parent, max_frame=self._max_frame)
         self._chan.max_chunk_items = CHUNK_ITEMS
         self._chan.max_values = MAX_VALUES
+        self._write_failed = False
         os.set_blocking(out_fd, False)
         # one limiter for all the host logs on the plugin's behalf (output, logs, denials)
         self._pump = OutputPump(out_fd, self.logger, limiter=getattr(self._broker, "limiter", None))
         self._poll = select.poll()
-        self._poll.register(parent.fileno(), select.POLLIN)
+        self._chan_events = select.POLLIN
+        self._poll.register(parent.fileno(), self._chan_events)
         self._poll.register(out_fd, select.POLLIN)
         self._send(Setup(policy=self._policy()))
         msg = self._wait(0, (Ready,), deadline, "start")
@@ -413,11 +438,31 @@ class WorkerRunner:
             raise PluginError(f"plugin '{self.name}' is not loaded", plugin=self.name)
 
     def _send(self, msg: Message) -> None:
+        """Post ``msg`` to the worker; never blocks (``_next`` flushes what is left)."""
+        assert self._chan is not None
+        if self._write_failed:
+            return
+        try:
+            self._chan.post(msg)
+        except OSError:
+            self._write_lost()
+
+    def _flush(self) -> None:
         assert self._chan is not None
         try:
-            self._chan.send(msg)
+            self._chan.flush()
         except OSError:
-            self._died()
+            self._write_lost()
+
+    def _write_lost(self) -> None:
+        """The worker takes no more frames (it exited or shut its end of the channel).
+
+        Not a verdict yet: what it sent before is still read and delivered first (a stream's
+        last chunk included); ``_next`` reports the end once nothing more is waiting.
+        """
+        assert self._chan is not None
+        self._write_failed = True
+        self._chan.discard()
 
     def _wait(self, rid: int, kinds: tuple[type[Any], ...], deadline: float, what: str) -> Message:
         """The next message of ``kinds`` for ``rid``, serving everything else meanwhile."""
@@ -428,7 +473,7 @@ class WorkerRunner:
         while True:
             msg = self._next(deadline, what)
             if isinstance(msg, CapRequest):
-                self._serve(msg)
+                self._serve(msg, deadline)
                 continue
             if isinstance(msg, Log):
                 assert self._pump is not None
@@ -443,45 +488,78 @@ class WorkerRunner:
             self._violation(f"an unexpected {type(msg).__name__} message during {what}")
 
     def _next(self, deadline: float, what: str) -> Message:
-        chan = self._chan
+        """The worker's next frame, flushing the backlog meanwhile; WF401 at ``deadline``.
+
+        The deadline is checked before every frame, not only when the channel is idle. While
+        more than :data:`MAX_BACKLOG` bytes of replies wait, nothing more is read.
+        """
+        chan, pump, poll = self._chan, self._pump, self._poll
         assert chan is not None
-        assert self._pump is not None
+        assert pump is not None
+        fd = chan.sock.fileno()
         while True:
-            try:
-                if chan.has_frame():
-                    return chan.pop()
-            except ProtocolViolation as exc:
-                self._violation(exc.message)
-            if self.spin > 0:
-                try:
-                    got = chan.try_recv(self.spin)
-                except OSError:
-                    got = False
-                if got is False:
-                    self._died()
-                if got:
-                    continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if time.monotonic() >= deadline:
                 self._timeout(what)
-            for fd, _ in self._poll.poll(max(1, int(remaining * 1000) + 1)):
-                if fd == self._pump.fd:
-                    if not self._pump.drain():
-                        self._poll.unregister(fd)
-                    continue
+            reading = True
+            if chan.pending:
+                self._flush()
+                reading = chan.backlog <= MAX_BACKLOG
+            if reading:
                 try:
-                    more = chan.recv_some()
-                except OSError:
-                    more = False
-                if not more:
-                    self._died()
+                    if chan.has_frame():
+                        return chan.pop()
+                except ProtocolViolation as exc:
+                    self._violation(exc.message)
+                if self._write_failed:
+                    self._read_remains()
+                    continue
+                if self.spin > 0 and not chan.pending:
+                    try:
+                        got = chan.try_recv(self.spin)
+                    except OSError:
+                        got = False
+                    if got is False:
+                        self._died()
+                    if got:
+                        continue
+            events = (select.POLLIN if reading else 0) | (select.POLLOUT if chan.pending else 0)
+            if events != self._chan_events:
+                poll.modify(fd, events)
+                self._chan_events = events
+            remaining = min(deadline - time.monotonic(), _MAX_POLL)
+            if not remaining > 0:  # NaN included: fail closed
+                self._timeout(what)
+            for ready, ev in poll.poll(int(remaining * 1000) + 1):
+                if ready == pump.fd:
+                    if not pump.drain():
+                        poll.unregister(ready)
+                    continue
+                if ev & select.POLLOUT:
+                    self._flush()
+                if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
+                    try:
+                        more = chan.recv_some()
+                    except OSError:
+                        more = False
+                    if not more:
+                        self._died()
+
+    def _read_remains(self) -> None:
+        """After a failed write: take what the worker sent before, or report its end."""
+        assert self._chan is not None
+        try:
+            got = self._chan.try_recv(0.0)
+        except OSError:
+            got = False
+        if not got:
+            self._died()
 
     # -- capabilities ----------------------------------------------------------------------
 
-    def _serve(self, msg: CapRequest) -> None:
+    def _serve(self, msg: CapRequest, deadline: float) -> None:
         """Check the request's shape, let the broker decide and act, answer the worker."""
         try:
-            perform = self._parse(msg)
+            perform = self._parse(msg, deadline)
         except (TypeError, ValueError, IndexError, KeyError) as exc:
             self._violation(f"a malformed {msg.op!r} capability request ({exc})")
         try:
@@ -493,15 +571,21 @@ class WorkerRunner:
             reply = CapReply(id=msg.id, error=error_dict(err, self.name))
         self._send(reply)
 
-    def _parse(self, msg: CapRequest) -> Callable[[], Any]:
-        """The broker call ``msg`` asks for; raises on any argument of the wrong shape."""
+    def _parse(self, msg: CapRequest, deadline: float) -> Callable[[], Any]:
+        """The broker call ``msg`` asks for; raises on any argument of the wrong shape.
+
+        HTTP is bounded by what is left of the call's deadline as well as by the broker's own
+        limits; a dependency's call is bounded by that dependency's ``timeout_s``.
+        """
         b, a = self._broker, msg.args
         if msg.op == "http":
             method, url, headers = _str(a[0]), _str(a[1]), _str_dict(a[2])
             body = a[3]
             if body is not None and not isinstance(body, bytes):
                 raise TypeError("body must be bytes")
-            timeout = None if a[4] is None else float(a[4])
+            left = max(0.001, deadline - time.monotonic())
+            asked = left if a[4] is None else float(a[4])
+            timeout = asked if 0 < asked < left else left  # NaN and inf included
 
             def http() -> Any:
                 resp = b.http_request(method, url, headers, body, timeout)
@@ -568,9 +652,11 @@ class WorkerRunner:
         raise err
 
     def _timeout(self, what: str) -> NoReturn:
+        unread = self._chan.backlog if self._chan is not None else 0
         self._stop()
+        why = f" ({unread} bytes of the host's replies left unread)" if unread else ""
         err = PluginTimeout(
-            f"plugin '{self.name}' did not finish {what}() in time; its worker was killed",
+            f"plugin '{self.name}' did not finish {what}() in time{why}; its worker was killed",
             plugin=self.name,
             hint="raise resources.timeout_s for this plugin, or make the call do less",
         )
@@ -579,7 +665,7 @@ class WorkerRunner:
 
     def _died(self) -> NoReturn:
         """The channel closed: wait briefly for the exit, reap, and say why it died."""
-        self._wait_exit(0.5)
+        exited = self._wait_exit(_EXIT_GRACE)
         status, cpu = self._stop()
         err = death_error(
             self.name,
@@ -588,6 +674,7 @@ class WorkerRunner:
             self._tail,
             cpu_seconds=self.cpu_seconds,
             memory_mb=self.memory_mb,
+            stopped_by_host=not exited,
         )
         self._failure = err
         raise err
@@ -605,8 +692,7 @@ class WorkerRunner:
         proc, self._proc = self._proc, None
         status, cpu = proc.stop() if proc is not None else (None, 0.0)
         if self._pump is not None:
-            while self._pump.drain():
-                pass
+            self._pump.drain_now()  # bounded: a writer that escaped the group cannot hold us
             self._tail = list(self._pump.tail)  # for the message of a crash
             os.close(self._pump.fd)
             self._pump = None
