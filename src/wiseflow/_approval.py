@@ -58,8 +58,13 @@ class Approvals:
         """Write the lock back (atomically)."""
         return save_lock(self.lock, self.path)
 
-    def files(self, cand: Candidate, *, trust_before: float | None = None) -> dict[str, str] | None:
+    def files(
+        self, cand: Candidate, *, trust_before: float | None = None, save: bool = True
+    ) -> dict[str, str] | None:
         """``{relative path: sha256}`` of the candidate's folder now (None: it has none).
+
+        ``save``: write the remembered digests back now (a caller hashing many plugins
+        passes False and calls :meth:`save_hashes` once at the end).
 
         ``trust_before``: remembered digests count only for files unchanged since then
         (see :meth:`~wiseflow._integrity.HashCache.digest`).
@@ -83,6 +88,12 @@ class Approvals:
                 hint="check the plugin's folder",
             ) from None
         finally:
+            if save:
+                self._hashes.save()
+
+    def save_hashes(self) -> None:
+        """Write the remembered digests back (once, after many :meth:`files` calls)."""
+        if self._hashes is not None:
             self._hashes.save()
 
     def entry(self, cand: Candidate) -> LockEntry | None:

@@ -22,12 +22,12 @@ if TYPE_CHECKING:
 __all__ = ["approved_candidate", "grant", "identity_doc", "revoke"]
 
 
-def identity_doc(pm: PluginManager, cand: Candidate) -> dict[str, Any]:
+def identity_doc(pm: PluginManager, cand: Candidate, *, save: bool = True) -> dict[str, Any]:
     """``{"identity": {name, origin, content}, "locked", "verified", "verify_error"}``."""
     from .._identity import content_digest, origin_of
 
     try:
-        files = pm.approvals.files(cand)
+        files = pm.approvals.files(cand, save=save)
         content = content_digest(files) if files is not None else None
     except WiseflowError:
         files, content = None, None

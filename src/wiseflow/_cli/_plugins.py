@@ -123,7 +123,8 @@ def _with_identity(
         if cand is None:
             row.update(identity=None, locked=False, verified=None)
             continue
-        row.update(identity_doc(pm, cand))
+        row.update(identity_doc(pm, cand, save=False))
+    pm.approvals.save_hashes()  # once, not per plugin
     return rows
 
 
