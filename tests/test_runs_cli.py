@@ -119,6 +119,19 @@ def test_a_run_with_dead_letters_is_partial_and_listed(project: Path) -> None:
     assert only == {"dead_letters": []}
 
 
+def test_a_partial_run_in_plain_text_says_where_the_tracebacks_are_and_how_to_replay(
+    project: Path,
+) -> None:
+    """Without --json, a run with dead letters names `runs show N` and the replay command."""
+    res = wf("run", "p.toml", cwd=project)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "picky-run partial" in res.stdout and "1 dead letters (run 1)" in res.stdout
+    assert "`wiseflow runs show 1`" in res.stderr, res.stderr
+    assert "`wiseflow dead-letters replay p.toml`" in res.stderr, res.stderr
+    clean = wf("run", "p.toml", cwd=project)  # nothing new fetched: no dead letters, no hint
+    assert clean.returncode == 0 and "hint" not in clean.stderr, clean.stdout + clean.stderr
+
+
 def test_runs_of_an_empty_data_dir_are_none_and_create_nothing(tmp_path: Path) -> None:
     """`runs list` where nothing ran shows no runs and does not create a data dir."""
     res = wf("runs", "list", "--json", cwd=tmp_path)

@@ -29,12 +29,12 @@ def register(cli: click.Group) -> None:
     cli.add_command(run)
 
 
-def finish(s: Any, doc: dict[str, Any], failed: bool) -> None:
+def finish(s: Any, doc: dict[str, Any], failed: bool, pipeline_file: Path) -> None:
     """Print a run's document (``--json``: exactly it), exit 1 when it ``failed``."""
     if s.out.json:
         s.out.document(doc)
     else:
-        _print_summary(s.out, doc)
+        _print_summary(s.out, doc, pipeline_file)
     if failed:
         raise click.exceptions.Exit(1)
 
@@ -67,6 +67,7 @@ def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refre
         s,
         summary.to_dict(),
         summary.status != "ok" or bool(summary.dead_letters or plugins_in_error),
+        pipeline_file,
     )
 
 
@@ -275,7 +276,7 @@ def _progress_table(summary: RunSummary, elapsed: float) -> Table:
     return table
 
 
-def _print_summary(out: Output, doc: dict[str, Any]) -> None:
+def _print_summary(out: Output, doc: dict[str, Any], pipeline_file: Path) -> None:
     from .._text import terminal_safe as safe
 
     rec = doc["records"]
@@ -301,6 +302,12 @@ def _print_summary(out: Output, doc: dict[str, Any]) -> None:
         )  # fmt: skip
         if letter.get("traceback"):
             out.err.print(safe(str(letter["traceback"]), multiline=True, limit=None), markup=False)
+    if rec["dead_letters"]:  # otherwise a partial run says nothing of what to do next
+        out.err.print(
+            safe(f"hint: `wiseflow runs show {doc['run_id']}` has each dead letter with the "
+                 f"plugin's traceback (file and line); after a fix, `wiseflow dead-letters "
+                 f"replay {pipeline_file}` sends them again"), markup=False,
+        )  # fmt: skip
     if doc.get("report"):
         out.out.print(safe(f"report: {doc['report']}"), markup=False)
 

@@ -237,4 +237,5 @@ def replay(
             report=report,
         )  # fmt: skip
     in_error = [h.name for h in s.pm.list() if h.state.value == "ERROR"]
-    finish(s, summary.to_dict(), summary.status != "ok" or bool(summary.dead_letters or in_error))
+    failed = summary.status != "ok" or bool(summary.dead_letters or in_error)
+    finish(s, summary.to_dict(), failed, pipeline_file)
