@@ -299,3 +299,15 @@ def test_a_plugin_failure_keeps_its_file_and_line(tmp_path: Path, level: str) ->
     ]
     failures = [r for r in logged if r.get("plugin") == "keyed" and r.get("code") == "WF400"]
     assert failures and "line 5, in lookup" in failures[0]["traceback"]
+
+
+def test_a_replayed_run_still_shows_what_failed(project: Path) -> None:
+    """After a replay, `runs show` of the first run still names the record that failed."""
+    first = json.loads(wf("run", "p.toml", "--json", cwd=project).stdout)
+    plugin = project / "plugins" / "picky" / "plugin.py"
+    plugin.write_text(plugin.read_text().replace('r.id == "2"', 'r.id == "never"'))
+    assert wf("dead-letters", "replay", "p.toml", cwd=project).returncode == 0
+    shown = json.loads(wf("runs", "show", str(first["run_id"]), "--json", cwd=project).stdout)
+    assert [d["record_id"] for d in shown["dead_letter_sample"]] == ["2"]
+    text = wf("runs", "show", str(first["run_id"]), cwd=project).stdout
+    assert "dead letters: 1" in text and "two is not welcome" in text

@@ -117,7 +117,10 @@ def show(ctx: click.Context, run_id: int) -> None:
     doc = dict(run.get("summary") or {})
     doc.update(run_id=run["run_id"], status=run["status"], pipeline=run["pipeline"])
     keys = ("seq", "source", "record_id", "plugin", "code", "reason", "traceback", "time")
-    doc["dead_letter_sample"] = [{k: d.get(k) for k in keys} for d in letters[:20]]
+    if letters:  # still in the table: as they are now
+        doc["dead_letter_sample"] = [{k: d.get(k) for k in keys} for d in letters[:20]]
+    # else: replayed since (or none); the run's own document keeps what it saw
+    doc.setdefault("dead_letter_sample", [])
     doc.setdefault("started", run["started"])
     doc["finished"] = run["finished"]
     if s.out.json:
@@ -149,7 +152,8 @@ def show(ctx: click.Context, run_id: int) -> None:
             p(block, markup=False)
     sample = doc["dead_letter_sample"]
     if sample:
-        p(f"dead letters: {len(letters)} (first {min(5, len(sample))} shown)", markup=False)
+        total = doc.get("records", {}).get("dead_letters", len(sample))
+        p(f"dead letters: {total} (first {min(5, len(sample))} shown)", markup=False)
     for letter in sample[:5]:
         p(
             f"  {_clean(letter['record_id'], 80)} ({_clean(letter['plugin'], 60)}, "
