@@ -311,3 +311,31 @@ def test_a_replayed_run_still_shows_what_failed(project: Path) -> None:
     assert [d["record_id"] for d in shown["dead_letter_sample"]] == ["2"]
     text = wf("runs", "show", str(first["run_id"]), cwd=project).stdout
     assert "dead letters: 1" in text and "two is not welcome" in text
+
+
+ALWAYS_FAILS = """\
+from wiseflow import ProcessorPlugin
+
+class Flaky(ProcessorPlugin):
+    def process(self, batch):
+        raise RuntimeError("down")
+"""
+
+
+def test_the_run_document_says_when_a_breaker_opened(tmp_path: Path) -> None:
+    """A breaker that opened during a run is in the run's document and in `runs show`."""
+    (tmp_path / "wiseflow.toml").write_text(
+        '[wiseflow]\nplugin_dirs = ["plugins"]\n'
+        "[plugins.flaky]\nbreaker = { failures = 1, reset_s = 600 }\n"
+    )
+    _plugin(tmp_path, "flaky", "processor", ALWAYS_FAILS, "Flaky")
+    (tmp_path / "p.toml").write_text(
+        '[pipeline]\nname = "b"\nbatch_size = 2\n[[sources]]\nplugin = "hello"\n'
+        'config = { count = 6 }\n[[processors]]\nplugin = "flaky"\n'
+    )
+    doc = json.loads(wf("run", "p.toml", "--json", cwd=tmp_path).stdout)
+    entry = doc["plugins"]["flaky"]
+    assert entry["breaker"]["opens"] >= 1 and entry["breaker"]["state"] == "open"
+    assert entry["resources"]["cpu_s"] is not None
+    shown = wf("runs", "show", str(doc["run_id"]), cwd=tmp_path).stdout
+    assert "breaker opened" in shown

@@ -33,6 +33,25 @@ def _clean(text: Any, limit: int = 2000) -> str:
     return shown(text, markup=False, limit=limit)
 
 
+def _health_text(entry: dict[str, Any]) -> str:
+    """``; breaker opened 2x (now closed), 3 fallback call(s), 1 restart(s), CPU 0.4 s``."""
+    parts = []
+    breaker = entry.get("breaker") or {}
+    if breaker.get("opens"):
+        parts.append(f"breaker opened {breaker['opens']}x (now {breaker.get('state')})")
+    for key, label in (("fallback_calls", "fallback call(s)"), ("retries", "retries"),
+                       ("restarts", "restart(s)")):  # fmt: skip
+        if entry.get(key):
+            parts.append(f"{entry[key]} {label}")
+    res = entry.get("resources") or {}
+    if res.get("cpu_s") is not None:
+        parts.append(f"CPU {res['cpu_s']:.2f} s")
+    peak = res.get("peak_rss_mb") or res.get("memory_mb")
+    if peak is not None:
+        parts.append(f"memory {peak:.1f} MB")
+    return "; " + ", ".join(parts) if parts else ""
+
+
 def _innermost(traceback: Any) -> str | None:
     """``'plugin.py:4 in lookup'``: where the plugin's traceback ends (its last frame)."""
     if not isinstance(traceback, str):
@@ -136,7 +155,7 @@ def show(ctx: click.Context, run_id: int) -> None:
         codes = ", ".join(_clean(c, 10) for c in entry.get("error_codes", [])) or "-"
         p(
             f"  {_clean(name, 60)}: {entry.get('state')}, {entry.get('calls', 0)} call(s), "
-            f"{entry.get('errors', 0)} error(s) [{codes}]",
+            f"{entry.get('errors', 0)} error(s) [{codes}]{_health_text(entry)}",
             markup=False,
         )
     for err in doc.get("errors") or []:

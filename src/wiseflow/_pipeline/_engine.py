@@ -358,6 +358,29 @@ def _state(handle: StageHandle) -> str:
     return str(getattr(state, "value", state))
 
 
+def _health(handle: StageHandle | None) -> dict[str, Any]:
+    """Breaker, retries, restarts, fallback calls and resources of a stage's plugin."""
+    describe = getattr(handle, "describe", None)
+    if not callable(describe):
+        return {}
+    try:
+        d = describe()
+    except Exception:
+        return {}
+    breaker = d.get("breaker") or {}
+    return {
+        "breaker": {"state": breaker.get("state", "closed"), "opens": breaker.get("opens", 0)},
+        "retries": d.get("retries", 0),
+        "restarts": d.get("restarts", 0),
+        "fallback_calls": d.get("fallback_calls", 0),
+        "resources": {
+            k: v
+            for k, v in (d.get("resources") or {}).items()
+            if k in ("cpu_s", "memory_mb", "peak_rss_mb", "uss_mb", "memory_source")
+        },
+    }
+
+
 def _log_drops(run: _Run, summary: RunSummary) -> None:
     """Per plugin, the log lines the rate limit dropped: in the document and one log line."""
     dropped = {}
@@ -401,6 +424,7 @@ def _finish(
         handle = run.handles.get(name)
         if handle is not None and stats.state != "ERROR":
             stats.state = _state(handle)
+        stats.health = _health(handle)
     for handle in run.analyzers:
         stats = run.stats(handle)
         try:

@@ -25,6 +25,9 @@ class StageStats(msgspec.Struct, kw_only=True):
     error_codes: list[str] = msgspec.field(default_factory=list)
     seconds: float = 0.0
     log_dropped: int = 0  # log lines of the plugin the host's rate limit dropped
+    #: What the operator must know beyond counts: breaker (state, opens), retries,
+    #: restarts, calls served by a fallback, resources (CPU, memory) — from the handle.
+    health: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def failed(self, code: str) -> None:
         self.errors += 1
@@ -38,6 +41,7 @@ class StageStats(msgspec.Struct, kw_only=True):
             "errors": self.errors,
             "error_codes": list(self.error_codes),
             "log_dropped": self.log_dropped,
+            **self.health,
         }
 
     def stage_entry(self) -> dict[str, Any]:
