@@ -62,7 +62,8 @@ class PluginManager:
         entry_points: also discover installed distributions.
         plugins: plugin classes handed in directly (always run at level ``trusted``,
             unless located: see :class:`~wiseflow._assembly.Located`).
-        data_dir: overrides ``config.wiseflow.data_dir``.
+        data_dir: overrides ``config.wiseflow.data_dir``; a relative path is taken from the
+            current folder and made absolute here.
         level: overrides every plugin's security level (e.g. ``"trusted"`` in tests).
         cache: keep a discovery cache under the data dir.
         lock: the approvals (``wiseflow.lock``); read beside ``config`` when None.
@@ -92,8 +93,12 @@ class PluginManager:
         self.events = EventBus()
         #: Granted secret values, masked in everything the host writes (fed by the brokers).
         self.redactor = Redactor()
+        # Absolute from here on: workers run in another folder, and a relative data dir
+        # handed to them (their fs grant, their log) named nothing they could open.
         self.data_dir = (
-            Path(data_dir) if data_dir else self.config.resolve_path(self.config.wiseflow.data_dir)
+            Path(data_dir).expanduser().resolve()
+            if data_dir
+            else self.config.resolve_path(self.config.wiseflow.data_dir).resolve()
         )
         dirs = [self.config.resolve_path(d) for d in self.config.wiseflow.plugin_dirs]
         self.plugin_dirs = [*dirs, *(Path(d).resolve() for d in plugin_dirs)]
