@@ -54,3 +54,29 @@ def test_corrupt_database_hint_says_the_file_is_damaged(tmp_path: Path, damage: 
     proc = wf("--json", "--data-dir", str(data), "runs", "list", cwd=tmp_path)
     err = json.loads(proc.stdout)["error"]
     assert err["code"] == "WF502" and "move it away" in err["hint"]
+
+
+READ_ONLY = [
+    ("plugins", "list"),
+    ("plugins", "info", "hello", "--schema"),
+    ("plugins", "check", "hello"),
+    ("plugins", "audit", "hello"),
+    ("runs", "list"),
+    ("dead-letters", "list"),
+    ("doctor",),
+]
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)
+def test_read_only_commands_create_no_data_dir(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """A command that only looks, run from some folder, leaves no `./.wiseflow` there."""
+    proc = wf(*command, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_writing_command_still_creates_the_data_dir(tmp_path: Path) -> None:
+    """`plugins disable` writes operator state, so it creates the data dir it writes to."""
+    proc = wf("plugins", "disable", "hello", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / ".wiseflow").is_dir()

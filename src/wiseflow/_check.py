@@ -151,7 +151,7 @@ def _check_candidate(
         # a strict worker, never the host: checking a folder must not run it with the
         # level (or grants) of the name it claims
         handle = pm._make_handle(
-            f"check-{name}", cand, config, files=files, level="strict", check=True
+            f"check-{name}", cand, config, files=files, level="strict", check=True, scratch=True
         )
         try:
             handle.runner.load()

@@ -357,12 +357,14 @@ class PluginManager:
         files: dict[str, str] | None = None,
         level: str | None = None,
         check: bool = False,
+        scratch: bool = False,
     ) -> PluginHandle:
         """A handle (runner, broker, policy) for one instance; no plugin code runs yet.
 
         ``files``: the approved digests the plugin's code is checked against as it loads;
         ``level``: run at this level instead of the configured one (``check`` uses strict);
-        ``check``: loaded only to be checked (interface problems reported, not raised).
+        ``check``: loaded only to be checked (interface problems reported, not raised);
+        ``scratch``: a throwaway instance that must not create the data dir.
         """
         return build_handle(
             self,
@@ -373,6 +375,7 @@ class PluginManager:
             files=files,
             level=level or self.level_for(cand.manifest.name),
             check=check,
+            scratch=scratch,
             call_dependency=lambda dep, method, args: self._call_dependency(
                 inst, dep, method, args
             ),

@@ -261,6 +261,7 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
             dict(policy.config),
             files=files,
             level=None if level == "trusted" else "strict",
+            scratch=True,
         )
         try:
             handle.runner.load()
