@@ -38,7 +38,7 @@ def _truncated_db(path: Path) -> None:
 
 @pytest.mark.parametrize("damage", ["not-sqlite", "truncated"])
 def test_corrupt_database_hint_says_the_file_is_damaged(tmp_path: Path, damage: str) -> None:
-    """A wiseflow.db that is not SQLite or is cut short is called damaged (WF502), not 'unwritable'."""
+    """A wiseflow.db that is not SQLite or is cut short is called damaged (WF502)."""
     data = tmp_path / "data"
     data.mkdir()
     db = data / "wiseflow.db"

@@ -189,7 +189,9 @@ def build_handle(
         check=check,
         limits=limits,
     )
-    runner = build_runner(spec, broker, pm.config, perms_denied=perms.denied)
+    # a probe (scratch) never calls the plugin: what it was not granted does not matter yet
+    denied = () if scratch else perms.denied
+    runner = build_runner(spec, broker, pm.config, perms_denied=denied)
     trusted = level == "trusted"
     hard: dict[str, float | None] = {
         "memory_mb": None if trusted else getattr(runner, "memory_mb", None),

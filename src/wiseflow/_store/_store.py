@@ -39,6 +39,7 @@ def _hint_for(exc: BaseException, path: Path) -> str:
         return "upgrade wiseflow, or use another --data-dir"
     return _HINT
 
+
 # A record fetched again under the same (source, id) is one row: updated in place when its
 # content changed (run_id then names the run that changed it), left alone otherwise.
 _INSERT = """
