@@ -80,3 +80,82 @@ def test_a_writing_command_still_creates_the_data_dir(tmp_path: Path) -> None:
     proc = wf("plugins", "disable", "hello", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / ".wiseflow").is_dir()
+
+
+def _config_error(config: type, raw: dict[str, object]) -> str:
+    from wiseflow import ConfigError
+    from wiseflow._config import build_config
+
+    with pytest.raises(ConfigError) as info:
+        build_config(config, raw, "p")
+    assert info.value.code == "WF105"
+    return info.value.message
+
+
+def test_misspelt_config_field_suggests_the_field_and_lists_the_valid_ones() -> None:
+    """`roott = ...` for the files connector says: did you mean 'root'? and names every field."""
+    from wiseflow.plugins.files._connector import Config
+
+    message = _config_error(Config, {"roott": "/srv"})
+    assert "config.roott: unknown field; did you mean 'root'?" in message
+    assert "(known: checkpoint_every, max_bytes, patterns, root)" in message
+
+
+@pytest.mark.parametrize(
+    ("module", "raw", "expected"),
+    [
+        (
+            "wiseflow.plugins.trends._analyzer",
+            {"period": "mnth"},
+            "config.period: 'mnth' is not valid; did you mean 'month'? "
+            "(valid: day, week, month, year)",
+        ),
+        (
+            "wiseflow.plugins.text._processor",
+            {"dedup": "nearr"},
+            "config.dedup: 'nearr' is not valid; did you mean 'near'? (valid: off, exact, near)",
+        ),
+    ],
+)
+def test_misspelt_enum_value_suggests_and_lists_the_valid_ones(
+    module: str, raw: dict[str, object], expected: str
+) -> None:
+    """A value outside a Literal says which one was meant and lists every valid one."""
+    import importlib
+
+    assert expected in _config_error(importlib.import_module(module).Config, raw)
+
+
+def test_misspelt_setting_in_wiseflow_toml_suggests_the_valid_spelling(tmp_path: Path) -> None:
+    """`level = "sandboxd"` and `lvel = ...` in wiseflow.toml: did you mean, and the valid ones."""
+    (tmp_path / "wiseflow.toml").write_text('[policy]\nlevel = "sandboxd"\n')
+    proc = wf("plugins", "list", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "policy.level: 'sandboxd' is not valid; did you mean 'sandboxed'?" in proc.stderr
+    assert "(valid: trusted, sandboxed, strict)" in proc.stderr
+    (tmp_path / "wiseflow.toml").write_text('[plugins.github]\ngrnt.network = ["x:443"]\n')
+    proc = wf("--json", "plugins", "list", cwd=tmp_path)
+    assert (
+        "grnt: unknown field; did you mean 'grant'?" in json.loads(proc.stdout)["error"]["message"]
+    )
+
+
+def test_misspelt_plugin_name_on_the_command_line_suggests_the_plugin(tmp_path: Path) -> None:
+    """`plugins info githb` is WF602 with: did you mean 'github'?"""
+    proc = wf("plugins", "info", "githb", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "no plugin named 'githb' was found; did you mean 'github'" in proc.stderr
+
+
+def test_misspelt_plugin_name_in_a_pipeline_suggests_the_plugin(tmp_path: Path) -> None:
+    """A pipeline naming `helo` is WF501 with: did you mean 'hello'?; a stage key too."""
+    (tmp_path / "p.toml").write_text(
+        '[pipeline]\nname = "x"\n[[sources]]\nplugin = "helo"\nconfg = {}\n'
+    )
+    proc = wf("--json", "run", "p.toml", cwd=tmp_path)
+    assert proc.returncode == 2
+    problems = [p["message"] for p in json.loads(proc.stdout)["error"]["problems"]]
+    assert "sources[0].plugin: no plugin named 'helo' is installed; did you mean 'hello'?" in (
+        problems
+    )
+    assert "sources[0].confg: unknown field; did you mean 'config'?" in problems

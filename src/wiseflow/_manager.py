@@ -33,6 +33,7 @@ from ._lock import LOCK_NAME, Lock
 from ._operator import OperatorConfig
 from ._plugin import BasePlugin
 from ._redact import Redactor
+from ._suggest import did_you_mean
 
 if TYPE_CHECKING:  # loaded when the first plugin is, so listings stay fast
     from ._handle import PluginHandle
@@ -266,8 +267,9 @@ class PluginManager:
         problems = self.problems_for(related) + list(resolution.problems)
         self._raise_problems(problems, name)
         if name not in resolution.selected:
+            known = (c.manifest.name for c in self.discover().candidates)
             raise MissingDependency(
-                f"no plugin named '{name}' was found",
+                f"no plugin named '{name}' was found{did_you_mean(name, known)}",
                 plugin=name,
                 hint="check `wiseflow plugins list`, plugin_dirs and --plugin-dir",
             )

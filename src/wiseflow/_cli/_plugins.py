@@ -11,6 +11,7 @@ import msgspec
 from .._errors import DiscoveryError, Problem, WiseflowError, exit_code_for
 from .._grants import effective_permissions
 from .._opstate import load_state, save_state
+from .._suggest import did_you_mean
 from ._approve import approved_candidate, identity_doc
 from ._output import shown
 from ._scaffold import scaffold, taken_names
@@ -468,9 +469,10 @@ def audit(ctx: click.Context, target: str) -> None:
 
 
 def _require_known(s: Any, name: str) -> None:
-    if name not in {c.manifest.name for c in s.pm.discover().candidates}:
+    known = {c.manifest.name for c in s.pm.discover().candidates}
+    if name not in known:
         raise DiscoveryError(
-            f"no plugin named '{name}' was found",
+            f"no plugin named '{name}' was found{did_you_mean(name, known)}",
             plugin=name,
             code="WF602",
             hint="check `wiseflow plugins list`, plugin_dirs and --plugin-dir",

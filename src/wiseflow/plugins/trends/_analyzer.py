@@ -61,9 +61,16 @@ class TrendsAnalyzer(AnalyzerPlugin):
         self.config: Config = ctx.config
         bad = set(self.config.kinds) - set(KINDS)
         if bad:
+            import difflib
+
             from wiseflow import ConfigError
 
-            raise ConfigError(f"trends: unknown kind(s) {sorted(bad)}", plugin="trends")
+            close = sorted({m for b in bad for m in difflib.get_close_matches(b, KINDS, n=1)})
+            maybe = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise ConfigError(
+                f"trends: unknown kind(s) {sorted(bad)}{maybe} (known: {', '.join(KINDS)})",
+                plugin="trends",
+            )
         self.kinds = frozenset(self.config.kinds)
         self.records: Counter[int] = Counter()
         self.kind_mentions: dict[str, Counter[int]] = {k: Counter() for k in self.kinds}
