@@ -159,3 +159,41 @@ def test_misspelt_plugin_name_in_a_pipeline_suggests_the_plugin(tmp_path: Path) 
         problems
     )
     assert "sources[0].confg: unknown field; did you mean 'config'?" in problems
+
+
+def _hints(doc: dict[str, object]) -> list[str]:
+    err = doc["error"]
+    assert isinstance(err, dict)
+    hints = [err["hint"], *(p.get("hint") for p in err.get("problems", []))]
+    return [h for h in hints if h]
+
+
+FAILING = {
+    "pipeline with two problems": (
+        '[pipeline]\nname = "x"\n[[sources]]\nplugin = "helo"\nconfg = {}\n',
+        ("run", "p.toml"),
+    ),
+    "bad pipeline value": ('[pipeline]\nname = "x"\nbatch_size = 0\n', ("run", "p.toml")),
+    "bad stage config": (
+        '[pipeline]\nname = "x"\n[[sources]]\nplugin = "hello"\nconfig = { count = "x" }\n',
+        ("run", "p.toml"),
+    ),
+    "unknown plugin": ("", ("plugins", "info", "githb")),
+    "missing pipeline": ("", ("run", "nowhere.toml")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FAILING))
+def test_plain_text_error_carries_every_hint_of_the_json_one(tmp_path: Path, case: str) -> None:
+    """Whatever hint `--json` gives (the error's and each problem's), the text shows too."""
+    pipeline, args = FAILING[case]
+    (tmp_path / "p.toml").write_text(pipeline)
+    doc = json.loads(wf("--json", *args, cwd=tmp_path).stdout)
+    text = wf(*args, cwd=tmp_path)
+    hints = _hints(doc)
+    assert hints, doc
+    for hint in hints:
+        assert f"hint: {hint}" in text.stderr, (hint, text.stderr)
+    for problem in doc["error"].get("problems", []):
+        if problem.get("line"):
+            assert f"{problem['file']}:{problem['line']}" in text.stderr

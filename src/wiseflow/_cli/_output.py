@@ -128,9 +128,19 @@ class Output:
                 f"[bold red]error {escape(terminal_safe(exc.code, limit=40))}[/]: {message}{where}",
                 markup=True,
             )
-            for p in exc.problems[1:] if len(exc.problems) > 1 else ():
-                line = redact_all(f"  - {p.code}: {p.message}")
-                self.err.print(terminal_safe(line), markup=False)
+            # Each problem as --json has it: where (file:line) and its own hint, when that
+            # says more than the error's (the summary line names only the first problem).
+            many = len(exc.problems) > 1
+            for p in exc.problems:
+                where = f" ({p.file}{f':{p.line}' if p.line else ''})" if p.file else ""
+                if many:
+                    line = redact_all(f"  - {p.code}: {p.message}{where}")
+                    self.err.print(terminal_safe(line), markup=False)
+                elif where and (p.line or p.file != exc.plugin):
+                    self.err.print(terminal_safe(redact_all(f"  at{where}")), markup=False)
+                if p.hint and p.hint != exc.hint:
+                    line = redact_all(f"{'    ' if many else '  '}hint: {p.hint}")
+                    self.err.print(terminal_safe(line), markup=False)
             if exc.hint:
                 hint = escape(terminal_safe(redact_all(exc.hint)))
                 self.err.print(f"[dim]hint:[/] {hint}", markup=True)
