@@ -197,3 +197,42 @@ def test_plain_text_error_carries_every_hint_of_the_json_one(tmp_path: Path, cas
     for problem in doc["error"].get("problems", []):
         if problem.get("line"):
             assert f"{problem['file']}:{problem['line']}" in text.stderr
+
+
+def test_plugins_list_reads_at_80_columns_and_says_what_is_true(tmp_path: Path) -> None:
+    """At 80 columns no line is wider, no name is broken, and the state says available/disabled."""
+    assert wf("plugins", "disable", "hello", cwd=tmp_path).returncode == 0
+    proc = wf("plugins", "list", cwd=tmp_path, columns=80)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rows = {line.split("│")[1].strip(): line for line in lines if line.startswith("│")}
+    assert "debian-changelog" in rows  # whole, on one line
+    assert "available" in rows["debian-changelog"] and "disabled" in rows["hello"]
+    assert "UNLOADED" not in proc.stdout
+    doc = json.loads(wf("--json", "plugins", "list", cwd=tmp_path).stdout)
+    hello = next(p for p in doc["plugins"] if p["name"] == "hello")
+    assert (hello["state"], hello["status"]) == ("DISABLED", "disabled")  # "state" unchanged
+
+
+def test_runs_and_dead_letters_read_at_80_columns(tmp_path: Path) -> None:
+    """`runs list` and `dead-letters list` fit 80 columns; ids and codes stay whole."""
+    from wiseflow import Record
+    from wiseflow._store import Store
+
+    with Store.open(tmp_path / "data") as store:
+        run = store.begin_run("/home/someone/projects/pipelines/debian-security-weekly.toml")
+        store.finish_run(run, "partial", {"records": {"fetched": 12345, "stored": 12000}})
+        store.dead_letter(
+            run,
+            "changelogs",
+            Record(id="openssl/3.0.2-1ubuntu1", source="changelogs"),
+            plugin="text",
+            code="WF400",
+            reason="KeyError: 'urgent' -- the processor expected an urgency in every entry",
+        )
+    for command in (("runs", "list"), ("dead-letters", "list")):
+        proc = wf("--data-dir", "data", *command, cwd=tmp_path, columns=80)
+        assert proc.returncode == 0, proc.stderr
+        assert max(len(line) for line in proc.stdout.splitlines()) <= 80
+    assert "openssl/3.0.2-1ubuntu1" in proc.stdout and "WF400" in proc.stdout

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -23,7 +24,7 @@ from .._text import json_safe, terminal_safe
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["Output", "safe_console", "shown"]
+__all__ = ["Output", "fitted_table", "safe_console", "shown"]
 
 
 def shown(text: object, *, markup: bool = True, limit: int | None = 500) -> str:
@@ -156,3 +157,39 @@ class Output:
             self.err.print(f"[yellow]warning[/]: {escape(terminal_safe(message))}", markup=True)
         else:
             sys.stderr.write(f"warning: {terminal_safe(redact_all(message))}\n")
+
+
+def fitted_table(
+    console: Console,
+    title: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    optional: Sequence[str] = (),
+    wrap: Sequence[str] = (),
+) -> Any:
+    """A table that reads at the console's width (80 columns included).
+
+    Columns in ``optional`` are dropped, in that order, while the table would be wider than
+    the console; columns in ``wrap`` (free text) fold onto more lines; every other column
+    keeps its cells on one line (cut with an ellipsis at worst), so that a name or a state
+    is never broken into fragments.
+    """
+    from rich.table import Table
+
+    keep = list(header)
+    widths = {col: max([len(col), *(len(row[i]) for row in rows)]) for i, col in enumerate(header)}
+    for col in optional:
+        if sum(widths[c] + 3 for c in keep) + 1 <= console.width:
+            break
+        keep.remove(col)
+    table = Table(title=title, title_justify="left")
+    for col in keep:
+        if col in wrap:
+            table.add_column(col, overflow="fold", min_width=min(widths[col], 12))
+        else:
+            table.add_column(col, no_wrap=True, overflow="ellipsis")
+    index = [list(header).index(c) for c in keep]
+    for row in rows:
+        table.add_row(*(row[i] for i in index))
+    return table

@@ -13,7 +13,7 @@ from .._grants import effective_permissions
 from .._opstate import load_state, save_state
 from .._suggest import did_you_mean
 from ._approve import approved_candidate, identity_doc
-from ._output import shown
+from ._output import fitted_table, shown
 from ._scaffold import scaffold, taken_names
 from ._session import session_of
 
@@ -41,25 +41,36 @@ def list_(ctx: click.Context, kind: str | None) -> None:
     if s.out.json:
         s.out.document({"plugins": rows, "problems": orphans})
         return
-    from rich.table import Table
-
-    table = Table(title=f"{len(rows)} plugin(s)", title_justify="left")
-    for col in ("name", "version", "kind", "origin", "state", "level", "problems"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        probs = ", ".join(p["code"] for p in r["problems"]) or "-"
-        table.add_row(*(shown(v, limit=200) for v in (
-            r["name"], r["version"] or "?", r["kind"] or "?", r["origin"], r["state"],
-            r["level"], probs,
-        )))  # fmt: skip
-    s.out.out.print(table)
+    cells = [
+        [shown(v, limit=200) for v in (
+            r["name"], r["version"] or "?", r["kind"] or "?", r["origin"], r["status"],
+            r["level"], ", ".join(p["code"] for p in r["problems"]) or "-",
+        )]
+        for r in rows
+    ]  # fmt: skip
+    header = ("name", "version", "kind", "origin", "state", "level", "problems")
+    s.out.out.print(
+        fitted_table(s.out.out, f"{len(rows)} plugin(s)", header, cells,
+                     optional=("origin", "level"), wrap=("problems",))
+    )  # fmt: skip
     for p in orphans:
         where = f" ({p['file']})" if p.get("file") else ""
         s.out.warn(shown(f"{p['code']}: {p['message']}{where}", markup=False))
 
 
 #: Bumped whenever the rows `plugins list` computes change shape or meaning (memo key).
-_LISTING_FORMAT = 3
+_LISTING_FORMAT = 4
+
+
+def _status(state: str, problems: list[Problem]) -> str:
+    """What a listing can truly say of a plugin (nothing is loaded by listing it).
+
+    ``available`` (it would load), ``disabled``, ``refused`` (another plugin owns the
+    name), ``unused`` (another origin is pinned), ``error`` (it cannot load as it is).
+    """
+    if state == "UNLOADED":
+        return "error" if problems else "available"
+    return state.lower()
 
 
 def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -162,6 +173,7 @@ def _compute_listing(s: Any, discovery: Any) -> tuple[list[dict[str, Any]], list
                 "origin": cand.origin,
                 "location": cand.location,
                 "state": state,
+                "status": _status(state, problems),
                 "level": pm.level_for(m.name),
                 "selected": chosen == cand,
                 "description": m.description,
@@ -185,6 +197,7 @@ def _compute_listing(s: Any, discovery: Any) -> tuple[list[dict[str, Any]], list
                 "origin": "dir" if file and file.endswith(".toml") else "entry-point",
                 "location": str(Path(file).parent) if file and file.endswith(".toml") else file,
                 "state": "ERROR",
+                "status": "error",
                 "level": pm.level_for(plugin),
                 "selected": False,
                 "description": "",
