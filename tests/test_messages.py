@@ -236,3 +236,22 @@ def test_runs_and_dead_letters_read_at_80_columns(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr
         assert max(len(line) for line in proc.stdout.splitlines()) <= 80
     assert "openssl/3.0.2-1ubuntu1" in proc.stdout and "WF400" in proc.stdout
+
+
+def test_only_an_eperm_from_starting_a_program_becomes_wf301() -> None:
+    """A worker's EPERM from subprocess is WF301 with the grant; another EPERM stays WF400."""
+    from wiseflow import PluginError
+    from wiseflow._verdict import exec_refused
+
+    started = PluginError("PermissionError: [Errno 1] Operation not permitted: 'git'")
+    started.traceback = 'File "subprocess.py", line 1950, in _execute_child\n'
+    refused = exec_refused(started, "history", plugin="git", declared=True, level="sandboxed")
+    assert refused is not None and refused.code == "WF301"
+    assert refused.plugin == "history" and refused.permission == "subprocess"
+    assert refused.hint is not None and "wiseflow plugins grant git --subprocess" in refused.hint
+    assert refused.traceback == started.traceback
+    other = PluginError("PermissionError: [Errno 1] Operation not permitted: '/sys/x'")
+    other.traceback = 'File "plugin.py", line 3, in fetch\n    open("/sys/x", "w")\n'
+    assert exec_refused(other, "x", plugin="x", declared=True, level="sandboxed") is None
+    access = PluginError("PermissionError: [Errno 13] Permission denied: '/etc/shadow'")
+    assert exec_refused(access, "x", plugin="x", declared=True, level="sandboxed") is None
