@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -255,3 +256,63 @@ def test_only_an_eperm_from_starting_a_program_becomes_wf301() -> None:
     assert exec_refused(other, "x", plugin="x", declared=True, level="sandboxed") is None
     access = PluginError("PermissionError: [Errno 13] Permission denied: '/etc/shadow'")
     assert exec_refused(access, "x", plugin="x", declared=True, level="sandboxed") is None
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A folder a sandboxed worker's own uid may enter (pytest's tmp_path is owner-only)."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="wiseflow-paths-"))
+    os.chmod(base, 0o755)
+    try:
+        yield base
+    finally:
+        shutil.rmtree(base)
+
+
+def _notes(folder: Path) -> None:
+    docs = folder / "docs"
+    docs.mkdir(parents=True)
+    (docs / "a.md").write_text("# A\nalpha\n")
+    (docs / "b.md").write_text("# B\nbeta\n")
+
+
+def test_relative_path_in_a_pipeline_resolves_against_the_pipeline_file(
+    shared_dir: Path,
+) -> None:
+    """`root = "docs"` in sub/p.toml reads sub/docs, sandboxed, whatever the current folder."""
+    project = shared_dir / "sub"
+    _notes(project)
+    (project / "p.toml").write_text(
+        '[pipeline]\nname = "notes"\n[[sources]]\nplugin = "files"\n'
+        'config = { root = "docs", patterns = ["*.md"] }\n'
+    )
+    elsewhere = shared_dir / "elsewhere"
+    elsewhere.mkdir()
+    proc = wf("--json", "--data-dir", str(shared_dir / "data"), "run", str(project / "p.toml"),
+              cwd=elsewhere)  # fmt: skip
+    doc = json.loads(proc.stdout)
+    assert (doc["status"], doc["records"]["stored"]) == ("ok", 2), doc["errors"]
+
+
+def test_relative_path_in_wiseflow_toml_resolves_against_wiseflow_toml(
+    shared_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[plugins.files] config.root = "docs"` means docs beside wiseflow.toml, not the cwd."""
+    from wiseflow import PluginManager, Record
+    from wiseflow._operator import load_operator_config
+
+    _notes(shared_dir)
+    toml = shared_dir / "wiseflow.toml"
+    toml.write_text('[plugins.files]\nconfig = { root = "docs", patterns = ["*.md"] }\n')
+    elsewhere = shared_dir / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_operator_config(toml)
+    with PluginManager(config, data_dir=shared_dir / "data", cache=False) as pm:
+        handle = pm.start("files")
+        assert handle.config["root"] == str(shared_dir / "docs")
+        titles = sorted(r.title for r in handle.fetch(None) if isinstance(r, Record))
+    assert titles == ["A", "B"]

@@ -26,6 +26,7 @@ from ._errors import (
     WiseflowError,
     error_from_dict,
 )
+from ._grants import anchor_paths
 from ._identity import Admission, admit, origin_of
 from ._lifecycle import EventBus, PluginState
 from ._loader import forget_folder_plugin
@@ -252,11 +253,20 @@ class PluginManager:
         raise err
 
     def load(
-        self, name: str, *, instance: str | None = None, config: dict[str, Any] | None = None
+        self,
+        name: str,
+        *,
+        instance: str | None = None,
+        config: dict[str, Any] | None = None,
+        base_dir: str | Path | None = None,
     ) -> PluginHandle:
         """Resolve ``name``, start its dependencies, import (or start a worker) and check it.
 
         ``config`` is the instance's raw config; it also expands permission placeholders.
+        Relative paths in the fields those placeholders name resolve against ``base_dir``
+        (the folder of the file that holds ``config``, e.g. the pipeline file's); without
+        ``config``, the ``[plugins.NAME] config`` of wiseflow.toml is used, and its paths
+        resolve against wiseflow.toml's folder.
         """
         inst = instance or name
         with self._lock:
@@ -288,7 +298,11 @@ class PluginManager:
             if private not in self._handles:
                 self.start(req.name, instance=private)
         self._audit_gate(cand)
-        raw = dict(config if config is not None else self.config.plugin(name).config)
+        if config is None:
+            config, base_dir = self.config.plugin(name).config, self.config.base_dir
+        raw = dict(config)
+        if base_dir is not None:
+            raw = anchor_paths(cand.manifest.permissions, raw, Path(base_dir).resolve())
         handle = self._make_handle(inst, cand, raw, files=files)
         with self._lock:
             self._handles[inst] = handle
