@@ -9,7 +9,7 @@ import click
 import msgspec
 
 from .._errors import DiscoveryError, Problem, WiseflowError, exit_code_for
-from .._grants import effective_permissions
+from .._grants import anchor_paths, effective_permissions
 from .._opstate import load_state, save_state
 from .._suggest import did_you_mean
 from ._approve import approved_candidate, identity_doc
@@ -232,8 +232,10 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
     m = chosen.manifest
     policy = s.config.plugin(name)
     level = pm.level_for(name)
+    # paths in [plugins.NAME] config are relative to wiseflow.toml (as when it runs)
+    config = anchor_paths(m.permissions, policy.config, s.config.base_dir)
     granted = effective_permissions(
-        m.permissions, pm.approvals.grant_for(chosen), policy.config, level=level
+        m.permissions, pm.approvals.grant_for(chosen), config, level=level
     )
     entry = pm.approvals.entry(chosen)
     doc: dict[str, Any] = {
