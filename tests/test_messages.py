@@ -59,7 +59,9 @@ def test_corrupt_database_hint_says_the_file_is_damaged(tmp_path: Path, damage: 
 
 READ_ONLY = [
     ("plugins", "list"),
+    ("plugins", "info", "hello"),
     ("plugins", "info", "hello", "--schema"),
+    ("plugins", "test", "hello"),
     ("plugins", "check", "hello"),
     ("plugins", "audit", "hello"),
     ("runs", "list"),
