@@ -167,6 +167,8 @@ def exec_refused(
     pipeline's instance of it (whose failure this is). The worker's traceback, when there
     is one, must show a program being started; any other EPERM stays the plugin's failure.
     """
+    # The worker is the plugin's process, so it could forge this report; all it gains is
+    # a message whose host-known half (declared, not granted) is true either way.
     if not err.message.startswith("PermissionError: [Errno 1]"):
         return None
     traceback = err.traceback or ""
@@ -174,8 +176,7 @@ def exec_refused(
         return None
     if not declared:
         out = PermissionDenied(
-            f"plugin '{plugin}' tried to run a program, which its manifest does not declare "
-            f"({_cut(err.message, 200)})",
+            f"plugin '{plugin}' tried to run a program, which its manifest does not declare",
             permission="subprocess",
             plugin=instance,
             hint="only a plugin that declares `subprocess = true` under [plugin.permissions] "
