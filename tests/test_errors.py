@@ -89,3 +89,21 @@ def test_skip_record_keeps_plugin_and_hint_across_the_wire() -> None:
     )
     assert isinstance(skip, wf.SkipRecord)
     assert (skip.record_id, skip.reason, skip.plugin, skip.hint) == ("r9", "bad", "p", "fix")
+
+
+def test_every_code_raised_in_the_source_is_documented() -> None:
+    """Each WFnnn code that appears in src/ has its own `### WFnnn` entry in docs/errors.md."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    used = {
+        code
+        for path in (root / "src").rglob("*.py")
+        for code in re.findall(r"\bWF\d{3}\b", path.read_text(encoding="utf-8"))
+    }
+    documented = set(
+        re.findall(r"^### (WF\d{3})\b", (root / "docs" / "errors.md").read_text(), re.M)
+    )
+    assert used, "no codes found: the scan is broken"
+    assert sorted(used - documented) == []

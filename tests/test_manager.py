@@ -339,3 +339,16 @@ def test_connector_stream_goes_through_the_handle(tmp_path: Path, wiseflow_manag
     items: Iterator[Any] = handle.fetch(None)
     assert len(list(items)) == 4
     assert handle.stats.records_out == 4
+
+
+def test_relative_data_dir_still_loads_sandboxed_plugins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative data_dir is made absolute: a bundled plugin loads and runs in its worker."""
+    from wiseflow import PluginManager
+
+    monkeypatch.chdir(tmp_path)
+    with PluginManager(data_dir="state", level="sandboxed", cache=False) as pm:
+        assert pm.data_dir == tmp_path / "state"
+        handle = pm.start("hello", {"count": 2})
+        assert [r.id for r in handle.fetch(None) if isinstance(r, Record)] == ["0", "1"]

@@ -7,6 +7,7 @@ result in its registry.
 from __future__ import annotations
 
 import logging
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, final
 
@@ -131,6 +132,7 @@ def build_handle(
     level: str,
     call_dependency: DependencyCall,
     check: bool = False,
+    scratch: bool = False,
 ) -> PluginHandle:
     """Assemble one instance: grants, broker, runner of its level, policy, metering.
 
@@ -139,6 +141,9 @@ def build_handle(
         files: approved file digests of a locked plugin, checked again as its code loads.
         level: the level it runs at.
         call_dependency: performs ``ctx.plugin(dep)`` calls for this instance.
+        scratch: a throwaway instance (a check, a schema probe): when the data dir does not
+            exist yet, its files go to a temporary folder, so that a read-only command does
+            not create the data dir.
     """
     from ._broker import Broker, HttpLimits
     from ._handle import PluginHandle
@@ -147,8 +152,15 @@ def build_handle(
 
     m = cand.manifest
     policy = pm.config.plugin(m.name)
-    data_dir = pm.data_dir / "plugins" / inst
-    data_dir.mkdir(parents=True, exist_ok=True)
+    temporary = None
+    if scratch and not pm.data_dir.is_dir():
+        import tempfile
+
+        temporary = tempfile.TemporaryDirectory(prefix=f"wiseflow-{inst}-")
+        data_dir = Path(temporary.name)
+    else:
+        data_dir = pm.data_dir / "plugins" / inst
+        data_dir.mkdir(parents=True, exist_ok=True)
     perms = effective_permissions(m.permissions, grant, raw, level=level)
     requires = frozenset(r.name for r in m.requires)
     limits = effective_limits(m.resources, policy.resources, pm.config.policy)
@@ -177,14 +189,16 @@ def build_handle(
         check=check,
         limits=limits,
     )
-    runner = build_runner(spec, broker, pm.config, perms_denied=perms.denied)
+    # a probe (scratch) never calls the plugin: what it was not granted does not matter yet
+    denied = () if scratch else perms.denied
+    runner = build_runner(spec, broker, pm.config, perms_denied=denied)
     trusted = level == "trusted"
     hard: dict[str, float | None] = {
         "memory_mb": None if trusted else getattr(runner, "memory_mb", None),
         "cpu_s": getattr(runner, "cpu_seconds", None),
         "fds": None if trusted else getattr(runner, "max_open_files", None),
     }
-    return PluginHandle(
+    handle = PluginHandle(
         instance=inst,
         manifest=m,
         origin=cand.origin,
@@ -205,6 +219,9 @@ def build_handle(
         recover_after_s=policy.breaker.reset_s if policy.breaker else None,
         broker=broker,
     )
+    if temporary is not None:  # removed with the handle (at the latest when the host exits)
+        weakref.finalize(handle, temporary.cleanup)
+    return handle
 
 
 def build_runner(

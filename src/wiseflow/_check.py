@@ -31,6 +31,7 @@ from ._manifest import (
     load_manifest,
 )
 from ._resolve import resolve
+from ._suggest import did_you_mean
 from ._toml import TomlProblem, loads
 
 __all__ = ["CheckReport", "check_plugin"]
@@ -96,7 +97,8 @@ def check_plugin(pm: PluginManager, target: str) -> CheckReport:
             problems.append(
                 Problem(
                     code="WF602",
-                    message=f"no plugin named '{target}' was found",
+                    message=f"no plugin named '{target}' was found"
+                    + did_you_mean(target, (c.manifest.name for c in pm.discover().candidates)),
                     hint="give a plugin folder path, or check `wiseflow plugins list`",
                     plugin=target,
                 )
@@ -151,7 +153,7 @@ def _check_candidate(
         # a strict worker, never the host: checking a folder must not run it with the
         # level (or grants) of the name it claims
         handle = pm._make_handle(
-            f"check-{name}", cand, config, files=files, level="strict", check=True
+            f"check-{name}", cand, config, files=files, level="strict", check=True, scratch=True
         )
         try:
             handle.runner.load()

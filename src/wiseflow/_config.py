@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from ._errors import ConfigError, Problem
+from ._suggest import did_you_mean, literal_values, unknown_value
 
 __all__ = ["build_config", "config_schema"]
 
@@ -39,6 +40,22 @@ def _fields(config_type: type[Any]) -> dict[str, tuple[Any, bool]]:
     return out
 
 
+def _enum_detail(detail: str, ftype: Any, value: Any, nested: bool) -> str:
+    """msgspec's "Invalid enum value 'mnth'" with the valid values and the closest one."""
+    if not detail.startswith("Invalid enum value"):
+        return detail
+    valid = literal_values(ftype)
+    if valid is None and nested:  # list[Literal[...]]: the values of the items
+        args = typing.get_args(ftype)
+        valid = literal_values(args[0]) if args else None
+    if valid is None:
+        return detail
+    bad = detail.removeprefix("Invalid enum value").strip()
+    if not nested:
+        bad = repr(value)
+    return unknown_value(bad.strip("'\""), valid)
+
+
 def build_config(config_type: type[Any] | None, raw: dict[str, Any] | None, plugin: str) -> Any:
     """Validate ``raw`` (TOML values) into an instance of ``config_type``.
 
@@ -65,10 +82,11 @@ def build_config(config_type: type[Any] | None, raw: dict[str, Any] | None, plug
     for key in raw:
         if key not in fields:
             known = ", ".join(sorted(fields)) or "none"
+            hint = did_you_mean(key, fields)
             problems.append(
                 Problem(
                     code="WF105",
-                    message=f"config.{key}: unknown field (known: {known})",
+                    message=f"config.{key}: unknown field{hint} (known: {known})",
                     plugin=plugin,
                 )
             )
@@ -84,6 +102,7 @@ def build_config(config_type: type[Any] | None, raw: dict[str, Any] | None, plug
         except msgspec.ValidationError as exc:
             # "Expected `int`, got `str` - at `$[1].n`" -> "config.key[1].n: Expected ..."
             detail, _, where = str(exc).partition(" - at `")
+            detail = _enum_detail(detail, ftype, raw[key], bool(where))
             path = (
                 f"config.{key}" + where.rstrip("`").removeprefix("$") if where else f"config.{key}"
             )

@@ -28,6 +28,7 @@ import msgspec
 
 from ._errors import WiseflowError
 from ._record import Checkpoint, Record
+from ._suggest import did_you_mean
 
 if TYPE_CHECKING:
     import httpx
@@ -222,9 +223,9 @@ def _require_target(pm: PluginManager, target: str) -> None:
                 hint="give the folder holding plugin.toml, or a project folder whose "
                 "package (src/PKG/ or PKG/) holds it",
             )
-    elif not any(c.manifest.name == target for c in pm.discover().candidates):
+    elif target not in (known := {c.manifest.name for c in pm.discover().candidates}):
         raise DiscoveryError(
-            f"no plugin named '{target}' was found",
+            f"no plugin named '{target}' was found{did_you_mean(target, known)}",
             code="WF602",
             plugin=target,
             hint="give a plugin folder path, or check `wiseflow plugins list`",
@@ -239,8 +240,9 @@ def _spec(pm: PluginManager, target: str, level: str) -> Located:
         return plugin_spec(Path(target), level=level)
     cands = [c for c in pm.admission().candidates if c.manifest.name == target]
     if not cands:
+        known = (c.manifest.name for c in pm.discover().candidates)
         raise WiseflowError(
-            f"no plugin named '{target}' was found",
+            f"no plugin named '{target}' was found{did_you_mean(target, known)}",
             code="WF602",
             plugin=target,
             hint="give a plugin folder path, or check `wiseflow plugins list`",

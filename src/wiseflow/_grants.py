@@ -8,6 +8,7 @@ nothing. Level ``strict`` removes network, secrets and subprocesses whatever was
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, final
 from urllib.parse import urlsplit
 
@@ -85,6 +86,41 @@ def _expand(entries: tuple[str, ...], config: dict[str, Any]) -> tuple[list[str]
         values = value if isinstance(value, list | tuple) else [value]
         from_config.extend(str(v) for v in values if v not in (None, ""))
     return literal, from_config
+
+
+def anchor_paths(declared: Permissions, config: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``config`` with its relative paths made absolute against ``base``.
+
+    A path in a config is relative to the file that names it (the pipeline file, or
+    ``wiseflow.toml``), never to the current folder of whoever runs the command. The
+    paths are the values of the fields that ``declared`` names in ``{field}`` placeholders
+    of ``fs_read``/``fs_write``: those fields become grants, and the plugin reads the very
+    same value, so both see one absolute path.
+
+    Example:
+        with ``fs_read = ["{root}"]``, ``{"root": "docs"}`` in ``/srv/p/pipe.toml`` becomes
+        ``{"root": "/srv/p/docs"}``.
+    """
+    fields = {
+        m.group(1)
+        for entry in (*declared.fs_read, *declared.fs_write)
+        if (m := PLACEHOLDER_RE.match(entry))
+    }
+    out = dict(config)
+    for name in fields & out.keys():
+        value = out[name]
+        if isinstance(value, str):
+            out[name] = _anchor(value, base)
+        elif isinstance(value, list | tuple):
+            out[name] = [_anchor(v, base) if isinstance(v, str) else v for v in value]
+    return out
+
+
+def _anchor(value: str, base: Path) -> str:
+    if not value:
+        return value  # "" grants nothing and means what the plugin says it means
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else base / path)
 
 
 def _real(path: str) -> str:

@@ -26,6 +26,7 @@ from ._errors import (
     WiseflowError,
     error_from_dict,
 )
+from ._grants import anchor_paths
 from ._identity import Admission, admit, origin_of
 from ._lifecycle import EventBus, PluginState
 from ._loader import forget_folder_plugin
@@ -33,6 +34,7 @@ from ._lock import LOCK_NAME, Lock
 from ._operator import OperatorConfig
 from ._plugin import BasePlugin
 from ._redact import Redactor
+from ._suggest import did_you_mean
 
 if TYPE_CHECKING:  # loaded when the first plugin is, so listings stay fast
     from ._handle import PluginHandle
@@ -62,7 +64,8 @@ class PluginManager:
         entry_points: also discover installed distributions.
         plugins: plugin classes handed in directly (always run at level ``trusted``,
             unless located: see :class:`~wiseflow._assembly.Located`).
-        data_dir: overrides ``config.wiseflow.data_dir``.
+        data_dir: overrides ``config.wiseflow.data_dir``; a relative path is taken from the
+            current folder and made absolute here.
         level: overrides every plugin's security level (e.g. ``"trusted"`` in tests).
         cache: keep a discovery cache under the data dir.
         lock: the approvals (``wiseflow.lock``); read beside ``config`` when None.
@@ -92,8 +95,12 @@ class PluginManager:
         self.events = EventBus()
         #: Granted secret values, masked in everything the host writes (fed by the brokers).
         self.redactor = Redactor()
+        # Absolute from here on: workers run in another folder, and a relative data dir
+        # handed to them (their fs grant, their log) named nothing they could open.
         self.data_dir = (
-            Path(data_dir) if data_dir else self.config.resolve_path(self.config.wiseflow.data_dir)
+            Path(data_dir).expanduser().resolve()
+            if data_dir
+            else self.config.resolve_path(self.config.wiseflow.data_dir).resolve()
         )
         dirs = [self.config.resolve_path(d) for d in self.config.wiseflow.plugin_dirs]
         self.plugin_dirs = [*dirs, *(Path(d).resolve() for d in plugin_dirs)]
@@ -246,11 +253,20 @@ class PluginManager:
         raise err
 
     def load(
-        self, name: str, *, instance: str | None = None, config: dict[str, Any] | None = None
+        self,
+        name: str,
+        *,
+        instance: str | None = None,
+        config: dict[str, Any] | None = None,
+        base_dir: str | Path | None = None,
     ) -> PluginHandle:
         """Resolve ``name``, start its dependencies, import (or start a worker) and check it.
 
         ``config`` is the instance's raw config; it also expands permission placeholders.
+        Relative paths in the fields those placeholders name resolve against ``base_dir``
+        (the folder of the file that holds ``config``, e.g. the pipeline file's); without
+        ``config``, the ``[plugins.NAME] config`` of wiseflow.toml is used, and its paths
+        resolve against wiseflow.toml's folder.
         """
         inst = instance or name
         with self._lock:
@@ -261,8 +277,9 @@ class PluginManager:
         problems = self.problems_for(related) + list(resolution.problems)
         self._raise_problems(problems, name)
         if name not in resolution.selected:
+            known = (c.manifest.name for c in self.discover().candidates)
             raise MissingDependency(
-                f"no plugin named '{name}' was found",
+                f"no plugin named '{name}' was found{did_you_mean(name, known)}",
                 plugin=name,
                 hint="check `wiseflow plugins list`, plugin_dirs and --plugin-dir",
             )
@@ -281,7 +298,11 @@ class PluginManager:
             if private not in self._handles:
                 self.start(req.name, instance=private)
         self._audit_gate(cand)
-        raw = dict(config if config is not None else self.config.plugin(name).config)
+        if config is None:
+            config, base_dir = self.config.plugin(name).config, self.config.base_dir
+        raw = dict(config)
+        if base_dir is not None:
+            raw = anchor_paths(cand.manifest.permissions, raw, Path(base_dir).resolve())
         handle = self._make_handle(inst, cand, raw, files=files)
         with self._lock:
             self._handles[inst] = handle
@@ -352,12 +373,14 @@ class PluginManager:
         files: dict[str, str] | None = None,
         level: str | None = None,
         check: bool = False,
+        scratch: bool = False,
     ) -> PluginHandle:
         """A handle (runner, broker, policy) for one instance; no plugin code runs yet.
 
         ``files``: the approved digests the plugin's code is checked against as it loads;
         ``level``: run at this level instead of the configured one (``check`` uses strict);
-        ``check``: loaded only to be checked (interface problems reported, not raised).
+        ``check``: loaded only to be checked (interface problems reported, not raised);
+        ``scratch``: a throwaway instance that must not create the data dir.
         """
         return build_handle(
             self,
@@ -368,6 +391,7 @@ class PluginManager:
             files=files,
             level=level or self.level_for(cand.manifest.name),
             check=check,
+            scratch=scratch,
             call_dependency=lambda dep, method, args: self._call_dependency(
                 inst, dep, method, args
             ),

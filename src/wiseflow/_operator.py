@@ -11,6 +11,7 @@ import msgspec
 from ._ceilings import BOUNDS, range_problem
 from ._errors import ConfigError, Problem
 from ._grants import Grant
+from ._suggest import explain_validation
 from ._toml import TomlProblem, loads, read_limited
 
 __all__ = [
@@ -137,7 +138,7 @@ def load_operator_config(path: str | Path | None) -> OperatorConfig:
     try:
         cfg = msgspec.convert(data, type=OperatorConfig)
     except msgspec.ValidationError as exc:
-        msg = str(exc).replace("$.", "")
+        msg = explain_validation(str(exc), OperatorConfig, hidden=("path",))
         raise ConfigError(
             f"{where}: {msg}",
             plugin=where,

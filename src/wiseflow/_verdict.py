@@ -25,6 +25,7 @@ from ._errors import (
     ConfigError,
     EntryNotFound,
     InterfaceError,
+    PermissionDenied,
     PluginError,
     Problem,
     SkipRecord,
@@ -34,6 +35,7 @@ from ._errors import (
 )
 
 __all__ = [
+    "exec_refused",
     "is_plugin_made",
     "issued_or_plugin",
     "mark_plugin",
@@ -146,6 +148,59 @@ def plugin_failure(exc: BaseException, plugin: str, method: str) -> WiseflowErro
         traceback = plugin_traceback(exc)  # raised in this process (a trusted plugin)
     out.traceback = traceback if isinstance(traceback, str) else None
     out.__cause__ = exc
+    return out
+
+
+#: Frames of a failed program start in a Python traceback (subprocess, os.exec*/spawn*).
+_EXEC_FRAMES = ("_execute_child", "os.exec", "posix_spawn", "os.spawn", "_fork_exec")
+
+
+def exec_refused(
+    err: WiseflowError, instance: str, *, plugin: str, declared: bool, level: str
+) -> PermissionDenied | None:
+    """WF301 for a worker's ``PermissionError: [Errno 1]`` from starting a program.
+
+    Only for a worker that may not start programs (seccomp answers EPERM to ``execve``):
+    the plugin either declared ``subprocess`` and was not granted it, or never declared it.
+    The host knows which, so its message names the permission and what the operator (or
+    the author) can do. ``plugin`` names the plugin (what is granted), ``instance`` the
+    pipeline's instance of it (whose failure this is). The worker's traceback, when there
+    is one, must show a program being started; any other EPERM stays the plugin's failure.
+    """
+    # The worker is the plugin's process, so it could forge this report; all it gains is
+    # a message whose host-known half (declared, not granted) is true either way.
+    if not err.message.startswith("PermissionError: [Errno 1]"):
+        return None
+    traceback = err.traceback or ""
+    if traceback and not any(frame in traceback for frame in _EXEC_FRAMES):
+        return None
+    if not declared:
+        out = PermissionDenied(
+            f"plugin '{plugin}' tried to run a program, which its manifest does not declare",
+            permission="subprocess",
+            plugin=instance,
+            hint="only a plugin that declares `subprocess = true` under [plugin.permissions] "
+            "may be granted it; ask its author",
+        )
+    elif level == "strict":
+        out = PermissionDenied(
+            f"plugin '{plugin}' tried to run a program: the subprocess permission it declares "
+            "is never given at level strict",
+            permission="subprocess",
+            plugin=instance,
+            hint=f'run it at level sandboxed (`level = "sandboxed"` under [plugins.{plugin}]) '
+            f"and grant it: `wiseflow plugins grant {plugin} --subprocess`",
+        )
+    else:
+        out = PermissionDenied(
+            f"plugin '{plugin}' tried to run a program, and the subprocess permission it "
+            "declares is not granted",
+            permission="subprocess",
+            plugin=instance,
+            hint=f"grant it with `wiseflow plugins grant {plugin} --subprocess` (or "
+            f"`grant.subprocess = true` under [plugins.{plugin}] in wiseflow.toml)",
+        )
+    out.traceback = err.traceback
     return out
 
 

@@ -73,6 +73,9 @@ class Project:
         self.state = root / "state"
         self.plugins = root / "plugins"
         self.plugins.mkdir(parents=True, exist_ok=True)
+        # a project that has run before: probes (`plugins check`) keep their worker's files
+        # in it, where data_marker() looks (without it they get a temporary folder)
+        self.state.mkdir(exist_ok=True)
         self.configure(config)
 
     def configure(self, extra: str) -> None:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from plugin_helpers import commit
+import pytest
+from plugin_helpers import commit, git
 
 PIPE = """
 [pipeline]
@@ -58,3 +65,55 @@ def test_not_a_repository_is_a_plugin_error(tmp_path: Path, run: Any) -> None:
     summary, _ = run(PIPE.format(repo=empty))
     assert summary.status == "failed"
     assert summary.errors[0]["hint"]
+
+
+def _wf(*args: str, cwd: Path) -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "wiseflow", "--json", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+
+
+@pytest.fixture
+def shared_repo() -> Iterator[Path]:
+    """A real git repository (three commits) that a sandboxed worker's own uid can read.
+
+    pytest's tmp_path sits under a folder only its owner may enter.
+    """
+    base = Path(tempfile.mkdtemp(prefix="wiseflow-git-"))
+    try:
+        os.chmod(base, 0o755)
+        r = base / "repo"
+        r.mkdir()
+        git(r, "init", "-q", "-b", "main")
+        for i in range(3):
+            commit(r, f"f{i}.txt", f"v{i}\n", f"Change {i}", f"2024-0{i + 1}-15T12:00:00Z")
+        yield r
+    finally:
+        shutil.rmtree(base)
+
+
+def test_sandboxed_git_without_the_subprocess_grant_is_wf301_naming_it(
+    shared_repo: Path, tmp_path: Path
+) -> None:
+    """Run sandboxed without `grant.subprocess`, git fails with WF301 and the grant command."""
+    import json
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "g.toml").write_text(PIPE.format(repo=shared_repo))
+    proc = _wf("run", "g.toml", cwd=project)
+    doc = json.loads(proc.stdout)
+    assert doc["status"] == "failed", doc
+    (err,) = doc["errors"]
+    assert err["code"] == "WF301", err
+    assert "subprocess permission it declares is not granted" in err["message"]
+    assert "wiseflow plugins grant git --subprocess" in err["hint"]
+    # control: once granted, the same pipeline stores every commit
+    (project / "wiseflow.toml").write_text("[plugins.git]\ngrant.subprocess = true\n")
+    doc = json.loads(_wf("run", "g.toml", cwd=project).stdout)
+    assert (doc["status"], doc["records"]["stored"]) == ("ok", 3), doc["errors"]

@@ -12,6 +12,7 @@ import msgspec
 from .._errors import DiscoveryError, DuplicatePlugin, WiseflowError
 from .._grants import Grant
 from .._opstate import load_state, save_state
+from .._suggest import did_you_mean
 from ._output import shown
 from ._session import session_of
 
@@ -60,7 +61,8 @@ def approved_candidate(pm: PluginManager, name: str) -> Candidate:
         if refused:
             raise DuplicatePlugin(refused[0].message, plugin=name, hint=refused[0].hint)
         raise DiscoveryError(
-            f"no plugin named '{name}' was found",
+            f"no plugin named '{name}' was found"
+            + did_you_mean(name, (c.manifest.name for c in pm.discover().candidates)),
             plugin=name,
             code="WF602",
             hint="check `wiseflow plugins list`, plugin_dirs and --plugin-dir",

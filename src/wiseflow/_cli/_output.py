@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -23,7 +24,7 @@ from .._text import json_safe, terminal_safe
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["Output", "safe_console", "shown"]
+__all__ = ["Output", "fitted_table", "safe_console", "shown"]
 
 
 def shown(text: object, *, markup: bool = True, limit: int | None = 500) -> str:
@@ -128,9 +129,19 @@ class Output:
                 f"[bold red]error {escape(terminal_safe(exc.code, limit=40))}[/]: {message}{where}",
                 markup=True,
             )
-            for p in exc.problems[1:] if len(exc.problems) > 1 else ():
-                line = redact_all(f"  - {p.code}: {p.message}")
-                self.err.print(terminal_safe(line), markup=False)
+            # Each problem as --json has it: where (file:line) and its own hint, when that
+            # says more than the error's (the summary line names only the first problem).
+            many = len(exc.problems) > 1
+            for p in exc.problems:
+                where = f" ({p.file}{f':{p.line}' if p.line else ''})" if p.file else ""
+                if many:
+                    line = redact_all(f"  - {p.code}: {p.message}{where}")
+                    self.err.print(terminal_safe(line), markup=False)
+                elif where and (p.line or p.file != exc.plugin):
+                    self.err.print(terminal_safe(redact_all(f"  at{where}")), markup=False)
+                if p.hint and p.hint != exc.hint:
+                    line = redact_all(f"{'    ' if many else '  '}hint: {p.hint}")
+                    self.err.print(terminal_safe(line), markup=False)
             if exc.hint:
                 hint = escape(terminal_safe(redact_all(exc.hint)))
                 self.err.print(f"[dim]hint:[/] {hint}", markup=True)
@@ -146,3 +157,39 @@ class Output:
             self.err.print(f"[yellow]warning[/]: {escape(terminal_safe(message))}", markup=True)
         else:
             sys.stderr.write(f"warning: {terminal_safe(redact_all(message))}\n")
+
+
+def fitted_table(
+    console: Console,
+    title: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    optional: Sequence[str] = (),
+    wrap: Sequence[str] = (),
+) -> Any:
+    """A table that reads at the console's width (80 columns included).
+
+    Columns in ``optional`` are dropped, in that order, while the table would be wider than
+    the console; columns in ``wrap`` (free text) fold onto more lines; every other column
+    keeps its cells on one line (cut with an ellipsis at worst), so that a name or a state
+    is never broken into fragments.
+    """
+    from rich.table import Table
+
+    keep = list(header)
+    widths = {col: max([len(col), *(len(row[i]) for row in rows)]) for i, col in enumerate(header)}
+    for col in optional:
+        if sum(widths[c] + 3 for c in keep) + 1 <= console.width:
+            break
+        keep.remove(col)
+    table = Table(title=title, title_justify="left")
+    for col in keep:
+        if col in wrap:
+            table.add_column(col, overflow="fold", min_width=min(widths[col], 12))
+        else:
+            table.add_column(col, no_wrap=True, overflow="ellipsis")
+    index = [list(header).index(c) for c in keep]
+    for row in rows:
+        table.add_row(*(row[i] for i in index))
+    return table

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 import click
 import msgspec
 
-from .._errors import DiscoveryError, Problem, exit_code_for
-from .._grants import effective_permissions
+from .._errors import DiscoveryError, Problem, WiseflowError, exit_code_for
+from .._grants import anchor_paths, effective_permissions
 from .._opstate import load_state, save_state
+from .._suggest import did_you_mean
 from ._approve import approved_candidate, identity_doc
-from ._output import shown
+from ._output import fitted_table, shown
 from ._scaffold import scaffold, taken_names
 from ._session import session_of
 
@@ -40,25 +41,36 @@ def list_(ctx: click.Context, kind: str | None) -> None:
     if s.out.json:
         s.out.document({"plugins": rows, "problems": orphans})
         return
-    from rich.table import Table
-
-    table = Table(title=f"{len(rows)} plugin(s)", title_justify="left")
-    for col in ("name", "version", "kind", "origin", "state", "level", "problems"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        probs = ", ".join(p["code"] for p in r["problems"]) or "-"
-        table.add_row(*(shown(v, limit=200) for v in (
-            r["name"], r["version"] or "?", r["kind"] or "?", r["origin"], r["state"],
-            r["level"], probs,
-        )))  # fmt: skip
-    s.out.out.print(table)
+    cells = [
+        [shown(v, limit=200) for v in (
+            r["name"], r["version"] or "?", r["kind"] or "?", r["origin"], r["status"],
+            r["level"], ", ".join(p["code"] for p in r["problems"]) or "-",
+        )]
+        for r in rows
+    ]  # fmt: skip
+    header = ("name", "version", "kind", "origin", "state", "level", "problems")
+    s.out.out.print(
+        fitted_table(s.out.out, f"{len(rows)} plugin(s)", header, cells,
+                     optional=("origin", "level"), wrap=("problems",))
+    )  # fmt: skip
     for p in orphans:
         where = f" ({p['file']})" if p.get("file") else ""
         s.out.warn(shown(f"{p['code']}: {p['message']}{where}", markup=False))
 
 
 #: Bumped whenever the rows `plugins list` computes change shape or meaning (memo key).
-_LISTING_FORMAT = 3
+_LISTING_FORMAT = 4
+
+
+def _status(state: str, problems: list[Problem]) -> str:
+    """What a listing can truly say of a plugin (nothing is loaded by listing it).
+
+    ``available`` (it would load), ``disabled``, ``refused`` (another plugin owns the
+    name), ``unused`` (another origin is pinned), ``error`` (it cannot load as it is).
+    """
+    if state == "UNLOADED":
+        return "error" if problems else "available"
+    return state.lower()
 
 
 def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -162,6 +174,7 @@ def _compute_listing(s: Any, discovery: Any) -> tuple[list[dict[str, Any]], list
                 "origin": cand.origin,
                 "location": cand.location,
                 "state": state,
+                "status": _status(state, problems),
                 "level": pm.level_for(m.name),
                 "selected": chosen == cand,
                 "description": m.description,
@@ -185,6 +198,7 @@ def _compute_listing(s: Any, discovery: Any) -> tuple[list[dict[str, Any]], list
                 "origin": "dir" if file and file.endswith(".toml") else "entry-point",
                 "location": str(Path(file).parent) if file and file.endswith(".toml") else file,
                 "state": "ERROR",
+                "status": "error",
                 "level": pm.level_for(plugin),
                 "selected": False,
                 "description": "",
@@ -200,11 +214,15 @@ def _compute_listing(s: Any, discovery: Any) -> tuple[list[dict[str, Any]], list
 @click.option(
     "--schema",
     is_flag=True,
-    help="also show the Config JSON Schema (imports the plugin in its sandbox)",
+    help="also print the Config JSON Schema as it is (the fields are always listed)",
 )
 @click.pass_context
 def info(ctx: click.Context, name: str, schema: bool) -> None:
-    """Manifest, permissions asked and granted, dependency tree and load order."""
+    """Manifest, config fields, permissions asked and granted, dependency tree, load order.
+
+    The config fields come from the plugin's Config, read in a strict worker (the
+    plugin is never imported into the host unless it is trusted).
+    """
     from .._resolve import dependency_tree, render_tree
 
     s = session_of(ctx)
@@ -215,8 +233,10 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
     m = chosen.manifest
     policy = s.config.plugin(name)
     level = pm.level_for(name)
+    # paths in [plugins.NAME] config are relative to wiseflow.toml (as when it runs)
+    config = anchor_paths(m.permissions, policy.config, s.config.base_dir)
     granted = effective_permissions(
-        m.permissions, pm.approvals.grant_for(chosen), policy.config, level=level
+        m.permissions, pm.approvals.grant_for(chosen), config, level=level
     )
     entry = pm.approvals.entry(chosen)
     doc: dict[str, Any] = {
@@ -254,20 +274,11 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
         },
         "refused": [p.to_dict() for p in pm.admission().refused_for(name)],
     }
-    if schema:
-        files = pm.verify(chosen)  # WF303: a changed plugin is not imported, not even here
-        handle = pm._make_handle(
-            f"info-{name}",
-            chosen,
-            dict(policy.config),
-            files=files,
-            level=None if level == "trusted" else "strict",
-        )
-        try:
-            handle.runner.load()
-            doc["config_schema"] = handle.runner.config_schema()
-        finally:
-            handle.runner.close()
+    doc["config_schema"], schema_error = _config_schema(pm, chosen, dict(policy.config), level)
+    if schema_error is not None:
+        if schema:  # asked for explicitly: not having it is the command's failure
+            raise schema_error
+        doc["config_schema_error"] = schema_error.to_dict()
     if s.out.json:
         s.out.document(doc)
         return
@@ -304,12 +315,99 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
       markup=False)  # fmt: skip
     for prob in resolution.problems:
         p(f"[red]{shown(prob.code)}[/] {shown(prob.message, limit=2000)}")
-    if schema:
+    _print_fields(s, doc["config_schema"], schema_error)
+    if schema and doc["config_schema"] is not None:
         p(
             "config schema:",
             msgspec.json.format(msgspec.json.encode(doc["config_schema"])).decode(),
             markup=False,
         )
+
+
+def _config_schema(
+    pm: PluginManager, cand: Any, config: dict[str, Any], level: str
+) -> tuple[dict[str, Any] | None, WiseflowError | None]:
+    """The plugin's Config JSON Schema, read in a strict worker unless it is trusted.
+
+    A plugin that cannot be loaded still has an `info`: the error comes back instead.
+    """
+    try:
+        files = pm.verify(cand)  # WF303: a changed plugin is not imported, not even here
+        handle = pm._make_handle(
+            f"info-{cand.manifest.name}",
+            cand,
+            config,
+            files=files,
+            level=None if level == "trusted" else "strict",
+            scratch=True,
+        )
+        try:
+            handle.runner.load()
+            return handle.runner.config_schema(), None
+        finally:
+            handle.runner.close()
+    except WiseflowError as exc:
+        return None, exc
+
+
+def config_fields(schema: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One row per field of a Config JSON Schema: name, type, default, description."""
+    if not schema:
+        return []
+    defs = schema.get("$defs", {})
+    root = schema
+    if "$ref" in schema:
+        root = defs.get(str(schema["$ref"]).rsplit("/", 1)[-1], {})
+    required = set(root.get("required", ()))
+    rows = []
+    for name, prop in root.get("properties", {}).items():
+        rows.append(
+            {
+                "name": name,
+                "type": _type_of(prop),
+                "default": "(required)"
+                if name in required
+                else msgspec.json.encode(prop.get("default")).decode(),
+                "description": prop.get("description", ""),
+            }
+        )
+    return rows
+
+
+def _type_of(prop: dict[str, Any]) -> str:
+    if "enum" in prop:
+        return " | ".join(str(v) for v in prop["enum"])
+    if "anyOf" in prop:
+        return " | ".join(_type_of(p) for p in prop["anyOf"])
+    if "$ref" in prop:
+        return str(prop["$ref"]).rsplit("/", 1)[-1]
+    kind = prop.get("type", "any")
+    if kind == "array":
+        return f"list[{_type_of(prop.get('items', {}))}]"
+    return str(kind)
+
+
+def _print_fields(s: Any, schema: dict[str, Any] | None, error: WiseflowError | None) -> None:
+    p = s.out.out.print
+    if error is not None:
+        p(shown(f"config: unavailable ({error.code}: {error.message})", markup=False,
+                limit=2000), markup=False)  # fmt: skip
+        return
+    rows = config_fields(schema)
+    if not rows:
+        p("config: none (the plugin takes no configuration)", markup=False)
+        return
+    from rich.table import Table
+
+    table = Table(title="config:", title_justify="left", box=None, pad_edge=False)
+    table.add_column("field", overflow="fold")
+    table.add_column("type", overflow="fold", max_width=22)
+    table.add_column("default", overflow="fold", max_width=26)
+    table.add_column("description", overflow="fold", min_width=20)
+    for r in rows:
+        table.add_row(*(shown(r[k], limit=300) for k in ("name", "type", "default",
+                                                        "description")))  # fmt: skip
+    p(table)
 
 
 @plugins.command()
@@ -387,9 +485,10 @@ def audit(ctx: click.Context, target: str) -> None:
 
 
 def _require_known(s: Any, name: str) -> None:
-    if name not in {c.manifest.name for c in s.pm.discover().candidates}:
+    known = {c.manifest.name for c in s.pm.discover().candidates}
+    if name not in known:
         raise DiscoveryError(
-            f"no plugin named '{name}' was found",
+            f"no plugin named '{name}' was found{did_you_mean(name, known)}",
             plugin=name,
             code="WF602",
             hint="check `wiseflow plugins list`, plugin_dirs and --plugin-dir",

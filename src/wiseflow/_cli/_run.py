@@ -195,7 +195,11 @@ def start_stages(
     for spec in pipeline.stages:
         if spec.kind not in kinds:
             continue
-        loaded.append((spec, pm.load(spec.plugin, instance=spec.name, config=spec.config)))
+        # relative paths in a stage's config are relative to the pipeline file's folder
+        handle = pm.load(
+            spec.plugin, instance=spec.name, config=spec.config, base_dir=Path(where).parent
+        )
+        loaded.append((spec, handle))
     problems: list[Problem] = []
     for spec, handle in loaded:
         try:

@@ -14,7 +14,7 @@ import click
 from .._errors import DiscoveryError
 from .._redact import redact_all
 from .._text import terminal_safe
-from ._output import shown
+from ._output import fitted_table, shown
 from ._session import Session, session_of
 
 __all__ = ["register"]
@@ -97,20 +97,19 @@ def list_(ctx: click.Context, limit: int) -> None:
     if s.out.json:
         s.out.document({"runs": rows})
         return
-    from rich.table import Table
-
-    table = Table(title=f"{len(rows)} run(s)", title_justify="left")
-    for col in ("run", "pipeline", "status", "started", "fetched", "stored", "dead"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        rec = r["records"]
-        table.add_row(
-            str(r["run_id"]), _clean(r["pipeline"], 40), r["status"],
+    cells = [
+        [
+            str(r["run_id"]), _clean(r["pipeline"], 40), _clean(r["status"], 20),
             str(r["started"] or "")[:19].replace("T", " "),
-            str(rec.get("fetched", "-")), str(rec.get("stored", "-")),
-            str(rec.get("dead_letters", "-")),
-        )  # fmt: skip
-    s.out.out.print(table)
+            str(r["records"].get("fetched", "-")), str(r["records"].get("stored", "-")),
+            str(r["records"].get("dead_letters", "-")),
+        ]
+        for r in rows
+    ]  # fmt: skip
+    header = ("run", "pipeline", "status", "started", "fetched", "stored", "dead")
+    s.out.out.print(
+        fitted_table(s.out.out, f"{len(rows)} run(s)", header, cells, wrap=("pipeline",))
+    )
 
 
 @runs.command()
@@ -205,17 +204,19 @@ def dl_list(ctx: click.Context, run_id: int | None) -> None:
     if s.out.json:
         s.out.document({"dead_letters": docs})
         return
-    from rich.table import Table
-
-    table = Table(title=f"{len(docs)} dead letter(s)", title_justify="left")
-    for col in ("seq", "run", "source", "record", "plugin", "code", "reason"):
-        table.add_column(col, overflow="fold")
-    for d in docs:
-        table.add_row(
+    cells = [
+        [
             str(d["seq"]), str(d["run_id"]), _clean(d["source"], 40), _clean(d["record_id"], 40),
             _clean(d["plugin"], 40), _clean(d["code"], 10), _clean(d["reason"], 200),
-        )  # fmt: skip
-    s.out.out.print(table)
+        ]
+        for d in docs
+    ]  # fmt: skip
+    header = ("seq", "run", "source", "record", "plugin", "code", "reason")
+    title = f"{len(docs)} dead letter(s)"
+    s.out.out.print(
+        fitted_table(s.out.out, title, header, cells, optional=("seq", "source"),
+                     wrap=("record", "reason"))
+    )  # fmt: skip
 
 
 def register(cli: click.Group) -> None:

@@ -61,8 +61,14 @@ class Session:
     @property
     def pm(self) -> PluginManager:
         if self._pm is None:
+            data_dir = self.data_dir
+            # Caches live in the data dir, but only a command that writes creates it: a
+            # read-only command run from another folder leaves no `./.wiseflow` behind.
             self._pm = PluginManager(
-                self.config, plugin_dirs=self.opts.plugin_dirs, data_dir=self.data_dir
+                self.config,
+                plugin_dirs=self.opts.plugin_dirs,
+                data_dir=data_dir,
+                cache=data_dir.is_dir(),
             )
             for folder in self._pm.plugin_dirs:
                 if not folder.is_dir():

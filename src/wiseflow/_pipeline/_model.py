@@ -10,6 +10,7 @@ from typing import Any, final
 import msgspec
 
 from .._errors import PipelineError, Problem
+from .._suggest import did_you_mean, unknown_value
 from .._toml import TomlProblem, loads, read_limited
 
 __all__ = ["OutputSpec", "Pipeline", "StageSpec", "load_pipeline", "parse_pipeline"]
@@ -158,7 +159,11 @@ class _Validator:
     def run(self, doc: dict[str, Any]) -> Pipeline | None:
         for key in doc:
             if key not in _SECTIONS:
-                self.bad(key, "unknown section", f"known sections: {', '.join(_SECTIONS)}")
+                self.bad(
+                    key,
+                    f"unknown section{did_you_mean(key, _SECTIONS)}",
+                    f"known sections: {', '.join(_SECTIONS)}",
+                )
         head = doc.get("pipeline")
         if not isinstance(head, dict):
             self.bad(
@@ -167,7 +172,11 @@ class _Validator:
             head = {}
         for key in head:
             if key not in _PIPELINE_KEYS:
-                self.bad(f"pipeline.{key}", "unknown field", f"known: {', '.join(_PIPELINE_KEYS)}")
+                self.bad(
+                    f"pipeline.{key}",
+                    f"unknown field{did_you_mean(key, _PIPELINE_KEYS)}",
+                    f"known: {', '.join(_PIPELINE_KEYS)}",
+                )
         name = head.get("name")
         if not isinstance(name, str) or not name.strip():
             if "pipeline" in doc:
@@ -177,7 +186,7 @@ class _Validator:
         queue_batches = self._positive(head, "queue_batches", 4)
         analyze = head.get("analyze", "stream")
         if analyze not in ("stream", "stored"):
-            self.bad("pipeline.analyze", f'{analyze!r} must be "stream" or "stored"')
+            self.bad("pipeline.analyze", unknown_value(analyze, ("stream", "stored")))
             analyze = "stream"
         description = head.get("description", "")
         if not isinstance(description, str):
@@ -204,7 +213,11 @@ class _Validator:
         else:
             for key in out:
                 if key not in _OUTPUT_KEYS:
-                    self.bad(f"output.{key}", "unknown field", "known: report")
+                    self.bad(
+                        f"output.{key}",
+                        f"unknown field{did_you_mean(key, _OUTPUT_KEYS)}",
+                        "known: report",
+                    )
             report = out.get("report")
             if report is not None and (
                 not isinstance(report, str) or Path(report).suffix not in (".html", ".md", ".json")
@@ -246,7 +259,12 @@ class _Validator:
                 continue
             for key in entry:
                 if key not in _STAGE_KEYS:
-                    self.bad(f"{field}.{key}", "unknown field", "known: plugin, name, config", i)
+                    self.bad(
+                        f"{field}.{key}",
+                        f"unknown field{did_you_mean(key, _STAGE_KEYS)}",
+                        "known: plugin, name, config",
+                        i,
+                    )
             plugin = entry.get("plugin")
             if not isinstance(plugin, str) or not plugin:
                 self.bad(f"{field}.plugin", "required: the plugin's name", nth=i)
@@ -254,7 +272,7 @@ class _Validator:
             if self.known is not None and plugin not in self.known:
                 self.bad(
                     f"{field}.plugin",
-                    f"no plugin named {plugin!r} is installed",
+                    f"no plugin named {plugin!r} is installed{did_you_mean(plugin, self.known)}",
                     "run `wiseflow plugins list`, or add its folder with --plugin-dir",
                     i,
                 )

@@ -55,7 +55,7 @@ from .._errors import (
     error_from_dict,
 )
 from .._runner import RunnerSpec
-from .._verdict import issued_or_plugin, plugin_failure
+from .._verdict import exec_refused, issued_or_plugin, plugin_failure
 from ._confine import LAYERS, Confinement, Policy, plugin_uid
 from ._output import OutputPump
 from ._peek import MAX_VALUES, TooManyItems
@@ -615,12 +615,23 @@ class WorkerRunner:
     def _plugin_error(self, data: dict[str, Any]) -> WiseflowError:
         """An error the worker reported: the plugin's own (marked so), unless the host made it.
 
-        The host's own are the broker's errors passed on unchanged and the worker's report of
-        a MemoryError (the quota, WF403, in the host's words).
+        The host's own are the broker's errors passed on unchanged, the worker's report of
+        a MemoryError (the quota, WF403, in the host's words) and of a program start that
+        seccomp refused (WF301 naming the subprocess permission).
         """
         err = error_from_dict(data)
         if err.code == "WF403" and err.message == _memory_message(self.memory_mb):
             return QuotaExceeded(err.message, plugin=self.name, hint=_MEMORY_HINT)
+        if not self._allow_exec:  # seccomp refused a program start: say which permission
+            refused = exec_refused(
+                err,
+                self.name,
+                plugin=self.spec.manifest.name,
+                declared=self.spec.manifest.permissions.subprocess,
+                level=self.spec.level,
+            )
+            if refused is not None:
+                return refused
         return issued_or_plugin(err, getattr(self._broker, "issued", None))
 
     def end(self, err: WiseflowError) -> NoReturn:

@@ -26,6 +26,20 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
 _HINT = "check that the data dir is writable and not on a full disk; see `wiseflow doctor`"
 
+
+def _hint_for(exc: BaseException, path: Path) -> str:
+    """A hint that matches what went wrong: a damaged file is not a permissions problem."""
+    text = str(exc).lower()
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (
+            f"{path} is not a wiseflow database or is damaged; move it away "
+            f"(`mv {path} {path}.broken`) and the next command that writes starts a new one"
+        )
+    if isinstance(exc, RuntimeError):  # written by a newer wiseflow (see _schema.migrate)
+        return "upgrade wiseflow, or use another --data-dir"
+    return _HINT
+
+
 # A record fetched again under the same (source, id) is one row: updated in place when its
 # content changed (run_id then names the run that changed it), left alone otherwise.
 _INSERT = """
@@ -117,7 +131,9 @@ class Store:
             conn.execute("PRAGMA foreign_keys = ON")
             migrate(conn)
         except (sqlite3.Error, OSError, RuntimeError) as exc:
-            raise StoreError(f"cannot open store {p}: {exc}", plugin=str(p), hint=_HINT) from None
+            raise StoreError(
+                f"cannot open store {p}: {exc}", plugin=str(p), hint=_hint_for(exc, p)
+            ) from None
         store = cls(conn, p)
         store.mark_crashed()
         return store
@@ -150,7 +166,9 @@ class Store:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise StoreError(
-                    f"store {self.path}: {what} failed: {exc}", plugin=str(self.path), hint=_HINT
+                    f"store {self.path}: {what} failed: {exc}",
+                    plugin=str(self.path),
+                    hint=_hint_for(exc, self.path),
                 ) from None
 
     # -- runs ------------------------------------------------------------------------------
@@ -385,7 +403,9 @@ class Store:
                 return self._conn.execute(sql, tuple(args)).fetchall()
             except sqlite3.Error as exc:
                 raise StoreError(
-                    f"store {self.path}: query failed: {exc}", plugin=str(self.path), hint=_HINT
+                    f"store {self.path}: query failed: {exc}",
+                    plugin=str(self.path),
+                    hint=_hint_for(exc, self.path),
                 ) from None
 
 

@@ -6,7 +6,7 @@ import gzip
 import hashlib
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -25,8 +25,15 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         max_entries_per_file: newest entries kept per file; 0 keeps all (default 0).
     """
 
-    root: str = "/usr/share/doc"
-    max_entries_per_file: int = 0
+    root: Annotated[
+        str,
+        msgspec.Meta(
+            description="directory holding `*/changelog.Debian.gz`; relative to the pipeline file"
+        ),
+    ] = "/usr/share/doc"
+    max_entries_per_file: Annotated[
+        int, msgspec.Meta(description="newest entries kept per file; 0 keeps all")
+    ] = 0
 
 
 class DebianChangelogConnector(ConnectorPlugin):

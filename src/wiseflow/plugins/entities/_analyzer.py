@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import combinations
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -46,9 +46,19 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             from spaCy's ``en_core_web_sm`` when importable; falls back to rules).
     """
 
-    kinds: list[str] = msgspec.field(default_factory=lambda: list(KINDS))
-    top: int = 15
-    backend: str = "rules"
+    kinds: Annotated[
+        list[str], msgspec.Meta(description=f"entity kinds to extract, of: {', '.join(KINDS)}")
+    ] = msgspec.field(default_factory=lambda: list(KINDS))
+    top: Annotated[
+        int, msgspec.Meta(description="how many entities to rank per kind and pairs in the graph")
+    ] = 15
+    backend: Annotated[
+        Literal["rules", "spacy"],
+        msgspec.Meta(
+            description="`rules`, or `spacy` (adds org/place/person from en_core_web_sm "
+            "when importable; falls back to rules)"
+        ),
+    ] = "rules"
 
 
 class EntitiesAnalyzer(AnalyzerPlugin):

@@ -6,7 +6,7 @@ import calendar
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -25,8 +25,16 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         paths: feed files (each one is a read grant).
     """
 
-    urls: list[str] = msgspec.field(default_factory=list)
-    paths: list[str] = msgspec.field(default_factory=list)
+    urls: Annotated[
+        list[str],
+        msgspec.Meta(description="feed URLs, fetched through the host (each one a network grant)"),
+    ] = msgspec.field(default_factory=list)
+    paths: Annotated[
+        list[str],
+        msgspec.Meta(
+            description="RSS/Atom files (each one a read grant); relative to the pipeline file"
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 def _time(entry: Any) -> datetime | None:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -27,12 +27,16 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         checkpoint_every: files between checkpoints (default 100).
     """
 
-    root: str
-    patterns: list[str] = msgspec.field(
-        default_factory=lambda: ["**/*.md", "**/*.txt", "**/*.html"]
+    root: Annotated[
+        str, msgspec.Meta(description="directory to read; relative to the pipeline file")
+    ]
+    patterns: Annotated[
+        list[str], msgspec.Meta(description="globs relative to `root` of the files to read")
+    ] = msgspec.field(default_factory=lambda: ["**/*.md", "**/*.txt", "**/*.html"])
+    max_bytes: Annotated[int, msgspec.Meta(description="larger files are skipped (bytes)")] = (
+        5_000_000
     )
-    max_bytes: int = 5_000_000
-    checkpoint_every: int = 100
+    checkpoint_every: Annotated[int, msgspec.Meta(description="files between checkpoints")] = 100
 
 
 def _html(raw: str) -> tuple[str, str]:

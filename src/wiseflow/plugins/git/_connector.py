@@ -6,7 +6,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -29,10 +29,14 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         max_commits: stop after this many commits per run; 0 = no limit (default 0).
     """
 
-    repo: str = "."
-    branch: str = "HEAD"
-    checkpoint_every: int = 200
-    max_commits: int = 0
+    repo: Annotated[
+        str, msgspec.Meta(description="path of a local repository; relative to the pipeline file")
+    ] = "."
+    branch: Annotated[str, msgspec.Meta(description="revision to follow")] = "HEAD"
+    checkpoint_every: Annotated[int, msgspec.Meta(description="commits between checkpoints")] = 200
+    max_commits: Annotated[
+        int, msgspec.Meta(description="stop after this many commits per run; 0 = no limit")
+    ] = 0
 
 
 class GitConnector(ConnectorPlugin):

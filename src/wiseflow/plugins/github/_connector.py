@@ -53,13 +53,35 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             before the source fails with WF407 (default 300); 0 = never wait.
     """
 
-    repo: str
-    resource: Literal["issues", "pulls", "commits", "releases"] = "issues"
-    api_url: str = "https://api.github.com"
-    since: str | None = None
-    per_page: int = 100
-    max_pages: int = 0
-    max_wait_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 300.0
+    repo: Annotated[str, msgspec.Meta(description="the repository, as `owner/name`")]
+    resource: Annotated[
+        Literal["issues", "pulls", "commits", "releases"],
+        msgspec.Meta(description="what to list: issues, pulls, commits or releases"),
+    ] = "issues"
+    api_url: Annotated[
+        str, msgspec.Meta(description="API base: GitHub Enterprise or a test server")
+    ] = "https://api.github.com"
+    since: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="ISO date; only items updated (issues, pulls) or committed (commits) since"
+        ),
+    ] = None
+    per_page: Annotated[
+        int, msgspec.Meta(description="page size asked for (100 is GitHub's maximum)")
+    ] = 100
+    max_pages: Annotated[
+        int, msgspec.Meta(description="stop after this many pages per run; 0 = no limit")
+    ] = 0
+    max_wait_s: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0,
+            le=86400,
+            description="seconds a run may spend waiting out rate limits and server errors "
+            "before the source fails with WF407; 0 = never wait",
+        ),
+    ] = 300.0
 
 
 def _time(value: Any) -> datetime | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -15,8 +15,10 @@ class HelloConnector(ConnectorPlugin):
     """Yields ``count`` greetings, resuming after the last one it delivered."""
 
     class Config(msgspec.Struct, frozen=True):
-        count: int = 3
-        greeting: str = "hello"
+        count: Annotated[int, msgspec.Meta(description="how many greetings to yield")] = 3
+        greeting: Annotated[str, msgspec.Meta(description="the word each title starts with")] = (
+            "hello"
+        )
 
     def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint]:
         cfg: HelloConnector.Config = self.ctx.config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -34,12 +34,33 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         near_distance: bits of difference still counted as near-duplicate, 0-3 (default 3).
     """
 
-    strip_html: bool = True
-    normalize: bool = True
-    detect_language: bool = True
-    dedup: Literal["off", "exact", "near"] = "exact"
-    dedup_action: Literal["annotate", "drop"] = "annotate"
-    near_distance: int = 3
+    strip_html: Annotated[
+        bool,
+        msgspec.Meta(
+            description="turn HTML in `text` into plain text (text without tags is left alone)"
+        ),
+    ] = True
+    normalize: Annotated[bool, msgspec.Meta(description="Unicode NFKC and whitespace clean-up")] = (
+        True
+    )
+    detect_language: Annotated[
+        bool, msgspec.Meta(description='annotate `annotations["text"]["lang"]`')
+    ] = True
+    dedup: Annotated[
+        Literal["off", "exact", "near"],
+        msgspec.Meta(
+            description="`off`, `exact` (same normalised text) or `near` (SimHash over word "
+            "3-shingles, within `near_distance` bits)"
+        ),
+    ] = "exact"
+    dedup_action: Annotated[
+        Literal["annotate", "drop"],
+        msgspec.Meta(description="`annotate` (mark `duplicate_of`) or `drop` duplicates"),
+    ] = "annotate"
+    near_distance: Annotated[
+        int,
+        msgspec.Meta(ge=0, le=3, description="bits of difference still counted as near-duplicate"),
+    ] = 3
 
 
 def html_to_text(html: str) -> str:

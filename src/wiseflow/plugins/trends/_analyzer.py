@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -33,12 +33,22 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         window: trailing periods used for the forecast and burst baseline (default 24).
     """
 
-    period: Literal["day", "week", "month", "year"] = "month"
-    top: int = 5
-    kinds: list[str] = msgspec.field(default_factory=lambda: ["cve", "package", "person"])
-    since: str | None = None
-    horizon: int = 3
-    window: int = 24
+    period: Annotated[
+        Literal["day", "week", "month", "year"],
+        msgspec.Meta(description="length of one period: day, week, month or year"),
+    ] = "month"
+    top: Annotated[int, msgspec.Meta(description="entities per kind to chart and test")] = 5
+    kinds: Annotated[
+        list[str],
+        msgspec.Meta(description=f"entity kinds followed over time, of: {', '.join(KINDS)}"),
+    ] = msgspec.field(default_factory=lambda: ["cve", "package", "person"])
+    since: Annotated[
+        str | None, msgspec.Meta(description="ignore records before this ISO date")
+    ] = None
+    horizon: Annotated[int, msgspec.Meta(description="periods to forecast")] = 3
+    window: Annotated[
+        int, msgspec.Meta(description="trailing periods used for the forecast and burst baseline")
+    ] = 24
 
 
 class TrendsAnalyzer(AnalyzerPlugin):
@@ -51,9 +61,16 @@ class TrendsAnalyzer(AnalyzerPlugin):
         self.config: Config = ctx.config
         bad = set(self.config.kinds) - set(KINDS)
         if bad:
+            import difflib
+
             from wiseflow import ConfigError
 
-            raise ConfigError(f"trends: unknown kind(s) {sorted(bad)}", plugin="trends")
+            close = sorted({m for b in bad for m in difflib.get_close_matches(b, KINDS, n=1)})
+            maybe = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise ConfigError(
+                f"trends: unknown kind(s) {sorted(bad)}{maybe} (known: {', '.join(KINDS)})",
+                plugin="trends",
+            )
         self.kinds = frozenset(self.config.kinds)
         self.records: Counter[int] = Counter()
         self.kind_mentions: dict[str, Counter[int]] = {k: Counter() for k in self.kinds}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -17,7 +17,7 @@ class WordCountAnalyzer(AnalyzerPlugin):
     """Counts records and the ``top`` most frequent words of their text."""
 
     class Config(msgspec.Struct, frozen=True):
-        top: int = 10
+        top: Annotated[int, msgspec.Meta(description="how many of the most frequent words")] = 10
 
     def __init__(self) -> None:
         self.records = 0
