@@ -11,7 +11,6 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, final
 
-from ._audit import audit_plugin, blocking
 from ._ceilings import effective_limits
 from ._datadir import data_dir_guard
 from ._discovery import Candidate
@@ -99,6 +98,8 @@ def audit_threshold(audit_block: str, level: str) -> str:
 
 def audit_gate(cand: Candidate, threshold: str) -> None:
     """Refuse a plugin whose source has findings at or above ``threshold`` (WF302)."""
+    from ._audit import audit_plugin, blocking  # the rules compile on first use only
+
     if cand.origin == "direct":
         return
     m = cand.manifest

@@ -19,7 +19,6 @@ Which origin a name belongs to, in order:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import final
 
@@ -54,6 +53,8 @@ def plugin_root(cand: Candidate) -> str | None:
 
 def content_digest(files: Mapping[str, str]) -> str:
     """One SHA-256 over a plugin's file digests: the "content" part of its identity."""
+    import hashlib  # OpenSSL loads only when a digest is needed, not for every command
+
     h = hashlib.sha256()
     for rel in sorted(files):
         h.update(f"{rel}\0{files[rel]}\n".encode("utf-8", "surrogateescape"))

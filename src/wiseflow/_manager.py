@@ -29,7 +29,6 @@ from ._errors import (
 from ._grants import anchor_paths
 from ._identity import Admission, admit, origin_of
 from ._lifecycle import EventBus, PluginState
-from ._loader import forget_folder_plugin
 from ._lock import LOCK_NAME, Lock
 from ._operator import OperatorConfig
 from ._plugin import BasePlugin
@@ -485,6 +484,8 @@ class PluginManager:
             if name in self._load_order:
                 self._load_order.remove(name)
         if handle.origin == "dir":
+            from ._loader import forget_folder_plugin  # import machinery only when needed
+
             forget_folder_plugin(handle.plugin)
 
     def close(self) -> None:

@@ -23,27 +23,35 @@ if TYPE_CHECKING:
 __all__ = ["approved_candidate", "grant", "identity_doc", "revoke"]
 
 
-def identity_doc(pm: PluginManager, cand: Candidate, *, save: bool = True) -> dict[str, Any]:
-    """``{"identity": {name, origin, content}, "locked", "verified", "verify_error"}``."""
+def identity_doc(
+    pm: PluginManager, cand: Candidate, *, save: bool = True, content: bool = True
+) -> dict[str, Any]:
+    """``{"identity": {name, origin, content}, "locked", "verified", "verify_error"}``.
+
+    ``content=False`` (a listing of many plugins) hashes only the locked ones, which are
+    verified anyway; the others show ``content`` null.
+    """
     from .._identity import content_digest, origin_of
 
-    try:
-        files = pm.approvals.files(cand, save=save)
-        content = content_digest(files) if files is not None else None
-    except WiseflowError:
-        files, content = None, None
+    entry = pm.approvals.entry(cand)
     doc: dict[str, Any] = {
-        "identity": {"name": cand.manifest.name, "origin": origin_of(cand), "content": content},
-        "locked": pm.approvals.entry(cand) is not None,
+        "identity": {"name": cand.manifest.name, "origin": origin_of(cand), "content": None},
+        "locked": entry is not None,
         "verified": None,
     }
-    if doc["locked"]:
+    if entry is not None:
         try:
             pm.verify(cand)
             doc["verified"] = True
         except WiseflowError as exc:
             doc["verified"] = False
             doc["verify_error"] = {"code": exc.code, "message": exc.message}
+    if content or entry is not None:
+        try:
+            files = pm.approvals.files(cand, save=save)
+            doc["identity"]["content"] = content_digest(files) if files is not None else None
+        except WiseflowError:
+            pass
     return doc
 
 

@@ -125,9 +125,11 @@ def _listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 def _with_identity(
     pm: PluginManager, discovery: Any, rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Add each row's identity (origin, content) and whether it is locked and verified.
+    """Add each row's identity (name, origin; content for locked plugins) and whether it
+    is locked and verified.
 
-    Computed on every listing, never memoised: content is the files as they are now.
+    Computed on every listing, never memoised: what is verified is the files as they are
+    now. Unlocked plugins are not hashed here (`plugins info NAME` shows their content).
     """
     by_place = {(c.origin, c.location, c.manifest.name): c for c in discovery.candidates}
     for row in rows:
@@ -135,7 +137,7 @@ def _with_identity(
         if cand is None:
             row.update(identity=None, locked=False, verified=None)
             continue
-        row.update(identity_doc(pm, cand, save=False))
+        row.update(identity_doc(pm, cand, save=False, content=False))
     pm.approvals.save_hashes()  # once, not per plugin
     return rows
 

@@ -62,13 +62,16 @@ class Session:
     def pm(self) -> PluginManager:
         if self._pm is None:
             data_dir = self.data_dir
-            # Caches live in the data dir, but only a command that writes creates it: a
-            # read-only command run from another folder leaves no `./.wiseflow` behind.
+            # Caches live in the data dir. A data dir the operator chose (--data-dir, or a
+            # wiseflow.toml) may be created for them; the implicit `./.wiseflow` is created
+            # only by a command that writes, so a read-only command run from another folder
+            # leaves nothing behind.
+            chosen = bool(self.opts.data_dir) or self.base_config.path is not None
             self._pm = PluginManager(
                 self.config,
                 plugin_dirs=self.opts.plugin_dirs,
                 data_dir=data_dir,
-                cache=data_dir.is_dir(),
+                cache=chosen or data_dir.is_dir(),
             )
             for folder in self._pm.plugin_dirs:
                 if not folder.is_dir():
