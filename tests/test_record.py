@@ -106,7 +106,7 @@ FIELDS = ["id", "source", "kind", "time", "title", "text", "url", "author", "tag
         ({"tags": ["a", None]}, TypeError, "Record.tags[1]: expected a str, got NoneType"),
         ({"data": []}, TypeError, "Record.data: expected a dict with str keys, got list []"),
         ({"data": {1: "x"}}, TypeError, "Record.data: keys must be str, got int 1"),
-        ({"data": {"a": {"b": [1, b"x"]}}}, TypeError, "Record.data['a']['b'][1]: expected JSON"),
+        ({"data": {"a": {"b": [1, b"x"]}}}, TypeError, "Record.data['a']['b'][1]: expected"),
         ({"data": {"t": (1, 2)}}, TypeError, "Record.data['t']: expected JSON (None, bool, int"),
         ({"data": {"s": {1}}}, TypeError, "got set {1} (use a list)"),
         ({"data": {"when": T0}}, TypeError, "Record.data['when']: expected JSON"),
@@ -161,7 +161,7 @@ def test_valid_records_of_every_shape_construct() -> None:
 
 
 def test_replace_and_annotate_check_what_they_change() -> None:
-    """replace(), annotate() and msgspec.structs.replace() refuse bad values like the constructor."""
+    """replace(), annotate() and msgspec.structs.replace() refuse what the constructor refuses."""
     r = Record(id="1", source="s", time=T0)
     with pytest.raises(TypeError, match=r"Record.tags: expected a tuple or list of str"):
         r.replace(tags="abc")
@@ -199,12 +199,14 @@ def test_record_problem_names_what_was_changed_around_the_constructor() -> None:
 anything = st.deferred(
     lambda: st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
     | st.binary(max_size=4) | st.datetimes() | st.lists(anything, max_size=3)
-    | st.tuples(anything) | st.dictionaries(st.text(max_size=5) | st.integers(), anything, max_size=3)
+    | st.tuples(anything)
+    | st.dictionaries(st.text(max_size=5) | st.integers(), anything, max_size=3)
 )  # fmt: skip
 wide_json = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text(max_size=10)
     | st.floats(allow_nan=False, allow_infinity=False),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )  # fmt: skip
 valid_fields = st.fixed_dictionaries(
