@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 _force = msgspec.structs.force_setattr
+_wire_encode = msgspec.msgpack.Encoder().encode
 _copy: Callable[["Record"], "Record"] = getattr(msgspec.Struct, "__copy__")  # noqa: B009 - untyped
 #: msgpack carries integers in [-2**63, 2**64 - 1]; JSON numbers beyond that are not kept.
 _INT_MIN = -(2**63)
@@ -181,27 +182,53 @@ def bad_output(problem: str, plugin: str | None = None) -> PluginError:
     return PluginError(f"a returned record breaks the record contract: {problem}", plugin=plugin)
 
 
+def as_received(record: Record) -> "Record | str":
+    """``record`` as a host receives it from a worker, for a trusted plugin's output.
+
+    Itself when it keeps the contract. When it was changed around the constructor: the
+    copy the wire makes of it if the wire's own conversions mend it (msgpack has no tuple
+    or set: they become lists), else what is wrong, naming the field, in the words the
+    worker (cannot encode it) or the host (cannot decode it) would use. So a record's
+    fate does not depend on the level its plugin runs at.
+    """
+    problem = record_problem(record)
+    if problem is None:
+        return record
+    try:
+        sent = _wire_encode(record)
+    except (TypeError, ValueError, OverflowError):
+        return problem
+    try:
+        received: Record = _wire_decoder.decode(sent)
+    except (msgspec.DecodeError, ValueError, TypeError, RecursionError) as exc:
+        raw = msgspec.msgpack.decode(sent)
+        return (fields_problem(raw) if isinstance(raw, dict) else None) or str(exc)
+    return received
+
+
 def screen(items: Iterable[Any]) -> Iterator[Any]:
-    """``items`` (a trusted plugin's stream) with each record breaking the contract replaced
-    by its refusal, as a worker's host decodes them (see ``_sandbox._protocol.salvage``)."""
+    """``items`` (a trusted plugin's stream) with each record as a worker's host would take
+    it (see :func:`as_received`): a record breaking the contract becomes its refusal."""
     for item in items:
         if type(item) is Record:
-            problem = record_problem(item)
-            if problem is not None:
-                yield refused(getattr(item, "id", None), problem)
+            got = as_received(item)
+            if type(got) is str:
+                yield refused(getattr(item, "id", None), got)
                 continue
+            item = got  # noqa: PLW2901 - the copy the wire would have made
         yield item
 
 
 def check_returned(value: Any, plugin: str | None) -> None:
-    """Raise :func:`bad_output` for the first record in ``value`` (a list) breaking the
-    contract: a trusted plugin's result, checked as a worker's host decodes one."""
+    """Take the records in ``value`` (a trusted plugin's result list) as a worker's host
+    would (see :func:`as_received`): mended in place, or :func:`bad_output` raised."""
     if type(value) is list:
-        for item in value:
+        for i, item in enumerate(value):
             if type(item) is Record:
-                problem = record_problem(item)
-                if problem is not None:
-                    raise bad_output(problem, plugin)
+                got = as_received(item)
+                if type(got) is str:
+                    raise bad_output(got, plugin)
+                value[i] = got
 
 
 def fields_problem(fields: Mapping[Any, Any]) -> str | None:
@@ -360,6 +387,9 @@ def _walk(value: Any, depth: int) -> tuple[list[str], TypeError | ValueError] | 
         return None
     hint = " (use a list)" if isinstance(value, tuple | set | frozenset) else ""
     return [], TypeError(f"expected {_JSON}, got {_got(value)}{hint}")
+
+
+_wire_decoder = msgspec.msgpack.Decoder(Record)
 
 
 @final
