@@ -110,8 +110,19 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
             if type(tag) is not str:
                 _tags(tags)  # raises, naming the tag
         data, annotations = self.data, self.annotations
-        if type(data) is not dict or (data and _flat_json(data)):
-            _dict("data", data)  # walks nested values once, naming the first bad one
+        if type(data) is not dict:
+            _dict("data", data)
+        else:  # inline: a flat dict of str keys and JSON scalars is the usual data
+            for k, v in data.items():
+                t = type(v)
+                if type(k) is str and (t is str or t is bool or v is None):
+                    continue
+                if type(k) is str and (
+                    (t is int and _INT_MIN <= v <= _INT_MAX) or (t is float and v - v == 0.0)
+                ):
+                    continue
+                _dict("data", data)  # walks it once, naming the first bad value
+                break
         if type(annotations) is not dict or (annotations and _flat_json(annotations)):
             _dict("annotations", annotations)
         t = self.time
@@ -138,7 +149,9 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         """A copy with ``annotations[key] = value`` (``value`` must be JSON)."""
         if type(key) is not str:
             raise TypeError(f"Record.annotations: keys must be str, got {_got(key)}")
-        _json_value(value, f"annotations[{key!r}]")
+        t = type(value)
+        if not (t is str or t is bool or value is None):  # a scalar needs no walk
+            _json_value(value, f"annotations[{key!r}]")
         new: Record = _copy(self)
         _force(new, "annotations", {**self.annotations, key: value})
         return new
@@ -356,6 +369,35 @@ def _json_value(value: Any, where: str) -> None:
 
 
 def _walk(value: Any, depth: int) -> tuple[list[str], TypeError | ValueError] | None:
+    """None when ``value`` is JSON; else the path to the first bad value (innermost first)
+    and the error. Scalars inside containers are checked inline: no call per item."""
+    if isinstance(value, dict):
+        pairs: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list):
+        pairs = enumerate(value)
+    else:
+        return _scalar(value)
+    if depth >= MAX_DEPTH:
+        return [], ValueError(f"nested deeper than {MAX_DEPTH} levels (or a cycle)")
+    keyed = isinstance(value, dict)
+    for k, v in pairs:
+        if keyed and type(k) is not str:
+            return [], TypeError(f"keys must be str, got {_got(k)}")
+        t = type(v)
+        if t is str or t is bool or v is None:
+            continue
+        if t is int and _INT_MIN <= v <= _INT_MAX:
+            continue
+        if t is float and v - v == 0.0:
+            continue
+        bad = _walk(v, depth + 1)
+        if bad is not None:
+            bad[0].append(f"[{k!r}]")
+            return bad
+    return None
+
+
+def _scalar(value: Any) -> tuple[list[str], TypeError | ValueError] | None:
     t = type(value)
     if t is str or t is bool or value is None:
         return None
@@ -367,24 +409,6 @@ def _walk(value: Any, depth: int) -> tuple[list[str], TypeError | ValueError] | 
         if value - value == 0.0:
             return None
         return [], ValueError(f"expected a finite float, got {value!r}")
-    if depth >= MAX_DEPTH and isinstance(value, dict | list):
-        return [], ValueError(f"nested deeper than {MAX_DEPTH} levels (or a cycle)")
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if type(k) is not str:
-                return [], TypeError(f"keys must be str, got {_got(k)}")
-            bad = _walk(v, depth + 1)
-            if bad is not None:
-                bad[0].append(f"[{k!r}]")
-                return bad
-        return None
-    if isinstance(value, list):
-        for i, v in enumerate(value):
-            bad = _walk(v, depth + 1)
-            if bad is not None:
-                bad[0].append(f"[{i}]")
-                return bad
-        return None
     hint = " (use a list)" if isinstance(value, tuple | set | frozenset) else ""
     return [], TypeError(f"expected {_JSON}, got {_got(value)}{hint}")
 
