@@ -14,7 +14,9 @@ enter them (see ``_sandbox._protocol`` and ``_inprocess``).
 # and msgspec resolves string annotations through the class's module.
 
 import reprlib
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, final
 
@@ -25,6 +27,7 @@ from ._errors import PluginError, SkipRecord
 __all__ = [
     "Checkpoint",
     "Record",
+    "already_checked",
     "bad_output",
     "check_returned",
     "fields_problem",
@@ -49,6 +52,27 @@ _REFUSED_HINT = (
     "the plugin made a record that breaks the record contract (SPEC §2); construct records "
     "with Record(...) and replace(), which check every field, and do not change them in place"
 )
+
+
+class _Checked(threading.local):
+    by_peer = False
+
+
+_checked = _Checked()
+
+
+@contextmanager
+def already_checked() -> Iterator[None]:
+    """Records decoded in this thread meanwhile are not checked again.
+
+    For a worker decoding the host's messages: every record in them was checked where it
+    entered the host. Per thread, so a plugin thread making records is never exempt.
+    """
+    _checked.by_peer = True
+    try:
+        yield
+    finally:
+        _checked.by_peer = False
 
 
 @final
@@ -87,6 +111,8 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     annotations: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if _checked.by_peer:  # decoded from a peer that checked it (see already_checked)
+            return
         # The hot path: identity checks in one expression for the usual record; anything
         # unusual (or wrong) goes through the per-field checks, which name the field.
         url, author, tags = self.url, self.author, self.tags
@@ -114,11 +140,11 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
             _dict("data", data)
         else:  # inline: a flat dict of str keys and JSON scalars is the usual data
             for k, v in data.items():
-                t = type(v)
-                if type(k) is str and (t is str or t is bool or v is None):
+                tv = type(v)
+                if type(k) is str and (tv is str or tv is bool or v is None):
                     continue
                 if type(k) is str and (
-                    (t is int and _INT_MIN <= v <= _INT_MAX) or (t is float and v - v == 0.0)
+                    (tv is int and _INT_MIN <= v <= _INT_MAX) or (tv is float and v - v == 0.0)
                 ):
                     continue
                 _dict("data", data)  # walks it once, naming the first bad value
@@ -165,6 +191,8 @@ def record_problem(record: Any) -> str | None:
     """
     if type(record) is not Record:
         return f"expected a Record, got {_got(record)}"
+    if _checked.by_peer:
+        return None  # never: a host does not receive records while exempt
     try:
         record.__post_init__()
     except AttributeError as exc:  # a field never set

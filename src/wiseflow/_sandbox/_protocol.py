@@ -38,7 +38,15 @@ from .._errors import (
     plugin_traceback,
 )
 from .._plugin import Figure
-from .._record import Checkpoint, Record, bad_output, fields_problem, record_problem, refused
+from .._record import (
+    Checkpoint,
+    Record,
+    already_checked,
+    bad_output,
+    fields_problem,
+    record_problem,
+    refused,
+)
 from ._confine import Confinement, Policy
 from ._peek import COUNT_FROM, TooManyItems, count_items, count_values
 
@@ -428,12 +436,30 @@ class Channel:
     :data:`MAX_FRAME` for one frame, whatever length prefix the peer claims.
     """
 
-    __slots__ = ("_buf", "_decoder", "_encoder", "_in", "_in_view", "_out", "_sent",
-                 "max_chunk_items", "max_frame", "max_result_items", "max_values", "pending",
-                 "sock")  # fmt: skip
+    __slots__ = (
+        "_buf",
+        "_decoder",
+        "_encoder",
+        "_in",
+        "_in_view",
+        "_out",
+        "_sent",
+        "max_chunk_items",
+        "max_frame",
+        "max_result_items",
+        "max_values",
+        "peer_checked",
+        "pending",
+        "sock",
+    )  # fmt: skip
 
-    def __init__(self, sock: socket.socket, *, max_frame: int = MAX_FRAME) -> None:
+    def __init__(
+        self, sock: socket.socket, *, max_frame: int = MAX_FRAME, peer_checked: bool = False
+    ) -> None:
         self.sock = sock
+        #: The peer checked every record it sends (the host, seen from a worker): they are
+        #: decoded without being checked again. Never set on the host's side.
+        self.peer_checked = peer_checked
         self.max_frame = max_frame
         # items a Result / Chunk may hold, counted before decoding (None: any; see _peek)
         self.max_result_items: int | None = None
@@ -540,7 +566,11 @@ class Channel:
         try:
             self._check_counts(body)
             try:
-                msg: Message = self._decoder.decode(body)
+                if self.peer_checked:
+                    with already_checked():
+                        msg: Message = self._decoder.decode(body)
+                else:
+                    msg = self._decoder.decode(body)
             except msgspec.ValidationError:
                 # well-formed, but some record breaks the contract: that record alone is
                 # refused (see salvage); anything else wrong is a violation below

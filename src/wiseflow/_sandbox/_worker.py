@@ -478,7 +478,7 @@ async def _await(value: Any) -> Any:
 def main(argv: list[str]) -> int:
     fd, host_pid = int(argv[1]), int(argv[2])
     sock = socket.socket(fileno=fd)
-    chan = Channel(sock)
+    chan = Channel(sock, peer_checked=True)  # the host checked every record it sends
     setup = chan.recv()
     if not isinstance(setup, Setup) or setup.policy.host_pid != host_pid:
         return 2
