@@ -55,24 +55,32 @@ _REFUSED_HINT = (
 
 
 class _Checked(threading.local):
+    #: decoded from a peer that checked every record (a worker reading the host)
     by_peer = False
+    #: decoded by msgspec's typed decoder: the field types are already the contract's
+    typed = False
 
 
 _checked = _Checked()
 
 
 @contextmanager
-def already_checked() -> Iterator[None]:
-    """Records decoded in this thread meanwhile are not checked again.
+def already_checked(*, by_peer: bool) -> Iterator[None]:
+    """Records decoded in this thread meanwhile are checked only for what is left to check.
 
-    For a worker decoding the host's messages: every record in them was checked where it
-    entered the host. Per thread, so a plugin thread making records is never exempt.
+    ``by_peer``: not at all (a worker decoding the host's messages: every record in them
+    was checked where it entered the host); else only what msgspec's typed decoding
+    cannot check (non-empty ids, JSON data, aware times): the host decoding a worker's.
+    Per thread, so a plugin thread making records meanwhile is never exempt.
     """
-    _checked.by_peer = True
+    if by_peer:
+        _checked.by_peer = True
+    else:
+        _checked.typed = True
     try:
         yield
     finally:
-        _checked.by_peer = False
+        _checked.by_peer = _checked.typed = False
 
 
 @final
@@ -111,30 +119,36 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     annotations: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if _checked.by_peer:  # decoded from a peer that checked it (see already_checked)
+        checked = _checked
+        if checked.by_peer:  # decoded from a peer that checked it (see already_checked)
             return
         # The hot path: identity checks in one expression for the usual record; anything
         # unusual (or wrong) goes through the per-field checks, which name the field.
         url, author, tags = self.url, self.author, self.tags
-        if not (
-            type(self.id) is str
-            and self.id
-            and type(self.source) is str
-            and self.source
-            and type(self.kind) is str
-            and type(self.title) is str
-            and type(self.text) is str
-            and (url is None or type(url) is str)
-            and (author is None or type(author) is str)
-            and type(tags) is tuple
-        ):
-            for name in ("id", "source", "kind", "title", "text", "url", "author"):
-                _CHECKS[name](getattr(self, name))
-            if type(tags) is not tuple:
-                _force(self, "tags", _tags(tags))
-        for tag in tags:
-            if type(tag) is not str:
-                _tags(tags)  # raises, naming the tag
+        if checked.typed:  # msgspec's typed decoding checked every type but the data's
+            if not (self.id and self.source):
+                _CHECKS["id"](self.id)
+                _CHECKS["source"](self.source)
+        else:
+            if not (
+                type(self.id) is str
+                and self.id
+                and type(self.source) is str
+                and self.source
+                and type(self.kind) is str
+                and type(self.title) is str
+                and type(self.text) is str
+                and (url is None or type(url) is str)
+                and (author is None or type(author) is str)
+                and type(tags) is tuple
+            ):
+                for name in ("id", "source", "kind", "title", "text", "url", "author"):
+                    _CHECKS[name](getattr(self, name))
+                if type(tags) is not tuple:
+                    _force(self, "tags", _tags(tags))
+            for tag in tags:
+                if type(tag) is not str:
+                    _tags(tags)  # raises, naming the tag
         data, annotations = self.data, self.annotations
         if type(data) is not dict:
             _dict("data", data)
@@ -191,8 +205,8 @@ def record_problem(record: Any) -> str | None:
     """
     if type(record) is not Record:
         return f"expected a Record, got {_got(record)}"
-    if _checked.by_peer:
-        return None  # never: a host does not receive records while exempt
+    if _checked.by_peer or _checked.typed:
+        return None  # never: records are not screened while being decoded
     try:
         record.__post_init__()
     except AttributeError as exc:  # a field never set

@@ -458,7 +458,8 @@ class Channel:
     ) -> None:
         self.sock = sock
         #: The peer checked every record it sends (the host, seen from a worker): they are
-        #: decoded without being checked again. Never set on the host's side.
+        #: decoded without being checked again. Never set on the host's side, where the
+        #: records decoded are checked for what typed decoding leaves (see already_checked).
         self.peer_checked = peer_checked
         self.max_frame = max_frame
         # items a Result / Chunk may hold, counted before decoding (None: any; see _peek)
@@ -566,11 +567,8 @@ class Channel:
         try:
             self._check_counts(body)
             try:
-                if self.peer_checked:
-                    with already_checked():
-                        msg: Message = self._decoder.decode(body)
-                else:
-                    msg = self._decoder.decode(body)
+                with already_checked(by_peer=self.peer_checked):
+                    msg: Message = self._decoder.decode(body)
             except msgspec.ValidationError:
                 # well-formed, but some record breaks the contract: that record alone is
                 # refused (see salvage); anything else wrong is a violation below
