@@ -54,11 +54,12 @@ _REFUSED_HINT = (
 )
 
 
+#: What a record decoded in this thread still needs checked (see already_checked).
+_FULL, _DATA, _NOTHING = 0, 1, 2
+
+
 class _Checked(threading.local):
-    #: decoded from a peer that checked every record (a worker reading the host)
-    by_peer = False
-    #: decoded by msgspec's typed decoder: the field types are already the contract's
-    typed = False
+    mode = _FULL
 
 
 _checked = _Checked()
@@ -70,17 +71,14 @@ def already_checked(*, by_peer: bool) -> Iterator[None]:
 
     ``by_peer``: not at all (a worker decoding the host's messages: every record in them
     was checked where it entered the host); else only what msgspec's typed decoding
-    cannot check (non-empty ids, JSON data, aware times): the host decoding a worker's.
-    Per thread, so a plugin thread making records meanwhile is never exempt.
+    cannot check (non-empty ids, JSON data values, aware times): the host decoding a
+    worker's. Per thread, so a plugin thread making records meanwhile is never exempt.
     """
-    if by_peer:
-        _checked.by_peer = True
-    else:
-        _checked.typed = True
+    _checked.mode = _NOTHING if by_peer else _DATA
     try:
         yield
     finally:
-        _checked.by_peer = _checked.typed = False
+        _checked.mode = _FULL
 
 
 @final
@@ -119,13 +117,13 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     annotations: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        checked = _checked
-        if checked.by_peer:  # decoded from a peer that checked it (see already_checked)
+        mode = _checked.mode
+        if mode == _NOTHING:  # decoded from a peer that checked it (see already_checked)
             return
         # The hot path: identity checks in one expression for the usual record; anything
         # unusual (or wrong) goes through the per-field checks, which name the field.
         url, author, tags = self.url, self.author, self.tags
-        if checked.typed:  # msgspec's typed decoding checked every type but the data's
+        if mode == _DATA:  # msgspec's typed decoding checked every type but the data's
             if not (self.id and self.source):
                 _CHECKS["id"](self.id)
                 _CHECKS["source"](self.source)
@@ -205,7 +203,7 @@ def record_problem(record: Any) -> str | None:
     """
     if type(record) is not Record:
         return f"expected a Record, got {_got(record)}"
-    if _checked.by_peer or _checked.typed:
+    if _checked.mode != _FULL:
         return None  # never: records are not screened while being decoded
     try:
         record.__post_init__()
