@@ -45,6 +45,7 @@ _INT_MAX = 2**64 - 1
 #: Nesting deeper than this is refused (the wire and JSON codecs recurse; cycles end here).
 MAX_DEPTH = 100
 _JSON = "JSON (None, bool, int, float, str, list or dict with str keys)"
+_PLAIN = frozenset({str, bool, type(None)})
 _repr = reprlib.Repr()
 _repr.maxstring = 60
 _repr.maxother = 60
@@ -420,6 +421,8 @@ def _walk(value: Any, depth: int) -> tuple[list[str], TypeError | ValueError] | 
     if depth >= MAX_DEPTH:
         return [], ValueError(f"nested deeper than {MAX_DEPTH} levels (or a cycle)")
     keyed = isinstance(value, dict)
+    if not keyed and _PLAIN.issuperset(map(type, value)):
+        return None  # a list of strings (files, labels): checked in C, no loop here
     for k, v in pairs:
         if keyed and type(k) is not str:
             return [], TypeError(f"keys must be str, got {_got(k)}")
