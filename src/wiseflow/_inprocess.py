@@ -21,6 +21,7 @@ from ._errors import InterfaceError, PluginError, PluginTimeout, WiseflowError
 from ._interface import validate_interface
 from ._loader import import_entry
 from ._plugin import BasePlugin
+from ._record import check_returned, screen
 from ._runner import RunnerSpec
 from ._verdict import is_plugin_made, issued_or_plugin, plugin_failure
 
@@ -133,6 +134,7 @@ class InProcessRunner:
             value = getattr(plugin, method)(*args)
         out = self._run(value, timeout)
         check_output(self.spec, method, args, out)  # the same ceiling as a worker's
+        check_returned(out, self.spec.instance)  # and the same record contract
         return out
 
     def stream(self, method: str, args: list[Any], timeout: float | None) -> Iterator[Any]:
@@ -141,19 +143,22 @@ class InProcessRunner:
             value = getattr(plugin, method)(*args)
         result = self._run(value, timeout)
         if isinstance(result, AsyncIterator) or hasattr(result, "__anext__"):
-            agen: AsyncIterator[Any] = result
-            while True:
-                try:
-                    item = self._run(agen.__anext__(), timeout)
-                except StopAsyncIteration:
-                    return
-                yield item
+            yield from screen(self._iterate_async(result, timeout))
         else:
             try:  # one handler for the whole stream: nothing is added per item
-                yield from result
+                # records breaking the contract are refused one by one, as a worker's are
+                yield from screen(result)
             except WiseflowError as exc:
                 self._mark(exc)
                 raise
+
+    def _iterate_async(self, agen: AsyncIterator[Any], timeout: float | None) -> Iterator[Any]:
+        while True:
+            try:
+                item = self._run(agen.__anext__(), timeout)
+            except StopAsyncIteration:
+                return
+            yield item
 
     def _require(self) -> BasePlugin:
         if self._plugin is None:

@@ -1,26 +1,108 @@
-"""The unit of data (:class:`Record`) and a connector's state marker (:class:`Checkpoint`)."""
+"""The unit of data (:class:`Record`) and a connector's state marker (:class:`Checkpoint`).
+
+A Record checks its fields where it is made (``Record(...)``, ``replace``, ``annotate``,
+and every typed decode, which msgspec runs through ``__post_init__``): the types of SPEC §2,
+a non-empty ``id``, and ``data``/``annotations`` that are JSON (str keys; None, bool, 64-bit
+int, finite float, str, list, dict), so that what a plugin makes is what the store keeps
+and what the other side of the wire decodes, at every level. :func:`record_problem` says
+what is wrong with a record built around the constructor (``force_setattr``,
+``Record.__new__``, a ``data`` dict changed in place); the hosts call it where records
+enter them (see ``_sandbox._protocol`` and ``_inprocess``).
+"""
 
 # No `from __future__ import annotations` here: public Structs are re-homed to `wiseflow`,
 # and msgspec resolves string annotations through the class's module.
 
+import reprlib
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, final
 
 import msgspec
 
-__all__ = ["Checkpoint", "Record"]
+from ._errors import PluginError, SkipRecord
+
+__all__ = [
+    "Checkpoint",
+    "Record",
+    "already_checked",
+    "bad_output",
+    "check_returned",
+    "fields_problem",
+    "record_problem",
+    "refused",
+    "screen",
+]
+
+_force = msgspec.structs.force_setattr
+_wire_encode = msgspec.msgpack.Encoder().encode
+_copy: Callable[["Record"], "Record"] = getattr(msgspec.Struct, "__copy__")  # noqa: B009 - untyped
+#: msgpack carries integers in [-2**63, 2**64 - 1]; JSON numbers beyond that are not kept.
+_INT_MIN = -(2**63)
+_INT_MAX = 2**64 - 1
+#: Nesting deeper than this is refused (the wire and JSON codecs recurse; cycles end here).
+MAX_DEPTH = 100
+_JSON = "JSON (None, bool, int, float, str, list or dict with str keys)"
+_PLAIN = frozenset({str, bool, type(None)})
+_repr = reprlib.Repr()
+_repr.maxstring = 60
+_repr.maxother = 60
+_REFUSED_HINT = (
+    "the plugin made a record that breaks the record contract (SPEC §2); construct records "
+    "with Record(...) and replace(), which check every field, and do not change them in place"
+)
+
+
+#: What a record decoded in this thread still needs checked (see already_checked).
+_FULL, _DATA, _NOTHING = 0, 1, 2
+
+
+class _Checked(threading.local):
+    mode = _FULL
+
+
+_checked = _Checked()
+
+
+@contextmanager
+def already_checked(*, by_peer: bool) -> Iterator[None]:
+    """Records decoded in this thread meanwhile are checked only for what is left to check.
+
+    ``by_peer``: not at all (a worker decoding the host's messages: every record in them
+    was checked where it entered the host); else only what msgspec's typed decoding
+    cannot check (non-empty ids, JSON data values, aware times): the host decoding a
+    worker's. Per thread, so a plugin thread making records meanwhile is never exempt.
+    """
+    _checked.mode = _NOTHING if by_peer else _DATA
+    try:
+        yield
+    finally:
+        _checked.mode = _FULL
 
 
 @final
 class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One item flowing through a pipeline. Immutable; change it with :meth:`replace`.
 
-    ``time`` must be timezone-aware; it is normalised to UTC.
+    Every field is checked when the record is made, and a wrong one raises ``TypeError``
+    (wrong type) or ``ValueError`` (wrong value) naming it: ``id`` and ``source`` are
+    non-empty ``str``; ``kind``, ``title``, ``text`` are ``str``; ``url`` and ``author``
+    are ``str`` or None; ``tags`` is a tuple or list of ``str`` (kept as a tuple; a bare
+    ``str`` is refused, not split into characters); ``data`` and ``annotations`` are dicts
+    with ``str`` keys and JSON values (None, bool, int within 64 bits, finite float, str,
+    list, dict; a tuple, set, bytes or datetime is refused: what is accepted is exactly
+    what comes back from the store); ``time`` is a timezone-aware datetime or None,
+    normalised to UTC.
 
     Example:
-        >>> r = Record(id="1", source="feed", title="Hello")
-        >>> r.replace(title="Hi").title
-        'Hi'
+        >>> r = Record(id="1", source="feed", title="Hello", tags=["news"])
+        >>> r.replace(title="Hi").title, r.tags
+        ('Hi', ('news',))
+        >>> Record(id="2", source="feed", tags="news")
+        Traceback (most recent call last):
+        TypeError: Record.tags: expected a tuple or list of str, got str 'news'
     """
 
     id: str
@@ -36,20 +118,345 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     annotations: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        mode = _checked.mode
+        if mode == _NOTHING:  # decoded from a peer that checked it (see already_checked)
+            return
+        # The hot path: identity checks in one expression for the usual record; anything
+        # unusual (or wrong) goes through the per-field checks, which name the field.
+        url, author, tags = self.url, self.author, self.tags
+        if mode == _DATA:  # msgspec's typed decoding checked every type but the data's
+            if not (self.id and self.source):
+                _CHECKS["id"](self.id)
+                _CHECKS["source"](self.source)
+        else:
+            if not (
+                type(self.id) is str
+                and self.id
+                and type(self.source) is str
+                and self.source
+                and type(self.kind) is str
+                and type(self.title) is str
+                and type(self.text) is str
+                and (url is None or type(url) is str)
+                and (author is None or type(author) is str)
+                and type(tags) is tuple
+            ):
+                for name in ("id", "source", "kind", "title", "text", "url", "author"):
+                    _CHECKS[name](getattr(self, name))
+                if type(tags) is not tuple:
+                    _force(self, "tags", _tags(tags))
+            for tag in tags:
+                if type(tag) is not str:
+                    _tags(tags)  # raises, naming the tag
+        data, annotations = self.data, self.annotations
+        if type(data) is not dict:
+            _dict("data", data)
+        else:  # inline: a flat dict of str keys and JSON scalars is the usual data
+            for k, v in data.items():
+                tv = type(v)
+                if type(k) is str and (tv is str or tv is bool or v is None):
+                    continue
+                if type(k) is str and (
+                    (tv is int and _INT_MIN <= v <= _INT_MAX) or (tv is float and v - v == 0.0)
+                ):
+                    continue
+                _dict("data", data)  # walks it once, naming the first bad value
+                break
+        if type(annotations) is not dict or (annotations and _flat_json(annotations)):
+            _dict("annotations", annotations)
         t = self.time
         if t is not None:
-            if t.tzinfo is None or t.utcoffset() is None:
-                raise ValueError(f"Record {self.id!r}: time must be timezone-aware (got {t!r})")
-            if t.utcoffset():
-                msgspec.structs.force_setattr(self, "time", t.astimezone(UTC))
+            utc = _time(t)
+            if utc is not t:
+                _force(self, "time", utc)
 
     def replace(self, **changes: Any) -> "Record":
-        """A copy with ``changes`` applied (the original is untouched)."""
-        return msgspec.structs.replace(self, **changes)
+        """A copy with ``changes`` applied (the original is untouched).
+
+        Only the changed fields are checked again: a record's ``data`` is not walked once
+        more for a new title.
+        """
+        new: Record = _copy(self)
+        for name, value in changes.items():
+            check = _CHECKS.get(name)
+            if check is None:
+                raise TypeError(f"Record has no field {name!r}")
+            _force(new, name, check(value))
+        return new
 
     def annotate(self, key: str, value: Any) -> "Record":
-        """A copy with ``annotations[key] = value``."""
-        return msgspec.structs.replace(self, annotations={**self.annotations, key: value})
+        """A copy with ``annotations[key] = value`` (``value`` must be JSON)."""
+        if type(key) is not str:
+            raise TypeError(f"Record.annotations: keys must be str, got {_got(key)}")
+        t = type(value)
+        if not (t is str or t is bool or value is None):  # a scalar needs no walk
+            _json_value(value, f"annotations[{key!r}]")
+        new: Record = _copy(self)
+        _force(new, "annotations", {**self.annotations, key: value})
+        return new
+
+
+def record_problem(record: Any) -> str | None:
+    """What breaks the record contract in ``record`` (naming the field), or None.
+
+    For records made around the constructor (``force_setattr``, a ``data`` dict changed in
+    place): the same checks as the constructor, one walk of ``data`` and ``annotations``.
+    """
+    if type(record) is not Record:
+        return f"expected a Record, got {_got(record)}"
+    if _checked.mode != _FULL:
+        return None  # never: records are not screened while being decoded
+    try:
+        record.__post_init__()
+    except AttributeError as exc:  # a field never set
+        return f"Record is incomplete: {exc}"
+    except (TypeError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+def refused(record_id: Any, problem: str) -> SkipRecord:
+    """The stream item standing for a record the host refused: a WF406 dead letter.
+
+    ``record_id`` is the refused record's ``id`` as it came, shown as a str.
+    """
+    if type(record_id) is not str:
+        try:
+            record_id = "" if record_id is None else repr(record_id)
+        except Exception:
+            record_id = type(record_id).__name__
+    return SkipRecord(record_id[:200], problem, code="WF406", hint=_REFUSED_HINT)
+
+
+def bad_output(problem: str, plugin: str | None = None) -> PluginError:
+    """The failure of a call that returned a record breaking the contract.
+
+    A plain plugin failure (WF400): the engine bisects the batch down to the input record.
+    """
+    return PluginError(f"a returned record breaks the record contract: {problem}", plugin=plugin)
+
+
+def as_received(record: Record) -> "Record | str":
+    """``record`` as a host receives it from a worker, for a trusted plugin's output.
+
+    Itself when it keeps the contract. When it was changed around the constructor: the
+    copy the wire makes of it if the wire's own conversions mend it (msgpack has no tuple
+    or set: they become lists), else what is wrong, naming the field, in the words the
+    worker (cannot encode it) or the host (cannot decode it) would use. So a record's
+    fate does not depend on the level its plugin runs at.
+    """
+    problem = record_problem(record)
+    if problem is None:
+        return record
+    try:
+        sent = _wire_encode(record)
+    except (TypeError, ValueError, OverflowError):
+        return problem
+    try:
+        received: Record = _wire_decoder.decode(sent)
+    except (msgspec.DecodeError, ValueError, TypeError, RecursionError) as exc:
+        raw = msgspec.msgpack.decode(sent)
+        return (fields_problem(raw) if isinstance(raw, dict) else None) or str(exc)
+    return received
+
+
+def screen(items: Iterable[Any]) -> Iterator[Any]:
+    """``items`` (a trusted plugin's stream) with each record as a worker's host would take
+    it (see :func:`as_received`): a record breaking the contract becomes its refusal."""
+    for item in items:
+        if type(item) is Record:
+            got = as_received(item)
+            if type(got) is str:
+                yield refused(getattr(item, "id", None), got)
+                continue
+            item = got  # noqa: PLW2901 - the copy the wire would have made
+        yield item
+
+
+def check_returned(value: Any, plugin: str | None) -> None:
+    """Take the records in ``value`` (a trusted plugin's result list) as a worker's host
+    would (see :func:`as_received`): mended in place, or :func:`bad_output` raised."""
+    if type(value) is list:
+        for i, item in enumerate(value):
+            if type(item) is Record:
+                got = as_received(item)
+                if type(got) is str:
+                    raise bad_output(got, plugin)
+                value[i] = got
+
+
+def fields_problem(fields: Mapping[Any, Any]) -> str | None:
+    """What is wrong with a record's fields as decoded from the wire (a mapping), or None."""
+    missing = [n for n in ("id", "source") if n not in fields]
+    if missing:
+        return f"Record.{missing[0]}: missing"
+    try:
+        for name, check in _CHECKS.items():
+            if name in fields:
+                check(fields[name])
+    except (TypeError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+# -- the per-field checks: each returns the value to keep, or raises naming the field --------
+
+
+def _got(value: Any) -> str:
+    """``value`` for a message: its type and a short repr (never raises)."""
+    try:
+        shown = _repr.repr(value)
+    except Exception:
+        shown = "(no repr)"
+    return f"{type(value).__name__} {shown}"
+
+
+def _str(name: str, *, empty: bool = True, none: bool = False) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if type(value) is str:
+            if not value and not empty:
+                raise ValueError(f"Record.{name}: must not be empty")
+            return value
+        if value is None and none:
+            return value
+        what = "a str or None" if none else "a str"
+        raise TypeError(f"Record.{name}: expected {what}, got {_got(value)}")
+
+    return check
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if type(value) is not tuple and not isinstance(value, list | tuple):
+        raise TypeError(f"Record.tags: expected a tuple or list of str, got {_got(value)}")
+    for i, tag in enumerate(value):
+        if type(tag) is not str:
+            raise TypeError(f"Record.tags[{i}]: expected a str, got {_got(tag)}")
+    return value if type(value) is tuple else tuple(value)
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise TypeError(
+            f"Record.time: expected a timezone-aware datetime or None, got {_got(value)}"
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"Record.time: must be timezone-aware, got naive {value!r}")
+    return value.astimezone(UTC) if value.utcoffset() else value
+
+
+def _dict(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"Record.{name}: expected a dict with str keys, got {_got(value)}")
+    _json_value(value, name)
+    return value
+
+
+def _data(value: Any) -> dict[str, Any]:
+    return _dict("data", value)
+
+
+def _annotations(value: Any) -> dict[str, Any]:
+    return _dict("annotations", value)
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "id": _str("id", empty=False),
+    "source": _str("source", empty=False),
+    "kind": _str("kind"),
+    "time": _time,
+    "title": _str("title"),
+    "text": _str("text"),
+    "url": _str("url", none=True),
+    "author": _str("author", none=True),
+    "tags": _tags,
+    "data": _data,
+    "annotations": _annotations,
+}
+
+
+def _flat_json(d: dict[Any, Any]) -> bool | None:
+    """None when ``d`` is a dict of str keys to JSON scalars (the fast, common case).
+
+    Anything else (a nested value, or a wrong one) returns True: the caller then walks it.
+    """
+    for k, v in d.items():
+        t = type(v)
+        if type(k) is not str:
+            return True
+        if t is str or t is bool or v is None:
+            continue
+        if t is int:
+            if _INT_MIN <= v <= _INT_MAX:
+                continue
+            return True
+        if t is float and v - v == 0.0:  # finite (inf - inf and nan - nan are nan)
+            continue
+        return True
+    return None
+
+
+def _json_value(value: Any, where: str) -> None:
+    """Raise naming the path (``data['a'][0]``) of the first value in ``value`` not JSON."""
+    bad = _walk(value, 0)
+    if bad is None:
+        return
+    path, exc = bad
+    path.reverse()
+    if len(path) > 8:  # a cycle or a deep tree: the start and the end say where
+        path[4:-3] = ["..."]
+    raise type(exc)(f"Record.{where}{''.join(path)}: {exc}")
+
+
+def _walk(value: Any, depth: int) -> tuple[list[str], TypeError | ValueError] | None:
+    """None when ``value`` is JSON; else the path to the first bad value (innermost first)
+    and the error. Scalars inside containers are checked inline: no call per item."""
+    if isinstance(value, dict):
+        pairs: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list):
+        pairs = enumerate(value)
+    else:
+        return _scalar(value)
+    if depth >= MAX_DEPTH:
+        return [], ValueError(f"nested deeper than {MAX_DEPTH} levels (or a cycle)")
+    keyed = isinstance(value, dict)
+    if not keyed and _PLAIN.issuperset(map(type, value)):
+        return None  # a list of strings (files, labels): checked in C, no loop here
+    for k, v in pairs:
+        if keyed and type(k) is not str:
+            return [], TypeError(f"keys must be str, got {_got(k)}")
+        t = type(v)
+        if t is str or t is bool or v is None:
+            continue
+        if t is int and _INT_MIN <= v <= _INT_MAX:
+            continue
+        if t is float and v - v == 0.0:
+            continue
+        bad = _walk(v, depth + 1)
+        if bad is not None:
+            bad[0].append(f"[{k!r}]")
+            return bad
+    return None
+
+
+def _scalar(value: Any) -> tuple[list[str], TypeError | ValueError] | None:
+    t = type(value)
+    if t is str or t is bool or value is None:
+        return None
+    if t is int:
+        if _INT_MIN <= value <= _INT_MAX:
+            return None
+        return [], ValueError(f"integer {value} is outside the 64-bit range JSON data keeps")
+    if t is float:
+        if value - value == 0.0:
+            return None
+        return [], ValueError(f"expected a finite float, got {value!r}")
+    hint = " (use a list)" if isinstance(value, tuple | set | frozenset) else ""
+    return [], TypeError(f"expected {_JSON}, got {_got(value)}{hint}")
+
+
+_wire_decoder = msgspec.msgpack.Decoder(Record)
 
 
 @final

@@ -276,7 +276,9 @@ class Odd(ConnectorPlugin):
 
     def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint]:
         yield Record(id="ok1", source="o")
-        yield Record(id="bad", source="o", data={"x": object()})
+        bad = Record(id="bad", source="o")
+        bad.data["x"] = object()  # changed in place: the constructor never saw it
+        yield bad
         yield Record(id="ok2", source="o")
         yield Checkpoint(state={"done": True})
 

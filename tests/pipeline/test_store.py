@@ -87,7 +87,9 @@ def test_write_batch_counts_new_and_duplicates_and_keeps_checkpoint(tmp_path: Pa
 def test_failed_batch_commits_neither_records_nor_checkpoint(tmp_path: Path) -> None:
     """A batch that fails mid-write leaves no records and no checkpoint behind."""
     store = Store.open(tmp_path)
-    bad = [*_records(2), Record(id="x", source="s", data={"bad": object()})]
+    odd = Record(id="x", source="s")
+    odd.data["bad"] = object()  # changed in place, past the constructor's check
+    bad = [*_records(2), odd]
     with pytest.raises(TypeError):
         store.write_batch("s", bad, None, {"pos": 3})
     assert store.count() == 0

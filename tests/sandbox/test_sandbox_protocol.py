@@ -23,10 +23,12 @@ from wiseflow import (
     TransientError,
 )
 from wiseflow._errors import error_from_dict
+from wiseflow._record import refused
 from wiseflow._sandbox._protocol import (
     Call,
     Channel,
     Chunk,
+    Fail,
     Result,
     error_dict,
     pack,
@@ -257,3 +259,73 @@ def test_refused_items_cross_the_wire_as_skip_records() -> None:
         "has no 'number' or 'id'",
         "WF408",
     )
+
+
+# -- a record breaking the contract: refused alone, the frame and the stream go on --------------
+
+GOOD = Record(id="g", source="s")
+BAD_TAGS = {"id": "x", "source": "s", "tags": "abc"}
+TAGS_REASON = "Record.tags: expected a tuple or list of str, got str 'abc'"
+
+
+def _refusal(item: object, record_id: str, reason: str) -> None:
+    assert isinstance(item, SkipRecord)
+    assert (item.code, item.record_id, item.reason) == ("WF406", record_id, reason)
+
+
+def test_a_bad_record_in_a_chunk_becomes_its_refusal_between_the_good_ones(
+    pair: tuple[Channel, Channel],
+) -> None:
+    """records=[good, bad, good] decodes to [good, WF406 refusal naming the field, good]."""
+    tx, rx = pair
+    rx.feed(bytes(tx.encode(Chunk(id=3, records=[GOOD, BAD_TAGS, GOOD]))))  # type: ignore[list-item]
+    got = rx.pop()
+    assert isinstance(got, Chunk) and got.id == 3 and got.records is None
+    assert got.items is not None and got.items[0] == GOOD and got.items[2] == GOOD
+    _refusal(got.items[1], "x", TAGS_REASON)
+
+
+def test_a_bad_record_among_items_and_a_non_record_are_refused_alone(
+    pair: tuple[Channel, Channel],
+) -> None:
+    """The items path (records as extensions) refuses the same way; a non-record in records too."""
+    tx, rx = pair
+    bad = msgspec.msgpack.Ext(1, msgspec.msgpack.encode({"id": 7, "source": "s"}))
+    rx.feed(bytes(tx.encode(Chunk(id=1, items=[*pack([GOOD, Checkpoint()]), bad]))))
+    got = rx.pop()
+    assert isinstance(got, Chunk) and got.items is not None
+    assert got.items[:2] == [GOOD, Checkpoint()]
+    _refusal(got.items[2], "7", "Record.id: expected a str, got int 7")
+    rx.feed(bytes(tx.encode(Chunk(id=1, records=[5]))))  # type: ignore[list-item]
+    got = rx.pop()
+    assert isinstance(got, Chunk) and got.items is not None
+    _refusal(got.items[0], "", "expected a Record, got 5")
+
+
+def test_a_result_holding_a_bad_record_is_a_failure_naming_the_field(
+    pair: tuple[Channel, Channel],
+) -> None:
+    """A Result with a bad record becomes a Fail (WF400, bisected), not a protocol violation."""
+    tx, rx = pair
+    rx.feed(bytes(tx.encode(Result(id=9, records=[GOOD, BAD_TAGS]))))  # type: ignore[list-item]
+    got = rx.pop()
+    assert isinstance(got, Fail) and got.id == 9
+    err = error_from_dict(got.error)
+    assert err.code == "WF400"
+    assert err.message == f"a returned record breaks the record contract: {TAGS_REASON}"
+
+
+def test_a_frame_wrong_elsewhere_is_still_a_violation(pair: tuple[Channel, Channel]) -> None:
+    """Only records are salvaged: a chunk whose id is not an int stays WF406."""
+    tx, rx = pair
+    frame = msgspec.msgpack.encode(["chunk", "one", [BAD_TAGS], None])
+    rx.feed(struct.pack(">I", len(frame)) + frame)
+    with pytest.raises(ProtocolViolation, match="malformed frame"):
+        rx.pop()
+
+
+def test_a_refusal_made_by_the_worker_crosses_as_a_refusal() -> None:
+    """A record the worker could not encode arrives as the host's own WF406 refusal."""
+    got = _through(Chunk(id=1, items=pack([refused("x", "Record.data['k']: no")])))
+    assert isinstance(got, Chunk) and got.items is not None
+    _refusal(got.items[0], "x", "Record.data['k']: no")

@@ -24,7 +24,7 @@ from .._errors import EntryNotFound
 from .._grants import Effective, Grant, effective_permissions, host_port
 from .._manifest import Manifest, load_manifest
 from .._plugin import BasePlugin, Figure
-from .._record import Checkpoint, Record
+from .._record import Checkpoint, Record, check_returned, screen
 
 __all__ = ["LocalBackend", "LocalStage", "grants_for", "local_stage", "local_stages"]
 
@@ -96,17 +96,24 @@ class LocalStage:
         return value
 
     def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint]:
+        """What the connector yields; a record breaking the contract comes as its refusal."""
         it = getattr(self._obj, "fetch")(state)  # noqa: B009 - kind checked by the caller
         if isinstance(it, AsyncIterator):
-            while True:
-                try:
-                    yield self._run(it.__anext__())
-                except StopAsyncIteration:
-                    return
-        yield from it
+            yield from screen(self._iterate_async(it))
+            return
+        yield from screen(it)
+
+    def _iterate_async(self, it: AsyncIterator[Any]) -> Iterator[Any]:
+        while True:
+            try:
+                yield self._run(it.__anext__())
+            except StopAsyncIteration:
+                return
 
     def process(self, batch: list[Record]) -> list[Record]:
-        return list(self._run(getattr(self._obj, "process")(batch)))  # noqa: B009
+        out = list(self._run(getattr(self._obj, "process")(batch)))  # noqa: B009
+        check_returned(out, self.plugin)  # as the manager's handles do (see _inprocess)
+        return out
 
     def analyze(self, batch: list[Record]) -> None:
         self._run(getattr(self._obj, "analyze")(batch))  # noqa: B009

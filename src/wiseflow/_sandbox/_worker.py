@@ -8,6 +8,7 @@ report them in :class:`Ready`, and only then import plugin code.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import os
@@ -25,7 +26,7 @@ import msgspec
 
 from .._context import HttpResponse, PluginContext
 from .._errors import InterfaceError, PluginError, ProtocolViolation, error_from_dict
-from .._record import Checkpoint
+from .._record import Checkpoint, Record, bad_output, record_problem, refused
 from ._confine import confine
 from ._protocol import (
     SPIN,
@@ -50,6 +51,7 @@ from ._protocol import (
     error_dict,
     pack,
     records_only,
+    unsendable_record,
 )
 
 __all__ = ["main"]
@@ -320,7 +322,11 @@ class _Worker:
             else:
                 self.send(Result(id=msg.id, value=pack(value)))
         except (TypeError, ValueError, OverflowError, ProtocolViolation) as exc:
-            self.send(Fail(id=msg.id, error=_unsendable(exc, msg.method, self.name)))
+            bad = unsendable_record(records) if records is not None else None
+            if bad is not None:  # named as the host names one it refuses (see _protocol)
+                self.send(Fail(id=msg.id, error=bad_output(bad[1]).to_dict()))
+            else:
+                self.send(Fail(id=msg.id, error=_unsendable(exc, msg.method, self.name)))
 
     def stream(self, msg: Call, value: Any) -> None:
         """Send what ``value`` yields in chunks, never more than the host's credit allows."""
@@ -333,10 +339,14 @@ class _Worker:
         def flush() -> None:
             nonlocal credit
             records = records_only(buf)
-            if records is not None:
-                self.send(Chunk(id=rid, records=records))
-            else:
-                self.send(Chunk(id=rid, items=pack(buf)))
+            try:
+                if records is not None:
+                    self.send(Chunk(id=rid, records=records))
+                else:
+                    self.send(Chunk(id=rid, items=pack(buf)))
+            except (TypeError, ValueError, OverflowError, ProtocolViolation):
+                credit -= self._one_by_one(rid, buf)  # the host answers each with a credit
+                return
             buf.clear()
             credit -= 1
 
@@ -374,29 +384,47 @@ class _Worker:
                     check = True
             if buf:
                 flush()
-        except (TypeError, ValueError, OverflowError, ProtocolViolation) as exc:
-            if buf:  # what the plugin yielded could not be encoded
-                self._salvage(rid, buf)  # the items before the bad one still count
-                self.send(Fail(id=rid, error=_unsendable(exc, msg.method, self.name)))
-            else:
-                self.send(Fail(id=rid, error=error_dict(exc, self.name, self.memory_mb)))
+        except _Unsendable as exc:  # what the plugin yielded (not a record) cannot be sent
+            self.send(Fail(id=rid, error=_unsendable(exc.error, msg.method, self.name)))
             return
         except BaseException as exc:
             if buf:  # the plugin failed: what it yielded before is delivered first
-                self._salvage(rid, buf)
+                with contextlib.suppress(_Unsendable):
+                    self._one_by_one(rid, buf)
             self.send(Fail(id=rid, error=error_dict(exc, self.name, self.memory_mb)))
             return
         self.send(End(id=rid))
 
-    def _salvage(self, rid: int, buf: list[Any]) -> None:
-        """Send the items of ``buf`` one by one, up to the first that cannot be encoded."""
-        for item in list(buf):
+    def _one_by_one(self, rid: int, buf: list[Any]) -> int:
+        """Send the items of ``buf`` one chunk each (together they could not be sent).
+
+        A record that cannot be sent goes as its refusal (a WF406 dead letter naming the
+        field, as the host would refuse it) and the stream goes on; any other item that
+        cannot be sent raises :class:`_Unsendable`, the items before it sent. Returns the
+        number of chunks sent.
+        """
+        sent = 0
+        while buf:
+            item = buf[0]
             try:
-                packed = pack([item])
-            except (TypeError, ValueError, OverflowError, ProtocolViolation):
-                break
-            self.send(Chunk(id=rid, items=packed))
-        buf.clear()
+                self.send(Chunk(id=rid, items=pack([item])))
+            except (TypeError, ValueError, OverflowError, ProtocolViolation) as exc:
+                if type(item) is not Record:
+                    raise _Unsendable(exc) from exc
+                problem = record_problem(item) or f"Record cannot be sent to the host: {exc}"
+                refusal = refused(getattr(item, "id", None), problem)
+                self.send(Chunk(id=rid, items=pack([refusal])))
+            del buf[0]
+            sent += 1
+        return sent
+
+
+class _Unsendable(Exception):
+    """An item a stream yielded (not a record) cannot be encoded for the host."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _set_comm(name: str) -> None:
@@ -450,7 +478,7 @@ async def _await(value: Any) -> Any:
 def main(argv: list[str]) -> int:
     fd, host_pid = int(argv[1]), int(argv[2])
     sock = socket.socket(fileno=fd)
-    chan = Channel(sock)
+    chan = Channel(sock, peer_checked=True)  # the host checked every record it sends
     setup = chan.recv()
     if not isinstance(setup, Setup) or setup.policy.host_pid != host_pid:
         return 2
