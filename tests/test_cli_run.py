@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from wf_cli import wf
 
 PIPELINE = """\
 [pipeline]
@@ -29,17 +28,6 @@ plugin = "upper"
 plugin = "wordcount"
 config = { top = 3 }
 """
-
-
-def wf(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wiseflow", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ),
-    )
 
 
 @pytest.mark.parametrize("level", ["trusted", "sandboxed"])

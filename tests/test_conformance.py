@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from wf_cli import wf
 from wiseflow.testing import ConformanceReport, conformance
 
 GOOD = """\
@@ -200,17 +199,6 @@ def test_fixture_passes_a_conforming_plugin(tmp_path: Path, wiseflow_conformance
     """The pytest fixture runs the suite and returns the report when every check passes."""
     folder = make_plugin(tmp_path, "counter", "connector", GOOD)
     assert wiseflow_conformance(folder, level="trusted").ok
-
-
-def wf(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wiseflow", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_cli_prints_the_report_as_json_and_exits_by_verdict(tmp_path: Path) -> None:

@@ -5,26 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-
-def wf(*args: str, cwd: Path, columns: int | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    if columns is not None:
-        env["COLUMNS"] = str(columns)
-    return subprocess.run(
-        [sys.executable, "-m", "wiseflow", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+from wf_cli import wf
 
 
 def _truncated_db(path: Path) -> None:

@@ -14,17 +14,7 @@ from pathlib import Path
 
 import pytest
 
-
-def wf(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wiseflow", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ),
-    )
-
+from wf_cli import wf
 
 PICKY = """\
 from wiseflow import ProcessorPlugin, SkipRecord
