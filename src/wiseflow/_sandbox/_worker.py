@@ -51,7 +51,6 @@ from ._protocol import (
     error_dict,
     pack,
     records_only,
-    unsendable_record,
 )
 
 __all__ = ["main"]
@@ -322,6 +321,8 @@ class _Worker:
             else:
                 self.send(Result(id=msg.id, value=pack(value)))
         except (TypeError, ValueError, OverflowError, ProtocolViolation) as exc:
+            from ._salvage import unsendable_record
+
             bad = unsendable_record(records) if records is not None else None
             if bad is not None:  # named as the host names one it refuses (see _protocol)
                 self.send(Fail(id=msg.id, error=bad_output(bad[1]).to_dict()))
