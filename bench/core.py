@@ -16,7 +16,8 @@ record is an error, not a number).
 3. One trusted call through ``PluginHandle.invoke`` against pluggy calling one hookimpl and
    a plain method call (µs per call: mean of a sample of many calls, median of samples).
 4. A sandboxed round trip (``PluginHandle.invoke``; ``WorkerRunner.call`` alone) against a
-   blocking pipe ping-pong between two processes.
+   blocking pipe ping-pong between two processes (µs: median of round trips timed one by
+   one, median of samples; the means are in ``--json`` under ``means``).
 
 Internal APIs are used through one small function per row (``_store_*``, ``_handle_*``), so
 that a renamed internal needs one edit.
@@ -34,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -198,8 +200,18 @@ def per_call_us(fn: Callable[[], Any], n: int) -> float:
     return (time.perf_counter() - t) / n * 1e6
 
 
-def pipe_ping_pong_us(n: int) -> float:
-    """Mean µs of a 4-byte round trip between two processes over two pipes, blocking reads."""
+def round_trips(fn: Callable[[], Any], n: int) -> list[float]:
+    """µs of each of ``n`` calls, timed one by one (a round trip dwarfs the clock's cost)."""
+    clock, out = time.perf_counter, []
+    for _ in range(n):
+        t = clock()
+        fn()
+        out.append((clock() - t) * 1e6)
+    return out
+
+
+def pipe_ping_pong(n: int) -> list[float]:
+    """µs of each 4-byte round trip between two processes over two pipes, blocking reads."""
     r1, w1 = os.pipe()
     r2, w2 = os.pipe()
     pid = os.fork()
@@ -211,15 +223,12 @@ def pipe_ping_pong_us(n: int) -> float:
         os._exit(0)
     os.close(r1)
     os.close(w2)
-    t = time.perf_counter()
-    for _ in range(n):
-        os.write(w1, b"ping")
-        os.read(r2, 64)
-    seconds = time.perf_counter() - t
-    os.close(w1)
-    os.waitpid(pid, 0)
-    os.close(r2)
-    return seconds / n * 1e6
+    try:
+        return round_trips(lambda: (os.write(w1, b"ping"), os.read(r2, 64)), n)
+    finally:
+        os.close(w1)
+        os.waitpid(pid, 0)
+        os.close(r2)
 
 
 # -- the table -----------------------------------------------------------------------------
@@ -295,7 +304,8 @@ def build_report(samples: dict[str, list[float]], meta: dict[str, Any]) -> dict[
                 "samples": {k: samples.get(k, []) for k in [*ours, *(a for a, _ in anchors)]},
             }
         )
-    return {**meta, "rows": rows}
+    means = {k[: -len(" (mean)")]: med(k) for k in samples if k.endswith(" (mean)")}
+    return {**meta, "rows": rows, "means": means}
 
 
 def _figure(value: float | None, unit: str) -> str:
@@ -349,24 +359,34 @@ def measure_store(root: Path, rounds: int, n: int) -> dict[str, list[float]]:
 
 
 def measure_calls(root: Path, plugins: Path, rounds: int, n: int) -> dict[str, list[float]]:
-    """µs per call; a sandboxed sample is n/5 calls (a round trip costs ~100 trusted calls)."""
+    """Row 3: mean µs per call over a sample of ``n`` calls. Row 4: the median of ``n // 5``
+    round trips timed one by one (robust to the odd preemption; their mean is kept too)."""
     pm_t, trusted = _handle_start(root, plugins, "trusted")
     pm_s, sandboxed = _handle_start(root, plugins, "sandboxed")
     try:
-        contenders: dict[str, tuple[Callable[[], float], int]] = {
-            "plain method call": (plain_call(), n),
-            "pluggy, one hookimpl": (pluggy_call(), n),
-            "PluginHandle.invoke, trusted": (_handle_invoke(trusted), n),
-            "PluginHandle.invoke, sandboxed": (_handle_invoke(sandboxed), n // 5),
-            "WorkerRunner.call alone": (_runner_call(sandboxed), n // 5),
+        calls = {
+            "plain method call": plain_call(),
+            "pluggy, one hookimpl": pluggy_call(),
+            "PluginHandle.invoke, trusted": _handle_invoke(trusted),
         }
-        for fn, k in contenders.values():  # warm up: lazy imports, the worker's first calls
-            per_call_us(fn, max(1, k // 10))
-        samples: dict[str, list[float]] = {label: [] for label in [*contenders, PIPE]}
+        trips: dict[str, Callable[[int], list[float]]] = {
+            "PluginHandle.invoke, sandboxed": partial(round_trips, _handle_invoke(sandboxed)),
+            "WorkerRunner.call alone": partial(round_trips, _runner_call(sandboxed)),
+            PIPE: pipe_ping_pong,
+        }
+        for fn in calls.values():  # warm up: lazy imports, caches, the worker's first calls
+            per_call_us(fn, n // 10)
+        for trip in trips.values():
+            trip(n // 50)
+        samples: dict[str, list[float]] = {k: [] for k in [*calls, *trips]}
+        samples.update({f"{k} (mean)": [] for k in trips})
         for r in range(rounds):
-            for label, (fn, k) in contenders.items():
-                samples[label].append(per_call_us(fn, k))
-            samples[PIPE].append(pipe_ping_pong_us(n // 5))
+            for label, fn in calls.items():
+                samples[label].append(per_call_us(fn, n))
+            for label, trip in trips.items():
+                got = trip(n // 5)
+                samples[label].append(statistics.median(got))
+                samples[f"{label} (mean)"].append(statistics.fmean(got))
             t, s = (samples[f"PluginHandle.invoke, {lv}"][-1] for lv in ("trusted", "sandboxed"))
             log(f"  round {r + 1}/{rounds}: invoke trusted {t:.2f} us, sandboxed {s:.1f} us")
         return samples
