@@ -217,7 +217,7 @@ def main() -> int:
     pm.events.subscribe(
         lambda e: breaker_events.append(e.event) if e.event.startswith("breaker") else None
     )
-    started = len(pm.list())
+    started = len(pm.handles())
     print(f"plugins started: {started} ({ARGS.sandboxed} sandboxed); records: {total:,}")
     pipeline = parse_pipeline(
         f'[pipeline]\nname = "soak"\nbatch_size = {ARGS.batch}\n[[sources]]\nplugin = "s"\n'
@@ -229,7 +229,7 @@ def main() -> int:
     def progress(summary: Any) -> None:
         if summary.fetched >= next_mark[0]:
             gc.collect()
-            workers = [p for h in pm.list() if (p := h.runner.pid()) is not None]
+            workers = [p for h in pm.handles() if (p := h.runner.pid()) is not None]
             marks.append((summary.fetched, rss_mb([me]), rss_mb(workers)))
             next_mark[0] += total // 20
 
@@ -243,7 +243,7 @@ def main() -> int:
     dead = store.count("dead_letters")
     expected_dead = sum(poisoned(i) for i in range(total))
     results = {h.name: h.result()["n"] for h in analyzers}
-    stats = [h.describe() for h in pm.list()]
+    stats = [h.describe() for h in pm.handles()]
     retries = sum(s["retries"] for s in stats)
     restarts = sum(s["restarts"] for s in stats)
     fallback = sum(s["fallback_calls"] for s in stats)

@@ -82,7 +82,7 @@ def run(root: Path) -> dict[str, Any]:
                 {k: d[k] for k in ("record_id", "plugin", "code", "reason")}
                 for d in store.dead_letters(summary.run_id)
             ]
-        doc["states"] = {h.name: h.state.value for h in pm.list()}
+        doc["states"] = {h.name: h.state.value for h in pm.handles()}
     return doc
 
 

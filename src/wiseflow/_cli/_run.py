@@ -55,14 +55,14 @@ def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refre
     handles = start_stages(pm, pipeline, str(pipeline_file))
     # `wiseflow top` reads what this host writes here every second (removed at exit)
     metrics = MetricsWriter(
-        lambda: [h.describe(sample=True) for h in pm.list()],
+        lambda: [h.describe(sample=True) for h in pm.handles()],
         s.data_dir / "metrics",
         label=f"run {pipeline.name}",
     )
     with Store.open(s.data_dir / DB_NAME) as store, metrics:
         store.redactor = pm.redactor  # what the brokers handed out is masked in all it stores
         summary = _run(s.out, pipeline, store, handles, full_refresh, report)
-    plugins_in_error = [h.name for h in pm.list() if h.state.value == "ERROR"]
+    plugins_in_error = [h.name for h in pm.handles() if h.state.value == "ERROR"]
     finish(
         s,
         summary.to_dict(),

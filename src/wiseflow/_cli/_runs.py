@@ -260,6 +260,6 @@ def replay(
             pipeline, store, handles["processor"], handles["analyzer"], letters,
             report=report,
         )  # fmt: skip
-    in_error = [h.name for h in s.pm.list() if h.state.value == "ERROR"]
+    in_error = [h.name for h in s.pm.handles() if h.state.value == "ERROR"]
     failed = summary.status != "ok" or bool(summary.dead_letters or in_error)
     finish(s, summary.to_dict(), failed, pipeline_file)
