@@ -127,7 +127,7 @@ __all__ = [
     "parse_link_header",
 ]
 
-# The host's names (for embedding wiseflow) load on first use and stay out of ``__all__``:
+# The host's names (for embedding wiseflow: the manager, `run_pipeline`) load on first use and stay out of ``__all__``:
 # plugin code and sandbox workers importing the contract (even with ``import *``) never
 # pay for, or reach, the manager.
 HOST_API = (
@@ -137,7 +137,9 @@ HOST_API = (
     "PluginHandle",
     "PluginManager",
     "PluginState",
+    "RunResult",
     "load_operator_config",
+    "run_pipeline",
 )
 _LAZY = {
     "EventBus": "._lifecycle",
@@ -147,6 +149,8 @@ _LAZY = {
     "PluginManager": "._manager",
     "OperatorConfig": "._operator",
     "load_operator_config": "._operator",
+    "RunResult": "._run",
+    "run_pipeline": "._run",
 }
 
 
@@ -171,6 +175,8 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers (the names load lazil
     from ._manager import PluginManager as PluginManager
     from ._operator import OperatorConfig as OperatorConfig
     from ._operator import load_operator_config as load_operator_config
+    from ._run import RunResult as RunResult
+    from ._run import run_pipeline as run_pipeline
 
 for _name in __all__:
     if _name in _LAZY:
