@@ -127,9 +127,9 @@ __all__ = [
     "parse_link_header",
 ]
 
-# The host's names (for embedding wiseflow: the manager, `run_pipeline`) load on first use and stay out of ``__all__``:
-# plugin code and sandbox workers importing the contract (even with ``import *``) never
-# pay for, or reach, the manager.
+# The host's names (for embedding wiseflow: `run_pipeline`, the manager) load on first use
+# and stay out of ``__all__``: plugin code and sandbox workers importing the contract (even
+# with ``import *``) never pay for, or reach, the manager.
 HOST_API = (
     "EventBus",
     "OperatorConfig",
