@@ -258,6 +258,16 @@ def test_folder_plugins_with_same_module_name_do_not_collide(
     pm.close()
 
 
+def test_list_still_answers_but_is_deprecated(tmp_path: Path, wiseflow_manager: Any) -> None:
+    """``pm.list()`` (documented before ``handles()``) gives the same, with a warning."""
+    _write_plugin(tmp_path, "one", "processor", PROC.replace("{tag}", "one"))
+    pm = wiseflow_manager(plugin_dirs=[tmp_path], level="trusted")
+    pm.start("one")
+    with pytest.warns(DeprecationWarning, match="use PluginManager.handles"):
+        listed = pm.list(kind="processor")
+    assert listed == pm.handles(kind="processor") and len(listed) == 1
+
+
 def test_dependencies_load_first_and_are_called_through_the_host(
     tmp_path: Path, wiseflow_manager: Any
 ) -> None:
