@@ -80,6 +80,9 @@ HOST = {
     # SPEC §12: running a pipeline from Python
     "run_pipeline",
     "RunResult",
+    "Pipeline",
+    "load_pipeline",
+    "parse_pipeline",
 }
 
 

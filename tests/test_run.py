@@ -11,10 +11,16 @@ import pytest
 
 import wiseflow
 from wf_cli import wf
-from wiseflow import ConfigError, PipelineError, RunResult, SandboxUnavailable, run_pipeline
+from wiseflow import (
+    ConfigError,
+    PipelineError,
+    RunResult,
+    SandboxUnavailable,
+    parse_pipeline,
+    run_pipeline,
+)
 from wiseflow._manager import PluginManager
 from wiseflow._operator import load_operator_config
-from wiseflow._pipeline import parse_pipeline
 from wiseflow._store import DB_NAME, Store
 
 SOURCE = """\

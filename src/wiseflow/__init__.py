@@ -133,12 +133,15 @@ __all__ = [
 HOST_API = (
     "EventBus",
     "OperatorConfig",
+    "Pipeline",
     "PluginEvent",
     "PluginHandle",
     "PluginManager",
     "PluginState",
     "RunResult",
     "load_operator_config",
+    "load_pipeline",
+    "parse_pipeline",
     "run_pipeline",
 )
 _LAZY = {
@@ -149,6 +152,9 @@ _LAZY = {
     "PluginManager": "._manager",
     "OperatorConfig": "._operator",
     "load_operator_config": "._operator",
+    "Pipeline": "._pipeline._model",
+    "load_pipeline": "._pipeline._model",
+    "parse_pipeline": "._pipeline._model",
     "RunResult": "._run",
     "run_pipeline": "._run",
 }
@@ -175,6 +181,9 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers (the names load lazil
     from ._manager import PluginManager as PluginManager
     from ._operator import OperatorConfig as OperatorConfig
     from ._operator import load_operator_config as load_operator_config
+    from ._pipeline._model import Pipeline as Pipeline
+    from ._pipeline._model import load_pipeline as load_pipeline
+    from ._pipeline._model import parse_pipeline as parse_pipeline
     from ._run import RunResult as RunResult
     from ._run import run_pipeline as run_pipeline
 
