@@ -8,7 +8,7 @@ back into the manager (``ctx.plugin``, ``get``) from ``initialize`` without dead
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -382,9 +382,12 @@ class PluginManager:
 
             forget_folder_plugin(handle.plugin)
 
-    def close(self) -> None:
-        """Shut every instance down, dependents before their dependencies."""
+    def close(self, names: Collection[str] | None = None) -> None:
+        """Shut every instance (or those of ``names``) down, dependents before their
+        dependencies; the manager stays usable."""
         for handle in reversed(self.handles()):
+            if names is not None and handle.name not in names:
+                continue
             if handle.state not in (PluginState.UNLOADED, PluginState.UNINSTALLED):
                 handle.release()
                 if handle.lifecycle.can(PluginState.UNLOADED):

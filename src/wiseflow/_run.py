@@ -304,15 +304,7 @@ class Stages:
     def stop(self) -> None:
         """Shut down every instance this run started (stages, their dependencies and
         fallbacks), dependents first; instances that were there before stay."""
-        from ._lifecycle import PluginState
-
-        for handle in reversed(self.manager.handles()):
-            if handle.name in self._before:
-                continue
-            if handle.state not in (PluginState.UNLOADED, PluginState.UNINSTALLED):
-                handle.release()
-                if handle.lifecycle.can(PluginState.UNLOADED):
-                    handle.lifecycle.transition(PluginState.UNLOADED, "run ended")
+        self.manager.close([h.name for h in self.manager.handles() if h.name not in self._before])
 
     @contextmanager
     def _store(self) -> Iterator[Store]:
