@@ -145,31 +145,23 @@ class PluginManager:
         :meth:`Catalog.problems_for <wiseflow._catalog.Catalog.problems_for>`."""
         return self.catalog.problems_for(names)
 
-    # -- identity --------------------------------------------------------------------------
-
     def verify(self, cand: Candidate) -> dict[str, str] | None:
         """WF303 unless a locked candidate is exactly what was approved (see
         :meth:`Approvals.verify`); the approved file digests, or None when not locked."""
         return self.approvals.verify(cand, self.level_for(cand.manifest.name))
 
-    # -- registry --------------------------------------------------------------------------
+    # -- registry and lifecycle ------------------------------------------------------------
 
     def get(self, name: str) -> PluginHandle:
         """The handle of a loaded instance; WF100 when it is not loaded."""
         return self._registry.require(name)
 
     def handles(self, kind: str | None = None) -> list[PluginHandle]:
-        """Loaded instances, in load order, optionally of one kind.
-
-        .. versionadded:: 0.x
-           Replaces ``list()``, which shadowed the builtin and is deprecated.
-        """
+        """Loaded instances, in load order, optionally of one kind (was ``list()``)."""
         return [h for h in self._registry.handles() if kind is None or h.kind == kind]
 
     def __contains__(self, name: str) -> bool:
         return name in self._registry
-
-    # -- lifecycle -------------------------------------------------------------------------
 
     def level_for(self, name: str) -> str:
         if name in self._direct and not any(  # a located class may run in a worker
