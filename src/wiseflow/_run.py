@@ -75,6 +75,11 @@ class RunResult:
         return self._summary.duplicates
 
     @property
+    def updated(self) -> int:
+        """Of the duplicates: stored before, changed since, updated in place."""
+        return self._summary.updated
+
+    @property
     def dead_letters(self) -> int:
         return self._summary.dead_letters
 
