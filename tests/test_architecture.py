@@ -48,6 +48,11 @@ HOST_ONLY = (
     "_cli",
     "_store",
     "_check",
+    "_assembly",
+    "_catalog",
+    "_registry",
+    "_run",
+    "_prerun",
 )
 
 

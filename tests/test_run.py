@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -268,6 +270,17 @@ def test_the_cli_and_the_api_give_the_same_document(project: Path) -> None:
     api = run_pipeline(project / "p.toml", config=project / "wiseflow.toml",
                        data_dir=project / "api-data")  # fmt: skip
     assert _comparable(json.loads(cli.stdout)) == _comparable(api.to_dict())
+
+
+def test_the_callers_process_is_left_as_it_was(project: Path) -> None:
+    """No signal handler installed, no log handler added: the embedder's process is its own
+    (SIGTERM and the run log file are `wiseflow run`'s)."""
+    term = signal.getsignal(signal.SIGTERM)
+    handlers = list(logging.getLogger("wiseflow").handlers)
+    assert _run(project).ok
+    assert signal.getsignal(signal.SIGTERM) is term
+    assert logging.getLogger("wiseflow").handlers == handlers
+    assert not (project / "data" / "logs" / "wiseflow.log").exists()
 
 
 def test_run_pipeline_is_exported_lazily() -> None:
