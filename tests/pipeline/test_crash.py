@@ -28,7 +28,7 @@ def _write_changelogs(root: Path, packages: int, entries: int) -> int:
 
 def _start(root: Path, data: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(DRIVER), str(root), str(data), "16"],
+        [sys.executable, str(DRIVER), str(root), str(data), "16", "--commit-rows", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
