@@ -314,10 +314,10 @@ class Store:
         sql = "SELECT count(*) FROM records WHERE rowid > ?"
         return int(conn.execute(sql, (top,)).fetchone()[0]), changed
 
-    @staticmethod
     def _save_checkpoint(
-        conn: sqlite3.Connection, source: str, state: str, run_id: int | None
+        self, conn: sqlite3.Connection, source: str, state: str, run_id: int | None
     ) -> None:
+        """Write ``source``'s checkpoint (after its batch's records, in their transaction)."""
         conn.execute(_CHECKPOINT, (source, state, run_id, _now()))
 
     @staticmethod
