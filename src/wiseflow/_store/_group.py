@@ -30,9 +30,9 @@ COMMIT_SECONDS = 0.5
 class Group:
     """The write transaction of one connection, shared by consecutive writes.
 
-    Every method is called with :attr:`lock` held (the store's lock). A timer thread,
-    started with the first transaction and stopped by :meth:`stop`, commits a transaction
-    that reaches :attr:`seconds` of age while no write is coming.
+    Every method is called with :attr:`lock` held (the store's lock). A timer thread lives
+    while a transaction is open: it commits it once it is :attr:`seconds` old, even when no
+    write comes any more (a slow source), and ends with the transaction.
     """
 
     __slots__ = ("_timer", "conn", "failed", "lock", "opened", "pending", "rows", "seconds", "wake")
@@ -108,6 +108,7 @@ class Group:
     def _closed(self) -> None:
         self.opened = 0.0
         self.pending = 0
+        self.wake.notify_all()  # the timer ends
 
     def _raise_failed(self) -> None:
         if self.failed is not None:
@@ -124,12 +125,16 @@ class Group:
             self.wake.notify_all()
 
     def _run_timer(self) -> None:
+        """Commit the open transaction once it is :attr:`seconds` old; end when none is open."""
         me = threading.current_thread()
         with self.wake:
             while self._timer is me:
-                left = self.opened + self.seconds - time.monotonic() if self.opened else 0.0
-                if not self.opened or left > 0:
-                    self.wake.wait(left or self.seconds)
+                if not self.opened:
+                    self._timer = None  # the next transaction starts another
+                    return
+                left = self.opened + self.seconds - time.monotonic()
+                if left > 0:
+                    self.wake.wait(left)
                     continue
                 try:
                     self._commit()
