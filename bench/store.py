@@ -8,6 +8,7 @@ commit at the end: the floor any store must pay. Runs alternate so machine noise
 both alike; medians are printed side by side with the ratio (goal: >= 0.6x raw).
 
     .venv/bin/python bench/store.py [--records 100000] [--batch 500] [--repeat 5] [--json]
+    .venv/bin/python bench/store.py --steps    # each change of the store on its own
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import msgspec
 
 from wiseflow import Record
 from wiseflow._store import Store
+from wiseflow._store import _records as _records_mod
+from wiseflow._store import _store as _store_mod
 from wiseflow._store._schema import migrate
 
 _enc = msgspec.json.Encoder().encode
@@ -85,9 +88,9 @@ def run_raw(path: Path, records: list[Record], batch: int) -> float:
     return seconds
 
 
-def run_store(path: Path, records: list[Record], batch: int) -> float:
+def run_store(path: Path, records: list[Record], batch: int, **kw: int) -> float:
     """Seconds for ``Store.write_batch`` of all ``records`` plus ``finish_run`` (committed)."""
-    store = Store.open(path)
+    store = Store.open(path, **kw)
     run = store.begin_run("bench")
     t0 = time.perf_counter()
     stored = 0
@@ -115,6 +118,75 @@ def run_store_again(path: Path, records: list[Record], batch: int) -> float:
     return seconds
 
 
+_OLD_INDEXES = (
+    "CREATE INDEX records_time ON records (time)",
+    "CREATE INDEX records_kind ON records (kind)",
+    "CREATE INDEX records_run ON records (run_id)",
+)
+
+
+def _select_known(self: Store, conn: sqlite3.Connection, rows: list) -> tuple[int, int]:
+    """The write as it was before: look the batch's keys up, then upsert."""
+    keys = {(r[0], r[1]) for r in rows}
+    ids = [k[1] for k in keys]
+    known = 0
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT count(*) FROM records WHERE source = ? AND id IN ({marks})"
+        known += conn.execute(sql, (rows[0][0], *chunk)).fetchone()[0] if rows else 0
+    before = conn.total_changes
+    if rows:
+        conn.executemany(_records_mod.UPSERT, rows)
+    return len(keys) - known, conn.total_changes - before
+
+
+def steps(n: int, batch: int, repeat: int) -> None:
+    """Each change of the store on its own: the write path as it was, then one change at a
+    time, against raw executemany into the same schema (old indexes, then without them)."""
+    records = make_records(n)
+    new_upsert, new_row = Store._upsert, _store_mod.encode_row
+    variants = {
+        "before (tx per batch, SELECT, 3x encode, 4 indexes)": (1, False, False, True),
+        "+ rowid count instead of SELECT": (1, True, False, True),
+        "+ group commit (10,000 rows)": (10_000, True, False, True),
+        "+ encode once (empty columns, time)": (10_000, True, True, True),
+        "+ schema v4 (3 record indexes dropped)": (10_000, True, True, False),
+    }
+    seen: dict[str, list[float]] = {k: [] for k in ("raw, 4 indexes", "raw, v4", *variants)}
+    for _ in range(repeat):
+        for old in (True, False):
+            with tempfile.TemporaryDirectory(prefix="wf-bench-store-") as tmp:
+                path = Path(tmp) / "raw.db"
+                if old:
+                    conn = sqlite3.connect(path)
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    migrate(conn)
+                    for sql in _OLD_INDEXES:
+                        conn.execute(sql)
+                    conn.close()
+                key = "raw, 4 indexes" if old else "raw, v4"
+                seen[key].append(n / run_raw(path, records, batch))
+        for name, (rows, rowid, enc, indexes) in variants.items():
+            Store._upsert = new_upsert if rowid else _select_known  # type: ignore[method-assign]
+            _store_mod.encode_row = new_row if enc else _old_row
+            with tempfile.TemporaryDirectory(prefix="wf-bench-store-") as tmp:
+                db = Path(tmp) / "store.db"
+                with Store.open(db) as store:
+                    for sql in _OLD_INDEXES if indexes else ():
+                        store._conn.execute(sql)
+                seen[name].append(n / run_store(db, records, batch, commit_rows=rows))
+    Store._upsert, _store_mod.encode_row = new_upsert, new_row  # type: ignore[method-assign]
+    print(f"store write path, each change on its own, medians of {repeat} interleaved runs:")
+    for name, values in seen.items():
+        print(f"  {name:<52} {statistics.median(values):>10,.0f} rec/s")
+
+
+def _old_row(r: Record, run_id: int | None) -> tuple[object, ...]:
+    row = _row(r)
+    return (*row[:-1], run_id)
+
+
 def measure(n: int, batch: int, repeat: int) -> dict[str, float]:
     """Medians (records/s) of ``repeat`` interleaved runs of each side."""
     records = make_records(n)
@@ -136,7 +208,11 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--steps", action="store_true", help="measure each change on its own")
     args = ap.parse_args()
+    if args.steps:
+        steps(args.records, args.batch, args.repeat)
+        return 0
     med = measure(args.records, args.batch, args.repeat)
     if args.json:
         print(json.dumps(med))

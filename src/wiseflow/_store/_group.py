@@ -60,7 +60,8 @@ class Group:
         self._raise_failed()
         conn = self.conn
         if not self.opened:
-            conn.execute("BEGIN IMMEDIATE")
+            if not conn.in_transaction:  # (one is when an interrupt came right after BEGIN)
+                conn.execute("BEGIN IMMEDIATE")
             self.opened = time.monotonic()
             self._start_timer()
         conn.execute("SAVEPOINT unit")
@@ -88,7 +89,8 @@ class Group:
         self._commit()
 
     def _commit(self) -> None:
-        if not self.opened:
+        if not self.conn.in_transaction:
+            self._closed()
             return
         try:
             self.conn.execute("COMMIT")

@@ -19,6 +19,7 @@ from .._redact import Redactor
 from ._codec import decode, decode_row, decode_run, encode, encode_row
 from ._group import COMMIT_ROWS, COMMIT_SECONDS, Group
 from ._hosts import host_alive, host_stamp
+from ._records import CHECKPOINT, upsert
 from ._schema import migrate
 
 __all__ = ["DB_NAME", "Store"]
@@ -39,33 +40,6 @@ def _hint_for(exc: BaseException, path: Path) -> str:
     if isinstance(exc, RuntimeError):  # written by a newer wiseflow (see _schema.migrate)
         return "upgrade wiseflow, or use another --data-dir"
     return _HINT
-
-
-# A record fetched again under the same (source, id) is one row: updated in place when its
-# content changed (run_id then names the run that changed it), left alone otherwise.
-_INSERT = """
-INSERT INTO records (source, id, kind, time, title, text, url, author, tags, data,
-                     annotations, run_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(source, id) DO UPDATE SET
-    kind = excluded.kind, time = excluded.time, title = excluded.title,
-    text = excluded.text, url = excluded.url, author = excluded.author,
-    tags = excluded.tags, data = excluded.data, annotations = excluded.annotations,
-    run_id = excluded.run_id
-WHERE records.kind IS NOT excluded.kind OR records.time IS NOT excluded.time
-    OR records.title IS NOT excluded.title OR records.text IS NOT excluded.text
-    OR records.url IS NOT excluded.url OR records.author IS NOT excluded.author
-    OR records.tags IS NOT excluded.tags OR records.data IS NOT excluded.data
-    OR records.annotations IS NOT excluded.annotations
-"""
-_CHECKPOINT = (
-    "INSERT INTO checkpoints (source, state, run_id, time) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT(source) DO UPDATE SET state = excluded.state, run_id = excluded.run_id,"
-    " time = excluded.time"
-)
-#: SQLite gives a new row ``max(rowid) + 1`` until the largest rowid is taken, then a
-#: random free one: below this, every row a write adds has a rowid above the old maximum.
-_ROWID_MAX = 2**63 - 1
 
 
 def _now() -> str:
@@ -297,40 +271,13 @@ class Store:
         return fresh, len(rows) - fresh
 
     def _upsert(self, conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> tuple[int, int]:
-        """Write ``rows``; returns how many keys are new, and how many rows changed.
-
-        Rows added get rowids above the largest before (see ``_ROWID_MAX``), so the new
-        keys are counted after the write, without looking each up before it.
-        """
-        if not rows:
-            return 0, 0
-        top = conn.execute("SELECT max(rowid) FROM records").fetchone()[0] or 0
-        known = self._known(conn, rows) if top + len(rows) >= _ROWID_MAX else None
-        before = conn.total_changes
-        conn.executemany(_INSERT, rows)
-        changed = conn.total_changes - before
-        if known is not None:
-            return len({(r[0], r[1]) for r in rows} - known), changed
-        sql = "SELECT count(*) FROM records WHERE rowid > ?"
-        return int(conn.execute(sql, (top,)).fetchone()[0]), changed
+        return upsert(conn, rows)
 
     def _save_checkpoint(
         self, conn: sqlite3.Connection, source: str, state: str, run_id: int | None
     ) -> None:
         """Write ``source``'s checkpoint (after its batch's records, in their transaction)."""
-        conn.execute(_CHECKPOINT, (source, state, run_id, _now()))
-
-    @staticmethod
-    def _known(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> set[tuple[str, str]]:
-        """The ``(source, id)`` keys among ``rows`` that are already stored."""
-        keys = {(r[0], r[1]) for r in rows}
-        found: set[tuple[str, str]] = set()
-        for src, rid in keys:
-            if conn.execute(
-                "SELECT 1 FROM records WHERE source = ? AND id = ?", (src, rid)
-            ).fetchone():
-                found.add((src, rid))
-        return found
+        conn.execute(CHECKPOINT, (source, state, run_id, _now()))
 
     @staticmethod
     def encode_error(record: Record) -> str | None:
