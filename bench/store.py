@@ -26,8 +26,6 @@ import msgspec
 
 from wiseflow import Record
 from wiseflow._store import Store
-from wiseflow._store import _records as _records_mod
-from wiseflow._store import _store as _store_mod
 from wiseflow._store._schema import migrate
 
 _enc = msgspec.json.Encoder().encode
@@ -127,6 +125,8 @@ _OLD_INDEXES = (
 
 def _select_known(self: Store, conn: sqlite3.Connection, rows: list) -> tuple[int, int]:
     """The write as it was before: look the batch's keys up, then upsert."""
+    from wiseflow._store._records import UPSERT
+
     keys = {(r[0], r[1]) for r in rows}
     ids = [k[1] for k in keys]
     known = 0
@@ -137,13 +137,15 @@ def _select_known(self: Store, conn: sqlite3.Connection, rows: list) -> tuple[in
         known += conn.execute(sql, (rows[0][0], *chunk)).fetchone()[0] if rows else 0
     before = conn.total_changes
     if rows:
-        conn.executemany(_records_mod.UPSERT, rows)
+        conn.executemany(UPSERT, rows)
     return len(keys) - known, conn.total_changes - before
 
 
 def steps(n: int, batch: int, repeat: int) -> None:
     """Each change of the store on its own: the write path as it was, then one change at a
     time, against raw executemany into the same schema (old indexes, then without them)."""
+    from wiseflow._store import _store as _store_mod
+
     records = make_records(n)
     new_upsert, new_row = Store._upsert, _store_mod.encode_row
     variants = {
