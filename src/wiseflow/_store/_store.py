@@ -51,7 +51,9 @@ class Store:
     """The pipeline store at ``<data_dir>/wiseflow.db`` (SPEC §5).
 
     Thread-safe: every call takes one lock, so the engine may write from its consumer
-    thread while a progress display reads counts. Open with :meth:`open`.
+    thread while a progress display reads counts. Writes are grouped into transactions
+    (see :meth:`commit`); a batch's checkpoint is committed with the records before it.
+    Open with :meth:`open`.
 
     Example:
         >>> store = Store.open(tmp / "wiseflow.db")            # doctest: +SKIP
