@@ -20,26 +20,11 @@ from ._codec import decode, decode_row, decode_run, encode, encode_row
 from ._group import COMMIT_ROWS, COMMIT_SECONDS, Group
 from ._hosts import host_alive, host_stamp
 from ._records import CHECKPOINT, upsert
-from ._schema import migrate
+from ._schema import hint_for, migrate
 
 __all__ = ["DB_NAME", "Store"]
 
 DB_NAME = "wiseflow.db"
-
-_HINT = "check that the data dir is writable and not on a full disk; see `wiseflow doctor`"
-
-
-def _hint_for(exc: BaseException, path: Path) -> str:
-    """A hint that matches what went wrong: a damaged file is not a permissions problem."""
-    text = str(exc).lower()
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return (
-            f"{path} is not a wiseflow database or is damaged; move it away "
-            f"(`mv {path} {path}.broken`) and the next command that writes starts a new one"
-        )
-    if isinstance(exc, RuntimeError):  # written by a newer wiseflow (see _schema.migrate)
-        return "upgrade wiseflow, or use another --data-dir"
-    return _HINT
 
 
 def _now() -> str:
@@ -109,7 +94,7 @@ class Store:
             migrate(conn)
         except (sqlite3.Error, OSError, RuntimeError) as exc:
             raise StoreError(
-                f"cannot open store {p}: {exc}", plugin=str(p), hint=_hint_for(exc, p)
+                f"cannot open store {p}: {exc}", plugin=str(p), hint=hint_for(exc, p)
             ) from None
         store = cls(conn, p, commit_rows=commit_rows, commit_seconds=commit_seconds)
         store.mark_crashed()
@@ -164,7 +149,7 @@ class Store:
         return StoreError(
             f"store {self.path}: {what} failed: {exc}",
             plugin=str(self.path),
-            hint=_hint_for(exc, self.path),
+            hint=hint_for(exc, self.path),
         )
 
     @contextmanager
@@ -405,5 +390,5 @@ class Store:
                 raise StoreError(
                     f"store {self.path}: query failed: {exc}",
                     plugin=str(self.path),
-                    hint=_hint_for(exc, self.path),
+                    hint=hint_for(exc, self.path),
                 ) from None
