@@ -150,3 +150,38 @@ def test_new_rows_are_counted_even_at_the_largest_rowid(tmp_path: Path) -> None:
     assert store.write_batch("s", _recs("a", "d"), None) == (1, 1)
     assert store.count() == 5
     store.close()
+
+
+class _FailingCommit:
+    """A connection whose COMMIT fails (as on a full disk); everything else passes through."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql == "COMMIT":
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
+
+
+def test_a_failed_timed_commit_is_raised_by_the_next_write(tmp_path: Path) -> None:
+    """When the timer's commit fails, its writes are rolled back together (records and
+    checkpoint) and the next write says so, instead of the failure passing unseen."""
+    store = Store.open(tmp_path, commit_rows=10**6, commit_seconds=0.01)
+    real = store._group.conn
+    store._group.conn = _FailingCommit(real)  # type: ignore[assignment]
+    store.write_batch("s", _recs("1", "2"), None, {"n": 2})
+    deadline = time.monotonic() + 60  # the timer fires after 0.01 s; this only bounds
+    while store._group.failed is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(StoreError, match="disk is full") as info:
+        store.write_batch("s", _recs("3"), None, {"n": 3})
+    assert info.value.code == "WF502"
+    assert (store.count(), store.checkpoint("s")) == (0, None)  # rolled back, together
+    store._group.conn = real
+    assert store.write_batch("s", _recs("3"), None, {"n": 3}) == (1, 0)
+    store.close()
+    assert (_seen(store.path), _checkpoint(store.path)) == (1, '{"n":3}')
