@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, final
 
@@ -203,7 +203,7 @@ class PluginInstance:
         *,
         size: int = CHUNK_ITEMS,
         seconds: float = CHUNK_SECONDS,
-    ) -> Iterator[list[Any]]:
+    ) -> Generator[list[Any], None, None]:
         """:meth:`items` as non-empty lists, in order.
 
         A chunk ends at ``size`` items, at a :class:`~wiseflow.Checkpoint`, or with the first
@@ -291,7 +291,7 @@ async def _bounded(awaitable: Any, timeout: float | None) -> Any:
         raise
 
 
-def _chunked(items: Iterator[Any], size: int, seconds: float) -> Iterator[list[Any]]:
+def _chunked(items: Iterator[Any], size: int, seconds: float) -> Generator[list[Any], None, None]:
     """``items`` as lists (see :meth:`PluginInstance.chunks`)."""
     now = time.monotonic
     buf: list[Any] = []
