@@ -22,17 +22,16 @@ from typing import Any
 
 import msgspec
 
-from .._context import HttpResponse
-from .._errors import PluginError, ProtocolViolation, error_from_dict
+from .._errors import PluginError, ProtocolViolation
 from .._instance import CHUNK_ITEMS, CHUNK_SECONDS, PluginInstance
 from .._record import Record, bad_output, record_problem, refused
 from ._confine import confine
+from ._ipc import IpcBackend, LogHandler
 from ._protocol import (
     SPIN,
     Call,
     Cancel,
     CapReply,
-    CapRequest,
     Channel,
     Chunk,
     Credit,
@@ -41,7 +40,6 @@ from ._protocol import (
     Init,
     Load,
     Loaded,
-    Log,
     Message,
     Ready,
     Result,
@@ -54,58 +52,6 @@ from ._protocol import (
 
 #: The core's chunking rules (see ``PluginInstance.chunks``), re-exported for the host.
 __all__ = ["CHUNK_ITEMS", "CHUNK_SECONDS", "main"]
-
-
-class _IpcBackend:
-    """The plugin's CapabilityBackend: every request goes to the host and waits for it."""
-
-    def __init__(self, worker: _Worker) -> None:
-        self._worker = worker
-        self._next = 0
-
-    def _request(self, op: str, args: list[Any]) -> Any:
-        w = self._worker
-        with w.ids_lock:
-            self._next += 1
-            rid = self._next
-        w.send(CapRequest(id=rid, op=op, args=pack(args)))
-        reply = w.await_reply(rid)
-        if reply.error is not None:
-            raise error_from_dict(reply.error)
-        return reply.value
-
-    def http_request(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        body: bytes | None,
-        timeout: float | None,
-    ) -> HttpResponse:
-        v = self._request("http", [method, url, headers, body, timeout])
-        return HttpResponse(int(v["status"]), dict(v["headers"]), bytes(v["content"]), v["url"])
-
-    def secret(self, name: str) -> str | None:
-        value = self._request("secret", [name])
-        return None if value is None else str(value)
-
-    def check_read(self, path: str) -> str:
-        return str(self._request("check_read", [path]))
-
-    def call_plugin(self, name: str, method: str, args: list[Any]) -> Any:
-        return self._request("call_plugin", [name, method, args])
-
-
-class _LogHandler(logging.Handler):
-    def __init__(self, worker: _Worker) -> None:
-        super().__init__()
-        self._worker = worker
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self._worker.send(Log(level=record.levelno, message=self.format(record)[:4000]))
-        except Exception:
-            pass
 
 
 class _Worker:
@@ -256,9 +202,9 @@ class _Worker:
                 log = logging.getLogger(f"wiseflow.plugin.{lm.instance}")
                 log.propagate = False
                 log.setLevel(logging.DEBUG)
-                log.addHandler(_LogHandler(self))
+                log.addHandler(LogHandler(self))
                 inst.initialize(
-                    config, data_dir=Path(lm.data_dir), backend=_IpcBackend(self), log=log
+                    config, data_dir=Path(lm.data_dir), backend=IpcBackend(self), log=log
                 )
         except BaseException as exc:
             self.send(Fail(id=msg.id, error=error_dict(exc, self.name, self.memory_mb)))
