@@ -381,3 +381,21 @@ def test_an_async_plugin_loop_is_closed_with_the_instance(tmp_path: Path) -> Non
     assert isinstance(loop, asyncio.AbstractEventLoop)
     inst.shutdown()
     assert loop.is_closed()
+
+
+def test_the_core_imports_only_the_contract_at_any_level() -> None:
+    """The core (imported by the sandbox worker) never reaches the host side, even lazily."""
+    import ast
+
+    import wiseflow._instance as core
+
+    allowed = {"_config", "_context", "_errors", "_interface", "_loader", "_record", "_verdict"}
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(Path(core.__file__).read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found.add(node.module or "wiseflow")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("wiseflow"):
+            found.add(str(node.module))
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("wiseflow"))
+    assert found <= allowed, found - allowed
