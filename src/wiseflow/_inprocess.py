@@ -112,7 +112,10 @@ class InProcessRunner:
             raise plugin_failure(exc, self.spec.instance, "initialize") from exc
 
     def call(self, method: str, args: list[Any], timeout: float | None) -> Any:
-        out = self._require().call(method, args, timeout)
+        inst = self._instance
+        if inst is None:
+            raise PluginError("plugin is not initialized", plugin=self.spec.instance)
+        out = inst.call(method, args, timeout)
         if type(out) is list or type(out) is tuple:
             check_output(self.spec, method, args, out)  # the same ceiling as a worker's
             check_returned(out, self.spec.instance)  # and the same record contract
