@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from ._errors import Problem
 
-__all__ = ["CHUNK_ITEMS", "CHUNK_SECONDS", "PluginInstance"]
+__all__ = ["CHUNK_ITEMS", "CHUNK_SECONDS", "PluginInstance", "awaited"]
 
 #: Items per chunk, and the longest a partial chunk waits for its next item before it is
 #: handed on (a checkpoint ends its chunk too).
@@ -274,6 +274,11 @@ def _quietly(close: Any) -> None:
 
 class _Expired(Exception):
     """The call's own deadline passed (a plugin's own ``TimeoutError`` stays its own)."""
+
+
+async def awaited(awaitable: Any) -> Any:
+    """A coroutine awaiting ``awaitable`` (what a loop runs; any awaitable may come in)."""
+    return await awaitable
 
 
 async def _bounded(awaitable: Any, timeout: float | None) -> Any:
