@@ -36,8 +36,8 @@ class InProcessRunner:
         spec: what to run.
         backend: the plugin's capability backend (the host's broker).
         plugin: an object to host instead of constructing one from the class (local stages
-            built around a plugin object); it is initialized once, so this runner cannot be
-            loaded again after ``close``.
+            built around a plugin object); it is used once: loaded again after ``close``
+            (a recovery), the runner constructs a fresh object from the class.
         owns_backend: close ``backend`` with the runner.
     """
 
