@@ -78,6 +78,15 @@ class Same(ConnectorPlugin):
         yield bad
         yield Record(id="ok2", source="same")
 
+    async def endless(self, state):
+        try:
+            i = 0
+            while True:
+                i += 1
+                yield Record(id=f"e{i}", source="same")
+        finally:
+            (self.ctx.data_dir / "closed").write_text("yes")
+
     def fails_midway(self, state):
         yield Record(id="m0", source="same")
         yield Record(id="m1", source="same")
@@ -218,6 +227,17 @@ def test_a_failing_stream_delivers_what_came_before_at_every_level(
         assert got == ["m0", "m1"], level
         assert info.value.code == "WF400"
         assert "midway" in info.value.message
+
+
+def test_a_stream_stopped_early_closes_the_plugins_generator_at_every_level(
+    handles: dict[str, PluginHandle], tmp_path: Path
+) -> None:
+    """Stopping an endless async generator early runs its ``finally`` at every level."""
+    for level, h in handles.items():
+        stream = h.stream("endless", None)
+        assert next(stream).id == "e1"
+        stream.close()
+        assert (tmp_path / "data" / level / "closed").read_text() == "yes", level
 
 
 def test_a_record_breaking_the_contract_is_refused_alike_at_every_level(

@@ -124,7 +124,13 @@ class InProcessRunner:
     def stream(self, method: str, args: list[Any], timeout: float | None) -> Iterator[Any]:
         """Item by item; records breaking the contract are refused one by one, as a
         worker's are."""
-        yield from screen(self._require().items(method, args, timeout))
+        items = self._require().items(method, args, timeout)
+        try:
+            yield from screen(items)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # stopped early: the plugin's iterator is closed now, not when collected
 
     def chunks(self, method: str, args: list[Any], timeout: float | None) -> Iterator[list[Any]]:
         """What ``method`` yields as non-empty lists, in order (see ``PluginInstance.chunks``)."""
