@@ -24,6 +24,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, final
 
@@ -297,18 +298,25 @@ async def _bounded(awaitable: Any, timeout: float | None) -> Any:
 
 
 def _chunked(items: Iterator[Any], size: int, seconds: float) -> Generator[list[Any], None, None]:
-    """``items`` as lists (see :meth:`PluginInstance.chunks`)."""
+    """``items`` as lists (see :meth:`PluginInstance.chunks`).
+
+    Each chunk's first item is taken by the outer loop, the rest through ``islice`` (the
+    count is kept in C): per item, only the checkpoint test and the clock are Python.
+    """
     now = time.monotonic
     buf: list[Any] = []
-    started = 0.0
     try:
-        for item in items:
-            if not buf:
-                started = now()
-            buf.append(item)
-            if len(buf) >= size or type(item) is Checkpoint or now() - started >= seconds:
-                out, buf = buf, []
-                yield out
+        for first in items:
+            buf = [first]
+            if type(first) is not Checkpoint:
+                deadline = now() + seconds
+                append = buf.append
+                for item in islice(items, size - 1):
+                    append(item)
+                    if type(item) is Checkpoint or now() >= deadline:
+                        break
+            out, buf = buf, []
+            yield out
     except BaseException as exc:
         if buf and not isinstance(exc, GeneratorExit | KeyboardInterrupt):
             out, buf = buf, []
@@ -318,5 +326,3 @@ def _chunked(items: Iterator[Any], size: int, seconds: float) -> Generator[list[
         close = getattr(items, "close", None)
         if close is not None:
             close()
-    if buf:
-        yield buf
