@@ -300,6 +300,18 @@ class PluginHandle(Recovery):
             if close is not None:
                 close()
 
+    def close(self) -> None:
+        """Shut the plugin down and release what it holds (→ UNLOADED); safe to repeat.
+
+        For a handle made without a manager (a local stage); a manager's handles are
+        stopped through the manager.
+        """
+        if self.state in (PluginState.UNLOADED, PluginState.UNINSTALLED):
+            return
+        self.release()
+        if self.lifecycle.can(PluginState.UNLOADED):
+            self.lifecycle.transition(PluginState.UNLOADED, "closed")
+
     # -- policy ----------------------------------------------------------------------------
 
     def _policy(self, method: str) -> RetryPolicy:
