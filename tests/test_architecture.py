@@ -29,6 +29,9 @@ CONTRACT = {
 WORKER_PROTOCOL = {"_sandbox._protocol", "_sandbox._salvage", "_sandbox._peek"}
 WORKER_RUNTIME = {
     "_sandbox._worker",
+    "_sandbox._ipc",  # the plugin's capability backend and log handler, over the channel
+    "_instance",  # the plugin-instance core, shared with the in-process runner
+    "_verdict",  # whose failure it is (the plugin's or the host's)
     "_sandbox._confine",
     "_sandbox._landlock",
     "_sandbox._seccomp",
