@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,11 +22,15 @@ from ._errors import InterfaceError, PluginError, PluginTimeout, WiseflowError
 from ._interface import validate_interface
 from ._loader import import_entry
 from ._plugin import BasePlugin
-from ._record import check_returned, screen
+from ._record import Checkpoint, check_returned, screen
 from ._runner import RunnerSpec
 from ._verdict import is_plugin_made, issued_or_plugin, plugin_failure
 
 __all__ = ["InProcessRunner"]
+
+#: Items per chunk of a stream, and the longest a chunk waits for more (as a worker's).
+CHUNK_ITEMS = 500
+CHUNK_SECONDS = 0.02
 
 
 @final
@@ -151,6 +156,32 @@ class InProcessRunner:
             except WiseflowError as exc:
                 self._mark(exc)
                 raise
+
+    def chunks(
+        self, method: str, args: list[Any], timeout: float | None, size: int | None = None
+    ) -> Iterator[list[Any]]:
+        """:meth:`stream` in lists, cut as a worker cuts them (see ``_sandbox._worker``)."""
+        most = size or CHUNK_ITEMS
+        buf: list[Any] = []
+        started = 0.0
+        try:
+            for item in self.stream(method, args, timeout):
+                if not buf:
+                    started = time.monotonic()
+                buf.append(item)
+                if (
+                    len(buf) >= most
+                    or type(item) is Checkpoint
+                    or time.monotonic() - started >= CHUNK_SECONDS
+                ):
+                    yield buf
+                    buf = []
+        except Exception:
+            if buf:  # what came before a failure is still handed on, then the failure
+                yield buf
+            raise
+        if buf:
+            yield buf
 
     def _iterate_async(self, agen: AsyncIterator[Any], timeout: float | None) -> Iterator[Any]:
         while True:

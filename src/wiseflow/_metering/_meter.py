@@ -17,10 +17,11 @@ from __future__ import annotations
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable
-from typing import Any, final
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, final
 
 from ._sampler import MB, ProcessSample, ProcessSampler, proc_peaks
+from ._threads import ThreadLedger
 
 __all__ = ["SOFT_FRACTION", "PluginMeter", "SoftLimits", "quota_figure", "soft_limit_reason"]
 
@@ -28,6 +29,20 @@ __all__ = ["SOFT_FRACTION", "PluginMeter", "SoftLimits", "quota_figure", "soft_l
 SOFT_FRACTION = 0.8
 
 OnSoft = Callable[[str, float, float, float | None], None]
+_thread_time = time.thread_time
+_monotonic = time.monotonic
+_active_count = threading.active_count
+_tracing = tracemalloc.is_tracing
+
+
+def _traced() -> int:
+    return tracemalloc.get_traced_memory()[0]
+
+
+class CallRunner(Protocol):
+    """What :meth:`PluginMeter.call` calls (a :class:`~wiseflow._runner.Runner`)."""
+
+    def call(self, method: str, args: list[Any], timeout: float | None) -> Any: ...
 
 
 @final
@@ -125,16 +140,56 @@ class PluginMeter:
         self.uss: int | None = None
         self.children: int | None = None
 
-    # -- per call (trusted) ----------------------------------------------------------------
+    # -- per call: the meter runs the call it measures ------------------------------------
 
-    def begin(self) -> tuple[float, int]:
-        traced = tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else -1
-        return time.thread_time(), traced
+    def call(
+        self,
+        runner: CallRunner,
+        method: str,
+        args: list[Any],
+        timeout: float | None,
+        threads: ThreadLedger,
+    ) -> Any:
+        """``runner.call(method, args, timeout)``, metered.
 
-    def end(self, token: tuple[float, int]) -> None:
-        self.thread_cpu += time.thread_time() - token[0]
-        if token[1] >= 0 and tracemalloc.is_tracing():
-            self.traced += tracemalloc.get_traced_memory()[0] - token[1]
+        Trusted: the calling thread's CPU clock (and tracemalloc's net allocation when it is
+        tracing) across the call, and threads started meanwhile go to ``threads``. Every
+        call: a sample when one is due and the ``watch``.
+        """
+        if not self.in_process:
+            try:
+                return runner.call(method, args, timeout)
+            finally:
+                self.maybe_sample()
+        traced = _traced() if _tracing() else -1
+        mark = _active_count()
+        cpu = _thread_time()
+        try:
+            return runner.call(method, args, timeout)
+        finally:
+            self.thread_cpu += _thread_time() - cpu
+            if traced >= 0 and _tracing():
+                self.traced += _traced() - traced
+            if _active_count() > mark:
+                threads.adopt_since(mark)
+            self.maybe_sample()
+
+    def next_chunk(self, chunks: Iterator[list[Any]]) -> list[Any] | None:
+        """The next chunk of a stream (None at its end), metered like :meth:`call`."""
+        if not self.in_process:
+            try:
+                return next(chunks, None)
+            finally:
+                self.maybe_sample()
+        traced = _traced() if _tracing() else -1
+        cpu = _thread_time()
+        try:
+            return next(chunks, None)
+        finally:
+            self.thread_cpu += _thread_time() - cpu
+            if traced >= 0 and _tracing():
+                self.traced += _traced() - traced
+            self.maybe_sample()
 
     # -- sampling --------------------------------------------------------------------------
 
@@ -144,7 +199,7 @@ class PluginMeter:
         Runs ``watch`` too (the data-dir ceilings; it throttles itself), which raises WF403
         when the plugin crossed one.
         """
-        if time.monotonic() - self._last_at >= self.interval_s:
+        if _monotonic() - self._last_at >= self.interval_s:
             self.sample()
         if self.watch is not None:
             self.watch()

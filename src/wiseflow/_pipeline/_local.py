@@ -103,6 +103,22 @@ class LocalStage:
             return
         yield from screen(it)
 
+    def fetch_chunks(self, state: dict[str, Any] | None, size: int = 500) -> Iterator[list[Any]]:
+        """:meth:`fetch` in lists of up to ``size`` items (a checkpoint ends one)."""
+        buf: list[Any] = []
+        try:
+            for item in self.fetch(state):
+                buf.append(item)
+                if len(buf) >= size or type(item) is Checkpoint:
+                    yield buf
+                    buf = []
+        except Exception:
+            if buf:  # what came before a failure is still handed on, then the failure
+                yield buf
+            raise
+        if buf:
+            yield buf
+
     def _iterate_async(self, it: AsyncIterator[Any]) -> Iterator[Any]:
         while True:
             try:

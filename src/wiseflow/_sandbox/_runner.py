@@ -29,44 +29,38 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import select
 import shutil
 import signal
 import socket
 import tempfile
 import threading
 import time
-import warnings
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, NoReturn, final
 
 from .._ceilings import output_cap, output_exceeded
 from .._context import CapabilityBackend
 from .._errors import (
     PluginError,
-    PluginTimeout,
-    ProtocolViolation,
-    QuotaExceeded,
-    SandboxUnavailable,
     WiseflowError,
-    WiseflowWarning,
     WorkerCrashed,
-    error_from_dict,
 )
 from .._runner import RunnerSpec
-from .._verdict import exec_refused, issued_or_plugin, plugin_failure
-from ._confine import LAYERS, Confinement, Policy, plugin_uid
+from .._verdict import plugin_failure
+from ._capabilities import Malformed, serve
+from ._confine import Confinement
+from ._failures import reported, timed_out, violated
+from ._launch import check_layers, worker_env, worker_policy
+from ._link import MAX_BACKLOG, Link
 from ._output import OutputPump
 from ._peek import MAX_VALUES, TooManyItems
-from ._probe import disabled_layers
 from ._process import WorkerProcess, death_error
 from ._protocol import (
     MAX_FRAME,
     SPIN,
     Call,
     Cancel,
-    CapReply,
     CapRequest,
     Channel,
     Chunk,
@@ -82,7 +76,6 @@ from ._protocol import (
     Result,
     Setup,
     Shutdown,
-    error_dict,
     pack,
     records_only,
 )
@@ -94,11 +87,6 @@ __all__ = ["MAX_BACKLOG", "STRICT_CAPS", "WorkerRunner"]
 STRICT_CAPS = {"memory_mb": 256, "max_open_files": 64, "max_procs": 16}
 #: Stream chunks the worker may send ahead of the host's consumption.
 CREDIT_WINDOW = 4
-#: Bytes of replies the host holds for a worker that has not read them; past this the host
-#: reads nothing more from it until it catches up (or the call's deadline ends it).
-MAX_BACKLOG = 1 << 20
-#: The longest single poll() in seconds: a far deadline is re-checked, never overflows poll.
-_MAX_POLL = 3600.0
 #: Seconds a worker that closed its channel has to exit before the host stops it.
 _EXIT_GRACE = 0.5
 
@@ -168,9 +156,7 @@ class WorkerRunner:
         self._tail: list[str] = []
         self._chan: Channel | None = None
         self._pump: OutputPump | None = None
-        self._poll: Any = None
-        self._chan_events = 0  # what the poll waits for on the channel (POLLIN, POLLOUT)
-        self._write_failed = False  # the worker stopped taking frames (EPIPE, ECONNRESET)
+        self._link: Link | None = None
         self._scratch: str | None = None
         self._schema: dict[str, Any] | None = None
         self._initialized = False
@@ -260,6 +246,16 @@ class WorkerRunner:
         return msg.records if msg.records is not None else msg.value
 
     def stream(self, method: str, args: list[Any], timeout: float | None) -> Iterator[Any]:
+        for chunk in self.chunks(method, args, timeout):
+            yield from chunk
+
+    def chunks(
+        self, method: str, args: list[Any], timeout: float | None, size: int | None = None
+    ) -> Iterator[list[Any]]:
+        """The worker's chunks as they arrive (never empty), each list handed on as decoded.
+
+        ``size`` is not used: the worker cuts its chunks itself (at most CHUNK_ITEMS).
+        """
         with self._lock:
             self._require_alive()
             rid = self._new_id()
@@ -281,7 +277,7 @@ class WorkerRunner:
                 if isinstance(msg, Chunk):
                     items = msg.records if msg.records is not None else msg.items
                     if items:
-                        yield from items
+                        yield items
                         # the wait for the next item starts now, with the whole timeout; a
                         # chunk without items (like a log or a capability request) renews none
                         deadline = self._deadline(timeout)
@@ -316,34 +312,10 @@ class WorkerRunner:
 
     # -- starting --------------------------------------------------------------------------
 
-    def _policy(self) -> Policy:
-        spec = self.spec
-        read_only = [p for p in (spec.code_root,) if p] + self._fs_read
-        assert self._scratch is not None
-        return Policy(
-            host_pid=os.getpid(),
-            read_only=read_only,
-            read_write=[spec.data_dir, self._scratch, *self._fs_write],
-            memory_mb=self.memory_mb,
-            cpu_seconds=self.cpu_seconds,
-            max_open_files=self.max_open_files,
-            max_file_mb=self._max_file_mb,
-            max_procs=self.max_procs,
-            allow_exec=self._allow_exec,
-            uid=plugin_uid(spec.instance) if os.geteuid() == 0 else None,
-            disable=sorted(disabled_layers()),
-        )
-
     def _start(self, deadline: float) -> None:
         os.makedirs(self.spec.data_dir, exist_ok=True)
-        self._scratch = tempfile.mkdtemp(prefix=f"wiseflow-{self.spec.instance}-")
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "HOME": self.spec.data_dir,
-            "TMPDIR": self._scratch,
-        }
+        self._scratch = scratch = tempfile.mkdtemp(prefix=f"wiseflow-{self.spec.instance}-")
+        env = worker_env(self.spec, scratch)
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self._proc = WorkerProcess.start(
@@ -355,47 +327,40 @@ class WorkerRunner:
         self._chan = Channel(parent, max_frame=self._max_frame)
         self._chan.max_chunk_items = CHUNK_ITEMS
         self._chan.max_values = MAX_VALUES
-        self._write_failed = False
         os.set_blocking(out_fd, False)
         # one limiter for all the host logs on the plugin's behalf (output, logs, denials)
         self._pump = OutputPump(out_fd, self.logger, limiter=getattr(self._broker, "limiter", None))
-        self._poll = select.poll()
-        self._chan_events = select.POLLIN
-        self._poll.register(parent.fileno(), self._chan_events)
-        self._poll.register(out_fd, select.POLLIN)
-        self._send(Setup(policy=self._policy()))
+        self._link = Link(
+            self._chan,
+            self._pump,
+            spin=self.spin,
+            timeout=self._timeout,
+            died=self._died,
+            violation=self._violation,
+        )
+        policy = worker_policy(
+            self.spec,
+            scratch,
+            fs_read=self._fs_read,
+            fs_write=self._fs_write,
+            memory_mb=self.memory_mb,
+            cpu_seconds=self.cpu_seconds,
+            max_open_files=self.max_open_files,
+            max_file_mb=self._max_file_mb,
+            max_procs=self.max_procs,
+            allow_exec=self._allow_exec,
+        )
+        self._send(Setup(policy=policy))
         msg = self._wait(0, (Ready,), deadline, "start")
         assert isinstance(msg, Ready)
         self.confinement = msg.confinement
-        self._check_layers(msg.confinement)
-
-    def _check_layers(self, conf: Confinement) -> None:
-        missing = {k: v for k, v in conf.missing.items() if k in LAYERS}
-        for name, why in conf.missing.items():
-            if name not in LAYERS:
-                self.logger.info("confinement layer %s not applied: %s", name, why)
-        if not missing:
-            return
-        listed = ", ".join(f"{k} ({v})" for k, v in missing.items())
-        if not self.allow_weaker_sandbox:
+        err = check_layers(
+            msg.confinement, self.name, self.logger, allow_weaker=self.allow_weaker_sandbox
+        )
+        if err is not None:
             self._stop()
-            err = SandboxUnavailable(
-                f"plugin '{self.spec.instance}' needs confinement layer(s) this machine "
-                f"lacks: {listed}",
-                plugin=self.spec.instance,
-                hint="run `wiseflow doctor`; set allow_weaker_sandbox = true under [policy] "
-                "to run it with weaker confinement, or run it as trusted if you vouch for it",
-            )
             self._failure = err
             raise err
-        for name, why in missing.items():
-            warnings.warn(
-                WiseflowWarning(
-                    f"plugin '{self.spec.instance}' runs without the {name} confinement layer "
-                    f"({why}) because allow_weaker_sandbox = true"
-                ),
-                stacklevel=4,
-            )
 
     # -- calls -----------------------------------------------------------------------------
 
@@ -438,31 +403,9 @@ class WorkerRunner:
             raise PluginError(f"plugin '{self.name}' is not loaded", plugin=self.name)
 
     def _send(self, msg: Message) -> None:
-        """Post ``msg`` to the worker; never blocks (``_next`` flushes what is left)."""
-        assert self._chan is not None
-        if self._write_failed:
-            return
-        try:
-            self._chan.post(msg)
-        except OSError:
-            self._write_lost()
-
-    def _flush(self) -> None:
-        assert self._chan is not None
-        try:
-            self._chan.flush()
-        except OSError:
-            self._write_lost()
-
-    def _write_lost(self) -> None:
-        """The worker takes no more frames (it exited or shut its end of the channel).
-
-        Not a verdict yet: what it sent before is still read and delivered first (a stream's
-        last chunk included); ``_next`` reports the end once nothing more is waiting.
-        """
-        assert self._chan is not None
-        self._write_failed = True
-        self._chan.discard()
+        """Post ``msg`` to the worker; never blocks (see :class:`Link`)."""
+        assert self._link is not None
+        self._link.send(msg)
 
     def _wait(self, rid: int, kinds: tuple[type[Any], ...], deadline: float, what: str) -> Message:
         """The next message of ``kinds`` for ``rid``, serving everything else meanwhile."""
@@ -470,14 +413,15 @@ class WorkerRunner:
         if queued:
             first: Message = queued.popleft()
             return first
+        link = self._link
+        assert link is not None
         while True:
-            msg = self._next(deadline, what)
+            msg = link.next(deadline, what)
             if isinstance(msg, CapRequest):
                 self._serve(msg, deadline)
                 continue
             if isinstance(msg, Log):
-                assert self._pump is not None
-                self._pump.emit(msg.level, msg.message)
+                link.pump.emit(msg.level, msg.message)
                 continue
             mid = getattr(msg, "id", 0)
             if mid == rid and type(msg) in kinds:
@@ -487,152 +431,24 @@ class WorkerRunner:
                 continue
             self._violation(f"an unexpected {type(msg).__name__} message during {what}")
 
-    def _next(self, deadline: float, what: str) -> Message:
-        """The worker's next frame, flushing the backlog meanwhile; WF401 at ``deadline``.
-
-        The deadline is checked before every frame, not only when the channel is idle. While
-        more than :data:`MAX_BACKLOG` bytes of replies wait, nothing more is read.
-        """
-        chan, pump, poll = self._chan, self._pump, self._poll
-        assert chan is not None
-        assert pump is not None
-        fd = chan.sock.fileno()
-        while True:
-            if time.monotonic() >= deadline:
-                self._timeout(what)
-            reading = True
-            if chan.pending:
-                self._flush()
-                reading = chan.backlog <= MAX_BACKLOG
-            if reading:
-                try:
-                    if chan.has_frame():
-                        return chan.pop()
-                except ProtocolViolation as exc:
-                    self._violation(exc.message)
-                if self._write_failed:
-                    self._read_remains()
-                    continue
-                if self.spin > 0 and not chan.pending:
-                    try:
-                        got = chan.try_recv(self.spin)
-                    except OSError:
-                        got = False
-                    if got is False:
-                        self._died()
-                    if got:
-                        continue
-            events = (select.POLLIN if reading else 0) | (select.POLLOUT if chan.pending else 0)
-            if events != self._chan_events:
-                poll.modify(fd, events)
-                self._chan_events = events
-            remaining = min(deadline - time.monotonic(), _MAX_POLL)
-            if not remaining > 0:  # NaN included: fail closed
-                self._timeout(what)
-            for ready, ev in poll.poll(int(remaining * 1000) + 1):
-                if ready == pump.fd:
-                    if not pump.drain():
-                        poll.unregister(ready)
-                    continue
-                if ev & select.POLLOUT:
-                    self._flush()
-                if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
-                    try:
-                        more = chan.recv_some()
-                    except OSError:
-                        more = False
-                    if not more:
-                        self._died()
-
-    def _read_remains(self) -> None:
-        """After a failed write: take what the worker sent before, or report its end."""
-        assert self._chan is not None
-        try:
-            got = self._chan.try_recv(0.0)
-        except OSError:
-            got = False
-        if not got:
-            self._died()
-
     # -- capabilities ----------------------------------------------------------------------
 
     def _serve(self, msg: CapRequest, deadline: float) -> None:
-        """Check the request's shape, let the broker decide and act, answer the worker."""
+        """Let the broker decide and act on a well-formed request, answer the worker."""
         try:
-            perform = self._parse(msg, deadline)
-        except (TypeError, ValueError, IndexError, KeyError) as exc:
-            self._violation(f"a malformed {msg.op!r} capability request ({exc})")
-        try:
-            reply = CapReply(id=msg.id, value=perform())
-        except WiseflowError as exc:
-            reply = CapReply(id=msg.id, error=error_dict(exc, self.name))
-        except Exception as exc:
-            err = PluginError(f"capability {msg.op} failed: {type(exc).__name__}: {exc}")
-            reply = CapReply(id=msg.id, error=error_dict(err, self.name))
+            reply = serve(self._broker, msg, deadline, self.name)
+        except Malformed as exc:
+            self._violation(str(exc))
         self._send(reply)
-
-    def _parse(self, msg: CapRequest, deadline: float) -> Callable[[], Any]:
-        """The broker call ``msg`` asks for; raises on any argument of the wrong shape.
-
-        HTTP is bounded by what is left of the call's deadline as well as by the broker's own
-        limits; a dependency's call is bounded by that dependency's ``timeout_s``.
-        """
-        b, a = self._broker, msg.args
-        if msg.op == "http":
-            method, url, headers = _str(a[0]), _str(a[1]), _str_dict(a[2])
-            body = a[3]
-            if body is not None and not isinstance(body, bytes):
-                raise TypeError("body must be bytes")
-            left = max(0.001, deadline - time.monotonic())
-            asked = left if a[4] is None else float(a[4])
-            timeout = asked if 0 < asked < left else left  # NaN and inf included
-
-            def http() -> Any:
-                resp = b.http_request(method, url, headers, body, timeout)
-                return {
-                    "status": resp.status,
-                    "headers": dict(resp.headers),
-                    "content": resp.content,
-                    "url": resp.url,
-                }
-
-            return http
-        if msg.op == "secret":
-            name = _str(a[0])
-            return lambda: b.secret(name)
-        if msg.op == "check_read":
-            path = _str(a[0])
-            return lambda: b.check_read(path)
-        if msg.op == "call_plugin":
-            dep, method, args = _str(a[0]), _str(a[1]), a[2]
-            if not isinstance(args, list):
-                raise TypeError("arguments must be a list")
-            return lambda: pack(b.call_plugin(dep, method, args))
-        raise ValueError(f"no capability is called {msg.op!r}")
 
     # -- failures --------------------------------------------------------------------------
 
     def _plugin_error(self, data: dict[str, Any]) -> WiseflowError:
-        """An error the worker reported: the plugin's own (marked so), unless the host made it.
-
-        The host's own are the broker's errors passed on unchanged, the worker's report of
-        a MemoryError (the quota, WF403, in the host's words) and of a program start that
-        seccomp refused (WF301 naming the subprocess permission).
-        """
-        err = error_from_dict(data)
-        if err.code == "WF403" and err.message == _memory_message(self.memory_mb):
-            return QuotaExceeded(err.message, plugin=self.name, hint=_MEMORY_HINT)
-        if not self._allow_exec:  # seccomp refused a program start: say which permission
-            refused = exec_refused(
-                err,
-                self.name,
-                plugin=self.spec.manifest.name,
-                declared=self.spec.manifest.permissions.subprocess,
-                level=self.spec.level,
-            )
-            if refused is not None:
-                return refused
-        return issued_or_plugin(err, getattr(self._broker, "issued", None))
+        """An error the worker reported, in the host's words (see ``_failures``)."""
+        issued = getattr(self._broker, "issued", None)
+        return reported(
+            data, self.spec, memory_mb=self.memory_mb, allow_exec=self._allow_exec, issued=issued
+        )
 
     def end(self, err: WiseflowError) -> NoReturn:
         """Stop the worker for a host verdict (a ceiling crossed); this and later calls fail."""
@@ -653,25 +469,13 @@ class WorkerRunner:
 
     def _violation(self, what: str) -> NoReturn:
         self._stop()
-        err = ProtocolViolation(
-            f"the worker of plugin '{self.name}' sent {what}; the worker was stopped",
-            plugin=self.name,
-            hint="the plugin wrote to the host channel or broke the protocol; report it "
-            "to the plugin's author",
-        )
-        self._failure = err
+        self._failure = err = violated(self.name, what)
         raise err
 
     def _timeout(self, what: str) -> NoReturn:
         unread = self._chan.backlog if self._chan is not None else 0
         self._stop()
-        why = f" ({unread} bytes of the host's replies left unread)" if unread else ""
-        err = PluginTimeout(
-            f"plugin '{self.name}' did not finish {what}() in time{why}; its worker was killed",
-            plugin=self.name,
-            hint="raise resources.timeout_s for this plugin, or make the call do less",
-        )
-        self._failure = err
+        self._failure = err = timed_out(self.name, what, unread)
         raise err
 
     def _died(self) -> NoReturn:
@@ -710,27 +514,8 @@ class WorkerRunner:
         if self._chan is not None:
             self._chan.sock.close()
             self._chan = None
+        self._link = None
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
         return status, cpu
-
-
-_MEMORY_HINT = "raise resources.memory_mb for this plugin, or process smaller batches"
-
-
-def _memory_message(memory_mb: int) -> str:
-    """What the worker says for a MemoryError (``_protocol.error_dict``)."""
-    return f"plugin exceeded its memory quota ({memory_mb} MB)"
-
-
-def _str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    return value
-
-
-def _str_dict(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise TypeError("headers must be a mapping")
-    return {_str(k): _str(v) for k, v in value.items()}
