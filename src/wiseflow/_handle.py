@@ -190,7 +190,7 @@ class PluginHandle:
         start = perf_counter()
         try:
             try:
-                out = self._once(method, args)
+                out = self.meter.call(self.runner, method, list(args), self.timeout_s, self.threads)
             except Exception as first:  # the policy is consulted only when something failed
                 out = self._policy(method).again(
                     method, lambda: self._once(method, args), first, self._before_retry
