@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import select
 import time
+from collections import deque
 from collections.abc import Callable
-from typing import NoReturn, final
+from typing import Any, NoReturn, final
 
-from .._errors import ProtocolViolation
+from .._errors import ProtocolViolation, WiseflowError
 from ._output import OutputPump
-from ._protocol import Channel, Message
+from ._protocol import Cancel, CapRequest, Channel, Chunk, End, Fail, Log, Message
 
 __all__ = ["MAX_BACKLOG", "Link"]
 
@@ -43,11 +44,12 @@ class Link:
         timeout: ``timeout(what)`` ends the worker for a missed deadline (never returns).
         died: ``died()`` reports the worker's end once its channel closed (never returns).
         violation: ``violation(what)`` ends the worker for a broken frame (never returns).
+        serve: ``serve(request, deadline)`` answers a capability request.
     """
 
     __slots__ = (
-        "_died", "_events", "_poll", "_timeout", "_violation", "chan", "pump", "spin",
-        "write_failed",
+        "_died", "_events", "_poll", "_serve", "_timeout", "_violation", "chan", "pump", "spin",
+        "streams", "write_failed",
     )  # fmt: skip
 
     def __init__(
@@ -59,6 +61,7 @@ class Link:
         timeout: Callable[[str], NoReturn],
         died: Callable[[], NoReturn],
         violation: Callable[[str], NoReturn],
+        serve: Callable[[CapRequest, float], None],
     ) -> None:
         self.chan = chan
         self.pump = pump
@@ -66,6 +69,9 @@ class Link:
         self._timeout = timeout
         self._died = died
         self._violation = violation
+        self._serve = serve
+        #: open streams: frames for one arriving while another call waits are kept here
+        self.streams: dict[int, deque[Message]] = {}
         self.write_failed = False  # the worker stopped taking frames (EPIPE, ECONNRESET)
         self._poll = select.poll()
         self._events = select.POLLIN  # what the poll waits for on the channel
@@ -95,6 +101,41 @@ class Link:
         """
         self.write_failed = True
         self.chan.discard()
+
+    def wait(self, rid: int, kinds: tuple[type[Any], ...], deadline: float, what: str) -> Message:
+        """The next message of ``kinds`` for ``rid``, serving everything else meanwhile:
+        capability requests are answered, logs logged, other streams' frames queued."""
+        queued = self.streams.get(rid)
+        if queued:
+            first: Message = queued.popleft()
+            return first
+        while True:
+            msg = self.next(deadline, what)
+            if isinstance(msg, CapRequest):
+                self._serve(msg, deadline)
+                continue
+            if isinstance(msg, Log):
+                self.pump.emit(msg.level, msg.message)
+                continue
+            mid = getattr(msg, "id", 0)
+            if mid == rid and type(msg) in kinds:
+                return msg
+            if isinstance(msg, Chunk | End | Fail) and mid in self.streams:
+                self.streams[mid].append(msg)
+                continue
+            self._violation(f"an unexpected {type(msg).__name__} message during {what}")
+
+    def cancel(self, rid: int) -> None:
+        """Stop stream ``rid``: ask the worker, then drop its chunks until it ends."""
+        try:
+            self.send(Cancel(id=rid))
+            deadline = time.monotonic() + 2.0
+            while True:
+                msg = self.wait(rid, (Chunk, End, Fail), deadline, "cancel")
+                if not isinstance(msg, Chunk):
+                    return
+        except WiseflowError:
+            pass  # the worker was stopped; the next call reports it
 
     def next(self, deadline: float, what: str) -> Message:
         """The worker's next frame, flushing the backlog meanwhile; WF401 at ``deadline``.

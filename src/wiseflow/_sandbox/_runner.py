@@ -3,22 +3,13 @@
 One worker process per plugin instance, never a fork of the host: forked by the zygote
 or started as a fresh interpreter (``_process``), then confined by itself (``_confine``).
 
-Every wait on the worker is a ``poll`` on the channel and the worker's output pipe with a
-deadline: capability requests are served inline (a plugin calling ``ctx.plugin(dep)`` is
-served while its own call is in flight, without threads, so it cannot deadlock), output
-lines are logged, and when the deadline passes the whole process group is killed (WF401).
-
-Deadlines hold whatever the worker sends. The deadline is checked before every frame, so
-a channel kept full of logs, capability requests or a frame dripped a byte at a time cannot
-postpone it. The host never blocks writing to a worker: replies, credits and calls are
-posted without blocking, and the rest waits in a backlog flushed when the worker reads.
-A worker that stops reading its replies while it keeps asking (more than
-:data:`MAX_BACKLOG` bytes unread) is no longer read either, so it blocks on its own writes
-and uses no CPU; the call's deadline then ends it with WF401 naming the unread replies.
-WF401 rather than WF406 because a slow reader and a non-reader look the same until the
-deadline the plugin agreed to. For a stream, each wait for the next item has the whole
-``timeout_s``; frames that carry no item (logs, capability requests, empty chunks) do not
-renew it.
+Every wait on the worker is a ``poll`` with a deadline (``_link``): capability requests
+are served inline (a plugin calling ``ctx.plugin(dep)`` is served while its own call is in
+flight, without threads, so it cannot deadlock), output lines are logged, and when the
+deadline passes the whole process group is killed (WF401), whatever the worker sends; a
+worker that stops reading its replies is ended by the deadline with WF401 naming the unread
+replies. For a stream, each wait for the next chunk has the whole ``timeout_s``; frames that
+carry no item (logs, capability requests, empty chunks) do not renew it.
 A worker that dies is reaped at once and its death classified: WF403 for quota deaths
 (SIGXCPU, the CPU hard limit, MemoryError), WF402 otherwise, with the exit status or
 signal name. Anything malformed or out of turn from the worker ends it with WF406.
@@ -29,10 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import signal
-import socket
-import tempfile
 import threading
 import time
 from collections import deque
@@ -51,16 +39,23 @@ from .._verdict import plugin_failure
 from ._capabilities import Malformed, serve
 from ._confine import Confinement
 from ._failures import reported, timed_out, violated
-from ._launch import check_layers, worker_env, worker_policy
+from ._launch import (
+    STRICT_CAPS,
+    WorkerLimits,
+    check_layers,
+    load_message,
+    make_scratch,
+    start_process,
+    stop_process,
+)
 from ._link import MAX_BACKLOG, Link
 from ._output import OutputPump
-from ._peek import MAX_VALUES, TooManyItems
+from ._peek import TooManyItems
 from ._process import WorkerProcess, death_error
 from ._protocol import (
     MAX_FRAME,
     SPIN,
     Call,
-    Cancel,
     CapRequest,
     Channel,
     Chunk,
@@ -68,9 +63,7 @@ from ._protocol import (
     End,
     Fail,
     Init,
-    Load,
     Loaded,
-    Log,
     Message,
     Ready,
     Result,
@@ -79,12 +72,9 @@ from ._protocol import (
     pack,
     records_only,
 )
-from ._worker import CHUNK_ITEMS  # the most items an honest worker puts in one Chunk
 
 __all__ = ["MAX_BACKLOG", "STRICT_CAPS", "WorkerRunner"]
 
-#: Ceilings for level ``strict`` (on top of the manifest's and operator's resources).
-STRICT_CAPS = {"memory_mb": 256, "max_open_files": 64, "max_procs": 16}
 #: Stream chunks the worker may send ahead of the host's consumption.
 CREDIT_WINDOW = 4
 #: Seconds a worker that closed its channel has to exit before the host stops it.
@@ -130,22 +120,19 @@ class WorkerRunner:
         self.spec = spec
         self._broker = broker
         perms = permissions if permissions is not None else getattr(broker, "permissions", None)
-        res = spec.limits  # the manifest's resources under the host's ceilings
-        self.memory_mb = memory_mb or res.memory_mb
-        self.cpu_seconds = cpu_seconds or res.cpu_seconds
-        self.max_open_files = max_open_files or res.max_open_files
-        self.max_procs = max_procs
-        allow_exec = bool(getattr(perms, "subprocess", False))
-        if spec.level == "strict":
-            self.memory_mb = min(self.memory_mb, STRICT_CAPS["memory_mb"])
-            self.max_open_files = min(self.max_open_files, STRICT_CAPS["max_open_files"])
-            self.max_procs = min(self.max_procs, STRICT_CAPS["max_procs"])
-            allow_exec = False
-        self.timeout_s = res.timeout_s
-        self._allow_exec = allow_exec
-        self._max_file_mb = max_file_mb
-        self._fs_read = [str(p) for p in getattr(perms, "fs_read", ())]
-        self._fs_write = [str(p) for p in getattr(perms, "fs_write", ())]
+        lim = self.limits = WorkerLimits(
+            spec,
+            perms,
+            memory_mb=memory_mb,
+            cpu_seconds=cpu_seconds,
+            max_open_files=max_open_files,
+            max_procs=max_procs,
+            max_file_mb=max_file_mb,
+        )
+        self.memory_mb, self.cpu_seconds = lim.memory_mb, lim.cpu_seconds
+        self.max_open_files, self.max_procs = lim.max_open_files, lim.max_procs
+        self.timeout_s = spec.limits.timeout_s
+        self._allow_exec = lim.allow_exec
         self.allow_weaker_sandbox = allow_weaker_sandbox
         self.start_timeout = start_timeout
         self._max_frame = max_frame
@@ -161,7 +148,6 @@ class WorkerRunner:
         self._schema: dict[str, Any] | None = None
         self._initialized = False
         self._failure: WiseflowError | None = None
-        self._streams: dict[int, deque[Message]] = {}
         self._next_id = 0
         self.spin = SPIN
         self.use_zygote = use_zygote
@@ -179,7 +165,6 @@ class WorkerRunner:
                 return
             self._failure = None  # loading again restarts a stopped worker
             self._initialized = False
-            self._streams.clear()
             deadline = time.monotonic() + self.start_timeout
             try:
                 self._load(deadline)
@@ -190,20 +175,7 @@ class WorkerRunner:
     def _load(self, deadline: float) -> None:
         """Start the worker, then import and validate the plugin inside it."""
         self._start(deadline)
-        m = self.spec.manifest
-        self._send(
-            Load(
-                name=m.name,
-                instance=self.spec.instance,
-                kind=m.kind,
-                entry=m.entry,
-                code_root=self.spec.code_root,
-                data_dir=self.spec.data_dir,
-                root=self.spec.root,
-                files=self.spec.files,
-                check=self.spec.check,
-            )
-        )
+        self._send(load_message(self.spec))
         msg = self._wait(0, (Loaded,), deadline, "load")
         assert isinstance(msg, Loaded)
         if msg.error is not None:
@@ -259,7 +231,8 @@ class WorkerRunner:
         with self._lock:
             self._require_alive()
             rid = self._new_id()
-            self._streams[rid] = deque()
+            assert self._link is not None
+            self._link.streams[rid] = deque()
             self._send(
                 Call(id=rid, method=method, args=pack(args), stream=True, credit=CREDIT_WINDOW)
             )
@@ -288,9 +261,11 @@ class WorkerRunner:
                 return
         finally:
             with self._lock:
-                if not finished and self._alive():
-                    self._cancel(rid)
-                self._streams.pop(rid, None)
+                link = self._link
+                if link is not None:
+                    if not finished and self._alive():
+                        link.cancel(rid)
+                    link.streams.pop(rid, None)
 
     def close(self) -> None:
         with self._lock:
@@ -313,23 +288,12 @@ class WorkerRunner:
     # -- starting --------------------------------------------------------------------------
 
     def _start(self, deadline: float) -> None:
-        os.makedirs(self.spec.data_dir, exist_ok=True)
-        self._scratch = scratch = tempfile.mkdtemp(prefix=f"wiseflow-{self.spec.instance}-")
-        env = worker_env(self.spec, scratch)
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            self._proc = WorkerProcess.start(
-                child, cwd=self.spec.data_dir, env=env, use_zygote=self.use_zygote
-            )
-        finally:
-            child.close()
-        out_fd = self._proc.out_fd
-        self._chan = Channel(parent, max_frame=self._max_frame)
-        self._chan.max_chunk_items = CHUNK_ITEMS
-        self._chan.max_values = MAX_VALUES
-        os.set_blocking(out_fd, False)
         # one limiter for all the host logs on the plugin's behalf (output, logs, denials)
-        self._pump = OutputPump(out_fd, self.logger, limiter=getattr(self._broker, "limiter", None))
+        limiter = getattr(self._broker, "limiter", None)
+        self._scratch = scratch = make_scratch(self.spec)
+        self._proc, self._chan, self._pump = start_process(
+            self.spec, scratch, self.logger, limiter, self._max_frame, use_zygote=self.use_zygote
+        )
         self._link = Link(
             self._chan,
             self._pump,
@@ -337,20 +301,9 @@ class WorkerRunner:
             timeout=self._timeout,
             died=self._died,
             violation=self._violation,
+            serve=self._serve,
         )
-        policy = worker_policy(
-            self.spec,
-            scratch,
-            fs_read=self._fs_read,
-            fs_write=self._fs_write,
-            memory_mb=self.memory_mb,
-            cpu_seconds=self.cpu_seconds,
-            max_open_files=self.max_open_files,
-            max_file_mb=self._max_file_mb,
-            max_procs=self.max_procs,
-            allow_exec=self._allow_exec,
-        )
-        self._send(Setup(policy=policy))
+        self._send(Setup(policy=self.limits.policy(self.spec, scratch)))
         msg = self._wait(0, (Ready,), deadline, "start")
         assert isinstance(msg, Ready)
         self.confinement = msg.confinement
@@ -372,17 +325,6 @@ class WorkerRunner:
             msg = self._wait(rid, (Result, Fail), self._deadline(None), "initialize")
         if isinstance(msg, Fail):
             raise plugin_failure(self._plugin_error(msg.error), self.spec.instance, "initialize")
-
-    def _cancel(self, rid: int) -> None:
-        try:
-            self._send(Cancel(id=rid))
-            deadline = time.monotonic() + 2.0
-            while True:
-                msg = self._wait(rid, (Chunk, End, Fail), deadline, "cancel")
-                if not isinstance(msg, Chunk):
-                    return
-        except WiseflowError:
-            pass  # the worker was stopped; the next call reports it
 
     def _new_id(self) -> int:
         self._next_id += 1
@@ -408,28 +350,8 @@ class WorkerRunner:
         self._link.send(msg)
 
     def _wait(self, rid: int, kinds: tuple[type[Any], ...], deadline: float, what: str) -> Message:
-        """The next message of ``kinds`` for ``rid``, serving everything else meanwhile."""
-        queued = self._streams.get(rid)
-        if queued:
-            first: Message = queued.popleft()
-            return first
-        link = self._link
-        assert link is not None
-        while True:
-            msg = link.next(deadline, what)
-            if isinstance(msg, CapRequest):
-                self._serve(msg, deadline)
-                continue
-            if isinstance(msg, Log):
-                link.pump.emit(msg.level, msg.message)
-                continue
-            mid = getattr(msg, "id", 0)
-            if mid == rid and type(msg) in kinds:
-                return msg
-            if isinstance(msg, Chunk | End | Fail) and mid in self._streams:
-                self._streams[mid].append(msg)
-                continue
-            self._violation(f"an unexpected {type(msg).__name__} message during {what}")
+        assert self._link is not None
+        return self._link.wait(rid, kinds, deadline, what)
 
     # -- capabilities ----------------------------------------------------------------------
 
@@ -505,17 +427,11 @@ class WorkerRunner:
     def _stop(self) -> tuple[int | None, float]:
         """Kill the process group, reap the worker, release everything; (status, cpu s)."""
         proc, self._proc = self._proc, None
-        status, cpu = proc.stop() if proc is not None else (None, 0.0)
-        if self._pump is not None:
-            self._pump.drain_now()  # bounded: a writer that escaped the group cannot hold us
-            self._tail = list(self._pump.tail)  # for the message of a crash
-            os.close(self._pump.fd)
-            self._pump = None
-        if self._chan is not None:
-            self._chan.sock.close()
-            self._chan = None
+        pump, self._pump = self._pump, None
+        chan, self._chan = self._chan, None
+        scratch, self._scratch = self._scratch, None
         self._link = None
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
+        status, cpu, tail = stop_process(proc, pump, chan, scratch)
+        if tail is not None:
+            self._tail = tail  # for the message of a crash
         return status, cpu
