@@ -68,7 +68,8 @@ def parse(msg: CapRequest) -> Request:
     if kind is None:
         raise Malformed(f"a malformed {msg.op!r} capability request (no capability is called so)")
     try:
-        return msgspec.convert(msg.args, kind, strict=True)
+        # bytes pass as they are: a str is refused, never base64-decoded into a body
+        return msgspec.convert(msg.args, kind, strict=True, builtin_types=(bytes,))
     except (msgspec.ValidationError, TypeError, ValueError, RecursionError) as exc:
         raise Malformed(f"a malformed {msg.op!r} capability request ({exc})") from None
 
