@@ -8,8 +8,9 @@ blocking, and the rest waits in a backlog flushed when the worker reads. A worke
 reading while it keeps asking (more than :data:`MAX_BACKLOG` bytes unread) is no longer read
 either, so it blocks on its own writes and uses no CPU until the deadline ends it.
 
-A reply usually arrives sooner than the kernel can wake a sleeping process, so the link
-busy-polls for up to ``spin`` seconds (yielding the CPU) before it sleeps in ``poll``.
+With ``spin`` > 0 the link busy-polls for up to that long (yielding the CPU) before it
+sleeps in ``poll``; off by default (``_protocol.SPIN``): on a busy machine a woken process
+gets the CPU sooner than a spinning one.
 """
 
 from __future__ import annotations

@@ -78,8 +78,11 @@ __all__ = [
     "records_only",
 ]
 
-#: Seconds each side busy-polls for the next frame before sleeping in the kernel.
-SPIN = 50e-6
+#: Seconds each side busy-polls for the next frame before sleeping in the kernel: none.
+#: Spinning (with sched_yield) made a round trip 5x slower on a busy 2-core machine (133 µs
+#: against 27 µs blocking; bench/callpath.py): a spinning process loses its scheduling
+#: priority to the processes it yields to, while a woken one gets the CPU at once.
+SPIN = 0.0
 #: The largest frame either side accepts (64 MiB): a batch of 500 records is ~150 KB.
 MAX_FRAME = 64 * 1024 * 1024
 _HEADER = struct.Struct(">I")
@@ -278,8 +281,8 @@ class Channel:
     def try_recv(self, spin: float) -> bool | None:
         """Poll the socket without blocking for up to ``spin`` seconds.
 
-        Waking a sleeping process costs tens of microseconds on a VM; a reply usually
-        arrives sooner than that, so a short busy wait halves a round trip.
+        Waking a sleeping process costs a few microseconds; on an idle machine a reply may
+        arrive sooner than that. Off by default (see :data:`SPIN`).
 
         Returns:
             True when data arrived, False at end of stream, None when nothing came.
