@@ -3,11 +3,14 @@
 Run: ``.venv/bin/python bench/callpath.py [--quick]``. Medians of interleaved rounds; no
 assertion (numbers depend on the machine).
 
-1. One trusted call: ``PluginHandle.invoke`` vs pluggy calling one hook impl vs a plain call.
+1. One trusted call: ``PluginHandle.invoke`` (and the in-process runner's share of it) vs
+   pluggy calling one hook impl vs a plain call.
 2. One sandboxed call: ``PluginHandle.invoke`` and ``WorkerRunner.call`` vs a blocking pipe
-   ping-pong between two processes (the floor).
-3. Sandboxed fetch of 100k ~300-byte records through the handle: item by item
-   (``fetch``) and chunk by chunk (``fetch_chunks``, when the handle has it).
+   ping-pong between two processes (the floor), and the same over an AF_UNIX socketpair
+   (the sandbox's transport, itself ~1.8x the pipe's).
+3. Fetch of 100k ~300-byte records through the handle (sandboxed and trusted): item by
+   item (``fetch``), chunk by chunk (``fetch_chunks``, when the handle has it), and through
+   the engine's source loop into batches of 500 (``_pipeline._source.produce``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ QUICK = "--quick" in sys.argv
 ROUNDS = 3 if QUICK else 7
 N_CALLS = 2000 if QUICK else 20000
 N_PING = 500 if QUICK else 2000
-N_RECORDS = 20_000 if QUICK else 100_000
+N_RECORDS = 100_000
 
 PLUGIN = """
 from wiseflow import ConnectorPlugin, Record
@@ -106,6 +109,33 @@ def raw_pipe_floor(n: int) -> float:
         os.close(r2)
 
 
+def raw_socket_floor(n: int) -> float:
+    """Median round trip of 4 bytes between two processes over an AF_UNIX socketpair (the
+    transport the sandbox uses)."""
+    import socket
+
+    a, b = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        a.close()
+        while True:
+            data = b.recv(64)
+            if not data:
+                os._exit(0)
+            b.sendall(data)
+    b.close()
+
+    def ping() -> None:
+        a.sendall(b"ping")
+        a.recv(64)
+
+    try:
+        return round_trip_us(ping, n)
+    finally:
+        a.close()
+        os.waitpid(pid, 0)
+
+
 def pluggy_call() -> Callable[[], Any]:
     import pluggy
 
@@ -142,6 +172,28 @@ def fetch_chunks(handle: Any, n: int) -> float:
     return n / (time.perf_counter() - t)
 
 
+def source_loop(handle: Any, n: int) -> float:
+    """Records per second through the engine's source loop (fetch, batches of 500)."""
+    import queue
+    import threading
+
+    from wiseflow._pipeline._source import Batch, produce
+
+    out: queue.Queue[Any] = queue.Queue()
+    t = time.perf_counter()
+    produce(handle, {"n": n}, 500, out, threading.Event())
+    seconds = time.perf_counter() - t
+    got = 0
+    while not out.empty():
+        item = out.get_nowait()
+        if isinstance(item, Batch):
+            got += len(item.records)
+        elif item.error is not None:
+            raise item.error
+    assert got == n, got
+    return n / seconds
+
+
 def main() -> None:
     warnings.simplefilter("ignore")
     from wiseflow.testing import make_manager
@@ -156,6 +208,10 @@ def main() -> None:
     assert sh.level == "sandboxed", sh.level
     obj = th.runner._plugin  # the plugin object, for the plain call
     hook = pluggy_call()
+
+    def trusted_call() -> Any:
+        return th.runner.call("ping", [1], None)
+
     rows: dict[str, list[float]] = {}
 
     def add(key: str, value: float) -> None:
@@ -166,7 +222,9 @@ def main() -> None:
         add("plain call (µs)", per_call_us(lambda: obj.ping(1), N_CALLS))
         add("pluggy, one hook impl (µs)", per_call_us(hook, N_CALLS))
         add("trusted PluginHandle.invoke (µs)", per_call_us(lambda: th.invoke("ping", 1), N_CALLS))
+        add("InProcessRunner.call alone (µs)", per_call_us(trusted_call, N_CALLS))
         add("blocking pipe ping-pong (µs)", raw_pipe_floor(N_PING))
+        add("blocking socketpair ping-pong (µs)", raw_socket_floor(N_PING))
         add(
             "WorkerRunner.call (µs)", round_trip_us(lambda: sh.runner.call("ping", [1], 10), N_PING)
         )
@@ -177,9 +235,11 @@ def main() -> None:
         add("sandboxed fetch, items (rec/s)", fetch_items(sh, N_RECORDS))
         if chunked:
             add("sandboxed fetch, chunks (rec/s)", fetch_chunks(sh, N_RECORDS))
+        add("sandboxed source loop (rec/s)", source_loop(sh, N_RECORDS))
         add("trusted fetch, items (rec/s)", fetch_items(th, N_RECORDS))
         if chunked:
             add("trusted fetch, chunks (rec/s)", fetch_chunks(th, N_RECORDS))
+        add("trusted source loop (rec/s)", source_loop(th, N_RECORDS))
     trusted.close()
     sandboxed.close()
     med = {k: statistics.median(v) for k, v in rows.items()}
