@@ -19,7 +19,7 @@ from typing import Any, final
 from ._ceilings import check_output
 from ._context import CapabilityBackend
 from ._errors import PluginError, WiseflowError
-from ._instance import PluginInstance
+from ._instance import CHUNK_ITEMS, PluginInstance
 from ._plugin import BasePlugin
 from ._record import Record, as_received, check_returned, refused, screen
 from ._runner import RunnerSpec
@@ -132,9 +132,13 @@ class InProcessRunner:
             if close is not None:
                 close()  # stopped early: the plugin's iterator is closed now, not when collected
 
-    def chunks(self, method: str, args: list[Any], timeout: float | None) -> Iterator[list[Any]]:
-        """What ``method`` yields as non-empty lists, in order (see ``PluginInstance.chunks``)."""
-        for chunk in self._require().chunks(method, args, timeout):
+    def chunks(
+        self, method: str, args: list[Any], timeout: float | None, size: int | None = None
+    ) -> Iterator[list[Any]]:
+        """What ``method`` yields as non-empty lists of at most ``size`` items, in order
+        (see ``PluginInstance.chunks``): a source runs no further ahead than one batch."""
+        inst = self._require()
+        for chunk in inst.chunks(method, args, timeout, size=size or CHUNK_ITEMS):
             yield _screened(chunk)
 
     def _require(self) -> PluginInstance:
