@@ -5,7 +5,8 @@
   same instance (before a restart) is carried over.
 - Trusted plugins share the host process, so the OS cannot tell their memory apart. CPU is
   the calling thread's CPU clock (``time.thread_time``) summed over calls (a call shorter
-  than 20 µs counts its wall time, an upper bound, to spare a second clock read); memory is
+  than 20 µs, or the first long one after short ones, counts its wall time, an upper bound,
+  to spare the clock's system call); memory is
   reported as unavailable, or, when ``tracemalloc`` is tracing, approximated by the net
   traced allocation across the plugin's calls (other threads allocating meanwhile blur it).
 
@@ -35,7 +36,11 @@ SHORT_CALL_S = 20e-6
 _thread_time = time.thread_time
 _perf_counter = time.perf_counter
 _monotonic = time.monotonic
-_active_count = threading.active_count
+_threads_alive = getattr(threading, "_active", None)  # CPython's registry of started threads
+# a started thread is in it once start() returns: its size is active_count() for 1/10 the cost
+_active_count = (
+    _threads_alive.__len__ if isinstance(_threads_alive, dict) else threading.active_count
+)
 _tracing = tracemalloc.is_tracing
 
 
@@ -139,6 +144,7 @@ class PluginMeter:
         self.samples = 0
         self.cpu_prior = 0.0  # CPU of earlier workers of this instance
         self.thread_cpu = 0.0  # trusted: summed thread CPU of calls
+        self._timed = True  # read the thread CPU clock around the next call (see _account)
         self.traced = 0  # trusted, tracemalloc on: net bytes allocated across calls
         self.peak_rss = 0
         self.uss: int | None = None
@@ -167,15 +173,23 @@ class PluginMeter:
                 self.maybe_sample()
         traced = _traced() if _tracing() else -1
         mark = _active_count()
-        cpu = _thread_time()
+        cpu = _thread_time() if self._timed else -1.0
         wall = _perf_counter()
         try:
             return runner.call(method, args, timeout)
-        finally:
-            self._account(cpu, wall, traced)
+        finally:  # inlined: this runs after every trusted call
+            elapsed = _perf_counter() - wall
+            if elapsed < SHORT_CALL_S and traced < 0:
+                self.thread_cpu += elapsed
+                self._timed = False
+            else:
+                self._account(cpu, elapsed, traced)
             if _active_count() > mark:
                 threads.adopt_since(mark)
-            self.maybe_sample()
+            if _monotonic() - self._last_at >= self.interval_s:
+                self.sample()
+            if self.watch is not None:
+                self.watch()
 
     def next_chunk(self, chunks: Iterator[list[Any]]) -> list[Any] | None:
         """The next chunk of a stream (None at its end), metered like :meth:`call`."""
@@ -185,23 +199,29 @@ class PluginMeter:
             finally:
                 self.maybe_sample()
         traced = _traced() if _tracing() else -1
-        cpu = _thread_time()
+        cpu = _thread_time() if self._timed else -1.0
         wall = _perf_counter()
         try:
             return next(chunks, None)
         finally:
-            self._account(cpu, wall, traced)
+            self._account(cpu, _perf_counter() - wall, traced)
             self.maybe_sample()
 
-    def _account(self, cpu: float, wall: float, traced: int) -> None:
-        """Add the CPU of a call that began at thread CPU ``cpu`` and wall clock ``wall``.
+    def _account(self, cpu: float, elapsed: float, traced: int) -> None:
+        """Add the CPU of a call that began at thread CPU ``cpu`` and took ``elapsed`` s.
 
-        A call shorter than :data:`SHORT_CALL_S` is counted at its wall time: it cannot
-        have used more CPU than that, and reading the thread CPU clock again (a system call,
-        0.3-1 µs on a VM) would cost more than such a call does.
+        Reading the thread CPU clock is a system call (0.3-1 µs on a VM), dearer than a short
+        call itself. So a call shorter than :data:`SHORT_CALL_S` counts its wall time (it
+        cannot have used more CPU than that), and the clock is read around a call only when
+        the one before it was long (``cpu`` is -1 otherwise: the first long call after short
+        ones also counts its wall time, an upper bound).
         """
-        elapsed = _perf_counter() - wall
-        self.thread_cpu += elapsed if elapsed < SHORT_CALL_S else _thread_time() - cpu
+        if elapsed < SHORT_CALL_S:
+            self.thread_cpu += elapsed
+            self._timed = False
+        else:
+            self.thread_cpu += _thread_time() - cpu if cpu >= 0 else elapsed
+            self._timed = True
         if traced >= 0 and _tracing():
             self.traced += _traced() - traced
 
