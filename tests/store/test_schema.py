@@ -1,4 +1,5 @@
-"""The store's schema: a v3 database migrates to v4, and every index serves a query."""
+"""The store's schema: a v3 database migrates to the current version, and every index
+serves a query."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from wiseflow import Record
-from wiseflow._store import SCHEMA_VERSION, Store
+from wiseflow._store import SCHEMA_VERSION, DeadLetter, Store
 from wiseflow._store._schema import MIGRATIONS
 
 
@@ -32,20 +33,20 @@ def _indexes(db: Path) -> set[str]:
         conn.close()
 
 
-def test_v3_database_migrates_to_v4_dropping_unused_indexes(tmp_path: Path) -> None:
+def test_v3_database_migrates_forward_dropping_unused_indexes(tmp_path: Path) -> None:
     """A v3 database loses the three record indexes no query uses, keeps its rows, and
     counts a record fetched again as a duplicate, not as new."""
     db = tmp_path / "wiseflow.db"
     _v3(db)
     assert {"records_time", "records_kind", "records_run"} <= _indexes(db)
     with Store.open(db) as store:
-        assert store._query("PRAGMA user_version", ())[0][0] == SCHEMA_VERSION == 4
+        assert store._query("PRAGMA user_version", ())[0][0] == SCHEMA_VERSION == 5
         (old,) = store.records("s")
         assert old.title == "kept"
         again = Record(id="old", source="s", title="kept", time=datetime(2024, 1, 1, tzinfo=UTC))
         assert store.write_batch("s", [again, Record(id="new", source="s")], None) == (1, 1)
         assert store.updated == 0
-    assert _indexes(db) == {"dead_letters_run"}
+    assert _indexes(db) == {"dead_letters_run", "dead_letters_key"}
 
 
 def test_every_index_serves_a_query_and_no_keyed_read_scans(tmp_path: Path) -> None:
@@ -58,6 +59,7 @@ def test_every_index_serves_a_query_and_no_keyed_read_scans(tmp_path: Path) -> N
     statements: list[str] = []
     store._conn.set_trace_callback(statements.append)
     store.write_batch("s", [Record(id="3", source="s")], run, {"n": 4})
+    store.dead_letter(run, "s", Record(id="x", source="s"), plugin="p", code="WF408", reason="2")
     store.runs()
     store.run(run)
     store.dead_letters(run)
@@ -80,3 +82,29 @@ def test_every_index_serves_a_query_and_no_keyed_read_scans(tmp_path: Path) -> N
     scans = [(sql, plan) for sql, plan in plans.items() if "SCAN records" in plan]
     assert not scans  # records are found by key, never by reading them all
     assert any("SEARCH records USING INTEGER PRIMARY KEY (rowid>?)" in p for p in plans.values())
+
+
+def test_a_record_refused_again_replaces_its_dead_letter(tmp_path: Path) -> None:
+    """One dead letter per (source, record, plugin): the latest refusal, with its reason;
+    another plugin's refusal of the same record, and id-less letters, are kept apart."""
+    with Store.open(tmp_path) as store:
+        first = store.begin_run("p")
+        rec = Record(id="x", source="s")
+        store.dead_letter(first, "s", rec, plugin="p", code="WF400", reason="old")
+        store.dead_letter(first, "s", rec, plugin="q", code="WF400", reason="other plugin")
+        store.dead_letter(first, "s", None, plugin="p", code="WF406", reason="no id")
+        second = store.begin_run("p")
+        again = [
+            DeadLetter("s", rec, "p", "WF408", "new"),
+            DeadLetter("s", None, "p", "WF406", "no id"),
+        ]
+        store.write_batch("s", [], second, {"n": 1}, again)
+        letters = [
+            (d["record_id"], d["plugin"], d["reason"], d["run_id"]) for d in store.dead_letters()
+        ]
+    assert letters == [
+        ("x", "q", "other plugin", first),
+        (None, "p", "no id", first),
+        ("x", "p", "new", second),
+        (None, "p", "no id", second),
+    ]

@@ -27,7 +27,7 @@ from .._plugin import Figure
 from .._record import Record
 from .._redact import Redactor
 from .._resilience import FATAL_CODES
-from .._store import Store
+from .._store import DeadLetter, Store
 from ._model import Pipeline
 from ._protocol import StageHandle
 from ._sink import Sink
@@ -37,6 +37,9 @@ from ._summary import RunSummary, StageStats, error_entry
 __all__ = ["Progress", "run_pipeline"]
 
 log = logging.getLogger("wiseflow.pipeline")
+
+#: A processed batch: the source's batch, the records to store, its dead letters.
+Done = tuple[Batch, list[Record], list[DeadLetter]]
 
 #: Called after every batch with the summary so far (counts, per-stage stats).
 Progress = Callable[[RunSummary], None]
@@ -64,6 +67,7 @@ class _Run:
         self.handles: dict[str, StageHandle] = {}
         self.progress: Progress | None = None
         self.updated_at_start = store.updated
+        self._held = threading.local()  # the dead letters of the batch a thread processes
 
     def stats(self, handle: StageHandle) -> StageStats:
         return self.summary.stages[handle.name]
@@ -76,19 +80,28 @@ class _Run:
             self.summary.errors.append(entry)
         self.summary.status = "failed"
 
+    def letter(self, letter: DeadLetter) -> None:
+        """Keep a dead letter: with the batch being processed in this thread (written in the
+        transaction of its records and checkpoint, so a killed run neither loses nor repeats
+        it), else at once (an analyzer's, after its records were stored)."""
+        held = getattr(self._held, "letters", None)
+        if held is not None:
+            held.append(letter)
+        else:
+            self.store.dead_letter(
+                self.summary.run_id, letter.source, letter.record, plugin=letter.plugin,
+                code=letter.code, reason=letter.reason, record_id=letter.record_id,
+                traceback=letter.traceback,
+            )  # fmt: skip
+        self.summary.dead_letters += 1
+
     def dead(self, source: str, record: Record, handle: StageHandle, exc: BaseException) -> None:
         entry = error_entry(exc, handle.plugin)
         reason = exc.reason if isinstance(exc, SkipRecord) else entry["message"]
-        self.store.dead_letter(
-            self.summary.run_id,
-            source,
-            record,
-            plugin=handle.plugin,
-            code=entry["code"],
-            reason=reason,
-            traceback=entry["traceback"],
-        )
-        self.summary.dead_letters += 1
+        self.letter(
+            DeadLetter(source, record, handle.plugin, entry["code"], reason, None,
+                       entry["traceback"])
+        )  # fmt: skip
         self.stats(handle).failed(entry["code"])
 
     def process(self, handle: StageHandle, records: list[Record], source: str) -> list[Record]:
@@ -165,15 +178,20 @@ class _Run:
 
     def _dead_id(self, source: str, record_id: str, handle: StageHandle, exc: SkipRecord) -> None:
         """A dead letter for a record known only by its id (skipped before it was whole)."""
-        self.store.dead_letter(
-            self.summary.run_id, source, None, plugin=handle.plugin, code=exc.code,
-            reason=exc.reason, record_id=record_id,
-        )  # fmt: skip
-        self.summary.dead_letters += 1
+        self.letter(DeadLetter(source, None, handle.plugin, exc.code, exc.reason, record_id))
         self.stats(handle).failed(exc.code)
 
-    def batch(self, item: Batch) -> tuple[Batch, list[Record]]:
+    def batch(self, item: Batch) -> Done:
         """First stage (consumer thread): count the batch and run the processors."""
+        letters: list[DeadLetter] = []
+        self._held.letters = letters
+        try:
+            item, records = self._batch(item)
+        finally:
+            self._held.letters = None
+        return item, records, letters
+
+    def _batch(self, item: Batch) -> tuple[Batch, list[Record]]:
         summary = self.summary
         records = item.records
         if item.skipped:  # items the connector refused (yielded SkipRecord): dead letters
@@ -196,18 +214,19 @@ class _Run:
         summary.dropped += max(0, len(item.records) - len(records))
         return item, records
 
-    def sink(self, done: tuple[Batch, list[Record]]) -> None:
-        """Second stage (sink thread): store records with the checkpoint, then analyze."""
-        item, records = done
+    def sink(self, done: Done) -> None:
+        """Second stage (sink thread): store records, their batch's dead letters and the
+        checkpoint in one transaction, then analyze."""
+        item, records, letters = done
         summary = self.summary
         try:
             stored, duplicates = self.store.write_batch(
-                item.source, records, summary.run_id, item.checkpoint
+                item.source, records, summary.run_id, item.checkpoint, letters
             )
         except (TypeError, ValueError, msgspec.EncodeError):
-            records = self._storable(item.source, records)
+            records = self._storable(item.source, records, letters)
             stored, duplicates = self.store.write_batch(
-                item.source, records, summary.run_id, item.checkpoint
+                item.source, records, summary.run_id, item.checkpoint, letters
             )
         summary.stored += stored
         summary.duplicates += duplicates
@@ -217,17 +236,20 @@ class _Run:
         if self.progress is not None:
             self.progress(summary)
 
-    def _storable(self, source: str, records: list[Record]) -> list[Record]:
-        """Dead-letter the records the store cannot encode (WF406); keep the rest."""
+    def _storable(
+        self, source: str, records: list[Record], letters: list[DeadLetter]
+    ) -> list[Record]:
+        """Dead-letter (into ``letters``) the records the store cannot encode (WF406); keep
+        the rest."""
         keep = []
         for record in records:
             why = self.store.encode_error(record)
             if why is None:
                 keep.append(record)
                 continue
-            self.store.dead_letter(
-                self.summary.run_id, source, None, plugin=source, code="WF406",
-                reason=f"record cannot be stored: {why}", record_id=record.id,
+            letters.append(
+                DeadLetter(source, None, source, "WF406", f"record cannot be stored: {why}",
+                           record.id)
             )  # fmt: skip
             self.summary.dead_letters += 1
         return keep
@@ -281,7 +303,7 @@ def run_pipeline(
     run = _Run(pipeline, store, summary, processors, analyzers)
     run.handles = {h.name: h for h in (*sources, *processors, *analyzers)}
     run.progress = progress
-    sink: Sink[tuple[Batch, list[Record]]] = Sink(run.sink)
+    sink: Sink[Done] = Sink(run.sink)
     depth = max(2, pipeline.queue_batches * max(1, len(sources)))
     q: queue.Queue[Batch | End] = queue.Queue(maxsize=depth)
     stop = threading.Event()

@@ -9,7 +9,8 @@ its counts), ``_codec`` (rows to records and back), ``_schema`` (migrations), ``
 
 from __future__ import annotations
 
+from ._codec import DeadLetter
 from ._schema import SCHEMA_VERSION
 from ._store import DB_NAME, Store
 
-__all__ = ["DB_NAME", "SCHEMA_VERSION", "Store"]
+__all__ = ["DB_NAME", "SCHEMA_VERSION", "DeadLetter", "Store"]

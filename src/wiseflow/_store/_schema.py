@@ -78,8 +78,14 @@ DROP INDEX IF EXISTS records_kind;
 DROP INDEX IF EXISTS records_run
 """
 
+# A record refused again by the same plugin (fetched again after a kill, a full refresh, or
+# a replay that failed) replaces its dead letter instead of adding one: found by this key.
+_V5 = """
+CREATE INDEX IF NOT EXISTS dead_letters_key ON dead_letters (source, record_id, plugin)
+"""
+
 #: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -16,7 +16,7 @@ import msgspec
 from .._errors import StoreError
 from .._record import Record
 from .._redact import Redactor
-from ._codec import decode, decode_row, decode_run, encode, encode_row
+from ._codec import DeadLetter, decode, decode_row, decode_run, encode, encode_row
 from ._group import COMMIT_ROWS, COMMIT_SECONDS, Group
 from ._hosts import host_alive, host_stamp
 from ._records import CHECKPOINT, upsert
@@ -235,8 +235,10 @@ class Store:
         records: Sequence[Record],
         run_id: int | None,
         checkpoint: dict[str, Any] | None = None,
+        dead: Sequence[DeadLetter] = (),
     ) -> tuple[int, int]:
-        """Store ``records`` and, after them in the same transaction, ``source``'s checkpoint.
+        """Store ``records``, the ``dead`` letters of their batch and, after them in the same
+        transaction, ``source``'s checkpoint.
 
         A record already stored under the same ``(source, id)`` is never stored twice: it is
         updated in place when its content changed (counted in :attr:`updated`), else left.
@@ -252,6 +254,8 @@ class Store:
         state = self._clean(encode(checkpoint)) if checkpoint is not None else None
         with self._tx("write batch", len(rows)) as conn:
             fresh, changed = self._upsert(conn, rows)
+            if dead:  # committed with the checkpoint that moves past them, or not at all
+                self._insert_dead(conn, run_id, dead)
             if state is not None:
                 self._save_checkpoint(conn, source, state, run_id)
         self.updated += max(0, changed - fresh)
@@ -302,17 +306,32 @@ class Store:
         traceback: str | None = None,
     ) -> None:
         """Store one record that could not be processed, with who refused it and why."""
-        rid = record_id if record_id is not None else (record.id if record else None)
-        body = encode(record) if record is not None else None
-        row = (run_id, source, rid, plugin, code, reason, body, _now(), traceback)
-        if self.redactor:
-            row = self.redactor.rows([row])[0]
+        letter = DeadLetter(source, record, plugin, code, reason, record_id, traceback)
         with self._tx("dead letter") as conn:
-            conn.execute(
-                "INSERT INTO dead_letters (run_id, source, record_id, plugin, code, reason,"
-                " record, time, traceback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
+            self._insert_dead(conn, run_id, [letter])
+
+    def _insert_dead(
+        self, conn: sqlite3.Connection, run_id: int | None, letters: Sequence[DeadLetter]
+    ) -> None:
+        now = _now()
+        rows = [letter.row(run_id, now) for letter in letters]
+        if self.redactor:
+            rows = self.redactor.rows(rows)
+        # one dead letter per (source, record, plugin): the latest refusal replaces earlier
+        # ones, so a record fetched again and refused again is not listed (or replayed) twice
+        keys = {(r[1], r[2], r[3]): None for r in rows if r[2] is not None}
+        if keys:
+            conn.executemany(
+                "DELETE FROM dead_letters WHERE source = ? AND record_id = ? AND plugin = ?",
+                list(keys),
             )
+            rows = list({(r[1], r[2], r[3]) if r[2] is not None else i: r
+                         for i, r in enumerate(rows)}.values())  # fmt: skip
+        conn.executemany(
+            "INSERT INTO dead_letters (run_id, source, record_id, plugin, code, reason,"
+            " record, time, traceback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     def forget_dead_letters(self, seqs: Sequence[int]) -> None:
         """Remove dead letters by ``seq`` (replayed: stored, or dead-lettered anew)."""
