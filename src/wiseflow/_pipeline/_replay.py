@@ -25,7 +25,8 @@ import msgspec
 
 from .._record import Record
 from .._store import Store
-from ._engine import Progress, _finish, _Run, _state
+from ._consumer import Consumer, Progress
+from ._finish import finish, state_of
 from ._model import Pipeline
 from ._protocol import StageHandle
 from ._summary import RunSummary, StageStats
@@ -59,9 +60,9 @@ def replay_dead_letters(
         (h, "analyzer") for h in analyzers
     ]:
         summary.stages[handle.name] = StageStats(
-            plugin=handle.plugin, kind=kind, state=_state(handle)
+            plugin=handle.plugin, kind=kind, state=state_of(handle)
         )
-    run = _Run(pipeline, store, summary, processors, analyzers)
+    run = Consumer(pipeline, store, summary, processors, analyzers)
     run.handles = {h.name: h for h in (*processors, *analyzers)}
     run.progress = progress
     groups, summary.not_replayable = _groups(letters, processors, analyzers)
@@ -76,7 +77,7 @@ def replay_dead_letters(
         summary.status = "failed" if isinstance(exc, Exception) else "interrupted"
         raise
     finally:
-        _finish(run, summary, t0, report, pipeline)
+        finish(run, summary, t0, report, pipeline)
     return summary
 
 
@@ -108,7 +109,7 @@ def _groups(
     return groups, skipped
 
 
-def _replay_chunk(run: _Run, source: str, start: int, chunk: list[tuple[int, Record]]) -> None:
+def _replay_chunk(run: Consumer, source: str, start: int, chunk: list[tuple[int, Record]]) -> None:
     summary = run.summary
     records = [record for _, record in chunk]
     summary.fetched += len(records)
