@@ -1,8 +1,9 @@
 """Benchmark: the debian-security pipeline end to end (examples/debian-security.toml).
 
 Prints records/s, the record count, and peak RSS, for a cold run (empty store) and an
-incremental re-run (nothing changed). Stages run in-process (``LocalStage``, the trusted
-path); the sandboxed path adds IPC per batch on top.
+incremental re-run (nothing changed). ``--level local``: stages in-process (``LocalStage``)
+on the engine alone; ``trusted``/``sandboxed``: ``wiseflow.run_pipeline``, as ``wiseflow
+run`` (plugins started through the manager, in workers when sandboxed).
 
     .venv/bin/python bench/pipeline.py [--root /usr/share/doc] [--report report.html] [--json]
 """
@@ -48,19 +49,13 @@ def _run(pipeline, data: Path, report: str, level: str) -> dict:
                 for s in group:
                     s.close()
             store.close()
-    else:
-        from wiseflow._manager import PluginManager
+    else:  # what `wiseflow run` does: checks, plugins started (and stopped), store, run
+        import wiseflow
+        from wiseflow._operator import OperatorConfig, Policy
 
-        with PluginManager(data_dir=data / "host", level=level, cache=False) as pm:
-            stages = [
-                [pm.start(s.plugin, s.config, instance=s.name) for s in group]
-                for group in (pipeline.sources, pipeline.processors, pipeline.analyzers)
-            ]
-            store = Store.open(data)
-            try:
-                summary = run_pipeline(pipeline, store, *stages, report=report).to_dict()
-            finally:
-                store.close()
+        config = OperatorConfig(policy=Policy(level=level))
+        result = wiseflow.run_pipeline(pipeline, config=config, data_dir=data, report=report)
+        summary = result.to_dict()
     summary["wall_s"] = time.perf_counter() - t0
     return summary
 
@@ -92,8 +87,8 @@ def main() -> int:
         "--level",
         default="local",
         choices=["local", "trusted", "sandboxed"],
-        help="local: stages in-process without the manager; trusted/sandboxed: PluginManager"
-        " handles (wall time then includes starting the plugins and their workers)",
+        help="local: stages in-process without the manager; trusted/sandboxed:"
+        " wiseflow.run_pipeline (wall time then includes starting the plugins and workers)",
     )
     ap.add_argument(
         "--compare",

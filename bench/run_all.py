@@ -1,7 +1,8 @@
 """Run every benchmark in bench/ one after another (`make bench`).
 
 Each script prints its own table of medians and ratios against the baselines it runs side
-by side. Pass names to run a subset: ``python bench/run_all.py isolation discovery``.
+by side; ``core`` comes first: the four goals of issue 11, each against its anchors. Pass
+names to run a subset: ``python bench/run_all.py isolation discovery``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ["discovery", "integrity", "isolation", "pipeline", "soak", "audit"]
+ORDER = ["core", "discovery", "integrity", "isolation", "pipeline", "soak", "audit"]
 #: Arguments per benchmark in `make bench` (discovery times the real CLI listing).
 ARGS = {"discovery": ["--cli"], "pipeline": ["--compare", "5"]}
 

@@ -46,10 +46,11 @@ from wiseflow import (
     ProcessorPlugin,
     Record,
     TransientError,
+    run_pipeline,
 )
 from wiseflow._operator import Breaker, OperatorConfig, PluginPolicy, Retry
-from wiseflow._pipeline import parse_pipeline, run_pipeline
-from wiseflow._store import Store
+from wiseflow._pipeline import parse_pipeline
+from wiseflow._store import DB_NAME, Store
 from wiseflow.testing import make_manager
 
 ARGS: argparse.Namespace
@@ -207,20 +208,26 @@ def main() -> int:
         plugin_dirs=[work / "plugins"],
         data_dir=work / "data",
     )
-    sources = [pm.start(f"source-{k}") for k in range(n_sources)]
+    sources = [f"source-{k}" for k in range(n_sources)]
     names = [f"proc-{k}" for k in range(n_flaky)] + ["strict", "flappy"]
     names += [f"crasher-{k}" for k in range(ARGS.sandboxed)]
-    processors = [pm.start(n) for n in names]
-    analyzers = [pm.start(f"count-{k}") for k in range(n_analyzers)]
+    analyzers = [f"count-{k}" for k in range(n_analyzers)]
+    # started here, so that they stay up after the run for the figures below
+    # (run_pipeline stops only the instances it started itself)
+    for name in (*sources, *names, *analyzers):
+        pm.start(name)
     logging.getLogger("wiseflow").setLevel(logging.ERROR)  # counted below instead
     breaker_events: list[str] = []
     pm.events.subscribe(
         lambda e: breaker_events.append(e.event) if e.event.startswith("breaker") else None
     )
-    started = len(pm.list())
+    started = len(pm.handles())
     print(f"plugins started: {started} ({ARGS.sandboxed} sandboxed); records: {total:,}")
     pipeline = parse_pipeline(
-        f'[pipeline]\nname = "soak"\nbatch_size = {ARGS.batch}\n[[sources]]\nplugin = "s"\n'
+        f'[pipeline]\nname = "soak"\nbatch_size = {ARGS.batch}\n'
+        + "".join(f'[[sources]]\nplugin = "{n}"\n' for n in sources)
+        + "".join(f'[[processors]]\nplugin = "{n}"\n' for n in names)
+        + "".join(f'[[analyzers]]\nplugin = "{n}"\n' for n in analyzers)
     )
     me = os.getpid()
     marks: list[tuple[int, float, float]] = []
@@ -229,21 +236,21 @@ def main() -> int:
     def progress(summary: Any) -> None:
         if summary.fetched >= next_mark[0]:
             gc.collect()
-            workers = [p for h in pm.list() if (p := h.runner.pid()) is not None]
+            workers = [p for h in pm.handles() if (p := h.runner.pid()) is not None]
             marks.append((summary.fetched, rss_mb([me]), rss_mb(workers)))
             next_mark[0] += total // 20
 
-    store = Store.open(work / "soak.db")
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        summary = run_pipeline(pipeline, store, sources, processors, analyzers, progress=progress)
+        summary = run_pipeline(pipeline, manager=pm, progress=progress, report="")
     elapsed = time.perf_counter() - t0
+    store = Store.open(pm.data_dir / DB_NAME)
     stored = store.count()
     dead = store.count("dead_letters")
     expected_dead = sum(poisoned(i) for i in range(total))
-    results = {h.name: h.result()["n"] for h in analyzers}
-    stats = [h.describe() for h in pm.list()]
+    results = {name: summary.analyzers[name]["n"] for name in analyzers}
+    stats = [h.describe() for h in pm.handles()]
     retries = sum(s["retries"] for s in stats)
     restarts = sum(s["restarts"] for s in stats)
     fallback = sum(s["fallback_calls"] for s in stats)

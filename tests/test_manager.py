@@ -165,7 +165,7 @@ def test_shutdown_and_uninstall_release_the_plugin(tmp_path: Path, wiseflow_mana
     pm.uninstall("upper-test")
     assert "upper-test" not in pm
     assert len(pm.events) == 0
-    assert pm.list() == []
+    assert pm.handles() == []
 
 
 def test_plugin_calling_back_into_manager_from_initialize_does_not_deadlock(
@@ -183,7 +183,7 @@ def test_plugin_calling_back_into_manager_from_initialize_does_not_deadlock(
             other = pm.start("upper-test")
             self.greeting = other.process(recs(1))[0].title
             # and from another thread, as plugins sometimes do
-            t = threading.Thread(target=lambda: pm.list())
+            t = threading.Thread(target=lambda: pm.handles())
             t.start()
             t.join(5)
             assert not t.is_alive()
@@ -254,8 +254,18 @@ def test_folder_plugins_with_same_module_name_do_not_collide(
     a = pm.start("one").process(recs(1))[0]
     b = pm.start("two").process(recs(1))[0]
     assert (a.annotations, b.annotations) == ({"one": True}, {"two": True})
-    assert [h.name for h in pm.list(kind="processor")] == ["one", "two"]
+    assert [h.name for h in pm.handles(kind="processor")] == ["one", "two"]
     pm.close()
+
+
+def test_list_still_answers_but_is_deprecated(tmp_path: Path, wiseflow_manager: Any) -> None:
+    """``pm.list()`` (documented before ``handles()``) gives the same, with a warning."""
+    _write_plugin(tmp_path, "one", "processor", PROC.replace("{tag}", "one"))
+    pm = wiseflow_manager(plugin_dirs=[tmp_path], level="trusted")
+    pm.start("one")
+    with pytest.warns(DeprecationWarning, match="use PluginManager.handles"):
+        listed = pm.list(kind="processor")
+    assert listed == pm.handles(kind="processor") and len(listed) == 1
 
 
 def test_dependencies_load_first_and_are_called_through_the_host(
@@ -280,7 +290,7 @@ def test_dependencies_load_first_and_are_called_through_the_host(
     pm = wiseflow_manager(plugin_dirs=[tmp_path], level="trusted")
     stage = pm.start("base")
     top = pm.start("top")
-    assert [h.name for h in pm.list()] == ["base", "base@top", "top"]
+    assert [h.name for h in pm.handles()] == ["base", "base@top", "top"]
     assert top.process(recs(1))[0].annotations == {"base": True}
     assert pm.get("base@top").stats.calls == 1 and stage.stats.calls == 0
     order: list[str] = []

@@ -77,6 +77,12 @@ HOST = {
     "EventBus",
     "OperatorConfig",
     "load_operator_config",
+    # SPEC §12: running a pipeline from Python
+    "run_pipeline",
+    "RunResult",
+    "Pipeline",
+    "load_pipeline",
+    "parse_pipeline",
 }
 
 

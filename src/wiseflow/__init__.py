@@ -127,17 +127,22 @@ __all__ = [
     "parse_link_header",
 ]
 
-# The host's names (for embedding wiseflow) load on first use and stay out of ``__all__``:
-# plugin code and sandbox workers importing the contract (even with ``import *``) never
-# pay for, or reach, the manager.
+# The host's names (for embedding wiseflow: `run_pipeline`, the manager) load on first use
+# and stay out of ``__all__``: plugin code and sandbox workers importing the contract (even
+# with ``import *``) never pay for, or reach, the manager.
 HOST_API = (
     "EventBus",
     "OperatorConfig",
+    "Pipeline",
     "PluginEvent",
     "PluginHandle",
     "PluginManager",
     "PluginState",
+    "RunResult",
     "load_operator_config",
+    "load_pipeline",
+    "parse_pipeline",
+    "run_pipeline",
 )
 _LAZY = {
     "EventBus": "._lifecycle",
@@ -147,6 +152,11 @@ _LAZY = {
     "PluginManager": "._manager",
     "OperatorConfig": "._operator",
     "load_operator_config": "._operator",
+    "Pipeline": "._pipeline._model",
+    "load_pipeline": "._pipeline._model",
+    "parse_pipeline": "._pipeline._model",
+    "RunResult": "._run",
+    "run_pipeline": "._run",
 }
 
 
@@ -171,6 +181,11 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers (the names load lazil
     from ._manager import PluginManager as PluginManager
     from ._operator import OperatorConfig as OperatorConfig
     from ._operator import load_operator_config as load_operator_config
+    from ._pipeline._model import Pipeline as Pipeline
+    from ._pipeline._model import load_pipeline as load_pipeline
+    from ._pipeline._model import parse_pipeline as parse_pipeline
+    from ._run import RunResult as RunResult
+    from ._run import run_pipeline as run_pipeline
 
 for _name in __all__:
     if _name in _LAZY:

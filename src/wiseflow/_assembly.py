@@ -1,20 +1,22 @@
 """Assembling a plugin instance: the audit gate, grants, broker, runner and policy.
 
-Everything here happens before any plugin code runs; the manager calls it and keeps the
-result in its registry.
+Everything here happens before any plugin code runs. The manager calls it with what the
+host shares (:class:`HostParts`) and keeps the result in its registry; nothing here knows
+the manager.
 """
 
 from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, final
 
 from ._ceilings import effective_limits
 from ._datadir import data_dir_guard
 from ._discovery import Candidate
-from ._errors import AuditRefused
+from ._errors import AuditRefused, SignatureInvalid
 from ._grants import Grant, effective_permissions
 from ._identity import plugin_root
 from ._lifecycle import Lifecycle
@@ -26,16 +28,21 @@ from ._runner import Runner, RunnerSpec
 if TYPE_CHECKING:
     from ._broker import Broker, DependencyCall
     from ._handle import PluginHandle
-    from ._manager import PluginManager
+    from ._lifecycle import EventBus
+    from ._redact import Redactor
 
 __all__ = [
+    "HostParts",
     "Located",
     "PluginSpec",
     "audit_gate",
     "audit_threshold",
     "build_handle",
     "build_runner",
+    "dependency_instance",
     "direct_candidate",
+    "direct_plugins",
+    "wire_fallback",
 ]
 
 log = logging.getLogger("wiseflow.manager")
@@ -57,6 +64,29 @@ class Located:
     def __init__(self, candidate: Candidate, cls: type[BasePlugin] | None = None) -> None:
         self.candidate = candidate
         self.cls = cls
+
+
+@final
+class HostParts:
+    """What every instance of one host shares: its config, data dir, event bus, the
+    redactor of granted secrets and the HTTP transport brokers send through."""
+
+    __slots__ = ("config", "data_dir", "events", "http_transport", "redactor")
+
+    def __init__(
+        self,
+        *,
+        config: OperatorConfig,
+        data_dir: Path,
+        events: EventBus,
+        redactor: Redactor,
+        http_transport: Any = None,
+    ) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self.events = events
+        self.redactor = redactor
+        self.http_transport = http_transport
 
 
 PluginSpec = type[BasePlugin] | tuple[Manifest, type[BasePlugin]] | Located
@@ -89,6 +119,30 @@ def direct_candidate(spec: PluginSpec) -> tuple[Candidate, type[BasePlugin] | No
     return Candidate(manifest=manifest, origin="direct", location="<direct>"), cls
 
 
+def direct_plugins(
+    plugins: Sequence[PluginSpec],
+) -> tuple[list[Candidate], dict[str, type[BasePlugin]]]:
+    """Candidates for plugins handed in directly, and their classes by name."""
+    candidates: list[Candidate] = []
+    classes: dict[str, type[BasePlugin]] = {}
+    for spec in plugins:
+        cand, cls = direct_candidate(spec)
+        if cls is not None:
+            classes[cand.manifest.name] = cls
+        candidates.append(cand)
+    return candidates, classes
+
+
+def dependency_instance(plugin: str, dependent: str) -> str:
+    """The instance serving ``dependent``'s ``ctx.plugin(plugin)`` calls.
+
+    Every dependent gets an instance of its own (``text@github``), never a pipeline's
+    stage of the same plugin nor another dependent's: no state (secrets passed in, data
+    planted) is shared between two plugins through a common dependency.
+    """
+    return f"{plugin}@{dependent}"
+
+
 def audit_threshold(audit_block: str, level: str) -> str:
     """The severity from which a plugin is refused (``strict`` caps it at medium)."""
     if level == "strict" and audit_block in ("critical", "high", "none"):
@@ -96,12 +150,22 @@ def audit_threshold(audit_block: str, level: str) -> str:
     return audit_block
 
 
-def audit_gate(cand: Candidate, threshold: str) -> None:
-    """Refuse a plugin whose source has findings at or above ``threshold`` (WF302)."""
+def audit_gate(cand: Candidate, threshold: str, *, require_signature: bool = False) -> None:
+    """Refuse a plugin whose source has findings at or above ``threshold`` (WF302), or
+    any plugin not handed in directly when signatures are required (WF304)."""
     from ._audit import audit_plugin, blocking  # the rules compile on first use only
 
     if cand.origin == "direct":
         return
+    if require_signature:
+        # No signature scheme exists yet: fail closed rather than run unsigned code.
+        raise SignatureInvalid(
+            f"plugin '{cand.manifest.name}' has no verifiable signature, and "
+            "[policy] require_signature = true",
+            plugin=cand.manifest.name,
+            hint="this wiseflow version cannot verify plugin signatures; set "
+            "require_signature = false to run unsigned plugins you trust",
+        )
     m = cand.manifest
     # the plugin's own folder (its manifest's), not the import root above a package
     root = m.root or (Path(cand.code_root) if cand.code_root else None)
@@ -123,11 +187,12 @@ def audit_gate(cand: Candidate, threshold: str) -> None:
 
 
 def build_handle(
-    pm: PluginManager,
+    host: HostParts,
     inst: str,
     cand: Candidate,
     raw: dict[str, Any],
     *,
+    plugin_class: type[BasePlugin] | None,
     grant: Grant,
     files: dict[str, str] | None,
     level: str,
@@ -138,6 +203,8 @@ def build_handle(
     """Assemble one instance: grants, broker, runner of its level, policy, metering.
 
     Args:
+        host: what the host shares with every instance.
+        plugin_class: the class handed in directly, for a ``direct`` candidate.
         grant: what the operator granted this identity (wiseflow.toml and wiseflow.lock).
         files: approved file digests of a locked plugin, checked again as its code loads.
         level: the level it runs at.
@@ -152,19 +219,20 @@ def build_handle(
     from ._resilience import CircuitBreaker, RetryPolicy
 
     m = cand.manifest
-    policy = pm.config.plugin(m.name)
+    config = host.config
+    policy = config.plugin(m.name)
     temporary = None
-    if scratch and not pm.data_dir.is_dir():
+    if scratch and not host.data_dir.is_dir():
         import tempfile
 
         temporary = tempfile.TemporaryDirectory(prefix=f"wiseflow-{inst}-")
         data_dir = Path(temporary.name)
     else:
-        data_dir = pm.data_dir / "plugins" / inst
+        data_dir = host.data_dir / "plugins" / inst
         data_dir.mkdir(parents=True, exist_ok=True)
     perms = effective_permissions(m.permissions, grant, raw, level=level)
     requires = frozenset(r.name for r in m.requires)
-    limits = effective_limits(m.resources, policy.resources, pm.config.policy)
+    limits = effective_limits(m.resources, policy.resources, config.policy)
     timeout_s = limits.timeout_s
     broker = Broker(
         inst,
@@ -175,8 +243,8 @@ def build_handle(
         # brokered I/O never outlives the plugin's own per-call timeout
         http_limits=HttpLimits(timeout_s=min(30.0, float(timeout_s))),
         read_roots=(cand.code_root,) if cand.code_root else (),
-        redactor=pm.redactor,  # secrets it hands out are masked in all the host writes
-        http_transport=pm.http_transport,
+        redactor=host.redactor,  # secrets it hands out are masked in all the host writes
+        http_transport=host.http_transport,
     )
     spec = RunnerSpec(
         instance=inst,
@@ -184,7 +252,7 @@ def build_handle(
         code_root=cand.code_root,
         data_dir=str(data_dir),
         level=level,
-        plugin_class=pm._direct.get(m.name) if cand.origin == "direct" else None,
+        plugin_class=plugin_class if cand.origin == "direct" else None,
         root=plugin_root(cand),
         files=files,
         check=check,
@@ -192,7 +260,7 @@ def build_handle(
     )
     # a probe (scratch) never calls the plugin: what it was not granted does not matter yet
     denied = () if scratch else perms.denied
-    runner = build_runner(spec, broker, pm.config, perms_denied=denied)
+    runner = build_runner(spec, broker, config, perms_denied=denied)
     trusted = level == "trusted"
     hard: dict[str, float | None] = {
         "memory_mb": None if trusted else getattr(runner, "memory_mb", None),
@@ -205,7 +273,7 @@ def build_handle(
         origin=cand.origin,
         level=level,
         runner=runner,
-        lifecycle=Lifecycle(inst, pm.events),
+        lifecycle=Lifecycle(inst, host.events),
         timeout_s=timeout_s,
         retry=RetryPolicy.from_config(policy.retry),
         breaker=CircuitBreaker.from_config(policy.breaker),
@@ -215,7 +283,7 @@ def build_handle(
             soft=SoftLimits.derive(hard, policy.resources),
             watch=data_dir_guard(inst, data_dir, limits, runner).maybe_check,
         ),
-        events=pm.events,
+        events=host.events,
         # a configured breaker also sets the cool-down after which ERROR is retried
         recover_after_s=policy.breaker.reset_s if policy.breaker else None,
         broker=broker,
@@ -223,6 +291,27 @@ def build_handle(
     if temporary is not None:  # removed with the handle (at the latest when the host exits)
         weakref.finalize(handle, temporary.cleanup)
     return handle
+
+
+def wire_fallback(handle: PluginHandle, fb: PluginHandle | None) -> None:
+    """Let the manifest's ``fallback`` instance ``fb`` stand in for ``handle``, unless it
+    cannot (another kind, fewer methods) or the chain of fallbacks goes round in a circle."""
+    if fb is None:
+        return
+    from ._resilience import fallback_problem
+
+    problem = fallback_problem(handle.manifest, fb.manifest)
+    seen: set[str] = {handle.name}
+    walk: PluginHandle | None = fb
+    while problem is None and walk is not None:  # no cycles through longer chains
+        if walk.name in seen:
+            problem = f"fallbacks of '{handle.name}' go round in a circle"
+        seen.add(walk.name)
+        walk = walk.fallback
+    if problem:
+        log.warning("plugin %s: fallback not used: %s", handle.name, problem)
+        return
+    handle.fallback = fb
 
 
 def build_runner(

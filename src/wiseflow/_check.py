@@ -152,9 +152,7 @@ def _check_candidate(
     try:
         # a strict worker, never the host: checking a folder must not run it with the
         # level (or grants) of the name it claims
-        handle = pm._make_handle(
-            f"check-{name}", cand, config, files=files, level="strict", check=True, scratch=True
-        )
+        handle = pm.probe(f"check-{name}", cand, config, files=files, level="strict", check=True)
         try:
             handle.runner.load()
         except InterfaceError as exc:  # the class imported: its config can still be checked

@@ -57,32 +57,19 @@ def project(
 
 
 def run(root: Path) -> dict[str, Any]:
-    """Run ROOT/p.toml in this process through the manager; the run document, plus states."""
-    from wiseflow._cli._run import start_stages
-    from wiseflow._manager import PluginManager
-    from wiseflow._operator import load_operator_config
-    from wiseflow._pipeline import load_pipeline, run_pipeline
+    """Run ROOT/p.toml in this process with ``wiseflow.run_pipeline``; the run document,
+    plus each stage's state at the end and the run's dead letters."""
+    from wiseflow import run_pipeline
     from wiseflow._store import Store
 
-    config = load_operator_config(root / "wiseflow.toml")
-    pipeline = load_pipeline(root / "p.toml")
-    with PluginManager(config, entry_points=False, cache=False) as pm:
-        stages = start_stages(pm, pipeline, str(root / "p.toml"))
-        with Store.open(root / ".wiseflow" / "wiseflow.db") as store:
-            summary = run_pipeline(
-                pipeline,
-                store,
-                stages["connector"],
-                stages["processor"],
-                stages["analyzer"],
-                report="",
-            )
-            doc = summary.to_dict()
-            doc["dead"] = [
-                {k: d[k] for k in ("record_id", "plugin", "code", "reason")}
-                for d in store.dead_letters(summary.run_id)
-            ]
-        doc["states"] = {h.name: h.state.value for h in pm.list()}
+    result = run_pipeline(root / "p.toml", config=root / "wiseflow.toml", report="")
+    doc = result.to_dict()
+    with Store.open(root / ".wiseflow" / "wiseflow.db") as store:
+        doc["dead"] = [
+            {k: d[k] for k in ("record_id", "plugin", "code", "reason")}
+            for d in store.dead_letters(result.run_id)
+        ]
+    doc["states"] = {name: p["state"] for name, p in doc["plugins"].items()}
     return doc
 
 

@@ -33,7 +33,7 @@ def _manager(wiseflow_manager: Any) -> Any:
 
 
 def _collect(pm: Any) -> Any:
-    return lambda: [h.describe(sample=True) for h in pm.list()]
+    return lambda: [h.describe(sample=True) for h in pm.handles()]
 
 
 def _sample(text: str, metric: str, **labels: str) -> float:

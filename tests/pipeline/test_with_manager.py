@@ -1,4 +1,5 @@
-"""The engine on the plugin manager's real handles: trusted in-process and sandboxed workers."""
+"""The engine on the plugin manager's real handles, through ``wiseflow.run_pipeline``:
+trusted in-process and sandboxed workers."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from wiseflow import SandboxUnavailable
-from wiseflow._manager import PluginManager
-from wiseflow._pipeline import Pipeline, load_pipeline, run_pipeline
-from wiseflow._store import Store
+from wiseflow import SandboxUnavailable, run_pipeline
+from wiseflow._operator import Level, OperatorConfig, Policy
+from wiseflow._pipeline import Pipeline, load_pipeline
 
 EXAMPLE = Path(__file__).parent.parent.parent / "examples" / "debian-security.toml"
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -30,19 +30,15 @@ def _fixture(tmp_path: Path) -> tuple[Pipeline, int]:
     return msgspec.structs.replace(p, sources=(src,)), expected
 
 
-def _run(pm: PluginManager, p: Pipeline, store: Store, report: Path | str) -> dict[str, Any]:
-    def start(specs: Any) -> list[Any]:
-        return [pm.start(s.plugin, s.config, instance=s.name) for s in specs]
-
-    stages = start(p.sources), start(p.processors), start(p.analyzers)
-    return run_pipeline(p, store, *stages, report=report).to_dict()
+def _run(tmp_path: Path, p: Pipeline, level: Level, report: Path | str) -> dict[str, Any]:
+    config = OperatorConfig(policy=Policy(level=level))
+    return run_pipeline(p, config=config, data_dir=tmp_path / "wf", report=report).to_dict()
 
 
-def test_trusted_handles_run_the_main_job(tmp_path: Path, store: Store) -> None:
+def test_trusted_handles_run_the_main_job(tmp_path: Path) -> None:
     """PluginManager handles (trusted) drive the pipeline and the report, states reported."""
     p, expected = _fixture(tmp_path)
-    with PluginManager(data_dir=tmp_path / "wf", level="trusted", cache=False) as pm:
-        doc = _run(pm, p, store, tmp_path / "r.html")
+    doc = _run(tmp_path, p, "trusted", tmp_path / "r.html")
     assert doc["status"] == "ok", doc["errors"]
     assert doc["records"]["stored"] == expected
     assert doc["plugins"]["changelogs"]["state"] == "ACTIVE"
@@ -50,12 +46,11 @@ def test_trusted_handles_run_the_main_job(tmp_path: Path, store: Store) -> None:
     assert (tmp_path / "r.html").read_text().count('src="data:image/svg+xml;base64,') >= 4
 
 
-def test_sandboxed_workers_read_only_the_granted_root(tmp_path: Path, store: Store) -> None:
+def test_sandboxed_workers_read_only_the_granted_root(tmp_path: Path) -> None:
     """In sandboxed workers, the {root} grant lets the connector read the fixture and store it."""
     p, expected = _fixture(tmp_path)
     try:
-        with PluginManager(data_dir=tmp_path / "wf", level="sandboxed", cache=False) as pm:
-            doc = _run(pm, p, store, "")
+        doc = _run(tmp_path, p, "sandboxed", "")
     except SandboxUnavailable as exc:  # pragma: no cover - depends on the kernel
         pytest.skip(f"sandbox unavailable here: {exc}")
     assert doc["status"] == "ok", doc["errors"]

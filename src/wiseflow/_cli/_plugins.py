@@ -179,13 +179,12 @@ def _config_schema(
     """
     try:
         files = pm.verify(cand)  # WF303: a changed plugin is not imported, not even here
-        handle = pm._make_handle(
+        handle = pm.probe(
             f"info-{cand.manifest.name}",
             cand,
             config,
             files=files,
             level=None if level == "trusted" else "strict",
-            scratch=True,
         )
         try:
             handle.runner.load()

@@ -1,26 +1,25 @@
-"""``wiseflow run PIPELINE.toml``: check everything, then stream records through plugins."""
+"""``wiseflow run PIPELINE.toml``: parse the options, run through :func:`wiseflow.run_pipeline`'s
+code path, print the document."""
 
 from __future__ import annotations
 
 import signal
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from .._errors import ConfigError, PipelineError, Problem
 from ._output import Output
 from ._session import session_of
 
 if TYPE_CHECKING:  # the engine and store load only when `run` runs, not for every command
     from rich.table import Table
 
-    from .._handle import PluginHandle
-    from .._manager import PluginManager
-    from .._pipeline import Pipeline, RunSummary
-    from .._store import Store
+    from .._run import RunResult
 
 __all__ = ["register"]
 
@@ -46,62 +45,22 @@ def finish(s: Any, doc: dict[str, Any], failed: bool, pipeline_file: Path) -> No
 @click.pass_context
 def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refresh: bool) -> None:
     """Run a pipeline: sources → processors → analyzers, stored in SQLite."""
-    from .._metering import MetricsWriter
-    from .._store import DB_NAME, Store
+    from .._run import stages
 
     s = session_of(ctx)
-    pm = s.pm
-    pipeline = prepare(s, pipeline_file, report)
-    handles = start_stages(pm, pipeline, str(pipeline_file))
-    # `wiseflow top` reads what this host writes here every second (removed at exit)
-    metrics = MetricsWriter(
-        lambda: [h.describe(sample=True) for h in pm.list()],
-        s.data_dir / "metrics",
-        label=f"run {pipeline.name}",
-    )
-    with Store.open(s.data_dir / DB_NAME) as store, metrics:
-        store.redactor = pm.redactor  # what the brokers handed out is masked in all it stores
-        summary = _run(s.out, pipeline, store, handles, full_refresh, report)
-    plugins_in_error = [h.name for h in pm.list() if h.state.value == "ERROR"]
-    finish(
-        s,
-        summary.to_dict(),
-        summary.status != "ok" or bool(summary.dead_letters or plugins_in_error),
-        pipeline_file,
-    )
+    with stages(s.pm, pipeline_file, report=report) as checked:
+        host_setup(s.data_dir)
+        with _progress(s.out) as progress:
+            result = checked.execute(progress=progress, full_refresh=full_refresh)
+    finish(s, result.to_dict(), not result.ok, pipeline_file)
 
 
-def prepare(s: Any, pipeline_file: Path, report: Path | None) -> Pipeline:
-    """Everything a run checks before any plugin starts; logging and SIGTERM set up."""
-    from .._pipeline import load_pipeline
-
-    pm = s.pm
-    discovery = pm.discover()
-    kinds: dict[str, set[str]] = {}
-    for cand in pm.admission().candidates:  # a candidate refused its name offers nothing
-        kinds.setdefault(cand.manifest.name, set()).add(cand.manifest.kind)
-    # a plugin whose manifest is broken, or refused, is "known": loading it says why
-    known = (
-        set(kinds)
-        | {p.plugin for p in discovery.problems if p.plugin}
-        | {c.manifest.name for c, _ in pm.admission().refused}
-    )
-    pipeline = load_pipeline(pipeline_file, known_plugins=known)
-    _check_kinds(pipeline, kinds, pipeline_file)
-    _check_report_path(report or (Path(pipeline.output.report) if pipeline.output.report else None))
-    disabled = sorted(
-        {st.plugin for st in pipeline.stages if not s.config.plugin(st.plugin).enabled}
-    )
-    if disabled:
-        raise PipelineError(
-            f"pipeline uses disabled plugin(s): {', '.join(disabled)}",
-            plugin=str(pipeline_file),
-            hint=f"run `wiseflow plugins enable {disabled[0]}`",
-        )
-    s.data_dir.mkdir(parents=True, exist_ok=True)
-    _log_to_file(s.data_dir / "logs" / "wiseflow.log")
+def host_setup(data_dir: Path) -> None:
+    """What only the CLI's own process sets up: the run log under the data dir, and SIGTERM
+    ending a run like Ctrl-C (an embedder's process and its signals are its own)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _log_to_file(data_dir / "logs" / "wiseflow.log")
     signal.signal(signal.SIGTERM, _interrupt)
-    return pipeline
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -145,137 +104,38 @@ def _log_to_file(path: Path) -> None:
             h.setLevel(max(h.level, logging.WARNING))
 
 
-def _check_kinds(pipeline: Pipeline, kinds: dict[str, set[str]], path: Path) -> None:
-    """Every stage's plugin is of its section's kind (WF501 naming the line)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    section = {"connector": "sources", "processor": "processors", "analyzer": "analyzers"}
-    problems: list[Problem] = []
-    for spec in pipeline.stages:
-        offered = kinds.get(spec.plugin)
-        if offered and spec.kind not in offered:
-            line = next((i for i, text in enumerate(lines, 1) if f'"{spec.plugin}"' in text), None)
-            problems.append(
-                Problem(
-                    code="WF501",
-                    message=f"[[{section[spec.kind]}]] plugin '{spec.plugin}' is a "
-                    f"{'/'.join(sorted(offered))}, not a {spec.kind}",
-                    hint=f"move it under [[{section[sorted(offered)[0]]}]]",
-                    file=str(path),
-                    line=line,
-                    plugin=spec.plugin,
-                )
-            )
-    if problems:
-        raise PipelineError(
-            "; ".join(p.message for p in problems),
-            plugin=str(path),
-            hint=problems[0].hint,
-            problems=problems,
-        )
-
-
-def _check_report_path(report: Path | None) -> None:
-    if report is not None and report.suffix.lower() not in (".html", ".htm", ".md", ".json"):
-        raise PipelineError(
-            f"cannot write a report as {report.name!r}",
-            plugin=str(report),
-            hint="use a .html, .md or .json file name",
-        )
-
-
-def start_stages(
-    pm: PluginManager,
-    pipeline: Pipeline,
-    where: str,
-    kinds: tuple[str, ...] = ("connector", "processor", "analyzer"),
-) -> dict[str, list[PluginHandle]]:
-    """Load every stage (of ``kinds``), check every config (all WF105s at once), then
-    initialize."""
-    loaded: list[tuple[Any, PluginHandle]] = []
-    for spec in pipeline.stages:
-        if spec.kind not in kinds:
-            continue
-        # relative paths in a stage's config are relative to the pipeline file's folder
-        handle = pm.load(
-            spec.plugin, instance=spec.name, config=spec.config, base_dir=Path(where).parent
-        )
-        loaded.append((spec, handle))
-    problems: list[Problem] = []
-    for spec, handle in loaded:
-        try:
-            handle.runner.check_config(dict(spec.config))
-        except ConfigError as exc:
-            problems.extend(
-                p.__class__(
-                    code=p.code,
-                    message=f"{spec.kind} '{spec.name}': {p.message}",
-                    hint=p.hint or "fix `config` of this stage in the pipeline file",
-                    file=where,
-                    plugin=spec.name,
-                )
-                for p in exc.as_problems()
-            )
-    if problems:
-        raise ConfigError(
-            "; ".join(p.message for p in problems),
-            plugin=where,
-            hint=problems[0].hint,
-            problems=problems,
-        )
-    out: dict[str, list[PluginHandle]] = {"connector": [], "processor": [], "analyzer": []}
-    for spec, _ in loaded:
-        out[spec.kind].append(pm.start(spec.plugin, spec.config, instance=spec.name))
-    return out
-
-
-def _run(
-    out: Output,
-    pipeline: Pipeline,
-    store: Store,
-    handles: dict[str, list[PluginHandle]],
-    full_refresh: bool,
-    report: Path | None,
-) -> RunSummary:
+@contextmanager
+def _progress(out: Output) -> Iterator[Callable[[RunResult], None] | None]:
+    """A live table on an interactive terminal (not with --json); None otherwise."""
+    if out.json or not sys.stderr.isatty():
+        yield None
+        return
     from rich.live import Live
 
-    from .._pipeline import run_pipeline
-
-    kwargs: dict[str, Any] = {"full_refresh": full_refresh}
-    if report is not None:
-        kwargs["report"] = report
-    interactive = not out.json and sys.stderr.isatty()
-    if not interactive:
-        return run_pipeline(
-            pipeline, store, handles["connector"], handles["processor"], handles["analyzer"],
-            **kwargs,
-        )  # fmt: skip
     t0 = time.perf_counter()
     with Live(console=out.err, refresh_per_second=4, transient=True) as live:
 
-        def progress(summary: RunSummary) -> None:
-            live.update(_progress_table(summary, time.perf_counter() - t0))
+        def progress(result: RunResult) -> None:
+            live.update(_progress_table(result, time.perf_counter() - t0))
 
-        return run_pipeline(
-            pipeline, store, handles["connector"], handles["processor"], handles["analyzer"],
-            progress=progress, **kwargs,
-        )  # fmt: skip
+        yield progress
 
 
-def _progress_table(summary: RunSummary, elapsed: float) -> Table:
+def _progress_table(result: RunResult, elapsed: float) -> Table:
     from rich.table import Table
 
     from .._text import terminal_safe
 
-    name = terminal_safe(summary.pipeline, limit=200)
-    table = Table(title=f"{name}: {summary.fetched:,} fetched in {elapsed:.1f}s")
+    name = terminal_safe(result.pipeline, limit=200)
+    table = Table(title=f"{name}: {result.fetched:,} fetched in {elapsed:.1f}s")
     for col in ("stage", "in", "out", "records/s", "errors"):
         table.add_column(col)
-    for name, st in summary.stages.items():
-        done = st.records_out or st.records_in
+    for name, st in result.stages.items():
+        done = st["out"] or st["in"]
         rate = f"{done / elapsed:,.0f}" if elapsed > 0 else "-"
         table.add_row(
-            terminal_safe(name, limit=200), f"{st.records_in:,}", f"{st.records_out:,}", rate,
-            str(st.errors),
+            terminal_safe(name, limit=200), f"{st['in']:,}", f"{st['out']:,}", rate,
+            str(st["errors"]),
         )  # fmt: skip
     return table
 

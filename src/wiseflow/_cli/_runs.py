@@ -242,24 +242,11 @@ def replay(
     What succeeds is stored and leaves the dead letters; what fails again stays, with the
     new reason. A replay is a run of its own; exit 0 when everything replayed was stored.
     """
-    from .._pipeline import replay_dead_letters
-    from .._store import DB_NAME, Store
-    from ._run import finish, prepare, start_stages
+    from .._run import stages
+    from ._run import finish, host_setup
 
     s = session_of(ctx)
-    pipeline = prepare(s, pipeline_file, report)
-    sources = {st.name for st in pipeline.stages if st.kind == "connector"}
-    with Store.open(s.data_dir / DB_NAME) as store:
-        store.redactor = s.pm.redactor
-        letters = [
-            d for d in store.dead_letters(run_id)
-            if d["source"] in sources and (plugin is None or d["plugin"] == plugin)
-        ]  # fmt: skip
-        handles = start_stages(s.pm, pipeline, str(pipeline_file), kinds=("processor", "analyzer"))
-        summary = replay_dead_letters(
-            pipeline, store, handles["processor"], handles["analyzer"], letters,
-            report=report,
-        )  # fmt: skip
-    in_error = [h.name for h in s.pm.list() if h.state.value == "ERROR"]
-    failed = summary.status != "ok" or bool(summary.dead_letters or in_error)
-    finish(s, summary.to_dict(), failed, pipeline_file)
+    with stages(s.pm, pipeline_file, report=report, kinds=("processor", "analyzer")) as checked:
+        host_setup(s.data_dir)
+        result = checked.replay(run_id=run_id, plugin=plugin)
+    finish(s, result.to_dict(), not result.ok, pipeline_file)

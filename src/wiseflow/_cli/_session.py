@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from .._errors import ConfigError
 from .._manager import PluginManager
 from .._operator import OperatorConfig, load_operator_config
 from .._opstate import apply_state, load_state
+from .._run import open_manager, resolve_data_dir
 from ._output import Output
 
 __all__ = ["GlobalOptions", "Session", "session_of"]
@@ -39,18 +39,7 @@ class Session:
 
     @property
     def data_dir(self) -> Path:
-        if self.opts.data_dir:
-            path = Path(self.opts.data_dir).resolve()
-        else:
-            cfg = self.base_config
-            path = cfg.resolve_path(cfg.wiseflow.data_dir)
-        if path.exists() and not path.is_dir():
-            raise ConfigError(
-                f"the data dir {path} exists and is not a directory",
-                plugin=str(path),
-                hint="point --data-dir (or data_dir in wiseflow.toml) at a directory",
-            )
-        return path
+        return resolve_data_dir(self.base_config, self.opts.data_dir)
 
     @property
     def config(self) -> OperatorConfig:
@@ -61,17 +50,9 @@ class Session:
     @property
     def pm(self) -> PluginManager:
         if self._pm is None:
-            data_dir = self.data_dir
-            # Caches live in the data dir. A data dir the operator chose (--data-dir, or a
-            # wiseflow.toml) may be created for them; the implicit `./.wiseflow` is created
-            # only by a command that writes, so a read-only command run from another folder
-            # leaves nothing behind.
-            chosen = bool(self.opts.data_dir) or self.base_config.path is not None
-            self._pm = PluginManager(
-                self.config,
-                plugin_dirs=self.opts.plugin_dirs,
-                data_dir=data_dir,
-                cache=chosen or data_dir.is_dir(),
+            # the manager `wiseflow.run_pipeline` builds, with the --plugin-dir folders
+            self._pm = open_manager(
+                self.base_config, self.opts.data_dir, plugin_dirs=self.opts.plugin_dirs
             )
             for folder in self._pm.plugin_dirs:
                 if not folder.is_dir():

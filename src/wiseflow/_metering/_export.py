@@ -60,7 +60,7 @@ class MetricsWriter:
     """Writes the snapshot of ``collect()`` every ``interval_s`` until stopped.
 
     Example:
-        >>> with MetricsWriter(lambda: [h.describe(sample=True) for h in pm.list()],
+        >>> with MetricsWriter(lambda: [h.describe(sample=True) for h in pm.handles()],
         ...                    data_dir / "metrics", label="run demo"):
         ...     run_pipeline(...)
     """

@@ -1,7 +1,10 @@
 """The SQLite store: records, dead letters, checkpoints and runs (SPEC §5).
 
 The database is a documented interface; :data:`SCHEMA_VERSION` is kept in
-``PRAGMA user_version`` and older databases are migrated forward on open.
+``PRAGMA user_version`` and older databases are migrated forward on open. Modules:
+``_store`` (the :class:`Store`), ``_group`` (group commit), ``_records`` (the upsert and
+its counts), ``_codec`` (rows to records and back), ``_schema`` (migrations), ``_hosts``
+(which process runs a run).
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ lives in ``PRAGMA user_version``. Add migrations, never edit a shipped one.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "hint_for", "migrate"]
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS records (
@@ -67,8 +68,18 @@ ALTER TABLE runs ADD COLUMN host TEXT;
 ALTER TABLE dead_letters ADD COLUMN traceback TEXT
 """
 
+# Indexes that no query of wiseflow uses (EXPLAIN QUERY PLAN over the store's and the
+# CLI's queries: records are read by (source, id), the primary key) cost ~20% of every
+# write. dead_letters_run stays: `runs show` and `dead-letters RUN` look dead letters up
+# by run. To query records by time or kind, create an index of your own.
+_V4 = """
+DROP INDEX IF EXISTS records_time;
+DROP INDEX IF EXISTS records_kind;
+DROP INDEX IF EXISTS records_run
+"""
+
 #: ``MIGRATIONS[i]`` upgrades version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -95,3 +106,20 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute("ROLLBACK")
             raise
     return found
+
+
+_HINT = "check that the data dir is writable and not on a full disk; see `wiseflow doctor`"
+
+
+def hint_for(exc: BaseException, path: Path) -> str:
+    """A hint for a store error that matches what went wrong: a damaged file is not a
+    permissions problem, a newer schema is neither."""
+    text = str(exc).lower()
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (
+            f"{path} is not a wiseflow database or is damaged; move it away "
+            f"(`mv {path} {path}.broken`) and the next command that writes starts a new one"
+        )
+    if isinstance(exc, RuntimeError):  # written by a newer wiseflow (see migrate)
+        return "upgrade wiseflow, or use another --data-dir"
+    return _HINT

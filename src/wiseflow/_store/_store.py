@@ -1,4 +1,4 @@
-"""The :class:`Store`: one SQLite file, WAL, one writer, batched writes."""
+"""The :class:`Store`: one SQLite file, WAL, one writer, batches grouped per transaction."""
 
 from __future__ import annotations
 
@@ -16,74 +16,19 @@ import msgspec
 from .._errors import StoreError
 from .._record import Record
 from .._redact import Redactor
-from ._schema import migrate
+from ._codec import decode, decode_row, decode_run, encode, encode_row
+from ._group import COMMIT_ROWS, COMMIT_SECONDS, Group
+from ._hosts import host_alive, host_stamp
+from ._records import CHECKPOINT, upsert
+from ._schema import hint_for, migrate
 
 __all__ = ["DB_NAME", "Store"]
 
 DB_NAME = "wiseflow.db"
 
-_encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.decode
-_HINT = "check that the data dir is writable and not on a full disk; see `wiseflow doctor`"
-
-
-def _hint_for(exc: BaseException, path: Path) -> str:
-    """A hint that matches what went wrong: a damaged file is not a permissions problem."""
-    text = str(exc).lower()
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return (
-            f"{path} is not a wiseflow database or is damaged; move it away "
-            f"(`mv {path} {path}.broken`) and the next command that writes starts a new one"
-        )
-    if isinstance(exc, RuntimeError):  # written by a newer wiseflow (see _schema.migrate)
-        return "upgrade wiseflow, or use another --data-dir"
-    return _HINT
-
-
-# A record fetched again under the same (source, id) is one row: updated in place when its
-# content changed (run_id then names the run that changed it), left alone otherwise.
-_INSERT = """
-INSERT INTO records (source, id, kind, time, title, text, url, author, tags, data,
-                     annotations, run_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(source, id) DO UPDATE SET
-    kind = excluded.kind, time = excluded.time, title = excluded.title,
-    text = excluded.text, url = excluded.url, author = excluded.author,
-    tags = excluded.tags, data = excluded.data, annotations = excluded.annotations,
-    run_id = excluded.run_id
-WHERE records.kind IS NOT excluded.kind OR records.time IS NOT excluded.time
-    OR records.title IS NOT excluded.title OR records.text IS NOT excluded.text
-    OR records.url IS NOT excluded.url OR records.author IS NOT excluded.author
-    OR records.tags IS NOT excluded.tags OR records.data IS NOT excluded.data
-    OR records.annotations IS NOT excluded.annotations
-"""
-_CHECKPOINT = (
-    "INSERT INTO checkpoints (source, state, run_id, time) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT(source) DO UPDATE SET state = excluded.state, run_id = excluded.run_id,"
-    " time = excluded.time"
-)
-
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _row(record: Record, run_id: int | None) -> tuple[Any, ...]:
-    t = record.time
-    return (
-        record.source,
-        record.id,
-        record.kind,
-        t.isoformat() if t is not None else None,
-        record.title,
-        record.text,
-        record.url,
-        record.author,
-        _encode(record.tags).decode(),
-        _encode(record.data).decode(),
-        _encode(record.annotations).decode(),
-        run_id,
-    )
 
 
 @final
@@ -91,7 +36,9 @@ class Store:
     """The pipeline store at ``<data_dir>/wiseflow.db`` (SPEC §5).
 
     Thread-safe: every call takes one lock, so the engine may write from its consumer
-    thread while a progress display reads counts. Open with :meth:`open`.
+    thread while a progress display reads counts. Writes are grouped into transactions
+    (see :meth:`commit`); a batch's checkpoint is committed with the records before it.
+    Open with :meth:`open`.
 
     Example:
         >>> store = Store.open(tmp / "wiseflow.db")            # doctest: +SKIP
@@ -100,21 +47,36 @@ class Store:
         (2, 0)
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        *,
+        commit_rows: int = COMMIT_ROWS,
+        commit_seconds: float = COMMIT_SECONDS,
+    ) -> None:
         self._conn = conn
         self.path = path
         self._lock = threading.Lock()
+        self._group = Group(conn, self._lock, max(1, commit_rows), commit_seconds)
         #: Records fetched again with changed content, updated in place (since open).
         self.updated = 0
         #: Masks granted secrets in every row written (records, dead letters, runs).
         self.redactor: Redactor | None = None
 
     @classmethod
-    def open(cls, path: str | Path) -> Store:
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        commit_rows: int = COMMIT_ROWS,
+        commit_seconds: float = COMMIT_SECONDS,
+    ) -> Store:
         """Open (creating and migrating as needed) the database at ``path``.
 
         ``path`` may be the database file or a directory (existing, or a path without a
-        suffix), which then holds ``wiseflow.db``.
+        suffix), which then holds ``wiseflow.db``. Writes share one transaction until it
+        holds ``commit_rows`` rows or is ``commit_seconds`` old (see :meth:`commit`).
 
         Raises:
             StoreError: WF502 when the file cannot be opened or migrated.
@@ -132,19 +94,50 @@ class Store:
             migrate(conn)
         except (sqlite3.Error, OSError, RuntimeError) as exc:
             raise StoreError(
-                f"cannot open store {p}: {exc}", plugin=str(p), hint=_hint_for(exc, p)
+                f"cannot open store {p}: {exc}", plugin=str(p), hint=hint_for(exc, p)
             ) from None
-        store = cls(conn, p)
+        store = cls(conn, p, commit_rows=commit_rows, commit_seconds=commit_seconds)
         store.mark_crashed()
         return store
 
+    def commit(self) -> None:
+        """Commit what the open transaction holds now, so other processes see it.
+
+        Writes are grouped: :meth:`write_batch`, :meth:`dead_letter` and the like join one
+        transaction, committed once it holds ``commit_rows`` rows or is ``commit_seconds``
+        old, and always by :meth:`begin_run`, :meth:`finish_run` and :meth:`close`. Reads
+        through this store see every write at once.
+
+        Raises:
+            StoreError: WF502 when the commit fails (what it held is rolled back, together).
+        """
+        self._commit(stop=False)
+
     def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Commit, then close the connection (idempotent)."""
+        try:
+            self._commit(stop=True)
+        except StoreError:
+            pass  # the connection goes away: nothing more can be done with it
         with self._lock:
             try:
                 self._conn.close()
             except sqlite3.Error:
                 pass
+
+    def _commit(self, *, stop: bool) -> None:
+        """Commit; with ``stop``, also end the commit timer (joined, so no thread stays)."""
+        timer = None
+        with self._lock:
+            try:
+                self._group.commit()
+            except sqlite3.Error as exc:
+                raise self._error("commit", exc) from None
+            finally:
+                if stop:
+                    timer = self._group.stop()
+        if timer is not None:
+            timer.join()
 
     def __enter__(self) -> Store:
         return self
@@ -152,24 +145,22 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _error(self, what: str, exc: sqlite3.Error) -> StoreError:
+        return StoreError(
+            f"store {self.path}: {what} failed: {exc}",
+            plugin=str(self.path),
+            hint=hint_for(exc, self.path),
+        )
+
     @contextmanager
-    def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
+    def _tx(self, what: str, rows: int = 0) -> Iterator[sqlite3.Connection]:
+        """One write, all of it or none, in the open group transaction (see :meth:`commit`)."""
         with self._lock:
-            conn = self._conn
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+                with self._group.write(rows) as conn:
                     yield conn
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                raise StoreError(
-                    f"store {self.path}: {what} failed: {exc}",
-                    plugin=str(self.path),
-                    hint=_hint_for(exc, self.path),
-                ) from None
+                raise self._error(what, exc) from None
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -178,19 +169,24 @@ class Store:
         with self._tx("begin run") as conn:
             cur = conn.execute(
                 "INSERT INTO runs (pipeline, started, status, host) VALUES (?, ?, 'running', ?)",
-                (pipeline, _now(), _host_stamp(os.getpid())),
+                (pipeline, _now(), host_stamp(os.getpid())),
             )
             run_id = cur.lastrowid
+        self._commit(stop=False)  # other processes see the run as running
         assert run_id is not None
         return run_id
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
-        """Record the end of a run with its status and summary document."""
+        """Record the end of a run with its status and summary document.
+
+        Commits the run's last writes with it, and stops the commit timer until the next write.
+        """
         with self._tx("finish run") as conn:
             conn.execute(
                 "UPDATE runs SET finished = ?, status = ?, summary = ? WHERE run_id = ?",
-                (_now(), status, self._clean(_encode(summary).decode()), run_id),
+                (_now(), status, self._clean(encode(summary)), run_id),
             )
+        self._commit(stop=True)
 
     def mark_crashed(self) -> list[int]:
         """Runs left ``running`` by a host process that no longer exists → ``crashed``.
@@ -199,7 +195,7 @@ class Store:
         another machine, is left alone. Returns the run ids marked.
         """
         rows = self._query("SELECT run_id, host FROM runs WHERE status = 'running'", ())
-        dead = [run_id for run_id, host in rows if not _host_alive(host)]
+        dead = [run_id for run_id, host in rows if not host_alive(host)]
         if dead:
             with self._tx("mark crashed runs") as conn:
                 conn.executemany(
@@ -207,6 +203,7 @@ class Store:
                     "WHERE run_id = ? AND status = 'running'",
                     [(_now(), run_id) for run_id in dead],
                 )
+            self._commit(stop=False)
         return dead
 
     def run(self, run_id: int) -> dict[str, Any] | None:
@@ -216,7 +213,7 @@ class Store:
             " WHERE run_id = ?",
             (run_id,),
         )
-        return _run_row(rows[0]) if rows else None
+        return decode_run(rows[0]) if rows else None
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The latest runs, newest first."""
@@ -225,7 +222,7 @@ class Store:
             " ORDER BY run_id DESC LIMIT ?",
             (limit,),
         )
-        return [_run_row(row) for row in rows]
+        return [decode_run(row) for row in rows]
 
     def _clean(self, text: str) -> str:
         return self.redactor.text(text) if self.redactor else text
@@ -239,54 +236,41 @@ class Store:
         run_id: int | None,
         checkpoint: dict[str, Any] | None = None,
     ) -> tuple[int, int]:
-        """Store ``records`` and, in the same transaction, ``source``'s checkpoint.
+        """Store ``records`` and, after them in the same transaction, ``source``'s checkpoint.
 
         A record already stored under the same ``(source, id)`` is never stored twice: it is
         updated in place when its content changed (counted in :attr:`updated`), else left.
+        The write joins the open group transaction (see :meth:`commit`): the checkpoint is
+        committed with the records before it or not at all.
 
         Returns:
             ``(stored, duplicates)``: how many were new and how many were already there.
         """
-        rows = [_row(r, run_id) for r in records]
+        rows = [encode_row(r, run_id) for r in records]
         if self.redactor:  # one scan of the batch; rows are rewritten only when a secret is in
             rows = self.redactor.rows(rows)
-        state = self._clean(_encode(checkpoint).decode()) if checkpoint is not None else None
-        with self._tx("write batch") as conn:
-            known = self._known(conn, rows)
-            before = conn.total_changes
-            if rows:
-                conn.executemany(_INSERT, rows)
-            changed = conn.total_changes - before
+        state = self._clean(encode(checkpoint)) if checkpoint is not None else None
+        with self._tx("write batch", len(rows)) as conn:
+            fresh, changed = self._upsert(conn, rows)
             if state is not None:
-                conn.execute(_CHECKPOINT, (source, state, run_id, _now()))
-        fresh = len({(r[0], r[1]) for r in rows} - known)
+                self._save_checkpoint(conn, source, state, run_id)
         self.updated += max(0, changed - fresh)
         return fresh, len(rows) - fresh
 
-    @staticmethod
-    def _known(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> set[tuple[str, str]]:
-        """The ``(source, id)`` keys among ``rows`` that are already stored."""
-        keys = {(r[0], r[1]) for r in rows}
-        found: set[tuple[str, str]] = set()
-        by_source: dict[str, list[str]] = {}
-        for src, rid in keys:
-            by_source.setdefault(src, []).append(rid)
-        for src, ids in by_source.items():
-            for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                marks = ",".join("?" * len(chunk))
-                cur = conn.execute(
-                    f"SELECT id FROM records WHERE source = ? AND id IN ({marks})",  # noqa: S608
-                    (src, *chunk),
-                )
-                found.update((src, rid) for (rid,) in cur)
-        return found
+    def _upsert(self, conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> tuple[int, int]:
+        return upsert(conn, rows)
+
+    def _save_checkpoint(
+        self, conn: sqlite3.Connection, source: str, state: str, run_id: int | None
+    ) -> None:
+        """Write ``source``'s checkpoint (after its batch's records, in their transaction)."""
+        conn.execute(CHECKPOINT, (source, state, run_id, _now()))
 
     @staticmethod
     def encode_error(record: Record) -> str | None:
         """Why ``record`` cannot be stored (its fields do not encode as JSON), or None."""
         try:
-            _row(record, None)
+            encode_row(record, None)
         except (TypeError, ValueError, msgspec.EncodeError) as exc:
             return f"{type(exc).__name__}: {exc}"
         return None
@@ -296,13 +280,14 @@ class Store:
         rows = self._query("SELECT state FROM checkpoints WHERE source = ?", (source,))
         if not rows:
             return None
-        state = _decode(rows[0][0])
+        state = decode(rows[0][0])
         return state if isinstance(state, dict) else None
 
     def clear_checkpoint(self, source: str) -> None:
         """Forget ``source``'s checkpoint (a full refresh from the next run on)."""
         with self._tx("clear checkpoint") as conn:
             conn.execute("DELETE FROM checkpoints WHERE source = ?", (source,))
+        self._commit(stop=False)
 
     def dead_letter(
         self,
@@ -318,7 +303,7 @@ class Store:
     ) -> None:
         """Store one record that could not be processed, with who refused it and why."""
         rid = record_id if record_id is not None else (record.id if record else None)
-        body = _encode(record).decode() if record is not None else None
+        body = encode(record) if record is not None else None
         row = (run_id, source, rid, plugin, code, reason, body, _now(), traceback)
         if self.redactor:
             row = self.redactor.rows([row])[0]
@@ -358,7 +343,7 @@ class Store:
             sql += " WHERE source = ?"
             args = (source,)
         for row in self._query(sql + " ORDER BY source, id", args):
-            yield _record(row)
+            yield decode_row(row)
 
     def iter_batches(self, sources: Sequence[str], batch_size: int) -> Iterator[list[Record]]:
         """Stored records of ``sources`` in batches, paged by key so memory stays bounded."""
@@ -374,7 +359,7 @@ class Store:
                 if not rows:
                     break
                 last = rows[-1][1]
-                yield [_record(row) for row in rows]
+                yield [decode_row(row) for row in rows]
 
     def dead_letters(self, run_id: int | None = None) -> list[dict[str, Any]]:
         """Dead letters (all, or of one run), oldest first."""
@@ -393,7 +378,7 @@ class Store:
         out = []
         for row in self._query(sql + " ORDER BY seq", args):
             item = dict(zip(keys, row, strict=True))
-            item["record"] = _decode(item["record"]) if item["record"] else None
+            item["record"] = decode(item["record"]) if item["record"] else None
             out.append(item)
         return out
 
@@ -405,57 +390,5 @@ class Store:
                 raise StoreError(
                     f"store {self.path}: query failed: {exc}",
                     plugin=str(self.path),
-                    hint=_hint_for(exc, self.path),
+                    hint=hint_for(exc, self.path),
                 ) from None
-
-
-def _run_row(row: tuple[Any, ...]) -> dict[str, Any]:
-    keys = ("run_id", "pipeline", "started", "finished", "status", "summary")
-    item = dict(zip(keys, row, strict=True))
-    item["summary"] = _decode(item["summary"]) if item["summary"] else None
-    return item
-
-
-def _host_stamp(pid: int) -> str:
-    """``hostname:pid:start time`` of a process (start time tells a reused pid apart)."""
-    import socket
-
-    import psutil
-
-    try:
-        started = psutil.Process(pid).create_time()
-    except psutil.Error:
-        started = 0.0
-    return f"{socket.gethostname()}:{pid}:{started:.2f}"
-
-
-def _host_alive(stamp: str | None) -> bool:
-    """Whether the process a run's ``host`` stamp names still runs (other machines: yes)."""
-    import socket
-
-    if not stamp:
-        return False  # written before hosts were recorded: nothing can still be running it
-    parts = stamp.rsplit(":", 2)
-    if len(parts) != 3 or not parts[1].isdigit():
-        return False
-    hostname, pid_text, started = parts
-    if hostname != socket.gethostname():
-        return True  # cannot tell from here: leave it to that machine
-    return started != "0.00" and _host_stamp(int(pid_text)) == stamp
-
-
-def _record(row: tuple[Any, ...]) -> Record:
-    source, rid, kind, time, title, text, url, author, tags, data, annotations = row
-    return Record(
-        id=rid,
-        source=source,
-        kind=kind,
-        time=datetime.fromisoformat(time) if time else None,
-        title=title,
-        text=text,
-        url=url,
-        author=author,
-        tags=tuple(_decode(tags)),
-        data=_decode(data),
-        annotations=_decode(annotations),
-    )

@@ -1,0 +1,33 @@
+"""Which process runs a run: ``hostname:pid:start time`` stamps and whether one still lives."""
+
+from __future__ import annotations
+
+__all__ = ["host_alive", "host_stamp"]
+
+
+def host_stamp(pid: int) -> str:
+    """``hostname:pid:start time`` of a process (start time tells a reused pid apart)."""
+    import socket
+
+    import psutil
+
+    try:
+        started = psutil.Process(pid).create_time()
+    except psutil.Error:
+        started = 0.0
+    return f"{socket.gethostname()}:{pid}:{started:.2f}"
+
+
+def host_alive(stamp: str | None) -> bool:
+    """Whether the process a run's ``host`` stamp names still runs (other machines: yes)."""
+    import socket
+
+    if not stamp:
+        return False  # written before hosts were recorded: nothing can still be running it
+    parts = stamp.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return False
+    hostname, pid_text, started = parts
+    if hostname != socket.gethostname():
+        return True  # cannot tell from here: leave it to that machine
+    return started != "0.00" and host_stamp(int(pid_text)) == stamp
