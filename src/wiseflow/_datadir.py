@@ -77,6 +77,8 @@ class DataDirGuard:
 
     def maybe_check(self) -> None:
         """After a call: report what the watcher found, or scan when due; raise WF403."""
+        if self.tripped is None and time.monotonic() < self._next_at:
+            return  # the common case, without the lock (the watcher sets `tripped` whole)
         with self._lock:
             err, self.tripped = self.tripped, None
         if err is None and time.monotonic() >= self._next_at:

@@ -1,5 +1,10 @@
 """Running a trusted plugin in the host process, behind the same Runner interface.
 
+The plugin is hosted by the same :class:`~wiseflow._instance.PluginInstance` as in a
+sandbox worker; this runner adds what a worker's host adds where records cross to it: the
+record contract (a record breaking it is refused, naming the field) and the output
+ceiling of ``process`` (WF403).
+
 Honest limits: in-process code cannot be stopped from outside, so per-call timeouts apply
 only to ``async`` methods (cancelled at the deadline); a plain method that hangs, hangs.
 Use level ``sandboxed`` for code you do not vouch for.
@@ -7,178 +12,160 @@ Use level ``sandboxed`` for code you do not vouch for.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, final
 
 from ._ceilings import check_output
-from ._config import build_config, config_schema
-from ._context import CapabilityBackend, PluginContext
-from ._errors import InterfaceError, PluginError, PluginTimeout, WiseflowError
-from ._interface import validate_interface
-from ._loader import import_entry
+from ._context import CapabilityBackend
+from ._errors import PluginError, WiseflowError
+from ._instance import CHUNK_ITEMS, PluginInstance
 from ._plugin import BasePlugin
-from ._record import check_returned, screen
+from ._record import Record, as_received, check_returned, refused, screen
 from ._runner import RunnerSpec
-from ._verdict import is_plugin_made, issued_or_plugin, plugin_failure
+from ._verdict import is_plugin_made, plugin_failure
 
 __all__ = ["InProcessRunner"]
 
 
 @final
 class InProcessRunner:
-    """Runner for level ``trusted``: the plugin object lives in this process."""
+    """Runner for level ``trusted``: the plugin object lives in this process.
 
-    def __init__(self, spec: RunnerSpec, backend: CapabilityBackend) -> None:
+    Args:
+        spec: what to run.
+        backend: the plugin's capability backend (the host's broker).
+        plugin: an object to host instead of constructing one from the class (local stages
+            built around a plugin object); it is used once: loaded again after ``close``
+            (a recovery), the runner constructs a fresh object from the class.
+        owns_backend: close ``backend`` with the runner.
+    """
+
+    __slots__ = ("_backend", "_cls", "_instance", "_object", "_owns", "spec")
+
+    def __init__(
+        self,
+        spec: RunnerSpec,
+        backend: CapabilityBackend,
+        *,
+        plugin: BasePlugin | None = None,
+        owns_backend: bool = False,
+    ) -> None:
         self.spec = spec
         self._backend = backend
-        self._cls: type[BasePlugin] | None = None
-        self._plugin: BasePlugin | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._initialized = False
-        self._valid = False
+        self._object = plugin
+        self._owns = owns_backend
+        self._cls: type[Any] | None = None
+        self._instance: PluginInstance | None = None
 
     @property
     def name(self) -> str:
         return self.spec.instance
 
+    @property
+    def context(self) -> Any:
+        """The plugin's :class:`~wiseflow.PluginContext` once initialized, else None."""
+        return self._instance.ctx if self._instance is not None else None
+
     def load(self) -> None:
-        m = self.spec.manifest
-        cls = self.spec.plugin_class or import_entry(
-            m.entry,
-            plugin=m.name,
-            code_root=self.spec.code_root,
-            root=self.spec.root,
-            files=self.spec.files,
-        )
-        problems = validate_interface(cls, m.kind, plugin=m.name)
-        self._cls = cls  # kept even when invalid, so that `check` can still validate config
-        self._valid = not problems
-        if problems:
-            raise InterfaceError(
-                f"plugin '{m.name}' does not implement the {m.kind} interface: "
-                + "; ".join(p.message for p in problems),
+        spec, m = self.spec, self.spec.manifest
+        cls = spec.plugin_class
+        if cls is not None:
+            inst = PluginInstance(cls, name=spec.instance, plugin=m.name, kind=m.kind)
+        else:
+            inst = PluginInstance.load(
+                m.entry,
+                name=spec.instance,
                 plugin=m.name,
-                problems=problems,
+                kind=m.kind,
+                code_root=spec.code_root,
+                root=spec.root,
+                files=spec.files,
             )
+        # kept even when invalid, so that `check` can still validate the config
+        self._instance, self._cls = inst, inst.cls
+        problem = inst.interface_error()
+        if problem is not None:
+            raise problem
 
     def config_schema(self) -> dict[str, Any] | None:
-        return config_schema(self._cls.Config if self._cls else None)
+        return self._instance.config_schema() if self._instance is not None else None
 
     def check_config(self, config: dict[str, Any]) -> None:
-        assert self._cls is not None, "load() first"
-        build_config(self._cls.Config, config, self.spec.manifest.name)
+        assert self._instance is not None, "load() first"
+        self._instance.build_config(config)
 
     def initialize(self, config: dict[str, Any]) -> None:
-        assert self._cls is not None, "load() first"
-        assert self._valid, "the plugin failed its interface check"
-        name = self.spec.manifest.name
-        cfg = build_config(self._cls.Config, config, name)
+        inst = self._instance
+        assert inst is not None, "load() first"
+        assert not inst.problems, "the plugin failed its interface check"
+        cfg = inst.build_config(config)
         data_dir = Path(self.spec.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        ctx = PluginContext(
-            name=self.spec.instance, config=cfg, data_dir=data_dir, backend=self._backend
-        )
+        obj, self._object = self._object, None  # an object handed in is initialized once
         try:
-            plugin = self._cls()
-        except Exception as exc:
-            raise PluginError(
-                f"constructing {self._cls.__qualname__} failed: {type(exc).__name__}: {exc}",
-                plugin=name,
-            ) from exc
-        self._plugin = plugin
-        try:
-            with self._plugin_code():
-                started = plugin.initialize(ctx)
-            self._run(started, None)
+            inst.initialize(cfg, data_dir=data_dir, backend=self._backend, obj=obj)
         except WiseflowError as exc:
             if not is_plugin_made(exc):
                 raise
             # as for a worker: what the plugin says of itself (WF105) keeps its meaning only
             raise plugin_failure(exc, self.spec.instance, "initialize") from exc
-        self._initialized = True
-
-    def _run(self, value: Any, timeout: float | None) -> Any:
-        if not inspect.isawaitable(value):
-            return value
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-        try:
-            return self._loop.run_until_complete(asyncio.wait_for(_wrap(value), timeout))
-        except WiseflowError as exc:
-            self._mark(exc)
-            raise
-        except TimeoutError:
-            raise PluginTimeout(
-                f"call took longer than {timeout}s and was cancelled", plugin=self.spec.instance
-            ) from None
-
-    def _mark(self, exc: WiseflowError) -> None:
-        """Mark what plugin code raised as the plugin's (the broker's own errors excepted)."""
-        issued_or_plugin(exc, getattr(self._backend, "issued", None))
-
-    @contextmanager
-    def _plugin_code(self) -> Iterator[None]:
-        try:
-            yield
-        except WiseflowError as exc:
-            self._mark(exc)
-            raise
 
     def call(self, method: str, args: list[Any], timeout: float | None) -> Any:
-        plugin = self._require()
-        with self._plugin_code():
-            value = getattr(plugin, method)(*args)
-        out = self._run(value, timeout)
-        check_output(self.spec, method, args, out)  # the same ceiling as a worker's
-        check_returned(out, self.spec.instance)  # and the same record contract
+        inst = self._instance
+        if inst is None:
+            raise PluginError("plugin is not initialized", plugin=self.spec.instance)
+        out = inst.call(method, args, timeout)
+        if type(out) is list or type(out) is tuple:
+            check_output(self.spec, method, args, out)  # the same ceiling as a worker's
+            check_returned(out, self.spec.instance)  # and the same record contract
         return out
 
     def stream(self, method: str, args: list[Any], timeout: float | None) -> Iterator[Any]:
-        plugin = self._require()
-        with self._plugin_code():
-            value = getattr(plugin, method)(*args)
-        result = self._run(value, timeout)
-        if isinstance(result, AsyncIterator) or hasattr(result, "__anext__"):
-            yield from screen(self._iterate_async(result, timeout))
-        else:
-            try:  # one handler for the whole stream: nothing is added per item
-                # records breaking the contract are refused one by one, as a worker's are
-                yield from screen(result)
-            except WiseflowError as exc:
-                self._mark(exc)
-                raise
+        """Item by item; records breaking the contract are refused one by one, as a
+        worker's are."""
+        items = self._require().items(method, args, timeout)
+        try:
+            yield from screen(items)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # stopped early: the plugin's iterator is closed now, not when collected
 
-    def _iterate_async(self, agen: AsyncIterator[Any], timeout: float | None) -> Iterator[Any]:
-        while True:
-            try:
-                item = self._run(agen.__anext__(), timeout)
-            except StopAsyncIteration:
-                return
-            yield item
+    def chunks(
+        self, method: str, args: list[Any], timeout: float | None, size: int | None = None
+    ) -> Iterator[list[Any]]:
+        """What ``method`` yields as non-empty lists of at most ``size`` items, in order
+        (see ``PluginInstance.chunks``): a source runs no further ahead than one batch."""
+        inst = self._require()
+        for chunk in inst.chunks(method, args, timeout, size=size or CHUNK_ITEMS):
+            yield _screened(chunk)
 
-    def _require(self) -> BasePlugin:
-        if self._plugin is None:
+    def _require(self) -> PluginInstance:
+        inst = self._instance
+        if inst is None:
             raise PluginError("plugin is not initialized", plugin=self.spec.instance)
-        return self._plugin
+        return inst
 
     def close(self) -> None:
-        plugin, self._plugin = self._plugin, None
+        inst = self._instance
         try:
-            if plugin is not None and self._initialized:
-                self._run(plugin.shutdown(), None)
+            if inst is not None:
+                inst.shutdown()  # the plugin's, when it was initialized; the loop always
         finally:
-            self._initialized = False
-            if self._loop is not None:
-                self._loop.close()
-                self._loop = None
+            if self._owns:
+                close = getattr(self._backend, "close", None)
+                if callable(close):
+                    close()
 
     def pid(self) -> int | None:
         return None
 
 
-async def _wrap(awaitable: Any) -> Any:
-    return await awaitable
+def _screened(chunk: list[Any]) -> list[Any]:
+    """``chunk`` with each record as a worker's host would take it (see ``screen``)."""
+    for i, item in enumerate(chunk):
+        if type(item) is Record:
+            got = as_received(item)
+            chunk[i] = refused(getattr(item, "id", None), got) if type(got) is str else got
+    return chunk

@@ -139,21 +139,19 @@ def _run_isolated(fn: Callable[[PluginEvent], Any], event: PluginEvent, bus: Eve
         if inspect.isawaitable(out):
             import asyncio  # only async subscribers pay for asyncio
 
+            from ._instance import awaited
+
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
-                asyncio.run(_await(out))
+                asyncio.run(awaited(out))
             else:
-                task = loop.create_task(_await(out))
+                task = loop.create_task(awaited(out))
                 bus.pending.add(task)  # keep a reference until done
                 task.add_done_callback(bus.pending.discard)
     except Exception:
         bus.errors += 1
         log.exception("event subscriber %r failed on %s", fn, event.event or event.new)
-
-
-async def _await(awaitable: Any) -> None:
-    await awaitable
 
 
 @final

@@ -16,7 +16,6 @@ enter them (see ``_sandbox._protocol`` and ``_inprocess``).
 import reprlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, final
 
@@ -66,19 +65,25 @@ class _Checked(threading.local):
 _checked = _Checked()
 
 
-@contextmanager
-def already_checked(*, by_peer: bool) -> Iterator[None]:
+class already_checked:  # a context manager, named and used like a function
     """Records decoded in this thread meanwhile are checked only for what is left to check.
 
     ``by_peer``: not at all (a worker decoding the host's messages: every record in them
     was checked where it entered the host); else only what msgspec's typed decoding
     cannot check (non-empty ids, JSON data values, aware times): the host decoding a
     worker's. Per thread, so a plugin thread making records meanwhile is never exempt.
+    A class rather than a generator: it wraps the decoding of every frame.
     """
-    _checked.mode = _NOTHING if by_peer else _DATA
-    try:
-        yield
-    finally:
+
+    __slots__ = ("_mode",)
+
+    def __init__(self, *, by_peer: bool) -> None:
+        self._mode = _NOTHING if by_peer else _DATA
+
+    def __enter__(self) -> None:
+        _checked.mode = self._mode
+
+    def __exit__(self, *exc: object) -> None:
         _checked.mode = _FULL
 
 

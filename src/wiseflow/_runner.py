@@ -71,8 +71,8 @@ class RunnerSpec:
 class Runner(Protocol):
     """Runs one plugin instance. Every method may raise a ``WiseflowError``.
 
-    The sequence is ``load`` → ``initialize`` → any number of ``call``/``stream`` →
-    ``close``. ``close`` must be safe to call at any point and more than once.
+    The sequence is ``load`` → ``initialize`` → any number of ``call``/``stream``/``chunks``
+    → ``close``. ``close`` must be safe to call at any point and more than once.
     """
 
     def load(self) -> None:
@@ -92,6 +92,18 @@ class Runner(Protocol):
 
     def stream(self, method: str, args: list[Any], timeout: float | None) -> Iterator[Any]:
         """Iterate what ``method`` yields (sync or async iterator); ``timeout`` per item."""
+
+    def chunks(
+        self, method: str, args: list[Any], timeout: float | None, size: int | None = None
+    ) -> Iterator[list[Any]]:
+        """What ``method`` yields, as non-empty lists of items in order (a worker's batches).
+
+        ``timeout`` per chunk. Items before a failure come as a last chunk before it raises.
+        ``size``: the most items per chunk where the runner cuts them itself (in-process,
+        so that a source runs no further ahead of its consumer); None for the runner's
+        own; a worker's chunks come as it sends them. Hot paths use this (metering and
+        counting per chunk); ``stream`` is item by item.
+        """
 
     def close(self) -> None:
         """Shut the plugin down (if initialized) and release everything it holds."""

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from wiseflow import BasePlugin
+from wiseflow._handle import PluginHandle
 from wiseflow._pipeline import LocalBackend, LocalStage
 from wiseflow._store import Store
 
-StageFactory = Callable[..., LocalStage]
+StageFactory = Callable[..., PluginHandle]
 
 
 def _stage(
@@ -21,7 +22,7 @@ def _stage(
     name: str,
     config: dict[str, Any] | None = None,
     roots: Iterable[str | Path] = (),
-) -> LocalStage:
+) -> PluginHandle:
     """``obj`` as a stage handle with a backend granting ``roots`` for reading."""
     backend = LocalBackend(name, read_roots=roots)
     return LocalStage(
@@ -32,9 +33,9 @@ def _stage(
 @pytest.fixture
 def stage() -> Iterator[StageFactory]:
     """Adapt a plugin object to a stage handle: ``stage(obj, tmp_path, name, config, roots)``."""
-    made: list[LocalStage] = []
+    made: list[PluginHandle] = []
 
-    def factory(*args: Any, **kw: Any) -> LocalStage:
+    def factory(*args: Any, **kw: Any) -> PluginHandle:
         made.append(_stage(*args, **kw))
         return made[-1]
 

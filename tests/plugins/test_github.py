@@ -114,7 +114,7 @@ def test_network_is_limited_to_the_granted_api_url(tmp_path: Any) -> None:
     stage = local_stage("github", config={"repo": "o/r"}, data_dir=tmp_path)
     try:
         with pytest.raises(PermissionDenied):
-            stage.ctx.http.get("http://127.0.0.1:9/")
+            stage.runner.context.http.get("http://127.0.0.1:9/")  # the runner holds the context
     finally:
         stage.close()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -216,3 +218,61 @@ def test_public_non_idempotent_decorator_prevents_retries(wiseflow_manager: Any)
     with pytest.raises(TransientError):
         pm.start("post").process(recs(1))
     assert Post.calls == 1
+
+
+def _failing(n: int, exc: Exception) -> Any:
+    """An attempt that fails ``n`` times with ``exc``, then returns the attempt number."""
+    made = [0]
+
+    def attempt() -> int:
+        made[0] += 1
+        if made[0] <= n:
+            raise exc
+        return made[0] + 1  # the caller's own first attempt came before
+
+    return attempt
+
+
+def test_the_retry_loop_waits_restarts_and_returns_the_first_success() -> None:
+    """After a first failure, again() waits delay(n) before attempt n+1, runs before_retry
+    each time, and returns the first success."""
+    waits: list[float] = []
+    seen: list[BaseException] = []
+    p = RetryPolicy(attempts=4, backoff_s=0.1, max_backoff_s=1.0, sleep=waits.append, rng=lambda: 0)
+    first = TransientError("503")
+    assert p.again("process", _failing(2, TransientError("503")), first, seen.append) == 4
+    assert waits == [0.1, 0.2, 0.4]
+    assert len(seen) == 3 and seen[0] is first
+
+
+def test_the_retry_loop_raises_the_last_failure_after_its_attempts() -> None:
+    """With attempts = 3 the loop makes two more attempts, then raises the last failure."""
+    last = TransientError("still 503")
+    p = RetryPolicy(attempts=3, backoff_s=0.0, sleep=lambda s: None)
+    with pytest.raises(TransientError) as info:
+        p.again("process", _failing(5, last), TransientError("503"), lambda e: None)
+    assert info.value is last
+
+
+def test_the_retry_loop_never_retries_what_is_not_retryable() -> None:
+    """A first failure that is not retryable (or a policy of one attempt) is raised as it is."""
+    boom = ValueError("bad record")
+    p = RetryPolicy(attempts=5, backoff_s=0.0, sleep=lambda s: None)
+    with pytest.raises(ValueError) as info:
+        p.again("process", _failing(0, boom), boom, lambda e: pytest.fail("no retry"))
+    assert info.value is boom
+    one = RetryPolicy(attempts=1)
+    first = TransientError("503")
+    with pytest.raises(TransientError) as info2:
+        one.again("process", _failing(0, first), first, lambda e: pytest.fail("no retry"))
+    assert info2.value is first
+
+
+def test_tenacity_is_not_needed_for_retries() -> None:
+    """Retries run on the host's own loop: the handle and its policy never import tenacity."""
+    code = (
+        "import sys, wiseflow._handle, wiseflow._resilience, wiseflow._manager\n"
+        "print('tenacity' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

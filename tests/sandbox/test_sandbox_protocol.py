@@ -26,6 +26,7 @@ from wiseflow._errors import error_from_dict
 from wiseflow._record import refused
 from wiseflow._sandbox._protocol import (
     Call,
+    CapRequest,
     Channel,
     Chunk,
     Fail,
@@ -329,3 +330,49 @@ def test_a_refusal_made_by_the_worker_crosses_as_a_refusal() -> None:
     got = _through(Chunk(id=1, items=pack([refused("x", "Record.data['k']: no")])))
     assert isinstance(got, Chunk) and got.items is not None
     _refusal(got.items[0], "x", "Record.data['k']: no")
+
+
+def _cap(op: str, args: list[object]) -> CapRequest:
+    return CapRequest(id=1, op=op, args=args)
+
+
+def test_capability_requests_decode_into_typed_requests() -> None:
+    """Each capability request is decoded into its typed form, every field checked."""
+    from wiseflow._sandbox._capabilities import (
+        CallPlugin,
+        CheckRead,
+        HttpRequest,
+        SecretRequest,
+        parse,
+    )
+
+    http = parse(_cap("http", ["GET", "https://x.org/", {"A": "b"}, None, 2]))
+    assert http == HttpRequest("GET", "https://x.org/", {"A": "b"}, None, 2.0)
+    assert parse(_cap("secret", ["TOKEN"])) == SecretRequest("TOKEN")
+    assert parse(_cap("check_read", ["/data/x"])) == CheckRead("/data/x")
+    assert parse(_cap("call_plugin", ["dep", "process", [[]]])) == CallPlugin(
+        "dep", "process", [[]]
+    )
+
+
+@pytest.mark.parametrize(
+    ("op", "args"),
+    [
+        ("http", ["GET", "https://x.org/", {"A": 1}, None, None]),  # header value not a str
+        ("http", ["GET", "https://x.org/", {}, "body", None]),  # body not bytes
+        ("http", ["GET", "https://x.org/", {}, None, None, "extra"]),  # one argument too many
+        ("http", ["GET"]),  # too few
+        ("secret", [{"not": "a name"}]),
+        ("check_read", [7]),
+        ("call_plugin", ["dep", "process", "not a list"]),
+        ("exec", ["/bin/sh"]),  # no such capability
+        ("secret", "not a list"),
+    ],
+)
+def test_malformed_capability_requests_are_refused(op: str, args: object) -> None:
+    """A request whose arguments do not decode into their typed form is Malformed, naming
+    the capability (the runner stops the worker with WF406)."""
+    from wiseflow._sandbox._capabilities import Malformed, parse
+
+    with pytest.raises(Malformed, match=f"a malformed '{op}' capability request"):
+        parse(_cap(op, args))  # type: ignore[arg-type]

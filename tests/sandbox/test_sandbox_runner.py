@@ -415,3 +415,19 @@ def test_huge_timeout_does_not_overflow_the_hosts_wait(sandbox: RunnerFactory) -
     """A call's timeout of 1e9 s is a long deadline, not an internal error from poll()."""
     r = sandbox(PROCESSOR)
     assert r.call("process", [[Record(id="a", source="s")]], 1e9)[0].id == "a"
+
+
+def test_chunks_are_the_workers_batches_in_order(sandbox: RunnerFactory) -> None:
+    """chunks() hands on each chunk the worker sent as one list (at most CHUNK_ITEMS items,
+    a checkpoint ending one), in order, nothing lost or repeated."""
+    r = sandbox(CONNECTOR, kind="connector")
+    chunks = list(r.chunks("fetch", [None], 10))
+    assert all(0 < len(c) <= CHUNK_ITEMS for c in chunks)
+    with_checkpoint = [c for c in chunks if any(isinstance(x, Checkpoint) for x in c)]
+    assert all(isinstance(c[-1], Checkpoint) for c in with_checkpoint)
+    items = [x for c in chunks for x in c]
+    assert [x.id for x in items if isinstance(x, Record)] == [str(i) for i in range(5000)]
+    assert [x.state for x in items if isinstance(x, Checkpoint)] == [
+        {"at": n} for n in (1000, 2000, 3000, 4000, 5000)
+    ]
+    assert len(chunks) < 100  # batches, not single items

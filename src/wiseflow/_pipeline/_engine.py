@@ -26,6 +26,7 @@ from .._errors import CircuitOpen, InvalidTransition, SkipRecord
 from .._plugin import Figure
 from .._record import Record
 from .._redact import Redactor
+from .._resilience import FATAL_CODES
 from .._store import Store
 from ._model import Pipeline
 from ._protocol import StageHandle
@@ -42,8 +43,6 @@ Progress = Callable[[RunSummary], None]
 
 # Failures that say "the plugin is out", not "this record is bad": bisecting is pointless.
 _WHOLE_BATCH = (CircuitOpen, InvalidTransition)
-#: Codes after which the plugin's worker is gone or was stopped (timeout, crash, quota, protocol).
-_FATAL = frozenset({"WF401", "WF402", "WF403", "WF406"})
 
 
 class _Run:
@@ -115,7 +114,7 @@ class _Run:
                     self.dead(source, record, handle, exc)
                 return []
             except Exception as exc:
-                if getattr(exc, "code", None) in _FATAL:
+                if getattr(exc, "code", None) in FATAL_CODES:
                     self.failure(handle, exc)
                     for record in records:
                         self.dead(source, record, handle, exc)

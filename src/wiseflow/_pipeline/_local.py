@@ -1,30 +1,35 @@
-"""Run stages in this process, straight on plugin objects: :class:`LocalStage`.
+"""Stages in this process without the plugin manager: :func:`local_stage`, :func:`LocalStage`.
 
-This is the ``trusted`` path without the plugin manager: no sandbox, no retries, no
-breakers. Tests, benchmarks and the crash-test driver use it; ``wiseflow run`` uses the
-manager's handles, which satisfy the same :class:`~wiseflow._pipeline.StageHandle`.
-Grants still apply: :class:`LocalBackend` serves only the roots, hosts and secrets it
-was given, resolved from the manifest's ``{field}`` placeholders by :func:`grants_for`.
+Each stage is a real :class:`~wiseflow._handle.PluginHandle` over an
+:class:`~wiseflow._inprocess.InProcessRunner`: the ``trusted`` path, with the same plugin
+core, interface check (WF103), config check (WF105), timeouts (WF401 for ``async``
+methods), record contract and verdicts as ``wiseflow run``, but no retries, breakers or
+fallbacks (nothing is configured) and no manager. Tests, benchmarks and the crash-test
+driver use it. Grants still apply: :func:`LocalBackend` serves only the roots, hosts and
+secrets it was given, resolved from the manifest's ``{field}`` placeholders by
+:func:`grants_for`. ``close()`` a stage when done with it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any, final
+from typing import Any
 
 from .._broker import Broker
-from .._config import build_config
-from .._context import PluginContext
 from .._errors import EntryNotFound
 from .._grants import Effective, Grant, effective_permissions, host_port
+from .._handle import PluginHandle
+from .._inprocess import InProcessRunner
+from .._interface import KIND_BASES
+from .._lifecycle import EventBus, Lifecycle, PluginState
 from .._manifest import Manifest, load_manifest
-from .._plugin import BasePlugin, Figure
-from .._record import Checkpoint, Record, check_returned, screen
+from .._plugin import BasePlugin
+from .._runner import RunnerSpec
+from .._verdict import plugin_failure
 
 __all__ = ["LocalBackend", "LocalStage", "grants_for", "local_stage", "local_stages"]
 
@@ -57,84 +62,75 @@ def grants_for(manifest: Manifest, config: Mapping[str, Any]) -> dict[str, list[
     return {"fs_read": list(eff.fs_read), "network": list(eff.network), "env": list(eff.env)}
 
 
-@final
-class LocalStage:
-    """A :class:`StageHandle` over a plugin object in this process.
+def LocalStage(
+    plugin_obj: BasePlugin,
+    *,
+    name: str,
+    plugin: str,
+    config: Mapping[str, Any],
+    data_dir: str | Path,
+    backend: Any,
+) -> PluginHandle:
+    """``plugin_obj`` (already constructed) as a running stage named ``name``.
 
-    Validates the config against the plugin's ``Config`` (WF105), builds its
-    :class:`PluginContext`, and runs ``async`` methods on a private event loop.
+    Its manifest is made up: ``plugin`` as the name, the kind its class subclasses, the
+    default resources (so the default ``timeout_s``).
     """
+    cls = type(plugin_obj)
+    kind = next((k for k, base in KIND_BASES.items() if isinstance(plugin_obj, base)), "connector")
+    manifest = Manifest(
+        name=plugin, version="0.0.0", kind=kind, entry=f"{cls.__module__}:{cls.__qualname__}"
+    )
+    return _start(manifest, cls, name, config, data_dir, backend, origin="direct", obj=plugin_obj)
 
-    def __init__(
-        self,
-        plugin_obj: BasePlugin,
-        *,
-        name: str,
-        plugin: str,
-        config: Mapping[str, Any],
-        data_dir: str | Path,
-        backend: Any,
-    ) -> None:
-        self.name = name
-        self.plugin = plugin
-        self.state = "LOADED"
-        self._obj = plugin_obj
-        self._loop: asyncio.AbstractEventLoop | None = None
-        cfg = build_config(type(plugin_obj).Config, dict(config), plugin)
-        path = Path(data_dir)
-        path.mkdir(parents=True, exist_ok=True)
-        self._backend = backend
-        self.ctx = PluginContext(name=name, config=cfg, data_dir=path, backend=backend)
-        self._run(plugin_obj.initialize(self.ctx))
-        self.state = "ACTIVE"
 
-    def _run(self, value: Any) -> Any:
-        if inspect.isawaitable(value):
-            if self._loop is None:
-                self._loop = asyncio.new_event_loop()
-            return self._loop.run_until_complete(value)
-        return value
-
-    def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint]:
-        """What the connector yields; a record breaking the contract comes as its refusal."""
-        it = getattr(self._obj, "fetch")(state)  # noqa: B009 - kind checked by the caller
-        if isinstance(it, AsyncIterator):
-            yield from screen(self._iterate_async(it))
-            return
-        yield from screen(it)
-
-    def _iterate_async(self, it: AsyncIterator[Any]) -> Iterator[Any]:
-        while True:
-            try:
-                yield self._run(it.__anext__())
-            except StopAsyncIteration:
-                return
-
-    def process(self, batch: list[Record]) -> list[Record]:
-        out = list(self._run(getattr(self._obj, "process")(batch)))  # noqa: B009
-        check_returned(out, self.plugin)  # as the manager's handles do (see _inprocess)
-        return out
-
-    def analyze(self, batch: list[Record]) -> None:
-        self._run(getattr(self._obj, "analyze")(batch))  # noqa: B009
-
-    def result(self) -> dict[str, Any]:
-        return dict(self._run(getattr(self._obj, "result")()))  # noqa: B009
-
-    def render(self, result: dict[str, Any]) -> list[Figure | str]:
-        return list(self._run(getattr(self._obj, "render")(result)))  # noqa: B009
-
-    def close(self) -> None:
-        """Shut the plugin down and close the loop (idempotent)."""
-        if self.state == "ACTIVE":
-            self._run(self._obj.shutdown())
-            self.state = "UNLOADED"
-        if self._loop is not None:
-            self._loop.close()
-            self._loop = None
-        close = getattr(self._backend, "close", None)
-        if callable(close):
-            close()
+def _start(
+    manifest: Manifest,
+    cls: type[Any],
+    instance: str,
+    config: Mapping[str, Any],
+    data_dir: str | Path,
+    backend: Any,
+    *,
+    origin: str,
+    obj: BasePlugin | None = None,
+) -> PluginHandle:
+    """Load and initialize one instance behind a handle of its own (ACTIVE), or raise."""
+    spec = RunnerSpec(
+        instance=instance,
+        manifest=manifest,
+        code_root=None,
+        data_dir=str(data_dir),
+        level="trusted",
+        plugin_class=cls,
+    )
+    runner = InProcessRunner(spec, backend, plugin=obj, owns_backend=True)
+    lifecycle = Lifecycle(instance, EventBus())
+    handle = PluginHandle(
+        instance=instance,
+        manifest=manifest,
+        origin=origin,
+        level="trusted",
+        runner=runner,
+        lifecycle=lifecycle,
+        timeout_s=spec.limits.timeout_s,
+        broker=backend if isinstance(backend, Broker) else None,
+    )
+    step = "load"
+    try:
+        runner.load()
+        lifecycle.transition(PluginState.LOADED, "local stage")
+        step = "initialize"
+        handle.initialize(dict(config))
+    except Exception as exc:
+        runner.close()
+        err = plugin_failure(exc, instance, step)
+        if err is exc:
+            raise  # the host's own (WF103, WF105): as it was raised
+        raise err from exc
+    lifecycle.transition(PluginState.INITIALIZED, "local stage")
+    lifecycle.transition(PluginState.ACTIVE, "local stage")
+    return handle
 
 
 def _entry(plugin: str) -> tuple[type[BasePlugin], Manifest]:
@@ -155,9 +151,9 @@ def local_stage(
     config: Mapping[str, Any] | None = None,
     data_dir: str | Path,
     secrets: Mapping[str, str | None] | None = None,
-) -> LocalStage:
-    """An installed (entry-point) plugin as a :class:`LocalStage`, granted what its
-    manifest declares for ``config``. Secrets come from ``secrets`` or the environment."""
+) -> PluginHandle:
+    """An installed (entry-point) plugin as a running stage, granted what its manifest
+    declares for ``config``. Secrets come from ``secrets`` or the environment."""
     cls, manifest = _entry(plugin)
     config = dict(config or {})
     grants = grants_for(manifest, config)
@@ -166,23 +162,17 @@ def local_stage(
     backend = LocalBackend(
         instance, read_roots=grants["fs_read"], hosts=grants["network"], secrets=env
     )
-    return LocalStage(
-        cls(),
-        name=instance,
-        plugin=plugin,
-        config=config,
-        data_dir=Path(data_dir) / "plugins" / instance,
-        backend=backend,
-    )
+    data = Path(data_dir) / "plugins" / instance
+    return _start(manifest, cls, instance, config, data, backend, origin="entry-point")
 
 
 def local_stages(
     pipeline: Any, data_dir: str | Path
-) -> tuple[list[LocalStage], list[LocalStage], list[LocalStage]]:
-    """Every stage of a :class:`~wiseflow._pipeline.Pipeline` as installed-plugin
-    :class:`LocalStage` objects: ``(sources, processors, analyzers)``."""
+) -> tuple[list[PluginHandle], list[PluginHandle], list[PluginHandle]]:
+    """Every stage of a :class:`~wiseflow._pipeline.Pipeline` as an installed plugin's
+    :func:`local_stage`: ``(sources, processors, analyzers)``."""
 
-    def build(specs: Iterable[Any]) -> list[LocalStage]:
+    def build(specs: Iterable[Any]) -> list[PluginHandle]:
         return [
             local_stage(s.plugin, name=s.name, config=s.config, data_dir=data_dir) for s in specs
         ]

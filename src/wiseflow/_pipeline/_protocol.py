@@ -21,7 +21,7 @@ __all__ = ["StageHandle"]
 class StageHandle(Protocol):
     """One running plugin instance, as the engine sees it.
 
-    Only the members of the stage's kind are called: ``fetch`` for sources, ``process``
+    Only the members of the stage's kind are called: ``fetch_chunks`` for sources, ``process``
     for processors, ``analyze``/``result``/``render`` for analyzers. A handle may also
     expose ``state`` (a lifecycle state name) which the summary reports.
     """
@@ -36,8 +36,12 @@ class StageHandle(Protocol):
         """The plugin's name."""
         ...
 
-    def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint | SkipRecord]:
-        """Records and checkpoints; a yielded ``SkipRecord`` is one item dead-lettered."""
+    def fetch_chunks(
+        self, state: dict[str, Any] | None, size: int = 500
+    ) -> Iterator[list[Record | Checkpoint | SkipRecord]]:
+        """What the source yields, in order, as the chunks it arrives in (non-empty lists):
+        records and checkpoints; a ``SkipRecord`` is one item dead-lettered. ``size``: the
+        most items per chunk where the handle cuts them itself (in-process)."""
         ...
 
     def process(self, batch: list[Record]) -> list[Record]: ...

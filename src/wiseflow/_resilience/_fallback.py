@@ -1,47 +1,27 @@
-"""Which failures say "this plugin is unwell", and when its fallback may stand in.
-
-The breaker should open for a plugin that is failing, not for a bad record. So:
-
-- ``SkipRecord`` (WF408), ``InvalidTransition`` (WF405) and ``CircuitOpen`` (WF404) give
-  no verdict on the plugin's health;
-- a generic failure of a batch of several records gives no verdict either: the pipeline
-  bisects that batch, and the single-record calls that follow decide (one bad record
-  costs one failure, not the ~log2(batch) failures of its bisection path);
-- everything else counts: transient errors after their retries, crashes, timeouts, quota
-  deaths, protocol violations, failures of calls without records (``fetch``, ``result``).
+"""Routing: who serves a call while a plugin is unwell, and which fallback may stand in.
 
 The fallback named in the manifest serves while the breaker is open or the plugin is in
-ERROR; it must be of the same kind (a connector stands in for a connector).
+ERROR; it must be of the same kind (a connector stands in for a connector). Which failures
+make a plugin unwell is the :mod:`~wiseflow._resilience._judge`'s call.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar, final
 
-from .._errors import CircuitOpen, InvalidTransition, RuntimeFailure, SkipRecord
+from .._errors import CircuitOpen, InvalidTransition
+from .._lifecycle import Lifecycle, PluginState
 from .._manifest import Manifest
+from .._metering import CallStats
+from ._breaker import CircuitBreaker
+from ._judge import Judge
+from ._recovery import Recovery
 
-__all__ = ["FATAL_CODES", "counts_against_breaker", "fallback_problem", "serves_fallback"]
+__all__ = ["Router", "fallback_problem"]
 
-#: Failures after which the instance cannot be trusted to continue (worker gone or stopped).
-FATAL_CODES = frozenset({"WF401", "WF402", "WF403", "WF406"})
-
-
-def counts_against_breaker(exc: BaseException, args: tuple[Any, ...]) -> bool:
-    """Whether the failure ``exc`` of a call with ``args`` counts against the breaker."""
-    if isinstance(exc, SkipRecord | InvalidTransition | CircuitOpen):
-        return False
-    if isinstance(exc, RuntimeFailure) or getattr(exc, "code", "") in FATAL_CODES:
-        return True
-    if getattr(exc, "code", "") == "WF407":  # TransientError, after its retries
-        return True
-    batch = args[0] if args else None
-    return not (isinstance(batch, list) and len(batch) > 1)
-
-
-def serves_fallback(state: str, breaker_open: bool) -> bool:
-    """Whether calls should go to the fallback: the breaker is open or the plugin failed."""
-    return breaker_open or state == "ERROR"
+T = TypeVar("T")
 
 
 def fallback_problem(primary: Manifest, fallback: Manifest) -> str | None:
@@ -54,3 +34,102 @@ def fallback_problem(primary: Manifest, fallback: Manifest) -> str | None:
     if fallback.fallback == primary.name:
         return f"'{primary.name}' and '{fallback.name}' name each other as fallback"
     return None
+
+
+class StandIn(Protocol):
+    """What a fallback is to the router: a handle with a lifecycle state."""
+
+    @property
+    def state(self) -> PluginState: ...
+
+
+H = TypeVar("H", bound=StandIn)
+
+#: Methods callable per state (anything else is refused with WF405).
+_CALLABLE_WHEN: dict[str, frozenset[PluginState]] = {
+    "health": frozenset({PluginState.INITIALIZED, PluginState.ACTIVE, PluginState.DISABLED}),
+}
+_ACTIVE_ONLY = frozenset({PluginState.ACTIVE})
+_depth = threading.local()  # fallback chains: refuse to go round in circles
+
+
+@final
+class Router(Generic[H]):
+    """Who serves a call when the plugin is not ACTIVE or its breaker is not closed.
+
+    Consulted by the handle only then: a plugin in ERROR past its cool-down is restarted
+    first; a plugin in ERROR, or whose breaker is open, is served by its ``fallback`` when
+    that one is ACTIVE; otherwise the call fails fast (WF405 for the state, WF404 for the
+    breaker). ``health`` is answered in more states and never held back by the breaker.
+    """
+
+    __slots__ = ("breaker", "fallback", "judge", "lifecycle", "name", "recovery", "stats")
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        lifecycle: Lifecycle,
+        breaker: CircuitBreaker | None,
+        recovery: Recovery,
+        judge: Judge,
+        stats: CallStats,
+    ) -> None:
+        self.name = name
+        self.lifecycle = lifecycle
+        self.breaker = breaker
+        self.recovery = recovery
+        self.judge = judge
+        self.stats = stats
+        self.fallback: H | None = None
+
+    def route(self, method: str) -> H | None:
+        """The handle that should serve ``method`` now: None for the plugin itself."""
+        self.recovery.maybe_recover()
+        fb = self.fallback
+        usable = fb if fb is not None and fb.state is PluginState.ACTIVE else None
+        if self.lifecycle.state is PluginState.ERROR and usable is not None:
+            return self._via(usable)
+        self._check_state(method)
+        breaker = self.breaker
+        if breaker is None or method == "health" or breaker.allow():
+            return None
+        if usable is not None:
+            return self._via(usable)
+        raise CircuitOpen(
+            f"plugin '{self.name}' failed repeatedly ({breaker.reason}); calls fail "
+            f"fast for another {breaker.retry_in():.1f}s",
+            plugin=self.name,
+        )
+
+    def _check_state(self, method: str) -> None:
+        allowed = _CALLABLE_WHEN.get(method, _ACTIVE_ONLY)
+        state = self.lifecycle.state
+        if state not in allowed:
+            states = ", ".join(sorted(s.value for s in allowed))
+            why = ""
+            last = self.judge.last_error
+            if state is PluginState.ERROR and last is not None:
+                why = f" (after {last.code}: {last.message})"
+            raise InvalidTransition(
+                f"cannot call {method}() on plugin '{self.name}' in state {state.value}{why}",
+                plugin=self.name,
+                hint=f"{method}() needs state {states}; use `wiseflow plugins enable`",
+            )
+
+    def _via(self, fb: H) -> H:
+        if getattr(_depth, "n", 0) >= 4:
+            raise CircuitOpen(
+                f"plugin '{self.name}' and its fallbacks are all failing", plugin=self.name
+            )
+        self.stats.fallback_calls += 1
+        return fb
+
+    @staticmethod
+    def nested(call: Callable[[], T]) -> T:
+        """Run ``call`` (a fallback's call) one level deeper in the fallback chain."""
+        _depth.n = getattr(_depth, "n", 0) + 1
+        try:
+            return call()
+        finally:
+            _depth.n -= 1

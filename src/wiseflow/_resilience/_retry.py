@@ -1,4 +1,4 @@
-"""Retries: exponential backoff with jitter (tenacity), per-plugin policy, idempotency.
+"""Retries: exponential backoff with jitter, per-plugin policy, idempotency.
 
 What is retried:
 
@@ -23,14 +23,13 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import Any, final
-
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
-from tenacity.wait import wait_base
+from typing import Any, TypeVar, final
 
 from .._errors import TransientError, WorkerCrashed
 
-__all__ = ["RESTARTABLE", "RetryPolicy", "is_non_idempotent", "is_retryable"]
+__all__ = ["NO_RETRY", "RESTARTABLE", "RetryPolicy", "is_non_idempotent", "is_retryable"]
+
+T = TypeVar("T")
 
 #: Methods that may be replayed on a freshly started worker after a crash.
 RESTARTABLE = frozenset({"process", "fetch", "check", "health"})
@@ -117,44 +116,45 @@ class RetryPolicy:
         after = getattr(exc, "retry_after", None)
         return not (isinstance(after, int | float) and after > self.max_backoff_s)
 
-    def retrying(
+    def for_method(self, method: str, runner: object) -> RetryPolicy:
+        """This policy for ``method`` of the plugin ``runner`` runs; NO_RETRY when the plugin
+        marked it non-idempotent (on its class, or as reported by its worker)."""
+        declared = getattr(runner, "non_idempotent", None)
+        if isinstance(declared, set | frozenset) and method in declared:
+            return NO_RETRY
+        spec = getattr(runner, "spec", None)
+        cls = getattr(runner, "_cls", None) or getattr(spec, "plugin_class", None)
+        if is_non_idempotent(cls if isinstance(cls, type) else None, method):
+            return NO_RETRY
+        return self
+
+    def again(
         self,
         method: str,
-        before_retry: Callable[[BaseException], None] | None = None,
-        *,
-        done: int = 0,
-    ) -> Retrying:
-        """A tenacity controller for one call of ``method``; the last failure is re-raised.
+        attempt: Callable[[], T],
+        failed: Exception,
+        before_retry: Callable[[BaseException], None],
+    ) -> T:
+        """The calls after a first attempt that failed with ``failed``: the one retry loop.
 
-        ``before_retry(exc)`` runs before each further attempt (the handle restarts a crashed
-        worker there). ``done``: attempts already made (the handle makes the first one
-        without tenacity, which costs ~20 µs a call to set up).
+        The caller makes the first attempt itself (nothing to set up on success) and comes
+        here only when it failed. Each further attempt waits :meth:`delay`, runs
+        ``before_retry(exc)`` (the handle restarts a crashed worker there), then calls
+        ``attempt()``. The failure that ends it (not retryable, or the last attempt) is
+        raised as it is.
         """
-
-        def before_sleep(state: RetryCallState) -> None:
-            if before_retry is not None and state.outcome is not None:
-                exc = state.outcome.exception()
-                if exc is not None:
-                    before_retry(exc)
-
-        return Retrying(
-            stop=stop_after_attempt(max(1, self.attempts - done)),
-            wait=_Wait(self, done),
-            retry=retry_if_exception(lambda exc: self.should_retry(exc, method)),
-            sleep=self.sleep,
-            before_sleep=before_sleep,
-            reraise=True,
-        )
+        exc: Exception = failed
+        done = 1
+        while done < self.attempts and self.should_retry(exc, method):
+            self.sleep(self.delay(done, exc))
+            before_retry(exc)
+            done += 1
+            try:
+                return attempt()
+            except Exception as again:
+                exc = again
+        raise exc
 
 
-class _Wait(wait_base):
-    """Tenacity wait strategy delegating to :meth:`RetryPolicy.delay`."""
-
-    def __init__(self, policy: RetryPolicy, done: int = 0) -> None:
-        self.policy = policy
-        self.done = done
-
-    def __call__(self, retry_state: RetryCallState) -> float:
-        outcome = retry_state.outcome
-        exc = outcome.exception() if outcome is not None and outcome.failed else None
-        return self.policy.delay(retry_state.attempt_number + self.done, exc)
+#: The policy of a plugin without retries (and of methods marked non-idempotent).
+NO_RETRY = RetryPolicy(attempts=1)

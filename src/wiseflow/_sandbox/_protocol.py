@@ -1,21 +1,15 @@
 """The wire between host and worker: length-prefixed msgpack frames of typed messages.
 
-A frame is a 4-byte big-endian length then one msgpack-encoded :data:`Message` (a
-msgspec tagged union, encoded as an array for speed). Records travel as msgspec structs:
-batches in ``batch``/``records`` fields directly, and any Record or Checkpoint nested in
-free-form values as a msgpack extension that decodes back through the typed Record
-decoder, never through pickle. Frames over :data:`MAX_FRAME` bytes, frames that do not
-decode, and messages that arrive out of turn are a :class:`ProtocolViolation` (WF406).
+A frame is a 4-byte big-endian length then one msgpack-encoded :data:`Message` (the typed
+messages of ``_messages``, importable from here too). Frames over :data:`MAX_FRAME` bytes,
+frames that do not decode, and messages that arrive out of turn are a
+:class:`ProtocolViolation` (WF406); a frame holding more items or values than this side
+accepts is refused before it is decoded (``_peek``).
 
 The worker writes with :meth:`Channel.send` (blocking: a host that stops reading stalls only
 that worker). The host never blocks on a worker: it writes with :meth:`Channel.post`, which
 sends what the socket takes now and keeps the rest as a backlog that :meth:`Channel.flush`
 sends when the socket is writable again.
-
-Host → worker: :class:`Setup` :class:`Load` :class:`Init` :class:`Call` :class:`Credit`
-:class:`Cancel` :class:`CapReply` :class:`Shutdown`.
-Worker → host: :class:`Ready` :class:`Loaded` :class:`Result` :class:`Fail`
-:class:`Chunk` :class:`End` :class:`CapRequest` :class:`Log`.
 """
 
 from __future__ import annotations
@@ -24,27 +18,39 @@ import os
 import socket
 import struct
 import time
-from typing import Any
 
 import msgspec
 
-from .._errors import (
-    PluginError,
-    ProtocolViolation,
-    QuotaExceeded,
-    SkipRecord,
-    TransientError,
-    WiseflowError,
-    plugin_traceback,
+from .._errors import ProtocolViolation
+from .._record import already_checked
+from ._messages import (  # the messages are part of the protocol: importable from here  # noqa: F401 - for _salvage, which decodes a frame's records itself
+    _EXT_RECORD,
+    Call,
+    Cancel,
+    CapReply,
+    CapRequest,
+    Chunk,
+    Credit,
+    End,
+    Fail,
+    Init,
+    Load,
+    Loaded,
+    Log,
+    Message,
+    Ready,
+    Result,
+    Setup,
+    Shutdown,
+    _record_decoder,
+    _record_encoder,
+    enc_hook,
+    error_dict,
+    ext_hook,
+    pack,
+    records_only,
 )
-from .._plugin import Figure
-from .._record import (
-    Checkpoint,
-    Record,
-    already_checked,
-    refused,
-)
-from ._confine import Confinement, Policy
+from ._messages import ext_hook as _ext_hook  # noqa: F401 - for _salvage too
 from ._peek import COUNT_FROM, TooManyItems, count_items, count_values
 
 __all__ = [
@@ -72,239 +78,17 @@ __all__ = [
     "records_only",
 ]
 
-#: Seconds each side busy-polls for the next frame before sleeping in the kernel.
-SPIN = 50e-6
+#: Seconds each side busy-polls for the next frame before sleeping in the kernel: none.
+#: Spinning (with sched_yield) made a round trip 5x slower on a busy 2-core machine (133 µs
+#: against 27 µs blocking; bench/callpath.py): a spinning process loses its scheduling
+#: priority to the processes it yields to, while a woken one gets the CPU at once.
+SPIN = 0.0
 #: The largest frame either side accepts (64 MiB): a batch of 500 records is ~150 KB.
 MAX_FRAME = 64 * 1024 * 1024
 _HEADER = struct.Struct(">I")
 #: post()/flush(): never block, and a vanished peer is EPIPE, never SIGPIPE
 _SEND_FLAGS = socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL
 _COMPACT = 1 << 20
-_EXT_RECORD = 1
-_EXT_CHECKPOINT = 2
-_EXT_FIGURE = 3
-_EXT_SKIP = 4  # a connector refusing one item: SkipRecord(record_id, reason), yielded
-_EXT_REFUSED = 5  # a record the worker could not send (breaks the contract): WF406 on the host
-
-
-class _Msg(msgspec.Struct, tag_field="t", array_like=True, frozen=True):
-    pass
-
-
-# -- host → worker -------------------------------------------------------------------------
-
-
-class Setup(_Msg, tag="setup", frozen=True):
-    policy: Policy
-
-
-class Load(_Msg, tag="load", frozen=True):
-    name: str
-    instance: str
-    kind: str
-    entry: str
-    code_root: str | None
-    data_dir: str
-    root: str | None = None  # the plugin's folder: its modules load from source only
-    files: dict[str, str] | None = None  # approved digests of a locked plugin (WF303)
-    check: bool = False  # `plugins check`: report interface problems, keep the class
-
-
-class Loaded(_Msg, tag="loaded", frozen=True):
-    schema: dict[str, Any] | None
-    error: dict[str, Any] | None = None
-    problems: list[dict[str, Any]] | None = None  # interface problems (``check`` only)
-
-
-class Init(_Msg, tag="init", frozen=True):
-    id: int
-    config: dict[str, Any]
-    check_only: bool = False
-
-
-class Call(_Msg, tag="call", frozen=True):
-    """Run ``method(*args)``; ``batch`` (when set) is inserted as the first argument.
-
-    With ``stream`` the result is iterated and sent as :class:`Chunk` messages, ``credit``
-    chunks at a time.
-    """
-
-    id: int
-    method: str
-    args: list[Any]
-    batch: list[Record] | None = None
-    stream: bool = False
-    credit: int = 0
-
-
-class Credit(_Msg, tag="credit", frozen=True):
-    id: int
-    n: int
-
-
-class Cancel(_Msg, tag="cancel", frozen=True):
-    id: int
-
-
-class CapReply(_Msg, tag="capreply", frozen=True):
-    id: int
-    value: Any = None
-    error: dict[str, Any] | None = None
-
-
-class Shutdown(_Msg, tag="shutdown", frozen=True):
-    pass
-
-
-# -- worker → host -------------------------------------------------------------------------
-
-
-class Ready(_Msg, tag="ready", frozen=True):
-    pid: int
-    confinement: Confinement
-
-
-class Result(_Msg, tag="result", frozen=True):
-    id: int
-    value: Any = None
-    records: list[Record] | None = None
-
-
-class Fail(_Msg, tag="fail", frozen=True):
-    id: int
-    error: dict[str, Any]
-
-
-class Chunk(_Msg, tag="chunk", frozen=True):
-    """Items of a stream: ``records`` when all are Records, else ``items``."""
-
-    id: int
-    records: list[Record] | None = None
-    items: list[Any] | None = None
-
-
-class End(_Msg, tag="end", frozen=True):
-    id: int
-
-
-class CapRequest(_Msg, tag="cap", frozen=True):
-    id: int
-    op: str  # http | secret | check_read | call_plugin
-    args: list[Any]
-
-
-class Log(_Msg, tag="log", frozen=True):
-    level: int
-    message: str
-
-
-Message = (
-    Setup
-    | Load
-    | Init
-    | Call
-    | Credit
-    | Cancel
-    | CapReply
-    | Shutdown
-    | Ready
-    | Loaded
-    | Result
-    | Fail
-    | Chunk
-    | End
-    | CapRequest
-    | Log
-)
-
-
-_record_encoder = msgspec.msgpack.Encoder()
-_record_decoder = msgspec.msgpack.Decoder(Record)
-_checkpoint_decoder = msgspec.msgpack.Decoder(Checkpoint)
-_figure_decoder = msgspec.msgpack.Decoder(tuple[str, str])
-
-
-def pack(value: Any) -> Any:
-    """``value`` with every Record, Checkpoint and Figure (any depth) wrapped as an extension.
-
-    msgspec encodes structs natively, so a Record inside a free-form value would arrive
-    as a plain dict; wrapping keeps its type across the wire.
-    """
-    if isinstance(value, Record):
-        return msgspec.msgpack.Ext(_EXT_RECORD, _record_encoder.encode(value))
-    if isinstance(value, Checkpoint):
-        return msgspec.msgpack.Ext(_EXT_CHECKPOINT, _record_encoder.encode(value))
-    if isinstance(value, Figure):
-        return msgspec.msgpack.Ext(_EXT_FIGURE, _record_encoder.encode([value.title, value.body]))
-    if isinstance(value, SkipRecord):
-        data = [str(value.record_id), str(value.reason)]
-        code = _EXT_REFUSED if value.code == "WF406" else _EXT_SKIP
-        return msgspec.msgpack.Ext(code, _record_encoder.encode(data))
-    if isinstance(value, list | tuple):
-        return [pack(v) for v in value]
-    if isinstance(value, dict):
-        return {k: pack(v) for k, v in value.items()}
-    return value
-
-
-def records_only(value: Any) -> list[Record] | None:
-    """``value`` when it is a non-empty list of Records (sent on the fast typed path)."""
-    if type(value) is list and value and all(type(v) is Record for v in value):
-        return value
-    return None
-
-
-def _enc_hook(obj: Any) -> Any:
-    if isinstance(obj, set | frozenset):
-        return list(obj)
-    raise TypeError(f"cannot send a {type(obj).__name__} between host and worker")
-
-
-def _ext_hook(code: int, data: memoryview) -> Any:
-    if code == _EXT_RECORD:
-        return _record_decoder.decode(data)
-    if code == _EXT_CHECKPOINT:
-        return _checkpoint_decoder.decode(data)
-    if code == _EXT_FIGURE:
-        title, body = _figure_decoder.decode(data)
-        return Figure(title, body)
-    if code == _EXT_SKIP:
-        record_id, reason = _figure_decoder.decode(data)  # two strings, like a Figure
-        return SkipRecord(record_id, reason)
-    if code == _EXT_REFUSED:
-        record_id, reason = _figure_decoder.decode(data)
-        return refused(record_id, reason)
-    raise msgspec.ValidationError(f"unknown extension type {code}")
-
-
-def error_dict(exc: BaseException, plugin: str | None, memory_mb: int = 0) -> dict[str, Any]:
-    """``exc`` as the dict that crosses the wire (see ``error_from_dict``)."""
-    if isinstance(exc, MemoryError):
-        exc = QuotaExceeded(
-            f"plugin exceeded its memory quota ({memory_mb} MB)",
-            plugin=plugin,
-            hint="raise resources.memory_mb for this plugin, or process smaller batches",
-        )
-    if not isinstance(exc, WiseflowError):
-        data = PluginError(f"{type(exc).__name__}: {exc}", plugin=plugin).to_dict()
-        data["traceback"] = plugin_traceback(exc)
-        return data
-    data = exc.to_dict()
-    if exc.__traceback__ is not None and not isinstance(exc, SkipRecord):
-        data["traceback"] = plugin_traceback(exc)
-    if data.get("plugin") is None:
-        data["plugin"] = plugin
-    if exc.problems:  # each finding (config fields, interface methods) crosses as it is
-        data["problems"] = [p.to_dict() for p in exc.problems[:50]]
-    if isinstance(exc, SkipRecord):
-        data["record_id"] = exc.record_id
-        data["reason"] = exc.reason
-    if isinstance(exc, TransientError):
-        data["retry_after"] = exc.retry_after
-    permission = getattr(exc, "permission", None)
-    if isinstance(permission, str):
-        data["permission"] = permission
-    return data
 
 
 class Channel:
@@ -345,8 +129,8 @@ class Channel:
         self.max_chunk_items: int | None = None
         # values a frame over COUNT_FROM bytes may hold (None: not counted; see _peek)
         self.max_values: int | None = None
-        self._encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
-        self._decoder = msgspec.msgpack.Decoder(Message, ext_hook=_ext_hook)
+        self._encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)
+        self._decoder = msgspec.msgpack.Decoder(Message, ext_hook=ext_hook)
         self._out = bytearray(64 * 1024)
         self._buf = bytearray()
         # recv() would allocate (and free) a fresh buffer of the requested size per call
@@ -477,7 +261,10 @@ class Channel:
             TooManyItems: a Result or Chunk over its item limit.
             ProtocolViolation: a large frame of more than ``max_values`` values.
         """
-        if self.max_result_items is not None or self.max_chunk_items is not None:
+        # every item takes a byte at least: a frame no longer than the smaller limit holds
+        # no more items than that, and is not peeked at (most replies are a few bytes)
+        limits = [n for n in (self.max_result_items, self.max_chunk_items) if n is not None]
+        if limits and len(body) > min(limits):
             got = count_items(body)
             if got is not None:
                 kind, count = got
@@ -494,8 +281,8 @@ class Channel:
     def try_recv(self, spin: float) -> bool | None:
         """Poll the socket without blocking for up to ``spin`` seconds.
 
-        Waking a sleeping process costs tens of microseconds on a VM; a reply usually
-        arrives sooner than that, so a short busy wait halves a round trip.
+        Waking a sleeping process costs a few microseconds; on an idle machine a reply may
+        arrive sooner than that. Off by default (see :data:`SPIN`).
 
         Returns:
             True when data arrived, False at end of stream, None when nothing came.

@@ -3,22 +3,13 @@
 One worker process per plugin instance, never a fork of the host: forked by the zygote
 or started as a fresh interpreter (``_process``), then confined by itself (``_confine``).
 
-Every wait on the worker is a ``poll`` on the channel and the worker's output pipe with a
-deadline: capability requests are served inline (a plugin calling ``ctx.plugin(dep)`` is
-served while its own call is in flight, without threads, so it cannot deadlock), output
-lines are logged, and when the deadline passes the whole process group is killed (WF401).
-
-Deadlines hold whatever the worker sends. The deadline is checked before every frame, so
-a channel kept full of logs, capability requests or a frame dripped a byte at a time cannot
-postpone it. The host never blocks writing to a worker: replies, credits and calls are
-posted without blocking, and the rest waits in a backlog flushed when the worker reads.
-A worker that stops reading its replies while it keeps asking (more than
-:data:`MAX_BACKLOG` bytes unread) is no longer read either, so it blocks on its own writes
-and uses no CPU; the call's deadline then ends it with WF401 naming the unread replies.
-WF401 rather than WF406 because a slow reader and a non-reader look the same until the
-deadline the plugin agreed to. For a stream, each wait for the next item has the whole
-``timeout_s``; frames that carry no item (logs, capability requests, empty chunks) do not
-renew it.
+Every wait on the worker is a ``poll`` with a deadline (``_link``): capability requests
+are served inline (a plugin calling ``ctx.plugin(dep)`` is served while its own call is in
+flight, without threads, so it cannot deadlock), output lines are logged, and when the
+deadline passes the whole process group is killed (WF401), whatever the worker sends; a
+worker that stops reading its replies is ended by the deadline with WF401 naming the unread
+replies. For a stream, each wait for the next chunk has the whole ``timeout_s``; frames that
+carry no item (logs, capability requests, empty chunks) do not renew it.
 A worker that dies is reaped at once and its death classified: WF403 for quota deaths
 (SIGXCPU, the CPU hard limit, MemoryError), WF402 otherwise, with the exit status or
 signal name. Anything malformed or out of turn from the worker ends it with WF406.
@@ -29,44 +20,42 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import select
-import shutil
 import signal
-import socket
-import tempfile
 import threading
 import time
-import warnings
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, NoReturn, final
 
 from .._ceilings import output_cap, output_exceeded
 from .._context import CapabilityBackend
 from .._errors import (
     PluginError,
-    PluginTimeout,
-    ProtocolViolation,
-    QuotaExceeded,
-    SandboxUnavailable,
     WiseflowError,
-    WiseflowWarning,
     WorkerCrashed,
-    error_from_dict,
 )
 from .._runner import RunnerSpec
-from .._verdict import exec_refused, issued_or_plugin, plugin_failure
-from ._confine import LAYERS, Confinement, Policy, plugin_uid
+from .._verdict import plugin_failure
+from ._capabilities import Malformed, serve
+from ._confine import Confinement
+from ._failures import reported, timed_out, violated
+from ._launch import (
+    STRICT_CAPS,
+    WorkerLimits,
+    check_layers,
+    load_message,
+    make_scratch,
+    start_process,
+    stop_process,
+)
+from ._link import MAX_BACKLOG, Link
 from ._output import OutputPump
-from ._peek import MAX_VALUES, TooManyItems
-from ._probe import disabled_layers
+from ._peek import TooManyItems
 from ._process import WorkerProcess, death_error
 from ._protocol import (
     MAX_FRAME,
     SPIN,
     Call,
-    Cancel,
-    CapReply,
     CapRequest,
     Channel,
     Chunk,
@@ -74,31 +63,20 @@ from ._protocol import (
     End,
     Fail,
     Init,
-    Load,
     Loaded,
-    Log,
     Message,
     Ready,
     Result,
     Setup,
     Shutdown,
-    error_dict,
     pack,
     records_only,
 )
-from ._worker import CHUNK_ITEMS  # the most items an honest worker puts in one Chunk
 
 __all__ = ["MAX_BACKLOG", "STRICT_CAPS", "WorkerRunner"]
 
-#: Ceilings for level ``strict`` (on top of the manifest's and operator's resources).
-STRICT_CAPS = {"memory_mb": 256, "max_open_files": 64, "max_procs": 16}
 #: Stream chunks the worker may send ahead of the host's consumption.
 CREDIT_WINDOW = 4
-#: Bytes of replies the host holds for a worker that has not read them; past this the host
-#: reads nothing more from it until it catches up (or the call's deadline ends it).
-MAX_BACKLOG = 1 << 20
-#: The longest single poll() in seconds: a far deadline is re-checked, never overflows poll.
-_MAX_POLL = 3600.0
 #: Seconds a worker that closed its channel has to exit before the host stops it.
 _EXIT_GRACE = 0.5
 
@@ -142,22 +120,19 @@ class WorkerRunner:
         self.spec = spec
         self._broker = broker
         perms = permissions if permissions is not None else getattr(broker, "permissions", None)
-        res = spec.limits  # the manifest's resources under the host's ceilings
-        self.memory_mb = memory_mb or res.memory_mb
-        self.cpu_seconds = cpu_seconds or res.cpu_seconds
-        self.max_open_files = max_open_files or res.max_open_files
-        self.max_procs = max_procs
-        allow_exec = bool(getattr(perms, "subprocess", False))
-        if spec.level == "strict":
-            self.memory_mb = min(self.memory_mb, STRICT_CAPS["memory_mb"])
-            self.max_open_files = min(self.max_open_files, STRICT_CAPS["max_open_files"])
-            self.max_procs = min(self.max_procs, STRICT_CAPS["max_procs"])
-            allow_exec = False
-        self.timeout_s = res.timeout_s
-        self._allow_exec = allow_exec
-        self._max_file_mb = max_file_mb
-        self._fs_read = [str(p) for p in getattr(perms, "fs_read", ())]
-        self._fs_write = [str(p) for p in getattr(perms, "fs_write", ())]
+        lim = self.limits = WorkerLimits(
+            spec,
+            perms,
+            memory_mb=memory_mb,
+            cpu_seconds=cpu_seconds,
+            max_open_files=max_open_files,
+            max_procs=max_procs,
+            max_file_mb=max_file_mb,
+        )
+        self.memory_mb, self.cpu_seconds = lim.memory_mb, lim.cpu_seconds
+        self.max_open_files, self.max_procs = lim.max_open_files, lim.max_procs
+        self.timeout_s = spec.limits.timeout_s
+        self._allow_exec = lim.allow_exec
         self.allow_weaker_sandbox = allow_weaker_sandbox
         self.start_timeout = start_timeout
         self._max_frame = max_frame
@@ -168,14 +143,11 @@ class WorkerRunner:
         self._tail: list[str] = []
         self._chan: Channel | None = None
         self._pump: OutputPump | None = None
-        self._poll: Any = None
-        self._chan_events = 0  # what the poll waits for on the channel (POLLIN, POLLOUT)
-        self._write_failed = False  # the worker stopped taking frames (EPIPE, ECONNRESET)
+        self._link: Link | None = None
         self._scratch: str | None = None
         self._schema: dict[str, Any] | None = None
         self._initialized = False
         self._failure: WiseflowError | None = None
-        self._streams: dict[int, deque[Message]] = {}
         self._next_id = 0
         self.spin = SPIN
         self.use_zygote = use_zygote
@@ -193,7 +165,6 @@ class WorkerRunner:
                 return
             self._failure = None  # loading again restarts a stopped worker
             self._initialized = False
-            self._streams.clear()
             deadline = time.monotonic() + self.start_timeout
             try:
                 self._load(deadline)
@@ -204,20 +175,7 @@ class WorkerRunner:
     def _load(self, deadline: float) -> None:
         """Start the worker, then import and validate the plugin inside it."""
         self._start(deadline)
-        m = self.spec.manifest
-        self._send(
-            Load(
-                name=m.name,
-                instance=self.spec.instance,
-                kind=m.kind,
-                entry=m.entry,
-                code_root=self.spec.code_root,
-                data_dir=self.spec.data_dir,
-                root=self.spec.root,
-                files=self.spec.files,
-                check=self.spec.check,
-            )
-        )
+        self._send(load_message(self.spec))
         msg = self._wait(0, (Loaded,), deadline, "load")
         assert isinstance(msg, Loaded)
         if msg.error is not None:
@@ -260,10 +218,21 @@ class WorkerRunner:
         return msg.records if msg.records is not None else msg.value
 
     def stream(self, method: str, args: list[Any], timeout: float | None) -> Iterator[Any]:
+        for chunk in self.chunks(method, args, timeout):
+            yield from chunk
+
+    def chunks(
+        self, method: str, args: list[Any], timeout: float | None, size: int | None = None
+    ) -> Iterator[list[Any]]:
+        """The worker's chunks as they arrive (never empty), each list handed on as decoded.
+
+        ``size`` is not used: the worker cuts its chunks itself (at most CHUNK_ITEMS).
+        """
         with self._lock:
             self._require_alive()
             rid = self._new_id()
-            self._streams[rid] = deque()
+            assert self._link is not None
+            self._link.streams[rid] = deque()
             self._send(
                 Call(id=rid, method=method, args=pack(args), stream=True, credit=CREDIT_WINDOW)
             )
@@ -281,7 +250,7 @@ class WorkerRunner:
                 if isinstance(msg, Chunk):
                     items = msg.records if msg.records is not None else msg.items
                     if items:
-                        yield from items
+                        yield items
                         # the wait for the next item starts now, with the whole timeout; a
                         # chunk without items (like a log or a capability request) renews none
                         deadline = self._deadline(timeout)
@@ -292,9 +261,11 @@ class WorkerRunner:
                 return
         finally:
             with self._lock:
-                if not finished and self._alive():
-                    self._cancel(rid)
-                self._streams.pop(rid, None)
+                link = self._link
+                if link is not None:
+                    if not finished and self._alive():
+                        link.cancel(rid)
+                    link.streams.pop(rid, None)
 
     def close(self) -> None:
         with self._lock:
@@ -316,86 +287,33 @@ class WorkerRunner:
 
     # -- starting --------------------------------------------------------------------------
 
-    def _policy(self) -> Policy:
-        spec = self.spec
-        read_only = [p for p in (spec.code_root,) if p] + self._fs_read
-        assert self._scratch is not None
-        return Policy(
-            host_pid=os.getpid(),
-            read_only=read_only,
-            read_write=[spec.data_dir, self._scratch, *self._fs_write],
-            memory_mb=self.memory_mb,
-            cpu_seconds=self.cpu_seconds,
-            max_open_files=self.max_open_files,
-            max_file_mb=self._max_file_mb,
-            max_procs=self.max_procs,
-            allow_exec=self._allow_exec,
-            uid=plugin_uid(spec.instance) if os.geteuid() == 0 else None,
-            disable=sorted(disabled_layers()),
-        )
-
     def _start(self, deadline: float) -> None:
-        os.makedirs(self.spec.data_dir, exist_ok=True)
-        self._scratch = tempfile.mkdtemp(prefix=f"wiseflow-{self.spec.instance}-")
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "HOME": self.spec.data_dir,
-            "TMPDIR": self._scratch,
-        }
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            self._proc = WorkerProcess.start(
-                child, cwd=self.spec.data_dir, env=env, use_zygote=self.use_zygote
-            )
-        finally:
-            child.close()
-        out_fd = self._proc.out_fd
-        self._chan = Channel(parent, max_frame=self._max_frame)
-        self._chan.max_chunk_items = CHUNK_ITEMS
-        self._chan.max_values = MAX_VALUES
-        self._write_failed = False
-        os.set_blocking(out_fd, False)
         # one limiter for all the host logs on the plugin's behalf (output, logs, denials)
-        self._pump = OutputPump(out_fd, self.logger, limiter=getattr(self._broker, "limiter", None))
-        self._poll = select.poll()
-        self._chan_events = select.POLLIN
-        self._poll.register(parent.fileno(), self._chan_events)
-        self._poll.register(out_fd, select.POLLIN)
-        self._send(Setup(policy=self._policy()))
+        limiter = getattr(self._broker, "limiter", None)
+        self._scratch = scratch = make_scratch(self.spec)
+        self._proc, self._chan, self._pump = start_process(
+            self.spec, scratch, self.logger, limiter, self._max_frame, use_zygote=self.use_zygote
+        )
+        self._link = Link(
+            self._chan,
+            self._pump,
+            spin=self.spin,
+            timeout=self._timeout,
+            died=self._died,
+            violation=self._violation,
+            serve=self._serve,
+        )
+        self._send(Setup(policy=self.limits.policy(self.spec, scratch)))
         msg = self._wait(0, (Ready,), deadline, "start")
         assert isinstance(msg, Ready)
         self.confinement = msg.confinement
-        self._check_layers(msg.confinement)
-
-    def _check_layers(self, conf: Confinement) -> None:
-        missing = {k: v for k, v in conf.missing.items() if k in LAYERS}
-        for name, why in conf.missing.items():
-            if name not in LAYERS:
-                self.logger.info("confinement layer %s not applied: %s", name, why)
-        if not missing:
-            return
-        listed = ", ".join(f"{k} ({v})" for k, v in missing.items())
-        if not self.allow_weaker_sandbox:
+        err = check_layers(
+            msg.confinement, self.name, self.logger, allow_weaker=self.allow_weaker_sandbox
+        )
+        if err is not None:
             self._stop()
-            err = SandboxUnavailable(
-                f"plugin '{self.spec.instance}' needs confinement layer(s) this machine "
-                f"lacks: {listed}",
-                plugin=self.spec.instance,
-                hint="run `wiseflow doctor`; set allow_weaker_sandbox = true under [policy] "
-                "to run it with weaker confinement, or run it as trusted if you vouch for it",
-            )
             self._failure = err
             raise err
-        for name, why in missing.items():
-            warnings.warn(
-                WiseflowWarning(
-                    f"plugin '{self.spec.instance}' runs without the {name} confinement layer "
-                    f"({why}) because allow_weaker_sandbox = true"
-                ),
-                stacklevel=4,
-            )
 
     # -- calls -----------------------------------------------------------------------------
 
@@ -407,17 +325,6 @@ class WorkerRunner:
             msg = self._wait(rid, (Result, Fail), self._deadline(None), "initialize")
         if isinstance(msg, Fail):
             raise plugin_failure(self._plugin_error(msg.error), self.spec.instance, "initialize")
-
-    def _cancel(self, rid: int) -> None:
-        try:
-            self._send(Cancel(id=rid))
-            deadline = time.monotonic() + 2.0
-            while True:
-                msg = self._wait(rid, (Chunk, End, Fail), deadline, "cancel")
-                if not isinstance(msg, Chunk):
-                    return
-        except WiseflowError:
-            pass  # the worker was stopped; the next call reports it
 
     def _new_id(self) -> int:
         self._next_id += 1
@@ -438,201 +345,32 @@ class WorkerRunner:
             raise PluginError(f"plugin '{self.name}' is not loaded", plugin=self.name)
 
     def _send(self, msg: Message) -> None:
-        """Post ``msg`` to the worker; never blocks (``_next`` flushes what is left)."""
-        assert self._chan is not None
-        if self._write_failed:
-            return
-        try:
-            self._chan.post(msg)
-        except OSError:
-            self._write_lost()
-
-    def _flush(self) -> None:
-        assert self._chan is not None
-        try:
-            self._chan.flush()
-        except OSError:
-            self._write_lost()
-
-    def _write_lost(self) -> None:
-        """The worker takes no more frames (it exited or shut its end of the channel).
-
-        Not a verdict yet: what it sent before is still read and delivered first (a stream's
-        last chunk included); ``_next`` reports the end once nothing more is waiting.
-        """
-        assert self._chan is not None
-        self._write_failed = True
-        self._chan.discard()
+        """Post ``msg`` to the worker; never blocks (see :class:`Link`)."""
+        assert self._link is not None
+        self._link.send(msg)
 
     def _wait(self, rid: int, kinds: tuple[type[Any], ...], deadline: float, what: str) -> Message:
-        """The next message of ``kinds`` for ``rid``, serving everything else meanwhile."""
-        queued = self._streams.get(rid)
-        if queued:
-            first: Message = queued.popleft()
-            return first
-        while True:
-            msg = self._next(deadline, what)
-            if isinstance(msg, CapRequest):
-                self._serve(msg, deadline)
-                continue
-            if isinstance(msg, Log):
-                assert self._pump is not None
-                self._pump.emit(msg.level, msg.message)
-                continue
-            mid = getattr(msg, "id", 0)
-            if mid == rid and type(msg) in kinds:
-                return msg
-            if isinstance(msg, Chunk | End | Fail) and mid in self._streams:
-                self._streams[mid].append(msg)
-                continue
-            self._violation(f"an unexpected {type(msg).__name__} message during {what}")
-
-    def _next(self, deadline: float, what: str) -> Message:
-        """The worker's next frame, flushing the backlog meanwhile; WF401 at ``deadline``.
-
-        The deadline is checked before every frame, not only when the channel is idle. While
-        more than :data:`MAX_BACKLOG` bytes of replies wait, nothing more is read.
-        """
-        chan, pump, poll = self._chan, self._pump, self._poll
-        assert chan is not None
-        assert pump is not None
-        fd = chan.sock.fileno()
-        while True:
-            if time.monotonic() >= deadline:
-                self._timeout(what)
-            reading = True
-            if chan.pending:
-                self._flush()
-                reading = chan.backlog <= MAX_BACKLOG
-            if reading:
-                try:
-                    if chan.has_frame():
-                        return chan.pop()
-                except ProtocolViolation as exc:
-                    self._violation(exc.message)
-                if self._write_failed:
-                    self._read_remains()
-                    continue
-                if self.spin > 0 and not chan.pending:
-                    try:
-                        got = chan.try_recv(self.spin)
-                    except OSError:
-                        got = False
-                    if got is False:
-                        self._died()
-                    if got:
-                        continue
-            events = (select.POLLIN if reading else 0) | (select.POLLOUT if chan.pending else 0)
-            if events != self._chan_events:
-                poll.modify(fd, events)
-                self._chan_events = events
-            remaining = min(deadline - time.monotonic(), _MAX_POLL)
-            if not remaining > 0:  # NaN included: fail closed
-                self._timeout(what)
-            for ready, ev in poll.poll(int(remaining * 1000) + 1):
-                if ready == pump.fd:
-                    if not pump.drain():
-                        poll.unregister(ready)
-                    continue
-                if ev & select.POLLOUT:
-                    self._flush()
-                if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
-                    try:
-                        more = chan.recv_some()
-                    except OSError:
-                        more = False
-                    if not more:
-                        self._died()
-
-    def _read_remains(self) -> None:
-        """After a failed write: take what the worker sent before, or report its end."""
-        assert self._chan is not None
-        try:
-            got = self._chan.try_recv(0.0)
-        except OSError:
-            got = False
-        if not got:
-            self._died()
+        assert self._link is not None
+        return self._link.wait(rid, kinds, deadline, what)
 
     # -- capabilities ----------------------------------------------------------------------
 
     def _serve(self, msg: CapRequest, deadline: float) -> None:
-        """Check the request's shape, let the broker decide and act, answer the worker."""
+        """Let the broker decide and act on a well-formed request, answer the worker."""
         try:
-            perform = self._parse(msg, deadline)
-        except (TypeError, ValueError, IndexError, KeyError) as exc:
-            self._violation(f"a malformed {msg.op!r} capability request ({exc})")
-        try:
-            reply = CapReply(id=msg.id, value=perform())
-        except WiseflowError as exc:
-            reply = CapReply(id=msg.id, error=error_dict(exc, self.name))
-        except Exception as exc:
-            err = PluginError(f"capability {msg.op} failed: {type(exc).__name__}: {exc}")
-            reply = CapReply(id=msg.id, error=error_dict(err, self.name))
+            reply = serve(self._broker, msg, deadline, self.name)
+        except Malformed as exc:
+            self._violation(str(exc))
         self._send(reply)
-
-    def _parse(self, msg: CapRequest, deadline: float) -> Callable[[], Any]:
-        """The broker call ``msg`` asks for; raises on any argument of the wrong shape.
-
-        HTTP is bounded by what is left of the call's deadline as well as by the broker's own
-        limits; a dependency's call is bounded by that dependency's ``timeout_s``.
-        """
-        b, a = self._broker, msg.args
-        if msg.op == "http":
-            method, url, headers = _str(a[0]), _str(a[1]), _str_dict(a[2])
-            body = a[3]
-            if body is not None and not isinstance(body, bytes):
-                raise TypeError("body must be bytes")
-            left = max(0.001, deadline - time.monotonic())
-            asked = left if a[4] is None else float(a[4])
-            timeout = asked if 0 < asked < left else left  # NaN and inf included
-
-            def http() -> Any:
-                resp = b.http_request(method, url, headers, body, timeout)
-                return {
-                    "status": resp.status,
-                    "headers": dict(resp.headers),
-                    "content": resp.content,
-                    "url": resp.url,
-                }
-
-            return http
-        if msg.op == "secret":
-            name = _str(a[0])
-            return lambda: b.secret(name)
-        if msg.op == "check_read":
-            path = _str(a[0])
-            return lambda: b.check_read(path)
-        if msg.op == "call_plugin":
-            dep, method, args = _str(a[0]), _str(a[1]), a[2]
-            if not isinstance(args, list):
-                raise TypeError("arguments must be a list")
-            return lambda: pack(b.call_plugin(dep, method, args))
-        raise ValueError(f"no capability is called {msg.op!r}")
 
     # -- failures --------------------------------------------------------------------------
 
     def _plugin_error(self, data: dict[str, Any]) -> WiseflowError:
-        """An error the worker reported: the plugin's own (marked so), unless the host made it.
-
-        The host's own are the broker's errors passed on unchanged, the worker's report of
-        a MemoryError (the quota, WF403, in the host's words) and of a program start that
-        seccomp refused (WF301 naming the subprocess permission).
-        """
-        err = error_from_dict(data)
-        if err.code == "WF403" and err.message == _memory_message(self.memory_mb):
-            return QuotaExceeded(err.message, plugin=self.name, hint=_MEMORY_HINT)
-        if not self._allow_exec:  # seccomp refused a program start: say which permission
-            refused = exec_refused(
-                err,
-                self.name,
-                plugin=self.spec.manifest.name,
-                declared=self.spec.manifest.permissions.subprocess,
-                level=self.spec.level,
-            )
-            if refused is not None:
-                return refused
-        return issued_or_plugin(err, getattr(self._broker, "issued", None))
+        """An error the worker reported, in the host's words (see ``_failures``)."""
+        issued = getattr(self._broker, "issued", None)
+        return reported(
+            data, self.spec, memory_mb=self.memory_mb, allow_exec=self._allow_exec, issued=issued
+        )
 
     def end(self, err: WiseflowError) -> NoReturn:
         """Stop the worker for a host verdict (a ceiling crossed); this and later calls fail."""
@@ -653,25 +391,13 @@ class WorkerRunner:
 
     def _violation(self, what: str) -> NoReturn:
         self._stop()
-        err = ProtocolViolation(
-            f"the worker of plugin '{self.name}' sent {what}; the worker was stopped",
-            plugin=self.name,
-            hint="the plugin wrote to the host channel or broke the protocol; report it "
-            "to the plugin's author",
-        )
-        self._failure = err
+        self._failure = err = violated(self.name, what)
         raise err
 
     def _timeout(self, what: str) -> NoReturn:
         unread = self._chan.backlog if self._chan is not None else 0
         self._stop()
-        why = f" ({unread} bytes of the host's replies left unread)" if unread else ""
-        err = PluginTimeout(
-            f"plugin '{self.name}' did not finish {what}() in time{why}; its worker was killed",
-            plugin=self.name,
-            hint="raise resources.timeout_s for this plugin, or make the call do less",
-        )
-        self._failure = err
+        self._failure = err = timed_out(self.name, what, unread)
         raise err
 
     def _died(self) -> NoReturn:
@@ -701,36 +427,11 @@ class WorkerRunner:
     def _stop(self) -> tuple[int | None, float]:
         """Kill the process group, reap the worker, release everything; (status, cpu s)."""
         proc, self._proc = self._proc, None
-        status, cpu = proc.stop() if proc is not None else (None, 0.0)
-        if self._pump is not None:
-            self._pump.drain_now()  # bounded: a writer that escaped the group cannot hold us
-            self._tail = list(self._pump.tail)  # for the message of a crash
-            os.close(self._pump.fd)
-            self._pump = None
-        if self._chan is not None:
-            self._chan.sock.close()
-            self._chan = None
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
+        pump, self._pump = self._pump, None
+        chan, self._chan = self._chan, None
+        scratch, self._scratch = self._scratch, None
+        self._link = None
+        status, cpu, tail = stop_process(proc, pump, chan, scratch)
+        if tail is not None:
+            self._tail = tail  # for the message of a crash
         return status, cpu
-
-
-_MEMORY_HINT = "raise resources.memory_mb for this plugin, or process smaller batches"
-
-
-def _memory_message(memory_mb: int) -> str:
-    """What the worker says for a MemoryError (``_protocol.error_dict``)."""
-    return f"plugin exceeded its memory quota ({memory_mb} MB)"
-
-
-def _str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    return value
-
-
-def _str_dict(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise TypeError("headers must be a mapping")
-    return {_str(k): _str(v) for k, v in value.items()}

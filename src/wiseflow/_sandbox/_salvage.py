@@ -13,15 +13,15 @@ import msgspec
 
 from .._errors import SkipRecord
 from .._record import Record, bad_output, fields_problem, record_problem, refused
-from ._protocol import (
+from ._messages import (
     _EXT_RECORD,
     Chunk,
     Fail,
     Message,
-    _ext_hook,
     _record_decoder,
     _record_encoder,
 )
+from ._messages import ext_hook as _ext_hook
 
 __all__ = ["salvage", "unsendable_record"]
 

@@ -9,31 +9,29 @@ report them in :class:`Ready`, and only then import plugin code.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 import os
 import select
 import socket
 import sys
 import threading
-import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from .._context import HttpResponse, PluginContext
-from .._errors import InterfaceError, PluginError, ProtocolViolation, error_from_dict
-from .._record import Checkpoint, Record, bad_output, record_problem, refused
+from .._errors import PluginError, ProtocolViolation
+from .._instance import CHUNK_ITEMS, CHUNK_SECONDS, PluginInstance
+from .._record import Record, bad_output, record_problem, refused
 from ._confine import confine
+from ._ipc import IpcBackend, LogHandler
 from ._protocol import (
     SPIN,
     Call,
     Cancel,
     CapReply,
-    CapRequest,
     Channel,
     Chunk,
     Credit,
@@ -42,7 +40,6 @@ from ._protocol import (
     Init,
     Load,
     Loaded,
-    Log,
     Message,
     Ready,
     Result,
@@ -53,63 +50,8 @@ from ._protocol import (
     records_only,
 )
 
-__all__ = ["main"]
-
-#: Items per stream chunk, and the longest a partial chunk waits before it is sent.
-CHUNK_ITEMS = 500
-CHUNK_SECONDS = 0.02
-
-
-class _IpcBackend:
-    """The plugin's CapabilityBackend: every request goes to the host and waits for it."""
-
-    def __init__(self, worker: _Worker) -> None:
-        self._worker = worker
-        self._next = 0
-
-    def _request(self, op: str, args: list[Any]) -> Any:
-        w = self._worker
-        with w.ids_lock:
-            self._next += 1
-            rid = self._next
-        w.send(CapRequest(id=rid, op=op, args=pack(args)))
-        reply = w.await_reply(rid)
-        if reply.error is not None:
-            raise error_from_dict(reply.error)
-        return reply.value
-
-    def http_request(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        body: bytes | None,
-        timeout: float | None,
-    ) -> HttpResponse:
-        v = self._request("http", [method, url, headers, body, timeout])
-        return HttpResponse(int(v["status"]), dict(v["headers"]), bytes(v["content"]), v["url"])
-
-    def secret(self, name: str) -> str | None:
-        value = self._request("secret", [name])
-        return None if value is None else str(value)
-
-    def check_read(self, path: str) -> str:
-        return str(self._request("check_read", [path]))
-
-    def call_plugin(self, name: str, method: str, args: list[Any]) -> Any:
-        return self._request("call_plugin", [name, method, args])
-
-
-class _LogHandler(logging.Handler):
-    def __init__(self, worker: _Worker) -> None:
-        super().__init__()
-        self._worker = worker
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self._worker.send(Log(level=record.levelno, message=self.format(record)[:4000]))
-        except Exception:
-            pass
+#: The core's chunking rules (see ``PluginInstance.chunks``), re-exported for the host.
+__all__ = ["CHUNK_ITEMS", "CHUNK_SECONDS", "main"]
 
 
 class _Worker:
@@ -123,11 +65,9 @@ class _Worker:
         self._replies: dict[int, CapReply] = {}
         self.ids_lock = threading.Lock()
         self.name: str | None = None
-        self.cls: Any = None
+        self.instance: PluginInstance | None = None
         self.invalid = False  # loaded for `check` although its interface is broken
-        self.plugin: Any = None
         self.load_msg: Load | None = None
-        self._loop: Any = None  # an asyncio loop, made (and asyncio imported) on first need
 
     # -- channel ---------------------------------------------------------------------------
 
@@ -221,98 +161,73 @@ class _Worker:
                 return
             # stray Credit/Cancel for a finished stream: nothing to do
 
-    def run(self, value: Any) -> Any:
-        if not inspect.isawaitable(value):
-            return value
-        if self._loop is None:
-            import asyncio
-
-            self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(_await(value))
-
     def handle_load(self, msg: Load) -> None:
-        from .._config import config_schema
-        from .._interface import validate_interface
-        from .._loader import import_entry
-
         self.name = msg.instance
         self.load_msg = msg
         _set_comm(f"wf:{msg.instance}")
         try:
-            cls = import_entry(
+            inst = PluginInstance.load(
                 msg.entry,
+                name=msg.instance,
                 plugin=msg.name,
+                kind=msg.kind,
                 code_root=msg.code_root,
                 root=msg.root,
                 files=msg.files,
             )
-            problems = validate_interface(cls, msg.kind, plugin=msg.name)
-            if problems and msg.check:  # keep the class: its config can still be checked
-                self.cls, self.invalid = cls, True
-                schema = config_schema(getattr(cls, "Config", None))
-                rows = [msgspec.to_builtins(p) for p in problems[:50]]
-                self.send(Loaded(schema=schema, problems=rows))
+            if inst.problems and msg.check:  # keep the class: its config can still be checked
+                self.instance, self.invalid = inst, True
+                rows = [msgspec.to_builtins(p) for p in inst.problems[:50]]
+                self.send(Loaded(schema=inst.config_schema(), problems=rows))
                 return
-            if problems:
-                raise InterfaceError(
-                    f"plugin '{msg.name}' does not implement the {msg.kind} interface: "
-                    + "; ".join(p.message for p in problems),
-                    plugin=msg.name,
-                    problems=problems,
-                )
-            schema = config_schema(getattr(cls, "Config", None))
+            problem = inst.interface_error()
+            if problem is not None:
+                raise problem
+            schema = inst.config_schema()
         except BaseException as exc:
             self.send(Loaded(schema=None, error=error_dict(exc, msg.name, self.memory_mb)))
             return
-        self.cls = cls
+        self.instance = inst
         self.send(Loaded(schema=schema))
 
     def handle_init(self, msg: Init) -> None:
-        from .._config import build_config
-
         try:
-            if self.cls is None or self.load_msg is None:
+            inst, lm = self.instance, self.load_msg
+            if inst is None or lm is None:
                 raise ProtocolViolation("init before load")
-            lm = self.load_msg
-            config = build_config(getattr(self.cls, "Config", None), msg.config, lm.name)
+            config = inst.build_config(msg.config)
             if not msg.check_only and self.invalid:
                 raise ProtocolViolation("init of a plugin that failed its interface check")
             if not msg.check_only:
                 log = logging.getLogger(f"wiseflow.plugin.{lm.instance}")
                 log.propagate = False
                 log.setLevel(logging.DEBUG)
-                log.addHandler(_LogHandler(self))
-                ctx = PluginContext(
-                    name=lm.instance,
-                    config=config,
-                    data_dir=Path(lm.data_dir),
-                    backend=_IpcBackend(self),
-                    log=log,
+                log.addHandler(LogHandler(self))
+                inst.initialize(
+                    config, data_dir=Path(lm.data_dir), backend=IpcBackend(self), log=log
                 )
-                plugin = self.cls()
-                self.plugin = plugin
-                self.run(plugin.initialize(ctx))
         except BaseException as exc:
             self.send(Fail(id=msg.id, error=error_dict(exc, self.name, self.memory_mb)))
             return
         self.send(Result(id=msg.id))
 
     def handle_call(self, msg: Call) -> None:
+        # the host enforces every deadline (it kills the worker): no timeout in here
         try:
-            if self.plugin is None:
+            if self.instance is None:
                 raise PluginError("plugin is not initialized", plugin=self.name)
-            method = msg.method
-            if method.startswith("_"):
-                raise PluginError(f"refusing to call private method {method!r}", plugin=self.name)
             args = list(msg.args)
             if msg.batch is not None:
                 args.insert(0, msg.batch)
-            value = self.run(getattr(self.plugin, method)(*args))
             if msg.stream:
-                self.stream(msg, value)
-                return
+                chunks = self.instance.chunks(msg.method, args, None)
+            else:
+                value = self.instance.call(msg.method, args, None)
         except BaseException as exc:
             self.send(Fail(id=msg.id, error=error_dict(exc, self.name, self.memory_mb)))
+            return
+        if msg.stream:
+            self.stream(msg, chunks)
             return
         records = records_only(value)
         try:
@@ -329,72 +244,54 @@ class _Worker:
             else:
                 self.send(Fail(id=msg.id, error=_unsendable(exc, msg.method, self.name)))
 
-    def stream(self, msg: Call, value: Any) -> None:
-        """Send what ``value`` yields in chunks, never more than the host's credit allows."""
+    def stream(self, msg: Call, chunks: Generator[list[Any], None, None]) -> None:
+        """Send the plugin's chunks, never more than the host's credit allows.
+
+        After each chunk the channel is looked at (a Cancel, a Credit, a call while the
+        stream is paused) without waiting, or waiting for credit when none is left.
+        """
         rid = msg.id
         credit = msg.credit
-        items = _iterate(value, self)
-        buf: list[Any] = []
-        started = time.monotonic()
-
-        def flush() -> None:
-            nonlocal credit
-            records = records_only(buf)
-            try:
-                if records is not None:
-                    self.send(Chunk(id=rid, records=records))
-                else:
-                    self.send(Chunk(id=rid, items=pack(buf)))
-            except (TypeError, ValueError, OverflowError, ProtocolViolation):
-                credit -= self._one_by_one(rid, buf)  # the host answers each with a credit
-                return
-            buf.clear()
-            credit -= 1
-
-        check = False  # look for a Cancel only after each chunk, not after every item
         try:
-            while True:
-                while credit <= 0 or check:
+            for chunk in chunks:
+                credit -= self._send_chunk(rid, chunk)
+                while True:
                     m = self.receive(block=credit <= 0)
                     if m is None:
                         break  # nothing waiting: go on producing
                     if isinstance(m, Credit) and m.id == rid:
                         credit += m.n
                     elif isinstance(m, Cancel) and m.id == rid:
-                        _close(value, self)
+                        with contextlib.suppress(Exception):
+                            chunks.close()  # closes the plugin's iterator too
                         self.send(End(id=rid))
                         return
                     elif isinstance(m, Shutdown):
                         os._exit(0)
                     elif isinstance(m, Call):
                         self.handle_call(m)  # a call while this stream is paused
-                check = False
-                try:
-                    item = next(items)
-                except StopIteration:
-                    break
-                if not buf:
-                    started = time.monotonic()
-                buf.append(item)
-                if (
-                    len(buf) >= CHUNK_ITEMS
-                    or type(item) is Checkpoint
-                    or time.monotonic() - started >= CHUNK_SECONDS
-                ):
-                    flush()
-                    check = True
-            if buf:
-                flush()
         except _Unsendable as exc:  # what the plugin yielded (not a record) cannot be sent
             self.send(Fail(id=rid, error=_unsendable(exc.error, msg.method, self.name)))
             return
         except BaseException as exc:
-            if buf:  # the plugin failed: what it yielded before is delivered first
-                with contextlib.suppress(_Unsendable):
-                    self._one_by_one(rid, buf)
             self.send(Fail(id=rid, error=error_dict(exc, self.name, self.memory_mb)))
             return
         self.send(End(id=rid))
+
+    def _send_chunk(self, rid: int, chunk: list[Any]) -> int:
+        """Send ``chunk`` as one frame, or item by item when it cannot go as one.
+
+        Returns the number of frames sent (each costs one credit).
+        """
+        records = records_only(chunk)
+        try:
+            if records is not None:
+                self.send(Chunk(id=rid, records=records))
+            else:
+                self.send(Chunk(id=rid, items=pack(chunk)))
+        except (TypeError, ValueError, OverflowError, ProtocolViolation):
+            return self._one_by_one(rid, chunk)  # the host answers each with a credit
+        return 1
 
     def _one_by_one(self, rid: int, buf: list[Any]) -> int:
         """Send the items of ``buf`` one chunk each (together they could not be sent).
@@ -448,32 +345,6 @@ def _unsendable(exc: BaseException, method: str, plugin: str | None) -> dict[str
         hint="return JSON-like values, Records, Checkpoints or Figures",
     )
     return error_dict(err, plugin)
-
-
-def _iterate(value: Any, worker: _Worker) -> Iterator[Any]:
-    if isinstance(value, AsyncIterator) or hasattr(value, "__anext__"):
-        agen: AsyncIterator[Any] = value
-        while True:
-            try:
-                yield worker.run(agen.__anext__())
-            except StopAsyncIteration:
-                return
-    else:
-        yield from value
-
-
-def _close(value: Any, worker: _Worker) -> None:
-    try:
-        if hasattr(value, "aclose"):
-            worker.run(value.aclose())
-        elif hasattr(value, "close"):
-            value.close()
-    except Exception:
-        pass
-
-
-async def _await(value: Any) -> Any:
-    return await value
 
 
 def main(argv: list[str]) -> int:
