@@ -107,3 +107,42 @@ def test_every_code_raised_in_the_source_is_documented() -> None:
     )
     assert used, "no codes found: the scan is broken"
     assert sorted(used - documented) == []
+
+
+@pytest.mark.parametrize(("cls", "code"), CODES.items())
+def test_each_error_is_rebuilt_as_its_own_class(cls: type[wf.WiseflowError], code: str) -> None:
+    """An error sent between processes comes back as the class its code names."""
+    err = error_from_dict({"code": code, "message": "m", "plugin": "p", "hint": "h"})
+    assert type(err) is cls
+    assert (err.code, err.message, err.plugin, err.hint) == (code, "m", "p", "h")
+
+
+def test_a_plugin_error_code_is_rebuilt_as_a_plugin_error() -> None:
+    """WF400 (shared by PluginError and RuntimeFailure) comes back as a PluginError."""
+    assert type(error_from_dict({"code": "WF400", "message": "m"})) is wf.PluginError
+    assert type(error_from_dict({"code": "WF999", "message": "m"})) is wf.WiseflowError
+
+
+def test_plugin_traceback_leaves_out_the_hosts_frames() -> None:
+    """The traceback kept for a plugin failure shows plugin code, not wiseflow's own frames."""
+    from typing import Any
+
+    from wiseflow._errors import plugin_traceback
+    from wiseflow.plugins._shared.ranking import ranked
+
+    def plugin_code() -> None:
+        wf.Record(id="", source="s", text="t")  # wiseflow refuses an empty id
+
+    def bundled_plugin_code() -> None:
+        nothing: Any = None
+        ranked(nothing)  # fails inside wiseflow/plugins/: a plugin frame
+
+    texts = []
+    for call in (plugin_code, bundled_plugin_code):
+        try:
+            call()
+        except Exception as exc:
+            texts.append(plugin_traceback(exc) or "")
+    host, bundled = texts
+    assert "plugin_code" in host and "_record.py" not in host, host
+    assert "bundled_plugin_code" in bundled and "ranking.py" in bundled, bundled

@@ -361,3 +361,20 @@ def test_want_may_be_a_single_name() -> None:
     res = resolve([cand("github", "1")], want="github")
     assert res.problems == ()
     assert list(res.selected) == ["github"]
+
+
+def test_the_package_has_one_record_class() -> None:
+    """``Record`` means the pipeline record everywhere; the search's notes are ``DeadEnd``."""
+    import ast
+    from pathlib import Path
+
+    import wiseflow
+
+    root = Path(wiseflow.__file__).parent
+    defined = [
+        path.name
+        for path in sorted(root.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef) and node.name == "Record"
+    ]
+    assert defined == ["_record.py"]

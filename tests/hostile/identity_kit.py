@@ -55,7 +55,8 @@ def marker_prelude(paths: list[Path]) -> str:
             try:
                 _os.makedirs(_os.path.dirname(_p), exist_ok=True)
                 with open(_p, "a") as _f:
-                    _f.write(f"{{_os.getpid()}} host={{'wiseflow._manager' in _sys.modules}}\\n")
+                    _host = "wiseflow._manager" in _sys.modules
+                    _f.write(f"{{_os.getpid()}} host={{_host}}\\n")
             except OSError:
                 pass
         """

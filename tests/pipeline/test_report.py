@@ -125,7 +125,7 @@ def test_svg_without_a_namespace_becomes_a_drawable_image() -> None:
 
 def test_matplotlib_charts_survive_cleaning() -> None:
     """A real chart keeps its paths and text in the image the report shows."""
-    from wiseflow.plugins.trends.charts import bar_chart
+    from wiseflow.plugins._shared.charts import bar_chart
 
     uri = svg_data_uri(bar_chart(["a", "b"], [3, 5]))
     assert uri is not None

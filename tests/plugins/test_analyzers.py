@@ -122,7 +122,7 @@ def test_rankings_break_ties_by_value() -> None:
     """Equal counts rank by name, so every process (any hash seed) ranks alike."""
     from collections import Counter
 
-    from wiseflow.plugins.entities._analyzer import ranked
+    from wiseflow.plugins._shared.ranking import ranked
 
     c = Counter({"b": 2, "c": 2, "a": 2, "z": 5})
     assert ranked(c) == [("z", 5), ("a", 2), ("b", 2), ("c", 2)]

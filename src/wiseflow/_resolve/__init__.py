@@ -3,7 +3,7 @@
 Modules, one job each:
 
 - ``_index``: candidates prepared (versions parsed, API/Python compatibility, duplicates).
-- ``_search``: the backtracking search and the records its failures leave.
+- ``_search``: the backtracking search and the dead ends its failures leave.
 - ``_graph``: cycles with printable paths, topological load order.
 - ``_driver``: ``resolve()``: roots, failures, optional requirements, fallbacks.
 - ``_result``: ``Resolution`` and the dependency tree.

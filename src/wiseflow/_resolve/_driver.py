@@ -17,7 +17,7 @@ from .._version import PLUGIN_API_VERSION
 from ._graph import cycles, load_order, reaches
 from ._index import Index, Opt, running_python, satisfies
 from ._result import Resolution
-from ._search import Record, Search, Solution, show
+from ._search import DeadEnd, Search, Solution, show
 
 __all__ = ["resolve"]
 
@@ -117,7 +117,7 @@ def _solve_roots(index: Index, roots: list[str], failed: dict[str, Problem]) -> 
         elif r in index.unusable:
             failed[r] = index.unusable[r]
         else:
-            failed[r] = _problem(r, [Record("missing", "WF201", r, (("", REQUESTED),))])
+            failed[r] = _problem(r, [DeadEnd("missing", "WF201", r, (("", REQUESTED),))])
     got = search.run([(r, "", REQUESTED) for r in usable])
     if isinstance(got, Solution):
         return got
@@ -150,9 +150,9 @@ def _solve_roots(index: Index, roots: list[str], failed: dict[str, Problem]) -> 
     return sol
 
 
-def _problem(name: str, records: list[Record]) -> Problem:
-    code = records[0].code
-    text = "; and ".join(dict.fromkeys(r.message() for r in records[:3]))
+def _problem(name: str, dead_ends: list[DeadEnd]) -> Problem:
+    code = dead_ends[0].code
+    text = "; and ".join(dict.fromkeys(r.message() for r in dead_ends[:3]))
     hint = _HINTS.get(code) or (WiseflowError.default_hint or "see `wiseflow plugins info`")
     return Problem(code=code, message=f"{name} cannot be resolved: {text}", hint=hint, plugin=name)
 

@@ -3,7 +3,7 @@
 Depth-first over plugin names in the order they are first required, trying the highest
 usable version first; before a version is taken, each of its requirements is checked
 against what is already chosen and against the versions still possible (forward checking),
-so dead ends are found early. Every failed attempt leaves a :class:`Record` from which the
+so dead ends are found early. Every failed attempt leaves a :class:`DeadEnd` from which the
 messages of WF201/WF202 are written, naming who required what.
 """
 
@@ -15,7 +15,7 @@ from typing import NamedTuple, final
 from .._errors import Problem
 from ._index import Index, Opt, satisfies
 
-__all__ = ["Con", "Record", "Search", "Solution"]
+__all__ = ["Con", "DeadEnd", "Search", "Solution"]
 
 #: A constraint on a name: (PEP 440 range, who asked: "github 1.2.0" or "requested").
 Con = tuple[str, str]
@@ -29,8 +29,8 @@ def show(name: str, spec: str) -> str:
 
 
 @final
-class Record(NamedTuple):
-    """Why one attempt failed."""
+class DeadEnd(NamedTuple):
+    """Why one attempt failed: a dead end of the search, written up as WF201/WF202."""
 
     kind: str  # missing | conflict | failed | budget
     code: str
@@ -114,14 +114,14 @@ class Search:
         *,
         base: Solution | None = None,
         prefer: Mapping[str, Opt] | None = None,
-    ) -> Solution | list[Record]:
+    ) -> Solution | list[DeadEnd]:
         """Choose versions for ``roots`` ((name, range, asked-by) triples) and their needs.
 
         ``base`` is kept as chosen (only new names are decided); ``prefer`` names versions
-        to try first. Returns the solution or the records of why none was found.
+        to try first. Returns the solution or the dead ends that show why none was found.
         """
         state = _State(dict(base.sel), dict(base.cons), []) if base else _State({}, {}, [])
-        records: list[Record] = []
+        dead_ends: list[DeadEnd] = []
         for name, spec, by in roots:
             cur = state.cons.get(name, ())
             rec = self._check(state.sel, state.cons, name, cur, spec, by)
@@ -132,7 +132,7 @@ class Search:
             state.cons[name] = (*cur, (spec, by))
         stack = [state]
         steps = 0
-        seen: set[Record] = set()
+        seen: set[DeadEnd] = set()
         while stack:
             st = stack.pop()
             while st.pos < len(st.queue) and st.queue[st.pos] in st.sel:
@@ -142,7 +142,7 @@ class Search:
             steps += 1
             name = st.queue[st.pos]
             if steps > BUDGET:
-                records.append(Record("budget", "WF202", name))
+                dead_ends.append(DeadEnd("budget", "WF202", name))
                 break
             specs = [s for s, _ in st.cons[name] if s]
             opts = self.index.options[name]
@@ -156,19 +156,19 @@ class Search:
             children: list[tuple[Opt, dict[str, tuple[Con, ...]]]] = []
             for o in opts:
                 got = self._try(st, o)
-                if isinstance(got, Record):
-                    if got not in seen and len(records) < 20:
+                if isinstance(got, DeadEnd):
+                    if got not in seen and len(dead_ends) < 20:
                         seen.add(got)
-                        records.append(got)
+                        dead_ends.append(got)
                     continue
                 children.append((o, got))
             if len(children) == 1:  # no alternative: no need to keep the parent
                 stack.append(_apply(st, *children[0]))
             else:
                 stack.extend(_apply(st.copy(), o, upd) for o, upd in reversed(children))
-        return records or [Record("conflict", "WF202", "?")]
+        return dead_ends or [DeadEnd("conflict", "WF202", "?")]
 
-    def _try(self, st: _State, opt: Opt) -> Record | dict[str, tuple[Con, ...]]:
+    def _try(self, st: _State, opt: Opt) -> DeadEnd | dict[str, tuple[Con, ...]]:
         updates: dict[str, tuple[Con, ...]] = {}
         for dep, spec in opt.hard:
             cur = updates.get(dep, st.cons.get(dep, ()))
@@ -186,22 +186,22 @@ class Search:
         cur: tuple[Con, ...],
         spec: str,
         by: str,
-    ) -> Record | None:
+    ) -> DeadEnd | None:
         new = (*cur, (spec, by))
         problem = self.failed.get(dep)
         if problem is not None:
-            return Record("failed", problem.code, dep, ((spec, by),), reason=problem.message)
+            return DeadEnd("failed", problem.code, dep, ((spec, by),), reason=problem.message)
         opts = self.index.options.get(dep)
         if not opts:
             problem = self.index.unusable.get(dep)
             if problem is not None:
-                return Record("failed", problem.code, dep, ((spec, by),), reason=problem.message)
-            return Record("missing", "WF201", dep, ((spec, by),))
+                return DeadEnd("failed", problem.code, dep, ((spec, by),), reason=problem.message)
+            return DeadEnd("missing", "WF201", dep, ((spec, by),))
         chosen = sel.get(dep)
         if chosen is not None:
             if satisfies(spec, chosen.text):
                 return None
-            return Record(
+            return DeadEnd(
                 "conflict",
                 "WF202",
                 dep,
@@ -213,7 +213,9 @@ class Search:
         specs = [s for s, _ in new if s]
         if not specs or any(all(satisfies(s, o.text) for s in specs) for o in opts):
             return None
-        return Record("conflict", "WF202", dep, new, self.index.versions(dep), via=_vias(cons, new))
+        return DeadEnd(
+            "conflict", "WF202", dep, new, self.index.versions(dep), via=_vias(cons, new)
+        )
 
 
 def _vias(cons: Mapping[str, tuple[Con, ...]], asks: tuple[Con, ...]) -> tuple[str, ...]:

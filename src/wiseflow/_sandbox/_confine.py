@@ -35,7 +35,17 @@ from collections.abc import Callable
 import msgspec
 
 from . import _landlock, _seccomp
-from ._sys import capset, prctl, syscall
+from ._sys import (
+    PR_CAP_AMBIENT,
+    PR_CAP_AMBIENT_CLEAR_ALL,
+    PR_CAPBSET_DROP,
+    PR_SET_KEEPCAPS,
+    PR_SET_NO_NEW_PRIVS,
+    PR_SET_PDEATHSIG,
+    capset,
+    prctl,
+    syscall,
+)
 
 __all__ = [
     "LAYERS",
@@ -51,12 +61,6 @@ __all__ = [
 #: Layers a sandboxed worker needs, as named by the probe, ``Ready`` and WF305 messages.
 LAYERS: tuple[str, ...] = ("rlimits", "netns", "landlock", "seccomp")
 
-_PR_SET_PDEATHSIG = 1
-_PR_SET_KEEPCAPS = 8
-_PR_CAPBSET_DROP = 24
-_PR_SET_NO_NEW_PRIVS = 38
-_PR_CAP_AMBIENT = 47
-_PR_CAP_AMBIENT_CLEAR_ALL = 4
 _CLONE_NEWNET = 0x40000000
 _CLONE_NEWUSER = 0x10000000
 _CAP_DAC_OVERRIDE = 1
@@ -162,9 +166,9 @@ def confine(policy: Policy) -> Confinement:
             applied.append("uid")
         except OSError as exc:
             missing["uid"] = exc.strerror or str(exc)
-    prctl(_PR_SET_NO_NEW_PRIVS, 1)
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
     applied.append("no_new_privs")
-    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != policy.host_pid:
         os._exit(70)  # the host is already gone
     applied.append("pdeathsig")
@@ -287,18 +291,18 @@ def _rlimits(policy: Policy) -> None:
 def _drop_identity(uid: int) -> None:
     """Become ``uid``:``uid`` with no groups and only the two DAC capabilities."""
     _drop_bounding_set()
-    prctl(_PR_SET_KEEPCAPS, 1)
+    prctl(PR_SET_KEEPCAPS, 1)
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     _drop_capabilities(keep=(1 << _CAP_DAC_OVERRIDE) | (1 << _CAP_DAC_READ_SEARCH))
-    prctl(_PR_SET_KEEPCAPS, 0)
+    prctl(PR_SET_KEEPCAPS, 0)
 
 
 def _drop_bounding_set() -> None:
     for cap in range(64):
         try:
-            prctl(_PR_CAPBSET_DROP, cap)
+            prctl(PR_CAPBSET_DROP, cap)
         except OSError as exc:
             if exc.errno == errno.EINVAL:
                 break  # past the last capability this kernel knows
@@ -311,7 +315,7 @@ def _drop_capabilities(keep: int) -> None:
         _drop_bounding_set()
     capset(effective=keep, permitted=keep, inheritable=0)
     try:
-        prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL)
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
     except OSError:
         pass  # kernels before 4.3 have no ambient set
 

@@ -12,13 +12,12 @@ import os
 import stat
 from collections.abc import Iterable
 
-from ._sys import prctl, syscall
+from ._sys import PR_SET_NO_NEW_PRIVS, prctl, syscall
 
 __all__ = ["abi_version", "restrict"]
 
 _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH = 1
-_PR_SET_NO_NEW_PRIVS = 38
 
 # filesystem access rights, and the ABI that introduced them
 _EXECUTE = 1 << 0
@@ -127,7 +126,7 @@ def restrict(
         for paths, rights in ((read_only, READ_ONLY), (read_write, READ_WRITE)):
             for path in paths:
                 _add_path(ruleset, path, rights & handled_fs)
-        prctl(_PR_SET_NO_NEW_PRIVS, 1)
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
         syscall("landlock_restrict_self", ruleset, 0)
     finally:
         os.close(ruleset)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ctypes
 import errno
 
-from ._sys import ARCH, NR, prctl, syscall
+from ._sys import ARCH, NR, PR_SET_NO_NEW_PRIVS, prctl, syscall
 
 __all__ = ["DENIED", "build_filter", "install_filter", "supported"]
 
@@ -47,7 +47,6 @@ _CLONE_NEW = (
     | 0x40000000  # NEWNET
 )
 
-_PR_SET_NO_NEW_PRIVS = 38
 _SECCOMP_SET_MODE_FILTER = 1
 _SECCOMP_FILTER_FLAG_TSYNC = 1
 
@@ -176,7 +175,7 @@ def install_filter(*, allow_exec: bool) -> None:
     prog = build_filter(allow_exec=allow_exec)
     array = (_SockFilter * len(prog))(*(_SockFilter(*ins) for ins in prog))
     fprog = _SockFprog(len(prog), array)
-    prctl(_PR_SET_NO_NEW_PRIVS, 1)
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
     tid = syscall(
         "seccomp", _SECCOMP_SET_MODE_FILTER, _SECCOMP_FILTER_FLAG_TSYNC, ctypes.addressof(fprog)
     )

@@ -13,6 +13,13 @@ import platform
 __all__ = [
     "ARCH",
     "NR",
+    "PR_CAPBSET_DROP",
+    "PR_CAP_AMBIENT",
+    "PR_CAP_AMBIENT_CLEAR_ALL",
+    "PR_SET_KEEPCAPS",
+    "PR_SET_NAME",
+    "PR_SET_NO_NEW_PRIVS",
+    "PR_SET_PDEATHSIG",
     "capset",
     "prctl",
     "syscall",
@@ -26,6 +33,15 @@ _prctl.restype = ctypes.c_int
 _prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 
 ARCH = platform.machine()
+
+# prctl(2) options (linux/prctl.h), the same on every architecture.
+PR_SET_PDEATHSIG = 1
+PR_SET_KEEPCAPS = 8
+PR_SET_NAME = 15
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4  # the PR_CAP_AMBIENT sub-operation
 
 # x86_64 syscall numbers. Other architectures get Landlock only: the probe reports seccomp
 # as unavailable there rather than guessing numbers.

@@ -329,11 +329,11 @@ def _set_comm(name: str) -> None:
     """Name this process (``ps -o comm``, ``top``) after the plugin it serves."""
     import ctypes
 
-    from ._sys import prctl
+    from ._sys import PR_SET_NAME, prctl
 
     buf = ctypes.create_string_buffer(name.encode()[:15])
     try:
-        prctl(15, ctypes.addressof(buf))  # PR_SET_NAME
+        prctl(PR_SET_NAME, ctypes.addressof(buf))
     except OSError:
         pass
 

@@ -29,7 +29,6 @@ import msgspec
 __all__ = ["Zygote", "shared_zygote"]
 
 _CLONE_PARENT = 0x00008000
-_PR_SET_PDEATHSIG = 1
 _REPLY = struct.Struct(">q")
 
 
@@ -217,9 +216,9 @@ def _child(ctl: socket.socket, req: _Request, fds: list[int]) -> None:  # pragma
 def main(argv: list[str]) -> int:  # pragma: no cover - runs in the zygote process
     ctl = socket.socket(fileno=int(argv[1]))
     host_pid = int(argv[2])
-    from ._sys import prctl
+    from ._sys import PR_SET_PDEATHSIG, prctl
 
-    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != host_pid:
         return 1
     # What every worker needs, imported once here and shared copy-on-write.

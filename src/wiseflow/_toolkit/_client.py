@@ -27,145 +27,19 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
-from typing import Any, final
-from urllib.parse import urlsplit
+from collections.abc import Callable, Generator, Mapping
+from typing import final
 
 from .._context import HttpClient, HttpResponse, PluginLogger
-from .._errors import PluginError, TransientError
+from .._errors import TransientError
+from ._answer import HttpError, quote, shown
 from ._limits import is_rate_limited, limit_wait, quota_reset, retry_after
+from ._pages import Pages
 from ._pagination import LinkPagination, Pagination
 
-__all__ = ["ApiClient", "HttpError", "Page", "Pages"]
+__all__ = ["ApiClient"]
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-#: Characters of a response body quoted in an error message (never any header).
-_QUOTE = 200
-
-
-class HttpError(PluginError):
-    """A server answered with a status that retrying will not change (4xx but a limit).
-
-    Attributes:
-        status: the HTTP status.
-        url: the URL asked for (without its query).
-        detail: what the server said: its JSON error message or the start of its body, one
-            line of at most 200 characters, with the request's header values masked.
-
-    Example:
-        >>> try:
-        ...     api.get(f"{base}/repos/{repo}")
-        ... except HttpError as exc:
-        ...     if exc.status == 404:
-        ...         raise PluginError(f"{repo} not found", hint="check `repo`") from exc
-        ...     raise
-    """
-
-    # Class defaults too: an error rebuilt from its dict (pickle, the sandbox wire) has them.
-    status: int = 0
-    url: str = ""
-    detail: str = ""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int,
-        url: str,
-        detail: str = "",
-        plugin: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message, plugin=plugin, hint=hint)
-        self.status = status
-        self.url = url
-        self.detail = detail
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        kw = {"status": self.status, "url": self.url, "detail": self.detail}
-        kw |= {"plugin": self.plugin, "hint": self.hint}
-        return (_rebuild_http_error, (self.message, kw))
-
-
-def _rebuild_http_error(message: str, kw: dict[str, Any]) -> HttpError:
-    return HttpError(message, **kw)
-
-
-@final
-class Page:
-    """One page of a listing, or a pause inside a long wait.
-
-    Attributes:
-        items: the page's items (empty for a pause).
-        number: 1 for the first page; a pause carries the number of the page it waits for.
-        url: the URL of the page.
-        response: the response (None for a pause).
-        body: the parsed JSON body (None for a pause).
-        waiting: seconds slept in this pause; 0.0 for a real page.
-    """
-
-    __slots__ = ("body", "items", "number", "response", "url", "waiting")
-
-    def __init__(
-        self,
-        *,
-        items: list[Any],
-        number: int,
-        url: str,
-        response: HttpResponse | None,
-        body: Any = None,
-        waiting: float = 0.0,
-    ) -> None:
-        self.items = items
-        self.number = number
-        self.url = url
-        self.response = response
-        self.body = body
-        self.waiting = waiting
-
-    def __repr__(self) -> str:
-        if self.response is None:
-            return f"<Page {self.number} waiting {self.waiting:g}s>"
-        return f"<Page {self.number} {len(self.items)} items>"
-
-
-def _shown(url: str) -> str:
-    """``url`` without its query (which may carry a key or a token) for messages and logs."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path
-
-
-def _quote(response: HttpResponse, sent: Mapping[str, str] | None = None) -> str:
-    """What the server said, for an error message: bounded, one line, no request header.
-
-    A JSON error body gives its ``message`` (GitHub), ``error_description``, ``error`` or
-    ``detail`` field; anything else its start. A proxy or test server may echo the request,
-    so every value of the headers sent (``sent``: an ``Authorization`` token, say) is
-    masked as ``***`` before the cut.
-    """
-    raw = response.content[: _QUOTE * 8]
-    text = raw.decode("utf-8", "replace")
-    try:
-        body = response.json() if len(response.content) <= 1 << 16 else None
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        said = next(
-            (body[k] for k in ("message", "error_description", "error", "detail")
-             if isinstance(body.get(k), str) and body[k]),
-            None,
-        )  # fmt: skip
-        if said is not None:
-            text = said
-    for value in (sent or {}).values():
-        if len(value) >= 6:
-            text = text.replace(value, "***")
-            if value.lower().startswith(("bearer ", "token ", "basic ")):
-                text = text.replace(value.split(" ", 1)[1], "***")
-    text = " ".join(text.split())  # one line, whatever the server sent
-    if not text:
-        return "(no error message)"
-    return text[:_QUOTE] + ("…" if len(text) > _QUOTE else "")
 
 
 @final
@@ -348,7 +222,7 @@ class ApiClient:
                 early = self._resume_at - self._clock()
                 self._resume_at = None
                 if early > 0:
-                    yield from self._wait(early, f"rate limit of {_shown(url)} used up")
+                    yield from self._wait(early, f"rate limit of {shown(url)} used up")
             try:
                 response = self._http.request(method, url, headers=hdrs, content=content)
             except TransientError as exc:  # the broker: connection refused, reset, timeout
@@ -356,11 +230,11 @@ class ApiClient:
                 failures += 1
                 if method not in _IDEMPOTENT or failures >= self.attempts:
                     raise TransientError(
-                        f"{method} {_shown(url)} failed {failures} time(s): {exc.message}",
+                        f"{method} {shown(url)} failed {failures} time(s): {exc.message}",
                         plugin=self.plugin,
                         retry_after=exc.retry_after,
                     ) from exc
-                why = f"{method} {_shown(url)} failed ({exc.message}); try {failures + 1}"
+                why = f"{method} {shown(url)} failed ({exc.message}); try {failures + 1}"
                 yield from self._wait(self._backoff(failures), why)
                 continue
             self.requests += 1
@@ -368,20 +242,20 @@ class ApiClient:
             if is_rate_limited(response):
                 wait = limit_wait(response, self._clock(), self.limit_wait_s)
                 wait = max(wait, self.min_limit_wait_s)
-                yield from self._wait(wait, f"rate limited by {_shown(url)} (HTTP {status})")
+                yield from self._wait(wait, f"rate limited by {shown(url)} (HTTP {status})")
                 continue
             if status >= 500:
                 failures += 1
                 if method not in _IDEMPOTENT or failures >= self.attempts:
                     raise TransientError(
-                        f"{_shown(url)} answered HTTP {status} {failures} time(s)",
+                        f"{shown(url)} answered HTTP {status} {failures} time(s)",
                         plugin=self.plugin,
                         retry_after=retry_after(response.headers, self._clock()),
                         hint="the server is failing; the run retries it as "
                         "[plugins.NAME] retry allows",
                     )
                 asked = retry_after(response.headers, self._clock()) or 0.0
-                why = f"{_shown(url)} answered HTTP {status}; try {failures + 1}"
+                why = f"{shown(url)} answered HTTP {status}; try {failures + 1}"
                 yield from self._wait(max(self._backoff(failures), asked), why)
                 continue
             if 200 <= status < 300 or (status == 304 and (etag or last_modified)):
@@ -389,11 +263,11 @@ class ApiClient:
                 if spent is not None:
                     self._resume_at = self._clock() + spent
                 return response
-            detail = _quote(response, hdrs)
+            detail = quote(response, hdrs)
             raise HttpError(
-                f"{method} {_shown(url)} answered HTTP {status}: {detail}",
+                f"{method} {shown(url)} answered HTTP {status}: {detail}",
                 status=status,
-                url=_shown(url),
+                url=shown(url),
                 detail=detail,
                 plugin=self.plugin,
                 hint="not retried: the request itself was refused",
@@ -424,128 +298,3 @@ class ApiClient:
             left -= step
             if left > 1e-6:  # not a float crumb: another slice follows
                 yield step
-
-
-@final
-class Pages(Iterator[Page]):
-    """The pages of one listing, fetched one at a time as you iterate.
-
-    A page that hits a rate limit is asked for again after the wait: the listing goes on
-    from the same page. Waits longer than ``max_sleep_s`` come as pauses
-    (``page.waiting > 0``, no items) between which the caller may yield a checkpoint.
-
-    Attributes:
-        not_modified: True when the conditional first request got 304 (no pages follow).
-        etag: the first page's ETag, for the next run's conditional request.
-        last_modified: the first page's Last-Modified, likewise.
-        count: pages fetched so far.
-
-    Raises:
-        PluginError: a page that is not JSON, or a next page pointing back to a page
-            already fetched (a cursor or Link loop).
-    """
-
-    __slots__ = (
-        "_api",
-        "_etag_in",
-        "_exchange",
-        "_headers",
-        "_loop",
-        "_modified_in",
-        "_next",
-        "_pagination",
-        "_seen",
-        "count",
-        "etag",
-        "last_modified",
-        "max_pages",
-        "not_modified",
-    )
-
-    def __init__(
-        self,
-        api: ApiClient,
-        url: str,
-        pagination: Pagination,
-        headers: Mapping[str, str] | None,
-        etag: str | None,
-        last_modified: str | None,
-        max_pages: int,
-    ) -> None:
-        self._api = api
-        self._pagination = pagination
-        self._headers = headers
-        self._etag_in = etag
-        self._modified_in = last_modified
-        self._next: str | None = url
-        self._seen: set[str] = set()
-        self._exchange: Generator[float, None, HttpResponse] | None = None
-        self._loop: PluginError | None = None
-        self.max_pages = max_pages
-        self.count = 0
-        self.not_modified = False
-        self.etag: str | None = None
-        self.last_modified: str | None = None
-
-    def __iter__(self) -> Pages:
-        return self
-
-    def __next__(self) -> Page:
-        if self._loop is not None:
-            loop, self._loop = self._loop, None
-            raise loop
-        url = self._next
-        if url is None or (self.max_pages and self.count >= self.max_pages):
-            raise StopIteration
-        if self._exchange is None:
-            first = self.count == 0
-            self._exchange = self._api._exchange(
-                "GET",
-                url,
-                self._headers,
-                None,
-                self._etag_in if first else None,
-                self._modified_in if first else None,
-            )
-        try:
-            slept = next(self._exchange)
-        except StopIteration as done:
-            self._exchange = None
-            return self._page(url, done.value)
-        except BaseException:
-            self._next, self._exchange = None, None
-            raise
-        return Page(items=[], number=self.count + 1, url=url, response=None, waiting=slept)
-
-    def _page(self, url: str, response: HttpResponse) -> Page:
-        self._seen.add(url)
-        self.count += 1
-        if self.count == 1:
-            self.etag = response.headers.get("etag")
-            self.last_modified = response.headers.get("last-modified")
-        if response.status == 304:
-            self.not_modified = True
-            self._next = None
-            raise StopIteration
-        try:
-            body = response.json() if response.content else None
-        except ValueError:
-            self._next = None
-            raise PluginError(
-                f"page {self.count} of {_shown(url)} is not JSON: "
-                f"{_quote(response, {**self._api.headers, **(self._headers or {})})}",
-                plugin=self._api.plugin,
-            ) from None
-        items = self._pagination.items(body)
-        nxt = self._pagination.next_url(url, response, body, items)
-        if nxt is not None and nxt in self._seen:
-            # This page's items are good; the loop ends the listing when the next is asked.
-            self._loop = PluginError(
-                f"pagination loops: page {self.count} of {_shown(url)} points back to a "
-                "page already fetched",
-                plugin=self._api.plugin,
-                hint="the server repeats a cursor or a next link; the listing stopped there",
-            )
-            nxt = None
-        self._next = nxt
-        return Page(items=items, number=self.count, url=url, response=response, body=body)

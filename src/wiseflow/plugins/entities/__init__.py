@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from wiseflow.plugins._shared.extract import KINDS, extract
+
 from ._analyzer import EntitiesAnalyzer
-from .extract import KINDS, extract
 
 __all__ = ["KINDS", "EntitiesAnalyzer", "extract"]

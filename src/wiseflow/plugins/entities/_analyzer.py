@@ -9,30 +9,15 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from wiseflow import AnalyzerPlugin, Figure, PluginContext, Record
-
-from .extract import KINDS, extract
+from wiseflow.plugins._shared.extract import KINDS, extract
+from wiseflow.plugins._shared.ranking import LABELS, ranked
 
 __all__ = ["EntitiesAnalyzer"]
 
 # Kinds that make useful graph nodes. Versions are too many and too specific; e-mail
 # domains are hubs (debian.org pairs with everyone) that crowd out the real pairs.
 _GRAPH_KINDS = ("cve", "package", "person", "issue", "domain")
-LABELS = {
-    "cve": "CVEs",
-    "package": "packages",
-    "version": "versions",
-    "person": "people",
-    "email_domain": "e-mail domains",
-    "domain": "web domains",
-    "issue": "issue references",
-}
 _PAIR_LIMIT = 200_000  # distinct pairs kept before singletons are pruned (bounded memory)
-
-
-def ranked(counter: Counter[Any], n: int | None = None) -> list[tuple[Any, int]]:
-    """Most common first, ties broken by value, so every process ranks alike."""
-    items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
-    return items if n is None else items[:n]
 
 
 class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -155,7 +140,7 @@ class EntitiesAnalyzer(AnalyzerPlugin):
         }
 
     def render(self, result: dict[str, Any]) -> list[Figure | str]:
-        from wiseflow.plugins.trends.charts import bar_chart
+        from wiseflow.plugins._shared.charts import bar_chart
 
         figures: list[Figure | str] = []
         for kind in ("cve", "package", "person", "issue", "domain", "email_domain"):

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from wiseflow import AnalyzerPlugin, Figure, PluginContext, Record
-from wiseflow.plugins.entities._analyzer import LABELS, ranked
-from wiseflow.plugins.entities.extract import KINDS, extract
+from wiseflow.plugins._shared.extract import KINDS, extract
+from wiseflow.plugins._shared.ranking import LABELS, ranked
 
 from ._periods import label, period_index
 from .stats import bursts, forecast, mann_kendall
@@ -157,7 +157,7 @@ class TrendsAnalyzer(AnalyzerPlugin):
         }
 
     def render(self, result: dict[str, Any]) -> list[Figure | str]:
-        from .charts import line_chart
+        from wiseflow.plugins._shared.charts import line_chart
 
         labels = result.get("labels") or []
         if not labels:

@@ -1,4 +1,4 @@
-"""Rule-based entity extraction from a record (shared with the ``trends`` analyzer).
+"""Rule-based entity extraction from a record (used by the ``entities`` and ``trends`` analyzers).
 
 Kinds: ``cve`` (CVE-2024-1234), ``package`` (``data.package`` and "pkg (1.2-3)"
 mentions), ``version``, ``person`` (the record's author), ``email_domain``, ``domain``
