@@ -50,8 +50,9 @@ class DataDirGuard:
 
     #: The largest share of wall time spent scanning one data dir.
     BUDGET = 0.05
-    __slots__ = ("__weakref__", "_lock", "_next_at", "kill", "last_cost_s", "max_bytes",
-                 "max_files", "on_exceeded", "path", "plugin", "scans", "tripped")  # fmt: skip
+    __slots__ = ("__weakref__", "_lock", "_next_at", "_watch_at", "kill", "last_cost_s",
+                 "max_bytes", "max_files", "on_exceeded", "path", "plugin", "scans",
+                 "tripped")  # fmt: skip
 
     def __init__(
         self,
@@ -71,7 +72,8 @@ class DataDirGuard:
         self.kill = kill
         self.tripped: QuotaExceeded | None = None  # found by the watcher, not yet reported
         self._lock = threading.Lock()
-        self._next_at = 0.0
+        self._next_at = 0.0  # the next check after a call (throttled to BUDGET)
+        self._watch_at = 0.0  # the watcher thread's next scan (throttled alike)
         self.last_cost_s = 0.0
         self.scans = 0
 
@@ -99,9 +101,9 @@ class DataDirGuard:
 
     def watch(self) -> None:
         """From the watcher thread: scan when due; on a crossing kill the worker, keep the error."""
-        if self.tripped is not None or time.monotonic() < self._next_at:
+        if self.tripped is not None or time.monotonic() < self._watch_at:
             return
-        err = self.over()
+        err = self.over(watcher=True)
         if err is None:
             return
         with self._lock:
@@ -109,14 +111,22 @@ class DataDirGuard:
         if self.kill is not None:
             self.kill()
 
-    def over(self) -> QuotaExceeded | None:
-        """Scan now: the WF403 for the limit crossed, or None."""
+    def over(self, *, watcher: bool = False) -> QuotaExceeded | None:
+        """Scan now: the WF403 for the limit crossed, or None.
+
+        The watcher thread and the calling thread keep separate schedules: a scan the watcher
+        made in the middle of a call (perhaps before the call wrote its files) never stands
+        in for the check after that call.
+        """
         t0 = time.monotonic()
         files, size = measure(self.path, self.max_files, self.max_bytes)
         done = time.monotonic()
         self.scans += 1
         self.last_cost_s = done - t0
-        self._next_at = done + self.last_cost_s / self.BUDGET
+        if watcher:
+            self._watch_at = done + self.last_cost_s / self.BUDGET
+        else:
+            self._next_at = done + self.last_cost_s / self.BUDGET
         if files > self.max_files:
             return QuotaExceeded(
                 f"plugin '{self.plugin}' has more than {self.max_files:,} files in its data "

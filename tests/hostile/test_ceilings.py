@@ -308,8 +308,13 @@ def test_a_plugin_filling_its_data_dir_is_stopped_with_wf403(
     assert _codes(doc) == ["WF403"]
     assert ceiling in _message(doc, "WF403")
     fates = _fates(doc, 12)
-    assert [fates[f"r{i}"] for i in range(4)] == ["stored"] * 4
-    assert [fates[f"r{i}"] for i in range(4, 8)] == ["WF403"] * 4
+    assert [fates[f"r{i}"] for i in range(4)] == ["stored"] * 4  # before the attack
+    # Found after the call that wrote the files, or, as scans are throttled to 5 % of the
+    # time (docs/security.md), after the next one: that batch is dead-lettered, no later
+    # record is stored, and the plugin is out.
+    hit = 4 if fates["r4"] == "WF403" else 8
+    assert [fates[f"r{i}"] for i in range(hit, hit + 4)] == ["WF403"] * 4, fates
+    assert all(fates[f"r{i}"] != "stored" for i in range(hit, 12)), fates
     assert doc["states"]["fill"] == "ERROR"
 
 
