@@ -129,7 +129,7 @@ def test_fork_bomb_hits_the_process_limit_and_dies_with_the_worker(
     pgid = out["pgid"]
     assert len(group_members(pgid)) > 1
     r.close()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # generous: only a failure waits it out (busy machine)
     while group_members(pgid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert group_members(pgid) == []
@@ -143,7 +143,7 @@ def test_grandchild_cannot_escape_the_process_group(sandbox: RunnerFactory) -> N
     assert pgid is not None
     assert os.getpgid(child) == pgid
     r.close()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # generous: only a failure waits it out
     while group_members(pgid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert group_members(pgid) == []
