@@ -1,8 +1,9 @@
 """The record contract's per-field checks: each field's type and value, and JSON data.
 
 Each check returns the value to keep or raises ``TypeError`` (wrong type) or ``ValueError``
-(wrong value) naming the field (``Record.tags[1]``, ``Record.data['a'][0]``). A contract
-module like ``_record``, which runs them from ``Record.__post_init__``: stdlib only.
+(wrong value) naming the field (``Record.tags[1]``, ``Record.data['a'][0]``). Part of
+the plugin contract, like ``_record`` whose ``Record.__post_init__`` runs them: sandbox
+workers import it, so it imports the standard library only.
 """
 
 import reprlib
