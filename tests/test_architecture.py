@@ -13,6 +13,7 @@ import wiseflow
 ROOT = Path(wiseflow.__file__).parent
 CONTRACT = {
     "_record",
+    "_fields",  # the record's per-field checks
     "_plugin",
     "_context",
     "_errors",

@@ -13,21 +13,27 @@ Checks, each reported with a message (SPEC §13):
   the broker for nothing else (no WF301).
 
 At level ``sandboxed`` (the default) the plugin's code runs only in a confined worker.
+This module finds the plugin, runs the suite and reports; ``_conformance_checks`` holds
+the checks that look at a loaded plugin.
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, final
 
 import msgspec
 
+from ._conformance_checks import (
+    KIND_CHECKS,
+    SAMPLE_RECORDS,
+    kind_check_name,
+    schema_check,
+    shutdown_check,
+)
 from ._errors import WiseflowError
-from ._record import Checkpoint, Record
 from ._suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -35,36 +41,12 @@ if TYPE_CHECKING:
 
     from ._assembly import Located
     from ._discovery import Candidate
-    from ._handle import PluginHandle
     from ._kit import HttpAnswer
     from ._manager import PluginManager
     from ._manifest import Manifest
 
 __all__ = ["SAMPLE_RECORDS", "CheckResult", "ConformanceReport", "conformance"]
 
-#: What processors and analyzers are given: varied kinds, empty fields, markup, Unicode.
-SAMPLE_RECORDS: tuple[Record, ...] = (
-    Record(
-        id="s1", source="sample", kind="article", time=datetime(2024, 1, 2, tzinfo=UTC),
-        title="Hello world", text="<p>Hello <b>world</b>, from Berlin.</p>",
-        url="https://example.org/1", author="ada", tags=("news",), data={"n": 1},
-    ),
-    Record(
-        id="s2", source="sample", kind="issue", time=datetime(2024, 2, 3, tzinfo=UTC),
-        title="Crash on start", text="Segfault when starting with an empty config.",
-        tags=("bug", "urgent"), data={"number": 2},
-    ),
-    Record(id="s3", source="sample"),
-    Record(
-        id="s4", source="other", kind="commit", title="Fix typo",
-        text="Ünïcödé text — naïve café, 東京", author="bob",
-    ),
-    Record(
-        id="s5", source="sample", kind="changelog-entry", time=datetime(2024, 3, 4, tzinfo=UTC),
-        title="1.2.0", text="Security fix for CVE-2024-0001 in the parser.",
-        data={"version": "1.2.0"},
-    ),
-)  # fmt: skip
 
 _MANIFEST_CODES = frozenset({"WF101"})
 _INTERFACE_CODES = frozenset({"WF102", "WF103"})
@@ -111,14 +93,6 @@ class _Suite:
     def skip(self, names: list[str], why: str) -> None:
         for name in names:
             self.add(name, False, f"not run: {why}")
-
-
-def _kind_check(kind: str) -> str:
-    return {
-        "connector": "connector checkpoint",
-        "processor": "processor keeps ids",
-        "analyzer": "analyzer result",
-    }.get(kind, "kind contract")
 
 
 def conformance(
@@ -197,7 +171,7 @@ def _conformance(
         return ConformanceReport(report.plugin, False, tuple(suite.checks))
     name = spec.candidate.manifest.name
     kind = spec.candidate.manifest.kind
-    later[1] = _kind_check(kind)
+    later[1] = kind_check_name(kind)
     if config is None:
         config = dict(pm.config.plugin(name).config)
     deps = _dependencies(pm, spec.candidate.manifest)
@@ -296,7 +270,7 @@ def _run(
         except WiseflowError as exc:
             suite.skip(later, f"{exc.code}: {exc.message}")
             return
-        _schema_check(suite, handle.runner.config_schema())
+        suite.add("config schema", *schema_check(handle.runner.config_schema()))
         try:
             pm.start(name, config)
         except WiseflowError as exc:
@@ -304,11 +278,11 @@ def _run(
             suite.skip(later[1:], f"{exc.code}: {exc.message}{hint}")
             return
         try:
-            ok, message = _KIND_CHECKS[handle.kind](handle)
+            ok, message = KIND_CHECKS[handle.kind](handle)
         except WiseflowError as exc:
             ok, message = False, f"{exc.code}: {exc.message}"
         suite.add(later[1], ok, message)
-        suite.add(*_shutdown_check(handle))
+        suite.add(*shutdown_check(handle))
         if tap.denied:
             suite.add(
                 "permissions",
@@ -319,118 +293,3 @@ def _run(
             )
         else:
             suite.add("permissions", True, "used no permission beyond those it declares")
-
-
-def _schema_check(suite: _Suite, schema: dict[str, Any] | None) -> None:
-    if schema is None:
-        suite.add("config schema", True, "takes no config")
-        return
-    missing: list[str] = []
-    fields = 0
-    for definition in schema.get("$defs", {}).values():
-        for field, prop in definition.get("properties", {}).items():
-            fields += 1
-            if not (isinstance(prop, dict) and prop.get("description")):
-                missing.append(field)
-    if missing:
-        suite.add(
-            "config schema",
-            False,
-            f"field(s) without a description: {', '.join(missing)} "
-            '(use Annotated[T, msgspec.Meta(description="...")])',
-        )
-    else:
-        suite.add("config schema", True, f"{fields} field(s), each with a description")
-
-
-def _connector(handle: PluginHandle) -> tuple[bool, str]:
-    from ._kit import drive
-
-    records: list[Record] = []
-    checkpoints: list[Checkpoint] = []
-    delivered: set[str] = set()  # what came before a checkpoint counts as delivered
-    pending: list[str] = []
-    for item in handle.fetch(None):
-        if isinstance(item, Checkpoint):
-            checkpoints.append(item)
-            delivered.update(pending)
-            pending = []
-        elif isinstance(item, Record):  # a refused item (SkipRecord) is a dead letter
-            records.append(item)
-            pending.append(item.id)
-    wrong = sorted({r.source for r in records} - {handle.name})
-    if wrong:
-        return False, (
-            f"records carry source {wrong[0]!r}; a connector sets source=ctx.name ({handle.name!r})"
-        )
-    if not checkpoints:
-        return True, f"{len(records)} record(s), no Checkpoint: every run fetches from the start"
-    try:  # as the store keeps it: JSON (a datetime comes back as a string, a tuple a list)
-        stored = msgspec.json.decode(msgspec.json.encode(checkpoints[-1].state))
-    except (TypeError, msgspec.EncodeError) as exc:
-        return False, f"the last checkpoint's state cannot be stored as JSON: {exc}"
-    again = drive(handle, state=stored)
-    repeated = sorted(delivered & {r.id for r in again.records})
-    if repeated:
-        return False, (
-            f"fetching again from the last checkpoint delivered {len(repeated)} record(s) "
-            f"already delivered before it (ids {', '.join(repeated[:5])}); resume after "
-            "them, or yield no Checkpoint if the source cannot resume"
-        )
-    return True, (
-        f"{len(records)} record(s), {len(checkpoints)} checkpoint(s); a second fetch from "
-        f"the last one, as stored, repeated none ({len(again.records)} record(s))"
-    )
-
-
-def _processor(handle: PluginHandle) -> tuple[bool, str]:
-    from ._kit import drive
-
-    out = drive(handle, records=SAMPLE_RECORDS)
-    ids = {r.id for r in SAMPLE_RECORDS}
-    sources = {r.source for r in SAMPLE_RECORDS}
-    bad = [
-        r
-        for r in out.records
-        if r.source not in sources or not (r.id in ids or any(r.id.startswith(i) for i in ids))
-    ]
-    if bad:
-        r = bad[0]
-        return False, (
-            f"returned a record with id {r.id!r} and source {r.source!r}, which no input "
-            "had; keep the id and source of the record you change (a split record's id "
-            "starts with the original's)"
-        )
-    return True, (
-        f"{len(SAMPLE_RECORDS)} sample record(s) in, {len(out.records)} out, ids and sources kept"
-    )
-
-
-def _analyzer(handle: PluginHandle) -> tuple[bool, str]:
-    from ._kit import drive
-
-    out = drive(handle, records=SAMPLE_RECORDS)
-    if not isinstance(out.result, dict):
-        return False, f"result() returned {type(out.result).__name__}, not a dict"
-    try:
-        json.dumps(out.result, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        return False, f"result() is not JSON-serialisable: {exc}"
-    return True, f"result() is a JSON-serialisable dict with {len(out.result)} key(s)"
-
-
-_KIND_CHECKS: dict[str, Callable[[PluginHandle], tuple[bool, str]]] = {
-    "connector": _connector,
-    "processor": _processor,
-    "analyzer": _analyzer,
-}
-
-
-def _shutdown_check(handle: PluginHandle) -> tuple[str, bool, str]:
-    try:
-        for _ in range(2):
-            handle.runner.call("shutdown", [], handle.timeout_s)
-    except Exception as exc:  # in-process, the plugin's own exception comes as it is
-        message = exc.message if isinstance(exc, WiseflowError) else f"{type(exc).__name__}: {exc}"
-        return "shutdown idempotent", False, f"a second shutdown() failed: {message}"
-    return "shutdown idempotent", True, "shutdown() twice in a row did not fail"

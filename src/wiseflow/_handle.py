@@ -27,21 +27,15 @@ restarts a source from its last stored checkpoint on the next run.
 
 from __future__ import annotations
 
-import logging
-import warnings
 from collections.abc import Iterator
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, final
 
-from ._errors import (
-    SkipRecord,
-    WiseflowError,
-    WiseflowWarning,
-    WorkerCrashed,
-)
-from ._lifecycle import EventBus, Lifecycle, PluginEvent, PluginState
+from ._errors import SkipRecord, WiseflowError, WorkerCrashed
+from ._lifecycle import EventBus, Lifecycle, PluginState
 from ._manifest import Manifest
-from ._metering import CallStats, PluginMeter, ThreadLedger, soft_limit_reason
+from ._metering import CallStats, PluginMeter, ThreadLedger
+from ._notices import Notices, describe
 from ._plugin import Figure
 from ._record import Checkpoint, Record
 from ._resilience import (
@@ -61,8 +55,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CallStats", "PluginHandle"]
 
-log = logging.getLogger("wiseflow.handle")
-
 _ACTIVE = PluginState.ACTIVE
 _CLOSED = BreakerState.CLOSED
 
@@ -75,8 +67,8 @@ class PluginHandle:
     """
 
     __slots__ = (
-        "__weakref__", "breaker", "broker", "events", "judge", "level", "lifecycle", "manifest",
-        "meter", "name", "origin", "recovery", "retry", "router", "runner", "stats", "threads",
+        "__weakref__", "breaker", "broker", "judge", "level", "lifecycle", "manifest", "meter",
+        "name", "notices", "origin", "recovery", "retry", "router", "runner", "stats", "threads",
         "timeout_s",
     )  # fmt: skip
 
@@ -106,13 +98,13 @@ class PluginHandle:
         self.timeout_s = timeout_s
         self.stats = CallStats()
         self.retry = retry or NO_RETRY
-        self.events = events
+        self.notices = Notices(instance, lifecycle, events)
         self.breaker = breaker
         if breaker is not None:
-            breaker.on_change = self._breaker_changed
+            breaker.on_change = self.notices.breaker_changed
         self.meter = meter or PluginMeter(in_process=level == "trusted", pid=runner.pid)
         if self.meter.on_soft is None:
-            self.meter.on_soft = self._soft_limit
+            self.meter.on_soft = self.notices.soft_limit
         self.broker = broker  # its redactor and log limiter serve this plugin's failures
         self.threads = ThreadLedger(instance)
         self.judge = Judge(
@@ -170,6 +162,11 @@ class PluginHandle:
     @config.setter
     def config(self, value: dict[str, Any]) -> None:
         self.recovery.config = value
+
+    @property
+    def events(self) -> EventBus | None:
+        """The bus this plugin's events are published on (its manager's)."""
+        return self.notices.events
 
     def __repr__(self) -> str:
         return f"<PluginHandle {self.name} ({self.plugin} {self.version}) {self.state.value}>"
@@ -318,24 +315,6 @@ class PluginHandle:
         """Log lines of this plugin (output, log calls, denials) dropped by the rate limit."""
         return self.broker.limiter.dropped_total if self.broker is not None else 0
 
-    # -- events ----------------------------------------------------------------------------
-
-    def _publish(self, event: str, reason: str) -> None:
-        if self.events is not None:
-            state = self.state
-            self.events.publish(
-                PluginEvent(plugin=self.name, old=state, new=state, reason=reason, event=event)
-            )
-
-    def _breaker_changed(self, old: BreakerState, new: BreakerState, reason: str) -> None:
-        log.warning("plugin %s: breaker %s → %s (%s)", self.name, old.value, new.value, reason)
-        self._publish(f"breaker-{new.value}", reason)
-
-    def _soft_limit(self, resource: str, value: float, soft: float, hard: float | None) -> None:
-        reason = soft_limit_reason(resource, value, soft, hard)
-        self._publish("quota-soft", reason)
-        warnings.warn(WiseflowWarning(f"plugin '{self.name}': {reason}"), stacklevel=2)
-
     # -- lifecycle (the Recovery collaborator does the work) --------------------------------
 
     def initialize(self, config: dict[str, Any]) -> None:
@@ -410,23 +389,7 @@ class PluginHandle:
 
         ``sample`` reads the worker from the OS now (fuller: USS, children).
         """
-        if sample and not self.meter.in_process:
-            self.meter.sample(full=True)
-        return {
-            "name": self.name,
-            "plugin": self.plugin,
-            "version": self.version,
-            "kind": self.kind,
-            "origin": self.origin,
-            "level": self.level,
-            "state": self.state.value,
-            "pid": self.runner.pid(),
-            **self.stats.to_dict(),
-            "breaker": self.breaker.to_dict() if self.breaker else {"state": "closed"},
-            "fallback": self.fallback.name if self.fallback is not None else None,
-            "log_dropped": self.log_dropped,
-            "resources": self.meter.to_dict(),
-        }
+        return describe(self, sample=sample)
 
 
 def _close(it: Any) -> None:

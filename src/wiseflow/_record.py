@@ -7,23 +7,36 @@ int, finite float, str, list, dict), so that what a plugin makes is what the sto
 and what the other side of the wire decodes, at every level. :func:`record_problem` says
 what is wrong with a record built around the constructor (``force_setattr``,
 ``Record.__new__``, a ``data`` dict changed in place); the hosts call it where records
-enter them (see ``_sandbox._protocol`` and ``_inprocess``).
+enter them (see ``_sandbox._protocol`` and ``_inprocess``). The checks of each field are
+in ``_fields``.
 """
 
 # No `from __future__ import annotations` here: public Structs are re-homed to `wiseflow`,
 # and msgspec resolves string annotations through the class's module.
 
-import reprlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, final
 
 import msgspec
 
+from . import _fields
 from ._errors import PluginError, SkipRecord
+from ._fields import (
+    INT_MAX,
+    INT_MIN,
+    MAX_DEPTH,
+    dict_check,
+    flat_json,
+    got,
+    json_value,
+    tags_check,
+    time_check,
+)
 
 __all__ = [
+    "MAX_DEPTH",
     "Checkpoint",
     "Record",
     "already_checked",
@@ -38,16 +51,9 @@ __all__ = [
 _force = msgspec.structs.force_setattr
 _wire_encode = msgspec.msgpack.Encoder().encode
 _copy: Callable[["Record"], "Record"] = getattr(msgspec.Struct, "__copy__")  # noqa: B009 - untyped
-#: msgpack carries integers in [-2**63, 2**64 - 1]; JSON numbers beyond that are not kept.
-_INT_MIN = -(2**63)
-_INT_MAX = 2**64 - 1
-#: Nesting deeper than this is refused (the wire and JSON codecs recurse; cycles end here).
-MAX_DEPTH = 100
-_JSON = "JSON (None, bool, int, float, str, list or dict with str keys)"
-_PLAIN = frozenset({str, bool, type(None)})
-_repr = reprlib.Repr()
-_repr.maxstring = 60
-_repr.maxother = 60
+#: Bound here, not imported: CPython compiles ``NAME.get(...)`` on a name bound by an import
+#: as a module attribute load, which a dict's method misses (replace() was 20% slower).
+CHECKS = _fields.CHECKS
 _REFUSED_HINT = (
     "the plugin made a record that breaks the record contract (SPEC §2); construct records "
     "with Record(...) and replace(), which check every field, and do not change them in place"
@@ -131,8 +137,8 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         url, author, tags = self.url, self.author, self.tags
         if mode == _DATA:  # msgspec's typed decoding checked every type but the data's
             if not (self.id and self.source):
-                _CHECKS["id"](self.id)
-                _CHECKS["source"](self.source)
+                CHECKS["id"](self.id)
+                CHECKS["source"](self.source)
         else:
             if not (
                 type(self.id) is str
@@ -147,31 +153,31 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
                 and type(tags) is tuple
             ):
                 for name in ("id", "source", "kind", "title", "text", "url", "author"):
-                    _CHECKS[name](getattr(self, name))
+                    CHECKS[name](getattr(self, name))
                 if type(tags) is not tuple:
-                    _force(self, "tags", _tags(tags))
+                    _force(self, "tags", tags_check(tags))
             for tag in tags:
                 if type(tag) is not str:
-                    _tags(tags)  # raises, naming the tag
+                    tags_check(tags)  # raises, naming the tag
         data, annotations = self.data, self.annotations
         if type(data) is not dict:
-            _dict("data", data)
+            dict_check("data", data)
         else:  # inline: a flat dict of str keys and JSON scalars is the usual data
             for k, v in data.items():
                 tv = type(v)
                 if type(k) is str and (tv is str or tv is bool or v is None):
                     continue
                 if type(k) is str and (
-                    (tv is int and _INT_MIN <= v <= _INT_MAX) or (tv is float and v - v == 0.0)
+                    (tv is int and INT_MIN <= v <= INT_MAX) or (tv is float and v - v == 0.0)
                 ):
                     continue
-                _dict("data", data)  # walks it once, naming the first bad value
+                dict_check("data", data)  # walks it once, naming the first bad value
                 break
-        if type(annotations) is not dict or (annotations and _flat_json(annotations)):
-            _dict("annotations", annotations)
+        if type(annotations) is not dict or (annotations and flat_json(annotations)):
+            dict_check("annotations", annotations)
         t = self.time
         if t is not None:
-            utc = _time(t)
+            utc = time_check(t)
             if utc is not t:
                 _force(self, "time", utc)
 
@@ -183,7 +189,7 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         """
         new: Record = _copy(self)
         for name, value in changes.items():
-            check = _CHECKS.get(name)
+            check = CHECKS.get(name)
             if check is None:
                 raise TypeError(f"Record has no field {name!r}")
             _force(new, name, check(value))
@@ -192,10 +198,10 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     def annotate(self, key: str, value: Any) -> "Record":
         """A copy with ``annotations[key] = value`` (``value`` must be JSON)."""
         if type(key) is not str:
-            raise TypeError(f"Record.annotations: keys must be str, got {_got(key)}")
+            raise TypeError(f"Record.annotations: keys must be str, got {got(key)}")
         t = type(value)
         if not (t is str or t is bool or value is None):  # a scalar needs no walk
-            _json_value(value, f"annotations[{key!r}]")
+            json_value(value, f"annotations[{key!r}]")
         new: Record = _copy(self)
         _force(new, "annotations", {**self.annotations, key: value})
         return new
@@ -208,7 +214,7 @@ def record_problem(record: Any) -> str | None:
     place): the same checks as the constructor, one walk of ``data`` and ``annotations``.
     """
     if type(record) is not Record:
-        return f"expected a Record, got {_got(record)}"
+        return f"expected a Record, got {got(record)}"
     if _checked.mode != _FULL:
         return None  # never: records are not screened while being decoded
     try:
@@ -296,169 +302,12 @@ def fields_problem(fields: Mapping[Any, Any]) -> str | None:
     if missing:
         return f"Record.{missing[0]}: missing"
     try:
-        for name, check in _CHECKS.items():
+        for name, check in CHECKS.items():
             if name in fields:
                 check(fields[name])
     except (TypeError, ValueError) as exc:
         return str(exc)
     return None
-
-
-# -- the per-field checks: each returns the value to keep, or raises naming the field --------
-
-
-def _got(value: Any) -> str:
-    """``value`` for a message: its type and a short repr (never raises)."""
-    try:
-        shown = _repr.repr(value)
-    except Exception:
-        shown = "(no repr)"
-    return f"{type(value).__name__} {shown}"
-
-
-def _str(name: str, *, empty: bool = True, none: bool = False) -> Callable[[Any], Any]:
-    def check(value: Any) -> Any:
-        if type(value) is str:
-            if not value and not empty:
-                raise ValueError(f"Record.{name}: must not be empty")
-            return value
-        if value is None and none:
-            return value
-        what = "a str or None" if none else "a str"
-        raise TypeError(f"Record.{name}: expected {what}, got {_got(value)}")
-
-    return check
-
-
-def _tags(value: Any) -> tuple[str, ...]:
-    if type(value) is not tuple and not isinstance(value, list | tuple):
-        raise TypeError(f"Record.tags: expected a tuple or list of str, got {_got(value)}")
-    for i, tag in enumerate(value):
-        if type(tag) is not str:
-            raise TypeError(f"Record.tags[{i}]: expected a str, got {_got(tag)}")
-    return value if type(value) is tuple else tuple(value)
-
-
-def _time(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        raise TypeError(
-            f"Record.time: expected a timezone-aware datetime or None, got {_got(value)}"
-        )
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"Record.time: must be timezone-aware, got naive {value!r}")
-    return value.astimezone(UTC) if value.utcoffset() else value
-
-
-def _dict(name: str, value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise TypeError(f"Record.{name}: expected a dict with str keys, got {_got(value)}")
-    _json_value(value, name)
-    return value
-
-
-def _data(value: Any) -> dict[str, Any]:
-    return _dict("data", value)
-
-
-def _annotations(value: Any) -> dict[str, Any]:
-    return _dict("annotations", value)
-
-
-_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "id": _str("id", empty=False),
-    "source": _str("source", empty=False),
-    "kind": _str("kind"),
-    "time": _time,
-    "title": _str("title"),
-    "text": _str("text"),
-    "url": _str("url", none=True),
-    "author": _str("author", none=True),
-    "tags": _tags,
-    "data": _data,
-    "annotations": _annotations,
-}
-
-
-def _flat_json(d: dict[Any, Any]) -> bool | None:
-    """None when ``d`` is a dict of str keys to JSON scalars (the fast, common case).
-
-    Anything else (a nested value, or a wrong one) returns True: the caller then walks it.
-    """
-    for k, v in d.items():
-        t = type(v)
-        if type(k) is not str:
-            return True
-        if t is str or t is bool or v is None:
-            continue
-        if t is int:
-            if _INT_MIN <= v <= _INT_MAX:
-                continue
-            return True
-        if t is float and v - v == 0.0:  # finite (inf - inf and nan - nan are nan)
-            continue
-        return True
-    return None
-
-
-def _json_value(value: Any, where: str) -> None:
-    """Raise naming the path (``data['a'][0]``) of the first value in ``value`` not JSON."""
-    bad = _walk(value, 0)
-    if bad is None:
-        return
-    path, exc = bad
-    path.reverse()
-    if len(path) > 8:  # a cycle or a deep tree: the start and the end say where
-        path[4:-3] = ["..."]
-    raise type(exc)(f"Record.{where}{''.join(path)}: {exc}")
-
-
-def _walk(value: Any, depth: int) -> tuple[list[str], TypeError | ValueError] | None:
-    """None when ``value`` is JSON; else the path to the first bad value (innermost first)
-    and the error. Scalars inside containers are checked inline: no call per item."""
-    if isinstance(value, dict):
-        pairs: Iterable[tuple[Any, Any]] = value.items()
-    elif isinstance(value, list):
-        pairs = enumerate(value)
-    else:
-        return _scalar(value)
-    if depth >= MAX_DEPTH:
-        return [], ValueError(f"nested deeper than {MAX_DEPTH} levels (or a cycle)")
-    keyed = isinstance(value, dict)
-    if not keyed and _PLAIN.issuperset(map(type, value)):
-        return None  # a list of strings (files, labels): checked in C, no loop here
-    for k, v in pairs:
-        if keyed and type(k) is not str:
-            return [], TypeError(f"keys must be str, got {_got(k)}")
-        t = type(v)
-        if t is str or t is bool or v is None:
-            continue
-        if t is int and _INT_MIN <= v <= _INT_MAX:
-            continue
-        if t is float and v - v == 0.0:
-            continue
-        bad = _walk(v, depth + 1)
-        if bad is not None:
-            bad[0].append(f"[{k!r}]")
-            return bad
-    return None
-
-
-def _scalar(value: Any) -> tuple[list[str], TypeError | ValueError] | None:
-    t = type(value)
-    if t is str or t is bool or value is None:
-        return None
-    if t is int:
-        if _INT_MIN <= value <= _INT_MAX:
-            return None
-        return [], ValueError(f"integer {value} is outside the 64-bit range JSON data keeps")
-    if t is float:
-        if value - value == 0.0:
-            return None
-        return [], ValueError(f"expected a finite float, got {value!r}")
-    hint = " (use a list)" if isinstance(value, tuple | set | frozenset) else ""
-    return [], TypeError(f"expected {_JSON}, got {_got(value)}{hint}")
 
 
 _wire_decoder = msgspec.msgpack.Decoder(Record)

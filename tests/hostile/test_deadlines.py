@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 from sandbox_kit import RunnerFactory, process_alive, write_plugin
 
+import wiseflow
 from wiseflow import PluginTimeout, Record, WorkerCrashed
 from wiseflow._operator import OperatorConfig, PluginPolicy, Retry
-from wiseflow._pipeline import parse_pipeline, run_pipeline
+from wiseflow._pipeline import parse_pipeline
 from wiseflow._sandbox._protocol import Call, CapReply, CapRequest, Chunk, Fail, Result
 from wiseflow._sandbox._runner import WorkerRunner
 from wiseflow._store import Store
@@ -427,17 +428,15 @@ def test_one_hostile_source_does_not_stall_the_other(tmp_path: Path) -> None:
         data_dir=tmp_path / "wf",
         config=OperatorConfig(plugins={"flood": once, "good": once}),
     )
-    store = Store.open(tmp_path / "wf.db")
     pipeline = parse_pipeline(
         '[pipeline]\nname = "t"\nbatch_size = 50\n'
         '[[sources]]\nplugin = "flood"\n[[sources]]\nplugin = "good"\n'
     )
     done: list[Any] = []
     try:
-        sources = [pm.start("flood"), pm.start("good")]
         start = time.monotonic()
         t = threading.Thread(
-            target=lambda: done.append(run_pipeline(pipeline, store, sources, report="")),
+            target=lambda: done.append(wiseflow.run_pipeline(pipeline, manager=pm, report="")),
             daemon=True,
         )
         t.start()
@@ -446,11 +445,11 @@ def test_one_hostile_source_does_not_stall_the_other(tmp_path: Path) -> None:
         assert done, "the run did not end"
         summary = done[0]
         assert seconds <= TIMEOUT + 15
-        assert store.count() == 300
+        with Store.open(tmp_path / "wf") as store:
+            assert store.count() == 300
         assert [(e["plugin"], e["code"]) for e in summary.errors] == [("flood", "WF401")]
     finally:
         pm.close()
-        store.close()
 
 
 def test_ordinary_calls_still_work_after_a_timeout(sandbox: RunnerFactory) -> None:

@@ -1,8 +1,8 @@
 """A record breaking the contract is refused alone, naming the field, the same at every level.
 
-Real plugin folders run through the plugin manager's handles, trusted (in the host) and
-sandboxed (a confined worker): what the run stores, dead-letters and reports must not
-depend on the level.
+Real plugin folders run with ``wiseflow.run_pipeline`` on a plugin manager, trusted (in
+the host) and sandboxed (a confined worker): what the run stores, dead-letters and reports
+must not depend on the level.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+import wiseflow
 from wiseflow import SandboxUnavailable
 from wiseflow._manager import PluginManager
-from wiseflow._pipeline import load_pipeline, run_pipeline
 from wiseflow._store import Store
 
 LEVELS = ["trusted", "sandboxed"]
@@ -85,22 +85,18 @@ def _run(root: Path, level: str, connector: str, processor: str | None = None) -
         _plugin(root, "proc", "processor", processor)
         pipe += '[[processors]]\nplugin = "proc"\n'
     (root / "p.toml").write_text(pipe)
-    pipeline = load_pipeline(root / "p.toml")
     try:
-        with (
-            Store.open(root / "data") as store,
-            PluginManager(
-                plugin_dirs=[root / "plugins"], entry_points=False, data_dir=root / "wf",
-                level=level, cache=False,
-            ) as pm,
-        ):  # fmt: skip
-            stages = [pm.start("src")], [pm.start("proc")] if processor else []
-            doc = run_pipeline(pipeline, store, *stages, report="").to_dict()
-            doc["stored_ids"] = sorted(r.id for r in store.records())
-            doc["dead"] = store.dead_letters()
-            doc["checkpoint"] = store.checkpoint("src")
+        with PluginManager(
+            plugin_dirs=[root / "plugins"], entry_points=False, data_dir=root / "wf",
+            level=level, cache=False,
+        ) as pm:  # fmt: skip
+            doc = wiseflow.run_pipeline(root / "p.toml", manager=pm, report="").to_dict()
     except SandboxUnavailable as exc:  # pragma: no cover - depends on the kernel
         pytest.skip(f"sandbox unavailable here: {exc}")
+    with Store.open(root / "wf") as store:
+        doc["stored_ids"] = sorted(r.id for r in store.records())
+        doc["dead"] = store.dead_letters()
+        doc["checkpoint"] = store.checkpoint("src")
     return doc
 
 
@@ -147,7 +143,7 @@ def test_what_the_wire_mends_is_stored_the_same_at_every_level(tmp_path: Path, l
     """A tuple or set put in data in place is stored as a list, as msgpack carries it."""
     doc = _run(tmp_path, level, CONNECTOR.replace("BAD", 'bypass(data={"t": (1, 2), "s": {3}})'))
     assert doc["stored_ids"] == sorted([*GOOD_IDS, "bad"]) and doc["dead"] == []
-    with Store.open(tmp_path / "data") as store:
+    with Store.open(tmp_path / "wf") as store:
         (mended,) = [r for r in store.records() if r.id == "bad"]
     assert mended.data == {"t": [1, 2], "s": [3]}
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import msgspec
 
-from wiseflow._pipeline import load_pipeline, local_stages, run_pipeline
-from wiseflow._store import Store
+import wiseflow
+from wiseflow._operator import OperatorConfig, Policy
+from wiseflow._pipeline import load_pipeline
 
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -24,7 +25,7 @@ def test_examples_name_installed_plugins() -> None:
         load_pipeline(f, known_plugins=known)
 
 
-def test_debian_security_runs_and_writes_a_report(tmp_path: Path, store: Store) -> None:
+def test_debian_security_runs_and_writes_a_report(tmp_path: Path) -> None:
     """The main job over generated changelogs stores every entry and writes report.html."""
     import importlib.util
 
@@ -37,14 +38,12 @@ def test_debian_security_runs_and_writes_a_report(tmp_path: Path, store: Store) 
     pipeline = load_pipeline(EXAMPLES / "debian-security.toml")
     source = msgspec.structs.replace(pipeline.sources[0], config={"root": str(tmp_path / "doc")})
     pipeline = msgspec.structs.replace(pipeline, sources=(source,))
-    stages = local_stages(pipeline, tmp_path / "data")
     report = tmp_path / "report.html"
-    try:
-        summary = run_pipeline(pipeline, store, *stages, report=report).to_dict()
-    finally:
-        for group in stages:
-            for s in group:
-                s.close()
+    config = OperatorConfig(policy=Policy(level="trusted"))  # in the host, as a test would run it
+    result = wiseflow.run_pipeline(
+        pipeline, config=config, data_dir=tmp_path / "data", report=report
+    )
+    summary = result.to_dict()
     assert summary["status"] == "ok", summary["errors"]
     assert summary["records"]["stored"] == expected
     assert summary["report"] == str(report)

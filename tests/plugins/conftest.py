@@ -9,7 +9,11 @@ from typing import Any
 import pytest
 from plugin_helpers import FIXTURES, commit, git, make_changelogs, replay_server
 
-from wiseflow._pipeline import RunSummary, local_stage, parse_pipeline, run_pipeline
+import wiseflow
+from wiseflow import RunResult
+from wiseflow._grants import Grant
+from wiseflow._operator import OperatorConfig, PluginPolicy, Policy
+from wiseflow._pipeline import parse_pipeline
 from wiseflow._store import Store
 
 
@@ -45,32 +49,33 @@ def replay() -> Iterator[Any]:
         yield srv
 
 
-Runner = Callable[..., tuple[RunSummary, Store]]
+Runner = Callable[..., tuple[RunResult, Store]]
 
 
 @pytest.fixture
-def run(tmp_path: Path) -> Iterator[Runner]:
-    """Run a pipeline given as TOML text with installed plugins, in-process."""
-    opened: list[Any] = []
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runner]:
+    """Run a pipeline given as TOML text with installed plugins, trusted (in-process), with
+    ``wiseflow.run_pipeline``: each plugin granted what its manifest declares; ``secrets``
+    are set in the environment the plugins read."""
+    opened: list[Store] = []
 
     def go(text: str, *, full_refresh: bool = False, secrets: dict[str, str] | None = None,
-           report: str | None = "") -> tuple[RunSummary, Store]:  # fmt: skip
+           report: str | None = "") -> tuple[RunResult, Store]:  # fmt: skip
+        for name, value in (secrets or {}).items():
+            monkeypatch.setenv(name, value)
         pipeline = parse_pipeline(text)
+        granted = PluginPolicy(grant=Grant(all=True))
+        config = OperatorConfig(
+            policy=Policy(level="trusted"), plugins={st.plugin: granted for st in pipeline.stages}
+        )
         data = tmp_path / "data"
-
-        def build(specs: Any) -> list[Any]:
-            return [
-                local_stage(s.plugin, name=s.name, config=s.config, data_dir=data, secrets=secrets)
-                for s in specs
-            ]
-
-        stages = build(pipeline.sources), build(pipeline.processors), build(pipeline.analyzers)
-        opened.extend(s for group in stages for s in group)
-        store = Store.open(data)
-        opened.append(store)
-        summary = run_pipeline(pipeline, store, *stages, full_refresh=full_refresh, report=report)
-        return summary, store
+        result = wiseflow.run_pipeline(
+            pipeline, config=config, data_dir=data, full_refresh=full_refresh,
+            report=report,
+        )  # fmt: skip
+        opened.append(Store.open(data))
+        return result, opened[-1]
 
     yield go
-    for thing in opened:
-        thing.close()
+    for store in opened:
+        store.close()

@@ -1,4 +1,4 @@
-"""Through the streaming engine: failing plugins never lose records —
+"""Runs (``wiseflow.run_pipeline``) with failing plugins never lose records —
 counts in == stored + dead letters, whatever fails."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from resilience_kit import config, policy, write_plugin
 
+import wiseflow
 from wiseflow import (
     Checkpoint,
     ConnectorPlugin,
@@ -22,7 +23,7 @@ from wiseflow import (
     Record,
     TransientError,
 )
-from wiseflow._pipeline import parse_pipeline, run_pipeline
+from wiseflow._pipeline import parse_pipeline
 from wiseflow._store import Store
 
 
@@ -65,25 +66,22 @@ class Spare(ProcessorPlugin):
         return [r.annotate("by", "spare") for r in batch]
 
 
-def _run(tmp_path: Path, pm: Any, processors: list[str], batch: int = 8) -> tuple[Any, Store]:
-    pipeline = parse_pipeline(
-        f'[pipeline]\nname = "t"\nbatch_size = {batch}\n[[sources]]\nplugin = "source"\n'
-    )
-    store = Store.open(tmp_path / "wf.db")
-    summary = run_pipeline(pipeline, store, [pm.start("source")], [pm.start(p) for p in processors])
-    return summary, store
+def _run(pm: Any, processors: list[str], batch: int = 8) -> tuple[Any, Store]:
+    """Run ``source`` into ``processors`` on ``pm``; the result, and the store it wrote."""
+    text = f'[pipeline]\nname = "t"\nbatch_size = {batch}\n[[sources]]\nplugin = "source"\n'
+    text += "".join(f'[[processors]]\nplugin = "{p}"\n' for p in processors)
+    result = wiseflow.run_pipeline(parse_pipeline(text), manager=pm)
+    return result, Store.open(pm.data_dir)
 
 
-def test_bad_record_is_dead_lettered_and_the_rest_delivered(
-    tmp_path: Path, wiseflow_manager: Any
-) -> None:
+def test_bad_record_is_dead_lettered_and_the_rest_delivered(wiseflow_manager: Any) -> None:
     """One always-failing record becomes one dead letter; transient blips are retried; the
     other 39 records are stored; the breaker stays closed."""
     Picky.calls = 0
     pm = wiseflow_manager(
         Source, Picky, config=config(picky=policy(attempts=3, failures=3, reset_s=60))
     )
-    summary, store = _run(tmp_path, pm, ["picky"])
+    summary, store = _run(pm, ["picky"])
     dead = store.dead_letters()
     assert [d["record_id"] for d in dead] == ["r13"]
     assert summary.fetched == 40 == store.count() + len(dead)
@@ -92,9 +90,7 @@ def test_bad_record_is_dead_lettered_and_the_rest_delivered(
     store.close()
 
 
-def test_failing_processor_hands_over_to_its_fallback_in_a_run(
-    tmp_path: Path, wiseflow_manager: Any
-) -> None:
+def test_failing_processor_hands_over_to_its_fallback_in_a_run(wiseflow_manager: Any) -> None:
     """A processor that is down opens its breaker; its fallback processes the rest; every
     record is stored or dead-lettered."""
     down = Manifest(name="down", version="1.0.0", kind="processor", entry="x:y", fallback="spare")
@@ -105,7 +101,7 @@ def test_failing_processor_hands_over_to_its_fallback_in_a_run(
         (spare, Spare),
         config=config(down=policy(attempts=2, failures=2, reset_s=60)),
     )
-    summary, store = _run(tmp_path, pm, ["down"])
+    summary, store = _run(pm, ["down"])
     stored = list(store.records())
     assert summary.fetched == 40 == len(stored) + len(store.dead_letters())
     assert sum(r.annotations.get("by") == "spare" for r in stored) >= 32
@@ -173,7 +169,7 @@ def test_memory_hog_in_a_run_loses_no_record(tmp_path: Path, wiseflow_manager: A
     pm = wiseflow_manager(Source, plugin_dirs=[tmp_path / "plugins"], config=config(hog=pol))
     Source.n = 20
     try:
-        summary, store = _run(tmp_path, pm, ["hog"], batch=5)
+        summary, store = _run(pm, ["hog"], batch=5)
     finally:
         Source.n = 40
     dead = store.dead_letters()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
 
 from .._record import Record
 
-__all__ = ["DeadLetter", "decode", "decode_row", "decode_run", "encode", "encode_row"]
+__all__ = ["decode", "decode_row", "decode_run", "encode", "encode_row"]
 
 _encode = msgspec.json.Encoder().encode
 decode = msgspec.json.decode
@@ -82,26 +82,3 @@ def decode_run(columns: tuple[Any, ...]) -> dict[str, Any]:
     item = dict(zip(keys, columns, strict=True))
     item["summary"] = decode(item["summary"]) if item["summary"] else None
     return item
-
-
-class DeadLetter(NamedTuple):
-    """One record a stage could not take, with who refused it and why.
-
-    ``record`` is None when only its id is known (``record_id`` then names it).
-    """
-
-    source: str
-    record: Record | None
-    plugin: str
-    code: str
-    reason: str
-    record_id: str | None = None
-    traceback: str | None = None
-
-    def row(self, run_id: int | None, now: str) -> tuple[Any, ...]:
-        """The ``dead_letters`` row (without its ``seq``)."""
-        record = self.record
-        rid = self.record_id if self.record_id is not None else (record.id if record else None)
-        body = encode(record) if record is not None else None
-        return (run_id, self.source, rid, self.plugin, self.code, self.reason, body, now,
-                self.traceback)  # fmt: skip

@@ -16,7 +16,9 @@ import msgspec
 from .._errors import StoreError
 from .._record import Record
 from .._redact import Redactor
-from ._codec import DeadLetter, decode, decode_row, decode_run, encode, encode_row
+from . import _dead
+from ._codec import decode, decode_row, decode_run, encode, encode_row
+from ._dead import DeadLetter
 from ._group import COMMIT_ROWS, COMMIT_SECONDS, Group
 from ._hosts import host_alive, host_stamp
 from ._records import CHECKPOINT, upsert
@@ -317,21 +319,7 @@ class Store:
         rows = [letter.row(run_id, now) for letter in letters]
         if self.redactor:
             rows = self.redactor.rows(rows)
-        # one dead letter per (source, record, plugin): the latest refusal replaces earlier
-        # ones, so a record fetched again and refused again is not listed (or replayed) twice
-        keys = {(r[1], r[2], r[3]): None for r in rows if r[2] is not None}
-        if keys:
-            conn.executemany(
-                "DELETE FROM dead_letters WHERE source = ? AND record_id = ? AND plugin = ?",
-                list(keys),
-            )
-            rows = list({(r[1], r[2], r[3]) if r[2] is not None else i: r
-                         for i, r in enumerate(rows)}.values())  # fmt: skip
-        conn.executemany(
-            "INSERT INTO dead_letters (run_id, source, record_id, plugin, code, reason,"
-            " record, time, traceback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        _dead.insert(conn, rows)
 
     def forget_dead_letters(self, seqs: Sequence[int]) -> None:
         """Remove dead letters by ``seq`` (replayed: stored, or dead-lettered anew)."""
@@ -382,24 +370,11 @@ class Store:
 
     def dead_letters(self, run_id: int | None = None) -> list[dict[str, Any]]:
         """Dead letters (all, or of one run), oldest first."""
-        sql = (
-            "SELECT seq, run_id, source, record_id, plugin, code, reason, record, time, traceback"
-            " FROM dead_letters"
-        )
-        args: tuple[Any, ...] = ()
-        if run_id is not None:
-            sql += " WHERE run_id = ?"
-            args = (run_id,)
-        keys = (
-            "seq", "run_id", "source", "record_id", "plugin", "code", "reason", "record", "time",
-            "traceback",
-        )  # fmt: skip
-        out = []
-        for row in self._query(sql + " ORDER BY seq", args):
-            item = dict(zip(keys, row, strict=True))
-            item["record"] = decode(item["record"]) if item["record"] else None
-            out.append(item)
-        return out
+        if run_id is None:
+            rows = self._query(_dead.SELECT + " ORDER BY seq", ())
+        else:
+            rows = self._query(_dead.SELECT + " WHERE run_id = ? ORDER BY seq", (run_id,))
+        return [_dead.as_dict(row) for row in rows]
 
     def _query(self, sql: str, args: Iterable[Any]) -> list[tuple[Any, ...]]:
         with self._lock:
