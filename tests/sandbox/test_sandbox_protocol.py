@@ -146,7 +146,7 @@ def test_malformed_and_unknown_frames_are_violations(pair: tuple[Channel, Channe
         with pytest.raises(ProtocolViolation) as info:
             rx.pop()
         assert info.value.code == "WF406"
-        rx._buf.clear()  # type: ignore[attr-defined]
+        rx.clear_input()
 
 
 def test_unknown_extension_is_a_violation(pair: tuple[Channel, Channel]) -> None:
