@@ -112,15 +112,15 @@ class Link:
             return first
         while True:
             msg = self.next(deadline, what)
+            mid = getattr(msg, "id", 0)
+            if mid == rid and type(msg) in kinds:  # never a CapRequest: no wait is for one
+                return msg
             if isinstance(msg, CapRequest):
                 self._serve(msg, deadline)
                 continue
             if isinstance(msg, Log):
                 self.pump.emit(msg.level, msg.message)
                 continue
-            mid = getattr(msg, "id", 0)
-            if mid == rid and type(msg) in kinds:
-                return msg
             if isinstance(msg, Chunk | End | Fail) and mid in self.streams:
                 self.streams[mid].append(msg)
                 continue
@@ -155,10 +155,11 @@ class Link:
                 reading = chan.backlog <= MAX_BACKLOG
             if reading:
                 try:
-                    if chan.has_frame():
-                        return chan.pop()
+                    msg = chan.take()
                 except ProtocolViolation as exc:
                     self._violation(exc.message)
+                if msg is not None:
+                    return msg
                 if self.write_failed:
                     self._read_remains()
                     continue
