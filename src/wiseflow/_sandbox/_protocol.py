@@ -409,8 +409,9 @@ class Channel:
     def recv(self, spin: float = 0.0) -> Message | None:
         """Block until one whole message arrives; None when the peer closed the channel."""
         while True:
-            msg = self.take()
-            if msg is not None:
-                return msg
+            if self._end:  # something is buffered (after a read, the usual case: nothing)
+                msg = self.take()
+                if msg is not None:
+                    return msg
             if not self.recv_some(spin):
                 return None
