@@ -32,6 +32,8 @@ __all__ = ["MAX_BACKLOG", "Link"]
 MAX_BACKLOG = 1 << 20
 #: The longest single poll() in seconds: a far deadline is re-checked, never overflows poll.
 _MAX_POLL = 3600.0
+_POLLIN, _POLLOUT = select.POLLIN, select.POLLOUT
+_READABLE = select.POLLIN | select.POLLHUP | select.POLLERR
 
 
 @final
@@ -145,9 +147,9 @@ class Link:
         more than :data:`MAX_BACKLOG` bytes of replies wait, nothing more is read.
         """
         chan, pump, poll = self.chan, self.pump, self._poll
-        fd = chan.sock.fileno()
         while True:
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 self._timeout(what)
             reading = True
             if chan.pending:
@@ -172,11 +174,12 @@ class Link:
                         self._died()
                     if got:
                         continue
-            events = (select.POLLIN if reading else 0) | (select.POLLOUT if chan.pending else 0)
+                    now = time.monotonic()
+            events = (_POLLIN if reading else 0) | (_POLLOUT if chan.pending else 0)
             if events != self._events:
-                poll.modify(fd, events)
+                poll.modify(chan.sock.fileno(), events)
                 self._events = events
-            remaining = min(deadline - time.monotonic(), _MAX_POLL)
+            remaining = min(deadline - now, _MAX_POLL)
             if not remaining > 0:  # NaN included: fail closed
                 self._timeout(what)
             for ready, ev in poll.poll(int(remaining * 1000) + 1):
@@ -184,9 +187,9 @@ class Link:
                     if not pump.drain():
                         poll.unregister(ready)
                     continue
-                if ev & select.POLLOUT:
+                if ev & _POLLOUT:
                     self._flush()
-                if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
+                if ev & _READABLE:
                     try:
                         more = chan.recv_some()
                     except OSError:
