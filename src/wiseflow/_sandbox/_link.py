@@ -196,6 +196,13 @@ class Link:
                         more = False
                     if not more:
                         self._died()
+                    if reading:  # a frame that arrived whole in time is taken at once
+                        try:
+                            msg = chan.take()
+                        except ProtocolViolation as exc:
+                            self._violation(exc.message)
+                        if msg is not None:
+                            return msg
 
     def _read_remains(self) -> None:
         """After a failed write: take what the worker sent before, or report its end."""
