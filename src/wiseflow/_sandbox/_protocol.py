@@ -224,12 +224,6 @@ class Channel:
         self._in[: len(data)] = data
         self._start, self._end = 0, len(data)
 
-    def _reserve(self, n: int) -> None:
-        """Make room for ``n`` more bytes after the unread ones."""
-        unread = self._end - self._start
-        capacity = len(self._in)
-        self._move(capacity if unread + n <= capacity else max(unread + n, 2 * capacity))
-
     def _room(self) -> None:
         """Before a read into a full buffer: make room, never more than the frame needs.
 
@@ -240,37 +234,38 @@ class Channel:
         if self._start > 0:  # frames were read from it: move what is left to the front
             self._move(capacity)
             return
-        self._check_header()
-        size: int = _HEADER.unpack_from(self._in, 0)[0]
-        wanted = min(2 * capacity, _HEADER.size + size)
-        self._move(wanted if wanted > capacity else 2 * capacity)
+        wanted = capacity
+        if self._frame_end() == 0:  # raises for an oversized frame
+            wanted = _HEADER.size + _HEADER.unpack_from(self._in, 0)[0]
+        self._move(min(2 * capacity, wanted) if wanted > capacity else 2 * capacity)
 
-    def _check_header(self) -> None:
-        if self._end - self._start >= _HEADER.size:
-            size: int = _HEADER.unpack_from(self._in, self._start)[0]
-            if size > self.max_frame:
-                raise ProtocolViolation(
-                    f"peer announced a frame of {size} bytes (max {self.max_frame})"
-                )
+    def _frame_end(self) -> int:
+        """Where the first buffered frame ends in ``_in``; 0 while it is not all here.
 
-    def has_frame(self) -> bool:
-        """Whether a complete frame is already buffered."""
+        Raises:
+            ProtocolViolation: its header announces more than :attr:`max_frame` bytes.
+        """
         start = self._start
-        avail = self._end - start
-        if avail < _HEADER.size:
-            return False
+        if self._end - start < _HEADER.size:
+            return 0
         size: int = _HEADER.unpack_from(self._in, start)[0]
         if size > self.max_frame:
             raise ProtocolViolation(
                 f"peer announced a frame of {size} bytes (max {self.max_frame})"
             )
-        return avail >= _HEADER.size + size
+        end = start + _HEADER.size + size
+        return end if end <= self._end else 0
+
+    def has_frame(self) -> bool:
+        """Whether a complete frame is already buffered."""
+        return self._frame_end() > 0
 
     def feed(self, data: bytes) -> None:
         """Add received bytes (as if read from the socket)."""
-        n = len(data)
-        if self._end + n > len(self._in):
-            self._reserve(n)
+        n, capacity = len(data), len(self._in)
+        if self._end + n > capacity:
+            unread = self._end - self._start
+            self._move(capacity if unread + n <= capacity else max(unread + n, 2 * capacity))
         self._in[self._end : self._end + n] = data
         self._end += n
 
@@ -280,18 +275,10 @@ class Channel:
 
     def take(self) -> Message | None:
         """The next buffered frame, decoded; None when no whole frame is buffered."""
+        end = self._frame_end()
+        if not end:
+            return None
         start = self._start
-        avail = self._end - start
-        if avail < _HEADER.size:
-            return None
-        size: int = _HEADER.unpack_from(self._in, start)[0]
-        if size > self.max_frame:
-            raise ProtocolViolation(
-                f"peer announced a frame of {size} bytes (max {self.max_frame})"
-            )
-        end = start + _HEADER.size + size
-        if end > self._end:
-            return None
         msg = self._decode(self._view[start + _HEADER.size : end])
         if end == self._end:
             self._start = self._end = 0
