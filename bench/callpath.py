@@ -1,7 +1,8 @@
 """What one call through a PluginHandle costs, against its anchors, in one run.
 
-Run: ``.venv/bin/python bench/callpath.py [--quick]``. Medians of interleaved rounds; no
-assertion (numbers depend on the machine).
+Run: ``.venv/bin/python bench/callpath.py [--quick] [--rtt]``. Medians of interleaved rounds;
+no assertion (numbers depend on the machine). ``--rtt``: the round trip rows of 2. only
+(pipe, socketpair, ``WorkerRunner.call``, sandboxed invoke), for iterating on the call path.
 
 1. One trusted call: ``PluginHandle.invoke`` (and the in-process runner's share of it) vs
    pluggy calling one hook impl vs a plain call.
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 QUICK = "--quick" in sys.argv
+RTT = "--rtt" in sys.argv
 ROUNDS = 3 if QUICK else 7
 N_CALLS = 2000 if QUICK else 20000
 N_PING = 500 if QUICK else 2000
@@ -206,7 +208,7 @@ def main() -> None:
     sh = sandboxed.start("bench")
     assert th.level == "trusted", th.level
     assert sh.level == "sandboxed", sh.level
-    obj = th.runner._plugin  # the plugin object, for the plain call
+    obj = th.runner._instance.obj  # the plugin object, for the plain call
     hook = pluggy_call()
 
     def trusted_call() -> Any:
@@ -219,10 +221,14 @@ def main() -> None:
 
     chunked = hasattr(sh, "fetch_chunks")
     for _ in range(ROUNDS):
-        add("plain call (µs)", per_call_us(lambda: obj.ping(1), N_CALLS))
-        add("pluggy, one hook impl (µs)", per_call_us(hook, N_CALLS))
-        add("trusted PluginHandle.invoke (µs)", per_call_us(lambda: th.invoke("ping", 1), N_CALLS))
-        add("InProcessRunner.call alone (µs)", per_call_us(trusted_call, N_CALLS))
+        if not RTT:
+            add("plain call (µs)", per_call_us(lambda: obj.ping(1), N_CALLS))
+            add("pluggy, one hook impl (µs)", per_call_us(hook, N_CALLS))
+            add(
+                "trusted PluginHandle.invoke (µs)",
+                per_call_us(lambda: th.invoke("ping", 1), N_CALLS),
+            )
+            add("InProcessRunner.call alone (µs)", per_call_us(trusted_call, N_CALLS))
         add("blocking pipe ping-pong (µs)", raw_pipe_floor(N_PING))
         add("blocking socketpair ping-pong (µs)", raw_socket_floor(N_PING))
         add(
@@ -232,6 +238,8 @@ def main() -> None:
             "sandboxed PluginHandle.invoke (µs)",
             round_trip_us(lambda: sh.invoke("ping", 1), N_PING),
         )
+        if RTT:
+            continue
         add("sandboxed fetch, items (rec/s)", fetch_items(sh, N_RECORDS))
         if chunked:
             add("sandboxed fetch, chunks (rec/s)", fetch_chunks(sh, N_RECORDS))
@@ -247,10 +255,10 @@ def main() -> None:
     for key, value in med.items():
         print(f"  {key:40s} {value:12,.2f}")
     pipe = med["blocking pipe ping-pong (µs)"]
-    pluggy = med["pluggy, one hook impl (µs)"]
-    print(
-        f"  trusted invoke / pluggy      = {med['trusted PluginHandle.invoke (µs)'] / pluggy:.2f}"
-    )
+    if not RTT:
+        pluggy = med["pluggy, one hook impl (µs)"]
+        trusted = med["trusted PluginHandle.invoke (µs)"]
+        print(f"  trusted invoke / pluggy      = {trusted / pluggy:.2f}")
     print(
         f"  sandboxed invoke / pipe      = {med['sandboxed PluginHandle.invoke (µs)'] / pipe:.2f}"
     )

@@ -146,7 +146,7 @@ def test_malformed_and_unknown_frames_are_violations(pair: tuple[Channel, Channe
         with pytest.raises(ProtocolViolation) as info:
             rx.pop()
         assert info.value.code == "WF406"
-        rx._buf.clear()  # type: ignore[attr-defined]
+        rx.clear_input()
 
 
 def test_unknown_extension_is_a_violation(pair: tuple[Channel, Channel]) -> None:
@@ -190,6 +190,40 @@ def test_backlog_arrives_whole_and_in_order(pair: tuple[Channel, Channel]) -> No
         rx.recv_some()
     assert [m.id for m in got] == list(range(100))  # type: ignore[union-attr]
     assert tx.flush() is True and tx.backlog == 0
+
+
+def test_frames_of_any_size_arrive_whole_and_in_order(pair: tuple[Channel, Channel]) -> None:
+    """Frames smaller and larger than the receive buffer, straddling its end, all decode."""
+    tx, rx = pair
+    sizes = [10, 200_000, 3, 700_000, 90_000, 1, 300_000, 5, 40]  # the buffer is 256 KiB
+    for i, size in enumerate(sizes):
+        tx.post(Result(id=i, value="v" * size))
+    got = []
+    while len(got) < len(sizes):
+        tx.flush()
+        msg = rx.take()
+        if msg is None:
+            assert rx.recv_some()
+            continue
+        got.append(msg)
+    assert [(m.id, len(m.value)) for m in got] == list(enumerate(sizes))  # type: ignore[union-attr]
+    assert rx.take() is None
+
+
+def test_a_frame_fed_in_pieces_grows_the_buffer_only_as_it_arrives() -> None:
+    """A frame longer than the receive buffer decodes once whole; a partial one waits."""
+    tx, rx = _pair()
+    try:
+        frame = bytes(tx.encode(Result(id=7, value="w" * 600_000)))
+        for i in range(0, len(frame), 100_000):
+            assert rx.take() is None
+            rx.feed(frame[i : i + 100_000])
+        got = rx.take()
+        assert isinstance(got, Result) and got.id == 7 and got.value == "w" * 600_000
+        assert rx.take() is None
+    finally:
+        tx.sock.close()
+        rx.sock.close()
 
 
 def test_post_to_a_closed_peer_raises(pair: tuple[Channel, Channel]) -> None:

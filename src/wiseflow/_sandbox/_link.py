@@ -32,6 +32,8 @@ __all__ = ["MAX_BACKLOG", "Link"]
 MAX_BACKLOG = 1 << 20
 #: The longest single poll() in seconds: a far deadline is re-checked, never overflows poll.
 _MAX_POLL = 3600.0
+_POLLIN, _POLLOUT = select.POLLIN, select.POLLOUT
+_READABLE = select.POLLIN | select.POLLHUP | select.POLLERR
 
 
 @final
@@ -112,15 +114,15 @@ class Link:
             return first
         while True:
             msg = self.next(deadline, what)
+            mid = getattr(msg, "id", 0)
+            if mid == rid and type(msg) in kinds:  # never a CapRequest: no wait is for one
+                return msg
             if isinstance(msg, CapRequest):
                 self._serve(msg, deadline)
                 continue
             if isinstance(msg, Log):
                 self.pump.emit(msg.level, msg.message)
                 continue
-            mid = getattr(msg, "id", 0)
-            if mid == rid and type(msg) in kinds:
-                return msg
             if isinstance(msg, Chunk | End | Fail) and mid in self.streams:
                 self.streams[mid].append(msg)
                 continue
@@ -145,9 +147,9 @@ class Link:
         more than :data:`MAX_BACKLOG` bytes of replies wait, nothing more is read.
         """
         chan, pump, poll = self.chan, self.pump, self._poll
-        fd = chan.sock.fileno()
         while True:
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 self._timeout(what)
             reading = True
             if chan.pending:
@@ -155,10 +157,11 @@ class Link:
                 reading = chan.backlog <= MAX_BACKLOG
             if reading:
                 try:
-                    if chan.has_frame():
-                        return chan.pop()
+                    msg = chan.take()
                 except ProtocolViolation as exc:
                     self._violation(exc.message)
+                if msg is not None:
+                    return msg
                 if self.write_failed:
                     self._read_remains()
                     continue
@@ -171,11 +174,12 @@ class Link:
                         self._died()
                     if got:
                         continue
-            events = (select.POLLIN if reading else 0) | (select.POLLOUT if chan.pending else 0)
+                    now = time.monotonic()
+            events = (_POLLIN if reading else 0) | (_POLLOUT if chan.pending else 0)
             if events != self._events:
-                poll.modify(fd, events)
+                poll.modify(chan.sock.fileno(), events)
                 self._events = events
-            remaining = min(deadline - time.monotonic(), _MAX_POLL)
+            remaining = min(deadline - now, _MAX_POLL)
             if not remaining > 0:  # NaN included: fail closed
                 self._timeout(what)
             for ready, ev in poll.poll(int(remaining * 1000) + 1):
@@ -183,15 +187,22 @@ class Link:
                     if not pump.drain():
                         poll.unregister(ready)
                     continue
-                if ev & select.POLLOUT:
+                if ev & _POLLOUT:
                     self._flush()
-                if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
+                if ev & _READABLE:
                     try:
                         more = chan.recv_some()
                     except OSError:
                         more = False
                     if not more:
                         self._died()
+                    if reading:  # a frame that arrived whole in time is taken at once
+                        try:
+                            msg = chan.take()
+                        except ProtocolViolation as exc:
+                            self._violation(exc.message)
+                        if msg is not None:
+                            return msg
 
     def _read_remains(self) -> None:
         """After a failed write: take what the worker sent before, or report its end."""

@@ -200,12 +200,21 @@ _checkpoint_decoder = msgspec.msgpack.Decoder(Checkpoint)
 _figure_decoder = msgspec.msgpack.Decoder(tuple[str, str])
 
 
+#: Values that cross as they are (exact types: a subclass goes through :func:`pack`'s checks).
+_PLAIN = frozenset({str, int, float, bool, type(None), bytes})
+
+
 def pack(value: Any) -> Any:
     """``value`` with every Record, Checkpoint and Figure (any depth) wrapped as an extension.
 
     msgspec encodes structs natively, so a Record inside a free-form value would arrive
     as a plain dict; wrapping keeps its type across the wire.
     """
+    kind = type(value)
+    if kind in _PLAIN:  # the usual argument or return value: nothing to wrap
+        return value
+    if kind is list:
+        return [v if type(v) in _PLAIN else pack(v) for v in value]
     if isinstance(value, Record):
         return msgspec.msgpack.Ext(_EXT_RECORD, _record_encoder.encode(value))
     if isinstance(value, Checkpoint):
@@ -225,7 +234,12 @@ def pack(value: Any) -> Any:
 
 def records_only(value: Any) -> list[Record] | None:
     """``value`` when it is a non-empty list of Records (sent on the fast typed path)."""
-    if type(value) is list and value and all(type(v) is Record for v in value):
+    if (
+        type(value) is list
+        and value
+        and type(value[0]) is Record
+        and all(type(v) is Record for v in value)
+    ):
         return value
     return None
 

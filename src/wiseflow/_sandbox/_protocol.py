@@ -89,23 +89,28 @@ _HEADER = struct.Struct(">I")
 #: post()/flush(): never block, and a vanished peer is EPIPE, never SIGPIPE
 _SEND_FLAGS = socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL
 _COMPACT = 1 << 20
+#: The receive buffer's usual size; it grows only for a frame larger than this.
+_IN_SIZE = 256 * 1024
 
 
 class Channel:
     """One end of the socketpair: send and receive whole messages.
 
-    The receive side reads into a reusable buffer and never allocates more than
-    :data:`MAX_FRAME` for one frame, whatever length prefix the peer claims.
+    The receive side reads into a reusable buffer, decodes frames from it without copying
+    them, and never allocates more than :data:`MAX_FRAME` for one frame, whatever length
+    prefix the peer claims. ``peer_checked`` is fixed when the channel is made.
     """
 
     __slots__ = (
-        "_buf",
+        "_checked",
         "_decoder",
         "_encoder",
+        "_end",
         "_in",
-        "_in_view",
         "_out",
         "_sent",
+        "_start",
+        "_view",
         "max_chunk_items",
         "max_frame",
         "max_result_items",
@@ -131,11 +136,12 @@ class Channel:
         self.max_values: int | None = None
         self._encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)
         self._decoder = msgspec.msgpack.Decoder(Message, ext_hook=ext_hook)
+        self._checked = already_checked(by_peer=peer_checked)  # entered around each decode
         self._out = bytearray(64 * 1024)
-        self._buf = bytearray()
         # recv() would allocate (and free) a fresh buffer of the requested size per call
-        self._in = bytearray(256 * 1024)
-        self._in_view = memoryview(self._in)
+        self._in = bytearray(_IN_SIZE)
+        self._view = memoryview(self._in)
+        self._start = self._end = 0  # the bytes received and not decoded yet
         #: post(): frames the socket has not taken yet (empty when nothing waits); the
         #: first ``_sent`` bytes of it are already sent
         self.pending = bytearray()
@@ -204,32 +210,98 @@ class Channel:
         self.pending.clear()
         self._sent = 0
 
-    def has_frame(self) -> bool:
-        """Whether a complete frame is already buffered."""
-        buf = self._buf
-        if len(buf) < _HEADER.size:
-            return False
-        size: int = _HEADER.unpack_from(buf)[0]
+    # -- receiving ---------------------------------------------------------------------------
+    # Received bytes are kept in ``_in[_start:_end]``: frames are decoded from a view of it
+    # without being copied, and the buffer is reset to empty once all of it was read.
+
+    def _move(self, capacity: int) -> None:
+        """Move the unread bytes to the front of a buffer of ``capacity`` bytes (this one,
+        or a new one: views of the old one, a traceback's, keep it alive unchanged)."""
+        data = bytes(self._view[self._start : self._end])  # a copy: the two may overlap
+        if capacity != len(self._in):
+            self._in = bytearray(capacity)
+            self._view = memoryview(self._in)
+        self._in[: len(data)] = data
+        self._start, self._end = 0, len(data)
+
+    def _room(self) -> None:
+        """Before a read into a full buffer: make room, never more than the frame needs.
+
+        The buffer grows (doubling, at most to the announced frame's size, itself checked
+        against :attr:`max_frame`) only while one incomplete frame fills all of it.
+        """
+        capacity = len(self._in)
+        if self._start > 0:  # frames were read from it: move what is left to the front
+            self._move(capacity)
+            return
+        wanted = capacity
+        if self._frame_end() == 0:  # raises for an oversized frame
+            wanted = _HEADER.size + _HEADER.unpack_from(self._in, 0)[0]
+        self._move(min(2 * capacity, wanted) if wanted > capacity else 2 * capacity)
+
+    def _frame_end(self) -> int:
+        """Where the first buffered frame ends in ``_in``; 0 while it is not all here.
+
+        Raises:
+            ProtocolViolation: its header announces more than :attr:`max_frame` bytes.
+        """
+        start = self._start
+        if self._end - start < _HEADER.size:
+            return 0
+        size: int = _HEADER.unpack_from(self._in, start)[0]
         if size > self.max_frame:
             raise ProtocolViolation(
                 f"peer announced a frame of {size} bytes (max {self.max_frame})"
             )
-        return len(buf) >= _HEADER.size + size
+        end = start + _HEADER.size + size
+        return end if end <= self._end else 0
+
+    def has_frame(self) -> bool:
+        """Whether a complete frame is already buffered."""
+        return self._frame_end() > 0
 
     def feed(self, data: bytes) -> None:
-        self._buf += data
+        """Add received bytes (as if read from the socket)."""
+        n, capacity = len(data), len(self._in)
+        if self._end + n > capacity:
+            unread = self._end - self._start
+            self._move(capacity if unread + n <= capacity else max(unread + n, 2 * capacity))
+        self._in[self._end : self._end + n] = data
+        self._end += n
+
+    def clear_input(self) -> None:
+        """Forget every byte received and not decoded yet."""
+        self._start = self._end = 0
+
+    def take(self) -> Message | None:
+        """The next buffered frame, decoded; None when no whole frame is buffered."""
+        end = self._frame_end()
+        if not end:
+            return None
+        start = self._start
+        msg = self._decode(self._view[start + _HEADER.size : end])
+        if end == self._end:
+            self._start = self._end = 0
+            if len(self._in) > _IN_SIZE:  # a large frame passed: back to the usual size
+                self._in = bytearray(_IN_SIZE)
+                self._view = memoryview(self._in)
+        else:
+            self._start = end
+        return msg
 
     def pop(self) -> Message:
         """Decode the buffered frame (call only after :meth:`has_frame`)."""
-        buf = self._buf
-        (size,) = _HEADER.unpack_from(buf)
-        end = _HEADER.size + size
-        view = memoryview(buf)
-        body = view[_HEADER.size : end]
+        msg = self.take()
+        if msg is None:
+            raise ProtocolViolation("no whole frame is buffered")
+        return msg
+
+    def _decode(self, body: memoryview) -> Message:
+        """The message of one frame's body; the frame stays buffered when this raises."""
         try:
             self._check_counts(body)
             try:
-                with already_checked(by_peer=self.peer_checked):
+                with self._checked:
                     msg: Message = self._decoder.decode(body)
             except msgspec.ValidationError:
                 # well-formed, but some record breaks the contract: that record alone is
@@ -248,10 +320,6 @@ class Channel:
             RecursionError,
         ) as exc:
             raise ProtocolViolation(f"malformed frame: {exc}") from None
-        finally:
-            body.release()  # a traceback may still hold it: the buffer must be resizable
-            view.release()
-        del buf[:end]
         return msg
 
     def _check_counts(self, body: memoryview) -> None:
@@ -263,18 +331,19 @@ class Channel:
         """
         # every item takes a byte at least: a frame no longer than the smaller limit holds
         # no more items than that, and is not peeked at (most replies are a few bytes)
-        limits = [n for n in (self.max_result_items, self.max_chunk_items) if n is not None]
-        if limits and len(body) > min(limits):
+        n = len(body)
+        results, chunks = self.max_result_items, self.max_chunk_items
+        if (results is not None and n > results) or (chunks is not None and n > chunks):
             got = count_items(body)
             if got is not None:
                 kind, count = got
-                limit = self.max_result_items if kind == "result" else self.max_chunk_items
+                limit = results if kind == "result" else chunks
                 if limit is not None and count > limit:
                     raise TooManyItems(kind, count, limit)
         limit = self.max_values
-        if limit is not None and len(body) > COUNT_FROM and count_values(body, limit) > limit:
+        if limit is not None and n > COUNT_FROM and count_values(body, limit) > limit:
             raise ProtocolViolation(
-                f"a frame of {len(body):,} bytes holding more than {limit:,} values "
+                f"a frame of {n:,} bytes holding more than {limit:,} values "
                 "(refused before decoding)"
             )
 
@@ -288,10 +357,12 @@ class Channel:
             True when data arrived, False at end of stream, None when nothing came.
         """
         end = time.perf_counter() + spin
-        sock, buf = self.sock, self._in
+        sock = self.sock
         while True:
+            if self._end == len(self._in):
+                self._room()
             try:
-                n = sock.recv_into(buf, 0, socket.MSG_DONTWAIT)
+                n = sock.recv_into(self._view[self._end :], 0, socket.MSG_DONTWAIT)
             except (BlockingIOError, InterruptedError):
                 if time.perf_counter() >= end:
                     return None
@@ -300,7 +371,7 @@ class Channel:
                 continue
             if not n:
                 return False
-            self._buf += self._in_view[:n]
+            self._end += n
             return True
 
     def recv_some(self, spin: float = 0.0) -> bool:
@@ -309,15 +380,25 @@ class Channel:
             got = self.try_recv(spin)
             if got is not None:
                 return got
-        n = self.sock.recv_into(self._in)
+        end = self._end
+        if end == 0:  # the usual case: nothing is buffered
+            n = self.sock.recv_into(self._in)
+        else:
+            if end == len(self._in):
+                self._room()
+                end = self._end
+            n = self.sock.recv_into(self._view[end:])
         if not n:
             return False
-        self._buf += self._in_view[:n]
+        self._end = end + n
         return True
 
     def recv(self, spin: float = 0.0) -> Message | None:
         """Block until one whole message arrives; None when the peer closed the channel."""
-        while not self.has_frame():
+        while True:
+            if self._end:  # something is buffered (after a read, the usual case: nothing)
+                msg = self.take()
+                if msg is not None:
+                    return msg
             if not self.recv_some(spin):
                 return None
-        return self.pop()

@@ -79,6 +79,8 @@ __all__ = ["MAX_BACKLOG", "STRICT_CAPS", "WorkerRunner"]
 CREDIT_WINDOW = 4
 #: Seconds a worker that closed its channel has to exit before the host stops it.
 _EXIT_GRACE = 0.5
+#: What a call waits for.
+_REPLIES = (Result, Fail)
 
 
 @final
@@ -198,15 +200,18 @@ class WorkerRunner:
 
     def call(self, method: str, args: list[Any], timeout: float | None) -> Any:
         with self._lock:
-            self._require_alive()
-            rid = self._new_id()
+            link = self._link
+            if link is None or self._failure is not None:
+                self._require_alive()
+                assert link is not None  # loaded: a link goes with a process
+            self._next_id = rid = self._next_id + 1
             batch = records_only(args[0]) if args else None
             rest = args[1:] if batch is not None else args
-            self._send(Call(id=rid, method=method, args=pack(rest), batch=batch))
-            assert self._chan is not None
-            self._chan.max_result_items = output_cap(self.spec, method, args)
+            link.send(Call(id=rid, method=method, args=pack(rest), batch=batch))
+            link.chan.max_result_items = output_cap(self.spec, method, args)
+            deadline = time.monotonic() + (self.timeout_s if timeout is None else timeout)
             try:
-                msg = self._wait(rid, (Result, Fail), self._deadline(timeout), method)
+                msg = link.wait(rid, _REPLIES, deadline, method)
             except TooManyItems as exc:  # refused before decoding: end the worker (WF403)
                 if exc.kind != "result":  # a paused stream's chunk, over what workers send
                     self._violation(str(exc))

@@ -78,33 +78,38 @@ class _Worker:
     def receive(self, *, block: bool = True) -> Message | None:
         """The next message for the serving thread (capability replies are routed away).
 
-        With ``block=False``, None when nothing is waiting.
+        With ``block=False``, None when nothing is waiting. A thread that reads a message
+        for the serving thread queues it before it lets go of the channel, so the inbox is
+        looked at again once the channel is ours: nothing queued is missed.
         """
+        inbox = self.inbox  # only this (serving) thread takes from it
         while True:
-            with self._cond:
-                if self.inbox:
-                    return self.inbox.popleft()
             if self._read_lock.acquire(blocking=False):
                 try:
+                    if inbox:
+                        return inbox.popleft()
                     if not block and not self._readable():
                         return None
                     msg = self._read()
+                    if not self._route(msg):
+                        return msg
                 finally:
                     self._read_lock.release()
-                if not self._route(msg):
-                    return msg
+            elif inbox:
+                return inbox.popleft()
             elif not block:
                 return None
             else:  # a plugin thread is reading a reply for itself; it queues ours
                 with self._cond:
-                    if not self.inbox:
+                    if not inbox:
                         self._cond.wait(0.05)
 
     def await_reply(self, rid: int) -> CapReply:
         """Wait for the host's answer to capability request ``rid``, from any thread.
 
         One thread reads the channel at a time; what it reads for someone else (another
-        thread's reply, a stream credit for the serving thread) it hands over.
+        thread's reply, a stream credit for the serving thread) it hands over before it
+        lets go of the channel.
         """
         while True:
             with self._cond:
@@ -114,12 +119,12 @@ class _Worker:
             if self._read_lock.acquire(blocking=False):
                 try:
                     msg = self._read()
+                    if not self._route(msg):
+                        with self._cond:
+                            self.inbox.append(msg)
+                            self._cond.notify_all()
                 finally:
                     self._read_lock.release()
-                if not self._route(msg):
-                    with self._cond:
-                        self.inbox.append(msg)
-                        self._cond.notify_all()
             else:
                 with self._cond:
                     if rid not in self._replies:
