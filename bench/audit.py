@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from test_audit_corpus import benign_high, malicious_recall  # noqa: E402
-from wiseflow._audit import audit_plugin  # noqa: E402
-from wiseflow._manifest import load_manifest  # noqa: E402
+from wiseflow._contract._manifest import load_manifest  # noqa: E402
+from wiseflow._policy._audit import audit_plugin  # noqa: E402
 
 PLUGINS = ROOT / "src" / "wiseflow" / "plugins"
 

@@ -141,7 +141,7 @@ def store_inputs(n: int) -> tuple[list[list[Record]], list[list[tuple[Any, ...]]
 
 def _handle_start(root: Path, plugins: Path, level: str) -> tuple[Any, Any]:
     """A manager over the bench's plugin folder and a started handle of `benchping`."""
-    from wiseflow._manager import PluginManager
+    from wiseflow._host._manager import PluginManager
 
     pm = PluginManager(
         plugin_dirs=[plugins],

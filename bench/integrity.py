@@ -8,8 +8,8 @@ each), waits until their stamps are older than the cache's racy window, then tim
   command would: the load is included), nothing changed;
 - ``cached mem``: ``hash_tree`` with one warm in-memory ``HashCache`` (the stat floor);
 - ``cached+1``: ``cached`` after one file changed (one re-hash, the cache file rewritten);
-- ``loader verify``: ``wiseflow._loader.verify_tree``, the whole-folder check each import of
-  a locked plugin performs (it uses no cache, so it costs what ``cold`` costs).
+- ``loader verify``: ``wiseflow._contract._loader.verify_tree``, the whole-folder check each import
+  of a locked plugin performs (it uses no cache, so it costs what ``cold`` costs).
 
 Medians over ``--repeat`` runs. Usage: python bench/integrity.py [--files 5000] [--repeat 7]
 """
@@ -24,8 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from wiseflow._integrity import _RACY_S, HashCache, hash_tree
-from wiseflow._loader import verify_tree
+from wiseflow._contract._integrity import _RACY_S, HashCache, hash_tree
+from wiseflow._contract._loader import verify_tree
 
 
 def make_folder(root: Path, n: int) -> None:

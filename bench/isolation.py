@@ -32,7 +32,7 @@ import orjson
 import psutil
 
 from wiseflow import Record, load_manifest
-from wiseflow._runner import RunnerSpec
+from wiseflow._host._runner import RunnerSpec
 from wiseflow._sandbox._protocol import SPIN
 from wiseflow._sandbox._runner import WorkerRunner
 

@@ -51,7 +51,7 @@ def _run(pipeline, data: Path, report: str, level: str) -> dict:
             store.close()
     else:  # what `wiseflow run` does: checks, plugins started (and stopped), store, run
         import wiseflow
-        from wiseflow._operator import OperatorConfig, Policy
+        from wiseflow._policy._operator import OperatorConfig, Policy
 
         config = OperatorConfig(policy=Policy(level=level))
         result = wiseflow.run_pipeline(pipeline, config=config, data_dir=data, report=report)

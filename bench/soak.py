@@ -48,8 +48,8 @@ from wiseflow import (
     TransientError,
     run_pipeline,
 )
-from wiseflow._operator import Breaker, OperatorConfig, PluginPolicy, Retry
 from wiseflow._pipeline import parse_pipeline
+from wiseflow._policy._operator import Breaker, OperatorConfig, PluginPolicy, Retry
 from wiseflow._store import DB_NAME, Store
 from wiseflow.testing import make_manager
 

@@ -7,8 +7,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from wiseflow._contract._manifest import Manifest, Requirement
 from wiseflow._discovery import Candidate
-from wiseflow._manifest import Manifest, Requirement
 
 
 def manifest_text(

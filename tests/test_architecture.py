@@ -12,16 +12,16 @@ import wiseflow
 
 ROOT = Path(wiseflow.__file__).parent
 CONTRACT = {
-    "_record",
-    "_fields",  # the record's per-field checks
-    "_plugin",
-    "_context",
-    "_errors",
-    "_manifest",
-    "_interface",
-    "_config",
-    "_toolkit",
-    "_version",
+    "_contract._record",
+    "_contract._fields",  # the record's per-field checks
+    "_contract._plugin",
+    "_contract._context",
+    "_contract._errors",
+    "_contract._manifest",
+    "_contract._interface",
+    "_contract._config",
+    "_contract._toolkit",
+    "_contract._version",
 }
 # What the sandbox worker may load besides the contract: the wire protocol (frames, their
 # salvage and their size checks), its own confinement, and the loading of plugin code.
@@ -34,32 +34,41 @@ WORKER_PROTOCOL = {
 WORKER_RUNTIME = {
     "_sandbox._worker",
     "_sandbox._ipc",  # the plugin's capability backend and log handler, over the channel
-    "_instance",  # the plugin-instance core, shared with the in-process runner
-    "_verdict",  # whose failure it is (the plugin's or the host's)
+    "_contract._instance",  # the plugin-instance core, shared with the in-process runner
+    "_contract._verdict",  # whose failure it is (the plugin's or the host's)
     "_sandbox._confine",
     "_sandbox._landlock",
     "_sandbox._seccomp",
     "_sandbox._sys",
-    "_loader",
-    "_integrity",
-    "_suggest",
+    "_contract._loader",
+    "_contract._integrity",
+    "_contract._suggest",
 }
 # What sits above the pipeline engine: it builds and hands the engine its stages.
-ABOVE = ("_manager", "_assembly", "_catalog", "_registry", "_run", "_prerun", "_cli", "_check")
+ABOVE = (
+    "_host._manager",
+    "_host._assembly",
+    "_host._catalog",
+    "_host._registry",
+    "_run._run",
+    "_run._prerun",
+    "_cli",
+    "_host._check",
+)
 HOST_ONLY = (
-    "_manager",
-    "_handle",
+    "_host._manager",
+    "_host._handle",
     "_discovery",
     "_resolve",
     "_pipeline",
     "_cli",
     "_store",
-    "_check",
-    "_assembly",
-    "_catalog",
-    "_registry",
-    "_run",
-    "_prerun",
+    "_host._check",
+    "_host._assembly",
+    "_host._catalog",
+    "_host._registry",
+    "_run._run",
+    "_run._prerun",
 )
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from wiseflow import AuditRefused
-from wiseflow._audit import audit_source, blocking
-from wiseflow._operator import OperatorConfig, Policy
+from wiseflow._policy._audit import audit_source, blocking
+from wiseflow._policy._operator import OperatorConfig, Policy
 from wiseflow.testing import make_manager
 
 
@@ -93,8 +93,8 @@ def test_thresholds_none_and_strict(tmp_path: Path) -> None:
 
 def test_declared_subprocess_permission_lowers_the_finding() -> None:
     """Starting a literal program is information when the manifest declares subprocess."""
-    from wiseflow._audit import _lowered
-    from wiseflow._manifest import parse_manifest
+    from wiseflow._contract._manifest import parse_manifest
+    from wiseflow._policy._audit import _lowered
 
     m = parse_manifest(
         '[plugin]\nname="g"\nversion="1"\nkind="connector"\nentry="m:C"\n'
@@ -150,8 +150,8 @@ def test_code_the_audit_cannot_read_is_a_finding(tmp_path: Path) -> None:
     """Bytecode without source, native extensions and non-regular .py files are refused."""
     import os
 
-    from wiseflow._audit import audit_plugin
-    from wiseflow._manifest import load_manifest
+    from wiseflow._contract._manifest import load_manifest
+    from wiseflow._policy._audit import audit_plugin
 
     folder = write(tmp_path, "opaque", "from .hidden import X\n")
     (folder / "hidden.pyc").write_bytes(b"\x00" * 16)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wiseflow._audit import audit_source
-from wiseflow._audit._declared import Declared
+from wiseflow._policy._audit import audit_source
+from wiseflow._policy._audit._declared import Declared
 
 CORPUS = Path(__file__).parent / "audit_corpus"
 HIGH = ("high", "critical")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from wiseflow._audit import audit_source
-from wiseflow._audit._declared import Declared
+from wiseflow._policy._audit import audit_source
+from wiseflow._policy._audit._declared import Declared
 
 NOTHING = Declared()
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from wiseflow._audit import audit_plugin, blocking
-from wiseflow._errors import Problem
-from wiseflow._manifest import load_manifest
+from wiseflow._contract._errors import Problem
+from wiseflow._contract._manifest import load_manifest
+from wiseflow._policy._audit import audit_plugin, blocking
 
 PLUGINS = Path(__file__).parent.parent / "src" / "wiseflow" / "plugins"
 

@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from wiseflow._audit._fold import UNKNOWN, Folded, fold
+from wiseflow._policy._audit._fold import UNKNOWN, Folded, fold
 
 
 def dotted(node: ast.AST) -> str | None:

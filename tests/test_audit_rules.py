@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import pytest
 
-from wiseflow._audit import SEVERITIES, audit_source
+from wiseflow._policy._audit import SEVERITIES, audit_source
 
 RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
@@ -476,11 +476,11 @@ def test_every_rule_has_a_case() -> None:
     import pkgutil
     import re
 
-    import wiseflow._audit as package
+    import wiseflow._policy._audit as package
 
     emitted = set()
     for info in pkgutil.iter_modules(package.__path__):
-        module = importlib.import_module(f"wiseflow._audit.{info.name}")
+        module = importlib.import_module(f"wiseflow._policy._audit.{info.name}")
         emitted |= set(re.findall(r'Rule\("([a-z-]+)"', inspect.getsource(module)))
         emitted |= set(re.findall(r'"([a-z-]+)", "(?:info|low|medium|high|critical)"',
                                   inspect.getsource(module)))  # fmt: skip

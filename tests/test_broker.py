@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from wiseflow import PermissionDenied
-from wiseflow._broker import Broker, HttpLimits
-from wiseflow._grants import Effective, Grant, effective_permissions
-from wiseflow._manifest import Permissions
+from wiseflow._contract._manifest import Permissions
+from wiseflow._policy._broker import Broker, HttpLimits
+from wiseflow._policy._grants import Effective, Grant, effective_permissions
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

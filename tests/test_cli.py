@@ -199,7 +199,7 @@ def test_new_scaffolds_a_plugin_that_checks_clean(project: Path) -> None:
 
 HOST_SHY = """\
     import sys
-    if "wiseflow._manager" in sys.modules:
+    if "wiseflow._host._manager" in sys.modules:
         raise RuntimeError("imported inside the host process")
     from wiseflow import ProcessorPlugin
 

@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from wiseflow import ConfigError
-from wiseflow._config import build_config, config_schema
+from wiseflow._contract._config import build_config, config_schema
 
 
 class Cfg(msgspec.Struct, frozen=True):

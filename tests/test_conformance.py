@@ -68,7 +68,7 @@ def test_sandboxed_suite_never_imports_the_plugin_in_the_host(tmp_path: Path) ->
     """At level sandboxed the plugin's module runs only in workers (it refuses the host)."""
     body = """\
         import sys
-        if "wiseflow._manager" in sys.modules:
+        if "wiseflow._host._manager" in sys.modules:
             raise RuntimeError("imported inside the host process")
         from wiseflow import ProcessorPlugin
 

@@ -13,9 +13,9 @@ import pytest
 
 import wiseflow
 from conftest_discovery import age, install_plugin, manifest_text, plugin_folder
+from wiseflow._contract._manifest import Manifest
 from wiseflow._discovery import Discovery, discover
 from wiseflow._discovery._cache import ManifestResult
-from wiseflow._manifest import Manifest
 
 
 @pytest.fixture

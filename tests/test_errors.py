@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 import wiseflow as wf
-from wiseflow._errors import error_from_dict, exit_code_for
+from wiseflow._contract._errors import error_from_dict, exit_code_for
 
 CODES = {
     wf.ManifestError: "WF101",
@@ -127,7 +127,7 @@ def test_plugin_traceback_leaves_out_the_hosts_frames() -> None:
     """The traceback kept for a plugin failure shows plugin code, not wiseflow's own frames."""
     from typing import Any
 
-    from wiseflow._errors import plugin_traceback
+    from wiseflow._contract._errors import plugin_traceback
     from wiseflow.plugins._shared.ranking import ranked
 
     def plugin_code() -> None:

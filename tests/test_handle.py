@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from wiseflow import Checkpoint, ConnectorPlugin, ProcessorPlugin, Record, TransientError
-from wiseflow._handle import PluginHandle
-from wiseflow._operator import OperatorConfig, PluginPolicy, Retry
+from wiseflow._host._handle import PluginHandle
+from wiseflow._policy._operator import OperatorConfig, PluginPolicy, Retry
 
 
 class Source(ConnectorPlugin):

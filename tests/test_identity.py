@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from wiseflow import Manifest
 from wiseflow._discovery import Candidate
-from wiseflow._identity import admit, content_digest, origin_of
-from wiseflow._lock import Lock, LockEntry
+from wiseflow._policy._identity import admit, content_digest, origin_of
+from wiseflow._policy._lock import Lock, LockEntry
 
 BUNDLED = "entry-point:wiseflow"
 

@@ -1,4 +1,4 @@
-"""The plugin-instance core's own rules (``wiseflow._instance``): chunking, closing,
+"""The plugin-instance core's own rules (``wiseflow._contract._instance``): chunking, closing,
 timeouts, refusals; and that it imports only the contract (the sandbox worker imports it).
 
 That the same plugin behaves the same at every level is in ``test_instance_levels.py``.
@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from wiseflow import Checkpoint, ConnectorPlugin, PluginError, Record, SkipRecord
-from wiseflow._inprocess import InProcessRunner
-from wiseflow._instance import PluginInstance
+from wiseflow._contract._instance import PluginInstance
+from wiseflow._contract._verdict import is_plugin_made
+from wiseflow._host._inprocess import InProcessRunner
+from wiseflow._host._runner import RunnerSpec
 from wiseflow._pipeline import LocalBackend
-from wiseflow._runner import RunnerSpec
-from wiseflow._verdict import is_plugin_made
 
 
 class Many(ConnectorPlugin):
@@ -121,7 +121,7 @@ def test_in_process_chunks_screen_records_like_a_worker(tmp_path: Path) -> None:
             bad.data["x"] = object()
             yield bad
 
-    from wiseflow._manifest import Manifest
+    from wiseflow._contract._manifest import Manifest
 
     spec = RunnerSpec(
         instance="b",
@@ -155,7 +155,7 @@ def test_the_core_imports_only_the_contract_at_any_level() -> None:
     """The core (imported by the sandbox worker) never reaches the host side, even lazily."""
     import ast
 
-    import wiseflow._instance as core
+    import wiseflow._contract._instance as core
 
     allowed = {"_config", "_context", "_errors", "_interface", "_loader", "_record", "_verdict"}
     found: set[str] = set()

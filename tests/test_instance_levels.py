@@ -24,13 +24,13 @@ from wiseflow import (
     WiseflowError,
     load_manifest,
 )
-from wiseflow._broker import Broker
-from wiseflow._grants import Effective
-from wiseflow._handle import PluginHandle
-from wiseflow._inprocess import InProcessRunner
-from wiseflow._lifecycle import EventBus, Lifecycle, PluginState
+from wiseflow._host._handle import PluginHandle
+from wiseflow._host._inprocess import InProcessRunner
+from wiseflow._host._lifecycle import EventBus, Lifecycle, PluginState
+from wiseflow._host._runner import RunnerSpec
 from wiseflow._pipeline import LocalBackend, LocalStage
-from wiseflow._runner import RunnerSpec
+from wiseflow._policy._broker import Broker
+from wiseflow._policy._grants import Effective
 from wiseflow._sandbox._runner import WorkerRunner
 
 PLUGIN = """

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import wiseflow._integrity as integrity
-from wiseflow._integrity import HashCache, TreeError, diff_files, hash_tree
+import wiseflow._contract._integrity as integrity
+from wiseflow._contract._integrity import HashCache, TreeError, diff_files, hash_tree
 
 
 def digest(data: bytes) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from wiseflow import AnalyzerPlugin, Checkpoint, ConnectorPlugin, ProcessorPlugin, Record
-from wiseflow._interface import validate_interface
+from wiseflow._contract._interface import validate_interface
 
 
 def messages(cls: Any, kind: str) -> list[str]:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from wiseflow import EventBus, InvalidTransition, PluginEvent, PluginState
-from wiseflow._lifecycle import TRANSITIONS, Lifecycle
+from wiseflow._host._lifecycle import TRANSITIONS, Lifecycle
 
 S = PluginState
 ALL_PAIRS = [(a, b) for a in S for b in S]

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wiseflow import ConfigError, ManifestError, QuotaExceeded, Record, load_manifest
-from wiseflow._ceilings import BOUNDS, effective_limits, range_problem
-from wiseflow._datadir import DataDirGuard, measure
-from wiseflow._manifest import Resources, parse_manifest
-from wiseflow._operator import OperatorConfig, Policy, load_operator_config
+from wiseflow._contract._ceilings import BOUNDS, effective_limits, range_problem
+from wiseflow._contract._manifest import Resources, parse_manifest
+from wiseflow._policy._datadir import DataDirGuard, measure
+from wiseflow._policy._operator import OperatorConfig, Policy, load_operator_config
 from wiseflow._sandbox._peek import TooManyItems, count_items, count_values
 from wiseflow._sandbox._protocol import Channel, Chunk, Log, Result, pack
 

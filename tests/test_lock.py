@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from wiseflow import Manifest
-from wiseflow._errors import ConfigError, IntegrityError
-from wiseflow._grants import Grant
-from wiseflow._lock import (
+from wiseflow._contract._errors import ConfigError, IntegrityError
+from wiseflow._contract._manifest import Permissions
+from wiseflow._policy._grants import Grant
+from wiseflow._policy._lock import (
     Lock,
     LockEntry,
     approved_entries,
@@ -22,7 +23,6 @@ from wiseflow._lock import (
     load_lock,
     save_lock,
 )
-from wiseflow._manifest import Permissions
 
 ODD_NAMES = ["plain.py", 'quote".txt', "back\\slash.txt", "new\nline.txt", "del\x7f.txt",
              "tab\t.txt", "\u00e9t\u00e9.txt", "emoji-\U0001f600.txt"]  # fmt: skip

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from wiseflow import ManifestError, load_manifest
-from wiseflow._manifest import parse_manifest
+from wiseflow._contract._manifest import parse_manifest
 
 GOOD = """
 [plugin]

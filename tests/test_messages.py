@@ -73,7 +73,7 @@ def test_a_writing_command_still_creates_the_data_dir(tmp_path: Path) -> None:
 
 def _config_error(config: type, raw: dict[str, object]) -> str:
     from wiseflow import ConfigError
-    from wiseflow._config import build_config
+    from wiseflow._contract._config import build_config
 
     with pytest.raises(ConfigError) as info:
         build_config(config, raw, "p")
@@ -230,7 +230,7 @@ def test_runs_and_dead_letters_read_at_80_columns(tmp_path: Path) -> None:
 def test_only_an_eperm_from_starting_a_program_becomes_wf301() -> None:
     """A worker's EPERM from subprocess is WF301 with the grant; another EPERM stays WF400."""
     from wiseflow import PluginError
-    from wiseflow._verdict import exec_refused
+    from wiseflow._contract._verdict import exec_refused
 
     started = PluginError("PermissionError: [Errno 1] Operation not permitted: 'git'")
     started.traceback = 'File "subprocess.py", line 1950, in _execute_child\n'
@@ -290,7 +290,7 @@ def test_relative_path_in_wiseflow_toml_resolves_against_wiseflow_toml(
 ) -> None:
     """`[plugins.files] config.root = "docs"` means docs beside wiseflow.toml, not the cwd."""
     from wiseflow import PluginManager, Record
-    from wiseflow._operator import load_operator_config
+    from wiseflow._policy._operator import load_operator_config
 
     _notes(shared_dir)
     toml = shared_dir / "wiseflow.toml"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from wiseflow import SignatureInvalid, TransientError
-from wiseflow._grants import Grant
-from wiseflow._operator import OperatorConfig, PluginPolicy, Policy
+from wiseflow._policy._grants import Grant
+from wiseflow._policy._operator import OperatorConfig, PluginPolicy, Policy
 from wiseflow.testing import make_manager
 
 PROC = """\
@@ -129,7 +129,7 @@ def test_brokered_http_is_bounded_by_the_plugin_timeout(tmp_path: Path, slow_ser
         extra=f'[plugin.permissions]\nnetwork = ["127.0.0.1:{slow_server}"]\n'
         "[plugin.resources]\ntimeout_s = 1\n",
     )  # fmt: skip
-    from wiseflow._operator import Retry
+    from wiseflow._policy._operator import Retry
 
     grant = Grant(network=(f"127.0.0.1:{slow_server}",))
     cfg = OperatorConfig(plugins={"caller": PluginPolicy(grant=grant, retry=Retry(attempts=1))})

@@ -109,7 +109,7 @@ def test_star_import_gives_the_plugin_api_without_the_host() -> None:
         "print(sorted(m for m in sys.modules if m.startswith('wiseflow.')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "wiseflow._manager" not in out.stdout and "psutil" not in out.stdout
+    assert "wiseflow._host._manager" not in out.stdout and "psutil" not in out.stdout
 
 
 def test_public_classes_report_the_package_as_module() -> None:

@@ -14,7 +14,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from wiseflow import Checkpoint, Record
-from wiseflow._record import MAX_DEPTH, record_problem
+from wiseflow._contract._record import MAX_DEPTH, record_problem
 from wiseflow._sandbox._protocol import Channel, Chunk, pack
 from wiseflow._store import Store
 

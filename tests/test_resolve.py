@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 
 from conftest_discovery import cand
+from wiseflow._contract._version import PLUGIN_API_VERSION
 from wiseflow._resolve import Resolution, dependency_tree, render_tree, resolve
-from wiseflow._version import PLUGIN_API_VERSION
 
 
 def problem(res: Resolution, plugin: str) -> tuple[str, str]:

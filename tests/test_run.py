@@ -21,8 +21,8 @@ from wiseflow import (
     parse_pipeline,
     run_pipeline,
 )
-from wiseflow._manager import PluginManager
-from wiseflow._operator import load_operator_config
+from wiseflow._host._manager import PluginManager
+from wiseflow._policy._operator import load_operator_config
 from wiseflow._store import DB_NAME, Store
 
 SOURCE = """\

@@ -170,7 +170,7 @@ def test_a_killed_run_is_marked_crashed(tmp_path: Path) -> None:
 
 def test_version_is_printed() -> None:
     """`wiseflow --version` prints `wiseflow X.Y.Z`, also as `python -m wiseflow`."""
-    from wiseflow._version import __version__
+    from wiseflow._contract._version import __version__
 
     res = subprocess.run(
         [sys.executable, "-m", "wiseflow", "--version"],

@@ -25,7 +25,7 @@ from wiseflow import (
     TransientError,
     WiseflowError,
 )
-from wiseflow._manifest import Manifest, Permissions
+from wiseflow._contract._manifest import Manifest, Permissions
 from wiseflow.testing import run_plugin
 
 URL = "http://127.0.0.1:9/items"
@@ -198,7 +198,7 @@ def test_class_defined_in_a_function_cannot_run_sandboxed() -> None:
 
 def test_installed_class_is_imported_by_name_in_the_worker() -> None:
     """A bundled (installed) class runs sandboxed, imported by its module name."""
-    from wiseflow._kit import plugin_spec
+    from wiseflow._host._kit import plugin_spec
     from wiseflow.plugins.hello import HelloConnector
 
     assert plugin_spec(HelloConnector, level="sandboxed").candidate.code_root is None

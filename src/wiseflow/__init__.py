@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._context import HttpResponse, PluginContext
-from ._errors import (
+from ._contract._context import HttpResponse, PluginContext
+from ._contract._errors import (
     ApiIncompatible,
     AuditRefused,
     CircuitOpen,
@@ -44,8 +44,8 @@ from ._errors import (
     WiseflowWarning,
     WorkerCrashed,
 )
-from ._manifest import Manifest, load_manifest
-from ._plugin import (
+from ._contract._manifest import Manifest, load_manifest
+from ._contract._plugin import (
     AnalyzerPlugin,
     BasePlugin,
     ConnectorPlugin,
@@ -53,8 +53,8 @@ from ._plugin import (
     ProcessorPlugin,
     non_idempotent,
 )
-from ._record import Checkpoint, Record
-from ._toolkit import (
+from ._contract._record import Checkpoint, Record
+from ._contract._toolkit import (
     ApiClient,
     CursorPagination,
     HttpError,
@@ -65,7 +65,7 @@ from ._toolkit import (
     Pagination,
     parse_link_header,
 )
-from ._version import PLUGIN_API_VERSION, __version__
+from ._contract._version import PLUGIN_API_VERSION, __version__
 
 __all__ = [
     "PLUGIN_API_VERSION",
@@ -145,18 +145,18 @@ HOST_API = (
     "run_pipeline",
 )
 _LAZY = {
-    "EventBus": "._lifecycle",
-    "PluginEvent": "._lifecycle",
-    "PluginState": "._lifecycle",
-    "PluginHandle": "._handle",
-    "PluginManager": "._manager",
-    "OperatorConfig": "._operator",
-    "load_operator_config": "._operator",
+    "EventBus": "._host._lifecycle",
+    "PluginEvent": "._host._lifecycle",
+    "PluginState": "._host._lifecycle",
+    "PluginHandle": "._host._handle",
+    "PluginManager": "._host._manager",
+    "OperatorConfig": "._policy._operator",
+    "load_operator_config": "._policy._operator",
     "Pipeline": "._pipeline._model",
     "load_pipeline": "._pipeline._model",
     "parse_pipeline": "._pipeline._model",
-    "RunResult": "._run",
-    "run_pipeline": "._run",
+    "RunResult": "._run._run",
+    "run_pipeline": "._run._run",
 }
 
 
@@ -174,18 +174,18 @@ def __getattr__(name: str) -> object:
 
 
 if TYPE_CHECKING:  # explicit re-exports for type checkers (the names load lazily at run time)
-    from ._handle import PluginHandle as PluginHandle
-    from ._lifecycle import EventBus as EventBus
-    from ._lifecycle import PluginEvent as PluginEvent
-    from ._lifecycle import PluginState as PluginState
-    from ._manager import PluginManager as PluginManager
-    from ._operator import OperatorConfig as OperatorConfig
-    from ._operator import load_operator_config as load_operator_config
+    from ._host._handle import PluginHandle as PluginHandle
+    from ._host._lifecycle import EventBus as EventBus
+    from ._host._lifecycle import PluginEvent as PluginEvent
+    from ._host._lifecycle import PluginState as PluginState
+    from ._host._manager import PluginManager as PluginManager
     from ._pipeline._model import Pipeline as Pipeline
     from ._pipeline._model import load_pipeline as load_pipeline
     from ._pipeline._model import parse_pipeline as parse_pipeline
-    from ._run import RunResult as RunResult
-    from ._run import run_pipeline as run_pipeline
+    from ._policy._operator import OperatorConfig as OperatorConfig
+    from ._policy._operator import load_operator_config as load_operator_config
+    from ._run._run import RunResult as RunResult
+    from ._run._run import run_pipeline as run_pipeline
 
 for _name in __all__:
     if _name in _LAZY:

@@ -32,17 +32,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._conformance import CheckResult, ConformanceReport, conformance
-from ._errors import SkipRecord
-from ._record import Checkpoint, Record
+from ._contract._errors import SkipRecord
+from ._contract._record import Checkpoint, Record
+from ._host._conformance import CheckResult, ConformanceReport, conformance
 
 if TYPE_CHECKING:  # the manager is imported on first use: this module loads in every pytest
     import httpx
 
-    from ._assembly import PluginSpec
-    from ._kit import HttpAnswer, PluginTarget
-    from ._manager import PluginManager
-    from ._operator import OperatorConfig
+    from ._host._assembly import PluginSpec
+    from ._host._kit import HttpAnswer, PluginTarget
+    from ._host._manager import PluginManager
+    from ._policy._operator import OperatorConfig
 
 __all__ = [
     "CheckResult",
@@ -68,7 +68,7 @@ def make_manager(
     Classes handed in run trusted whatever ``level`` says (``level`` applies to plugin
     folders); :func:`run_plugin` runs a class in a worker when asked to.
     """
-    from ._manager import PluginManager
+    from ._host._manager import PluginManager
 
     return PluginManager(
         config,
@@ -156,7 +156,7 @@ def run_plugin(
     Raises:
         WiseflowError: what the host raises for the plugin (config WF105, a plugin failure).
     """
-    from ._kit import FakeHttp, LogTap, drive, kit_manager, plugin_spec
+    from ._host._kit import FakeHttp, LogTap, drive, kit_manager, plugin_spec
 
     spec = plugin_spec(plugin, level=level, grants=grants)
     name = spec.candidate.manifest.name

@@ -8,7 +8,7 @@ Attacking plugins carry an import marker (:func:`marker_prelude`): module-level 
 appends a line to each of a few files when the module is imported. One file is under
 ``<project>/markers/`` (only the host can write there: a sandboxed worker cannot), the
 other in the plugin instance's data dir (the one place a worker may write). Each line
-says whether the importing process was the host (``wiseflow._manager`` loaded) or not.
+says whether the importing process was the host (``wiseflow._host._manager`` loaded) or not.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def marker_prelude(paths: list[Path]) -> str:
             try:
                 _os.makedirs(_os.path.dirname(_p), exist_ok=True)
                 with open(_p, "a") as _f:
-                    _host = "wiseflow._manager" in _sys.modules
+                    _host = "wiseflow._host._manager" in _sys.modules
                     _f.write(f"{{_os.getpid()}} host={{_host}}\\n")
             except OSError:
                 pass

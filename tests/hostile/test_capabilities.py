@@ -11,7 +11,7 @@ import pytest
 from sandbox_kit import RunnerFactory
 
 from wiseflow import PermissionDenied, Record
-from wiseflow._grants import Effective
+from wiseflow._policy._grants import Effective
 
 pytestmark = pytest.mark.usefixtures("host_survives")
 

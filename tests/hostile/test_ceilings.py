@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from ceilings_kit import CONNECTOR, project, run
 
-from wiseflow._manager import PluginManager
-from wiseflow._operator import load_operator_config
+from wiseflow._host._manager import PluginManager
+from wiseflow._policy._operator import load_operator_config
 
 KIT = Path(__file__).with_name("ceilings_kit.py")
 

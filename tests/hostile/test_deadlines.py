@@ -21,8 +21,8 @@ from sandbox_kit import RunnerFactory, process_alive, write_plugin
 
 import wiseflow
 from wiseflow import PluginTimeout, Record, WorkerCrashed
-from wiseflow._operator import OperatorConfig, PluginPolicy, Retry
 from wiseflow._pipeline import parse_pipeline
+from wiseflow._policy._operator import OperatorConfig, PluginPolicy, Retry
 from wiseflow._sandbox._protocol import Call, CapReply, CapRequest, Chunk, Fail, Result
 from wiseflow._sandbox._runner import WorkerRunner
 from wiseflow._store import Store

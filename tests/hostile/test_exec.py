@@ -7,7 +7,7 @@ import errno
 import pytest
 from sandbox_kit import RunnerFactory
 
-from wiseflow._grants import Effective
+from wiseflow._policy._grants import Effective
 
 pytestmark = pytest.mark.usefixtures("host_survives")
 

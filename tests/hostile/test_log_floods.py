@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from cli_kit import document, log_lines, project, wf
 
-from wiseflow._ratelimit import MAX_LINE, LogLimiter
+from wiseflow._policy._ratelimit import MAX_LINE, LogLimiter
 
 REQUESTS = 3000
 HUGE = 65536

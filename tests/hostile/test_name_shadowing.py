@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from identity_kit import Project, sha
 
-from wiseflow._manager import PluginManager
-from wiseflow._operator import load_operator_config
+from wiseflow._host._manager import PluginManager
+from wiseflow._policy._operator import load_operator_config
 from wiseflow._resolve import resolve
 
 TOKEN = "hello-token-4711"

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from identity_kit import Project
 
-from wiseflow._manager import PluginManager
-from wiseflow._operator import load_operator_config
+from wiseflow._host._manager import PluginManager
+from wiseflow._policy._operator import load_operator_config
 
 BROKEN = {
     "bad-version": 'version = "not a version"\nkind = "processor"\nentry = "plugin:X"\n',

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from cli_kit import document, project, wf
 
-from wiseflow._redact import Redactor
+from wiseflow._policy._redact import Redactor
 
 TOKEN = "ghp_S3cr3tT0kenValue0123456789abcdef"
 #: A multi-line secret, PEM-like: printed or stored one line at a time.
@@ -209,7 +209,7 @@ def test_a_secret_across_a_cut_or_a_read_boundary_is_masked_whole() -> None:
     import logging
     import os
 
-    from wiseflow._ratelimit import MAX_LINE, LogLimiter
+    from wiseflow._policy._ratelimit import MAX_LINE, LogLimiter
     from wiseflow._sandbox._output import OutputPump
 
     redactor = Redactor()

@@ -15,8 +15,8 @@ import pytest
 from identity_kit import Project, sha
 
 from wiseflow import Record
-from wiseflow._manager import PluginManager, dependency_instance
-from wiseflow._operator import load_operator_config
+from wiseflow._host._manager import PluginManager, dependency_instance
+from wiseflow._policy._operator import load_operator_config
 
 TOKEN = "alpha-token-8812"
 PLANTED = "planted-by-bravo"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from cli_kit import SOURCE, document, log_lines, project, raw_controls, wf
 
-from wiseflow._text import SafeFormatter, terminal_safe
+from wiseflow._cli._text import SafeFormatter, terminal_safe
 
 PAYLOADS = {
     "title": "\x1b]0;pwned\x07",

@@ -3,7 +3,8 @@
 An operator vets a downloaded folder before trusting it. Its manifest claims a name the
 operator configured ``trusted``; before identity, `plugins check` imported it into the CLI
 process with that level. Two detectors sit in the plugin's module: an import marker the host
-alone can write, and a ``RuntimeError`` raised when ``wiseflow._manager`` (host-only) is loaded.
+alone can write, and a ``RuntimeError`` raised when ``wiseflow._host._manager`` (host-only) is
+loaded.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from identity_kit import Project
 IN_HOST = "VETTING-RAN-ME-IN-THE-HOST"
 CODE = f"""\
 import sys
-if "wiseflow._manager" in sys.modules:
+if "wiseflow._host._manager" in sys.modules:
     raise RuntimeError("{IN_HOST}")
 
 class P(ProcessorPlugin):

@@ -53,7 +53,7 @@ def test_releasing_a_sandboxed_plugin_leaves_nothing_behind(
         tmp_path / "plugins", "spawner", SPAWNER, extra="[plugin.permissions]\nsubprocess = true\n"
     )
     (tmp_path / "wiseflow.toml").write_text("")
-    from wiseflow._operator import Grant, OperatorConfig, PluginPolicy
+    from wiseflow._policy._operator import Grant, OperatorConfig, PluginPolicy
 
     cfg = OperatorConfig(plugins={"spawner": PluginPolicy(grant=Grant(subprocess=True))})
     pm = wiseflow_manager(plugin_dirs=[tmp_path / "plugins"], level="sandboxed", config=cfg)

@@ -14,7 +14,7 @@ import pytest
 from resilience_kit import recs
 
 from wiseflow import ProcessorPlugin, Record
-from wiseflow._metering import MetricsWriter, prometheus_text, read_snapshots
+from wiseflow._host._metering import MetricsWriter, prometheus_text, read_snapshots
 
 
 class Echo(ProcessorPlugin):
@@ -124,7 +124,7 @@ def test_prometheus_endpoint_serves_the_figures(wiseflow_manager: Any) -> None:
     pytest.importorskip("prometheus_client")
     import urllib.request
 
-    from wiseflow._metering import serve_prometheus
+    from wiseflow._host._metering import serve_prometheus
 
     pm = _manager(wiseflow_manager)
     server = serve_prometheus(_collect(pm), port=0)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from wiseflow import BasePlugin
-from wiseflow._handle import PluginHandle
+from wiseflow._host._handle import PluginHandle
 from wiseflow._pipeline import LocalBackend, LocalStage
 from wiseflow._store import Store
 

@@ -14,7 +14,7 @@ import pytest
 
 import wiseflow
 from wiseflow import SandboxUnavailable
-from wiseflow._manager import PluginManager
+from wiseflow._host._manager import PluginManager
 from wiseflow._store import Store
 
 LEVELS = ["trusted", "sandboxed"]

@@ -298,7 +298,7 @@ def test_unstorable_record_is_dead_lettered_not_fatal(
 
 def test_local_and_manager_handles_satisfy_the_stage_protocol(tmp_path: Path, stage: Any) -> None:
     """LocalStage and the manager's PluginHandle both are StageHandles."""
-    from wiseflow._manager import PluginManager
+    from wiseflow._host._manager import PluginManager
     from wiseflow._pipeline import StageHandle
 
     assert isinstance(stage(Counter(), tmp_path, "c"), StageHandle)

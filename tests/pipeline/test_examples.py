@@ -9,8 +9,8 @@ from typing import Any
 import msgspec
 
 import wiseflow
-from wiseflow._operator import OperatorConfig, Policy
 from wiseflow._pipeline import load_pipeline
+from wiseflow._policy._operator import OperatorConfig, Policy
 
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
 FIXTURES = Path(__file__).parent.parent / "fixtures"

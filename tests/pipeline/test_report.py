@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from wiseflow import Figure, PipelineError
-from wiseflow._report import render_report
-from wiseflow._report._markdown import md_block, md_text
-from wiseflow._report._svg import clean_svg, svg_data_uri
+from wiseflow._pipeline._report import render_report
+from wiseflow._pipeline._report._markdown import md_block, md_text
+from wiseflow._pipeline._report._svg import clean_svg, svg_data_uri
 
 SVG = '<?xml version="1.0"?><!DOCTYPE svg><svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'
 SUMMARY = {

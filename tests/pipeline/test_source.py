@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wiseflow import Checkpoint, QuotaExceeded, Record, SkipRecord
-from wiseflow._ceilings import effective_limits
-from wiseflow._manifest import Resources
+from wiseflow._contract._ceilings import effective_limits
+from wiseflow._contract._manifest import Resources
 from wiseflow._pipeline._source import Batch, End, produce
 
 

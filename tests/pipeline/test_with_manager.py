@@ -11,8 +11,8 @@ import msgspec
 import pytest
 
 from wiseflow import SandboxUnavailable, run_pipeline
-from wiseflow._operator import Level, OperatorConfig, Policy
 from wiseflow._pipeline import Pipeline, load_pipeline
+from wiseflow._policy._operator import Level, OperatorConfig, Policy
 
 EXAMPLE = Path(__file__).parent.parent.parent / "examples" / "debian-security.toml"
 FIXTURES = Path(__file__).parent.parent / "fixtures"

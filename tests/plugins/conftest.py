@@ -11,9 +11,9 @@ from plugin_helpers import FIXTURES, commit, git, make_changelogs, replay_server
 
 import wiseflow
 from wiseflow import RunResult
-from wiseflow._grants import Grant
-from wiseflow._operator import OperatorConfig, PluginPolicy, Policy
 from wiseflow._pipeline import parse_pipeline
+from wiseflow._policy._grants import Grant
+from wiseflow._policy._operator import OperatorConfig, PluginPolicy, Policy
 from wiseflow._store import Store
 
 

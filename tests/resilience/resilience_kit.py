@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from wiseflow import Record
-from wiseflow._operator import Breaker, OperatorConfig, PluginPolicy, Retry
+from wiseflow._policy._operator import Breaker, OperatorConfig, PluginPolicy, Retry
 
 HEADER = "import os, sys, time\nfrom wiseflow import *\n"
 

@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from resilience_kit import config, events_of, policy, recs
 
 from wiseflow import CircuitOpen, Manifest, ProcessorPlugin, Record, TransientError
-from wiseflow._resilience import BreakerState, CircuitBreaker
+from wiseflow._host._resilience import BreakerState, CircuitBreaker
 
 
 class Clock:
@@ -174,7 +174,7 @@ def test_fallback_of_another_kind_is_not_used(wiseflow_manager: Any) -> None:
 def test_single_bad_record_does_not_open_the_breaker(wiseflow_manager: Any) -> None:
     """Failures of multi-record batches give no verdict: bisecting one bad record in a batch
     of 64 leaves the breaker closed."""
-    from wiseflow._resilience import counts_against_breaker
+    from wiseflow._host._resilience import counts_against_breaker
 
     assert not counts_against_breaker(ValueError("bad"), (recs(64),))
     assert counts_against_breaker(ValueError("bad"), (recs(1),))

@@ -21,7 +21,7 @@ from wiseflow import (
     Record,
     TransientError,
 )
-from wiseflow._resilience import RetryPolicy, is_non_idempotent
+from wiseflow._host._resilience import RetryPolicy, is_non_idempotent
 
 
 def flaky_processor(k: int, *, retry_after: float | None = None) -> type[ProcessorPlugin]:
@@ -271,7 +271,7 @@ def test_the_retry_loop_never_retries_what_is_not_retryable() -> None:
 def test_tenacity_is_not_needed_for_retries() -> None:
     """Retries run on the host's own loop: the handle and its policy never import tenacity."""
     code = (
-        "import sys, wiseflow._handle, wiseflow._resilience, wiseflow._manager\n"
+        "import sys, wiseflow._host._handle, wiseflow._host._resilience, wiseflow._host._manager\n"
         "print('tenacity' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from wiseflow import load_manifest
-from wiseflow._broker import Broker
-from wiseflow._grants import Effective
-from wiseflow._runner import RunnerSpec
+from wiseflow._host._runner import RunnerSpec
+from wiseflow._policy._broker import Broker
+from wiseflow._policy._grants import Effective
 from wiseflow._sandbox._probe import missing_layers, probe
 from wiseflow._sandbox._runner import WorkerRunner
 

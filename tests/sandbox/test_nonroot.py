@@ -49,7 +49,7 @@ import errno, json, os, signal, socket, sys, tempfile, time, warnings
 from pathlib import Path
 from sandbox_kit import WITNESS, make_runner_factory
 from wiseflow import Record, WiseflowError
-from wiseflow._grants import Effective
+from wiseflow._policy._grants import Effective
 
 HOST_ROOT = Path(sys.argv[1])
 ARGS = json.loads(sys.argv[2])

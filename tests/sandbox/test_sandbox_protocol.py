@@ -22,8 +22,8 @@ from wiseflow import (
     SkipRecord,
     TransientError,
 )
-from wiseflow._errors import error_from_dict
-from wiseflow._record import refused
+from wiseflow._contract._errors import error_from_dict
+from wiseflow._contract._record import refused
 from wiseflow._sandbox._protocol import (
     Call,
     CapRequest,

@@ -390,7 +390,7 @@ class P(ConnectorPlugin):
 
 def test_capabilities_from_plugin_threads(sandbox: RunnerFactory) -> None:
     """Plugin threads using ctx concurrently (in a call and in a stream) each get their reply."""
-    from wiseflow._grants import Effective
+    from wiseflow._policy._grants import Effective
 
     r = sandbox(
         THREADED,

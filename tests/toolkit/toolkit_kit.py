@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from wiseflow import ApiClient, HttpResponse
-from wiseflow._context import HttpClient
+from wiseflow._contract._context import HttpClient
 
 Answer = HttpResponse | BaseException
 

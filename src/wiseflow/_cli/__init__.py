@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .._errors import WiseflowError, WiseflowWarning
+from .._contract._errors import WiseflowError, WiseflowWarning
 from ._output import Output
 from ._session import GlobalOptions, Session
 
@@ -95,8 +95,8 @@ def _route_warnings(out: Output) -> None:
 
 def _safe_console_logs() -> None:
     """Log lines on the terminal: secrets masked, one escaped line per message."""
-    from .._redact import RedactingFilter
-    from .._text import SafeFormatter
+    from .._policy._redact import RedactingFilter
+    from ._text import SafeFormatter
 
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):

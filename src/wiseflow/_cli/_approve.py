@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, Any
 import click
 import msgspec
 
-from .._errors import DiscoveryError, DuplicatePlugin, WiseflowError
-from .._grants import Grant
-from .._opstate import load_state, save_state
-from .._suggest import did_you_mean
+from .._contract._errors import DiscoveryError, DuplicatePlugin, WiseflowError
+from .._contract._suggest import did_you_mean
+from .._policy._grants import Grant
+from .._policy._opstate import load_state, save_state
 from ._output import shown
 from ._session import session_of
 
 if TYPE_CHECKING:
     from .._discovery import Candidate
-    from .._manager import PluginManager
+    from .._host._manager import PluginManager
 
 __all__ = ["approved_candidate", "grant", "identity_doc", "revoke"]
 
@@ -31,7 +31,7 @@ def identity_doc(
     ``content=False`` (a listing of many plugins) hashes only the locked ones, which are
     verified anyway; the others show ``content`` null.
     """
-    from .._identity import content_digest, origin_of
+    from .._policy._identity import content_digest, origin_of
 
     entry = pm.approvals.entry(cand)
     doc: dict[str, Any] = {
@@ -84,7 +84,7 @@ def approved_candidate(pm: PluginManager, name: str) -> Candidate:
 
 def _dependency_origins(pm: PluginManager, cand: Candidate) -> dict[str, str]:
     """The origin of each dependency ``cand`` resolves to now (pinned with its approval)."""
-    from .._identity import origin_of
+    from .._policy._identity import origin_of
 
     try:
         selected = pm.resolve([cand.manifest.name]).selected
@@ -119,8 +119,8 @@ def grant(
     A plugin gets what it declared AND was granted. `--all` grants what the manifest asks
     for today, written out in the lock; running `grant` again re-approves changed files.
     """
-    from .._identity import origin_of
-    from .._lock import LockEntry, approved_entries
+    from .._policy._identity import origin_of
+    from .._policy._lock import LockEntry, approved_entries
 
     s = session_of(ctx)
     pm = s.pm

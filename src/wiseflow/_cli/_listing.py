@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from .._errors import Problem
+from .._contract._errors import Problem
 from ._approve import identity_doc
 
 if TYPE_CHECKING:
-    from .._manager import PluginManager
+    from .._host._manager import PluginManager
 
 __all__ = ["listing"]
 
@@ -46,7 +46,7 @@ def listing(s: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     import hashlib
     import sys
 
-    from .._version import PLUGIN_API_VERSION, __version__
+    from .._contract._version import PLUGIN_API_VERSION, __version__
 
     pm = s.pm
     discovery = pm.discover()

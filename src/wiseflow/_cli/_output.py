@@ -2,10 +2,10 @@
 
 Everything printed goes through :class:`Output`, and all of it is treated as data: the rich
 consoles it hands out (:attr:`Output.out`, :attr:`Output.err`) show every string they render
-through :func:`~wiseflow._text.terminal_safe`, so plugin-controlled text (names,
+through :func:`~wiseflow._cli._text.terminal_safe`, so plugin-controlled text (names,
 descriptions, messages, hints, log lines) cannot drive the terminal whichever command prints
 it; JSON documents escape DEL, C1 and bidi controls as well as C0. Granted secret values
-known to any live :class:`~wiseflow._redact.Redactor` are masked in all of it.
+known to any live :class:`~wiseflow._policy._redact.Redactor` are masked in all of it.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from .._errors import WiseflowError, exit_code_for
-from .._redact import redact_all
-from .._text import json_safe, terminal_safe
+from .._contract._errors import WiseflowError, exit_code_for
+from .._policy._redact import redact_all
+from ._text import json_safe, terminal_safe
 
 if TYPE_CHECKING:
     from rich.console import Console

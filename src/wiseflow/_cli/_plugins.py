@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 import click
 import msgspec
 
-from .._errors import DiscoveryError, WiseflowError, exit_code_for
-from .._grants import anchor_paths, effective_permissions
-from .._opstate import load_state, save_state
-from .._suggest import did_you_mean
+from .._contract._errors import DiscoveryError, WiseflowError, exit_code_for
+from .._contract._suggest import did_you_mean
+from .._policy._grants import anchor_paths, effective_permissions
+from .._policy._opstate import load_state, save_state
 from ._approve import approved_candidate, identity_doc
 from ._listing import listing
 from ._output import fitted_table, shown
@@ -19,7 +19,7 @@ from ._scaffold import scaffold, taken_names
 from ._session import session_of
 
 if TYPE_CHECKING:
-    from .._manager import PluginManager
+    from .._host._manager import PluginManager
 
 
 @click.group(name="plugins")
@@ -260,7 +260,7 @@ def _print_fields(s: Any, schema: dict[str, Any] | None, error: WiseflowError | 
 @click.pass_context
 def check(ctx: click.Context, target: str) -> None:
     """Manifest, interface, compatibility and config of a plugin folder or installed name."""
-    from .._check import check_plugin
+    from .._host._check import check_plugin
 
     s = session_of(ctx)
     report = check_plugin(s.pm, target)
@@ -290,8 +290,8 @@ def check(ctx: click.Context, target: str) -> None:
 @click.pass_context
 def audit(ctx: click.Context, target: str) -> None:
     """Static audit of a plugin folder or installed plugin: rule, severity, place."""
-    from .._audit import audit_plugin, blocking
-    from .._manifest import load_manifest
+    from .._contract._manifest import load_manifest
+    from .._policy._audit import audit_plugin, blocking
 
     s = session_of(ctx)
     path = Path(target)

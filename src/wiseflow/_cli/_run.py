@@ -19,7 +19,7 @@ from ._session import session_of
 if TYPE_CHECKING:  # the engine and store load only when `run` runs, not for every command
     from rich.table import Table
 
-    from .._run import RunResult
+    from .._run._run import RunResult
 
 __all__ = ["register"]
 
@@ -45,7 +45,7 @@ def finish(s: Any, doc: dict[str, Any], failed: bool, pipeline_file: Path) -> No
 @click.pass_context
 def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refresh: bool) -> None:
     """Run a pipeline: sources → processors → analyzers, stored in SQLite."""
-    from .._run import stages
+    from .._run._run import stages
 
     s = session_of(ctx)
     with stages(s.pm, pipeline_file, report=report) as checked:
@@ -89,7 +89,7 @@ def _log_to_file(path: Path) -> None:
                 doc.update({k: v for k, v in fields.items() if k not in doc})
             return json.dumps(doc, default=str)
 
-    from .._redact import RedactingFilter
+    from .._policy._redact import RedactingFilter
 
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.addFilter(RedactingFilter())  # granted secrets never reach the log file
@@ -124,7 +124,7 @@ def _progress(out: Output) -> Iterator[Callable[[RunResult], None] | None]:
 def _progress_table(result: RunResult, elapsed: float) -> Table:
     from rich.table import Table
 
-    from .._text import terminal_safe
+    from ._text import terminal_safe
 
     name = terminal_safe(result.pipeline, limit=200)
     table = Table(title=f"{name}: {result.fetched:,} fetched in {elapsed:.1f}s")
@@ -141,7 +141,7 @@ def _progress_table(result: RunResult, elapsed: float) -> Table:
 
 
 def _print_summary(out: Output, doc: dict[str, Any], pipeline_file: Path) -> None:
-    from .._text import terminal_safe as safe
+    from ._text import terminal_safe as safe
 
     rec = doc["records"]
     status = doc["status"]

@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 
-from .._errors import DiscoveryError
-from .._redact import redact_all
-from .._text import terminal_safe
+from .._contract._errors import DiscoveryError
+from .._policy._redact import redact_all
 from ._output import fitted_table, shown
 from ._session import Session, session_of
+from ._text import terminal_safe
 
 __all__ = ["register"]
 
@@ -242,7 +242,7 @@ def replay(
     What succeeds is stored and leaves the dead letters; what fails again stays, with the
     new reason. A replay is a run of its own; exit 0 when everything replayed was stored.
     """
-    from .._run import stages
+    from .._run._run import stages
     from ._run import finish, host_setup
 
     s = session_of(ctx)

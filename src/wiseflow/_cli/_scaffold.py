@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._errors import DuplicatePlugin, ManifestError, WiseflowError
-from .._manifest import NAME_RE
-from .._version import __version__
+from .._contract._errors import DuplicatePlugin, ManifestError, WiseflowError
+from .._contract._manifest import NAME_RE
+from .._contract._version import __version__
 
 if TYPE_CHECKING:
-    from .._manager import PluginManager
+    from .._host._manager import PluginManager
 
 __all__ = ["class_name", "scaffold", "taken_names"]
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from .._manager import PluginManager
-from .._operator import OperatorConfig, load_operator_config
-from .._opstate import apply_state, load_state
-from .._run import open_manager, resolve_data_dir
+from .._host._manager import PluginManager
+from .._policy._operator import OperatorConfig, load_operator_config
+from .._policy._opstate import apply_state, load_state
+from .._run._run import open_manager, resolve_data_dir
 from ._output import Output
 
 __all__ = ["GlobalOptions", "Session", "session_of"]

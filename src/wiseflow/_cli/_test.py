@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .._errors import ConfigError
+from .._contract._errors import ConfigError
 from ._session import session_of
 
 __all__ = ["test"]
@@ -56,7 +56,7 @@ def test(ctx: click.Context, target: str, level: str, plugin_config: str | None)
     analyzer result JSON) and that the plugin uses no permission it does not declare.
     Exit 0 when every check passes, 1 otherwise.
     """
-    from .._conformance import conformance
+    from .._host._conformance import conformance
 
     s = session_of(ctx)
     report = conformance(target, level=level, config=_plugin_config(plugin_config), manager=s.pm)

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .._text import terminal_safe
 from ._session import session_of
+from ._text import terminal_safe
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -140,7 +140,7 @@ def render_table(rows: list[dict[str, Any]], where: str) -> Table:
 @click.pass_context
 def top(ctx: click.Context, once: bool, interval: float) -> None:
     """Live per-plugin state and resources of running pipelines."""
-    from .._metering import read_snapshots  # psutil: only for this command
+    from .._host._metering import read_snapshots  # psutil: only for this command
 
     s = session_of(ctx)
     directory = s.data_dir / "metrics"

@@ -23,10 +23,10 @@ from typing import TypeVar, final
 
 import msgspec
 
-from .._errors import Problem
-from .._manifest import Manifest
-from .._toml import read_limited
-from .._version import __version__
+from .._contract._errors import Problem
+from .._contract._manifest import Manifest
+from .._contract._toml import read_limited
+from .._contract._version import __version__
 
 __all__ = ["EntryPoints", "ManifestResult", "Memo", "Stamp"]
 

@@ -7,8 +7,8 @@ from typing import Literal, final
 import msgspec
 from packaging.version import Version
 
-from .._errors import Problem
-from .._manifest import Manifest
+from .._contract._errors import Problem
+from .._contract._manifest import Manifest
 
 __all__ = ["ORIGINS", "Candidate", "Discovery", "ScanStats"]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import msgspec
 from packaging.version import InvalidVersion, Version
 
-from .._errors import DuplicatePlugin, ManifestError, Problem
-from .._manifest import parse_manifest
+from .._contract._errors import DuplicatePlugin, ManifestError, Problem
+from .._contract._manifest import parse_manifest
 from ._cache import EntryPoints, ManifestResult, Memo
 from ._candidate import Candidate, Discovery, ScanStats
 from ._folders import iter_plugin_folders

@@ -6,8 +6,8 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .._errors import Problem
-from .._manifest import MANIFEST_NAME
+from .._contract._errors import Problem
+from .._contract._manifest import MANIFEST_NAME
 
 __all__ = ["iter_plugin_folders"]
 

@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
-from .._errors import CircuitOpen, InvalidTransition, SkipRecord
-from .._record import Record
-from .._resilience import FATAL_CODES
+from .._contract._errors import CircuitOpen, InvalidTransition, SkipRecord
+from .._contract._record import Record
+from .._host._resilience import FATAL_CODES
 from .._store import DeadLetter, Store
 from ._model import Pipeline
 from ._protocol import StageHandle

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .._errors import SkipRecord
+from .._contract._errors import SkipRecord
 from .._store import Store
 from ._consumer import Consumer, Done, Progress
 from ._finish import finish, state_of

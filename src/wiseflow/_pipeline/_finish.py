@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .._plugin import Figure
-from .._redact import Redactor
+from .._contract._plugin import Figure
+from .._policy._redact import Redactor
 from ._consumer import Consumer
 from ._model import Pipeline
 from ._protocol import StageHandle
@@ -133,7 +133,7 @@ def finish(
                 summary.errors.append(error_entry(exc, handle.plugin))
                 summary.status = "failed"
         _redact(run.store.redactor, summary, figures)  # the report is written from these
-        from .._report import render_report
+        from ._report import render_report
 
         summary.finished = datetime.now(UTC).isoformat(timespec="seconds")
         try:

@@ -1,7 +1,7 @@
 """Stages in this process without the plugin manager: :func:`local_stage`, :func:`LocalStage`.
 
-Each stage is a real :class:`~wiseflow._handle.PluginHandle` over an
-:class:`~wiseflow._inprocess.InProcessRunner`: the ``trusted`` path, with the same plugin
+Each stage is a real :class:`~wiseflow._host._handle.PluginHandle` over an
+:class:`~wiseflow._host._inprocess.InProcessRunner`: the ``trusted`` path, with the same plugin
 core, interface check (WF103), config check (WF105), timeouts (WF401 for ``async``
 methods), record contract and verdicts as ``wiseflow run``, but no retries, breakers or
 fallbacks (nothing is configured) and no manager. Tests, benchmarks and the crash-test
@@ -19,17 +19,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .._broker import Broker
-from .._errors import EntryNotFound
-from .._grants import Effective, Grant, effective_permissions, host_port
-from .._handle import PluginHandle
-from .._inprocess import InProcessRunner
-from .._interface import KIND_BASES
-from .._lifecycle import EventBus, Lifecycle, PluginState
-from .._manifest import Manifest, load_manifest
-from .._plugin import BasePlugin
-from .._runner import RunnerSpec
-from .._verdict import plugin_failure
+from .._contract._errors import EntryNotFound
+from .._contract._interface import KIND_BASES
+from .._contract._manifest import Manifest, load_manifest
+from .._contract._plugin import BasePlugin
+from .._contract._verdict import plugin_failure
+from .._host._handle import PluginHandle
+from .._host._inprocess import InProcessRunner
+from .._host._lifecycle import EventBus, Lifecycle, PluginState
+from .._host._runner import RunnerSpec
+from .._policy._broker import Broker
+from .._policy._grants import Effective, Grant, effective_permissions, host_port
 
 __all__ = ["LocalBackend", "LocalStage", "grants_for", "local_stage", "local_stages"]
 
@@ -41,7 +41,7 @@ def LocalBackend(
     hosts: Iterable[str] = (),
     secrets: Mapping[str, str | None] | None = None,
 ) -> Broker:
-    """The host's :class:`~wiseflow._broker.Broker` with a fixed grant (same checks)."""
+    """The host's :class:`~wiseflow._policy._broker.Broker` with a fixed grant (same checks)."""
     values = dict(secrets or {})
     perms = Effective(
         fs_read=tuple(os.path.realpath(r) for r in read_roots),

@@ -9,9 +9,9 @@ from typing import Any, final
 
 import msgspec
 
-from .._errors import PipelineError, Problem
-from .._suggest import did_you_mean, unknown_value
-from .._toml import TomlProblem, loads, read_limited
+from .._contract._errors import PipelineError, Problem
+from .._contract._suggest import did_you_mean, unknown_value
+from .._contract._toml import TomlProblem, loads, read_limited
 
 __all__ = ["OutputSpec", "Pipeline", "StageSpec", "load_pipeline", "parse_pipeline"]
 

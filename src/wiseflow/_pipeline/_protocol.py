@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
 
-from .._errors import SkipRecord
-from .._plugin import Figure
-from .._record import Checkpoint, Record
+from .._contract._errors import SkipRecord
+from .._contract._plugin import Figure
+from .._contract._record import Checkpoint, Record
 
 __all__ = ["StageHandle"]
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from .._record import Record
+from .._contract._record import Record
 from .._store import Store
 from ._consumer import Consumer, Progress
 from ._finish import finish, state_of

@@ -8,9 +8,9 @@ import time
 from operator import attrgetter
 from typing import Any, final
 
-from .._ceilings import records_exceeded, records_per_run
-from .._errors import ProtocolViolation, SkipRecord
-from .._record import Checkpoint, Record
+from .._contract._ceilings import records_exceeded, records_per_run
+from .._contract._errors import ProtocolViolation, SkipRecord
+from .._contract._record import Checkpoint, Record
 from ._protocol import StageHandle
 
 __all__ = ["Batch", "End", "produce"]

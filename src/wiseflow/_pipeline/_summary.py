@@ -6,7 +6,7 @@ from typing import Any, final
 
 import msgspec
 
-from .._errors import WiseflowError, plugin_traceback
+from .._contract._errors import WiseflowError, plugin_traceback
 
 __all__ = ["RunSummary", "StageStats", "error_entry"]
 

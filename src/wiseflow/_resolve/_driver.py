@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 
-from .._discovery import Candidate
-from .._errors import (
+from .._contract._errors import (
     DependencyCycle,
     MissingDependency,
     Problem,
     VersionConflict,
     WiseflowError,
 )
-from .._version import PLUGIN_API_VERSION
+from .._contract._version import PLUGIN_API_VERSION
+from .._discovery import Candidate
 from ._graph import cycles, load_order, reaches
 from ._index import Index, Opt, running_python, satisfies
 from ._result import Resolution

@@ -8,8 +8,8 @@ from typing import final
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from .._contract._errors import ApiIncompatible, Problem, PythonIncompatible
 from .._discovery import Candidate
-from .._errors import ApiIncompatible, Problem, PythonIncompatible
 
 __all__ = ["Index", "Opt", "satisfies"]
 

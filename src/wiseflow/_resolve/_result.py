@@ -6,8 +6,8 @@ from typing import Any, final
 
 import msgspec
 
+from .._contract._errors import Problem
 from .._discovery import Candidate
-from .._errors import Problem
 from ._index import satisfies
 
 __all__ = ["DepNode", "Resolution", "dependency_tree", "render_tree"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple, final
 
-from .._errors import Problem
+from .._contract._errors import Problem
 from ._index import Index, Opt, satisfies
 
 __all__ = ["Con", "DeadEnd", "Search", "Solution"]

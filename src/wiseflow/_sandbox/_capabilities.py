@@ -15,8 +15,8 @@ from typing import Any
 
 import msgspec
 
-from .._context import CapabilityBackend
-from .._errors import PluginError, WiseflowError
+from .._contract._context import CapabilityBackend
+from .._contract._errors import PluginError, WiseflowError
 from ._protocol import CapReply, CapRequest, error_dict, pack
 
 __all__ = ["CallPlugin", "CheckRead", "HttpRequest", "Malformed", "SecretRequest", "serve"]

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._errors import (
+from .._contract._errors import (
     PluginTimeout,
     ProtocolViolation,
     QuotaExceeded,
     WiseflowError,
     error_from_dict,
 )
-from .._runner import RunnerSpec
-from .._verdict import exec_refused, issued_or_plugin
+from .._contract._verdict import exec_refused, issued_or_plugin
+from .._host._runner import RunnerSpec
 
 __all__ = ["reported", "timed_out", "violated"]
 

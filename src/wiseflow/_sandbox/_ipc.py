@@ -11,8 +11,8 @@ import logging
 import threading
 from typing import Any, Protocol
 
-from .._context import HttpResponse
-from .._errors import error_from_dict
+from .._contract._context import HttpResponse
+from .._contract._errors import error_from_dict
 from ._protocol import CapReply, CapRequest, Log, Message, pack
 
 __all__ = ["IpcBackend", "LogHandler", "WorkerLink"]

@@ -16,8 +16,8 @@ import tempfile
 import warnings
 from typing import Any, final
 
-from .._errors import SandboxUnavailable, WiseflowWarning
-from .._runner import RunnerSpec
+from .._contract._errors import SandboxUnavailable, WiseflowWarning
+from .._host._runner import RunnerSpec
 from ._confine import LAYERS, Confinement, Policy, plugin_uid
 from ._output import OutputPump
 from ._peek import MAX_VALUES

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, NoReturn, final
 
-from .._errors import ProtocolViolation, WiseflowError
+from .._contract._errors import ProtocolViolation, WiseflowError
 from ._output import OutputPump
 from ._protocol import Cancel, CapRequest, Channel, Chunk, End, Fail, Log, Message
 

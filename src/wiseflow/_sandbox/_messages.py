@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from .._errors import (
+from .._contract._errors import (
     PluginError,
     QuotaExceeded,
     SkipRecord,
@@ -27,8 +27,8 @@ from .._errors import (
     WiseflowError,
     plugin_traceback,
 )
-from .._plugin import Figure
-from .._record import Checkpoint, Record, refused
+from .._contract._plugin import Figure
+from .._contract._record import Checkpoint, Record, refused
 from ._confine import Confinement, Policy
 
 __all__ = [

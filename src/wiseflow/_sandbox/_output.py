@@ -1,9 +1,9 @@
 """A worker's stdout/stderr, turned into the plugin's log lines at a bounded rate.
 
 Plugin output never shares the protocol channel. Lines (and the worker's ``Log`` frames)
-go through the plugin's :class:`~wiseflow._ratelimit.LogLimiter`, shared with everything
+go through the plugin's :class:`~wiseflow._policy._ratelimit.LogLimiter`, shared with everything
 else the host logs on the plugin's behalf: redacted, cut at
-:data:`~wiseflow._ratelimit.MAX_LINE` characters, dropped and counted beyond the rate. An
+:data:`~wiseflow._policy._ratelimit.MAX_LINE` characters, dropped and counted beyond the rate. An
 over-long line is logged once, cut; the rest of it up to the next newline is skipped, so
 one line of output is never split into several log records (nor a secret across two). The
 last lines are kept for the message of a crash.
@@ -15,7 +15,7 @@ import logging
 import os
 from collections import deque
 
-from .._ratelimit import MAX_LINE, LogLimiter
+from .._policy._ratelimit import MAX_LINE, LogLimiter
 
 __all__ = ["MAX_LINE", "OutputPump"]
 

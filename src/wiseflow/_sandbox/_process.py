@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, final
 
-from .._errors import QuotaExceeded, WiseflowError, WorkerCrashed
+from .._contract._errors import QuotaExceeded, WiseflowError, WorkerCrashed
 from ._zygote import shared_zygote
 
 __all__ = ["REAP_GRACE", "WorkerProcess", "death_error", "spawn"]

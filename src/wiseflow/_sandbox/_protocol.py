@@ -21,8 +21,8 @@ import time
 
 import msgspec
 
-from .._errors import ProtocolViolation
-from .._record import already_checked
+from .._contract._errors import ProtocolViolation
+from .._contract._record import already_checked
 from ._messages import (  # the messages are part of the protocol: importable from here  # noqa: F401 - for _salvage, which decodes a frame's records itself
     _EXT_RECORD,
     Call,

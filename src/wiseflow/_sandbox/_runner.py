@@ -27,15 +27,15 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any, NoReturn, final
 
-from .._ceilings import output_cap, output_exceeded
-from .._context import CapabilityBackend
-from .._errors import (
+from .._contract._ceilings import output_cap, output_exceeded
+from .._contract._context import CapabilityBackend
+from .._contract._errors import (
     PluginError,
     WiseflowError,
     WorkerCrashed,
 )
-from .._runner import RunnerSpec
-from .._verdict import plugin_failure
+from .._contract._verdict import plugin_failure
+from .._host._runner import RunnerSpec
 from ._capabilities import Malformed, serve
 from ._confine import Confinement
 from ._failures import reported, timed_out, violated

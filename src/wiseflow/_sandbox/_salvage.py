@@ -11,8 +11,8 @@ from typing import Any
 
 import msgspec
 
-from .._errors import SkipRecord
-from .._record import Record, bad_output, fields_problem, record_problem, refused
+from .._contract._errors import SkipRecord
+from .._contract._record import Record, bad_output, fields_problem, record_problem, refused
 from ._messages import (
     _EXT_RECORD,
     Chunk,

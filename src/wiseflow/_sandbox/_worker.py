@@ -22,9 +22,9 @@ from typing import Any
 
 import msgspec
 
-from .._errors import PluginError, ProtocolViolation
-from .._instance import CHUNK_ITEMS, CHUNK_SECONDS, PluginInstance
-from .._record import Record, bad_output, record_problem, refused
+from .._contract._errors import PluginError, ProtocolViolation
+from .._contract._instance import CHUNK_ITEMS, CHUNK_SECONDS, PluginInstance
+from .._contract._record import Record, bad_output, record_problem, refused
 from ._confine import confine
 from ._ipc import IpcBackend, LogHandler
 from ._protocol import (

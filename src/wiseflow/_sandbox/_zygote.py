@@ -222,9 +222,9 @@ def main(argv: list[str]) -> int:  # pragma: no cover - runs in the zygote proce
     if os.getppid() != host_pid:
         return 1
     # What every worker needs, imported once here and shared copy-on-write.
-    import wiseflow._config
-    import wiseflow._interface
-    import wiseflow._loader
+    import wiseflow._contract._config
+    import wiseflow._contract._interface
+    import wiseflow._contract._loader
     import wiseflow._sandbox._worker  # noqa: F401
 
     ctl.sendall(b"R")

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from .._record import Record
+from .._contract._record import Record
 
 __all__ = ["decode", "decode_row", "decode_run", "encode", "encode_row"]
 

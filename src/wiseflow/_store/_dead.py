@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from .._record import Record
+from .._contract._record import Record
 from ._codec import decode, encode
 
 __all__ = ["SELECT", "DeadLetter", "as_dict", "insert"]

@@ -13,9 +13,9 @@ from typing import Any, final
 
 import msgspec
 
-from .._errors import StoreError
-from .._record import Record
-from .._redact import Redactor
+from .._contract._errors import StoreError
+from .._contract._record import Record
+from .._policy._redact import Redactor
 from . import _dead
 from ._codec import decode, decode_row, decode_run, encode, encode_row
 from ._dead import DeadLetter

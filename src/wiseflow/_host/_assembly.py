@@ -1,0 +1,353 @@
+"""Assembling a plugin instance: the audit gate, grants, broker, runner and policy.
+
+Everything here happens before any plugin code runs. The manager calls it with what the
+host shares (:class:`HostParts`) and keeps the result in its registry; nothing here knows
+the manager.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, final
+
+from .._contract._ceilings import effective_limits
+from .._contract._errors import AuditRefused, SignatureInvalid
+from .._contract._manifest import Manifest
+from .._contract._plugin import BasePlugin
+from .._discovery import Candidate
+from .._policy._datadir import data_dir_guard
+from .._policy._grants import Grant, effective_permissions
+from .._policy._identity import plugin_root
+from .._policy._operator import OperatorConfig
+from ._lifecycle import Lifecycle
+from ._runner import Runner, RunnerSpec
+
+if TYPE_CHECKING:
+    from .._policy._broker import Broker, DependencyCall
+    from .._policy._redact import Redactor
+    from ._handle import PluginHandle
+    from ._lifecycle import EventBus
+
+__all__ = [
+    "HostParts",
+    "Located",
+    "PluginSpec",
+    "audit_gate",
+    "audit_threshold",
+    "build_handle",
+    "build_runner",
+    "dependency_instance",
+    "direct_candidate",
+    "direct_plugins",
+    "wire_fallback",
+]
+
+log = logging.getLogger("wiseflow.manager")
+
+
+@final
+class Located:
+    """A plugin its caller located itself (``wiseflow.testing``): a candidate, and the class.
+
+    With ``cls``, the candidate is a class handed in whose module file was found:
+    ``candidate.code_root`` is the folder its module imports from, so a worker can import
+    it too, and it runs at the configured level (a bare class always runs trusted).
+    Without ``cls``, its code is imported by its entry: from ``candidate.code_root`` (a
+    package folder inside a project, say), or by name when that is None (installed code).
+    """
+
+    __slots__ = ("candidate", "cls")
+
+    def __init__(self, candidate: Candidate, cls: type[BasePlugin] | None = None) -> None:
+        self.candidate = candidate
+        self.cls = cls
+
+
+@final
+class HostParts:
+    """What every instance of one host shares: its config, data dir, event bus, the
+    redactor of granted secrets and the HTTP transport brokers send through."""
+
+    __slots__ = ("config", "data_dir", "events", "http_transport", "redactor")
+
+    def __init__(
+        self,
+        *,
+        config: OperatorConfig,
+        data_dir: Path,
+        events: EventBus,
+        redactor: Redactor,
+        http_transport: Any = None,
+    ) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self.events = events
+        self.redactor = redactor
+        self.http_transport = http_transport
+
+
+PluginSpec = type[BasePlugin] | tuple[Manifest, type[BasePlugin]] | Located
+
+
+def direct_candidate(spec: PluginSpec) -> tuple[Candidate, type[BasePlugin] | None]:
+    """A candidate for a plugin class handed in directly (tests, embedding).
+
+    The class may carry ``name``, ``version`` and ``manifest_permissions`` attributes; or pass
+    ``(Manifest, cls)`` to give the manifest explicitly. A :class:`Located` plugin comes
+    with its candidate (and a class, or None when its entry is imported).
+    """
+    if isinstance(spec, Located):
+        return spec.candidate, spec.cls
+    if isinstance(spec, tuple):
+        manifest, cls = spec
+    else:
+        cls = spec
+        from .._contract._manifest import Permissions
+
+        perms = getattr(cls, "manifest_permissions", None)
+        manifest = Manifest(
+            name=str(getattr(cls, "name", cls.__name__.lower())),
+            version=str(getattr(cls, "version", "0.0.0")),
+            kind=getattr(cls, "kind", "processor"),
+            entry=f"{cls.__module__}:{cls.__qualname__}",
+            description=(cls.__doc__ or "").strip().split("\n")[0],
+            permissions=perms if isinstance(perms, Permissions) else Permissions(),
+        )
+    return Candidate(manifest=manifest, origin="direct", location="<direct>"), cls
+
+
+def direct_plugins(
+    plugins: Sequence[PluginSpec],
+) -> tuple[list[Candidate], dict[str, type[BasePlugin]]]:
+    """Candidates for plugins handed in directly, and their classes by name."""
+    candidates: list[Candidate] = []
+    classes: dict[str, type[BasePlugin]] = {}
+    for spec in plugins:
+        cand, cls = direct_candidate(spec)
+        if cls is not None:
+            classes[cand.manifest.name] = cls
+        candidates.append(cand)
+    return candidates, classes
+
+
+def dependency_instance(plugin: str, dependent: str) -> str:
+    """The instance serving ``dependent``'s ``ctx.plugin(plugin)`` calls.
+
+    Every dependent gets an instance of its own (``text@github``), never a pipeline's
+    stage of the same plugin nor another dependent's: no state (secrets passed in, data
+    planted) is shared between two plugins through a common dependency.
+    """
+    return f"{plugin}@{dependent}"
+
+
+def audit_threshold(audit_block: str, level: str) -> str:
+    """The severity from which a plugin is refused (``strict`` caps it at medium)."""
+    if level == "strict" and audit_block in ("critical", "high", "none"):
+        return "medium"
+    return audit_block
+
+
+def audit_gate(cand: Candidate, threshold: str, *, require_signature: bool = False) -> None:
+    """Refuse a plugin whose source has findings at or above ``threshold`` (WF302), or
+    any plugin not handed in directly when signatures are required (WF304)."""
+    from .._policy._audit import audit_plugin, blocking  # the rules compile on first use only
+
+    if cand.origin == "direct":
+        return
+    if require_signature:
+        # No signature scheme exists yet: fail closed rather than run unsigned code.
+        raise SignatureInvalid(
+            f"plugin '{cand.manifest.name}' has no verifiable signature, and "
+            "[policy] require_signature = true",
+            plugin=cand.manifest.name,
+            hint="this wiseflow version cannot verify plugin signatures; set "
+            "require_signature = false to run unsigned plugins you trust",
+        )
+    m = cand.manifest
+    # the plugin's own folder (its manifest's), not the import root above a package
+    root = m.root or (Path(cand.code_root) if cand.code_root else None)
+    blocked = blocking(audit_plugin(m, root), threshold)
+    if blocked:
+        worst = blocked[0]
+        raise AuditRefused(
+            f"plugin '{m.name}' refused by the static audit: {len(blocked)} finding(s) at "
+            f"or above '{threshold}', first: {worst.message} [{worst.rule}, {worst.severity}]",
+            plugin=m.name,
+            hint=f"see `wiseflow plugins audit {m.name}`; "
+            + (
+                "at level strict every finding of medium or above refuses a plugin"
+                if threshold == "medium"
+                else "the operator may lower [policy] audit_block"
+            ),
+            problems=blocked,
+        )
+
+
+def build_handle(
+    host: HostParts,
+    inst: str,
+    cand: Candidate,
+    raw: dict[str, Any],
+    *,
+    plugin_class: type[BasePlugin] | None,
+    grant: Grant,
+    files: dict[str, str] | None,
+    level: str,
+    call_dependency: DependencyCall,
+    check: bool = False,
+    scratch: bool = False,
+) -> PluginHandle:
+    """Assemble one instance: grants, broker, runner of its level, policy, metering.
+
+    Args:
+        host: what the host shares with every instance.
+        plugin_class: the class handed in directly, for a ``direct`` candidate.
+        grant: what the operator granted this identity (wiseflow.toml and wiseflow.lock).
+        files: approved file digests of a locked plugin, checked again as its code loads.
+        level: the level it runs at.
+        call_dependency: performs ``ctx.plugin(dep)`` calls for this instance.
+        scratch: a throwaway instance (a check, a schema probe): when the data dir does not
+            exist yet, its files go to a temporary folder, so that a read-only command does
+            not create the data dir.
+    """
+    from .._policy._broker import Broker, HttpLimits
+    from ._handle import PluginHandle
+    from ._metering import PluginMeter, SoftLimits
+    from ._resilience import CircuitBreaker, RetryPolicy
+
+    m = cand.manifest
+    config = host.config
+    policy = config.plugin(m.name)
+    temporary = None
+    if scratch and not host.data_dir.is_dir():
+        import tempfile
+
+        temporary = tempfile.TemporaryDirectory(prefix=f"wiseflow-{inst}-")
+        data_dir = Path(temporary.name)
+    else:
+        data_dir = host.data_dir / "plugins" / inst
+        data_dir.mkdir(parents=True, exist_ok=True)
+    perms = effective_permissions(m.permissions, grant, raw, level=level)
+    requires = frozenset(r.name for r in m.requires)
+    limits = effective_limits(m.resources, policy.resources, config.policy)
+    timeout_s = limits.timeout_s
+    broker = Broker(
+        inst,
+        perms,
+        data_dir=str(data_dir),
+        requires=requires,
+        call_dependency=call_dependency,
+        # brokered I/O never outlives the plugin's own per-call timeout
+        http_limits=HttpLimits(timeout_s=min(30.0, float(timeout_s))),
+        read_roots=(cand.code_root,) if cand.code_root else (),
+        redactor=host.redactor,  # secrets it hands out are masked in all the host writes
+        http_transport=host.http_transport,
+    )
+    spec = RunnerSpec(
+        instance=inst,
+        manifest=m,
+        code_root=cand.code_root,
+        data_dir=str(data_dir),
+        level=level,
+        plugin_class=plugin_class if cand.origin == "direct" else None,
+        root=plugin_root(cand),
+        files=files,
+        check=check,
+        limits=limits,
+    )
+    # a probe (scratch) never calls the plugin: what it was not granted does not matter yet
+    denied = () if scratch else perms.denied
+    runner = build_runner(spec, broker, config, perms_denied=denied)
+    trusted = level == "trusted"
+    hard: dict[str, float | None] = {
+        "memory_mb": None if trusted else getattr(runner, "memory_mb", None),
+        "cpu_s": getattr(runner, "cpu_seconds", None),
+        "fds": None if trusted else getattr(runner, "max_open_files", None),
+    }
+    handle = PluginHandle(
+        instance=inst,
+        manifest=m,
+        origin=cand.origin,
+        level=level,
+        runner=runner,
+        lifecycle=Lifecycle(inst, host.events),
+        timeout_s=timeout_s,
+        retry=RetryPolicy.from_config(policy.retry),
+        breaker=CircuitBreaker.from_config(policy.breaker),
+        meter=PluginMeter(
+            in_process=trusted,
+            pid=runner.pid,
+            soft=SoftLimits.derive(hard, policy.resources),
+            watch=data_dir_guard(inst, data_dir, limits, runner).maybe_check,
+        ),
+        events=host.events,
+        # a configured breaker also sets the cool-down after which ERROR is retried
+        recover_after_s=policy.breaker.reset_s if policy.breaker else None,
+        broker=broker,
+    )
+    if temporary is not None:  # removed with the handle (at the latest when the host exits)
+        weakref.finalize(handle, temporary.cleanup)
+    return handle
+
+
+def wire_fallback(handle: PluginHandle, fb: PluginHandle | None) -> None:
+    """Let the manifest's ``fallback`` instance ``fb`` stand in for ``handle``, unless it
+    cannot (another kind, fewer methods) or the chain of fallbacks goes round in a circle."""
+    if fb is None:
+        return
+    from ._resilience import fallback_problem
+
+    problem = fallback_problem(handle.manifest, fb.manifest)
+    seen: set[str] = {handle.name}
+    walk: PluginHandle | None = fb
+    while problem is None and walk is not None:  # no cycles through longer chains
+        if walk.name in seen:
+            problem = f"fallbacks of '{handle.name}' go round in a circle"
+        seen.add(walk.name)
+        walk = walk.fallback
+    if problem:
+        log.warning("plugin %s: fallback not used: %s", handle.name, problem)
+        return
+    handle.fallback = fb
+
+
+def build_runner(
+    spec: RunnerSpec, broker: Broker, config: OperatorConfig, *, perms_denied: tuple[str, ...]
+) -> Runner:
+    """In-process for ``trusted``; a confined worker otherwise, with the tighter limits."""
+    if perms_denied:
+        flags = " ".join(_grant_flag(d) for d in perms_denied if "(strict)" not in d)
+        log.warning(
+            "plugin %s asks for permissions that are not granted: %s%s",
+            spec.manifest.name,
+            ", ".join(perms_denied),
+            f"; to grant: wiseflow plugins grant {spec.manifest.name} {flags}" if flags else "",
+        )
+    if spec.level == "trusted":
+        from ._inprocess import InProcessRunner
+
+        return InProcessRunner(spec, broker)
+    from .._sandbox._runner import WorkerRunner
+
+    lim = effective_limits(
+        spec.manifest.resources, config.plugin(spec.manifest.name).resources, config.policy
+    )
+    return WorkerRunner(
+        spec,
+        broker,
+        memory_mb=lim.memory_mb,
+        cpu_seconds=lim.cpu_seconds,
+        max_open_files=lim.max_open_files,
+        max_file_mb=lim.max_data_mb,  # one file can never hold more than the data dir may
+        allow_weaker_sandbox=config.policy.allow_weaker_sandbox,
+    )
+
+
+def _grant_flag(denied: str) -> str:
+    """``network:host:443`` → ``--network host:443`` (the CLI flag that grants it)."""
+    kind, _, value = denied.partition(":")
+    flag = {"fs_read": "--fs-read", "fs_write": "--fs-write"}.get(kind, f"--{kind}")
+    return f"{flag} {value}" if value else flag

@@ -1,0 +1,398 @@
+"""One handle per plugin instance: the single dispatch point for every call into it.
+
+Callers (the pipeline, the CLI, other plugins through ``ctx.plugin``) only ever call
+:meth:`PluginHandle.invoke` or :meth:`PluginHandle.stream_chunks` (and the conveniences
+built on them). Everything the host does around a call happens here, so callers never
+change:
+
+1. route: a plugin in ERROR, or whose breaker is open, is served by its fallback when it
+   has one (else WF405 / WF404 fail fast); a plugin in ERROR past its cool-down is first
+   restarted in place (:class:`~wiseflow._host._resilience.Recovery`);
+2. call through the :class:`~wiseflow._host._runner.Runner` (in-process or a sandboxed worker),
+   retrying transient failures and worker crashes with backoff (``_resilience``);
+3. meter it (``_metering``): latency, records, errors; thread CPU for trusted plugins, OS
+   samples of the worker for sandboxed ones, soft limits;
+4. judge it: the breaker hears successes and the failures that say something about the
+   plugin's health; fatal failures (WF401/402/403/406) put the plugin in ERROR.
+
+The success path does the least it can: one check that the plugin is ACTIVE with a closed
+breaker, the call, its metering. Retry policy, routing and verdicts are consulted only
+when something is not as usual.
+
+Streams (``fetch``) move as the chunks the runner already has (a worker's batches), metered
+and counted per chunk. They are retried only before their first chunk: once records have
+been handed on, replaying would duplicate them, and resuming belongs to the pipeline, which
+restarts a source from its last stored checkpoint on the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, final
+
+from .._contract._errors import SkipRecord, WiseflowError, WorkerCrashed
+from .._contract._manifest import Manifest
+from .._contract._plugin import Figure
+from .._contract._record import Checkpoint, Record
+from ._lifecycle import EventBus, Lifecycle, PluginState
+from ._metering import CallStats, PluginMeter, ThreadLedger
+from ._notices import Notices, describe
+from ._resilience import (
+    NO_RETRY,
+    BreakerState,
+    CircuitBreaker,
+    Judge,
+    Recovery,
+    RetryPolicy,
+    Router,
+    wrong_return,
+)
+from ._runner import Runner
+
+if TYPE_CHECKING:
+    from .._policy._broker import Broker
+
+__all__ = ["CallStats", "PluginHandle"]
+
+_ACTIVE = PluginState.ACTIVE
+_CLOSED = BreakerState.CLOSED
+
+
+@final
+class PluginHandle:
+    """A loaded plugin instance, as the host and other plugins see it.
+
+    Not meant to be constructed by users: get one from ``PluginManager.get(name)``.
+    """
+
+    __slots__ = (
+        "__weakref__", "breaker", "broker", "judge", "level", "lifecycle", "manifest", "meter",
+        "name", "notices", "origin", "recovery", "retry", "router", "runner", "stats", "threads",
+        "timeout_s",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        instance: str,
+        manifest: Manifest,
+        origin: str,
+        level: str,
+        runner: Runner,
+        lifecycle: Lifecycle,
+        timeout_s: float | None,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        meter: PluginMeter | None = None,
+        events: EventBus | None = None,
+        recover_after_s: float | None = None,
+        broker: Broker | None = None,
+    ) -> None:
+        self.name = instance
+        self.manifest = manifest
+        self.origin = origin
+        self.level = level
+        self.runner = runner
+        self.lifecycle = lifecycle
+        self.timeout_s = timeout_s
+        self.stats = CallStats()
+        self.retry = retry or NO_RETRY
+        self.notices = Notices(instance, lifecycle, events)
+        self.breaker = breaker
+        if breaker is not None:
+            breaker.on_change = self.notices.breaker_changed
+        self.meter = meter or PluginMeter(in_process=level == "trusted", pid=runner.pid)
+        if self.meter.on_soft is None:
+            self.meter.on_soft = self.notices.soft_limit
+        self.broker = broker  # its redactor and log limiter serve this plugin's failures
+        self.threads = ThreadLedger(instance)
+        self.judge = Judge(
+            name=instance,
+            runner=runner,
+            lifecycle=lifecycle,
+            stats=self.stats,
+            meter=self.meter,
+            breaker=breaker,
+            broker=broker,
+        )
+        self.recovery = Recovery(
+            name=instance,
+            runner=runner,
+            lifecycle=lifecycle,
+            meter=self.meter,
+            threads=self.threads,
+            stats=self.stats,
+            timeout_s=timeout_s,
+            recover_after_s=recover_after_s,
+            failed=self._failed,
+        )
+        self.router: Router[PluginHandle] = Router(
+            name=instance,
+            lifecycle=lifecycle,
+            breaker=breaker,
+            recovery=self.recovery,
+            judge=self.judge,
+            stats=self.stats,
+        )
+
+    # -- identity --------------------------------------------------------------------------
+
+    @property
+    def plugin(self) -> str:
+        return self.manifest.name
+
+    @property
+    def kind(self) -> str:
+        return self.manifest.kind
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    @property
+    def state(self) -> PluginState:
+        return self.lifecycle.state
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The instance's config, as last given to :meth:`initialize`."""
+        return self.recovery.config
+
+    @config.setter
+    def config(self, value: dict[str, Any]) -> None:
+        self.recovery.config = value
+
+    @property
+    def events(self) -> EventBus | None:
+        """The bus this plugin's events are published on (its manager's)."""
+        return self.notices.events
+
+    def __repr__(self) -> str:
+        return f"<PluginHandle {self.name} ({self.plugin} {self.version}) {self.state.value}>"
+
+    # -- the dispatch point ----------------------------------------------------------------
+
+    def invoke(self, method: str, *args: Any) -> Any:
+        """Call ``method(*args)`` on the plugin, wherever it runs, under the host's policy."""
+        breaker = self.breaker
+        if self.lifecycle.state is not _ACTIVE or (
+            breaker is not None and breaker.state_ is not _CLOSED
+        ):
+            fb = self.router.route(method)
+            if fb is not None:
+                return self.router.nested(lambda: fb.invoke(method, *args))
+        stats = self.stats
+        stats.calls += 1
+        start = perf_counter()
+        try:
+            try:
+                out = self.meter.call(self.runner, method, list(args), self.timeout_s, self.threads)
+            except Exception as first:  # the policy is consulted only when something failed
+                out = self._policy(method).again(
+                    method, lambda: self._once(method, args), first, self._before_retry
+                )
+        except Exception as exc:
+            raise self._failed(exc, method, args) from exc
+        except BaseException:  # interrupted: no verdict, and no half-open trial left hanging
+            if breaker is not None:
+                breaker.release()
+            raise
+        finally:
+            stats.latencies.append(perf_counter() - start)
+        if breaker is not None:
+            breaker.success()
+        return out
+
+    def _once(self, method: str, args: tuple[Any, ...]) -> Any:
+        return self.meter.call(self.runner, method, list(args), self.timeout_s, self.threads)
+
+    def stream_chunks(
+        self, method: str, *args: Any, size: int | None = None
+    ) -> Iterator[list[Any]]:
+        """What ``method(*args)`` yields, as the runner's chunks (lists, in order).
+
+        Metered and counted per chunk; retried (transient failure, worker crash) only
+        before the first chunk. ``size``: see :meth:`Runner.chunks`.
+        """
+        breaker = self.breaker
+        if self.lifecycle.state is not _ACTIVE or (
+            breaker is not None and breaker.state_ is not _CLOSED
+        ):
+            fb = self.router.route(method)
+            if fb is not None:
+                yield from fb.stream_chunks(method, *args, size=size)
+                return
+        stats = self.stats
+        stats.calls += 1
+        start = perf_counter()
+        try:
+            try:
+                chunks, chunk = self._open(method, args, size)
+            except Exception as first:
+                chunks, chunk = self._policy(method).again(
+                    method, lambda: self._open(method, args, size), first, self._before_retry
+                )
+            try:
+                while chunk is not None:
+                    stats.records_out += len(chunk)
+                    yield chunk
+                    chunk = self.meter.next_chunk(chunks)
+            finally:
+                _close(chunks)
+        except GeneratorExit:
+            if breaker is not None:
+                breaker.release()
+            raise
+        except Exception as exc:
+            raise self._failed(exc, method, args) from exc
+        finally:
+            stats.latencies.append(perf_counter() - start)
+        if breaker is not None:
+            breaker.success()
+
+    def _open(
+        self, method: str, args: tuple[Any, ...], size: int | None
+    ) -> tuple[Iterator[list[Any]], Any]:
+        """Start the stream and take its first chunk (None: it yielded nothing)."""
+        chunks = self.runner.chunks(method, list(args), self.timeout_s, size)
+        try:
+            return chunks, self.meter.next_chunk(chunks)
+        except BaseException:
+            _close(chunks)
+            raise
+
+    def stream(self, method: str, *args: Any) -> Iterator[Any]:
+        """:meth:`stream_chunks` item by item (for callers that want single items)."""
+        for chunk in self.stream_chunks(method, *args):
+            yield from chunk
+
+    def close(self) -> None:
+        """Shut the plugin down and release what it holds (→ UNLOADED); safe to repeat.
+
+        For a handle made without a manager (a local stage); a manager's handles are
+        stopped through the manager.
+        """
+        if self.state in (PluginState.UNLOADED, PluginState.UNINSTALLED):
+            return
+        self.release()
+        if self.lifecycle.can(PluginState.UNLOADED):
+            self.lifecycle.transition(PluginState.UNLOADED, "closed")
+
+    # -- failures --------------------------------------------------------------------------
+
+    def _policy(self, method: str) -> RetryPolicy:
+        return self.retry.for_method(method, self.runner) if self.retry.attempts > 1 else NO_RETRY
+
+    def _before_retry(self, exc: BaseException) -> None:
+        self.stats.retries += 1
+        if isinstance(exc, WorkerCrashed):
+            self.recovery.restart_worker()
+
+    def _failed(self, exc: BaseException, method: str, args: tuple[Any, ...] = ()) -> WiseflowError:
+        return self.judge.failed(exc, method, args)
+
+    @property
+    def fallback(self) -> PluginHandle | None:
+        """The handle that serves while this plugin is unwell (the manifest's fallback)."""
+        return self.router.fallback
+
+    @fallback.setter
+    def fallback(self, fb: PluginHandle | None) -> None:
+        self.router.fallback = fb
+
+    @property
+    def last_error(self) -> WiseflowError | None:
+        """The last failure of this plugin, as the host reported it."""
+        return self.judge.last_error
+
+    @last_error.setter
+    def last_error(self, err: WiseflowError | None) -> None:
+        self.judge.last_error = err
+
+    @property
+    def log_dropped(self) -> int:
+        """Log lines of this plugin (output, log calls, denials) dropped by the rate limit."""
+        return self.broker.limiter.dropped_total if self.broker is not None else 0
+
+    # -- lifecycle (the Recovery collaborator does the work) --------------------------------
+
+    def initialize(self, config: dict[str, Any]) -> None:
+        """Initialize the plugin with ``config`` (threads it starts are remembered)."""
+        self.recovery.initialize(config)
+
+    def recover(self, reason: str = "re-enabled") -> None:
+        """ERROR → UNLOADED → LOADED → INITIALIZED → ACTIVE, in place, with fresh code.
+
+        The same handle serves on, so a running pipeline holding it sees the plugin back.
+        """
+        self.recovery.recover(reason)
+
+    def resume(self) -> None:
+        """Bring a released (disabled) plugin back: a fresh load and initialize."""
+        self.recovery.resume()
+
+    def disable(self) -> None:
+        """Keep the plugin's last health answer, then release everything it holds."""
+        self.recovery.disable(self.last_error)
+
+    def release(self) -> None:
+        """Shut the plugin down and free what it held (process group, scratch, threads)."""
+        self.recovery.release()
+
+    # -- typed conveniences (all through the dispatch point) --------------------------------
+
+    def fetch_chunks(
+        self, state: dict[str, Any] | None, size: int | None = None
+    ) -> Iterator[list[Record | Checkpoint | SkipRecord]]:
+        """What the connector yields, as chunks: records, checkpoints and refused items."""
+        return self.stream_chunks("fetch", state, size=size)
+
+    def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint | SkipRecord]:
+        """What the connector yields, item by item (see :meth:`fetch_chunks`)."""
+        return self.stream("fetch", state)
+
+    def check(self) -> None:
+        self.invoke("check")
+
+    def process(self, batch: list[Record]) -> list[Record]:
+        self.stats.records_in += len(batch)
+        out = self.invoke("process", batch)
+        if not isinstance(out, list) or not all(type(r) is Record for r in out):
+            raise wrong_return(self.name, "process", out)
+        self.stats.records_out += len(out)
+        return out
+
+    def analyze(self, batch: list[Record]) -> None:
+        self.stats.records_in += len(batch)
+        self.invoke("analyze", batch)
+
+    def result(self) -> dict[str, Any]:
+        out = self.invoke("result")
+        if not isinstance(out, dict):
+            raise wrong_return(self.name, "result", out)
+        return out
+
+    def render(self, result: dict[str, Any]) -> list[Figure | str]:
+        out: list[Figure | str] = self.invoke("render", result)
+        return out
+
+    def health(self) -> dict[str, Any]:
+        """The plugin's health; while DISABLED (released), its last answer before that."""
+        if self.recovery.released and self.state is PluginState.DISABLED:
+            return dict(self.recovery.last_health)
+        out: dict[str, Any] = self.invoke("health")
+        return out
+
+    def describe(self, *, sample: bool = False) -> dict[str, Any]:
+        """State and figures for ``plugins list``, ``top``, ``run --json`` and Prometheus.
+
+        ``sample`` reads the worker from the OS now (fuller: USS, children).
+        """
+        return describe(self, sample=sample)
+
+
+def _close(it: Any) -> None:
+    close = getattr(it, "close", None)
+    if close is not None:
+        close()

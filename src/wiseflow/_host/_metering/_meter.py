@@ -1,0 +1,342 @@
+"""Per-plugin metering: what one plugin instance costs, measured rather than guessed.
+
+- Sandboxed plugins: their worker process, read from the OS (RSS, USS, CPU time, open fds,
+  threads, child processes), at most every ``interval_s``; CPU of earlier workers of the
+  same instance (before a restart) is carried over.
+- Trusted plugins share the host process, so the OS cannot tell their memory apart. CPU is
+  the calling thread's CPU clock (``time.thread_time``) summed over calls (a call shorter
+  than 20 µs, or the first long one after short ones, counts its wall time, an upper bound,
+  to spare the clock's system call); memory is
+  reported as unavailable, or, when ``tracemalloc`` is tracing, approximated by the net
+  traced allocation across the plugin's calls (other threads allocating meanwhile blur it).
+
+Soft limits are watched here: crossing one calls ``on_soft`` once (re-armed when the figure
+drops below again). Hard limits are the worker's rlimits (see ``_sandbox``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, final
+
+from ._sampler import MB, ProcessSample, ProcessSampler, proc_peaks
+from ._threads import ThreadLedger
+
+__all__ = ["SOFT_FRACTION", "PluginMeter", "SoftLimits", "quota_figure", "soft_limit_reason"]
+
+#: Soft limits default to this fraction of the hard ones.
+SOFT_FRACTION = 0.8
+
+OnSoft = Callable[[str, float, float, float | None], None]
+#: Calls shorter than this (wall clock) are counted at their wall time (see _account).
+SHORT_CALL_S = 20e-6
+_thread_time = time.thread_time
+_perf_counter = time.perf_counter
+_monotonic = time.monotonic
+_threads_alive = getattr(threading, "_active", None)  # CPython's registry of started threads
+# a started thread is in it once start() returns: its size is active_count() for 1/10 the cost
+_active_count = (
+    _threads_alive.__len__ if isinstance(_threads_alive, dict) else threading.active_count
+)
+_tracing = tracemalloc.is_tracing
+
+
+def _traced() -> int:
+    return tracemalloc.get_traced_memory()[0]
+
+
+class CallRunner(Protocol):
+    """What :meth:`PluginMeter.call` calls (a :class:`~wiseflow._host._runner.Runner`)."""
+
+    def call(self, method: str, args: list[Any], timeout: float | None) -> Any: ...
+
+
+@final
+class SoftLimits:
+    """Soft limits (memory MB, CPU s, open fds); None switches one off.
+
+    Operators set them as ``[plugins.NAME] resources.soft_memory_mb`` (``soft_cpu_seconds``,
+    ``soft_open_files``); by default they are :data:`SOFT_FRACTION` of the hard limits.
+    """
+
+    __slots__ = ("armed", "hard", "soft")
+
+    def __init__(
+        self, soft: dict[str, float | None], hard: dict[str, float | None] | None = None
+    ) -> None:
+        self.soft = {k: v for k, v in soft.items() if v is not None}
+        self.hard = hard or {}
+        self.armed = dict.fromkeys(self.soft, True)
+
+    @classmethod
+    def derive(cls, hard: dict[str, float | None], operator: dict[str, float]) -> SoftLimits:
+        """Soft limits from hard ones and the operator's ``soft_*`` resource keys."""
+        keys = {
+            "memory_mb": "soft_memory_mb",
+            "cpu_s": "soft_cpu_seconds",
+            "fds": "soft_open_files",
+        }
+        soft: dict[str, float | None] = {}
+        for res, key in keys.items():
+            h = hard.get(res)
+            if key in operator:
+                value: float | None = float(operator[key])
+                if h is not None and value is not None:
+                    value = min(value, h)
+                soft[res] = value
+            else:
+                soft[res] = None if h is None else h * SOFT_FRACTION
+        return cls(soft, hard)
+
+    def check(self, figures: dict[str, float | None], on_soft: OnSoft | None) -> list[str]:
+        """Report each soft limit newly crossed by ``figures``; returns their names."""
+        crossed = []
+        for res, limit in self.soft.items():
+            value = figures.get(res)
+            if value is None:
+                continue
+            if value >= limit and self.armed[res]:
+                self.armed[res] = False
+                crossed.append(res)
+                if on_soft is not None:
+                    on_soft(res, value, limit, self.hard.get(res))
+            elif value < limit * 0.95:
+                self.armed[res] = True  # hysteresis: a figure hovering at the line warns once
+        return crossed
+
+
+@final
+class PluginMeter:
+    """The figures of one plugin instance.
+
+    Args:
+        in_process: a trusted plugin (no pid of its own).
+        pid: returns the worker's current pid (None when not running).
+        interval_s: the least time between two OS samples.
+        soft: soft limits to watch, and ``on_soft`` to call when one is crossed.
+        watch: called after every call and stream item (after sampling); raises to end
+            the plugin (see ``wiseflow._contract._ceilings.DataDirGuard``).
+    """
+
+    def __init__(
+        self,
+        *,
+        in_process: bool,
+        pid: Callable[[], int | None],
+        interval_s: float = 0.5,
+        soft: SoftLimits | None = None,
+        on_soft: OnSoft | None = None,
+        watch: Callable[[], None] | None = None,
+    ) -> None:
+        self.in_process = in_process
+        self._pid = pid
+        self.interval_s = interval_s
+        self.soft = soft or SoftLimits({})
+        self.on_soft = on_soft
+        self.watch = watch
+        self._sampler = ProcessSampler()
+        self._lock = threading.Lock()
+        self._last_at = 0.0
+        self.last: ProcessSample | None = None
+        self.samples = 0
+        self.cpu_prior = 0.0  # CPU of earlier workers of this instance
+        self.thread_cpu = 0.0  # trusted: summed thread CPU of calls
+        self._timed = True  # read the thread CPU clock around the next call (see _account)
+        self.traced = 0  # trusted, tracemalloc on: net bytes allocated across calls
+        self.peak_rss = 0
+        self.uss: int | None = None
+        self.children: int | None = None
+
+    # -- per call: the meter runs the call it measures ------------------------------------
+
+    def call(
+        self,
+        runner: CallRunner,
+        method: str,
+        args: list[Any],
+        timeout: float | None,
+        threads: ThreadLedger,
+    ) -> Any:
+        """``runner.call(method, args, timeout)``, metered.
+
+        Trusted: the calling thread's CPU clock (and tracemalloc's net allocation when it is
+        tracing) across the call, and threads started meanwhile go to ``threads``. Every
+        call: a sample when one is due and the ``watch``.
+        """
+        if not self.in_process:
+            try:
+                return runner.call(method, args, timeout)
+            finally:
+                self.maybe_sample()
+        traced = _traced() if _tracing() else -1
+        mark = _active_count()
+        cpu = _thread_time() if self._timed else -1.0
+        wall = _perf_counter()
+        try:
+            return runner.call(method, args, timeout)
+        finally:  # inlined: this runs after every trusted call
+            elapsed = _perf_counter() - wall
+            if elapsed < SHORT_CALL_S and traced < 0:
+                self.thread_cpu += elapsed
+                self._timed = False
+            else:
+                self._account(cpu, elapsed, traced)
+            if _active_count() > mark:
+                threads.adopt_since(mark)
+            if _monotonic() - self._last_at >= self.interval_s:
+                self.sample()
+            if self.watch is not None:
+                self.watch()
+
+    def next_chunk(self, chunks: Iterator[list[Any]]) -> list[Any] | None:
+        """The next chunk of a stream (None at its end), metered like :meth:`call`."""
+        if not self.in_process:
+            try:
+                return next(chunks, None)
+            finally:
+                self.maybe_sample()
+        traced = _traced() if _tracing() else -1
+        cpu = _thread_time() if self._timed else -1.0
+        wall = _perf_counter()
+        try:
+            return next(chunks, None)
+        finally:
+            self._account(cpu, _perf_counter() - wall, traced)
+            self.maybe_sample()
+
+    def _account(self, cpu: float, elapsed: float, traced: int) -> None:
+        """Add the CPU of a call that began at thread CPU ``cpu`` and took ``elapsed`` s.
+
+        Reading the thread CPU clock is a system call (0.3-1 µs on a VM), dearer than a short
+        call itself. So a call shorter than :data:`SHORT_CALL_S` counts its wall time (it
+        cannot have used more CPU than that), and the clock is read around a call only when
+        the one before it was long (``cpu`` is -1 otherwise: the first long call after short
+        ones also counts its wall time, an upper bound).
+        """
+        if elapsed < SHORT_CALL_S:
+            self.thread_cpu += elapsed
+            self._timed = False
+        else:
+            self.thread_cpu += _thread_time() - cpu if cpu >= 0 else elapsed
+            self._timed = True
+        if traced >= 0 and _tracing():
+            self.traced += _traced() - traced
+
+    # -- sampling --------------------------------------------------------------------------
+
+    def maybe_sample(self) -> None:
+        """Sample when ``interval_s`` has passed since the last sample (cheap otherwise).
+
+        Runs ``watch`` too (the data-dir ceilings; it throttles itself), which raises WF403
+        when the plugin crossed one.
+        """
+        if _monotonic() - self._last_at >= self.interval_s:
+            self.sample()
+        if self.watch is not None:
+            self.watch()
+
+    def sample(self, *, full: bool = False) -> ProcessSample | None:
+        """Read the worker now (sandboxed) and check the soft limits."""
+        self._last_at = time.monotonic()
+        if not self.in_process:
+            pid = self._pid()
+            got = self._sampler.sample(pid, full=full) if pid is not None else None
+            with self._lock:
+                if got is not None:
+                    last = self.last
+                    if last is not None and last.pid != got.pid:
+                        self.cpu_prior += last.cpu_s
+                    self.last = got
+                    self.samples += 1
+                    self.peak_rss = max(self.peak_rss, got.rss)
+                    if full:
+                        self.uss, self.children = got.uss, got.children
+        self.soft.check(self.figures(), self.on_soft)
+        return self.last
+
+    def figures(self) -> dict[str, float | None]:
+        """The figures soft limits are judged on: memory MB, CPU s, open fds."""
+        if self.in_process:
+            return {"memory_mb": None, "cpu_s": self.thread_cpu, "fds": None}
+        last = self.last
+        if last is None:
+            return {"memory_mb": None, "cpu_s": self.cpu_prior or None, "fds": None}
+        return {"memory_mb": last.rss / MB, "cpu_s": self.cpu_prior + last.cpu_s, "fds": last.fds}
+
+    def forget_worker(self) -> None:
+        """The worker is gone for good (released): keep its CPU, drop its live figures."""
+        with self._lock:
+            if self.last is not None:
+                self.cpu_prior += self.last.cpu_s
+            self.last = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Figures for ``top``, ``run --json`` and the Prometheus export."""
+        if self.in_process:
+            tracing = tracemalloc.is_tracing()
+            return {
+                "cpu_s": round(self.thread_cpu, 4),
+                "cpu_source": "thread CPU clock of calls",
+                "memory_mb": round(self.traced / MB, 2) if tracing else None,
+                "memory_source": (
+                    "tracemalloc net allocations of calls (approximate)"
+                    if tracing
+                    else "unavailable in-process (run sandboxed to meter memory)"
+                ),
+                "uss_mb": None,
+                "peak_rss_mb": None,
+                "fds": None,
+                "threads": None,
+                "children": None,
+                "samples": 0,
+            }
+        last = self.last
+        return {
+            "cpu_s": round(self.cpu_prior + (last.cpu_s if last else 0.0), 4),
+            "cpu_source": "worker process (psutil)",
+            "memory_mb": round(last.rss / MB, 2) if last else None,
+            "memory_source": "worker RSS (psutil)",
+            "uss_mb": round(self.uss / MB, 2) if self.uss is not None else None,
+            "peak_rss_mb": round(self.peak_rss / MB, 2) if self.peak_rss else None,
+            "fds": last.fds if last else None,
+            "threads": last.threads if last else None,
+            "children": self.children,
+            "samples": self.samples,
+        }
+
+
+def soft_limit_reason(resource: str, value: float, soft: float, hard: float | None) -> str:
+    """``memory_mb at 130.2 MB, over its soft limit 128 MB; hard limit 160 MB``."""
+    unit = {"memory_mb": "MB", "cpu_s": "s CPU", "fds": "open fds"}.get(resource, "")
+    hard_txt = f"; hard limit {hard:g} {unit}" if hard is not None else ""
+    return f"{resource} at {value:.1f} {unit}, over its soft limit {soft:g} {unit}{hard_txt}"
+
+
+def quota_figure(err_message: str, pid: int | None, runner: object, meter: PluginMeter) -> str:
+    """The figure a quota was reached with, as the OS measured it (for WF403 messages).
+
+    Memory, while the worker lives (a MemoryError it survived): its peak address space
+    (VmPeak, what the RLIMIT_AS hard limit bounds) and peak RSS. CPU: the kernel stops the
+    worker when its CPU time reaches RLIMIT_CPU, so the figure is the limit; the last sample
+    is added. Otherwise the last sample before the worker ended.
+    """
+    memory_mb = getattr(runner, "memory_mb", None)
+    peaks = proc_peaks(pid) if pid is not None else {}
+    if peaks:
+        return (
+            f"reached: peak address space {peaks.get('VmPeak')} MB, peak RSS "
+            f"{peaks.get('VmHWM')} MB (limit {memory_mb} MB)"
+        )
+    figures = meter.to_dict()
+    last = (
+        f"last sampled: CPU {figures['cpu_s']} s, peak RSS {figures['peak_rss_mb']} MB"
+        if figures["samples"]
+        else "not sampled during the call"
+    )
+    cpu = getattr(runner, "cpu_seconds", None)
+    if "CPU" in err_message and cpu is not None:
+        return f"reached: {cpu:g} s of CPU, where RLIMIT_CPU stops the worker ({last})"
+    return f"the worker ended before it could be measured ({last}; memory limit {memory_mb} MB)"

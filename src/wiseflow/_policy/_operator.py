@@ -1,0 +1,161 @@
+"""Operator configuration: ``wiseflow.toml`` (SPEC §4)."""
+
+# No `from __future__ import annotations` here: public Structs are re-homed to `wiseflow`,
+# and msgspec resolves string annotations through the class's module.
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, final
+
+import msgspec
+
+from .._contract._ceilings import BOUNDS, range_problem
+from .._contract._errors import ConfigError, Problem
+from .._contract._suggest import explain_validation
+from .._contract._toml import TomlProblem, loads, read_limited
+from ._grants import Grant
+
+__all__ = [
+    "Breaker",
+    "OperatorConfig",
+    "PluginPolicy",
+    "Policy",
+    "Retry",
+    "load_operator_config",
+]
+
+Level = Literal["trusted", "sandboxed", "strict"]
+Severity = Literal["critical", "high", "medium", "low", "none"]
+
+
+def _within(key: str) -> msgspec.Meta:
+    """The absolute bounds of ``key`` (``wiseflow._contract._ceilings.BOUNDS``) as a constraint."""
+    low, high = BOUNDS[key]
+    return msgspec.Meta(gt=0, le=int(high)) if low == 0 else msgspec.Meta(ge=int(low), le=int(high))
+
+
+@final
+class Retry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    attempts: int = 3
+    backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+
+
+@final
+class Breaker(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    failures: int = 5
+    reset_s: float = 60.0
+
+
+@final
+class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    level: Level = "sandboxed"
+    audit_block: Severity = "high"
+    require_signature: bool = False
+    allow_weaker_sandbox: bool = False
+    # Ceilings (SPEC §11): the tighter of manifest, [plugins.NAME] resources and these applies.
+    max_memory_mb: Annotated[int, _within("memory_mb")] = 512
+    max_cpu_seconds: Annotated[float, _within("cpu_seconds")] = 3600.0
+    max_timeout_s: Annotated[float, _within("timeout_s")] = 600.0
+    max_open_files: Annotated[int, _within("max_open_files")] = 1024
+    max_data_mb: Annotated[int, _within("max_data_mb")] = 1024
+    max_data_files: Annotated[int, _within("max_data_files")] = 10_000
+    max_output_ratio: Annotated[int, _within("max_output_ratio")] = 100
+    max_records_per_run: Annotated[int, _within("max_records_per_run")] | None = None
+
+
+@final
+class PluginPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[plugins.NAME]``: what the operator decided for one plugin."""
+
+    level: Level | None = None
+    grant: Grant = Grant()
+    resources: dict[str, float] = msgspec.field(default_factory=dict)
+    retry: Retry | None = None
+    breaker: Breaker | None = None
+    enabled: bool = True
+    origin: str | None = None  # pick one origin when two offer the same version
+    config: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+@final
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    plugin_dirs: tuple[str, ...] = ()
+    data_dir: str = ".wiseflow"
+    index: str | None = None
+
+
+@final
+class OperatorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The whole of ``wiseflow.toml``; every section optional."""
+
+    wiseflow: Settings = Settings()
+    policy: Policy = Policy()
+    plugins: dict[str, PluginPolicy] = msgspec.field(default_factory=dict)
+    path: str | None = None  # the file it was read from; relative paths resolve against it
+
+    def plugin(self, name: str) -> PluginPolicy:
+        return self.plugins.get(name) or PluginPolicy()
+
+    def level_for(self, name: str) -> str:
+        return self.plugin(name).level or self.policy.level
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.path).parent if self.path else Path.cwd()
+
+    def resolve_path(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
+def load_operator_config(path: str | Path | None) -> OperatorConfig:
+    """Read ``path`` (or ``./wiseflow.toml`` when None and present; defaults otherwise).
+
+    Raises:
+        ConfigError: WF105 naming the file, the field and the problem.
+    """
+    if path is None:
+        default = Path("wiseflow.toml")
+        if not default.is_file():
+            return OperatorConfig()
+        path = default
+    p = Path(path)
+    where = str(p)
+    try:
+        data = loads(read_limited(p).decode("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {where} does not exist", plugin=where, hint="check --config"
+        ) from None
+    except TomlProblem as exc:
+        raise ConfigError(
+            f"{where}: {exc.message}",
+            plugin=where,
+            hint="fix the syntax of wiseflow.toml at the line named",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {where}: {exc}", plugin=where) from None
+    try:
+        cfg = msgspec.convert(data, type=OperatorConfig)
+    except msgspec.ValidationError as exc:
+        msg = explain_validation(str(exc), OperatorConfig, hidden=("path",))
+        raise ConfigError(
+            f"{where}: {msg}",
+            plugin=where,
+            hint="sections of wiseflow.toml: [wiseflow], [policy], [plugins.NAME]",
+            problems=[Problem(code="WF105", message=msg, file=where)],
+        ) from None
+    problems = [
+        Problem(code="WF105", message=f"plugins.{name}.resources.{key}: {why}", file=where)
+        for name, pp in cfg.plugins.items()
+        for key, value in pp.resources.items()
+        if (why := range_problem(key, value, whole=False)) is not None
+    ]
+    if problems:
+        raise ConfigError(
+            f"{where}: " + "; ".join(p.message for p in problems),
+            plugin=where,
+            hint="resources are positive finite numbers within the bounds of the security docs",
+            problems=problems,
+        )
+    return msgspec.structs.replace(cfg, path=str(p.resolve()))

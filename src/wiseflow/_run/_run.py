@@ -1,0 +1,350 @@
+"""Running a pipeline from Python: :func:`run_pipeline` and the :class:`RunResult` it returns.
+
+The one code path for ``wiseflow run``, ``wiseflow dead-letters replay``, the tests, the
+benchmarks and embedders: every check first (nothing starts while one fails), then the
+stages, the store and the metrics file ``wiseflow top`` reads; the run; and whatever the
+run started is stopped again, also when it fails or is interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, final
+
+from .._contract._errors import ConfigError
+from .._policy._operator import OperatorConfig, load_operator_config
+from ._prerun import check_pipeline
+
+if TYPE_CHECKING:
+    from .._host._handle import PluginHandle
+    from .._host._manager import PluginManager
+    from .._pipeline import Pipeline, RunSummary
+    from .._store import Store
+
+__all__ = ["RunResult", "Stages", "open_manager", "resolve_data_dir", "run_pipeline", "stages"]
+
+#: ``progress`` callbacks get the run so far (its counts grow while it runs).
+Progress = Callable[["RunResult"], None]
+KINDS = ("connector", "processor", "analyzer")
+
+
+@final
+class RunResult:
+    """What a run did. ``to_dict()`` is the ``wiseflow run --json`` document (SPEC §6).
+
+    Attributes:
+        plugins_in_error: instances left in ERROR when the run ended (a run with any is not
+            :attr:`ok`, as ``wiseflow run`` exits 1 for them).
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = ("_summary", "plugins_in_error")
+
+    def __init__(self, summary: RunSummary, plugins_in_error: Sequence[str] = ()) -> None:
+        self._summary = summary
+        self.plugins_in_error = tuple(plugins_in_error)
+
+    @property
+    def run_id(self) -> int:
+        """The run's number in the store (``wiseflow runs show RUN``)."""
+        return self._summary.run_id
+
+    @property
+    def pipeline(self) -> str:
+        return self._summary.pipeline
+
+    @property
+    def status(self) -> str:
+        """``"ok"``, ``"partial"``, ``"failed"`` or ``"interrupted"`` (SPEC §12)."""
+        return self._summary.status
+
+    @property
+    def fetched(self) -> int:
+        return self._summary.fetched
+
+    @property
+    def stored(self) -> int:
+        return self._summary.stored
+
+    @property
+    def duplicates(self) -> int:
+        return self._summary.duplicates
+
+    @property
+    def updated(self) -> int:
+        """Of the duplicates: stored before, changed since, updated in place."""
+        return self._summary.updated
+
+    @property
+    def dead_letters(self) -> int:
+        return self._summary.dead_letters
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """``{"code", "plugin", "message", "hint", "traceback"}`` per failure."""
+        return self._summary.errors
+
+    @property
+    def analyzers(self) -> dict[str, Any]:
+        """Each analyzer's result, by instance name."""
+        return self._summary.analyzers
+
+    @property
+    def report(self) -> str | None:
+        """Where the report was written, if anywhere."""
+        return self._summary.report
+
+    @property
+    def stages(self) -> dict[str, dict[str, Any]]:
+        """Per stage: plugin, kind, records in and out, errors, seconds, records/s."""
+        return {name: st.stage_entry() for name, st in self._summary.stages.items()}
+
+    @property
+    def ok(self) -> bool:
+        """Every record stored and no plugin in ERROR (``wiseflow run`` exits 0)."""
+        return self.status == "ok" and not (self.dead_letters or self.plugins_in_error)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``run --json`` document; its ``status``, ``records`` and ``errors`` are
+        stored with the run too."""
+        return self._summary.to_dict()
+
+    def __repr__(self) -> str:
+        return (
+            f"RunResult(run_id={self.run_id}, status={self.status!r}, fetched={self.fetched}, "
+            f"stored={self.stored}, dead_letters={self.dead_letters})"
+        )
+
+
+def run_pipeline(
+    pipeline: str | os.PathLike[str] | Pipeline,
+    *,
+    config: str | os.PathLike[str] | OperatorConfig | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+    report: str | os.PathLike[str] | None = None,
+    full_refresh: bool = False,
+    manager: PluginManager | None = None,
+) -> RunResult:
+    """Run a pipeline as ``wiseflow run`` does, and return what it did.
+
+    Every check comes first and raises before any plugin starts: the pipeline file and
+    its plugins' kinds (WF501), disabled plugins, the report's file type, each stage's
+    config (every WF105 at once), each plugin's identity and approval (WF104, WF303).
+    Plugins started for the run are stopped when it ends, whatever happens: no worker
+    process is left behind. Logging and signal handlers are the caller's.
+
+    Args:
+        pipeline: a pipeline file, or one parsed with ``parse_pipeline``.
+        config: ``wiseflow.toml`` (a path or a parsed :class:`OperatorConfig`); default:
+            ``./wiseflow.toml`` when present, as the CLI.
+        data_dir: where the store, plugin data and logs live; default: the config's
+            ``data_dir`` (``.wiseflow`` beside it).
+        progress: called after every batch with the run so far; an exception it raises
+            ends the run (``KeyboardInterrupt``: recorded as ``"interrupted"``).
+        report: write the report here (``.html``, ``.md``, ``.json``); default: the
+            pipeline's ``[output] report``; ``""``: none.
+        full_refresh: ignore stored checkpoints (sources fetch everything again).
+        manager: run with this manager's plugins, config and data dir instead (then
+            ``config`` and ``data_dir`` must be None); it stays open, the instances this
+            run started are shut down.
+
+    Returns:
+        The :class:`RunResult`; a run with failures returns too (``status``, ``ok``).
+
+    Raises:
+        WiseflowError: a check failed (the codes the CLI shows for it); nothing ran.
+        KeyboardInterrupt: the run was interrupted; it is recorded as ``"interrupted"``.
+
+    Example:
+        >>> result = wiseflow.run_pipeline("news.toml", data_dir="/var/lib/wiseflow")
+        >>> result.status, result.stored
+        ('ok', 1250)
+
+    .. versionadded:: 0.1.0
+    """
+    if manager is not None:
+        if config is not None or data_dir is not None:
+            raise ConfigError(
+                "run_pipeline: give either a manager or config/data_dir, not both",
+                hint="the manager already has its config and data dir",
+            )
+        with stages(manager, pipeline, report=report) as run:
+            return run.execute(progress=progress, full_refresh=full_refresh)
+    with open_manager(config, data_dir) as pm, stages(pm, pipeline, report=report) as run:
+        return run.execute(progress=progress, full_refresh=full_refresh)
+
+
+def resolve_data_dir(config: OperatorConfig, data_dir: str | os.PathLike[str] | None) -> Path:
+    """The data dir a host of ``config`` uses (``data_dir`` wins); WF105 if not a folder."""
+    path = Path(data_dir).resolve() if data_dir else config.resolve_path(config.wiseflow.data_dir)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(
+            f"the data dir {path} exists and is not a directory",
+            plugin=str(path),
+            hint="point --data-dir (or data_dir in wiseflow.toml) at a directory",
+        )
+    return path
+
+
+def open_manager(
+    config: str | os.PathLike[str] | OperatorConfig | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    plugin_dirs: Sequence[str | Path] = (),
+) -> PluginManager:
+    """The manager the CLI builds: ``config`` with the operator's ``plugins enable`` and
+    ``disable`` state applied, the data dir resolved, the discovery cache kept there."""
+    from .._host._manager import PluginManager
+    from .._policy._opstate import apply_state, load_state
+
+    if isinstance(config, OperatorConfig):
+        base = config
+    else:
+        base = load_operator_config(None if config is None else Path(config))
+    path = resolve_data_dir(base, data_dir)
+    # The implicit `./.wiseflow` is created only by a command that writes: a read-only
+    # command run from another folder leaves nothing behind.
+    chosen = bool(data_dir) or base.path is not None
+    return PluginManager(
+        apply_state(base, load_state(path)),
+        plugin_dirs=plugin_dirs,
+        data_dir=path,
+        cache=chosen or path.is_dir(),
+    )
+
+
+@contextmanager
+def stages(
+    manager: PluginManager,
+    pipeline: str | os.PathLike[str] | Pipeline,
+    *,
+    report: str | os.PathLike[str] | None = None,
+    kinds: tuple[str, ...] = KINDS,
+) -> Iterator[Stages]:
+    """Check ``pipeline`` and start its stages (of ``kinds``); stop them on the way out.
+
+    Nothing starts while a check fails. The CLI sets up its log file and signals inside
+    the block, before :meth:`Stages.execute` starts the plugins.
+    """
+    checked = check_pipeline(manager, pipeline, report=report)
+    run = Stages(manager, checked, report=report, kinds=kinds)
+    try:
+        yield run
+    finally:
+        run.stop()
+
+
+@final
+class Stages:
+    """A checked pipeline, its started stages, and the manager they run on."""
+
+    def __init__(
+        self,
+        manager: PluginManager,
+        pipeline: Pipeline,
+        *,
+        report: str | os.PathLike[str] | None,
+        kinds: tuple[str, ...],
+    ) -> None:
+        self.manager = manager
+        self.pipeline = pipeline
+        self.report = report
+        self.kinds = kinds
+        self.handles: dict[str, list[PluginHandle]] = {k: [] for k in KINDS}
+        self._before = {h.name for h in manager.handles()}
+        self._started = False
+
+    def start(self) -> dict[str, list[PluginHandle]]:
+        """Load every stage, check every config (all WF105s at once), then initialize."""
+        from ._prerun import start_stages
+
+        if not self._started:
+            self._started = True
+            self.manager.data_dir.mkdir(parents=True, exist_ok=True)
+            self.handles = start_stages(self.manager, self.pipeline, self.kinds)
+        return self.handles
+
+    def execute(self, *, progress: Progress | None = None, full_refresh: bool = False) -> RunResult:
+        """Start (if not yet), open the store and the metrics file, run; the result."""
+        from .._pipeline import run_pipeline as run_stages
+
+        handles = self.start()
+        with self._store() as store:
+            summary = run_stages(
+                self.pipeline, store, handles["connector"], handles["processor"],
+                handles["analyzer"], full_refresh=full_refresh, report=self._report(),
+                progress=_view(progress),
+            )  # fmt: skip
+        return self._result(summary)
+
+    def replay(
+        self,
+        *,
+        run_id: int | None = None,
+        plugin: str | None = None,
+        progress: Progress | None = None,
+    ) -> RunResult:
+        """Send the dead letters of this pipeline's sources (of ``run_id``, of ``plugin``)
+        through its processors and analyzers again (``wiseflow dead-letters replay``)."""
+        from .._pipeline import replay_dead_letters
+
+        handles = self.start()
+        sources = {st.name for st in self.pipeline.stages if st.kind == "connector"}
+        with self._store() as store:
+            letters = [
+                d for d in store.dead_letters(run_id)
+                if d["source"] in sources and (plugin is None or d["plugin"] == plugin)
+            ]  # fmt: skip
+            summary = replay_dead_letters(
+                self.pipeline, store, handles["processor"], handles["analyzer"], letters,
+                report=self._report(), progress=_view(progress),
+            )  # fmt: skip
+        return self._result(summary)
+
+    def stop(self) -> None:
+        """Shut down every instance this run started (stages, their dependencies and
+        fallbacks), dependents first; instances that were there before stay."""
+        self.manager.close([h.name for h in self.manager.handles() if h.name not in self._before])
+
+    @contextmanager
+    def _store(self) -> Iterator[Store]:
+        from .._host._metering import MetricsWriter
+        from .._store import DB_NAME, Store
+
+        pm = self.manager
+        # `wiseflow top` reads what this host writes here every second (removed at exit)
+        metrics = MetricsWriter(
+            lambda: [h.describe(sample=True) for h in pm.handles()],
+            pm.data_dir / "metrics",
+            label=f"run {self.pipeline.name}",
+        )
+        with Store.open(pm.data_dir / DB_NAME) as store, metrics:
+            store.redactor = pm.redactor  # what the brokers handed out is masked in the store
+            yield store
+
+    def _report(self) -> str | Path | None:
+        return None if self.report is None else os.fspath(self.report)
+
+    def _result(self, summary: RunSummary) -> RunResult:
+        in_error = [h.name for h in self.manager.handles() if h.state.value == "ERROR"]
+        return RunResult(summary, in_error)
+
+
+def _view(progress: Progress | None) -> Callable[[RunSummary], None] | None:
+    """The engine's per-batch callback, handing ``progress`` a live :class:`RunResult`."""
+    if progress is None:
+        return None
+    view: RunResult | None = None
+
+    def call(summary: RunSummary) -> None:
+        nonlocal view
+        if view is None:
+            view = RunResult(summary)
+        progress(view)
+
+    return call
