@@ -192,6 +192,12 @@ def test_every_stage_config_problem_at_once(project: Path) -> None:
     assert [p.plugin for p in info.value.problems] == ["one", "two"]
 
 
+def test_a_pipeline_that_is_neither_a_path_nor_parsed_is_a_type_error() -> None:
+    """Nothing starts; the message says what run_pipeline takes."""
+    with pytest.raises(TypeError, match="must be a path or a parsed Pipeline, not int"):
+        wiseflow.run_pipeline(42)  # type: ignore[arg-type]
+
+
 def test_a_manager_and_a_config_together_are_refused(project: Path) -> None:
     """`manager=` brings its own config and data dir: giving both is a mistake, said so."""
     with PluginManager(entry_points=False, cache=False) as pm, pytest.raises(ConfigError):

@@ -167,6 +167,13 @@ def run_pipeline(
 
     .. versionadded:: 0.1.0
     """
+    from .._pipeline import Pipeline
+
+    if not isinstance(pipeline, str | os.PathLike | Pipeline):
+        raise TypeError(
+            f"run_pipeline: pipeline must be a path or a parsed Pipeline, "
+            f"not {type(pipeline).__name__}"
+        )
     if manager is not None:
         if config is not None or data_dir is not None:
             raise ConfigError(
