@@ -7,6 +7,7 @@ That the same plugin behaves the same at every level is in ``test_instance_level
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from wiseflow import Checkpoint, ConnectorPlugin, PluginError, Record, SkipRecord
-from wiseflow._contract._instance import PluginInstance
+from wiseflow._contract._instance import CHUNK_SECONDS, PluginInstance
 from wiseflow._contract._verdict import is_plugin_made
 from wiseflow._host._inprocess import InProcessRunner
 from wiseflow._host._runner import RunnerSpec
@@ -87,6 +88,30 @@ def test_closing_chunks_early_closes_the_plugins_iterators(tmp_path: Path) -> No
         it.close()
         assert obj.closed, method
         inst.shutdown()
+
+
+def test_an_item_of_a_slow_source_is_handed_on_before_the_next_is_asked_for(
+    tmp_path: Path,
+) -> None:
+    """An item that came CHUNK_SECONDS or more after the last hand-off goes on at once: it
+    never waits in a chunk for an item the plugin has not made yet (so a slow page is not
+    held until the next one, and a host's per-item deadline sees one wait, not two)."""
+    received: list[str] = []
+    seen: list[list[str]] = []
+
+    class Slow(ConnectorPlugin):
+        def fetch(self, state: dict[str, Any] | None) -> Iterator[Record]:
+            time.sleep(2 * CHUNK_SECONDS)  # a slow page: its first item comes late
+            yield Record(id="late", source="m")
+            seen.append(list(received))  # what the consumer had when asked for more
+            yield Record(id="next", source="m")
+
+    inst = _started(Slow(), tmp_path)
+    for chunk in inst.chunks("fetch", [None], None, size=500):
+        received.extend(r.id for r in chunk)
+    assert seen == [["late"]]
+    assert received == ["late", "next"]
+    inst.shutdown()
 
 
 def test_a_plugins_own_timeout_error_is_its_failure_not_a_wf401(tmp_path: Path) -> None:

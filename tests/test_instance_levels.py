@@ -84,6 +84,13 @@ class Same(ConnectorPlugin):
         finally:
             (self.ctx.data_dir / "closed").write_text("yes")
 
+    def stalls(self, state):
+        import time
+        time.sleep(0.1)  # a slow page
+        yield Record(id="late", source="same")
+        time.sleep(3600)  # the next page never comes
+        yield Record(id="never", source="same")
+
     def fails_midway(self, state):
         yield Record(id="m0", source="same")
         yield Record(id="m1", source="same")
@@ -265,3 +272,16 @@ def test_a_coroutine_past_its_timeout_is_wf401_at_every_level(
         h.timeout_s = 0.5
     assert _same(handles, lambda h: h.invoke("hang")) == ("error", "PluginTimeout", "WF401")
     assert all(h.state is PluginState.ERROR for h in handles.values())  # a fatal failure
+
+
+def test_a_sandboxed_source_that_stalls_delivers_what_it_yielded_before(
+    handles: dict[str, PluginHandle],
+) -> None:
+    """A record the plugin yielded reaches the host before the plugin stalls: the worker
+    does not hold it back waiting for the next item (the host's deadline would then end
+    the stream with WF401 and the record would be lost)."""
+    chunks = handles["sandboxed"].runner.chunks("stalls", [None], 10.0)
+    try:
+        assert [r.id for r in next(chunks)] == ["late"]
+    finally:
+        chunks.close()  # cancels the stream; the stalled worker is stopped

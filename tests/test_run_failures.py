@@ -273,3 +273,41 @@ def test_sigterm_ends_the_run_cleanly(tmp_path: Path) -> None:
     assert rows(root, "select status from runs") == [("interrupted",)]
     stored = rows(root, "select count(*) from records")[0][0]
     assert 5 < stored < 1000  # type: ignore[operator]
+
+
+ODD_RESULT = """\
+from wiseflow import AnalyzerPlugin, Figure
+
+class P(AnalyzerPlugin):
+    def analyze(self, batch):
+        pass
+
+    def result(self):
+        return {"chart": Figure("t", "<svg/>")}  # a Figure belongs in render(), not here
+
+    def render(self, result):
+        return []
+"""
+
+
+@pytest.mark.parametrize("level", ["trusted", "sandboxed"])
+def test_an_analyzer_result_the_run_document_cannot_hold_is_its_failure(
+    tmp_path: Path, level: str
+) -> None:
+    """result() holding what JSON cannot is the analyzer's failure (WF400): the run ends
+    as failed, recorded so, its records stored; not a TypeError out of the run that leaves
+    the run 'running' in the store."""
+    from wiseflow import run_pipeline
+    from wiseflow._store import Store
+
+    pipe = PIPE.replace('[[processors]]\nplugin = "proc"', '[[analyzers]]\nplugin = "odd"')
+    plugins = {"src": ("connector", SOURCE.format(skip=False)), "odd": ("analyzer", ODD_RESULT)}
+    root = project(tmp_path, level, plugins, pipe)
+    result = run_pipeline(
+        root / "p.toml", config=root / "wiseflow.toml", data_dir=root / "data", report=""
+    )
+    assert result.status == "failed" and result.stored == 6
+    assert [(e["plugin"], e["code"]) for e in result.errors] == [("odd", "WF400")]
+    assert "cannot be stored" in result.errors[0]["message"]
+    with Store.open(root / "data") as store:
+        assert [(r["run_id"], r["status"]) for r in store.runs()] == [(1, "failed")]

@@ -220,6 +220,42 @@ def test_public_non_idempotent_decorator_prevents_retries(wiseflow_manager: Any)
     assert Post.calls == 1
 
 
+POST = """
+class P(ProcessorPlugin):
+    MARKER
+
+    def initialize(self, ctx):
+        self.ctx = ctx
+
+    DECORATOR
+    def process(self, batch):
+        with open(os.path.join(str(self.ctx.data_dir), "posts"), "a") as f:
+            f.write("x")
+        raise TransientError("the remote may have received it")
+"""
+
+
+@pytest.mark.parametrize("level", ["trusted", "sandboxed"])
+@pytest.mark.parametrize("marker", ["decorator", "class set"])
+def test_a_non_idempotent_method_is_called_once_at_every_level(
+    tmp_path: Path, wiseflow_manager: Any, level: str, marker: str
+) -> None:
+    """A sandboxed plugin's marks are honoured like a trusted one's: its worker reports
+    them at load, so the non-idempotent method is not retried on a TransientError."""
+    code = POST.replace("DECORATOR", "@non_idempotent" if marker == "decorator" else "")
+    code = code.replace("MARKER", 'non_idempotent = {"process"}' if marker != "decorator" else "")
+    write_plugin(tmp_path / "plugins", "post", code)
+    pm = wiseflow_manager(
+        plugin_dirs=[tmp_path / "plugins"], level=level, config=config(post=policy(attempts=5))
+    )
+    handle = pm.start("post")
+    with pytest.raises(TransientError):
+        handle.process(recs(1))
+    [posts] = list(tmp_path.rglob("posts"))
+    assert posts.read_text() == "x"  # called once: the remote got one post, not five
+    assert handle.stats.retries == 0
+
+
 def _failing(n: int, exc: Exception) -> Any:
     """An attempt that fails ``n`` times with ``exc``, then returns the attempt number."""
     made = [0]

@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CHUNK_ITEMS", "CHUNK_SECONDS", "PluginInstance", "awaited"]
 
-#: Items per chunk, and the longest a partial chunk waits for its next item before it is
-#: handed on (a checkpoint ends its chunk too).
+#: Items per chunk, and how long after a hand-off items are gathered into one chunk (a
+#: checkpoint ends its chunk too; an item that comes later than that goes on at once).
 CHUNK_ITEMS = 500
 CHUNK_SECONDS = 0.02
 #: Types a method returns that are never awaitable (skips ``inspect.isawaitable``).
@@ -208,7 +208,8 @@ class PluginInstance:
         """:meth:`items` as non-empty lists, in order.
 
         A chunk ends at ``size`` items, at a :class:`~wiseflow.Checkpoint`, or with the first
-        item that comes ``seconds`` or more after the chunk's first. When the plugin fails,
+        item that comes ``seconds`` or more after the last chunk was handed on (such an item
+        that would start a chunk goes on alone at once). When the plugin fails,
         the items it yielded before are handed on first, then its error is raised.
         """
         return _chunked(self.items(method, args, timeout), size, seconds)
@@ -301,15 +302,19 @@ def _chunked(items: Iterator[Any], size: int, seconds: float) -> Generator[list[
     """``items`` as lists (see :meth:`PluginInstance.chunks`).
 
     Each chunk's first item is taken by the outer loop, the rest through ``islice`` (the
-    count is kept in C): per item, only the checkpoint test and the clock are Python.
+    count is kept in C): per item, only the checkpoint test and the clock are Python. A
+    first item that came ``seconds`` or more after the last hand-off (a slow source) goes
+    on alone: it never waits for an item the plugin has not made yet, so whoever waits on
+    the chunks (a host's per-item deadline) waits for one item, never for two.
     """
     now = time.monotonic
     buf: list[Any] = []
+    handed = now()
     try:
         for first in items:
             buf = [first]
-            if type(first) is not Checkpoint:
-                deadline = now() + seconds
+            if type(first) is not Checkpoint and now() - handed < seconds:
+                deadline = handed + seconds
                 append = buf.append
                 for item in islice(items, size - 1):
                     append(item)
@@ -317,6 +322,7 @@ def _chunked(items: Iterator[Any], size: int, seconds: float) -> Generator[list[
                         break
             out, buf = buf, []
             yield out
+            handed = now()
     except BaseException as exc:
         if buf and not isinstance(exc, GeneratorExit | KeyboardInterrupt):
             out, buf = buf, []

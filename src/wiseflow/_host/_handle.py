@@ -46,6 +46,7 @@ from ._resilience import (
     Recovery,
     RetryPolicy,
     Router,
+    unstorable,
     wrong_return,
 )
 from ._runner import Runner
@@ -369,7 +370,7 @@ class PluginHandle:
 
     def result(self) -> dict[str, Any]:
         out = self.invoke("result")
-        if not isinstance(out, dict):
+        if not isinstance(out, dict) or unstorable(out):
             raise wrong_return(self.name, "result", out)
         return out
 

@@ -90,6 +90,7 @@ class Loaded(_Msg, tag="loaded", frozen=True):
     schema: dict[str, Any] | None
     error: dict[str, Any] | None = None
     problems: list[dict[str, Any]] | None = None  # interface problems (``check`` only)
+    non_idempotent: list[str] | None = None  # methods the plugin marked: never retried
 
 
 class Init(_Msg, tag="init", frozen=True):

@@ -148,6 +148,7 @@ class WorkerRunner:
         self._link: Link | None = None
         self._scratch: str | None = None
         self._schema: dict[str, Any] | None = None
+        self.non_idempotent: frozenset[str] = frozenset()
         self._initialized = False
         self._failure: WiseflowError | None = None
         self._next_id = 0
@@ -187,6 +188,8 @@ class WorkerRunner:
             raise err
         self._schema = msg.schema
         self.load_problems = msg.problems or []
+        # read by the retry policy (``RetryPolicy.for_method``), as a trusted plugin's class is
+        self.non_idempotent = frozenset(msg.non_idempotent or ())
 
     def config_schema(self) -> dict[str, Any] | None:
         return self._schema

@@ -193,7 +193,7 @@ class _Worker:
             self.send(Loaded(schema=None, error=error_dict(exc, msg.name, self.memory_mb)))
             return
         self.instance = inst
-        self.send(Loaded(schema=schema))
+        self.send(Loaded(schema=schema, non_idempotent=_non_idempotent(inst.cls)))
 
     def handle_init(self, msg: Init) -> None:
         try:
@@ -320,6 +320,24 @@ class _Worker:
             del buf[0]
             sent += 1
         return sent
+
+
+#: The methods the host calls (and may retry) on a plugin.
+_METHODS = ("fetch", "process", "analyze", "result", "render", "check", "health")
+
+
+def _non_idempotent(cls: Any) -> list[str]:
+    """The methods ``cls`` marked non-idempotent (as the host's retry policy reads a
+    trusted plugin's class: a ``non_idempotent`` set, or ``@wiseflow.non_idempotent``)."""
+    found = []
+    for method in _METHODS:
+        with contextlib.suppress(Exception):  # a marker that cannot be read marks nothing
+            marked = getattr(cls, "non_idempotent", ())
+            marked = (marked,) if isinstance(marked, str) else marked
+            fn = getattr(cls, method, None)
+            if method in marked or getattr(fn, "__wiseflow_non_idempotent__", False):
+                found.append(method)
+    return found
 
 
 class _Unsendable(Exception):

@@ -15,7 +15,7 @@ which owns one :class:`Judge`, one :class:`Recovery` and one :class:`Router`.
 
 from ._breaker import BreakerState, CircuitBreaker
 from ._fallback import Router, fallback_problem
-from ._judge import FATAL_CODES, Judge, counts_against_breaker, wrong_return
+from ._judge import FATAL_CODES, Judge, counts_against_breaker, unstorable, wrong_return
 from ._recovery import Recovery
 from ._retry import NO_RETRY, RetryPolicy, is_non_idempotent, is_retryable
 
@@ -32,5 +32,6 @@ __all__ = [
     "fallback_problem",
     "is_non_idempotent",
     "is_retryable",
+    "unstorable",
     "wrong_return",
 ]

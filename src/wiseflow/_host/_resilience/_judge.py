@@ -23,6 +23,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, final
 
+import msgspec
+
 from ..._contract._errors import (
     CircuitOpen,
     InvalidTransition,
@@ -42,7 +44,7 @@ from ._breaker import CircuitBreaker
 if TYPE_CHECKING:
     from ..._policy._broker import Broker
 
-__all__ = ["FATAL_CODES", "Judge", "counts_against_breaker", "wrong_return"]
+__all__ = ["FATAL_CODES", "Judge", "counts_against_breaker", "unstorable", "wrong_return"]
 
 log = logging.getLogger("wiseflow.handle")
 
@@ -142,10 +144,14 @@ class Judge:
 
 
 def wrong_return(plugin: str, method: str, out: Any) -> PluginError:
-    """The error for ``process()`` not returning a list of Records, or ``result()`` not a dict."""
+    """The error for ``process()`` not returning a list of Records, or ``result()`` not a dict
+    (or one the run document cannot hold: see :func:`unstorable`)."""
     if method == "result":
+        why = unstorable(out) if isinstance(out, dict) else None
         return PluginError(
-            f"result() of plugin '{plugin}' returned {type(out).__name__}, not a dict",
+            f"result() of plugin '{plugin}' returned a dict that cannot be stored: {why}"
+            if why
+            else f"result() of plugin '{plugin}' returned {type(out).__name__}, not a dict",
             plugin=plugin,
             hint="return a JSON-compatible dict from result()",
         )
@@ -160,3 +166,16 @@ def wrong_return(plugin: str, method: str, out: Any) -> PluginError:
         plugin=plugin,
         hint="return the batch as list[Record] (drop records by leaving them out)",
     )
+
+
+def unstorable(value: Any) -> str | None:
+    """Why ``value`` (an analyzer's result) cannot go into the run document as JSON, or None.
+
+    Checked at every level: a trusted plugin's objects reach the host as they are, and a
+    worker's frames carry more than JSON (a Figure, a Record).
+    """
+    try:
+        msgspec.json.encode(value)
+    except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
