@@ -332,3 +332,32 @@ def test_yielded_skip_record_dead_letters_one_item_and_the_stream_goes_on(
         ("item-2", "no id", "WF408"), ("item-4", "no id either", "WF408")
     ]  # fmt: skip
     assert store.checkpoint("c") == {"next": 6}
+
+
+class Twice(ConnectorPlugin):
+    """Yields the same id twice in one batch (a feed repeating an item), then others."""
+
+    def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint]:
+        yield Record(id="dup", source="x", text="first")
+        yield Record(id="1", source="x")
+        yield Record(id="dup", source="x", text="again")
+        yield Record(id="2", source="x")
+        yield Checkpoint(state={"next": 4})
+
+
+def test_an_id_refused_twice_in_a_run_is_one_dead_letter_in_the_store_and_the_count(
+    tmp_path: Path, stage: Any, store: Store
+) -> None:
+    """The store keeps one letter per (source, record, plugin), with the latest refusal;
+    the run's document counts what the store keeps."""
+    summary = run_pipeline(
+        _pipeline(batch=8),
+        store,
+        [stage(Twice(), tmp_path, "c")],
+        [stage(Picky(skip={"dup"}), tmp_path, "p")],
+    ).to_dict()
+    letters = store.dead_letters()
+    assert [(d["record_id"], d["plugin"]) for d in letters] == [("dup", "p")]
+    assert letters[0]["record"]["text"] == "again"
+    assert summary["records"]["dead_letters"] == len(letters) == 1
+    assert summary["records"]["stored"] == 2

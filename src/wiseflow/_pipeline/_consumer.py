@@ -50,6 +50,7 @@ class Consumer:
         self.progress: Progress | None = None
         self.updated_at_start = store.updated
         self._held = threading.local()  # the dead letters of the batch a thread processes
+        self._lettered: set[tuple[str, str, str]] = set()  # keys counted in this run
 
     def stats(self, handle: StageHandle) -> StageStats:
         return self.summary.stages[handle.name]
@@ -75,6 +76,18 @@ class Consumer:
                 code=letter.code, reason=letter.reason, record_id=letter.record_id,
                 traceback=letter.traceback,
             )  # fmt: skip
+        self.count(letter)
+
+    def count(self, letter: DeadLetter) -> None:
+        """Count a dead letter in the run, once per (source, record, plugin): the store keeps
+        one letter per key, so a record id refused twice in a run counts once."""
+        record = letter.record
+        rid = letter.record_id if letter.record_id is not None else (record.id if record else None)
+        if rid is not None:
+            key = (letter.source, rid, letter.plugin)
+            if key in self._lettered:
+                return
+            self._lettered.add(key)
         self.summary.dead_letters += 1
 
     def dead(self, source: str, record: Record, handle: StageHandle, exc: BaseException) -> None:
@@ -229,11 +242,11 @@ class Consumer:
             if why is None:
                 keep.append(record)
                 continue
-            letters.append(
-                DeadLetter(source, None, source, "WF406", f"record cannot be stored: {why}",
-                           record.id)
-            )  # fmt: skip
-            self.summary.dead_letters += 1
+            letter = DeadLetter(
+                source, None, source, "WF406", f"record cannot be stored: {why}", record.id
+            )
+            letters.append(letter)
+            self.count(letter)
         return keep
 
     def analyze_stored(self, sources: Sequence[str]) -> None:
