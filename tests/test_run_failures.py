@@ -311,3 +311,40 @@ def test_an_analyzer_result_the_run_document_cannot_hold_is_its_failure(
     assert "cannot be stored" in result.errors[0]["message"]
     with Store.open(root / "data") as store:
         assert [(r["run_id"], r["status"]) for r in store.runs()] == [(1, "failed")]
+
+
+HOSTILE_RESULT = """\
+from wiseflow import AnalyzerPlugin
+
+Odd = type("\\x1b[2J\\x1b]0;pwned\\x07" + "X" * 200_000, (), {})
+
+class P(AnalyzerPlugin):
+    def analyze(self, batch):
+        pass
+
+    def result(self):
+        return {"odd": Odd()}
+
+    def render(self, result):
+        return []
+"""
+
+
+def test_an_unstorable_result_names_the_plugins_type_bounded_and_printed_safely(
+    tmp_path: Path,
+) -> None:
+    """The encoder's complaint quotes the plugin's class name: with a 200,000-character
+    name holding terminal escapes, the stored message stays short (msgspec cuts the name;
+    the judge bounds whatever an encoder says) and the CLI prints no escape."""
+    pipe = PIPE.replace('[[processors]]\nplugin = "proc"', '[[analyzers]]\nplugin = "odd"')
+    plugins = {"src": ("connector", SOURCE.format(skip=False)), "odd": ("analyzer", HOSTILE_RESULT)}
+    root = project(tmp_path, "trusted", plugins, pipe)
+    done = wf("run", "p.toml", cwd=root)
+    assert done.returncode == 1, done.stderr
+    assert "\x1b" not in done.stdout + done.stderr
+    assert "cannot be stored" in done.stderr
+    (message,) = [
+        e["message"]
+        for e in json.loads(wf("runs", "show", "1", "--json", cwd=root).stdout)["errors"]
+    ]
+    assert "cannot be stored" in message and len(message) < 1000

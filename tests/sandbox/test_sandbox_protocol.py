@@ -410,3 +410,16 @@ def test_malformed_capability_requests_are_refused(op: str, args: object) -> Non
 
     with pytest.raises(Malformed, match=f"a malformed '{op}' capability request"):
         parse(_cap(op, args))  # type: ignore[arg-type]
+
+
+def test_a_workers_list_of_non_idempotent_methods_is_bounded() -> None:
+    """The worker's Loaded names the methods never to retry: up to 256 names of up to 200
+    characters; more is not a valid message (the host ends such a worker, WF406)."""
+    from wiseflow._sandbox._messages import Loaded, Message
+
+    decode = msgspec.msgpack.Decoder(Message).decode
+    ok = decode(msgspec.msgpack.encode(Loaded(schema=None, non_idempotent=["process"] * 256)))
+    assert isinstance(ok, Loaded) and ok.non_idempotent == ["process"] * 256
+    for names in (["process"] * 257, ["x" * 201]):
+        with pytest.raises(msgspec.ValidationError):
+            decode(msgspec.msgpack.encode(Loaded(schema=None, non_idempotent=names)))

@@ -15,7 +15,7 @@ arguments are decoded into their typed form by the host (``_capabilities``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -90,7 +90,12 @@ class Loaded(_Msg, tag="loaded", frozen=True):
     schema: dict[str, Any] | None
     error: dict[str, Any] | None = None
     problems: list[dict[str, Any]] | None = None  # interface problems (``check`` only)
-    non_idempotent: list[str] | None = None  # methods the plugin marked: never retried
+    # methods the plugin marked: never retried (names, bounded: the worker's word only
+    # ever takes retries away from its own methods)
+    non_idempotent: (
+        Annotated[list[Annotated[str, msgspec.Meta(max_length=200)]], msgspec.Meta(max_length=256)]
+        | None
+    ) = None
 
 
 class Init(_Msg, tag="init", frozen=True):

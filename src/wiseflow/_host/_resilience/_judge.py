@@ -168,6 +168,10 @@ def wrong_return(plugin: str, method: str, out: Any) -> PluginError:
     )
 
 
+#: The most of an encoder's complaint (it quotes the plugin's type names) a message keeps.
+UNSTORABLE_CHARS = 300
+
+
 def unstorable(value: Any) -> str | None:
     """Why ``value`` (an analyzer's result) cannot go into the run document as JSON, or None.
 
@@ -177,5 +181,6 @@ def unstorable(value: Any) -> str | None:
     try:
         msgspec.json.encode(value)
     except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
-        return f"{type(exc).__name__}: {exc}"
+        why = f"{type(exc).__name__}: {exc}"  # names the plugin's types: its text, bounded
+        return why if len(why) <= UNSTORABLE_CHARS else why[:UNSTORABLE_CHARS] + "…"
     return None
