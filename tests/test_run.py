@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 import wiseflow
@@ -218,16 +218,7 @@ def test_a_given_manager_stays_open_and_keeps_what_it_had(project: Path) -> None
 
 def _children() -> set[int]:
     """Processes whose parent is this one (workers are: the zygote forks them as ours)."""
-    out = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == os.getpid():
-                        out.add(int(entry))
-            except OSError:
-                pass
-    return out
+    return {p.pid for p in psutil.Process().children()}
 
 
 def test_an_interrupted_run_is_recorded_and_leaves_no_worker(tmp_path: Path) -> None:
