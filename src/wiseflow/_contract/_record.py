@@ -46,6 +46,7 @@ __all__ = [
     "record_problem",
     "refused",
     "screen",
+    "taken",
 ]
 
 _force = msgspec.structs.force_setattr
@@ -271,17 +272,18 @@ def as_received(record: Record) -> "Record | str":
     return received
 
 
+def taken(item: Any) -> Any:
+    """``item`` of a trusted plugin's stream as a worker's host would take it (see
+    :func:`as_received`): a record breaking the contract becomes its refusal."""
+    if type(item) is Record:
+        got = as_received(item)
+        return refused(getattr(item, "id", None), got) if type(got) is str else got
+    return item
+
+
 def screen(items: Iterable[Any]) -> Iterator[Any]:
-    """``items`` (a trusted plugin's stream) with each record as a worker's host would take
-    it (see :func:`as_received`): a record breaking the contract becomes its refusal."""
-    for item in items:
-        if type(item) is Record:
-            got = as_received(item)
-            if type(got) is str:
-                yield refused(getattr(item, "id", None), got)
-                continue
-            item = got  # noqa: PLW2901 - the copy the wire would have made
-        yield item
+    """``items`` (a trusted plugin's stream), each :func:`taken`."""
+    return map(taken, items)
 
 
 def check_returned(value: Any, plugin: str | None) -> None:

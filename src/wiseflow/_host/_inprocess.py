@@ -21,7 +21,7 @@ from .._contract._context import CapabilityBackend
 from .._contract._errors import PluginError, WiseflowError
 from .._contract._instance import CHUNK_ITEMS, PluginInstance
 from .._contract._plugin import BasePlugin
-from .._contract._record import Record, as_received, check_returned, refused, screen
+from .._contract._record import check_returned, screen
 from .._contract._verdict import is_plugin_made, plugin_failure
 from ._runner import RunnerSpec
 
@@ -139,7 +139,7 @@ class InProcessRunner:
         (see ``PluginInstance.chunks``): a source runs no further ahead than one batch."""
         inst = self._require()
         for chunk in inst.chunks(method, args, timeout, size=size or CHUNK_ITEMS):
-            yield _screened(chunk)
+            yield list(screen(chunk))  # each record as a worker's host would take it
 
     def _require(self) -> PluginInstance:
         inst = self._instance
@@ -160,12 +160,3 @@ class InProcessRunner:
 
     def pid(self) -> int | None:
         return None
-
-
-def _screened(chunk: list[Any]) -> list[Any]:
-    """``chunk`` with each record as a worker's host would take it (see ``screen``)."""
-    for i, item in enumerate(chunk):
-        if type(item) is Record:
-            got = as_received(item)
-            chunk[i] = refused(getattr(item, "id", None), got) if type(got) is str else got
-    return chunk
