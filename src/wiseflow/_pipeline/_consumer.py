@@ -71,11 +71,7 @@ class Consumer:
         if held is not None:
             held.append(letter)
         else:
-            self.store.dead_letter(
-                self.summary.run_id, letter.source, letter.record, plugin=letter.plugin,
-                code=letter.code, reason=letter.reason, record_id=letter.record_id,
-                traceback=letter.traceback,
-            )  # fmt: skip
+            self.store.add_dead_letters(self.summary.run_id, [letter])
         self.count(letter)
 
     def count(self, letter: DeadLetter) -> None:

@@ -308,9 +308,14 @@ class Store:
         traceback: str | None = None,
     ) -> None:
         """Store one record that could not be processed, with who refused it and why."""
-        letter = DeadLetter(source, record, plugin, code, reason, record_id, traceback)
+        self.add_dead_letters(
+            run_id, [DeadLetter(source, record, plugin, code, reason, record_id, traceback)]
+        )
+
+    def add_dead_letters(self, run_id: int | None, letters: Sequence[DeadLetter]) -> None:
+        """Store ``letters`` (one per source, record and plugin: a later one replaces)."""
         with self._tx("dead letter") as conn:
-            self._insert_dead(conn, run_id, [letter])
+            self._insert_dead(conn, run_id, letters)
 
     def _insert_dead(
         self, conn: sqlite3.Connection, run_id: int | None, letters: Sequence[DeadLetter]
