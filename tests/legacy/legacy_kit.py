@@ -12,7 +12,7 @@ from pathlib import Path
 
 MARKER = "legacy-imported-text-cleaner"
 
-HEADLINES = '''\
+HEADLINES = """\
 from core.plugins import ConnectorPlugin, PluginMetadata, PluginSecurityLevel
 
 
@@ -62,7 +62,7 @@ class HeadlinesConnector(ConnectorPlugin):
     def disconnect(self):
         self.connected = False
         return True
-'''
+"""
 
 TEXT_CLEANER = f'''\
 from core.plugins import ProcessorPlugin
@@ -83,7 +83,7 @@ class TextCleaner(ProcessorPlugin):
         return {{**data, "content": " ".join(text.split()).upper(), "cleaned": True}}
 '''
 
-TITLE_STATS = '''\
+TITLE_STATS = """\
 from core.plugins import AnalyzerPlugin
 from core.plugins.base import PluginBase
 
@@ -103,9 +103,9 @@ class TitleStats(AnalyzerPlugin):
             "all_cleaned": all(d.get("cleaned") for d in data),
             "ids": sorted(d["id"] for d in data),
         }
-'''
+"""
 
-NOT_READY = '''\
+NOT_READY = """\
 from core.plugins import ConnectorPlugin
 
 
@@ -118,7 +118,7 @@ class NotReady(ConnectorPlugin):
 
     def fetch_data(self, query, **kwargs):
         return {"data": [{"id": "never"}]}
-'''
+"""
 
 PLUGINS = {
     "headlines": {"headlines_connector.py": HEADLINES},

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from legacy_kit import MARKER, write_plugins
+
 from wf_cli import wf
 
 SANDBOXED = '[wiseflow]\nplugin_dirs = ["plugins"]\n[policy]\nlevel = "sandboxed"\n'
