@@ -116,6 +116,12 @@ def plan_folder(folder: Path, modules: list[Module], unread: list[str], uses: Us
     _kind(plan, cls, by_name)
     _identity(plan, cls)
     _requires(plan, cls)
+    if any(use["rule"] in ("network", "raw-network") for use in uses.seen):
+        plan.assumed.append(
+            "network: the code connects by itself; a sandboxed worker has no network but "
+            "the host's ctx.http, which original-API code does not use: port those calls to "
+            "ctx.http, or run the plugin at level trusted"
+        )
     return plan
 
 

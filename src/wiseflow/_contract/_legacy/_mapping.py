@@ -90,7 +90,9 @@ def from_legacy(item: Any, *, source: str, base: Record | None = None) -> Record
     author = rest.pop("author", None)
     when = None
     for key in _TIME_KEYS:
-        if key in rest:
+        if key in rest and rest[key] is None:
+            del rest[key]  # no time (how a record without one is handed out)
+        elif key in rest:
             when = _time(rest[key])
             if when is not None:
                 del rest[key]
