@@ -119,3 +119,33 @@ def test_the_adapter_key_takes_only_known_values() -> None:
     assert parse_manifest(base + 'adapter = "legacy"\n').adapter == "legacy"
     with pytest.raises(ManifestError, match="plugin.adapter"):
         parse_manifest(base + 'adapter = "old"\n')
+
+
+ENV_READER = """\
+import os
+from core.plugins import ConnectorPlugin
+
+
+class EnvReader(ConnectorPlugin):
+    name = "env_reader"
+
+    def fetch_data(self, query, **kwargs):
+        token = os.environ.get("LEGACY_TOKEN", "")
+        return {"data": [{"id": "t", "has_token": token == "s3cret", "length": len(token)}]}
+"""
+
+
+def test_legacy_code_reads_a_granted_variable_from_os_environ_and_only_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sandboxed worker's environment holds nothing of the host's: the adapter puts the
+    variables the manifest declares *and* the operator granted into it, where legacy code
+    reads them; declared but not granted, the variable stays unset."""
+    monkeypatch.setenv("LEGACY_TOKEN", "s3cret")
+    folder = _folder(tmp_path, "env-reader", "connector", "envr", ENV_READER, "EnvReader")
+    with (folder / "plugin.toml").open("a") as f:
+        f.write('\n[plugin.permissions]\nenv = ["LEGACY_TOKEN"]\n')
+    granted = run_plugin(folder, level="sandboxed", grants={"env": ["LEGACY_TOKEN"]})
+    assert granted.records[0].data == {"has_token": True, "length": 6}
+    denied = run_plugin(folder, level="sandboxed", grants={"env": []})
+    assert denied.records[0].data == {"has_token": False, "length": 0}

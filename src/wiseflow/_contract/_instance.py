@@ -99,10 +99,11 @@ class PluginInstance:
 
         # -- hook: an original-API entry (`adapter = "legacy"`, SPEC §16) is adapted here --
         if root is not None:
-            from ._legacy import ADAPTER, declared_adapter, import_legacy
+            from ._legacy import import_legacy, legacy_manifest
 
-            if declared_adapter(root, files, plugin) == ADAPTER:
-                found = import_legacy(imported, kind=kind, plugin=plugin)
+            legacy = legacy_manifest(root, files, plugin)
+            if legacy is not None:
+                found = import_legacy(imported, kind=kind, plugin=plugin, manifest=legacy)
                 return cls(found, name=name, plugin=plugin, kind=kind)
         # -- end of hook ----------------------------------------------------------------------
         return cls(imported(), name=name, plugin=plugin, kind=kind)

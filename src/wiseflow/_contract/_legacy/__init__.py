@@ -23,18 +23,21 @@ from typing import Any
 from .._errors import IntegrityError
 from .._toml import TomlProblem, loads, read_limited
 
-__all__ = ["ADAPTER", "declared_adapter", "import_legacy"]
+__all__ = ["ADAPTER", "import_legacy", "legacy_manifest"]
 
 #: The value of ``[plugin] adapter`` for an original-API entry.
 ADAPTER = "legacy"
 
 
-def declared_adapter(root: str | None, files: Mapping[str, str] | None, plugin: str) -> str | None:
-    """The ``adapter`` the plugin's manifest in ``root`` declares, or None.
+def legacy_manifest(
+    root: str | None, files: Mapping[str, str] | None, plugin: str
+) -> dict[str, Any] | None:
+    """The ``[plugin]`` table of the manifest in ``root`` when it says
+    ``adapter = "legacy"``, else None.
 
-    The host validated the manifest before starting anything; this reads its one key again
-    where the code is loaded (a worker gets only the entry). For a locked plugin the bytes
-    read must be the approved ones (WF303), as for every module the plugin imports.
+    The host validated the manifest before starting anything; this reads it again where
+    the code is loaded (a worker gets only the entry). For a locked plugin the bytes read
+    must be the approved ones (WF303), as for every module the plugin imports.
     """
     if root is None:
         return None
@@ -55,14 +58,24 @@ def declared_adapter(root: str | None, files: Mapping[str, str] | None, plugin: 
         table = loads(data.decode("utf-8")).get("plugin")
     except (TomlProblem, UnicodeDecodeError):
         return None  # the host's reading of it stands (it refuses an invalid manifest)
-    value = table.get("adapter") if isinstance(table, dict) else None
-    return value if isinstance(value, str) else None
+    if not isinstance(table, dict) or table.get("adapter") != ADAPTER:
+        return None
+    return table
 
 
-def import_legacy(imported: Callable[[], Any], *, kind: str, plugin: str) -> type[Any]:
-    """``imported()`` (the entry's import) with ``core.plugins`` available, adapted."""
+def import_legacy(
+    imported: Callable[[], Any], *, kind: str, plugin: str, manifest: dict[str, Any]
+) -> type[Any]:
+    """``imported()`` (the entry's import) with ``core.plugins`` available, adapted.
+
+    The variables the manifest declares under ``env`` are the ones the adapter asks the
+    host for (``ctx.secret``) and hands to the legacy code in ``os.environ``.
+    """
     from ._adapter import adapt
     from ._compat import install
 
+    perms = manifest.get("permissions")
+    env = perms.get("env", []) if isinstance(perms, dict) else []
+    names = tuple(n for n in env if isinstance(n, str))[:100] if isinstance(env, list) else ()
     install()
-    return adapt(imported(), kind, plugin)
+    return adapt(imported(), kind, plugin, env=names)

@@ -24,7 +24,14 @@ import inspect
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .._errors import ConfigError, InterfaceError, PluginError, Problem, SkipRecord
+from .._errors import (
+    ConfigError,
+    InterfaceError,
+    PermissionDenied,
+    PluginError,
+    Problem,
+    SkipRecord,
+)
 from .._plugin import AnalyzerPlugin, ConnectorPlugin, ProcessorPlugin
 from .._record import Record
 from ._core import KIND_OF
@@ -42,8 +49,13 @@ __all__ = ["adapt"]
 _METHOD = {"connector": "fetch_data", "processor": "process", "analyzer": "analyze"}
 
 
-def adapt(legacy: Any, kind: str, plugin: str) -> type[Any]:
-    """The wiseflow plugin class hosting ``legacy`` as a ``kind`` (WF103 when it cannot)."""
+def adapt(legacy: Any, kind: str, plugin: str, *, env: tuple[str, ...] = ()) -> type[Any]:
+    """The wiseflow plugin class hosting ``legacy`` as a ``kind`` (WF103 when it cannot).
+
+    ``env``: the variables the manifest declares; those granted are set in ``os.environ``
+    (where not set already) before the legacy object is made, since legacy code reads them
+    there: a sandbox worker's environment holds nothing of the host's.
+    """
     problems = _problems(legacy, kind, plugin)
     if problems:
         raise InterfaceError(
@@ -53,7 +65,8 @@ def adapt(legacy: Any, kind: str, plugin: str) -> type[Any]:
             problems=problems,
         )
     base = {"connector": _Connector, "processor": _Processor, "analyzer": _Analyzer}[kind]
-    return type(legacy.__name__, (base,), {"legacy": legacy, "__module__": legacy.__module__})
+    attrs = {"legacy": legacy, "legacy_env": env, "__module__": legacy.__module__}
+    return type(legacy.__name__, (base,), attrs)
 
 
 def _problems(legacy: Any, kind: str, plugin: str) -> list[Problem]:
@@ -87,6 +100,7 @@ class _Hosted:
     """What the three adapters share: the legacy object and its lifecycle."""
 
     legacy: ClassVar[type[Any]]
+    legacy_env: ClassVar[tuple[str, ...]] = ()
     #: The stage's config table, taken as it is: it is the legacy ``self.config``.
     Config: ClassVar[type[Any] | None] = dict
 
@@ -97,6 +111,7 @@ class _Hosted:
     def _start(self, ctx: PluginContext) -> None:
         self._ctx = ctx
         name = ctx.name
+        _export_granted(ctx, self.legacy_env)
         obj = self.legacy(dict(ctx.config or {}))
         self._obj = obj
         validate = getattr(obj, "validate_config", None)
@@ -149,6 +164,21 @@ class _Hosted:
             return await value
 
         return self._loop.run_until_complete(wait())
+
+
+def _export_granted(ctx: PluginContext, names: tuple[str, ...]) -> None:
+    """Each granted variable of ``names`` into ``os.environ`` (unless already there)."""
+    import os
+
+    for var in names:
+        if var in os.environ:
+            continue
+        try:
+            value = ctx.secret(var)
+        except PermissionDenied:
+            continue  # declared, not granted: the legacy code finds it unset
+        if value is not None:
+            os.environ[var] = value
 
 
 class _Connector(_Hosted, ConnectorPlugin):
