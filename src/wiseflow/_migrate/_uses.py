@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._policy._audit._declared import Declared, against_manifest
 from .._policy._audit._files import plugin_files
 from .._policy._audit._fold import UNKNOWN
+from .._policy._audit._scope import Finding
 from .._policy._audit._source import scan
 
 __all__ = ["Uses", "folder_sources", "read_uses"]
@@ -54,30 +56,35 @@ def folder_sources(folder: Path) -> list[tuple[str, str]]:
 
 
 def read_uses(sources: list[tuple[str, str]]) -> Uses:
-    """The audit's findings for ``sources`` and the permissions they name literally."""
+    """The audit's findings for ``sources`` and the permissions they name literally.
+
+    Each finding is rated as ``wiseflow plugins audit`` rates it once the manifest
+    declares what was found (``against_manifest``), so the report shows the severity the
+    operator will see after migrating.
+    """
     uses = Uses()
     hosts: list[str] = []
-    networked = False
+    found: list[tuple[str, Finding, str | None]] = []
     for rel, source in sources:
         for f in scan(source, rel):
-            if f.rule in _NETWORK_RULES:
-                networked = True
-            declared = _declared(uses, f.rule, f.detail)
-            if len(uses.seen) < _MAX:
-                uses.seen.append(
-                    {
-                        "rule": f.rule,
-                        "severity": f.severity,
-                        "message": f.message,
-                        "file": rel,
-                        "line": f.line or None,
-                        "declared": declared,
-                    }
-                )
+            found.append((rel, f, _declared(uses, f.rule, f.detail)))
         hosts.extend(_literal_hosts(source))
-    if networked:
+    if any(f.rule in _NETWORK_RULES for _, f, _ in found):
         for host in hosts:
             uses.add(uses.network, host)
+    declared = Declared(tuple(uses.network), tuple(uses.env), tuple(uses.fs_read))
+    for rel, f, entry in found[:_MAX]:
+        rated = against_manifest(f, declared)
+        uses.seen.append(
+            {
+                "rule": rated.rule,
+                "severity": rated.severity,
+                "message": rated.message,
+                "file": rel,
+                "line": rated.line or None,
+                "declared": entry,
+            }
+        )
     return uses
 
 
