@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 __all__ = ["adapt"]
 
+#: What legacy methods usually return: never awaitable (skips ``inspect.isawaitable``).
+_PLAIN = frozenset({dict, list, str, bool, int, type(None)})
 #: The method each kind must have (LEGACY-API.md, "The three kinds").
 _METHOD = {"connector": "fetch_data", "processor": "process", "analyzer": "analyze"}
 
@@ -153,7 +155,7 @@ class _Hosted:
 
     def _settle(self, value: Any) -> Any:
         """``value``, run to completion when a legacy ``async`` method returned it."""
-        if not inspect.isawaitable(value):
+        if type(value) in _PLAIN or not inspect.isawaitable(value):
             return value
         if self._loop is None:
             import asyncio

@@ -32,6 +32,8 @@ from .._record import Record
 __all__ = ["from_legacy", "item_id", "to_legacy"]
 
 _TIME_KEYS = ("published", "date", "time")
+#: Types never converted (the usual values: no isinstance check for them).
+_SCALARS = frozenset({str, int, float, bool, type(None), list, dict})
 #: How long an id taken from an item may be when quoted in a refusal.
 _ID_SHOWN = 200
 
@@ -101,14 +103,15 @@ def from_legacy(item: Any, *, source: str, base: Record | None = None) -> Record
     if base is not None:
         rest.pop("source", None)
         source = base.source
+        tags = rest.pop("tags", base.tags)
         fields = {
             "kind": rest.pop("kind", base.kind),
-            "tags": rest.pop("tags", base.tags),
+            "tags": tuple(tags) if type(tags) is list else tags,  # the record's fast path
             "annotations": rest.pop("annotations", base.annotations),
         }
     for key, value in rest.items():
-        if isinstance(value, date):  # datetime too: JSON has no time type
-            rest[key] = value.isoformat()
+        if type(value) not in _SCALARS and isinstance(value, date):  # datetime is a date
+            rest[key] = value.isoformat()  # JSON has no time type
     try:
         return Record(
             id=rid,
