@@ -8,11 +8,13 @@ reason (a dead letter), and never mended by guessing; the rest go on; the host s
 
 from __future__ import annotations
 
+import http.server
+import threading
 from pathlib import Path
 
 import pytest
 
-from wiseflow import Record, SkipRecord
+from wiseflow import PluginError, Record, SkipRecord
 from wiseflow.testing import run_plugin
 
 CONNECTOR = """\
@@ -119,3 +121,58 @@ def test_hostile_legacy_processor_output_sends_only_its_record_to_the_dead_lette
         err = caught.value
         assert getattr(err, "code", None) == "WF408", err
         assert getattr(err, "record_id", None) == rid and words in str(err)
+
+
+NETWORK = """\
+import urllib.request
+from core.plugins import ConnectorPlugin
+
+
+class Direct(ConnectorPlugin):
+    name = "direct_network"
+
+    def fetch_data(self, query, **kwargs):
+        body = urllib.request.urlopen(self.config["url"], timeout=10).read().decode()
+        return {"data": [{"id": "got", "content": body}]}
+"""
+
+
+def test_legacy_code_opening_sockets_itself_gets_no_network_in_the_sandbox(
+    tmp_path: Path,
+) -> None:
+    """Original-API code that connects by itself (urllib) is held by the sandbox like any
+    plugin, even with the host declared and granted: the call fails as the plugin's own
+    failure and the server never sees a request. Positive control: the same plugin at
+    level trusted (no confinement) reaches the server."""
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"hello from the host")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        folder = _plugin(tmp_path, "direct-network", "connector", "direct", NETWORK, "Direct")
+        with (folder / "plugin.toml").open("a") as f:
+            f.write(f'\n[plugin.permissions]\nnetwork = ["127.0.0.1:{port}"]\n')
+        config = {"url": f"http://127.0.0.1:{port}/x"}
+        with pytest.raises(PluginError) as caught:
+            run_plugin(folder, config, level="sandboxed")
+        assert caught.value.code == "WF400" and "Operation not permitted" in caught.value.message
+        assert seen == []
+        trusted = run_plugin(folder, config, level="trusted")
+        assert [r.text for r in trusted.records] == ["hello from the host"]
+        assert seen == ["/x"]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -149,3 +149,22 @@ def test_legacy_code_reads_a_granted_variable_from_os_environ_and_only_then(
     assert granted.records[0].data == {"has_token": True, "length": 6}
     denied = run_plugin(folder, level="sandboxed", grants={"env": []})
     assert denied.records[0].data == {"has_token": False, "length": 0}
+
+
+def test_the_manifest_read_where_code_loads_must_be_the_approved_one(tmp_path: Path) -> None:
+    """Where the code is loaded, plugin.toml is read again to pick the adapter; for a
+    locked plugin its bytes must match the approved digest (WF303), as modules must."""
+    import hashlib
+
+    from wiseflow._contract._errors import IntegrityError
+    from wiseflow._contract._legacy import legacy_manifest
+
+    folder = _folder(tmp_path, "life-cycle", "connector", "life", LIFECYCLE, "Lifecycle")
+    data = (folder / "plugin.toml").read_bytes()
+    approved = {"plugin.toml": hashlib.sha256(data).hexdigest()}
+    table = legacy_manifest(str(folder), approved, "life-cycle")
+    assert table is not None and table["entry"] == "life:Lifecycle"
+    with pytest.raises(IntegrityError, match="plugin.toml is not the file that was approved"):
+        legacy_manifest(str(folder), {"plugin.toml": "0" * 64}, "life-cycle")
+    (folder / "plugin.toml").write_text(data.decode().replace('adapter = "legacy"\n', ""))
+    assert legacy_manifest(str(folder), None, "life-cycle") is None
