@@ -34,12 +34,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import _approve, _doctor, _plugins, _run, _runs, _test, _top
+    from . import _approve, _doctor, _migrate, _plugins, _run, _runs, _test, _top
 
     cli.add_command(_plugins.plugins)
     _plugins.plugins.add_command(_approve.grant)
     _plugins.plugins.add_command(_approve.revoke)
     _plugins.plugins.add_command(_test.test)
+    _plugins.plugins.add_command(_migrate.migrate)
     _run.register(cli)
     _runs.register(cli)
     _doctor.register(cli)

@@ -94,8 +94,19 @@ class PluginInstance:
         """Import ``entry`` (``module:Class``; WF102, WF303) and check its interface."""
         from ._loader import import_entry  # the import machinery only where code is loaded
 
-        found = import_entry(entry, plugin=plugin, code_root=code_root, root=root, files=files)
-        return cls(found, name=name, plugin=plugin, kind=kind)
+        def imported() -> Any:
+            return import_entry(entry, plugin=plugin, code_root=code_root, root=root, files=files)
+
+        # -- hook: an original-API entry (`adapter = "legacy"`, SPEC §16) is adapted here --
+        if root is not None:
+            from ._legacy import import_legacy, legacy_manifest
+
+            legacy = legacy_manifest(root, files, plugin)
+            if legacy is not None:
+                found = import_legacy(imported, kind=kind, plugin=plugin, manifest=legacy)
+                return cls(found, name=name, plugin=plugin, kind=kind)
+        # -- end of hook ----------------------------------------------------------------------
+        return cls(imported(), name=name, plugin=plugin, kind=kind)
 
     # -- before initialize -------------------------------------------------------------------
 
