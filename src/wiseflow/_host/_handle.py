@@ -39,6 +39,7 @@ from .._contract._record import Checkpoint, Record
 from ._inprocess import InProcessRunner
 from ._lifecycle import EventBus, Lifecycle, PluginState
 from ._metering import CallStats, PluginMeter, ThreadLedger
+from ._metering._meter import SHORT_CALL_S
 from ._metering._meter import active_count as _active_count
 from ._metering._meter import clock as _clock
 from ._notices import Notices, describe
@@ -211,7 +212,19 @@ class PluginHandle:
                 out = inst.settle(method, args, out, self.timeout_s)  # type: ignore[union-attr]
             except BaseException as exc:
                 return self._direct_failed(method, args, exc, start, mark, False)
-        stats.latencies.append(meter.done(start, -1.0, -1, mark, self.threads))
+        end = _clock()
+        elapsed = end - start
+        stats.latencies.append(elapsed)
+        watch = meter.watch
+        if (
+            elapsed < SHORT_CALL_S
+            and end < meter.due
+            and _active_count() == mark
+            and (watch is None or end < watch.check_at)
+        ):
+            meter.thread_cpu += elapsed  # all that PluginMeter.done does for such a call
+        else:
+            meter.done(start, end, -1.0, -1, mark, self.threads)
         return out
 
     def _direct_failed(
@@ -229,7 +242,7 @@ class PluginHandle:
         if by_plugin and self._own is not None and self._own.instance is not None:
             self._own.instance.raised(exc)
         try:
-            self.meter.done(start, -1.0, -1, mark, self.threads)
+            self.meter.done(start, _clock(), -1.0, -1, mark, self.threads)
         except Exception as ceiling:
             exc = ceiling
         if not isinstance(exc, Exception):

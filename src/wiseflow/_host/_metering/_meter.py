@@ -142,7 +142,7 @@ class PluginMeter:
     """
 
     __slots__ = (
-        "_due", "_lock", "_pid", "_sampler", "children", "cpu_prior", "elapsed",
+        "_lock", "_pid", "_sampler", "children", "cpu_prior", "due", "elapsed",
         "in_process", "interval_s", "last", "on_soft", "peak_rss", "samples", "soft",
         "thread_cpu", "timed", "traced", "uss", "watch",
     )  # fmt: skip
@@ -165,7 +165,7 @@ class PluginMeter:
         self.watch = watch
         self._sampler = ProcessSampler()
         self._lock = threading.Lock()
-        self._due = 0.0  # when the next sample is due (_clock)
+        self.due = 0.0  # when the next sample is due (_clock)
         self.elapsed = 0.0  # wall time of the last call (s)
         self.last: ProcessSample | None = None
         self.samples = 0
@@ -208,16 +208,20 @@ class PluginMeter:
         try:
             return runner.call(method, args, timeout)
         finally:
-            self.done(start, cpu, traced, mark, threads)
+            self.done(start, _clock(), cpu, traced, mark, threads)
 
     def done(
-        self, start: float, cpu: float, traced: int, mark: int, threads: ThreadLedger
-    ) -> float:
-        """After a trusted call that began at ``start`` (:func:`clock`), thread CPU ``cpu``
-        (-1: not read, see :attr:`timed`), traced memory ``traced`` (-1: not tracing), with
-        ``mark`` threads alive: account it, adopt the threads it started, sample when due,
-        consult the watch. Returns (and keeps in :attr:`elapsed`) its wall time."""
-        end = _clock()
+        self, start: float, end: float, cpu: float, traced: int, mark: int, threads: ThreadLedger
+    ) -> None:
+        """After a trusted call from ``start`` to ``end`` (:func:`clock`) that began at thread
+        CPU ``cpu`` (-1: not read, see :attr:`timed`) and traced memory ``traced`` (-1: not
+        tracing), with ``mark`` threads alive: account it, adopt the threads it started,
+        sample when :attr:`due`, consult the watch. Its wall time is kept in :attr:`elapsed`.
+
+        For a short call (see :meth:`_account`) when nothing is due, no thread was started
+        and the watch has nothing to do, all this comes down to adding its wall time to
+        :attr:`thread_cpu` (``PluginHandle.invoke`` does just that, inline).
+        """
         self.elapsed = elapsed = end - start
         if elapsed < SHORT_CALL_S and traced < 0:
             self.thread_cpu += elapsed
@@ -226,12 +230,11 @@ class PluginMeter:
             self._account(cpu, elapsed, traced)
         if _active_count() > mark:
             threads.adopt_since(mark)
-        if end >= self._due:
+        if end >= self.due:
             self.sample()
         watch = self.watch
         if watch is not None and end >= watch.check_at:
             watch.maybe_check()
-        return elapsed
 
     def next_chunk(self, chunks: Iterator[list[Any]]) -> list[Any] | None:
         """The next chunk of a stream (None at its end), metered like :meth:`call`."""
@@ -276,7 +279,7 @@ class PluginMeter:
         when the plugin crossed one.
         """
         now = _clock()
-        if now >= self._due:
+        if now >= self.due:
             self.sample()
         watch = self.watch
         if watch is not None and now >= watch.check_at:
@@ -284,7 +287,7 @@ class PluginMeter:
 
     def sample(self, *, full: bool = False) -> ProcessSample | None:
         """Read the worker now (sandboxed) and check the soft limits."""
-        self._due = _clock() + self.interval_s
+        self.due = _clock() + self.interval_s
         if not self.in_process:
             pid = self._pid()
             got = self._sampler.sample(pid, full=full) if pid is not None else None
