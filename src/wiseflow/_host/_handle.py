@@ -224,7 +224,10 @@ class PluginHandle:
         ):
             meter.thread_cpu += elapsed  # all that PluginMeter.done does for such a call
         else:
-            meter.done(start, end, -1.0, -1, mark, self.threads)
+            try:
+                meter.done(start, end, -1.0, -1, mark, self.threads)
+            except Exception as ceiling:  # the watch found one crossed: a failed call
+                return self._again(method, args, ceiling)
         return out
 
     def _direct_failed(
