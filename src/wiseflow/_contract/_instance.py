@@ -41,14 +41,14 @@ if TYPE_CHECKING:
 
     from ._errors import Problem
 
-__all__ = ["CHUNK_ITEMS", "CHUNK_SECONDS", "PluginInstance", "awaited"]
+__all__ = ["CHUNK_ITEMS", "CHUNK_SECONDS", "SCALARS", "PluginInstance", "awaited"]
 
 #: Items per chunk, and how long after a hand-off items are gathered into one chunk (a
 #: checkpoint ends its chunk too; an item that comes later than that goes on at once).
 CHUNK_ITEMS = 500
 CHUNK_SECONDS = 0.02
 #: Types a method returns that are handed on as they are (neither awaited nor screened).
-_SCALARS: frozenset[type] = frozenset({dict, str, int, float, bool, bytes})
+SCALARS: frozenset[type] = frozenset({dict, str, int, float, bool, bytes})
 
 
 @final
@@ -173,7 +173,7 @@ class PluginInstance:
         except WiseflowError as exc:
             self._mark(exc)
             raise
-        if value is None or type(value) in _SCALARS:
+        if value is None or type(value) in SCALARS:
             return value
         return self.settle(method, args, value, timeout)
 

@@ -15,9 +15,14 @@ change:
 4. judge it: the breaker hears successes and the failures that say something about the
    plugin's health; fatal failures (WF401/402/403/406) put the plugin in ERROR.
 
-The success path does the least it can: one check that the plugin is ACTIVE with a closed
-breaker, the call, its metering. Retry policy, routing and verdicts are consulted only
-when something is not as usual.
+The success path does the least it can: one check that the plugin is ACTIVE and that its
+breaker has nothing to hear (``CircuitBreaker.clean``), the call, its metering. For a
+trusted plugin whose method was called before, :meth:`PluginHandle.invoke` calls that
+method itself (the instance's cached bound method: no runner, no meter frame), reads the
+clock twice and, for a short call with nothing due, adds its wall time to the thread CPU
+figure; everything else (a method's first call, a long last call, tracemalloc tracing,
+sandboxed plugins) goes through the runner and ``PluginMeter.call``. Retry policy,
+routing and verdicts are consulted only when something is not as usual.
 
 Streams (``fetch``) move as the chunks the runner already has (a worker's batches), metered
 and counted per chunk. They are retried only before their first chunk: once records have
@@ -28,14 +33,15 @@ restarts a source from its last stored checkpoint on the next run.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from time import perf_counter
 from tracemalloc import is_tracing as _tracing
 from typing import TYPE_CHECKING, Any, final
 
 from .._contract._errors import SkipRecord, WiseflowError, WorkerCrashed
+from .._contract._instance import SCALARS
 from .._contract._manifest import Manifest
 from .._contract._plugin import Figure
 from .._contract._record import Checkpoint, Record
+from ._handle_paths import again, direct_failed, stream_chunks
 from ._inprocess import InProcessRunner
 from ._lifecycle import EventBus, Lifecycle, PluginState
 from ._metering import CallStats, PluginMeter, ThreadLedger
@@ -63,8 +69,6 @@ __all__ = ["CallStats", "PluginHandle"]
 
 _ACTIVE = PluginState.ACTIVE
 _CLOSED = BreakerState.CLOSED
-#: What a plugin method returns that is handed on as it is (see PluginInstance.settle).
-_SCALARS: frozenset[type] = frozenset({dict, str, int, float, bool, bytes})
 
 
 @final
@@ -206,12 +210,12 @@ class PluginHandle:
         try:
             out = bound(*args)
         except BaseException as exc:
-            return self._direct_failed(method, args, exc, start, mark, True)
-        if out is not None and type(out) not in _SCALARS:
+            return direct_failed(self, method, args, exc, (start, mark), by_plugin=True)
+        if out is not None and type(out) not in SCALARS:
             try:  # a list screened (WF403/WF406 are the host's), an awaitable awaited
                 out = inst.settle(method, args, out, self.timeout_s)  # type: ignore[union-attr]
             except BaseException as exc:
-                return self._direct_failed(method, args, exc, start, mark, False)
+                return direct_failed(self, method, args, exc, (start, mark), by_plugin=False)
         end = _clock()
         elapsed = end - start
         stats.latencies.append(elapsed)
@@ -227,31 +231,8 @@ class PluginHandle:
             try:
                 meter.done(start, end, -1.0, -1, mark, self.threads)
             except Exception as ceiling:  # the watch found one crossed: a failed call
-                return self._again(method, args, ceiling)
+                return again(self, method, args, ceiling)
         return out
-
-    def _direct_failed(
-        self,
-        method: str,
-        args: tuple[Any, ...],
-        exc: BaseException,
-        start: float,
-        mark: int,
-        by_plugin: bool,
-    ) -> Any:
-        """A direct call (see :meth:`invoke`) failed: the plugin's own error marked as such,
-        the attempt metered (a ceiling the watch finds replaces the error, as in
-        ``PluginMeter.call``), then the policy as for any failed first attempt."""
-        if by_plugin and self._own is not None and self._own.instance is not None:
-            self._own.instance.raised(exc)
-        try:
-            self.meter.done(start, _clock(), -1.0, -1, mark, self.threads)
-        except Exception as ceiling:
-            exc = ceiling
-        if not isinstance(exc, Exception):
-            self._interrupted()
-            raise exc
-        return self._again(method, args, exc)
 
     def _usual(self, method: str, args: tuple[Any, ...]) -> Any:
         """:meth:`invoke` in the usual case, through the runner (sandboxed plugins, a
@@ -261,7 +242,7 @@ class PluginHandle:
         try:
             out = meter.call(self.runner, method, list(args), self.timeout_s, self.threads)
         except Exception as first:  # the policy is consulted only when something failed
-            return self._again(method, args, first)
+            return again(self, method, args, first)
         except BaseException:
             self._interrupted()
             raise
@@ -278,38 +259,9 @@ class PluginHandle:
             fb = self.router.route(method)
             if fb is not None:
                 return self.router.nested(lambda: fb.invoke(method, *args))
-        stats, meter = self.stats, self.meter
-        stats.calls += 1
-        try:
-            out = meter.call(self.runner, method, list(args), self.timeout_s, self.threads)
-        except Exception as first:
-            return self._again(method, args, first)
-        except BaseException:
-            self._interrupted()
-            raise
-        stats.latencies.append(meter.elapsed)
+        out = self._usual(method, args)
         if breaker is not None:
             breaker.success()
-        return out
-
-    def _again(self, method: str, args: tuple[Any, ...], first: Exception) -> Any:
-        """After a failed first attempt: the retry policy, then the verdict on the failure;
-        the latency counts every attempt and backoff."""
-        start = perf_counter() - self.meter.elapsed
-        try:
-            out = self._policy(method).again(
-                method, lambda: self._once(method, args), first, self._before_retry
-            )
-        except Exception as exc:
-            raise self._failed(exc, method, args) from exc
-        except BaseException:
-            if self.breaker is not None:
-                self.breaker.release()
-            raise
-        finally:
-            self.stats.latencies.append(perf_counter() - start)
-        if self.breaker is not None:
-            self.breaker.success()
         return out
 
     def _once(self, method: str, args: tuple[Any, ...]) -> Any:
@@ -330,52 +282,7 @@ class PluginHandle:
         Metered and counted per chunk; retried (transient failure, worker crash) only
         before the first chunk. ``size``: see :meth:`Runner.chunks`.
         """
-        breaker = self.breaker
-        if self.lifecycle.state is not _ACTIVE or (
-            breaker is not None and breaker.state_ is not _CLOSED
-        ):
-            fb = self.router.route(method)
-            if fb is not None:
-                yield from fb.stream_chunks(method, *args, size=size)
-                return
-        stats = self.stats
-        stats.calls += 1
-        start = perf_counter()
-        try:
-            try:
-                chunks, chunk = self._open(method, args, size)
-            except Exception as first:
-                chunks, chunk = self._policy(method).again(
-                    method, lambda: self._open(method, args, size), first, self._before_retry
-                )
-            try:
-                while chunk is not None:
-                    stats.records_out += len(chunk)
-                    yield chunk
-                    chunk = self.meter.next_chunk(chunks)
-            finally:
-                _close(chunks)
-        except GeneratorExit:
-            if breaker is not None:
-                breaker.release()
-            raise
-        except Exception as exc:
-            raise self._failed(exc, method, args) from exc
-        finally:
-            stats.latencies.append(perf_counter() - start)
-        if breaker is not None:
-            breaker.success()
-
-    def _open(
-        self, method: str, args: tuple[Any, ...], size: int | None
-    ) -> tuple[Iterator[list[Any]], Any]:
-        """Start the stream and take its first chunk (None: it yielded nothing)."""
-        chunks = self.runner.chunks(method, list(args), self.timeout_s, size)
-        try:
-            return chunks, self.meter.next_chunk(chunks)
-        except BaseException:
-            _close(chunks)
-            raise
+        return stream_chunks(self, method, args, size)
 
     def stream(self, method: str, *args: Any) -> Iterator[Any]:
         """:meth:`stream_chunks` item by item (for callers that want single items)."""
@@ -505,9 +412,3 @@ class PluginHandle:
         ``sample`` reads the worker from the OS now (fuller: USS, children).
         """
         return describe(self, sample=sample)
-
-
-def _close(it: Any) -> None:
-    close = getattr(it, "close", None)
-    if close is not None:
-        close()
