@@ -218,7 +218,6 @@ class PluginHandle:
                 return direct_failed(self, method, args, exc, (start, mark), by_plugin=False)
         end = _clock()
         elapsed = end - start
-        stats.latencies.append(elapsed)
         watch = meter.watch
         if (
             elapsed < SHORT_CALL_S
@@ -232,6 +231,7 @@ class PluginHandle:
                 meter.done(start, end, -1.0, -1, mark, self.threads)
             except Exception as ceiling:  # the watch found one crossed: a failed call
                 return again(self, method, args, ceiling)
+        stats.latencies.append(elapsed)
         return out
 
     def _usual(self, method: str, args: tuple[Any, ...]) -> Any:
