@@ -49,6 +49,11 @@ class Direct(ProcessorPlugin):
     def boom(self) -> None:
         raise ValueError("boom")
 
+    def interrupt(self, now: bool) -> str:
+        if now:
+            raise KeyboardInterrupt
+        return "not yet"
+
     def broken(self) -> list[Record]:
         bad = Record(id="bad", source="direct")
         bad.data["x"] = object()  # changed in place: the constructor never saw it
@@ -125,6 +130,17 @@ def test_a_warm_call_fails_exactly_as_the_first_one(direct: PluginHandle, method
     assert first == warm and first[:3] == ("error", "PluginError", "WF400"), (first, warm)
     assert seen == [method, "ping"]  # the second call of the method went direct
     assert direct.stats.errors == 2 and direct.state is PluginState.ACTIVE
+
+
+def test_an_interrupted_warm_call_passes_through_without_a_verdict(direct: PluginHandle) -> None:
+    """Ctrl-C inside a plugin on the direct path reaches the caller as it is: no error
+    counted, no breaker failure, the plugin still ACTIVE, the call's latency kept."""
+    assert direct.invoke("interrupt", False) == "not yet"
+    with pytest.raises(KeyboardInterrupt):
+        direct.invoke("interrupt", True)
+    assert direct.stats.errors == 0 and direct.state is PluginState.ACTIVE
+    assert direct.breaker is not None and direct.breaker.clean
+    assert direct.stats.calls == 2 and len(direct.stats.latencies) == 2
 
 
 def test_warm_failures_open_the_breaker_and_then_calls_fail_fast(direct: PluginHandle) -> None:
