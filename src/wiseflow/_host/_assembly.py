@@ -281,7 +281,7 @@ def build_handle(
             in_process=trusted,
             pid=runner.pid,
             soft=SoftLimits.derive(hard, policy.resources),
-            watch=data_dir_guard(inst, data_dir, limits, runner).maybe_check,
+            watch=data_dir_guard(inst, data_dir, limits, runner),
         ),
         events=host.events,
         # a configured breaker also sets the cool-down after which ERROR is retried
