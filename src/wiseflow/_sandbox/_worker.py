@@ -171,6 +171,7 @@ class _Worker:
         self.load_msg = msg
         _set_comm(f"wf:{msg.instance}")
         try:
+            _use_environment(msg.python_path)
             inst = PluginInstance.load(
                 msg.entry,
                 name=msg.instance,
@@ -346,6 +347,23 @@ class _Unsendable(Exception):
     def __init__(self, error: BaseException) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def _use_environment(paths: list[str]) -> None:
+    """Put an installed plugin's own environment first on ``sys.path`` (SPEC §14).
+
+    Its ``.pth`` files are read as ``site`` reads them. The worker runtime is imported
+    already, so its modules (msgspec, wiseflow) stay the runtime's own.
+    """
+    if not paths:
+        return
+    import site
+
+    before = list(sys.path)
+    for path in paths:
+        site.addsitedir(path)
+    added = [p for p in sys.path if p not in before]
+    sys.path[:] = added + before
 
 
 def _set_comm(name: str) -> None:
