@@ -13,6 +13,7 @@ what there does not fit their requirements (the advice is to run them sandboxed)
 """
 
 from ._build import build_env, built_env, env_dir, remove_env, worker_path
+from ._describe import env_doc, env_lines
 from ._hostenv import host_conflicts
 from ._model import EnvSources, PythonEnv, site_packages
 from ._resolve import check_requirements, resolve_env
@@ -25,6 +26,8 @@ __all__ = [
     "built_env",
     "check_requirements",
     "env_dir",
+    "env_doc",
+    "env_lines",
     "host_conflicts",
     "read_requirements",
     "remove_env",
