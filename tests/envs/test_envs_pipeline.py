@@ -104,3 +104,26 @@ def test_plugins_info_shows_the_environment_and_its_pinned_set(
     text = project.wf("plugins", "info", "newlib")
     assert text.returncode == 0, text.stderr
     assert env.key in text.stdout and "wfhelper==0.5" in text.stdout
+
+
+def test_a_trusted_plugin_shares_the_hosts_env_and_its_conflicts_are_said(
+    tmp_path: Path, sources: EnvSources
+) -> None:
+    """Trusted, it runs in the host: what the host lacks is listed, with the advice."""
+    project = Project(tmp_path / "proj", '[plugins.plain]\nlevel = "trusted"\n')
+    project.plugin(
+        "plain", name="plain", kind="processor", code=NEW.replace("import wfdemolib", "")
+    )
+    assert project.wf("plugins", "grant", "plain", "--all").returncode == 0
+    env = resolve_env(["wfdemolib<2"], sources)
+    build_env(env, project.state, sources)
+    attach(project.root / "wiseflow.lock", "plain", env)
+    res = project.wf("plugins", "info", "plain", "--json")
+    assert res.returncode == 0, res.stderr
+    python = json.loads(res.stdout)["python"]
+    assert python["environment"] == "host"
+    assert python["conflicts"] == [
+        "wfdemolib==1.0 needed, wfdemolib is not installed in the host's environment"
+    ]
+    text = project.wf("plugins", "info", "plain").stdout
+    assert "run it sandboxed" in text and "wfdemolib==1.0" in text

@@ -262,7 +262,7 @@ def build_handle(
         check=check,
         limits=limits,
         # an installed plugin's own environment, for its worker (wiseflow._envs; SPEC §14)
-        python_path=_env_path(host.data_dir, python, m.name) if level != "trusted" else (),
+        python_path=_env_path(host.data_dir, python, m.name, level),
     )
     # a probe (scratch) never calls the plugin: what it was not granted does not matter yet
     denied = () if scratch else perms.denied
@@ -299,12 +299,22 @@ def build_handle(
     return handle
 
 
-def _env_path(data_dir: Path, python: PythonEnv | None, name: str) -> tuple[str, ...]:
+def _env_path(data_dir: Path, python: PythonEnv | None, name: str, level: str) -> tuple[str, ...]:
     if python is None:
         return ()
-    from .._envs import worker_path
+    from .._envs import host_conflicts, worker_path
 
-    return worker_path(data_dir, python, name)
+    if level != "trusted":
+        return worker_path(data_dir, python, name)
+    conflicts = host_conflicts(python.pinned)  # trusted: in the host, with the host's packages
+    if conflicts:
+        log.warning(
+            "plugin %s runs trusted, in the host's environment, which differs from its own: "
+            "%s; run it sandboxed to use its own environment",
+            name,
+            "; ".join(conflicts)[:2000],
+        )
+    return ()
 
 
 def wire_fallback(handle: PluginHandle, fb: PluginHandle | None) -> None:
