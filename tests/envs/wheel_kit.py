@@ -7,6 +7,8 @@ import hashlib
 import zipfile
 from pathlib import Path
 
+_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same content is the same bytes
+
 
 def make_wheel(
     folder: Path,
@@ -33,11 +35,11 @@ def make_wheel(
     with zipfile.ZipFile(path, "w") as zf:
         for rel, text in entries.items():
             data = text.encode()
-            zf.writestr(rel, data)
+            zf.writestr(zipfile.ZipInfo(rel, date_time=_EPOCH), data)
             digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
             record.append(f"{rel},sha256={digest.decode()},{len(data)}")
         record.append(f"{dist}/RECORD,,")
-        zf.writestr(f"{dist}/RECORD", "\n".join(record) + "\n")
+        zf.writestr(zipfile.ZipInfo(f"{dist}/RECORD", date_time=_EPOCH), "\n".join(record) + "\n")
     return path
 
 
