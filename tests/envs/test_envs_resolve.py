@@ -77,6 +77,16 @@ def test_a_direct_url_or_an_option_is_refused_before_uv_runs(sources: EnvSources
     assert info.value.code == "WF101"
 
 
+def test_a_requirement_on_wiseflow_is_the_runtime_s_own(sources: EnvSources) -> None:
+    """Plugins may require wiseflow: the runtime provides it (not resolved, not installed),
+    and a range this wiseflow is not in is WF204."""
+    env = resolve_env(["wiseflow>=0.1", "wfdemolib<2"], sources)
+    assert env.pinned == ("wfdemolib==1.0",)
+    with pytest.raises(WiseflowError) as info:
+        resolve_env(["wiseflow>=999"], sources)
+    assert info.value.code == "WF204"
+
+
 @pytest.fixture
 def index(wheels: Path) -> Iterator[str]:
     """A PEP 503 simple index on 127.0.0.1 serving the wheel folder."""

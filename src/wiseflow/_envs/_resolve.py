@@ -11,7 +11,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from .._contract._errors import ManifestError
+from .._contract._errors import ApiIncompatible, ManifestError
 from ._model import EnvSources, PythonEnv, make_key
 from ._uv import run_uv, source_args
 
@@ -25,8 +25,10 @@ _MAX_LENGTH = 500
 def check_requirements(requirements: Sequence[str], *, plugin: str | None = None) -> list[str]:
     """``requirements`` as canonical PEP 508 strings, or WF101 naming the bad one.
 
-    A direct reference (``name @ URL``) is refused: an environment's packages come from
-    the operator's sources only, never from an address a plugin names.
+    A requirement on ``wiseflow`` itself is checked against this wiseflow (WF204) and left
+    out: the worker runtime provides it. A direct reference (``name @ URL``) is refused:
+    an environment's packages come from the operator's sources only, never from an
+    address a plugin names.
     """
     if len(requirements) > MAX_REQUIREMENTS:
         raise ManifestError(
@@ -54,8 +56,33 @@ def check_requirements(requirements: Sequence[str], *, plugin: str | None = None
                 plugin=plugin,
                 hint="ask the plugin's author to require it by name and version",
             )
+        if canonicalize_name(req.name) in _RUNTIME:
+            _check_runtime(req, plugin)
+            continue  # the worker runtime provides it (see module docstring of _envs)
         out.append(str(req))
     return out
+
+
+#: What the worker runtime itself provides to every plugin: never installed into an env.
+_RUNTIME = ("wiseflow",)
+
+
+def _check_runtime(req: Requirement, plugin: str | None) -> None:
+    """WF204 unless this wiseflow satisfies the plugin's requirement on wiseflow."""
+    from importlib import metadata
+
+    from packaging.version import Version
+
+    try:
+        have = metadata.version("wiseflow")
+    except metadata.PackageNotFoundError:
+        return  # not installed as a distribution (a source tree): nothing to compare
+    if not req.specifier.contains(Version(have), prereleases=True):
+        raise ApiIncompatible(
+            f"the plugin requires {req}, and this is wiseflow {have}",
+            plugin=plugin,
+            hint="install a release of the plugin built for this wiseflow, or upgrade wiseflow",
+        )
 
 
 _PIN_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)((?:\s+--hash=sha256:[0-9a-f]{64})*)")
