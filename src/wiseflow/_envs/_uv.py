@@ -106,14 +106,22 @@ _NOT_FOUND = re.compile(
 _FETCH = re.compile(r"Failed to fetch: `?(\S+?)`?$|Failed to read `?(.+?)`?$", re.M)
 
 
+def _one_line(said: str, limit: int = 600) -> str:
+    """uv's lines (``error:``, ``cause:``, ...) as one line: errors print on one line."""
+    parts = [line.strip().removeprefix("error:").removeprefix("cause:").strip()
+             for line in said.splitlines()]  # fmt: skip
+    text = "; ".join(p for p in parts if p)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def explain(stderr: str, sources: EnvSources) -> RepositoryError | VersionConflict:
-    """The wiseflow error for what uv printed when it failed."""
+    """The wiseflow error for what uv printed when it failed (one line, bounded)."""
     said = clean_output(stderr)
     fetch = _FETCH.search(said)
     if fetch is not None or "error sending request" in said or "dns error" in said:
         where = (fetch.group(1) or fetch.group(2)) if fetch else (sources.index_url or "?")
         return RepositoryError(
-            f"package source unreachable: {where}\n{said}",
+            f"package source unreachable: {where} (uv: {_one_line(said)})",
             code="WF601",
             plugin=where,
             hint="check the address and the network; " + _HINT,
@@ -125,18 +133,18 @@ def explain(stderr: str, sources: EnvSources) -> RepositoryError | VersionConfli
         name = missing.group(1)
         return RepositoryError(
             f"requirement '{name}' cannot be found in the package sources ({_where(sources)})"
-            f"\n{said}",
+            f" (uv: {_one_line(said)})",
             code="WF602",
             plugin=name,
             hint=_HINT,
         )
     if "No solution found" in said:
         return VersionConflict(
-            f"the requirements exclude each other\n{said}",
+            f"the requirements exclude each other (uv: {_one_line(said)})",
             hint="the plugin's requirements cannot all be met from these sources; "
             "ask its author, or add a source with versions that fit",
         )
-    return RepositoryError(f"uv failed: {said or 'no message'}", hint=_HINT)
+    return RepositoryError(f"uv failed: {_one_line(said) or 'no message'}", hint=_HINT)
 
 
 def _where(sources: EnvSources) -> str:
