@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -20,17 +21,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sandbox"))
 
 from identity_kit import Project  # noqa: E402
 from sandbox_kit import require_layers  # noqa: E402
+from wheel_kit import make_wheel  # noqa: E402
 
 from wiseflow._envs import EnvSources, build_env, resolve_env  # noqa: E402
 from wiseflow._policy._envlock import attach  # noqa: E402
 
 OLD = """\
+import click
 import wfdemolib
 
 class P(ConnectorPlugin):
     def fetch(self, state):
         for i in range(3):
-            yield Record(id=str(i), source=self.ctx.name, title=wfdemolib.__version__)
+            yield Record(id=str(i), source=self.ctx.name, title=wfdemolib.__version__,
+                         url=f"click {click.__version__}")
 """
 NEW = """\
 import wfdemolib
@@ -59,8 +63,14 @@ def _sandbox() -> None:
 def test_two_plugins_each_see_their_own_version_of_one_library(
     tmp_path: Path, sources: EnvSources
 ) -> None:
-    """Records carry 1.0 (from the source's env) and 2.0 (from the processor's env)."""
+    """Records carry 1.0 (from the source's env) and 2.0 (from the processor's env).
+
+    The source's env also has a ``click`` 0.0.1 of the test's making: the host has a real
+    click installed, and the worker sees the env's (its env comes first on the path).
+    """
     assert importlib.util.find_spec("wfdemolib") is None  # the host has neither version
+    assert importlib.util.find_spec("click") is not None
+    make_wheel(Path(sources.find_links[0]), "click", "0.0.1")
     project = Project(tmp_path / "proj")
     project.plugin("oldlib", name="oldlib", code=OLD)
     project.plugin("newlib", name="newlib", kind="processor", code=NEW)
@@ -73,8 +83,8 @@ def test_two_plugins_each_see_their_own_version_of_one_library(
     assert res.returncode != 0 and "wfdemolib" in res.stdout + res.stderr
     lock = project.root / "wiseflow.lock"
     said: list[str] = []
-    for name, want in (("oldlib", "wfdemolib<2"), ("newlib", "wfdemolib>=2")):
-        env = resolve_env([want], sources, progress=said.append)
+    for name, want in (("oldlib", ["wfdemolib<2", "click==0.0.1"]), ("newlib", ["wfdemolib>=2"])):
+        env = resolve_env(want, sources, progress=said.append)
         build_env(env, project.state, sources, progress=said.append)
         attach(lock, name, env)
     assert len(list((project.state / "envs").iterdir())) == 2
@@ -82,6 +92,11 @@ def test_two_plugins_each_see_their_own_version_of_one_library(
     assert res.returncode == 0, res.stdout
     assert doc["status"] == "ok" and doc["records"]["stored"] == 3
     assert project.records("oldlib") == [("1.0", "2.0")] * 3
+    db = sqlite3.connect(project.state / "wiseflow.db")
+    try:
+        assert {u for (u,) in db.execute("select url from records")} == {"click 0.0.1"}
+    finally:
+        db.close()
     assert not any("Traceback" in line for line in said)
 
 
