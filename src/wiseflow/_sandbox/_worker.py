@@ -350,20 +350,14 @@ class _Unsendable(Exception):
 
 
 def _use_environment(paths: list[str]) -> None:
-    """Put an installed plugin's own environment first on ``sys.path`` (SPEC §14).
+    """An installed plugin's own environment first on ``sys.path``, its ``.pth`` read (§14)."""
+    if paths:  # the runtime (wiseflow, msgspec) is imported already: it stays its own
+        import site
 
-    Its ``.pth`` files are read as ``site`` reads them. The worker runtime is imported
-    already, so its modules (msgspec, wiseflow) stay the runtime's own.
-    """
-    if not paths:
-        return
-    import site
-
-    before = list(sys.path)
-    for path in paths:
-        site.addsitedir(path)
-    added = [p for p in sys.path if p not in before]
-    sys.path[:] = added + before
+        before = list(sys.path)
+        for path in paths:
+            site.addsitedir(path)
+        sys.path[:] = [p for p in sys.path if p not in before] + before
 
 
 def _set_comm(name: str) -> None:
