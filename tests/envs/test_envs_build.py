@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import msgspec
@@ -54,6 +55,29 @@ def test_an_env_holds_exactly_its_pinned_set_and_is_shared(
     assert (site / "wfdemolib" / "__init__.py").stat().st_ino == stamp  # not rebuilt
     other = build_env(resolve_env(["wfdemolib<2"], sources), data, sources)
     assert other != folder and _entries(data) == sorted([env.key, other.name])
+
+
+def test_two_builds_of_one_set_at_once_end_with_one_env(
+    tmp_path: Path, sources: EnvSources
+) -> None:
+    """Two installs building the same set together: both get the one folder, no leftovers."""
+    data = tmp_path / "data"
+    env = resolve_env(["wfhelper"], sources)
+    results: list[Path | BaseException] = []
+
+    def build() -> None:
+        try:
+            results.append(build_env(env, data, sources))
+        except BaseException as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert results == [data / "envs" / env.key] * 2
+    assert _entries(data) == [env.key] and built_env(data, env) is not None
 
 
 def test_a_tampered_wheel_fails_the_build_WF603_and_leaves_nothing(

@@ -23,7 +23,7 @@ from identity_kit import Project  # noqa: E402
 from sandbox_kit import require_layers  # noqa: E402
 from wheel_kit import make_wheel  # noqa: E402
 
-from wiseflow._envs import EnvSources, build_env, resolve_env  # noqa: E402
+from wiseflow._envs import EnvSources, build_env, remove_env, resolve_env  # noqa: E402
 from wiseflow._policy._envlock import attach  # noqa: E402
 
 OLD = """\
@@ -42,6 +42,14 @@ import wfdemolib
 class P(ProcessorPlugin):
     def process(self, batch):
         return [r.replace(text=wfdemolib.__version__) for r in batch]
+"""
+PTH = """\
+import wfpthmod
+import wfdemolib
+
+class P(ProcessorPlugin):
+    def process(self, batch):
+        return [r.replace(text=f"{wfdemolib.__version__} {wfpthmod.WHERE}") for r in batch]
 """
 PIPELINE = """\
 [pipeline]
@@ -71,9 +79,12 @@ def test_two_plugins_each_see_their_own_version_of_one_library(
     assert importlib.util.find_spec("wfdemolib") is None  # the host has neither version
     assert importlib.util.find_spec("click") is not None
     make_wheel(Path(sources.find_links[0]), "click", "0.0.1")
+    # a package that is importable only through a .pth file of its wheel (read as site does)
+    pth = {"wfpthlib.pth": "wfpthlib_extra\n", "wfpthlib_extra/wfpthmod.py": "WHERE = 'pth'\n"}
+    make_wheel(Path(sources.find_links[0]), "wfpthlib", "1.0", files=pth)
     project = Project(tmp_path / "proj")
     project.plugin("oldlib", name="oldlib", code=OLD)
-    project.plugin("newlib", name="newlib", kind="processor", code=NEW)
+    project.plugin("newlib", name="newlib", kind="processor", code=PTH)
     project.pipeline(PIPELINE)
     for name in ("oldlib", "newlib"):
         res = project.wf("plugins", "grant", name, "--all")
@@ -83,7 +94,10 @@ def test_two_plugins_each_see_their_own_version_of_one_library(
     assert res.returncode != 0 and "wfdemolib" in res.stdout + res.stderr
     lock = project.root / "wiseflow.lock"
     said: list[str] = []
-    for name, want in (("oldlib", ["wfdemolib<2", "click==0.0.1"]), ("newlib", ["wfdemolib>=2"])):
+    for name, want in (
+        ("oldlib", ["wfdemolib<2", "click==0.0.1"]),
+        ("newlib", ["wfdemolib>=2", "wfpthlib"]),
+    ):
         env = resolve_env(want, sources, progress=said.append)
         build_env(env, project.state, sources, progress=said.append)
         attach(lock, name, env)
@@ -91,7 +105,7 @@ def test_two_plugins_each_see_their_own_version_of_one_library(
     res, doc = project.run()
     assert res.returncode == 0, res.stdout
     assert doc["status"] == "ok" and doc["records"]["stored"] == 3
-    assert project.records("oldlib") == [("1.0", "2.0")] * 3
+    assert project.records("oldlib") == [("1.0", "2.0 pth")] * 3
     db = sqlite3.connect(project.state / "wiseflow.db")
     try:
         assert {u for (u,) in db.execute("select url from records")} == {"click 0.0.1"}
@@ -119,6 +133,15 @@ def test_plugins_info_shows_the_environment_and_its_pinned_set(
     text = project.wf("plugins", "info", "newlib")
     assert text.returncode == 0, text.stderr
     assert env.key in text.stdout and "wfhelper==0.5" in text.stdout
+    # never built at run time: without its environment the plugin is refused, WF201
+    remove_env(project.state, env.key)
+    project.pipeline(PIPELINE.replace('"oldlib"', '"hello"'))
+    res, doc = project.run()
+    assert res.returncode == 2, res.stdout
+    assert doc["error"]["code"] == "WF201" and env.key in doc["error"]["message"]
+    assert not (project.state / "envs" / env.key).exists()
+    info = json.loads(project.wf("plugins", "info", "newlib", "--json").stdout)
+    assert info["python"]["built"] is False
 
 
 def test_a_trusted_plugin_shares_the_hosts_env_and_its_conflicts_are_said(
