@@ -145,3 +145,14 @@ def test_a_trusted_plugins_conflict_with_the_host_is_explained() -> None:
     assert len(said) == 2
     assert "msgspec<0.1" in said[0] and "the host has msgspec" in said[0]
     assert "wfnothere is not installed" in said[1]
+
+
+def test_a_pin_the_worker_runtime_overrides_is_said(tmp_path: Path) -> None:
+    """A plugin pinning another msgspec gets the runtime's in its worker: the build says so."""
+    make_wheel(tmp_path / "w", "msgspec", "0.0.1")
+    said: list[str] = []
+    env = resolve_env(
+        ["msgspec"], EnvSources(find_links=(str(tmp_path / "w"),)), progress=said.append
+    )
+    assert env.pinned == ("msgspec==0.0.1",)
+    assert any(line.startswith("note: msgspec==0.0.1 is pinned, and workers use") for line in said)

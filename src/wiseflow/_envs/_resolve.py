@@ -67,6 +67,27 @@ def check_requirements(requirements: Sequence[str], *, plugin: str | None = None
 _RUNTIME = ("wiseflow",)
 
 
+#: What a worker has imported before the plugin's environment is on its path.
+_WORKER_IMPORTS = ("msgspec",)
+
+
+def _shadowed(pinned: tuple[str, ...]) -> list[str]:
+    """Notes for pins the worker runtime's own copies will win over."""
+    from importlib import metadata
+
+    out = []
+    for pin in pinned:
+        name, _, version = pin.partition("==")
+        if name in _WORKER_IMPORTS:
+            try:
+                have = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
+            if have != version:
+                out.append(f"note: {pin} is pinned, and workers use the runtime's {name} {have}")
+    return out
+
+
 def _check_runtime(req: Requirement, plugin: str | None) -> None:
     """WF204 unless this wiseflow satisfies the plugin's requirement on wiseflow."""
     from importlib import metadata
@@ -149,4 +170,6 @@ def resolve_env(
 
         raise RepositoryError(f"cannot read uv's resolution: {exc}", plugin=plugin) from None
     say(f"pinned {len(pinned)} package(s): {', '.join(pinned)[:300]}")
+    for note in _shadowed(pinned):
+        say(note)
     return PythonEnv(key=make_key(pinned, hashes), pinned=pinned, hashes=hashes)
