@@ -47,7 +47,8 @@ margin:0 0 24px}
 .groups h2{font-size:15px;margin:0 0 8px;color:#2b3447}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:10px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px}
-.card b{display:block;font-size:24px}
+.card b{display:block;font-size:24px;white-space:nowrap}
+.card b.t{font-size:17px;line-height:35px}
 .card span{color:var(--muted);font-size:13px}
 section{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:20px 24px;
 margin:0 0 22px}
@@ -120,11 +121,17 @@ def _svg_width(uri: str) -> float:
     return float(m.group(1)) if m else 0.0
 
 
+def _long(value: str) -> str:
+    """A smaller font for a card value longer than a number (a date), so it fits."""
+    return " class='t'" if len(value) > 7 else ""
+
+
 def _cards(title: str, cards: list[Card]) -> str:
     if not cards:
         return ""
     body = "".join(
-        f"<div class='card'><b>{escape(fmt(v))}</b><span>{escape(k)}</span></div>" for k, v in cards
+        f"<div class='card'><b{_long(fmt(v))}>{escape(fmt(v))}</b><span>{escape(k)}</span></div>"
+        for k, v in cards
     )
     return f"<div><h2>{escape(title)}</h2><div class='cards'>{body}</div></div>"
 

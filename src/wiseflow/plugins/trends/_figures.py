@@ -120,10 +120,13 @@ def tables(
             "rows": [[b["period"], int(b["count"]), b["baseline"], b["z"]] for b in found[-15:]],
         }
     )
+    titles = {"package": "Most-patched packages over time (entries)"}
     for kind, entries in top.items():
+        if kind == "cve":  # named a handful of times each: see the CVE spikes instead
+            continue
         out.append(
             {
-                "title": f"Top {LABELS.get(kind, kind)} over time",
+                "title": titles.get(kind, f"Top {LABELS.get(kind, kind)} over time"),
                 "columns": [kind, "records", "recent trend", "p"],
                 "rows": [[e["name"], e["total"], e["trend"], _p(e["p"])] for e in entries],
             }
