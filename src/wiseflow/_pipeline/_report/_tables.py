@@ -83,7 +83,7 @@ def plugin_table(summary: dict[str, Any]) -> Table | None:
             [name, st.get("plugin", ""), st.get("kind", ""), p.get("state", ""),
              p.get("calls", 0), f"{errors} ({fmt(codes)})" if codes else errors,
              st.get("in", ""), st.get("out", ""), st.get("seconds", ""),
-             res.get("cpu_s", ""), res.get("peak_rss_mb", res.get("memory_mb", "")),
+             res.get("cpu_s", ""), _memory(res),
              f"{breaker.get('state', '')}, {breaker.get('opens', 0)} opens" if breaker else "",
              p.get("restarts", "")]
         )  # fmt: skip
@@ -176,6 +176,12 @@ def _generic(value: dict[str, Any], prefix: str) -> list[Table]:
             elif all(_scalar(r) for r in rows):
                 out.append((title, ["value"], [[r] for r in rows]))
     return out
+
+
+def _memory(res: dict[str, Any]) -> Any:
+    """Peak memory of the plugin's worker; "n/a" for a plugin in the host (no worker)."""
+    peak = res.get("peak_rss_mb", res.get("memory_mb"))
+    return "n/a" if peak is None and res else ("" if peak is None else peak)
 
 
 def _dict(v: Any) -> dict[str, Any]:
