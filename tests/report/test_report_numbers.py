@@ -147,6 +147,9 @@ def _expected(db: Path) -> dict[str, Any]:
     for cve, pkg in fixes:
         per_pkg[pkg].add(cve)
     recent = sorted(fixes.items(), key=lambda kv: (kv[1][0], kv[0]), reverse=True)
+    uploads: dict[tuple[str, str], list[Any]] = {}
+    for (_, pkg), (time, version) in fixes.items():
+        uploads.setdefault((pkg, version), [time, pkg, version, 0])[3] += 1
     return {
         "records": len(rows),
         "urgency": urgency,
@@ -156,6 +159,7 @@ def _expected(db: Path) -> dict[str, Any]:
         "distinct": len({cve for cve, _ in fixes}),
         "recent": [[c, p, v, t[:10]] for (c, p), (t, v) in recent],
         "mentions": {p: n for p, n in mentions.items() if n},
+        "uploads": [[r[0][:10], r[1], r[2], str(r[3])] for r in sorted(uploads.values())[::-1]],
     }
 
 
@@ -193,6 +197,10 @@ def test_report_numbers_match_the_database_also_after_an_incremental_run(
     assert [r[:4] for r in recent] == want["recent"]
     assert recent[0][:2] == ["CVE-2024-0005", "linux"] and recent[0][2] == "6.1.11-1"
     assert ["CVE-2024-0001", "linux", "6.1.10-1", "2024-03-05"] in [r[:4] for r in recent]
+    uploads = page.tables["Latest uploads fixing CVEs (newest first)"]
+    assert [[r[0], r[1], r[2], r[4]] for r in uploads] == want["uploads"]
+    assert uploads[1][:5] == ["2024-03-05", "linux", "6.1.10-1", "high", "3"]
+    assert uploads[1][5] == "CVE-2024-0003, CVE-2024-0002, CVE-2024-0001"
     urgency = page.tables["Uploads by urgency (high, critical and emergency first)"]
     assert {r[0]: int(r[1]) for r in urgency} == want["urgency"]
     assert [r[0] for r in urgency][:3] == ["emergency", "critical", "high"]

@@ -101,6 +101,13 @@ class Security:
         ]
         recent = sorted(self.fixes.items(), key=lambda kv: (kv[1][0], kv[0]), reverse=True)
         order = [u for u in _ORDER if u in self.urgency] + sorted(set(self.urgency) - set(_ORDER))
+        uploads: dict[tuple[str, str], list[Any]] = {}  # (package, version) -> its new fixes
+        for (cve, pkg), (when, version, urgency) in recent:
+            row = uploads.setdefault((pkg, version), [when, pkg, version, urgency, 0, []])
+            row[4] += 1
+            if len(row[5]) < 4:
+                row[5].append(cve)
+        latest = sorted(uploads.values(), key=lambda r: (r[0], r[1], r[2]), reverse=True)[:top]
         return {
             "entries_with_cves": self.with_cves,
             "distinct_cves": len({cve for cve, _ in self.fixes}),
@@ -108,6 +115,10 @@ class Security:
             "by_package": by_package,
             "urgency": [[u, self.urgency[u], self.urgency_cve[u]] for u in order],
             "urgent": sum(self.urgency[u] for u in URGENT),
+            "uploads": [
+                [row[0][:10], *row[1:5], ", ".join(row[5]) + (", …" if row[4] > 4 else "")]
+                for row in latest
+            ],
             "recent": [
                 [cve, pkg, version, when[:10], urgency]
                 for (cve, pkg), (when, version, urgency) in recent[:top]
@@ -128,6 +139,12 @@ def security_tables(sec: dict[str, Any]) -> list[dict[str, Any]]:
             "title": "Most recently fixed CVEs (first entry naming each CVE, per package)",
             "columns": ["CVE", "package", "version", "date", "urgency"],
             "rows": sec["recent"],
+            "lead": True,
+        },
+        {
+            "title": "Latest uploads fixing CVEs (newest first)",
+            "columns": ["date", "package", "version", "urgency", "CVEs fixed", "CVEs"],
+            "rows": sec["uploads"],
             "lead": True,
         },
         {
