@@ -9,6 +9,7 @@ run started is stopped again, also when it fails or is interrupted.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -280,12 +281,13 @@ class Stages:
         """Start (if not yet), open the store and the metrics file, run; the result."""
         from .._pipeline import run_pipeline as run_stages
 
+        t0 = time.perf_counter()  # the run's wall time counts starting its plugins too
         handles = self.start()
         with self._store() as store:
             summary = run_stages(
                 self.pipeline, store, handles["connector"], handles["processor"],
                 handles["analyzer"], full_refresh=full_refresh, report=self._report(),
-                progress=_view(progress),
+                progress=_view(progress), t0=t0,
             )  # fmt: skip
         return self._result(summary)
 
