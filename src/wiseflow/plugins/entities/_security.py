@@ -136,15 +136,15 @@ def security_tables(sec: dict[str, Any]) -> list[dict[str, Any]]:
             "lead": True,
         },
         {
-            "title": "Most recently fixed CVEs (first entry naming each CVE, per package)",
-            "columns": ["CVE", "package", "version", "date", "urgency"],
-            "rows": sec["recent"],
-            "lead": True,
-        },
-        {
             "title": "Latest uploads fixing CVEs (newest first)",
             "columns": ["date", "package", "version", "urgency", "CVEs fixed", "CVEs"],
             "rows": sec["uploads"],
+            "lead": True,
+        },
+        {
+            "title": "Most recently fixed CVEs (first entry naming each CVE, per package)",
+            "columns": ["CVE", "package", "version", "date", "urgency"],
+            "rows": sec["recent"],
             "lead": True,
         },
         {
