@@ -9,7 +9,9 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from wiseflow import Record
+import pytest
+
+from wiseflow import ConfigError, Record
 from wiseflow._pipeline import local_stage
 from wiseflow.plugins._shared.charts import (
     FONT,
@@ -133,3 +135,13 @@ def test_cve_spikes_name_the_packages_behind_them(tmp_path: Path) -> None:
     assert figures[0].title.startswith("CVEs named per month, by the package")
     lead = [t for t in result["tables"] if t.get("lead")]
     assert lead and lead[0]["rows"][0][-1] == "linux 12 (92%), curl 1 (8%)"
+
+
+def test_a_date_that_is_not_iso_is_a_config_error(tmp_path: Path) -> None:
+    """as_of (and since) must be ISO dates: WF105 naming the option, with a hint."""
+    for option in ("as_of", "since"):
+        with pytest.raises(ConfigError) as info:
+            local_stage("trends", config={option: "next tuesday"}, data_dir=tmp_path)
+        assert info.value.code == "WF105"
+        assert f"{option} = 'next tuesday' is not an ISO date" in info.value.message
+        assert "YYYY-MM-DD" in (info.value.hint or "")

@@ -63,6 +63,23 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ] = None
 
 
+def _date(option: str, value: str | None) -> datetime | None:
+    """An ISO date or date-time of the config (UTC unless it says otherwise); WF105 if not."""
+    if not value:
+        return None
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        from wiseflow import ConfigError
+
+        raise ConfigError(
+            f"trends: {option} = {value[:40]!r} is not an ISO date",
+            plugin="trends",
+            hint=f'write {option} as YYYY-MM-DD, e.g. {option} = "2024-05-01"',
+        ) from None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
 class TrendsAnalyzer(AnalyzerPlugin):
     """Counts records and entities per period; tests trends, finds bursts, forecasts."""
 
@@ -91,11 +108,8 @@ class TrendsAnalyzer(AnalyzerPlugin):
         self.undated = 0
         # CVEs named per period, per package of the record (who drives a spike)
         self.cve_packages: dict[str, Counter[int]] = {}
-        self.since = None
-        if self.config.since:
-            self.since = datetime.fromisoformat(self.config.since).replace(tzinfo=UTC)
-        as_of = datetime.fromisoformat(self.config.as_of) if self.config.as_of else None
-        now = as_of.replace(tzinfo=as_of.tzinfo or UTC) if as_of else datetime.now(UTC)
+        self.since = _date("since", self.config.since)
+        now = _date("as_of", self.config.as_of) or datetime.now(UTC)
         self.current = period_index(now, self.config.period)  # the period in progress
 
     def analyze(self, batch: list[Record]) -> None:
