@@ -9,7 +9,6 @@ run started is stopped again, also when it fails or is interrupted.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -279,15 +278,19 @@ class Stages:
 
     def execute(self, *, progress: Progress | None = None, full_refresh: bool = False) -> RunResult:
         """Start (if not yet), open the store and the metrics file, run; the result."""
-        from .._pipeline import run_pipeline as run_stages
+        from functools import partial
+        from time import perf_counter
 
-        t0 = time.perf_counter()  # the run's wall time counts starting its plugins too
+        from .._pipeline import run_pipeline as engine
+
+        t0 = perf_counter()  # the run's wall time (its `seconds`) counts starting the plugins
         handles = self.start()
+        run_stages = partial(engine, t0=t0)
         with self._store() as store:
             summary = run_stages(
                 self.pipeline, store, handles["connector"], handles["processor"],
                 handles["analyzer"], full_refresh=full_refresh, report=self._report(),
-                progress=_view(progress), t0=t0,
+                progress=_view(progress),
             )  # fmt: skip
         return self._result(summary)
 
