@@ -41,6 +41,7 @@ def run_pipeline(
     full_refresh: bool = False,
     progress: Progress | None = None,
     report: str | Path | None = None,
+    t0: float | None = None,
 ) -> RunSummary:
     """Run ``pipeline`` over ready stage handles and return its summary.
 
@@ -53,12 +54,14 @@ def run_pipeline(
         progress: called after every batch with the summary so far.
         report: write the report here (``.html``/``.md``/``.json``); default: the
             pipeline's ``[output] report``; ``""`` for none.
+        t0: ``time.perf_counter()`` when the run began (default: now); the caller that
+            started the plugins for it passes that moment, so ``seconds`` is wall time.
 
     Returns:
         The :class:`RunSummary`; its ``to_dict()`` is the ``run --json`` document.
     """
     started = datetime.now(UTC)
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() if t0 is None else t0
     summary = RunSummary(
         run_id=store.begin_run(pipeline.name),
         pipeline=pipeline.name,

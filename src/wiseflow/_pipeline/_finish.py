@@ -136,6 +136,7 @@ def finish(
         from ._report import render_report
 
         summary.finished = datetime.now(UTC).isoformat(timespec="seconds")
+        summary.seconds = time.perf_counter() - t0  # the report's duration includes render()
         try:
             summary.report = str(Path(target))
             render_report(target, pipeline.name, summary.to_dict(), summary.analyzers, figures)
@@ -146,4 +147,5 @@ def finish(
     _log_drops(run, summary)
     _redact(run.store.redactor, summary, figures)
     summary.finished = datetime.now(UTC).isoformat(timespec="seconds")
+    summary.seconds = time.perf_counter() - t0  # wall time up to the run's end
     run.store.finish_run(summary.run_id, summary.status, summary.to_dict())

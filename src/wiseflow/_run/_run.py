@@ -278,9 +278,14 @@ class Stages:
 
     def execute(self, *, progress: Progress | None = None, full_refresh: bool = False) -> RunResult:
         """Start (if not yet), open the store and the metrics file, run; the result."""
-        from .._pipeline import run_pipeline as run_stages
+        from functools import partial
+        from time import perf_counter
 
+        from .._pipeline import run_pipeline as engine
+
+        t0 = perf_counter()  # the run's wall time (its `seconds`) counts starting the plugins
         handles = self.start()
+        run_stages = partial(engine, t0=t0)
         with self._store() as store:
             summary = run_stages(
                 self.pipeline, store, handles["connector"], handles["processor"],

@@ -16,7 +16,17 @@ from typing import Any
 
 from ..._contract._plugin import Figure
 from ._svg import svg_data_uri
-from ._tables import Table, fmt, result_tables, summary_tables
+from ._tables import (
+    Card,
+    Table,
+    covered_cards,
+    fmt,
+    lead_figures,
+    plugin_table,
+    result_tables,
+    run_cards,
+    summary_tables,
+)
 
 __all__ = ["html_report"]
 
@@ -32,21 +42,26 @@ header p{margin:0;color:#b8c2d9}
 main{max-width:1280px;margin:0 auto;padding:24px 40px 60px}
 nav{margin:0 0 18px;font-size:14px}
 nav a{color:var(--accent);margin-right:14px;text-decoration:none}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;
+.groups{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:16px;
 margin:0 0 24px}
+.groups h2{font-size:15px;margin:0 0 8px;color:#2b3447}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:10px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px}
-.card b{display:block;font-size:24px}
+.card b{display:block;font-size:24px;white-space:nowrap}
+.card b.t{font-size:17px;line-height:35px}
 .card span{color:var(--muted);font-size:13px}
 section{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:20px 24px;
 margin:0 0 22px}
 section h2{margin:0 0 12px;font-size:20px}
 h3{font-size:15px;margin:18px 0 8px;color:#2b3447}
-.figs{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:16px;
+.figs{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px;
 margin-bottom:8px}
+figure.wide{grid-column:1/-1}
 figure{margin:0;border:1px solid var(--line);border-radius:8px;padding:10px;background:#fff}
-figure img{display:block;width:100%;height:auto}
+figure img{display:block;width:100%;height:auto;margin:0 auto}
 figcaption{font-size:13px;color:var(--muted);margin-bottom:6px;font-weight:600}
 .tables{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:8px 22px}
+.figs+.tables,.tables+.figs{margin-top:18px}
 table{border-collapse:collapse;width:100%;font-size:13.5px}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{color:var(--muted);font-weight:600;background:#fafbfd}
@@ -93,7 +108,32 @@ def _figure(fig: Figure | str) -> str:
     if uri is None:
         note = "<p class='empty'>figure could not be shown: not an SVG document</p>"
         return f"<figure>{caption}{note}<pre class='note'>{escape(fig.body[:2000])}</pre></figure>"
-    return f'<figure>{caption}<img alt="{escape(fig.title)}" src="{uri}"></figure>'
+    # A time series drawn wide gets a row of its own, so its text is not shrunk below 12 px.
+    wide = _svg_width(uri) >= 600
+    cls = ' class="wide"' if wide else ""
+    return f'<figure{cls}>{caption}<img alt="{escape(fig.title)}" src="{uri}"></figure>'
+
+
+def _svg_width(uri: str) -> float:
+    """The width (points) a cleaned SVG declares, 0 if none: only a number is read."""
+    head = base64.b64decode(uri.split(",", 1)[1][:400])[:300].decode("utf-8", "replace")
+    m = re.match(r'<svg[^>]*?\swidth="([0-9.]{1,9})pt"', head)
+    return float(m.group(1)) if m else 0.0
+
+
+def _long(value: str) -> str:
+    """A smaller font for a card value longer than a number (a date), so it fits."""
+    return " class='t'" if len(value) > 7 else ""
+
+
+def _cards(title: str, cards: list[Card]) -> str:
+    if not cards:
+        return ""
+    body = "".join(
+        f"<div class='card'><b{_long(fmt(v))}>{escape(fmt(v))}</b><span>{escape(k)}</span></div>"
+        for k, v in cards
+    )
+    return f"<div><h2>{escape(title)}</h2><div class='cards'>{body}</div></div>"
 
 
 def _slug(name: str) -> str:
@@ -107,31 +147,35 @@ def html_report(
     results: dict[str, dict[str, Any]],
     figures: dict[str, list[Figure | str]],
 ) -> str:
-    rec = summary.get("records", {})
     status = str(summary.get("status", ""))
-    cards = [
-        ("records fetched", rec.get("fetched", 0)),
-        ("new records stored", rec.get("stored", 0)),
-        ("already stored", rec.get("duplicates", 0)),
-        ("dead letters", rec.get("dead_letters", 0)),
-        ("seconds", summary.get("seconds", 0)),
-        ("records / s", summary.get("records_per_s", 0)),
-    ]
-    card_html = "".join(
-        f"<div class='card'><b>{escape(fmt(v))}</b><span>{k}</span></div>" for k, v in cards
+    card_html = _cards("This run", run_cards(summary)) + _cards(
+        "Data covered", covered_cards(summary, results)
     )
     nav = "".join(f'<a href="#{_slug(a)}">{escape(a)}</a>' for a in results)
     sections = []
     for analyzer, result in results.items():
-        figs = "".join(_figure(f) for f in figures.get(analyzer, []))
-        tables = "".join(_table(t) for t in result_tables(result))
+        # the answers first: lead figures and tables, then the rest
+        figs = [_figure(f) for f in figures.get(analyzer, [])]
+        k = lead_figures(result, len(figs))
+        parts = [
+            ("figs", "".join(figs[:k])),
+            ("tables", "".join(_table(t) for t in result_tables(result, lead=True))),
+            ("figs", "".join(figs[k:])),
+            ("tables", "".join(_table(t) for t in result_tables(result, lead=False))),
+        ]
         sections.append(
             f'<section id="{_slug(analyzer)}"><h2>{escape(analyzer)}</h2>'
-            + (f'<div class="figs">{figs}</div>' if figs else "")
-            + (f'<div class="tables">{tables}</div>' if tables else "")
+            + "".join(f'<div class="{cls}">{body}</div>' for cls, body in parts if body)
             + "</section>"
         )
     run_tables = "".join(_table(t) for t in summary_tables(summary))
+    plugins = plugin_table(summary)
+    plugin_html = (
+        "<section id='plugins'><h2>Plugins and their resources</h2><div class='tables'>"
+        f"{_table(plugins)}</div></section>"
+        if plugins
+        else ""
+    )
     subtitle = (
         f"run {escape(str(summary.get('run_id', '')))} · "
         f"<span class='status-{escape(status)}'>{escape(status)}</span> · "
@@ -143,9 +187,10 @@ def html_report(
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
         f"<title>{escape(name)} — wiseflow report</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{escape(name)}</h1><p>{subtitle}</p></header><main>"
-        f"<nav>{nav}<a href='#run'>run details</a></nav>"
-        f"<div class='cards'>{card_html}</div>"
+        f"<nav>{nav}<a href='#plugins'>plugins</a><a href='#run'>run details</a></nav>"
+        f"<div class='groups'>{card_html}</div>"
         + "".join(sections)
+        + plugin_html
         + f"<section id='run'><h2>Run details</h2><div class='tables'>{run_tables}</div></section>"
         "<footer>generated by wiseflow</footer></main></body></html>"
     )

@@ -15,7 +15,17 @@ from typing import Any
 
 from ..._contract._plugin import Figure
 from ._svg import svg_data_uri
-from ._tables import Table, fmt, result_tables, summary_tables
+from ._tables import (
+    Card,
+    Table,
+    covered_cards,
+    fmt,
+    lead_figures,
+    plugin_table,
+    result_tables,
+    run_cards,
+    summary_tables,
+)
 
 __all__ = ["markdown_report", "md_block", "md_text"]
 
@@ -72,30 +82,38 @@ def _figure(fig: Figure | str) -> str:
     )
 
 
+def _cards(title: str, cards: list[Card]) -> str:
+    return f"- {md_text(title)}: " + ", ".join(f"{md_text(k)} **{_cell(v)}**" for k, v in cards)
+
+
 def markdown_report(
     name: str,
     summary: dict[str, Any],
     results: dict[str, dict[str, Any]],
     figures: dict[str, list[Figure | str]],
 ) -> str:
-    rec = summary.get("records", {})
     out = [f"# {md_text(name)}", ""]
     out.append(
         f"Run {md_text(summary.get('run_id'))} · status **{md_text(summary.get('status'))}** · "
         f"{md_text(summary.get('started', ''))} · {md_text(summary.get('seconds', 0))} s"
     )
     out.append("")
-    out.append(
-        f"- fetched **{md_text(rec.get('fetched', 0))}**, "
-        f"stored **{md_text(rec.get('stored', 0))}**, "
-        f"duplicates {md_text(rec.get('duplicates', 0))}, "
-        f"dead letters {md_text(rec.get('dead_letters', 0))}"
-    )
+    out.append(_cards("This run", run_cards(summary)))
+    covered = covered_cards(summary, results)
+    if covered:
+        out.append(_cards("Data covered", covered))
     out.append("")
     for analyzer, result in results.items():
         out.append(f"## {md_text(analyzer)}\n")
-        out.extend(_figure(fig) for fig in figures.get(analyzer, []))
-        out.extend(_table(t) for t in result_tables(result))
+        figs = figures.get(analyzer, [])
+        k = lead_figures(result, len(figs))
+        out.extend(_figure(fig) for fig in figs[:k])
+        out.extend(_table(t) for t in result_tables(result, lead=True))
+        out.extend(_figure(fig) for fig in figs[k:])
+        out.extend(_table(t) for t in result_tables(result, lead=False))
     out.append("## Run details\n")
+    plugins = plugin_table(summary)
+    if plugins:
+        out.append(_table(plugins))
     out.extend(_table(t) for t in summary_tables(summary))
     return "\n".join(out)

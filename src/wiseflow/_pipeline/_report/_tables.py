@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Table", "fmt", "result_tables", "summary_tables"]
+__all__ = ["Card", "Table", "covered_cards", "fmt", "lead_figures", "plugin_table",
+           "result_tables", "run_cards", "summary_tables"]  # fmt: skip
 
 Table = tuple[str, list[str], list[list[Any]]]
 
@@ -21,6 +22,74 @@ def fmt(v: Any) -> str:
     if isinstance(v, list | tuple):
         return ", ".join(fmt(x) for x in v)
     return "" if v is None else str(v)
+
+
+Card = tuple[str, Any]
+
+
+def run_cards(summary: dict[str, Any]) -> list[Card]:
+    """What this run did: its records, its real duration and the rate from it."""
+    rec = summary.get("records", {})
+    return [
+        ("records fetched", rec.get("fetched", 0)),
+        ("new records stored", rec.get("stored", 0)),
+        ("already stored", rec.get("duplicates", 0)),
+        ("dead letters", rec.get("dead_letters", 0)),
+        ("seconds (wall time)", summary.get("seconds", 0)),
+        ("records fetched / s", summary.get("records_per_s", 0)),
+    ]
+
+
+def covered_cards(summary: dict[str, Any], results: dict[str, dict[str, Any]]) -> list[Card]:
+    """What the analyzers covered (all stored records with ``analyze = "stored"``): the
+    records they read, then each analyzer's own ``cards`` (``[[label, value], ...]``)."""
+    analyzed: list[int] = [
+        s["in"] for s in (summary.get("stages") or {}).values()
+        if isinstance(s, dict) and s.get("kind") == "analyzer" and isinstance(s.get("in"), int)
+    ]  # fmt: skip
+    out: list[Card] = []
+    if analyzed:
+        out.append(("records analyzed", max(analyzed)))
+    seen = {label for label, _ in out}
+    for result in results.values():
+        cards = result.get("cards") if isinstance(result, dict) else None
+        for card in cards if isinstance(cards, list) else []:
+            if isinstance(card, list | tuple) and len(card) == 2 and _scalar(card[1]):
+                label = str(card[0])[:80]
+                if label not in seen and len(out) < 12:
+                    seen.add(label)
+                    out.append((label, card[1]))
+    return out
+
+
+def plugin_table(summary: dict[str, Any]) -> Table | None:
+    """Every plugin of the run with its work and resources (CPU, memory, calls, errors)."""
+    plugins = summary.get("plugins") or {}
+    stages = summary.get("stages") or {}
+    if not isinstance(plugins, dict) or not plugins:
+        return None
+    rows = []
+    for name, p in plugins.items():
+        if not isinstance(p, dict):
+            continue
+        st, res, breaker = (
+            _dict(stages.get(name)),
+            _dict(p.get("resources")),
+            _dict(p.get("breaker")),
+        )
+        errors = p.get("errors", 0)
+        codes = p.get("error_codes") or []
+        rows.append(
+            [name, st.get("plugin", ""), st.get("kind", ""), p.get("state", ""),
+             p.get("calls", 0), f"{errors} ({fmt(codes)})" if codes else errors,
+             st.get("in", ""), st.get("out", ""), st.get("seconds", ""),
+             res.get("cpu_s", ""), _memory(res),
+             f"{breaker.get('state', '')}, {breaker.get('opens', 0)} opens" if breaker else "",
+             p.get("restarts", "")]
+        )  # fmt: skip
+    header = ["instance", "plugin", "kind", "state", "calls", "errors", "in", "out",
+              "busy s", "CPU s", "peak memory MB", "breaker", "restarts"]  # fmt: skip
+    return ("Per plugin: calls, errors, records, time, CPU and memory", header, rows)
 
 
 def summary_tables(summary: dict[str, Any]) -> list[Table]:
@@ -56,20 +125,32 @@ def summary_tables(summary: dict[str, Any]) -> list[Table]:
     return out
 
 
-def result_tables(result: dict[str, Any]) -> list[Table]:
+def result_tables(result: dict[str, Any], lead: bool | None = None) -> list[Table]:
     """Tables for one analyzer's result.
 
     Recognised keys: ``tables`` (a list of ``{"title", "columns", "rows"}`` the analyzer
-    prepared itself); otherwise every list of rows or mapping of scalars becomes a table.
+    prepared itself; ``"lead": true`` marks the ones that answer the section's main
+    questions); otherwise every list of rows or mapping of scalars becomes a table.
+
+    Args:
+        lead: True: only the lead tables; False: only the others; None: all, in order.
     """
     prepared = result.get("tables")
     if isinstance(prepared, list):
         out: list[Table] = []
         for t in prepared:
-            if isinstance(t, dict) and isinstance(t.get("rows"), list):
+            wanted = isinstance(t, dict) and (lead is None or (t.get("lead") is True) == lead)
+            if wanted and isinstance(t.get("rows"), list):
                 out.append((str(t.get("title", "")), list(t.get("columns", [])), t["rows"]))
         return out
-    return _generic(result, "")
+    return [] if lead else _generic(result, "")
+
+
+def lead_figures(result: dict[str, Any], count: int) -> int:
+    """How many of an analyzer's ``count`` figures come before its lead tables
+    (``"lead_figures"`` in its result; 0 without lead tables)."""
+    n = result.get("lead_figures")
+    return max(0, min(n, count)) if isinstance(n, int) and not isinstance(n, bool) else 0
 
 
 def _generic(value: dict[str, Any], prefix: str) -> list[Table]:
@@ -95,6 +176,16 @@ def _generic(value: dict[str, Any], prefix: str) -> list[Table]:
             elif all(_scalar(r) for r in rows):
                 out.append((title, ["value"], [[r] for r in rows]))
     return out
+
+
+def _memory(res: dict[str, Any]) -> Any:
+    """Peak memory of the plugin's worker; "n/a" for a plugin in the host (no worker)."""
+    peak = res.get("peak_rss_mb", res.get("memory_mb"))
+    return "n/a" if peak is None and res else ("" if peak is None else peak)
+
+
+def _dict(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
 
 
 def _scalar(v: Any) -> bool:

@@ -48,8 +48,15 @@ def _pkg_versions(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def extract(record: Record, kinds: frozenset[str] | set[str] = frozenset(KINDS)) -> set[str]:
-    """The entities of ``record`` as ``"kind:value"`` strings (each once per record)."""
+def extract(
+    record: Record, kinds: frozenset[str] | set[str] = frozenset(KINDS), *, own: bool = True
+) -> set[str]:
+    """The entities of ``record`` as ``"kind:value"`` strings (each once per record).
+
+    Args:
+        own: count the record's own ``data.package`` as a package found; False keeps
+            only the packages its text names (``pkg (1.2-3)``): mentions, not entries.
+    """
     out: set[str] = set()
     text = f"{record.title}\n{record.text}"
     lower = text.lower()  # cheap substring tests skip most regex scans
@@ -59,7 +66,7 @@ def extract(record: Record, kinds: frozenset[str] | set[str] = frozenset(KINDS))
     want_pkg, want_ver = "package" in kinds, "version" in kinds
     if want_pkg or want_ver:
         pkg = data.get("package")
-        if want_pkg and isinstance(pkg, str) and pkg:
+        if want_pkg and own and isinstance(pkg, str) and pkg:
             out.add(f"package:{pkg}")
         ver = data.get("version")
         if want_ver and isinstance(ver, str) and ver and isinstance(pkg, str):

@@ -12,6 +12,9 @@ from wiseflow import AnalyzerPlugin, Figure, PluginContext, Record
 from wiseflow.plugins._shared.extract import KINDS, extract
 from wiseflow.plugins._shared.ranking import LABELS, ranked
 
+from ._mentions import Mentions
+from ._security import Coverage, Security, security_tables
+
 __all__ = ["EntitiesAnalyzer"]
 
 # Kinds that make useful graph nodes. Versions are too many and too specific; e-mail
@@ -67,6 +70,10 @@ class EntitiesAnalyzer(AnalyzerPlugin):
         self.pairs: Counter[tuple[str, str]] = Counter()
         self.records = 0
         self.with_entities = 0
+        self.entries: Counter[str] = Counter()  # records per own data.package
+        self.coverage = Coverage()
+        self.mentions = Mentions()
+        self.security = Security()
         self.nlp: Any = None
         self.backend = "rules"
         if self.config.backend == "spacy":
@@ -81,14 +88,23 @@ class EntitiesAnalyzer(AnalyzerPlugin):
     def analyze(self, batch: list[Record]) -> None:
         for record in batch:
             self.records += 1
-            found = extract(record, self.kinds)
+            self.coverage.add(record)
+            # packages count where the text names them; a record's own package is an entry
+            found = extract(record, self.kinds, own=False)
             if self.nlp is not None:
                 found |= self._spacy(record)
+            own = record.data.get("package")
+            own = own[:200] if isinstance(own, str) and own else None
+            if own is not None and "package" in self.kinds:
+                self.entries[own] += 1
+                self.mentions.add(record.text)
+            self.security.add(record, sorted(e[4:] for e in found if e.startswith("cve:")))
             if not found:
                 continue
             self.with_entities += 1
             self.counts.update(found)
-            nodes = sorted(e for e in found if e.split(":", 1)[0] in _GRAPH_KINDS)[:25]
+            graph = found | ({f"package:{own}"} if own and "package" in self.kinds else set())
+            nodes = sorted(e for e in graph if e.split(":", 1)[0] in _GRAPH_KINDS)[:25]
             self.pairs.update(combinations(nodes, 2))
         if len(self.pairs) > _PAIR_LIMIT:
             self.pairs = Counter({k: v for k, v in self.pairs.items() if v > 1})
@@ -104,6 +120,8 @@ class EntitiesAnalyzer(AnalyzerPlugin):
         for key, n in self.counts.items():
             kind, value = key.split(":", 1)
             by_kind.setdefault(kind, Counter())[value] = n
+        if self.entries:  # records about packages: mentions are their names in the texts
+            by_kind["package"] = self.mentions.packages(set(self.entries))
         kinds = {
             kind: {
                 "distinct": len(c),
@@ -115,14 +133,19 @@ class EntitiesAnalyzer(AnalyzerPlugin):
         common = ranked(self.pairs, top * 2)
         edges: list[list[Any]] = [[a, b, n] for (a, b), n in common]
         nodes = sorted({x for pair, _ in common for x in pair})
-        tables = [
-            {
-                "title": f"Top {LABELS.get(kind, kind)}",
-                "columns": [kind, "records"],
-                "rows": info["top"],
-            }
+        security = self.security.result(top)
+        coverage = self.coverage.result()
+        analyst = bool(security["entries_with_cves"] or security["urgency"])
+        tables = security_tables(security) if analyst else []
+        tables += [
+            {"title": _title(kind), "columns": [kind, _unit(kind)], "rows": info["top"]}
             for kind, info in kinds.items()
         ]
+        entries = [[p, n] for p, n in ranked(self.entries, top)]
+        if entries:
+            tables.append(
+                {"title": "Entries per package", "columns": ["package", "entries"], "rows": entries}
+            )
         tables.append(
             {
                 "title": "Entities seen together most often",
@@ -136,18 +159,54 @@ class EntitiesAnalyzer(AnalyzerPlugin):
             "backend": self.backend,
             "kinds": kinds,
             "cooccurrence": {"nodes": nodes, "edges": edges},
+            "entries_per_package": entries,
+            "coverage": coverage,
+            "security": security,
+            "cards": _cards(coverage, security if analyst else None),
+            "lead_figures": (bool(security["by_package"]) + bool(security["urgency"]))
+            if analyst
+            else 0,
             "tables": tables,
         }
 
     def render(self, result: dict[str, Any]) -> list[Figure | str]:
         from wiseflow.plugins._shared.charts import bar_chart
 
+        def bars(title: str, rows: list[list[Any]], xlabel: str, col: int = 1) -> None:
+            if rows:
+                values = [r[col] for r in rows[:12]]
+                chart = bar_chart([str(r[0]) for r in rows[:12]], values, xlabel=xlabel)
+                figures.append(Figure(title, chart))
+
         figures: list[Figure | str] = []
-        for kind in ("cve", "package", "person", "issue", "domain", "email_domain"):
+        sec = result.get("security") or {}
+        bars("CVE fixes per package", sec.get("by_package") or [], "CVEs fixed")
+        bars("Uploads by urgency", sec.get("urgency") or [], "changelog entries")
+        # CVEs are named a handful of times each: their ranking is a table, not a chart
+        for kind in ("package", "person", "issue", "domain", "email_domain"):
             info = result.get("kinds", {}).get(kind)
-            if not info or not info["top"]:
-                continue
-            rows = info["top"][:12]
-            title = f"Most mentioned {LABELS.get(kind, kind)}"
-            figures.append(Figure(title, bar_chart([r[0] for r in rows], [r[1] for r in rows])))
+            if info and info["top"]:
+                bars(_title(kind), info["top"], _unit(kind))
+        bars("Entries per package (most-patched)", result.get("entries_per_package") or [],
+             "changelog entries")  # fmt: skip
         return figures
+
+
+def _title(kind: str) -> str:
+    return "Most active people" if kind == "person" else f"Most mentioned {LABELS.get(kind, kind)}"
+
+
+def _unit(kind: str) -> str:
+    return "records they signed" if kind == "person" else "records naming it"
+
+
+def _cards(coverage: dict[str, Any], security: dict[str, Any] | None) -> list[list[Any]]:
+    """Key figures of the data covered, for the report's cards."""
+    cards: list[list[Any]] = [["records analyzed", coverage["records"]]]
+    if coverage["first"]:
+        cards.append(["first dated record", coverage["first"][:10]])
+        cards.append(["last dated record", coverage["last"][:10]])
+    if security is not None:
+        cards.append(["distinct CVEs fixed", security["distinct_cves"]])
+        cards.append(["high / critical / emergency uploads", security["urgent"]])
+    return cards

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 
 from wiseflow import AnalyzerPlugin, Figure, PluginContext, Record
 from wiseflow.plugins._shared.extract import KINDS, extract
-from wiseflow.plugins._shared.ranking import LABELS, ranked
+from wiseflow.plugins._shared.ranking import ranked
 
+from ._figures import figures, tables
 from ._periods import label, period_index
 from .stats import bursts, forecast, mann_kendall
 
@@ -31,6 +33,9 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         since: ignore records before this ISO date (default: keep all).
         horizon: periods to forecast (default 3).
         window: trailing periods used for the forecast and burst baseline (default 24).
+        as_of: the date the series runs to (default: today, UTC). Its period is in
+            progress: shown, but left out of the trend test, bursts and forecast fit,
+            and the forecast starts with it (after the last complete period).
     """
 
     period: Annotated[
@@ -49,6 +54,30 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     window: Annotated[
         int, msgspec.Meta(description="trailing periods used for the forecast and burst baseline")
     ] = 24
+    as_of: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="ISO date the series runs to (default today); its period is in "
+            "progress and the forecast starts with it"
+        ),
+    ] = None
+
+
+def _date(option: str, value: str | None) -> datetime | None:
+    """An ISO date or date-time of the config (UTC unless it says otherwise); WF105 if not."""
+    if not value:
+        return None
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        from wiseflow import ConfigError
+
+        raise ConfigError(
+            f"trends: {option} = {value[:40]!r} is not an ISO date",
+            plugin="trends",
+            hint=f'write {option} as YYYY-MM-DD, e.g. {option} = "2024-05-01"',
+        ) from None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 class TrendsAnalyzer(AnalyzerPlugin):
@@ -77,11 +106,11 @@ class TrendsAnalyzer(AnalyzerPlugin):
         self.entities: dict[str, Counter[int]] = {}
         self.totals: Counter[str] = Counter()
         self.undated = 0
-        self.since = None
-        if self.config.since:
-            from datetime import UTC, datetime
-
-            self.since = datetime.fromisoformat(self.config.since).replace(tzinfo=UTC)
+        # CVEs named per period, per package of the record (who drives a spike)
+        self.cve_packages: dict[str, Counter[int]] = {}
+        self.since = _date("since", self.config.since)
+        now = _date("as_of", self.config.as_of) or datetime.now(UTC)
+        self.current = period_index(now, self.config.period)  # the period in progress
 
     def analyze(self, batch: list[Record]) -> None:
         period = self.config.period
@@ -101,6 +130,9 @@ class TrendsAnalyzer(AnalyzerPlugin):
                 # only: "most-patched", not every package its text mentions.
                 found = {e for e in found if not e.startswith("package:")}
                 found.add(f"package:{own}")
+            cves = sum(1 for e in found if e.startswith("cve:"))
+            if cves and isinstance(own, str) and own:
+                self.cve_packages.setdefault(own[:200], Counter())[idx] += cves
             for entity in found:
                 kind = entity.split(":", 1)[0]
                 self.kind_mentions[kind][idx] += 1
@@ -111,11 +143,14 @@ class TrendsAnalyzer(AnalyzerPlugin):
         cfg = self.config
         if not self.records:
             return {"period": cfg.period, "records": 0, "undated": self.undated, "labels": []}
-        lo, hi = min(self.records), max(self.records)
-        lo = max(lo, hi - _MAX_PERIODS + 1)
-        span = range(lo, hi + 1)
+        last = self.current - 1  # the last complete period: fit and forecast stop there
+        end = max(*self.records, last)
+        lo = max(min(self.records), end - _MAX_PERIODS + 1)
+        span = range(lo, end + 1)
         labels = [label(i, cfg.period) for i in span]
         counts = [float(self.records.get(i, 0)) for i in span]
+        complete = max(0, min(len(span), last - lo + 1))
+        fit = counts[:complete]
         mentions = {k: [self.kind_mentions[k].get(i, 0) for i in span] for k in sorted(self.kinds)}
         top: dict[str, list[dict[str, Any]]] = {}
         for kind in sorted(self.kinds):
@@ -123,7 +158,7 @@ class TrendsAnalyzer(AnalyzerPlugin):
             rows = []
             for entity, total in top_of_kind[: cfg.top]:
                 series = [float(self.entities[entity].get(i, 0)) for i in span]
-                mk = mann_kendall(series[-cfg.window * 2 :])
+                mk = mann_kendall(series[:complete][-cfg.window * 2 :])
                 rows.append(
                     {
                         "name": entity.split(":", 1)[1],
@@ -134,17 +169,20 @@ class TrendsAnalyzer(AnalyzerPlugin):
                     }
                 )
             top[kind] = rows
-        trend_all = mann_kendall(counts)
-        trend_recent = mann_kendall(counts[-cfg.window :])
-        found = bursts(labels, counts, window=min(cfg.window, 12))
-        fc = forecast(counts, horizon=cfg.horizon, window=cfg.window)
-        fc["labels"] = [label(hi + h, cfg.period) for h in range(1, cfg.horizon + 1)]
+        trend_all = mann_kendall(fit)
+        trend_recent = mann_kendall(fit[-cfg.window :])
+        found = bursts(labels[:complete], fit, window=min(cfg.window, 12))
+        fc = forecast(fit, horizon=cfg.horizon, window=cfg.window)
+        fc["labels"] = [label(last + h, cfg.period) for h in range(1, cfg.horizon + 1)]
+        fc["after"] = label(last, cfg.period)
+        cves = self._cves(span, complete, labels, mentions.get("cve"))
         return {
             "period": cfg.period,
             "records": int(sum(counts)),
             "undated": self.undated,
-            "first": labels[0],
-            "last": labels[-1],
+            "first": label(min(self.records), cfg.period),
+            "last": label(max(self.records), cfg.period),
+            "in_progress": label(self.current, cfg.period),
             "labels": labels,
             "counts": [int(c) for c in counts],
             "mentions": mentions,
@@ -153,105 +191,29 @@ class TrendsAnalyzer(AnalyzerPlugin):
             "bursts": found,
             "forecast": fc,
             "top": top,
-            "tables": _tables(trend_all, trend_recent, cfg.window, found, fc, top),
+            **cves,
+            "lead_figures": 1 if cves else 0,
+            "tables": tables(trend_all, trend_recent, cfg.window, found, fc, top, cves),
         }
+
+    def _cves(
+        self, span: range, complete: int, labels: list[str], total: list[int] | None
+    ) -> dict[str, Any]:
+        """CVE mentions per period split by the package of the record, and the spikes of
+        the CVE series with the packages that drive each one."""
+        if not total or not self.cve_packages:
+            return {}
+        sums = Counter({p: sum(c.values()) for p, c in self.cve_packages.items()})
+        names = [p for p, _ in ranked(sums, 5)]
+        series = {p: [self.cve_packages[p].get(i, 0) for i in span] for p in names}
+        other = [t - sum(series[p][j] for p in names) for j, t in enumerate(total)]
+        spikes = bursts(labels[:complete], [float(v) for v in total[:complete]],
+                        window=min(self.config.window, 12))  # fmt: skip
+        for spike in spikes:
+            idx = span[labels.index(spike["period"])]
+            here = Counter({p: c[idx] for p, c in self.cve_packages.items() if c.get(idx)})
+            spike["drivers"] = [[p, n] for p, n in ranked(here, 3)]
+        return {"cve_by_package": {"series": series, "other": other}, "cve_spikes": spikes}
 
     def render(self, result: dict[str, Any]) -> list[Figure | str]:
-        from wiseflow.plugins._shared.charts import line_chart
-
-        labels = result.get("labels") or []
-        if not labels:
-            return []
-        period = result["period"]
-        fc = result["forecast"]
-        pts = fc.get("points", [])
-        band = None
-        recent = max(0, len(labels) - 120)
-        if pts:
-            band = (
-                fc["labels"],
-                [p["value"] for p in pts],
-                [p["low"] for p in pts],
-                [p["high"] for p in pts],
-            )
-        figs: list[Figure | str] = [
-            Figure(
-                f"Records per {period} (last {len(labels) - recent}), forecast and bursts",
-                line_chart(
-                    labels[recent:],
-                    {"records": result["counts"][recent:]},
-                    band=band,
-                    marks=[b["period"] for b in result["bursts"]],
-                ),
-            )
-        ]
-        for kind, series in result["mentions"].items():
-            if sum(series) and kind == "cve":
-                figs.append(
-                    Figure(
-                        f"CVE mentions per {period}",
-                        line_chart(labels[recent:], {"CVE mentions": series[recent:]}),
-                    )
-                )
-        for kind, rows in result["top"].items():
-            # a CVE is mentioned a handful of times: its own line is noise (see the chart above)
-            if not rows or kind == "cve":
-                continue
-            lines = {r["name"][:30]: r["series"][recent:] for r in rows[:5]}
-            figs.append(
-                Figure(
-                    f"Top {LABELS.get(kind, kind)} per {period}",
-                    line_chart(labels[recent:], lines),
-                )
-            )
-        return figs
-
-
-def _tables(
-    trend_all: dict[str, Any],
-    trend_recent: dict[str, Any],
-    window: int,
-    found: list[dict[str, Any]],
-    fc: dict[str, Any],
-    top: dict[str, list[dict[str, Any]]],
-) -> list[dict[str, Any]]:
-    cols = ["series", "periods", "trend", "Mann-Kendall z", "p", "Sen's slope / period"]
-    rows = [
-        ["records, whole span", trend_all["n"], trend_all["trend"], trend_all["z"],
-         _p(trend_all["p"]), trend_all["sen_slope"]],
-        [f"records, last {window}", trend_recent["n"], trend_recent["trend"],
-         trend_recent["z"], _p(trend_recent["p"]), trend_recent["sen_slope"]],
-    ]  # fmt: skip
-    out = [{"title": "Trend (Mann-Kendall, normal approximation)", "columns": cols, "rows": rows}]
-    if fc.get("points"):
-        out.append(
-            {
-                "title": f"Forecast ({fc['method']})",
-                "columns": ["period", "expected", "95% low", "95% high"],
-                "rows": [
-                    [lab, p["value"], p["low"], p["high"]]
-                    for lab, p in zip(fc["labels"], fc["points"], strict=True)
-                ],
-            }
-        )
-    out.append(
-        {
-            "title": "Bursts (z >= 3 over the trailing baseline)",
-            "columns": ["period", "records", "baseline", "z"],
-            "rows": [[b["period"], b["count"], b["baseline"], b["z"]] for b in found[-15:]],
-        }
-    )
-    for kind, entries in top.items():
-        out.append(
-            {
-                "title": f"Top {LABELS.get(kind, kind)} over time",
-                "columns": [kind, "records", "recent trend", "p"],
-                "rows": [[e["name"], e["total"], e["trend"], _p(e["p"])] for e in entries],
-            }
-        )
-    return out
-
-
-def _p(p: float) -> str | float:
-    """A p-value for people: tiny ones read ``<0.0001`` rather than ``0``."""
-    return "<0.0001" if p < 1e-4 else p
+        return figures(result)
