@@ -168,3 +168,12 @@ def test_the_manifest_read_where_code_loads_must_be_the_approved_one(tmp_path: P
         legacy_manifest(str(folder), {"plugin.toml": "0" * 64}, "life-cycle")
     (folder / "plugin.toml").write_text(data.decode().replace('adapter = "legacy"\n', ""))
     assert legacy_manifest(str(folder), None, "life-cycle") is None
+
+
+def test_plugins_info_says_a_legacy_plugin_takes_any_config_table(tmp_path: Path) -> None:
+    """A legacy class reads self.config as the stage's table: `info` says so, not "none"."""
+    _folder(tmp_path, "life-cycle", "connector", "life", LIFECYCLE, "Lifecycle")
+    res = wf("plugins", "info", "life-cycle", "--plugin-dir", ".", cwd=tmp_path, columns=200)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "config: any table" in res.stdout
+    assert "config: none" not in res.stdout

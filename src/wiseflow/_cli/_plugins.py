@@ -243,6 +243,14 @@ def _print_fields(s: Any, schema: dict[str, Any] | None, error: WiseflowError | 
                 limit=2000), markup=False)  # fmt: skip
         return
     rows = config_fields(schema)
+    if (
+        not rows
+        and schema is not None
+        and schema.get("type") == "object"
+        and ("properties" not in schema)
+    ):
+        p("config: any table (the plugin reads its stage's config as it is)", markup=False)
+        return
     if not rows:
         p("config: none (the plugin takes no configuration)", markup=False)
         return
