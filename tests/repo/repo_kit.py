@@ -67,13 +67,15 @@ def make_wheel(
         kind = "{kind}"
         entry = "{entry}"
         api = ">=1,<2"
-        description = "{description or name + ' test plugin'}"
+        description = "{description or name + " test plugin"}"
         """
     )
     if requires:
         manifest += "\n[plugin.requires]\n" + "".join(f'{k} = "{v}"\n' for k, v in requires.items())
     if network:
-        manifest += "\n[plugin.permissions]\nnetwork = [" + ", ".join(f'"{h}"' for h in network) + "]\n"
+        manifest += (
+            "\n[plugin.permissions]\nnetwork = [" + ", ".join(f'"{h}"' for h in network) + "]\n"
+        )
     dist = f"{pkg}-{version}.dist-info"
     meta = f"Metadata-Version: 2.1\nName: {pkg}\nVersion: {version}\n"
     meta += "".join(f"Requires-Dist: {r}\n" for r in requires_dist)
@@ -82,7 +84,7 @@ def make_wheel(
         f"{pkg}/plugin.toml": manifest.encode(),
         f"{pkg}/plugin.py": code.encode(),
         f"{dist}/METADATA": meta.encode(),
-        f"{dist}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist}/WHEEL": WHEEL,
         **(extra_files or {}),
     }
     record = ""
@@ -96,6 +98,9 @@ def make_wheel(
         for p, data in files.items():
             zf.writestr(p, data)
     return path
+
+
+WHEEL = b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
