@@ -172,6 +172,19 @@ def test_other_refusals_leave_everything_unchanged(project: Project) -> None:
     assert snapshot(project.folder) == before
 
 
+def test_a_declined_prompt_installs_with_nothing_granted(project: Project) -> None:
+    """Without --yes and without a terminal to ask on, nothing is granted: the plugin is
+    installed and approved, and the permissions it asked for are named as waiting."""
+    code, doc = project.json("plugins", "install", "news")
+    assert code == 0, doc
+    news = next(d for d in doc["installed"] if d["name"] == "news")  # type: ignore[attr-defined]
+    assert news["granted"] == [] and news["waiting"] == ["network:example.org:443"]
+    lock = (project.folder / "wiseflow.lock").read_text()
+    assert "network = []" in lock
+    code, out, err = project.wf("plugins", "grant", "news", "--all")
+    assert code == 0 and "network:example.org:443" in out, err
+
+
 def test_an_installed_plugin_blocklisted_later_is_disabled_at_start(project: Project) -> None:
     """The kill switch: once the repository blocklists an installed plugin, the host
     refuses to start it and says why; a yanked exact pin installs with --allow-yanked."""

@@ -139,3 +139,28 @@ def test_a_failed_commit_restores_plugins_and_lock(
 def test_an_unreachable_repository_exits_2() -> None:
     """SPEC §14: WF601 is bad input (exit 2), naming the URL."""
     assert exit_code_for("WF601") == 2
+
+
+def test_repository_section_and_the_old_index_alias(tmp_path: Path) -> None:
+    """[repository] url wins; [wiseflow] index is its old spelling; unknown keys are WF105."""
+    from wiseflow._contract._errors import ConfigError
+    from wiseflow._policy._operator import load_operator_config
+    from wiseflow._repo._client import normalise_url
+
+    cfg = tmp_path / "wiseflow.toml"
+    cfg.write_text('[wiseflow]\nindex = "https://Old.Example/idx"\n')
+    assert load_operator_config(cfg).repository_url == "https://Old.Example/idx"
+    cfg.write_text(
+        '[wiseflow]\nindex = "https://old.example/"\n'
+        '[repository]\nurl = "https://New.Example/r"\nroot = "keys/root.json"\n'
+        'find_links = ["wheels/"]\n'
+    )
+    loaded = load_operator_config(cfg)
+    assert loaded.repository_url == "https://New.Example/r"
+    assert loaded.repository.find_links == ("wheels/",)
+    assert normalise_url(loaded.repository_url) == "https://new.example/r/"
+    assert normalise_url("served", tmp_path) == f"file://{tmp_path}/served/"
+    cfg.write_text('[repository]\nurl = "x"\nmirror = "y"\n')
+    with pytest.raises(ConfigError) as err:
+        load_operator_config(cfg)
+    assert err.value.code == "WF105" and "mirror" in err.value.message

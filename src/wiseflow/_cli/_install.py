@@ -143,10 +143,10 @@ def _report(s: Session, out: Outcome, nothing: str) -> None:
             markup=False,
         )  # fmt: skip
         if d["waiting"]:
+            why = "it runs with the old grant" if d["replaced"] else "it runs without them"
             s.out.warn(
-                f"{d['name']}: {', '.join(d['waiting'])} asked for by the new version, not "
-                f"granted: it runs with the old grant; review, then `wiseflow plugins grant "
-                f"{d['name']} --all`"
+                f"{d['name']}: {', '.join(d['waiting'])} asked for and not granted: {why}; "
+                f"review, then `wiseflow plugins grant {d['name']} --all`"
             )
     for name in out.removed:
         s.out.out.print(shown(f"removed {name}", markup=False), markup=False)

@@ -62,11 +62,10 @@ class Staged(msgspec.Struct, kw_only=True):
     def version(self) -> str:
         return self.cand.manifest.version
 
-    def waiting(self) -> list[str]:
-        """Permissions a replaced version was not granted and this one asks for."""
-        if self.old is None:
-            return []
-        return asked_beyond(self.cand.manifest, self.old, Grant())
+    def waiting(self, entry: LockEntry) -> list[str]:
+        """Permissions this version asks for that ``entry`` (its approval) does not grant:
+        declined at the prompt, or new in an update (which keeps the old grant)."""
+        return asked_beyond(self.cand.manifest, entry, Grant())
 
 
 @final
@@ -216,7 +215,7 @@ def apply_plan(
         out.installed.append({
             "name": s.name, "version": s.version, "origin": entry.origin,
             "replaced": current.plugins[s.name].version if s.name in current.plugins else None,
-            "granted": entry.permissions(), "waiting": s.waiting(),
+            "granted": entry.permissions(), "waiting": s.waiting(entry),
             "files": len(s.files),
         })  # fmt: skip
     return out
