@@ -183,6 +183,8 @@ def test_a_declined_prompt_installs_with_nothing_granted(project: Project) -> No
     assert "network = []" in lock
     code, out, err = project.wf("plugins", "grant", "news", "--all")
     assert code == 0 and "network:example.org:443" in out, err
+    code, doc = project.json("plugins", "install", "news")
+    assert code == 0 and doc["installed"] == [], doc  # installed already: nothing changes
 
 
 def test_an_installed_plugin_blocklisted_later_is_disabled_at_start(project: Project) -> None:

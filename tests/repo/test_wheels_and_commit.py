@@ -164,3 +164,16 @@ def test_repository_section_and_the_old_index_alias(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_operator_config(cfg)
     assert err.value.code == "WF105" and "mirror" in err.value.message
+
+
+def test_the_host_loads_python_tuf_only_for_repository_commands() -> None:
+    """Starting plugins (the manager and its kill switch) never imports tuf or cryptography."""
+    import subprocess
+
+    code = (
+        "import sys, wiseflow._host._manager, wiseflow._cli._install, wiseflow._cli._repo; "
+        "print(sorted(m.split('.')[0] for m in sys.modules "
+        "if m.split('.')[0] in ('tuf', 'securesystemslib', 'cryptography')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

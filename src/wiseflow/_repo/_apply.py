@@ -33,7 +33,7 @@ from .._discovery._installed import (
 from .._policy._grants import Grant
 from .._policy._lock import Lock, LockEntry, approved_entries, asked_beyond, save_lock
 from ._client import Client
-from ._envseam import prepare_env
+from ._envseam import drop_envs, prepare_env, release_envs
 from ._index import VersionEntry
 from ._plan import Plan
 from ._wheel import read_wheel, unpack_wheel
@@ -78,10 +78,10 @@ class Outcome(msgspec.Struct, kw_only=True):
 
 def _stage_one(
     client: Client, staging: Path, cand: Candidate, entry: VersionEntry, data_dir: Path,
-    sources: Any,
+    sources: Any, built: list[str],
 ) -> Staged:  # fmt: skip
     name, version = cand.manifest.name, cand.manifest.version
-    wheel = staging / "wheels" / entry.wheel.replace("/", "_")
+    wheel = staging / "wheels" / f"{name}-{version}.whl"  # never a name the index chose
     client.download(entry.wheel, wheel)  # TUF: length and hash checked before it is written
     import hashlib
 
@@ -108,7 +108,7 @@ def _stage_one(
         files = hash_tree(str(plugin_dir))
     except TreeError as exc:
         raise RepositoryError(f"the wheel {entry.wheel}: {exc}", plugin=name) from None
-    python = prepare_env(info.requires_dist, data_dir, sources, name=name)
+    python = prepare_env(info.requires_dist, data_dir, sources, name=name, built=built)
     return Staged(
         cand=cand, entry=entry, folder=folder, plugin=info.folder, files=files, wheel=digest,
         python=python,
@@ -156,9 +156,11 @@ def apply_plan(
         raise RepositoryError(current.message, plugin=current.file, hint=current.hint)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
     moved: list[Path] = []
+    built: list[str] = []  # environments this change built (removed again if it fails)
     try:
         staged = [
-            _stage_one(client, staging, cand, entry, data_dir, sources) for cand, entry in plan.add
+            _stage_one(client, staging, cand, entry, data_dir, sources, built)
+            for cand, entry in plan.add
         ]
         for s in staged:
             s.old = lock.plugins.get(s.name) if s.name in current.plugins else None
@@ -202,13 +204,16 @@ def apply_plan(
         for path in moved:
             shutil.rmtree(path, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)
+        drop_envs(data_dir, built)
         raise
     shutil.rmtree(staging, ignore_errors=True)
+    lock_before = list(lock.plugins.values())
     lock.plugins = new_lock.plugins
     gone = [current.plugins[n] for n in plan.drop if n in current.plugins]
     gone += [current.plugins[s.name] for s in staged if s.name in current.plugins]
     for old in gone:
         shutil.rmtree(root / old.folder, ignore_errors=True)
+    release_envs(data_dir, lock_before, new_lock.plugins.values())
     out = Outcome(removed=list(plan.drop))
     for s in staged:
         entry = new_lock.plugins[s.name]

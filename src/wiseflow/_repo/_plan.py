@@ -192,7 +192,10 @@ def plan_install(
     pool = _pool(doc, url, local, {name}) + offered
     add = _chosen(doc, pool, [name], name)
     _check_dependents(local, add)
-    return Plan(add=tuple(add))
+    have = {(c.manifest.name, c.manifest.version) for c in local if c.origin == "repo"}
+    return Plan(
+        add=tuple(a for a in add if (a[0].manifest.name, a[0].manifest.version) not in have)
+    )
 
 
 def plan_update(doc: IndexDoc, url: str, local: Sequence[Candidate], names: Sequence[str]) -> Plan:
