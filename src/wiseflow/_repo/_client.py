@@ -22,11 +22,24 @@ from ._index import INDEX_TARGET, IndexDoc, load_index, state_dir
 if TYPE_CHECKING:
     from tuf.ngclient import Updater
 
-__all__ = ["Client", "Progress", "normalise_url"]
+__all__ = ["Client", "Progress", "need_tuf", "normalise_url"]
 
 #: (what, bytes so far, total or None): called as a download advances.
 Progress = Callable[[str, int, int | None], None]
 _TIMEOUT_S = 20.0
+
+
+def need_tuf() -> None:
+    """A clear error where the ``repo`` extra (python-tuf, cryptography) is not installed."""
+    try:
+        import cryptography  # noqa: F401
+        import tuf.ngclient  # noqa: F401
+    except ImportError as exc:
+        raise RepositoryError(
+            f"plugin repositories need python-tuf and cryptography: {exc}",
+            code="WF600",
+            hint="install them with `pip install 'wiseflow[repo]'`",
+        ) from None
 
 
 def normalise_url(url: str, base: Path | None = None) -> str:
@@ -167,10 +180,9 @@ class Client:
         self._updater: Updater | None = None
 
     def _open(self) -> Updater:
-        from tuf.ngclient import Updater
-
         if self._updater is not None:
             return self._updater
+        need_tuf()
         meta = self.state / "metadata"
         bootstrap = None
         if not (meta / "root.json").exists():
@@ -190,6 +202,8 @@ class Client:
                     hint="check [repository] root in wiseflow.toml",
                 ) from None
         meta.mkdir(parents=True, exist_ok=True)
+        from tuf.ngclient import Updater
+
         try:
             self._updater = Updater(
                 metadata_dir=str(meta),

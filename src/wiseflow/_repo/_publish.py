@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from .._contract._errors import ConfigError, RepositoryError, SignatureInvalid
+from ._client import need_tuf
 from ._index import INDEX_TARGET, REASON_MAX, Block, IndexDoc, VersionEntry, load_index
 from ._wheel import read_wheel
 
@@ -90,6 +91,7 @@ def init_repo(repo: Path, keys: Path | None = None, expires_days: float = ROOT_D
 
     Returns the root metadata file operators pin (``repo/metadata/1.root.json``).
     """
+    need_tuf()
     from securesystemslib.signer import CryptoSigner
     from tuf.api.metadata import Metadata, Root
 
@@ -221,6 +223,7 @@ def publish(repo: Path, keys: Path | None = None, expires_days: float = 7.0) -> 
 
     Returns the new targets version.
     """
+    need_tuf()
     from tuf.api.metadata import Metadata, MetaFile, Snapshot, TargetFile, Targets, Timestamp
 
     kdir = keys_dir(repo, keys)
