@@ -82,8 +82,11 @@ def test_search_install_run_update_and_remove(project: Project, wheels: Path) ->
     assert sorted(p.name for p in installed.iterdir()) == ["installed.json"]
 
 
-def _resign_timestamp(served: Path, key: Path | None) -> None:
-    """Bump timestamp.json's version and sign it with ``key`` (None: a stranger's key)."""
+def _resign_timestamp(served: Path, key: Path | None, *, expired: bool = False) -> None:
+    """Bump timestamp.json's version and sign it with ``key`` (None: a stranger's key);
+    ``expired``: its expiry in the past."""
+    from datetime import UTC, datetime, timedelta
+
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
     from securesystemslib.signer import CryptoSigner
     from tuf.api.metadata import Metadata, Timestamp
@@ -91,6 +94,8 @@ def _resign_timestamp(served: Path, key: Path | None) -> None:
     path = served / "metadata" / "timestamp.json"
     md = Metadata[Timestamp].from_file(str(path))
     md.signed.version += 1
+    if expired:
+        md.signed.expires = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     md.signatures.clear()
     if key is None:
         signer = CryptoSigner.generate_ed25519()
@@ -101,8 +106,8 @@ def _resign_timestamp(served: Path, key: Path | None) -> None:
 
 
 def test_signature_refusals_leave_everything_unchanged(project: Project) -> None:
-    """A tampered wheel (WF603), metadata signed by an untrusted key (WF304) and a rollback
-    to older signed metadata (WF304) are refused, each with a positive control, and leave
+    """A tampered wheel (WF603), metadata signed by an untrusted key (WF304), a rollback
+    to older signed metadata and expired metadata (a freeze, WF304) are refused, each with a positive control, and leave
     the installed set, environments and lock unchanged."""
     code, out, err = project.wf("plugins", "install", "textutil")
     assert code == 0, err  # control: the untouched wheel installs
@@ -118,7 +123,8 @@ def test_signature_refusals_leave_everything_unchanged(project: Project) -> None
 
     timestamp = project.served / "metadata" / "timestamp.json"
     old = timestamp.read_bytes()
-    _resign_timestamp(project.served, project.served.with_name("served.keys") / "timestamp.pem")
+    keys = project.served.with_name("served.keys")
+    _resign_timestamp(project.served, keys / "timestamp.pem")
     code, out, err = project.wf("plugins", "search", "")
     assert code == 0, err  # control: a newer timestamp signed by the real key is taken
     newer = timestamp.read_bytes()
@@ -131,6 +137,12 @@ def test_signature_refusals_leave_everything_unchanged(project: Project) -> None
     timestamp.write_bytes(old)  # validly signed, but older than what the host saw
     code, out, err = project.wf("plugins", "install", "news", "--yes")
     assert code == 3 and "error WF304" in err and "rollback" in err, err
+    assert snapshot(project.folder) == before
+
+    timestamp.write_bytes(newer)
+    _resign_timestamp(project.served, keys / "timestamp.pem", expired=True)
+    code, out, err = project.wf("plugins", "install", "news", "--yes")
+    assert code == 3 and "error WF304" in err and "expired" in err, err  # a freeze
     assert snapshot(project.folder) == before
 
     timestamp.write_bytes(newer)
