@@ -79,7 +79,7 @@ def test_search_install_run_update_and_remove(project: Project, wheels: Path) ->
         assert code == 0, err
     assert "[plugins." not in (project.folder / "wiseflow.lock").read_text()
     installed = project.folder / "state" / "installed"
-    assert sorted(p.name for p in installed.iterdir()) == ["installed.json"]
+    assert sorted(p.name for p in installed.iterdir()) == [".lock", "installed.json"]
 
 
 def _resign_timestamp(served: Path, key: Path | None, *, expired: bool = False) -> None:
@@ -107,8 +107,9 @@ def _resign_timestamp(served: Path, key: Path | None, *, expired: bool = False) 
 
 def test_signature_refusals_leave_everything_unchanged(project: Project) -> None:
     """A tampered wheel (WF603), metadata signed by an untrusted key (WF304), a rollback
-    to older signed metadata and expired metadata (a freeze, WF304) are refused, each with a positive control, and leave
-    the installed set, environments and lock unchanged."""
+    to older signed metadata and expired metadata (a freeze, WF304) are refused, each
+    with a positive control, and leave the installed set, environments and lock as they
+    were."""
     code, out, err = project.wf("plugins", "install", "textutil")
     assert code == 0, err  # control: the untouched wheel installs
     before = snapshot(project.folder)

@@ -123,7 +123,7 @@ def test_a_failed_commit_restores_plugins_and_lock(
             level_for=lambda n: "sandboxed", origins={}, decide=lambda s: {},
         )  # fmt: skip
     assert (tmp_path / "wiseflow.lock").read_bytes() == before
-    assert sorted(p.name for p in (data / "installed").iterdir()) == ["installed.json"]
+    assert sorted(p.name for p in (data / "installed").iterdir()) == [".lock", "installed.json"]
     assert load_installed(data / "installed").plugins == {}  # type: ignore[union-attr]
     assert list(lock.plugins) == ["kept"]
 
@@ -134,6 +134,22 @@ def test_a_failed_commit_restores_plugins_and_lock(
     )  # fmt: skip
     assert (data / "installed" / "fresh-1.0.0" / "wfp_fresh" / "plugin.toml").is_file()
     assert "fresh" in (tmp_path / "wiseflow.lock").read_text()
+
+    import fcntl
+    import os
+
+    fd = os.open(data / "installed" / ".lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another install is under way
+    try:
+        with pytest.raises(RepositoryError) as err:
+            _apply.apply_plan(
+                Plan(drop=("fresh",)), client=Local(), data_dir=data, lock=lock,  # type: ignore[arg-type]
+                level_for=lambda n: "sandboxed", origins={}, decide=lambda s: {},
+            )  # fmt: skip
+    finally:
+        os.close(fd)
+    assert "another install" in err.value.message
+    assert (data / "installed" / "fresh-1.0.0").is_dir()  # nothing was removed
 
 
 def test_an_unreachable_repository_exits_2() -> None:

@@ -12,9 +12,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, final
@@ -151,6 +154,39 @@ def apply_plan(
     """
     root = data_dir / "installed"
     root.mkdir(parents=True, exist_ok=True)
+    with _exclusive(root):
+        return _apply(plan, root, client, data_dir, lock, level_for, origins, decide, sources)
+
+
+@contextmanager
+def _exclusive(root: Path) -> Iterator[None]:
+    """One install, update or remove at a time per data dir (never waits: says so)."""
+    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RepositoryError(
+                f"another install, update or remove is changing {root}",
+                plugin=str(root),
+                hint="wait for it to finish, then try again",
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _apply(
+    plan: Plan,
+    root: Path,
+    client: Client,
+    data_dir: Path,
+    lock: Lock,
+    level_for: Callable[[str], str],
+    origins: dict[str, str],
+    decide: Callable[[list[Staged]], dict[str, Grant]],
+    sources: Any,
+) -> Outcome:
     current = load_installed(root)
     if not isinstance(current, Installed):
         raise RepositoryError(current.message, plugin=current.file, hint=current.hint)
