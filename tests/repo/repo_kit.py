@@ -53,11 +53,12 @@ def make_wheel(
     description: str = "",
     extra_files: dict[str, bytes] | None = None,
     requires_dist: tuple[str, ...] = (),
+    code: str | None = None,
 ) -> Path:
     """A plugin wheel: ``<pkg>/plugin.toml`` + ``<pkg>/plugin.py`` + dist-info."""
     pkg = "wfp_" + name.replace("-", "_")
     entry = "plugin:Source" if kind == "connector" else "plugin:Proc"
-    code = CONNECTOR if kind == "connector" else PROCESSOR
+    code = code or (CONNECTOR if kind == "connector" else PROCESSOR)
     code = code.replace("{NAME}", name).replace("{VERSION}", version)
     manifest = textwrap.dedent(
         f"""\
@@ -96,7 +97,7 @@ def make_wheel(
     path = out / f"{pkg}-{version}-py3-none-any.whl"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for p, data in files.items():
-            zf.writestr(p, data)
+            zf.writestr(zipfile.ZipInfo(p, date_time=(1980, 1, 1, 0, 0, 0)), data)
     return path
 
 
