@@ -172,10 +172,13 @@ def test_other_refusals_leave_everything_unchanged(project: Project) -> None:
     project.write_config(project.url)
 
     served = str(project.served)
-    project.publisher("yank", served, "news", "1.0.0", "--reason", "drops records")
+    hostile = "drops records\x1b]8;;https://evil.example\x07 [link=https://evil.example]x"
+    project.publisher("yank", served, "news", "1.0.0", "--reason", hostile)
     project.publisher("publish", served)
+    assert "\\u001b]8;;" in (project.served / "draft.json").read_text()  # control: it is signed
     code, out, err = project.wf("plugins", "install", "news")
     assert code == 2 and "error WF602" in err and "yanked: drops records" in err, err
+    assert "\x1b" not in err and "\x07" not in err  # the publisher's text is data
     assert snapshot(project.folder) == before
 
     project.publisher("block", served, "news", "--reason", "exfiltrates tokens")
