@@ -190,7 +190,7 @@ ROWS: list[tuple[str, str, str, list[str], list[tuple[str, tuple[str, float] | N
         "3",
         "one trusted call",
         "us",
-        ["PluginHandle.invoke, trusted"],
+        ["PluginHandle.invoke, trusted", "InProcessRunner.call alone"],
         [("pluggy, one hookimpl", ("max", 0.5)), ("plain method call", None)],
     ),
     (
@@ -300,6 +300,7 @@ def measure_calls(root: Path, plugins: Path, rounds: int, n: int) -> dict[str, l
             "plain method call": plain_call(),
             "pluggy, one hookimpl": pluggy_call(),
             "PluginHandle.invoke, trusted": _handle_invoke(trusted),
+            "InProcessRunner.call alone": _runner_call(trusted),
         }
         trips: dict[str, Callable[[int], list[float]]] = {
             "PluginHandle.invoke, sandboxed": partial(round_trips, _handle_invoke(sandboxed)),

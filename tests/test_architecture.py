@@ -43,6 +43,9 @@ WORKER_RUNTIME = {
     "_contract._loader",
     "_contract._integrity",
     "_contract._suggest",
+    # original-API plugins (SPEC §16): the adapter, and the manifest key read to pick it
+    "_contract._legacy",
+    "_contract._toml",
 }
 # What sits above the pipeline engine: it builds and hands the engine its stages.
 ABOVE = (

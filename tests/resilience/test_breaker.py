@@ -39,6 +39,24 @@ def test_breaker_opens_after_n_consecutive_failures() -> None:
     assert changes == [("closed", "open")]
 
 
+def test_clean_follows_every_change_and_is_never_set_with_a_window() -> None:
+    """``clean`` (what the handle's usual path reads instead of calling success()) is true
+    only while closed with no failure since the last success, and never with a window."""
+    b = CircuitBreaker(3, 10)
+    assert b.clean
+    b.failure("x")
+    assert not b.clean
+    b.success()
+    assert b.clean
+    b.trip("WF401")
+    assert not b.clean
+    b.reset()
+    assert b.clean
+    windowed = CircuitBreaker(3, 10, window=10)
+    windowed.success()
+    assert not windowed.clean  # every success feeds the window: success() must be called
+
+
 def test_breaker_half_opens_after_reset_and_lets_one_trial_through() -> None:
     """After reset_s one trial call is allowed (others fail fast); success closes it."""
     clock = Clock()
@@ -226,6 +244,11 @@ class BreakerMachine(RuleBasedStateMachine):
     @invariant()
     def transitions_are_allowed(self) -> None:
         assert all((o.value, n.value) in ALLOWED for o, n in self.changes)
+
+    @invariant()
+    def clean_says_a_success_would_change_nothing(self) -> None:
+        b = self.b
+        assert b.clean == (b.state_ is BreakerState.CLOSED and b.consecutive == 0)
 
 
 TestBreakerMachine = BreakerMachine.TestCase

@@ -151,6 +151,8 @@ def grant(
         files=files,
         approved=approved,
         requires=_dependency_origins(pm, cand),
+        # an installed plugin keeps its environment while its version stays (§14)
+        python=old.python if old is not None and old.version == cand.manifest.version else None,
         **approved_entries(cand.manifest, wanted),
     )
     lock = pm.approvals.lock

@@ -22,6 +22,7 @@ from ._output import shown
 from ._session import Session, session_of
 
 if TYPE_CHECKING:
+    from .._envs import EnvSources
     from .._policy._grants import Grant
     from .._repo._apply import Outcome, Staged
     from .._repo._client import Client, Progress
@@ -69,14 +70,11 @@ def _client(s: Session, progress: Progress | None) -> Client:
     return Client(normalise_url(url, cfg.base_dir), root, s.pm.data_dir, progress)
 
 
-def _sources(s: Session) -> Any:
+def _sources(s: Session) -> EnvSources:
+    """``[repository] find_links`` / ``index_url``: where plugins' Python packages come from."""
+    from .._envs import EnvSources
+
     repo = s.config.repository
-    if not repo.find_links and not repo.index_url:
-        return None
-    try:
-        from .._envs import EnvSources  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
     links = tuple(str(s.config.resolve_path(p)) for p in repo.find_links)
     return EnvSources(find_links=links, index_url=repo.index_url)
 
@@ -125,6 +123,7 @@ def _apply(s: Session, client: Client, plan: Plan, yes: bool) -> Outcome:
         origins=origins,
         decide=_decide(s, yes),
         sources=_sources(s),
+        said=None if s.out.json else lambda line: s.out.err.print(shown(line), markup=False),
     )
 
 

@@ -69,6 +69,7 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
     The config fields come from the plugin's Config, read in a strict worker (the
     plugin is never imported into the host unless it is trusted).
     """
+    from .._envs import env_doc, env_lines
     from .._resolve import dependency_tree, render_tree
 
     s = session_of(ctx)
@@ -119,6 +120,7 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
             "lock": str(pm.approvals.path),
         },
         "refused": [p.to_dict() for p in pm.admission().refused_for(name)],
+        "python": env_doc(entry and entry.python, s.data_dir, trusted=level == "trusted"),
     }
     doc["config_schema"], schema_error = _config_schema(pm, chosen, dict(policy.config), level)
     if schema_error is not None:
@@ -152,6 +154,8 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
                 f"{len(entry.files)} file(s), {state}", markup=False), markup=False)  # fmt: skip
     for prob in doc["refused"]:
         p(shown(f"refused: {prob['message']}", markup=False, limit=2000), markup=False)
+    for line in env_lines(doc["python"]):  # its environment (installed plugins, §14)
+        p(shown(line, markup=False, limit=4000), markup=False)
     p("permissions asked:", msgspec.json.encode(doc["permissions"]["asked"]).decode(), markup=False)
     p("permissions granted:", msgspec.json.encode(granted.to_dict()).decode(), markup=False)
     p("dependency tree:")

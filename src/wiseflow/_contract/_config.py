@@ -59,12 +59,15 @@ def _enum_detail(detail: str, ftype: Any, value: Any, nested: bool) -> str:
 def build_config(config_type: type[Any] | None, raw: dict[str, Any] | None, plugin: str) -> Any:
     """Validate ``raw`` (TOML values) into an instance of ``config_type``.
 
-    Without a ``Config`` the plugin gets an empty dict and any given key is an error.
+    Without a ``Config`` the plugin gets an empty dict and any given key is an error; with
+    ``Config = dict`` it gets the table as it is.
 
     Raises:
         ConfigError: WF105, with one problem per invalid, unknown or missing field.
     """
     raw = dict(raw or {})
+    if config_type is dict:  # the plugin takes its table as it is (the legacy adapter's)
+        return raw
     if config_type is None:
         if raw:
             keys = ", ".join(sorted(raw))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import AsyncIterator, Generator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, final
@@ -41,14 +41,14 @@ if TYPE_CHECKING:
 
     from ._errors import Problem
 
-__all__ = ["CHUNK_ITEMS", "CHUNK_SECONDS", "PluginInstance", "awaited"]
+__all__ = ["CHUNK_ITEMS", "CHUNK_SECONDS", "SCALARS", "PluginInstance", "awaited"]
 
 #: Items per chunk, and how long after a hand-off items are gathered into one chunk (a
 #: checkpoint ends its chunk too; an item that comes later than that goes on at once).
 CHUNK_ITEMS = 500
 CHUNK_SECONDS = 0.02
-#: Types a method returns that are never awaitable (skips ``inspect.isawaitable``).
-_PLAIN: frozenset[type] = frozenset({dict, list, str, int, float, bool, tuple, bytes})
+#: Types a method returns that are handed on as they are (neither awaited nor screened).
+SCALARS: frozenset[type] = frozenset({dict, str, int, float, bool, bytes})
 
 
 @final
@@ -66,7 +66,10 @@ class PluginInstance:
     (a broker's) tells the host's own errors, passed on by the plugin, from the plugin's.
     """
 
-    __slots__ = ("_loop", "backend", "cls", "ctx", "kind", "name", "obj", "plugin", "problems")
+    __slots__ = (
+        "_loop", "backend", "cls", "ctx", "kind", "methods", "name", "obj", "plugin", "problems",
+        "results",
+    )  # fmt: skip
 
     def __init__(self, cls: Any, *, name: str, plugin: str, kind: str) -> None:
         self.cls = cls
@@ -78,6 +81,13 @@ class PluginInstance:
         self.ctx: PluginContext | None = None
         self.backend: CapabilityBackend | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: Called with (method, args, value) on a list or tuple a method returns, before it
+        #: is handed on (the in-process runner's record contract and output ceiling); None
+        #: in a worker, whose host takes the records as they cross the pipe.
+        self.results: Callable[[str, Sequence[Any], Any], None] | None = None
+        #: The object's public methods called so far, looked up once while it lives (as
+        #: pluggy keeps a hook implementation's function): emptied when it is shut down.
+        self.methods: dict[str, Callable[..., Any]] = {}
 
     @classmethod
     def load(
@@ -94,8 +104,19 @@ class PluginInstance:
         """Import ``entry`` (``module:Class``; WF102, WF303) and check its interface."""
         from ._loader import import_entry  # the import machinery only where code is loaded
 
-        found = import_entry(entry, plugin=plugin, code_root=code_root, root=root, files=files)
-        return cls(found, name=name, plugin=plugin, kind=kind)
+        def imported() -> Any:
+            return import_entry(entry, plugin=plugin, code_root=code_root, root=root, files=files)
+
+        # -- hook: an original-API entry (`adapter = "legacy"`, SPEC §16) is adapted here --
+        if root is not None:
+            from ._legacy import import_legacy, legacy_manifest
+
+            legacy = legacy_manifest(root, files, plugin)
+            if legacy is not None:
+                found = import_legacy(imported, kind=kind, plugin=plugin, manifest=legacy)
+                return cls(found, name=name, plugin=plugin, kind=kind)
+        # -- end of hook ----------------------------------------------------------------------
+        return cls(imported(), name=name, plugin=plugin, kind=kind)
 
     # -- before initialize -------------------------------------------------------------------
 
@@ -149,23 +170,52 @@ class PluginInstance:
             self._mark(exc)
             raise
         self.run(started, None)
+        self.methods.clear()
         self.obj = obj  # callable from now on, and shut down at the end
 
     # -- calls -------------------------------------------------------------------------------
 
-    def call(self, method: str, args: list[Any], timeout: float | None) -> Any:
-        """``method(*args)``, a coroutine awaited (cancelled after ``timeout``: WF401)."""
-        obj = self.obj
-        if obj is None or method[:1] == "_":
-            raise self._refused(method)
+    def call(self, method: str, args: Sequence[Any], timeout: float | None) -> Any:
+        """``method(*args)``, a coroutine awaited (cancelled after ``timeout``: WF401); a list
+        or tuple it returns goes through :attr:`results` first."""
+        bound = self.methods.get(method) or self.method(method)
         try:
-            value = getattr(obj, method)(*args)
+            value = bound(*args)
         except WiseflowError as exc:
             self._mark(exc)
             raise
-        if value is None or type(value) in _PLAIN:
+        if value is None or type(value) in SCALARS:
+            return value
+        return self.settle(method, args, value, timeout)
+
+    def method(self, name: str) -> Callable[..., Any]:
+        """The plugin object's public method ``name`` (refused: private, or no object)."""
+        obj = self.obj
+        if obj is None or name[:1] == "_":
+            raise self._refused(name)
+        try:
+            found: Callable[..., Any] = getattr(obj, name)
+        except WiseflowError as exc:  # raised by the plugin's own attribute code
+            self._mark(exc)
+            raise
+        self.methods[name] = found
+        return found
+
+    def settle(self, method: str, args: Sequence[Any], value: Any, timeout: float | None) -> Any:
+        """What a call of ``method`` returned, as it is handed on: a list or tuple through
+        :attr:`results`, an awaitable awaited (other values as they are)."""
+        kind = type(value)
+        if kind is list or kind is tuple:
+            if self.results is not None:
+                self.results(method, args, value)
             return value
         return self.run(value, timeout)
+
+    def raised(self, exc: BaseException) -> None:
+        """``exc`` came out of one of the object's methods called directly (not through
+        :meth:`call`): a ``WiseflowError`` is marked as the plugin's."""
+        if isinstance(exc, WiseflowError):
+            self._mark(exc)
 
     def run(self, value: Any, timeout: float | None) -> Any:
         """``value``, awaited on this instance's loop when it is awaitable."""
@@ -240,6 +290,7 @@ class PluginInstance:
     def shutdown(self, timeout: float | None = None) -> None:
         """Call the plugin's ``shutdown`` (once) and close the loop, even when it fails."""
         obj, self.obj = self.obj, None
+        self.methods.clear()
         try:
             if obj is not None:
                 try:

@@ -127,7 +127,7 @@ def _signature_problem(base: Any, impl: Any) -> str | None:
 
 def _config_problems(cls: type, plugin: str | None) -> list[Problem]:
     config = getattr(cls, "Config", None)
-    if config is None:
+    if config is None or config is dict:  # dict: the table as it is (see build_config)
         return []
     import dataclasses  # only plugins with a Config get here
 

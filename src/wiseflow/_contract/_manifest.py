@@ -34,6 +34,8 @@ MANIFEST_NAME = "plugin.toml"
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]*\Z")
 ENTRY_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*\Z")
 KINDS = ("connector", "processor", "analyzer")
+#: Values of ``[plugin] adapter``: how an entry that is not a wiseflow plugin class is hosted.
+ADAPTERS = ("legacy",)
 PLACEHOLDER_RE = re.compile(r"^\{([A-Za-z_]\w*)\}\Z")
 
 
@@ -88,6 +90,7 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     python: str | None = None
     description: str = ""
     fallback: str | None = None
+    adapter: str | None = None  # "legacy": the entry is an original-API class (SPEC §16)
     requires: tuple[Requirement, ...] = ()
     permissions: Permissions = Permissions()
     resources: Resources = Resources()
@@ -194,7 +197,7 @@ class _Validator:
                 self.bad(key, "unknown top-level table; everything lives under [plugin]")
         known = {
             "name", "version", "kind", "entry", "api", "python", "description", "fallback",
-            "requires", "permissions", "resources",
+            "requires", "permissions", "resources", "adapter",
         }  # fmt: skip
         for key in plugin:
             if key not in known:
@@ -225,6 +228,9 @@ class _Validator:
             self.bad("plugin.fallback", f"{fallback!r} is not a plugin name")
         if fallback is not None and fallback == name:
             self.bad("plugin.fallback", "a plugin cannot be its own fallback")
+        adapter = self._str(plugin, "adapter")
+        if adapter is not None and adapter not in ADAPTERS:
+            self.bad("plugin.adapter", f"{adapter!r} is not one of {', '.join(ADAPTERS)}")
         requires = self._requires(plugin.get("requires", {}), name)
         permissions = self._permissions(plugin.get("permissions", {}))
         resources = self._resources(plugin.get("resources", {}))
@@ -243,6 +249,7 @@ class _Validator:
             python=python,
             description=description,
             fallback=fallback,
+            adapter=adapter,
             requires=requires,
             permissions=permissions,
             resources=resources,

@@ -26,6 +26,7 @@ from ._lifecycle import Lifecycle
 from ._runner import Runner, RunnerSpec
 
 if TYPE_CHECKING:
+    from .._envs import PythonEnv
     from .._policy._broker import Broker, DependencyCall
     from .._policy._redact import Redactor
     from ._handle import PluginHandle
@@ -199,6 +200,7 @@ def build_handle(
     call_dependency: DependencyCall,
     check: bool = False,
     scratch: bool = False,
+    python: PythonEnv | None = None,
 ) -> PluginHandle:
     """Assemble one instance: grants, broker, runner of its level, policy, metering.
 
@@ -212,6 +214,8 @@ def build_handle(
         scratch: a throwaway instance (a check, a schema probe): when the data dir does not
             exist yet, its files go to a temporary folder, so that a read-only command does
             not create the data dir.
+        python: the installed plugin's own environment (its lock entry's ``python``): a
+            sandboxed worker starts with it first on its path (trusted: the host's own).
     """
     from .._policy._broker import Broker, HttpLimits
     from ._handle import PluginHandle
@@ -257,6 +261,8 @@ def build_handle(
         files=files,
         check=check,
         limits=limits,
+        # an installed plugin's own environment, for its worker (wiseflow._envs; SPEC §14)
+        python_path=_env_path(host.data_dir, python, m.name, level),
     )
     # a probe (scratch) never calls the plugin: what it was not granted does not matter yet
     denied = () if scratch else perms.denied
@@ -281,7 +287,7 @@ def build_handle(
             in_process=trusted,
             pid=runner.pid,
             soft=SoftLimits.derive(hard, policy.resources),
-            watch=data_dir_guard(inst, data_dir, limits, runner).maybe_check,
+            watch=data_dir_guard(inst, data_dir, limits, runner),
         ),
         events=host.events,
         # a configured breaker also sets the cool-down after which ERROR is retried
@@ -291,6 +297,24 @@ def build_handle(
     if temporary is not None:  # removed with the handle (at the latest when the host exits)
         weakref.finalize(handle, temporary.cleanup)
     return handle
+
+
+def _env_path(data_dir: Path, python: PythonEnv | None, name: str, level: str) -> tuple[str, ...]:
+    if python is None:
+        return ()
+    from .._envs import host_conflicts, worker_path
+
+    if level != "trusted":
+        return worker_path(data_dir, python, name)
+    conflicts = host_conflicts(python.pinned)  # trusted: in the host, with the host's packages
+    if conflicts:
+        log.warning(
+            "plugin %s runs trusted, in the host's environment, which differs from its own: "
+            "%s; run it sandboxed to use its own environment",
+            name,
+            "; ".join(conflicts)[:2000],
+        )
+    return ()
 
 
 def wire_fallback(handle: PluginHandle, fb: PluginHandle | None) -> None:

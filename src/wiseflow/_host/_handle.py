@@ -15,9 +15,14 @@ change:
 4. judge it: the breaker hears successes and the failures that say something about the
    plugin's health; fatal failures (WF401/402/403/406) put the plugin in ERROR.
 
-The success path does the least it can: one check that the plugin is ACTIVE with a closed
-breaker, the call, its metering. Retry policy, routing and verdicts are consulted only
-when something is not as usual.
+The success path does the least it can: one check that the plugin is ACTIVE and that its
+breaker has nothing to hear (``CircuitBreaker.clean``), the call, its metering. For a
+trusted plugin whose method was called before, :meth:`PluginHandle.invoke` calls that
+method itself (the instance's cached bound method: no runner, no meter frame), reads the
+clock twice and, for a short call with nothing due, adds its wall time to the thread CPU
+figure; everything else (a method's first call, a long last call, tracemalloc tracing,
+sandboxed plugins) goes through the runner and ``PluginMeter.call``. Retry policy,
+routing and verdicts are consulted only when something is not as usual.
 
 Streams (``fetch``) move as the chunks the runner already has (a worker's batches), metered
 and counted per chunk. They are retried only before their first chunk: once records have
@@ -28,15 +33,21 @@ restarts a source from its last stored checkpoint on the next run.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from time import perf_counter
+from tracemalloc import is_tracing as _tracing
 from typing import TYPE_CHECKING, Any, final
 
 from .._contract._errors import SkipRecord, WiseflowError, WorkerCrashed
+from .._contract._instance import SCALARS
 from .._contract._manifest import Manifest
 from .._contract._plugin import Figure
 from .._contract._record import Checkpoint, Record
+from ._handle_paths import again, direct_failed, stream_chunks
+from ._inprocess import InProcessRunner
 from ._lifecycle import EventBus, Lifecycle, PluginState
 from ._metering import CallStats, PluginMeter, ThreadLedger
+from ._metering._meter import SHORT_CALL_S
+from ._metering._meter import active_count as _active_count
+from ._metering._meter import clock as _clock
 from ._notices import Notices, describe
 from ._resilience import (
     NO_RETRY,
@@ -68,9 +79,9 @@ class PluginHandle:
     """
 
     __slots__ = (
-        "__weakref__", "breaker", "broker", "judge", "level", "lifecycle", "manifest", "meter",
-        "name", "notices", "origin", "recovery", "retry", "router", "runner", "stats", "threads",
-        "timeout_s",
+        "__weakref__", "_own", "breaker", "broker", "judge", "level", "lifecycle", "manifest",
+        "meter", "name", "notices", "origin", "recovery", "retry", "router", "runner", "stats",
+        "threads", "timeout_s",
     )  # fmt: skip
 
     def __init__(
@@ -104,6 +115,10 @@ class PluginHandle:
         if breaker is not None:
             breaker.on_change = self.notices.breaker_changed
         self.meter = meter or PluginMeter(in_process=level == "trusted", pid=runner.pid)
+        # a trusted plugin's runner: its instance's methods are called directly (invoke)
+        self._own: InProcessRunner | None = None
+        if isinstance(runner, InProcessRunner) and self.meter.in_process:
+            self._own = runner
         if self.meter.on_soft is None:
             self.meter.on_soft = self.notices.soft_limit
         self.broker = broker  # its redactor and log limiter serve this plugin's failures
@@ -176,6 +191,67 @@ class PluginHandle:
 
     def invoke(self, method: str, *args: Any) -> Any:
         """Call ``method(*args)`` on the plugin, wherever it runs, under the host's policy."""
+        breaker, meter = self.breaker, self.meter
+        if self.lifecycle.state is not _ACTIVE or (breaker is not None and not breaker.clean):
+            return self._unusual(method, args)
+        # The usual case: ACTIVE, and a success would tell the breaker nothing new. For a
+        # trusted plugin whose method was called before (and whose last call was short, with
+        # tracemalloc off), the method is called right here, metered as PluginMeter.call
+        # would meter it: one frame between the caller and the plugin.
+        own = self._own
+        inst = own.instance if own is not None else None
+        bound = inst.methods.get(method) if inst is not None else None
+        if bound is None or meter.timed or _tracing():
+            return self._usual(method, args)
+        stats = self.stats
+        stats.calls += 1
+        mark = _active_count()
+        start = _clock()
+        try:
+            out = bound(*args)
+        except BaseException as exc:
+            return direct_failed(self, method, args, exc, (start, mark), by_plugin=True)
+        if out is not None and type(out) not in SCALARS:
+            try:  # a list screened (WF403/WF406 are the host's), an awaitable awaited
+                out = inst.settle(method, args, out, self.timeout_s)  # type: ignore[union-attr]
+            except BaseException as exc:
+                return direct_failed(self, method, args, exc, (start, mark), by_plugin=False)
+        end = _clock()
+        elapsed = end - start
+        watch = meter.watch
+        if (
+            elapsed < SHORT_CALL_S
+            and end < meter.due
+            and _active_count() == mark
+            and (watch is None or end < watch.check_at)
+        ):
+            meter.thread_cpu += elapsed  # all that PluginMeter.done does for such a call
+        else:
+            try:
+                meter.done(start, end, -1.0, -1, mark, self.threads)
+            except Exception as ceiling:  # the watch found one crossed: a failed call
+                return again(self, method, args, ceiling)
+        stats.latencies.append(elapsed)
+        return out
+
+    def _usual(self, method: str, args: tuple[Any, ...]) -> Any:
+        """:meth:`invoke` in the usual case, through the runner (sandboxed plugins, a
+        method's first call, a long last call, tracemalloc tracing)."""
+        stats, meter = self.stats, self.meter
+        stats.calls += 1
+        try:
+            out = meter.call(self.runner, method, list(args), self.timeout_s, self.threads)
+        except Exception as first:  # the policy is consulted only when something failed
+            return again(self, method, args, first)
+        except BaseException:
+            self._interrupted()
+            raise
+        stats.latencies.append(meter.elapsed)
+        return out
+
+    def _unusual(self, method: str, args: tuple[Any, ...]) -> Any:
+        """:meth:`invoke` when the plugin is not ACTIVE or its breaker has something to
+        hear: routed first (fallback, recovery, fail fast), the breaker told of a success."""
         breaker = self.breaker
         if self.lifecycle.state is not _ACTIVE or (
             breaker is not None and breaker.state_ is not _CLOSED
@@ -183,30 +259,20 @@ class PluginHandle:
             fb = self.router.route(method)
             if fb is not None:
                 return self.router.nested(lambda: fb.invoke(method, *args))
-        stats = self.stats
-        stats.calls += 1
-        start = perf_counter()
-        try:
-            try:
-                out = self.meter.call(self.runner, method, list(args), self.timeout_s, self.threads)
-            except Exception as first:  # the policy is consulted only when something failed
-                out = self._policy(method).again(
-                    method, lambda: self._once(method, args), first, self._before_retry
-                )
-        except Exception as exc:
-            raise self._failed(exc, method, args) from exc
-        except BaseException:  # interrupted: no verdict, and no half-open trial left hanging
-            if breaker is not None:
-                breaker.release()
-            raise
-        finally:
-            stats.latencies.append(perf_counter() - start)
+        out = self._usual(method, args)
         if breaker is not None:
             breaker.success()
         return out
 
     def _once(self, method: str, args: tuple[Any, ...]) -> Any:
         return self.meter.call(self.runner, method, list(args), self.timeout_s, self.threads)
+
+    def _interrupted(self) -> None:
+        """A call interrupted (KeyboardInterrupt...): no verdict, no half-open trial left
+        hanging."""
+        self.stats.latencies.append(self.meter.elapsed)
+        if self.breaker is not None:
+            self.breaker.release()
 
     def stream_chunks(
         self, method: str, *args: Any, size: int | None = None
@@ -216,52 +282,7 @@ class PluginHandle:
         Metered and counted per chunk; retried (transient failure, worker crash) only
         before the first chunk. ``size``: see :meth:`Runner.chunks`.
         """
-        breaker = self.breaker
-        if self.lifecycle.state is not _ACTIVE or (
-            breaker is not None and breaker.state_ is not _CLOSED
-        ):
-            fb = self.router.route(method)
-            if fb is not None:
-                yield from fb.stream_chunks(method, *args, size=size)
-                return
-        stats = self.stats
-        stats.calls += 1
-        start = perf_counter()
-        try:
-            try:
-                chunks, chunk = self._open(method, args, size)
-            except Exception as first:
-                chunks, chunk = self._policy(method).again(
-                    method, lambda: self._open(method, args, size), first, self._before_retry
-                )
-            try:
-                while chunk is not None:
-                    stats.records_out += len(chunk)
-                    yield chunk
-                    chunk = self.meter.next_chunk(chunks)
-            finally:
-                _close(chunks)
-        except GeneratorExit:
-            if breaker is not None:
-                breaker.release()
-            raise
-        except Exception as exc:
-            raise self._failed(exc, method, args) from exc
-        finally:
-            stats.latencies.append(perf_counter() - start)
-        if breaker is not None:
-            breaker.success()
-
-    def _open(
-        self, method: str, args: tuple[Any, ...], size: int | None
-    ) -> tuple[Iterator[list[Any]], Any]:
-        """Start the stream and take its first chunk (None: it yielded nothing)."""
-        chunks = self.runner.chunks(method, list(args), self.timeout_s, size)
-        try:
-            return chunks, self.meter.next_chunk(chunks)
-        except BaseException:
-            _close(chunks)
-            raise
+        return stream_chunks(self, method, args, size)
 
     def stream(self, method: str, *args: Any) -> Iterator[Any]:
         """:meth:`stream_chunks` item by item (for callers that want single items)."""
@@ -391,9 +412,3 @@ class PluginHandle:
         ``sample`` reads the worker from the OS now (fuller: USS, children).
         """
         return describe(self, sample=sample)
-
-
-def _close(it: Any) -> None:
-    close = getattr(it, "close", None)
-    if close is not None:
-        close()

@@ -12,7 +12,7 @@ Use level ``sandboxed`` for code you do not vouch for.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, final
 
@@ -41,7 +41,15 @@ class InProcessRunner:
         owns_backend: close ``backend`` with the runner.
     """
 
-    __slots__ = ("_backend", "_cls", "_instance", "_object", "_owns", "spec")
+    __slots__ = ("_backend", "_cls", "_object", "_owns", "call", "instance", "spec")
+
+    #: ``call(method, args, timeout)``: the hosted instance's own ``PluginInstance.call``
+    #: once loaded (one frame less on every trusted call), its lists and tuples screened by
+    #: :meth:`_results`; before ``load`` it refuses.
+    call: Callable[[str, Sequence[Any], float | None], Any]
+    #: The hosted :class:`PluginInstance` once loaded: a handle calls the methods in its
+    #: ``methods`` directly on its usual path (see ``PluginHandle.invoke``).
+    instance: PluginInstance | None
 
     def __init__(
         self,
@@ -56,7 +64,8 @@ class InProcessRunner:
         self._object = plugin
         self._owns = owns_backend
         self._cls: type[Any] | None = None
-        self._instance: PluginInstance | None = None
+        self.instance = None
+        self.call = self._unloaded
 
     @property
     def name(self) -> str:
@@ -65,7 +74,7 @@ class InProcessRunner:
     @property
     def context(self) -> Any:
         """The plugin's :class:`~wiseflow.PluginContext` once initialized, else None."""
-        return self._instance.ctx if self._instance is not None else None
+        return self.instance.ctx if self.instance is not None else None
 
     def load(self) -> None:
         spec, m = self.spec, self.spec.manifest
@@ -83,20 +92,22 @@ class InProcessRunner:
                 files=spec.files,
             )
         # kept even when invalid, so that `check` can still validate the config
-        self._instance, self._cls = inst, inst.cls
+        self.instance, self._cls = inst, inst.cls
+        inst.results = self._results
+        self.call = inst.call
         problem = inst.interface_error()
         if problem is not None:
             raise problem
 
     def config_schema(self) -> dict[str, Any] | None:
-        return self._instance.config_schema() if self._instance is not None else None
+        return self.instance.config_schema() if self.instance is not None else None
 
     def check_config(self, config: dict[str, Any]) -> None:
-        assert self._instance is not None, "load() first"
-        self._instance.build_config(config)
+        assert self.instance is not None, "load() first"
+        self.instance.build_config(config)
 
     def initialize(self, config: dict[str, Any]) -> None:
-        inst = self._instance
+        inst = self.instance
         assert inst is not None, "load() first"
         assert not inst.problems, "the plugin failed its interface check"
         cfg = inst.build_config(config)
@@ -111,15 +122,13 @@ class InProcessRunner:
             # as for a worker: what the plugin says of itself (WF105) keeps its meaning only
             raise plugin_failure(exc, self.spec.instance, "initialize") from exc
 
-    def call(self, method: str, args: list[Any], timeout: float | None) -> Any:
-        inst = self._instance
-        if inst is None:
-            raise PluginError("plugin is not initialized", plugin=self.spec.instance)
-        out = inst.call(method, args, timeout)
-        if type(out) is list or type(out) is tuple:
-            check_output(self.spec, method, args, out)  # the same ceiling as a worker's
-            check_returned(out, self.spec.instance)  # and the same record contract
-        return out
+    def _unloaded(self, method: str, args: Sequence[Any], timeout: float | None) -> Any:
+        raise PluginError("plugin is not initialized", plugin=self.spec.instance)
+
+    def _results(self, method: str, args: Sequence[Any], out: Any) -> None:
+        listed = args if isinstance(args, list) else list(args)
+        check_output(self.spec, method, listed, out)  # the same ceiling as a worker's
+        check_returned(out, self.spec.instance)  # and the same record contract
 
     def stream(self, method: str, args: list[Any], timeout: float | None) -> Iterator[Any]:
         """Item by item; records breaking the contract are refused one by one, as a
@@ -142,13 +151,13 @@ class InProcessRunner:
             yield list(screen(chunk))  # each record as a worker's host would take it
 
     def _require(self) -> PluginInstance:
-        inst = self._instance
+        inst = self.instance
         if inst is None:
             raise PluginError("plugin is not initialized", plugin=self.spec.instance)
         return inst
 
     def close(self) -> None:
-        inst = self._instance
+        inst = self.instance
         try:
             if inst is not None:
                 inst.shutdown()  # the plugin's, when it was initialized; the loop always

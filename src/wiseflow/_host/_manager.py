@@ -290,6 +290,7 @@ class PluginManager:
             level=level or self.level_for(cand.manifest.name),
             check=check,
             scratch=scratch,
+            python=getattr(self.approvals.entry(cand), "python", None),  # its own env (§14)
             call_dependency=lambda dep, method, args: self._call_dependency(
                 inst, dep, method, args
             ),

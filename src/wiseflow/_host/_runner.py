@@ -35,11 +35,13 @@ class RunnerSpec:
             ``load_problems`` so that the config can still be validated.
         limits: the limits that apply (tightest of manifest, operator and ceilings); None
             means the manifest's resources and the default ceilings.
+        python_path: the ``site-packages`` of the plugin's own environment (an installed
+            plugin, see ``wiseflow._envs``): first on a worker's path, read-only for it.
     """
 
     __slots__ = (
         "check", "code_root", "data_dir", "files", "instance", "level", "limits", "manifest",
-        "plugin_class", "root",
+        "plugin_class", "python_path", "root",
     )  # fmt: skip
 
     def __init__(
@@ -55,6 +57,7 @@ class RunnerSpec:
         files: dict[str, str] | None = None,
         check: bool = False,
         limits: Limits | None = None,
+        python_path: tuple[str, ...] = (),
     ) -> None:
         self.instance = instance
         self.manifest = manifest
@@ -66,6 +69,7 @@ class RunnerSpec:
         self.files = files
         self.check = check  # `plugins check`: interface problems reported, not raised
         self.limits = limits or effective_limits(manifest.resources, {}, None)
+        self.python_path = python_path
 
 
 class Runner(Protocol):

@@ -50,7 +50,7 @@ class DataDirGuard:
 
     #: The largest share of wall time spent scanning one data dir.
     BUDGET = 0.05
-    __slots__ = ("__weakref__", "_lock", "_next_at", "_watch_at", "kill", "last_cost_s",
+    __slots__ = ("__weakref__", "_lock", "_next_at", "_watch_at", "check_at", "kill", "last_cost_s",
                  "max_bytes", "max_files", "on_exceeded", "path", "plugin", "scans",
                  "tripped")  # fmt: skip
 
@@ -73,6 +73,9 @@ class DataDirGuard:
         self.tripped: QuotaExceeded | None = None  # found by the watcher, not yet reported
         self._lock = threading.Lock()
         self._next_at = 0.0  # the next check after a call (throttled to BUDGET)
+        # time.monotonic() before which maybe_check() has nothing to do (0: a crossing the
+        # watcher found waits to be reported): the caller's meter reads it, not a call
+        self.check_at = 0.0
         self._watch_at = 0.0  # the watcher thread's next scan (throttled alike)
         self.last_cost_s = 0.0
         self.scans = 0
@@ -85,6 +88,8 @@ class DataDirGuard:
             err, self.tripped = self.tripped, None
         if err is None and time.monotonic() >= self._next_at:
             err = self.over()
+        with self._lock:
+            self.check_at = 0.0 if self.tripped is not None else self._next_at
         if err is None:
             return
         if self.on_exceeded is not None:
@@ -108,6 +113,7 @@ class DataDirGuard:
             return
         with self._lock:
             self.tripped = err
+            self.check_at = 0.0
         if self.kill is not None:
             self.kill()
 

@@ -13,6 +13,12 @@ One table per approved plugin, sorted, written atomically beside ``wiseflow.toml
     fs_write = []
     subprocess = false
 
+    [plugins.github.python]              # an installed plugin's own environment (§14)
+    key = "5d41402a…"
+    pinned = ["requests==2.32.3", …]
+    [plugins.github.python.hashes]
+    requests = "sha256:…"
+
     [plugins.github.files]               # every file of the plugin's folder
     "__init__.py" = "2c26b4…"
     "plugin.toml" = "9f86d0…"
@@ -34,6 +40,7 @@ import msgspec
 from .._contract._errors import ConfigError, IntegrityError
 from .._contract._manifest import PLACEHOLDER_RE, Manifest, Permissions
 from .._contract._toml import TomlProblem, loads, read_limited
+from .._envs._model import PythonEnv
 from ._grants import Grant
 
 __all__ = [
@@ -64,6 +71,7 @@ class LockEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     approved: str = ""  # when (ISO 8601, UTC): files changed after it are always re-read
     requires: dict[str, str] = msgspec.field(default_factory=dict)  # dependency -> origin
     files: dict[str, str] = msgspec.field(default_factory=dict)
+    python: PythonEnv | None = None  # its environment (installed plugins; see wiseflow._envs)
 
     def approved_at(self) -> float | None:
         """:attr:`approved` as a POSIX time (None: unknown, so nothing cached is trusted)."""
@@ -173,10 +181,20 @@ def _dump(lock: Lock) -> str:
             lines.append(f"[plugins.{_q(name)}.requires]")
             lines.extend(f"{_q(dep)} = {_q(e.requires[dep])}" for dep in sorted(e.requires))
             lines.append("")
+        if e.python is not None:
+            lines.extend(_dump_python(name, e.python))
         lines.append(f"[plugins.{_q(name)}.files]")
         lines.extend(f"{_q(rel)} = {_q(e.files[rel])}" for rel in sorted(e.files))
         lines.append("")
     return "\n".join(lines)
+
+
+def _dump_python(name: str, env: PythonEnv) -> list[str]:
+    pinned = ", ".join(_q(p) for p in env.pinned)
+    lines = [f"[plugins.{_q(name)}.python]", f"key = {_q(env.key)}", f"pinned = [{pinned}]", ""]
+    lines.append(f"[plugins.{_q(name)}.python.hashes]")
+    lines.extend(f"{_q(n)} = {_q(env.hashes[n])}" for n in sorted(env.hashes))
+    return [*lines, ""]
 
 
 def save_lock(lock: Lock, path: str | Path | None = None) -> Path:

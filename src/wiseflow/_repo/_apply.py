@@ -33,6 +33,7 @@ from .._discovery._installed import (
     load_installed,
     save_installed,
 )
+from .._envs import EnvSources, PythonEnv
 from .._policy._grants import Grant
 from .._policy._lock import Lock, LockEntry, approved_entries, asked_beyond, save_lock
 from ._client import Client
@@ -55,7 +56,7 @@ class Staged(msgspec.Struct, kw_only=True):
     files: dict[str, str]
     wheel: str
     old: LockEntry | None = None
-    python: Any = None  # the PythonEnv recorded in the lock (helper "envs"), or None
+    python: PythonEnv | None = None  # its own environment, recorded in the lock
 
     @property
     def name(self) -> str:
@@ -81,7 +82,7 @@ class Outcome(msgspec.Struct, kw_only=True):
 
 def _stage_one(
     client: Client, staging: Path, cand: Candidate, entry: VersionEntry, data_dir: Path,
-    sources: Any, built: list[str],
+    sources: EnvSources | None, built: list[str], said: Callable[[str], None] | None,
 ) -> Staged:  # fmt: skip
     name, version = cand.manifest.name, cand.manifest.version
     wheel = staging / "wheels" / f"{name}-{version}.whl"  # never a name the index chose
@@ -111,7 +112,9 @@ def _stage_one(
         files = hash_tree(str(plugin_dir))
     except TreeError as exc:
         raise RepositoryError(f"the wheel {entry.wheel}: {exc}", plugin=name) from None
-    python = prepare_env(info.requires_dist, data_dir, sources, name=name, built=built)
+    python = prepare_env(
+        info.requires_dist, data_dir, sources, name=name, built=built, progress=said
+    )
     return Staged(
         cand=cand, entry=entry, folder=folder, plugin=info.folder, files=files, wheel=digest,
         python=python,
@@ -119,7 +122,6 @@ def _stage_one(
 
 
 def _entry(s: Staged, url: str, level: str, grant: Grant, requires: dict[str, str]) -> LockEntry:
-    extra: dict[str, Any] = {"python": s.python} if s.python is not None else {}
     return LockEntry(
         version=s.version,
         origin=f"repo:{url}",
@@ -128,8 +130,8 @@ def _entry(s: Staged, url: str, level: str, grant: Grant, requires: dict[str, st
         files=s.files,
         approved=datetime.now(UTC).isoformat(),
         requires=requires,
+        python=s.python,
         **approved_entries(s.cand.manifest, grant),
-        **extra,
     )
 
 
@@ -142,7 +144,8 @@ def apply_plan(
     level_for: Callable[[str], str],
     origins: dict[str, str],
     decide: Callable[[list[Staged]], dict[str, Grant]],
-    sources: Any = None,
+    sources: EnvSources | None = None,
+    said: Callable[[str], None] | None = None,
 ) -> Outcome:
     """Stage ``plan``, ask ``decide`` for the grants of new plugins, and commit.
 
@@ -151,11 +154,13 @@ def apply_plan(
             pinned in each lock entry).
         decide: new plugin name -> the grant (the permission prompt); an updated plugin
             keeps its old grant and is not asked.
+        sources: where plugins' Python packages come from.
+        said: progress lines of environment builds.
     """
     root = data_dir / "installed"
     root.mkdir(parents=True, exist_ok=True)
     with _exclusive(root):
-        return _apply(plan, root, client, data_dir, lock, level_for, origins, decide, sources)
+        return _apply(plan, root, client, data_dir, lock, level_for, origins, decide, sources, said)
 
 
 @contextmanager
@@ -185,7 +190,8 @@ def _apply(
     level_for: Callable[[str], str],
     origins: dict[str, str],
     decide: Callable[[list[Staged]], dict[str, Grant]],
-    sources: Any,
+    sources: EnvSources | None,
+    said: Callable[[str], None] | None,
 ) -> Outcome:
     current = load_installed(root)
     if not isinstance(current, Installed):
@@ -195,7 +201,7 @@ def _apply(
     built: list[str] = []  # environments this change built (removed again if it fails)
     try:
         staged = [
-            _stage_one(client, staging, cand, entry, data_dir, sources, built)
+            _stage_one(client, staging, cand, entry, data_dir, sources, built, said)
             for cand, entry in plan.add
         ]
         for s in staged:

@@ -51,6 +51,7 @@ def load_message(spec: RunnerSpec) -> Load:
         root=spec.root,
         files=spec.files,
         check=spec.check,
+        python_path=list(spec.python_path),  # an installed plugin's own environment
     )
 
 
@@ -158,7 +159,8 @@ class WorkerLimits:
         """The confinement of one worker: read-only code, its data dir and scratch, limits."""
         return Policy(
             host_pid=os.getpid(),
-            read_only=[p for p in (spec.code_root,) if p] + self.fs_read,
+            # its code, its own environment (installed plugins: read-only), granted reads
+            read_only=[p for p in (spec.code_root,) if p] + list(spec.python_path) + self.fs_read,
             read_write=[spec.data_dir, scratch, *self.fs_write],
             memory_mb=self.memory_mb,
             cpu_seconds=self.cpu_seconds,

@@ -84,6 +84,7 @@ class Load(_Msg, tag="load", frozen=True):
     root: str | None = None  # the plugin's folder: its modules load from source only
     files: dict[str, str] | None = None  # approved digests of a locked plugin (WF303)
     check: bool = False  # `plugins check`: report interface problems, keep the class
+    python_path: list[str] = []  # the plugin's own environment: first on sys.path (§14)
 
 
 class Loaded(_Msg, tag="loaded", frozen=True):

@@ -171,6 +171,7 @@ class _Worker:
         self.load_msg = msg
         _set_comm(f"wf:{msg.instance}")
         try:
+            _use_environment(msg.python_path)
             inst = PluginInstance.load(
                 msg.entry,
                 name=msg.instance,
@@ -346,6 +347,17 @@ class _Unsendable(Exception):
     def __init__(self, error: BaseException) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def _use_environment(paths: list[str]) -> None:
+    """An installed plugin's own environment first on ``sys.path``, its ``.pth`` read (§14)."""
+    if paths:  # the runtime (wiseflow, msgspec) is imported already: it stays its own
+        import site
+
+        before = list(sys.path)
+        for path in paths:
+            site.addsitedir(path)
+        sys.path[:] = [p for p in sys.path if p not in before] + before
 
 
 def _set_comm(name: str) -> None:

@@ -25,7 +25,16 @@ from typing import Any, Protocol, final
 from ._sampler import MB, ProcessSample, ProcessSampler, proc_peaks
 from ._threads import ThreadLedger
 
-__all__ = ["SOFT_FRACTION", "PluginMeter", "SoftLimits", "quota_figure", "soft_limit_reason"]
+__all__ = [
+    "SHORT_CALL_S",
+    "SOFT_FRACTION",
+    "PluginMeter",
+    "SoftLimits",
+    "active_count",
+    "clock",
+    "quota_figure",
+    "soft_limit_reason",
+]
 
 #: Soft limits default to this fraction of the hard ones.
 SOFT_FRACTION = 0.8
@@ -34,11 +43,11 @@ OnSoft = Callable[[str, float, float, float | None], None]
 #: Calls shorter than this (wall clock) are counted at their wall time (see _account).
 SHORT_CALL_S = 20e-6
 _thread_time = time.thread_time
-_perf_counter = time.perf_counter
-_monotonic = time.monotonic
+# one clock for call times, sample dues and the watch's check_at (the data-dir guard's)
+_clock = clock = time.monotonic
 _threads_alive = getattr(threading, "_active", None)  # CPython's registry of started threads
 # a started thread is in it once start() returns: its size is active_count() for 1/10 the cost
-_active_count = (
+_active_count = active_count = (
     _threads_alive.__len__ if isinstance(_threads_alive, dict) else threading.active_count
 )
 _tracing = tracemalloc.is_tracing
@@ -46,6 +55,16 @@ _tracing = tracemalloc.is_tracing
 
 def _traced() -> int:
     return tracemalloc.get_traced_memory()[0]
+
+
+class Watch(Protocol):
+    """What the meter consults after calls (the data-dir guard, ``_policy._datadir``)."""
+
+    #: ``time.monotonic()`` before which :meth:`maybe_check` has nothing to do.
+    check_at: float
+
+    def maybe_check(self) -> None:
+        """Raise when the plugin crossed a ceiling (WF403)."""
 
 
 class CallRunner(Protocol):
@@ -117,9 +136,16 @@ class PluginMeter:
         pid: returns the worker's current pid (None when not running).
         interval_s: the least time between two OS samples.
         soft: soft limits to watch, and ``on_soft`` to call when one is crossed.
-        watch: called after every call and stream item (after sampling); raises to end
-            the plugin (see ``wiseflow._contract._ceilings.DataDirGuard``).
+        watch: consulted after every call and stream chunk (after sampling), once its
+            ``check_at`` has come; raises to end the plugin (see
+            ``wiseflow._policy._datadir.DataDirGuard``).
     """
+
+    __slots__ = (
+        "_lock", "_pid", "_sampler", "children", "cpu_prior", "due", "elapsed",
+        "in_process", "interval_s", "last", "on_soft", "peak_rss", "samples", "soft",
+        "thread_cpu", "timed", "traced", "uss", "watch",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -129,7 +155,7 @@ class PluginMeter:
         interval_s: float = 0.5,
         soft: SoftLimits | None = None,
         on_soft: OnSoft | None = None,
-        watch: Callable[[], None] | None = None,
+        watch: Watch | None = None,
     ) -> None:
         self.in_process = in_process
         self._pid = pid
@@ -139,12 +165,13 @@ class PluginMeter:
         self.watch = watch
         self._sampler = ProcessSampler()
         self._lock = threading.Lock()
-        self._last_at = 0.0
+        self.due = 0.0  # when the next sample is due (_clock)
+        self.elapsed = 0.0  # wall time of the last call (s)
         self.last: ProcessSample | None = None
         self.samples = 0
         self.cpu_prior = 0.0  # CPU of earlier workers of this instance
         self.thread_cpu = 0.0  # trusted: summed thread CPU of calls
-        self._timed = True  # read the thread CPU clock around the next call (see _account)
+        self.timed = True  # read the thread CPU clock around the next call (see _account)
         self.traced = 0  # trusted, tracemalloc on: net bytes allocated across calls
         self.peak_rss = 0
         self.uss: int | None = None
@@ -160,36 +187,54 @@ class PluginMeter:
         timeout: float | None,
         threads: ThreadLedger,
     ) -> Any:
-        """``runner.call(method, args, timeout)``, metered.
+        """``runner.call(method, args, timeout)``, metered; its wall time is left in
+        :attr:`elapsed` (the handle's latency figure: the clock is read twice per call).
 
         Trusted: the calling thread's CPU clock (and tracemalloc's net allocation when it is
         tracing) across the call, and threads started meanwhile go to ``threads``. Every
         call: a sample when one is due and the ``watch``.
         """
         if not self.in_process:
+            start = _clock()
             try:
                 return runner.call(method, args, timeout)
             finally:
+                self.elapsed = _clock() - start
                 self.maybe_sample()
         traced = _traced() if _tracing() else -1
         mark = _active_count()
-        cpu = _thread_time() if self._timed else -1.0
-        wall = _perf_counter()
+        cpu = _thread_time() if self.timed else -1.0
+        start = _clock()
         try:
             return runner.call(method, args, timeout)
-        finally:  # inlined: this runs after every trusted call
-            elapsed = _perf_counter() - wall
-            if elapsed < SHORT_CALL_S and traced < 0:
-                self.thread_cpu += elapsed
-                self._timed = False
-            else:
-                self._account(cpu, elapsed, traced)
-            if _active_count() > mark:
-                threads.adopt_since(mark)
-            if _monotonic() - self._last_at >= self.interval_s:
-                self.sample()
-            if self.watch is not None:
-                self.watch()
+        finally:
+            self.done(start, _clock(), cpu, traced, mark, threads)
+
+    def done(
+        self, start: float, end: float, cpu: float, traced: int, mark: int, threads: ThreadLedger
+    ) -> None:
+        """After a trusted call from ``start`` to ``end`` (:func:`clock`) that began at thread
+        CPU ``cpu`` (-1: not read, see :attr:`timed`) and traced memory ``traced`` (-1: not
+        tracing), with ``mark`` threads alive: account it, adopt the threads it started,
+        sample when :attr:`due`, consult the watch. Its wall time is kept in :attr:`elapsed`.
+
+        For a short call (see :meth:`_account`) when nothing is due, no thread was started
+        and the watch has nothing to do, all this comes down to adding its wall time to
+        :attr:`thread_cpu` (``PluginHandle.invoke`` does just that, inline).
+        """
+        self.elapsed = elapsed = end - start
+        if elapsed < SHORT_CALL_S and traced < 0:
+            self.thread_cpu += elapsed
+            self.timed = False
+        else:
+            self._account(cpu, elapsed, traced)
+        if _active_count() > mark:
+            threads.adopt_since(mark)
+        if end >= self.due:
+            self.sample()
+        watch = self.watch
+        if watch is not None and end >= watch.check_at:
+            watch.maybe_check()
 
     def next_chunk(self, chunks: Iterator[list[Any]]) -> list[Any] | None:
         """The next chunk of a stream (None at its end), metered like :meth:`call`."""
@@ -199,12 +244,12 @@ class PluginMeter:
             finally:
                 self.maybe_sample()
         traced = _traced() if _tracing() else -1
-        cpu = _thread_time() if self._timed else -1.0
-        wall = _perf_counter()
+        cpu = _thread_time() if self.timed else -1.0
+        wall = _clock()
         try:
             return next(chunks, None)
         finally:
-            self._account(cpu, _perf_counter() - wall, traced)
+            self._account(cpu, _clock() - wall, traced)
             self.maybe_sample()
 
     def _account(self, cpu: float, elapsed: float, traced: int) -> None:
@@ -218,10 +263,10 @@ class PluginMeter:
         """
         if elapsed < SHORT_CALL_S:
             self.thread_cpu += elapsed
-            self._timed = False
+            self.timed = False
         else:
             self.thread_cpu += _thread_time() - cpu if cpu >= 0 else elapsed
-            self._timed = True
+            self.timed = True
         if traced >= 0 and _tracing():
             self.traced += _traced() - traced
 
@@ -233,14 +278,16 @@ class PluginMeter:
         Runs ``watch`` too (the data-dir ceilings; it throttles itself), which raises WF403
         when the plugin crossed one.
         """
-        if _monotonic() - self._last_at >= self.interval_s:
+        now = _clock()
+        if now >= self.due:
             self.sample()
-        if self.watch is not None:
-            self.watch()
+        watch = self.watch
+        if watch is not None and now >= watch.check_at:
+            watch.maybe_check()
 
     def sample(self, *, full: bool = False) -> ProcessSample | None:
         """Read the worker now (sandboxed) and check the soft limits."""
-        self._last_at = time.monotonic()
+        self.due = _clock() + self.interval_s
         if not self.in_process:
             pid = self._pid()
             got = self._sampler.sample(pid, full=full) if pid is not None else None

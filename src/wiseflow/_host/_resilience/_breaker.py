@@ -54,6 +54,7 @@ class CircuitBreaker:
         "_opened_at",
         "_recent",
         "_trial",
+        "clean",
         "consecutive",
         "failures",
         "min_calls",
@@ -92,6 +93,9 @@ class CircuitBreaker:
         self.consecutive = 0
         self.opens = 0
         self.reason = ""
+        # closed, no failure since the last success, no window to feed: a success changes
+        # nothing, so the handle's usual path reads this one flag and skips success()
+        self.clean = not self.window
 
     @classmethod
     def from_config(cls, breaker: Any, on_change: OnChange | None = None) -> CircuitBreaker:
@@ -140,7 +144,7 @@ class CircuitBreaker:
         return allowed
 
     def success(self) -> None:
-        if self.state_ is BreakerState.CLOSED and not self.consecutive and not self.window:
+        if self.clean:
             return  # the common case, without the lock: nothing to change
         change = None
         with self._lock:
@@ -149,12 +153,14 @@ class CircuitBreaker:
             self._trial = False
             if self.state_ is not BreakerState.CLOSED:
                 change = self._move(BreakerState.CLOSED, "trial call succeeded")
+            self._settle()
         self._emit(change)
 
     def failure(self, reason: str = "") -> None:
         change = None
         with self._lock:
             self.consecutive += 1
+            self.clean = False
             self._recent.append(False)
             if self.state_ is BreakerState.HALF_OPEN:
                 self._trial = False
@@ -194,6 +200,7 @@ class CircuitBreaker:
             self._trial = False
             if self.state_ is not BreakerState.CLOSED:
                 change = self._move(BreakerState.CLOSED, "reset by the host")
+            self._settle()
         self._emit(change)
 
     # -- internals -------------------------------------------------------------------------
@@ -212,7 +219,12 @@ class CircuitBreaker:
     def _move(self, new: BreakerState, reason: str) -> tuple[BreakerState, BreakerState, str]:
         old, self.state_ = self.state_, new
         self.reason = reason
+        self._settle()
         return (old, new, reason)
+
+    def _settle(self) -> None:
+        """Recompute :attr:`clean` (under the lock, after any change)."""
+        self.clean = self.state_ is BreakerState.CLOSED and not self.consecutive and not self.window
 
     def _emit(self, change: tuple[BreakerState, BreakerState, str] | None) -> None:
         if change is not None and self.on_change is not None:
