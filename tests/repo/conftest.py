@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from repo_kit import copy_repo, make_wheel, serve, wf  # noqa: E402
+from repo_kit import Project, copy_repo, make_wheel, serve, wf  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -42,44 +40,6 @@ def built(tmp_path_factory: pytest.TempPathFactory, wheels: Path) -> Path:
         done = wf(*args, cwd=base)
         assert done.returncode == 0, done.stderr
     return served
-
-
-class Project:
-    """An operator's folder whose wiseflow.toml points at a served copy of the repository."""
-
-    def __init__(self, folder: Path, served: Path, url: str) -> None:
-        self.folder = folder
-        self.served = served
-        self.url = url
-        self.write_config(url)
-
-    def write_config(self, url: str) -> None:
-        root = self.served / "metadata" / "1.root.json"
-        (self.folder / "wiseflow.toml").write_text(
-            textwrap.dedent(
-                f"""\
-                [wiseflow]
-                data_dir = "state"
-
-                [repository]
-                url = "{url}"
-                root = "{root}"
-                """
-            )
-        )
-
-    def wf(self, *args: str) -> tuple[int, str, str]:
-        done = wf(*args, cwd=self.folder)
-        return done.returncode, done.stdout, done.stderr
-
-    def json(self, *args: str) -> tuple[int, dict[str, object]]:
-        code, out, err = self.wf(*args, "--json")
-        assert out.strip(), err
-        return code, json.loads(out)
-
-    def publisher(self, *args: str) -> None:
-        code, _, err = self.wf("repo", *args)
-        assert code == 0, err
 
 
 @pytest.fixture

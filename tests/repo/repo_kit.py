@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.server
+import json
 import os
 import shutil
 import sys
@@ -20,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from wf_cli import wf  # noqa: E402
 
-__all__ = ["make_wheel", "serve", "snapshot", "wf"]
+__all__ = ["Project", "copy_repo", "make_wheel", "serve", "snapshot", "wf"]
 
 CONNECTOR = """\
 from wiseflow import ConnectorPlugin, Record
@@ -150,3 +151,41 @@ def copy_repo(src: Path, dest: Path) -> Path:
     if keys.exists():
         shutil.copytree(keys, dest.with_name(dest.name + ".keys"))
     return dest
+
+
+class Project:
+    """An operator's folder whose wiseflow.toml points at a served copy of the repository."""
+
+    def __init__(self, folder: Path, served: Path, url: str) -> None:
+        self.folder = folder
+        self.served = served
+        self.url = url
+        self.write_config(url)
+
+    def write_config(self, url: str) -> None:
+        root = self.served / "metadata" / "1.root.json"
+        (self.folder / "wiseflow.toml").write_text(
+            textwrap.dedent(
+                f"""\
+                [wiseflow]
+                data_dir = "state"
+
+                [repository]
+                url = "{url}"
+                root = "{root}"
+                """
+            )
+        )
+
+    def wf(self, *args: str) -> tuple[int, str, str]:
+        done = wf(*args, cwd=self.folder)
+        return done.returncode, done.stdout, done.stderr
+
+    def json(self, *args: str) -> tuple[int, dict[str, object]]:
+        code, out, err = self.wf(*args, "--json")
+        assert out.strip(), err
+        return code, json.loads(out)
+
+    def publisher(self, *args: str) -> None:
+        code, _, err = self.wf("repo", *args)
+        assert code == 0, err

@@ -11,8 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import Project  # noqa: E402
-from repo_kit import serve, snapshot  # noqa: E402
+from repo_kit import Project, serve, snapshot  # noqa: E402
 
 PIPELINE = """\
 [pipeline]
@@ -79,7 +78,7 @@ def test_search_install_run_update_and_remove(project: Project, wheels: Path) ->
         assert code == 0, err
     assert "[plugins." not in (project.folder / "wiseflow.lock").read_text()
     installed = project.folder / "state" / "installed"
-    assert sorted(p.name for p in installed.iterdir()) == [".lock", "installed.json"]
+    assert sorted(p.name for p in installed.iterdir()) == ["installed.json"]
 
 
 def _resign_timestamp(served: Path, key: Path | None, *, expired: bool = False) -> None:

@@ -123,7 +123,7 @@ def test_a_failed_commit_restores_plugins_and_lock(
             level_for=lambda n: "sandboxed", origins={}, decide=lambda s: {},
         )  # fmt: skip
     assert (tmp_path / "wiseflow.lock").read_bytes() == before
-    assert sorted(p.name for p in (data / "installed").iterdir()) == [".lock", "installed.json"]
+    assert sorted(p.name for p in (data / "installed").iterdir()) == ["installed.json"]
     assert load_installed(data / "installed").plugins == {}  # type: ignore[union-attr]
     assert list(lock.plugins) == ["kept"]
 
@@ -138,7 +138,7 @@ def test_a_failed_commit_restores_plugins_and_lock(
     import fcntl
     import os
 
-    fd = os.open(data / "installed" / ".lock", os.O_RDWR)
+    fd = os.open(data / "repository" / "install.lock", os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX)  # another install is under way
     try:
         with pytest.raises(RepositoryError) as err:

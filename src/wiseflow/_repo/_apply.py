@@ -159,21 +159,22 @@ def apply_plan(
     """
     root = data_dir / "installed"
     root.mkdir(parents=True, exist_ok=True)
-    with _exclusive(root):
+    with _exclusive(data_dir / "repository"):
         return _apply(plan, root, client, data_dir, lock, level_for, origins, decide, sources, said)
 
 
 @contextmanager
-def _exclusive(root: Path) -> Iterator[None]:
+def _exclusive(folder: Path) -> Iterator[None]:
     """One install, update or remove at a time per data dir (never waits: says so)."""
-    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / "install.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise RepositoryError(
-                f"another install, update or remove is changing {root}",
-                plugin=str(root),
+                f"another install, update or remove is changing {folder.parent}",
+                plugin=str(folder.parent),
                 hint="wait for it to finish, then try again",
             ) from None
         yield
