@@ -60,6 +60,7 @@ ABOVE = (
 )
 HOST_ONLY = (
     "_host._manager",
+    "_repo",
     "_host._handle",
     "_discovery",
     "_resolve",

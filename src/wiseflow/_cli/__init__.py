@@ -34,13 +34,27 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import _approve, _doctor, _migrate, _plugins, _run, _runs, _test, _top
+    from . import (
+        _approve,
+        _doctor,
+        _install,
+        _migrate,
+        _plugins,
+        _repo,
+        _run,
+        _runs,
+        _test,
+        _top,
+    )
 
     cli.add_command(_plugins.plugins)
     _plugins.plugins.add_command(_approve.grant)
     _plugins.plugins.add_command(_approve.revoke)
     _plugins.plugins.add_command(_test.test)
     _plugins.plugins.add_command(_migrate.migrate)
+    for command in (_install.search, _install.install, _install.update, _install.remove):
+        _plugins.plugins.add_command(command)
+    cli.add_command(_repo.repo)
     _run.register(cli)
     _runs.register(cli)
     _doctor.register(cli)

@@ -12,10 +12,10 @@ from .._contract._manifest import Manifest
 
 __all__ = ["ORIGINS", "Candidate", "Discovery", "ScanStats"]
 
-Origin = Literal["entry-point", "dir", "direct"]
+Origin = Literal["entry-point", "dir", "direct", "repo"]
 
 #: Origins in order of precedence when two offer the same name at the same version.
-ORIGINS: tuple[str, ...] = ("direct", "dir", "entry-point")
+ORIGINS: tuple[str, ...] = ("direct", "dir", "entry-point", "repo")
 
 
 @final
@@ -24,11 +24,12 @@ class Candidate(msgspec.Struct, frozen=True, kw_only=True):
 
     Attributes:
         manifest: the validated ``plugin.toml``.
-        origin: ``"entry-point"``, ``"dir"`` or ``"direct"``.
-        location: ``"dist-name==1.2.0"`` (entry points), the plugin folder (dirs) or
-            ``"<direct>"``.
-        code_root: the folder holding ``plugin.toml`` for folder plugins (the import root),
-            else None.
+        origin: ``"entry-point"``, ``"dir"``, ``"direct"`` or ``"repo"`` (installed from a
+            repository, SPEC §14).
+        location: ``"dist-name==1.2.0"`` (entry points), the plugin folder (dirs), the
+            repository's normalised URL (repo) or ``"<direct>"``.
+        code_root: the folder holding ``plugin.toml`` for folder and installed plugins (the
+            import root), else None.
         entry_point: the entry point's value ``"module:Class"`` (entry points only).
     """
 

@@ -11,10 +11,11 @@ import msgspec
 from packaging.version import InvalidVersion, Version
 
 from .._contract._errors import DuplicatePlugin, ManifestError, Problem
-from .._contract._manifest import parse_manifest
+from .._contract._manifest import MANIFEST_NAME, parse_manifest
 from ._cache import EntryPoints, ManifestResult, Memo
 from ._candidate import Candidate, Discovery, ScanStats
 from ._folders import iter_plugin_folders
+from ._installed import installed_folders
 from ._sites import (
     GROUP,
     Dist,
@@ -35,6 +36,7 @@ def discover(
     entry_points: bool = True,
     direct: Sequence[Candidate] = (),
     cache_dir: str | Path | None = None,
+    installed: str | Path | None = None,
 ) -> Discovery:
     """Find plugins in installed distributions, plugin folders and ``direct``.
 
@@ -46,6 +48,7 @@ def discover(
         entry_points: scan the ``wiseflow.plugins`` entry points of ``sys.path``.
         direct: candidates handed in as they are (tests, embedding).
         cache_dir: keep parsed files here between runs (see ``_cache``); None: no cache.
+        installed: ``<data_dir>/installed``, the plugins installed from a repository.
 
     Example:
         >>> found = discover(plugin_dirs=["plugins"], cache_dir=".wiseflow/cache")
@@ -68,6 +71,8 @@ def discover(
         candidates.append(
             Candidate(manifest=manifest, origin="dir", location=folder, code_root=folder)
         )
+    if installed is not None:
+        _scan_installed(memo, installed, candidates, problems)
     if entry_points:
         _scan_entry_points(memo, list(sys.path), candidates, problems)
     problems.extend(_duplicates(candidates))
@@ -115,6 +120,45 @@ def _parse(data: bytes, path: str) -> ManifestResult:
             for p in err.as_problems()
         )
         return ManifestResult(problems=problems, name=name)
+
+
+def _scan_installed(
+    memo: Memo, root: str | Path, candidates: list[Candidate], problems: list[Problem]
+) -> None:
+    found = installed_folders(root)
+    if isinstance(found, Problem):
+        problems.append(found)
+        return
+    for folder, entry in found:
+        path = os.path.join(folder, MANIFEST_NAME)
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            problems.append(
+                Problem(
+                    code="WF101",
+                    message=f"installed plugin {folder} has no readable plugin.toml: "
+                    f"{exc.strerror or exc}",
+                    hint="reinstall it with `wiseflow plugins install`",
+                    file=path,
+                )
+            )
+            continue
+        manifest = _manifest(memo, path, st).manifest
+        if manifest is None or manifest.version != entry.version:
+            problems.append(
+                Problem(
+                    code="WF101",
+                    message=f"installed plugin {folder} is not the version recorded "
+                    f"({entry.version}) or its plugin.toml is invalid",
+                    hint="reinstall it with `wiseflow plugins install`",
+                    file=path,
+                )
+            )
+            continue
+        candidates.append(
+            Candidate(manifest=manifest, origin="repo", location=entry.url, code_root=folder)
+        )
 
 
 class _Roots:

@@ -34,6 +34,7 @@ class Catalog:
         direct: candidates for plugins handed in directly.
         cache_dir: where the discovery cache lives; None: no cache.
         lock: the approvals' lock (which identity owns a locked name).
+        installed: ``<data_dir>/installed``: plugins installed from a repository.
     """
 
     def __init__(
@@ -45,6 +46,7 @@ class Catalog:
         direct: Sequence[Candidate],
         cache_dir: Path | None,
         lock: Callable[[], Lock],
+        installed: Path | None = None,
     ) -> None:
         self.config = config
         self.plugin_dirs = plugin_dirs
@@ -52,6 +54,7 @@ class Catalog:
         self.direct = direct
         self.cache_dir = cache_dir
         self._lock = lock
+        self.installed = installed
         self._discovery: Discovery | None = None
         self._admission: Admission | None = None
 
@@ -63,6 +66,7 @@ class Catalog:
                 entry_points=self.entry_points,
                 direct=self.direct,
                 cache_dir=self.cache_dir,
+                installed=self.installed,
             )
             self._admission = None
         return self._discovery

@@ -20,6 +20,7 @@ from .._policy._identity import Admission
 from .._policy._lock import LOCK_NAME, Lock
 from .._policy._operator import OperatorConfig
 from .._policy._redact import Redactor
+from .._repo._index import refuse_blocked
 from ._assembly import (
     HostParts,
     PluginSpec,
@@ -120,6 +121,8 @@ class PluginManager:
             direct=self._direct_candidates,
             cache_dir=(self.data_dir / "cache") if cache else None,
             lock=lambda: self.approvals.lock,
+            # installed from a repository (SPEC §14): with the other installed plugins
+            installed=self.data_dir / "installed" if entry_points else None,
         )
 
     # -- finding (the catalog's) -----------------------------------------------------------
@@ -192,6 +195,8 @@ class PluginManager:
             return known
         resolution = self.catalog.select(name)  # WF1xx/WF2xx before anything starts
         cand = resolution.selected[name]
+        if cand.origin == "repo":  # the kill switch: blocklisted by its repository (SPEC §14)
+            refuse_blocked(self.data_dir, cand)
         files = self.verify(cand)  # WF303 before anything of it (or its deps) starts
         fallback = cand.manifest.fallback
         if fallback and fallback in resolution.selected and fallback not in self._registry:

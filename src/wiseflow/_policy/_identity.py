@@ -30,7 +30,7 @@ from ._lock import Lock
 
 __all__ = ["Admission", "admit", "content_digest", "origin_of", "plugin_root", "refusal"]
 
-_DELIBERATE = {"direct": 0, "entry-point": 1, "dir": 2}
+_DELIBERATE = {"direct": 0, "entry-point": 1, "repo": 1, "dir": 2}
 
 
 def origin_of(cand: Candidate) -> str:

@@ -19,6 +19,7 @@ __all__ = [
     "OperatorConfig",
     "PluginPolicy",
     "Policy",
+    "Repository",
     "Retry",
     "load_operator_config",
 ]
@@ -85,12 +86,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
 
 @final
+class Repository(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[repository]`` (SPEC §14): where ``plugins install`` finds plugins, and the root of
+    trust pinned for it. ``[wiseflow] index`` is the old spelling of ``url``."""
+
+    url: str | None = None  # an http(s) URL, a file:// URL or a local folder
+    root: str | None = None  # the trusted root metadata (TUF root.json) the operator pinned
+    find_links: tuple[str, ...] = ()  # extra sources for plugins' Python requirements
+    index_url: str | None = None
+
+
+@final
 class OperatorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The whole of ``wiseflow.toml``; every section optional."""
 
     wiseflow: Settings = Settings()
     policy: Policy = Policy()
     plugins: dict[str, PluginPolicy] = msgspec.field(default_factory=dict)
+    repository: Repository = Repository()
     path: str | None = None  # the file it was read from; relative paths resolve against it
 
     def plugin(self, name: str) -> PluginPolicy:
@@ -102,6 +115,11 @@ class OperatorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     @property
     def base_dir(self) -> Path:
         return Path(self.path).parent if self.path else Path.cwd()
+
+    @property
+    def repository_url(self) -> str | None:
+        """``[repository] url``, else the old ``[wiseflow] index``."""
+        return self.repository.url or self.wiseflow.index
 
     def resolve_path(self, value: str) -> Path:
         p = Path(value).expanduser()
@@ -142,7 +160,7 @@ def load_operator_config(path: str | Path | None) -> OperatorConfig:
         raise ConfigError(
             f"{where}: {msg}",
             plugin=where,
-            hint="sections of wiseflow.toml: [wiseflow], [policy], [plugins.NAME]",
+            hint="sections of wiseflow.toml: [wiseflow], [policy], [plugins.NAME], [repository]",
             problems=[Problem(code="WF105", message=msg, file=where)],
         ) from None
     problems = [

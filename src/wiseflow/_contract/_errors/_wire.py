@@ -66,15 +66,16 @@ def _float_or_none(value: Any) -> float | None:
 def exit_code_for(code: str) -> int:
     """The process exit code of SPEC §6 for an error code.
 
-    2 bad input (WF1xx, WF2xx, WF501, WF602), 3 refused for security (WF3xx, WF603),
-    1 a run completed with failures (WF4xx, WF601), 4 internal (WF502 store, other).
+    2 bad input (WF1xx, WF2xx, WF501, WF601 unreachable repository, WF602), 3 refused for
+    security (WF3xx, WF603), 1 a run completed with failures (WF4xx), 4 internal (WF502
+    store, other).
     """
     if code == "WF502":
         return 4
-    if code.startswith(("WF1", "WF2", "WF5")) or code == "WF602":
+    if code.startswith(("WF1", "WF2", "WF5")) or code in ("WF601", "WF602"):  # SPEC §14
         return 2
     if code.startswith("WF3") or code == "WF603":
         return 3
-    if code.startswith("WF4") or code == "WF601":
+    if code.startswith("WF4"):
         return 1
     return 4

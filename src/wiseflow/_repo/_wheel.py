@@ -1,0 +1,166 @@
+"""Plugin wheels: what one holds, read without unpacking, and unpacked safely.
+
+A plugin wheel is a wheel (a zip with ``*.dist-info/METADATA``, ``WHEEL``, ``RECORD``)
+holding one plugin folder: a top-level folder with ``plugin.toml`` and the plugin's
+modules (``entry = "module:Class"`` relative to that folder, as for a folder plugin).
+Its Python requirements are the ``Requires-Dist`` lines of ``METADATA``.
+
+Unpacking refuses absolute paths, ``..``, backslashes, symlinks and special files, and
+bounds the number of files and their sizes (declared and actual).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+from email.parser import BytesParser
+from pathlib import Path, PurePosixPath
+from typing import final
+
+import msgspec
+
+from .._contract._errors import ManifestError, RepositoryError
+from .._contract._manifest import MANIFEST_NAME, Manifest, parse_manifest
+
+__all__ = ["MAX_FILES", "MAX_TOTAL", "WheelInfo", "read_wheel", "unpack_wheel"]
+
+MAX_FILES = 5_000
+MAX_FILE = 64 << 20
+MAX_TOTAL = 256 << 20
+MAX_MANIFEST = 64 << 10
+
+
+@final
+class WheelInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """What a plugin wheel holds.
+
+    Attributes:
+        manifest: its validated ``plugin.toml``.
+        manifest_text: that file's text, as published.
+        folder: the top-level folder holding ``plugin.toml``.
+        requires_dist: its ``Requires-Dist`` lines (Python requirements).
+    """
+
+    manifest: Manifest
+    manifest_text: str
+    folder: str
+    requires_dist: tuple[str, ...] = ()
+
+
+def _bad(wheel: str, what: str, code: str = "WF603") -> RepositoryError:
+    return RepositoryError(
+        f"wheel {wheel} {what}",
+        plugin=wheel,
+        code=code,
+        hint="the wheel is not a valid plugin wheel; ask its publisher for a fixed one",
+    )
+
+
+def _check_members(zf: zipfile.ZipFile, wheel: str) -> list[zipfile.ZipInfo]:
+    members = zf.infolist()
+    if len(members) > MAX_FILES:
+        raise _bad(wheel, f"holds more than {MAX_FILES} files")
+    total = 0
+    for info in members:
+        name = info.filename
+        parts = PurePosixPath(name).parts
+        if (
+            not name
+            or name.startswith("/")
+            or "\\" in name
+            or "\0" in name
+            or ".." in parts
+            or (parts and ":" in parts[0])
+        ):
+            raise _bad(wheel, f"holds a file outside the plugin: {name[:200]!r}")
+        kind = stat.S_IFMT(info.external_attr >> 16)  # 0: no type recorded (a plain file)
+        if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
+            raise _bad(wheel, f"holds a link or special file: {name[:200]!r}")
+        if info.file_size > MAX_FILE:
+            raise _bad(wheel, f"holds a file larger than {MAX_FILE} bytes: {name[:200]!r}")
+        total += info.file_size
+        if total > MAX_TOTAL:
+            raise _bad(wheel, f"unpacks to more than {MAX_TOTAL} bytes")
+    return members
+
+
+def read_wheel(path: Path, label: str | None = None) -> WheelInfo:
+    """Read the plugin wheel ``path`` without unpacking it.
+
+    Raises:
+        RepositoryError: WF603 when it is not a zip, holds unsafe members, or no
+            (or more than one) plugin folder; ManifestError (WF101) for a bad manifest.
+    """
+    wheel = label or path.name
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _bad(wheel, f"is not a zip file: {exc}") from None
+    with zf:
+        members = _check_members(zf, wheel)
+        manifests = [
+            m.filename
+            for m in members
+            if len(PurePosixPath(m.filename).parts) == 2
+            and PurePosixPath(m.filename).name == MANIFEST_NAME
+        ]
+        if len(manifests) != 1:
+            raise _bad(wheel, f"holds {len(manifests)} plugin folders (one top-level folder "
+                       "with plugin.toml is expected)", code="WF101")  # fmt: skip
+        folder = PurePosixPath(manifests[0]).parts[0]
+        if folder.endswith((".dist-info", ".data")):
+            raise _bad(wheel, "keeps plugin.toml in its metadata folder", code="WF101")
+        info = zf.getinfo(manifests[0])
+        if info.file_size > MAX_MANIFEST:
+            raise _bad(wheel, "has a plugin.toml too large to be a manifest", code="WF101")
+        raw = zf.read(info)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _bad(wheel, "has a plugin.toml that is not UTF-8", code="WF101") from None
+        try:
+            manifest = parse_manifest(text, path=f"{wheel}:{manifests[0]}")
+        except ManifestError:
+            raise
+        requires: tuple[str, ...] = ()
+        metas = [
+            m.filename
+            for m in members
+            if len(PurePosixPath(m.filename).parts) == 2
+            and PurePosixPath(m.filename).parts[0].endswith(".dist-info")
+            and PurePosixPath(m.filename).name == "METADATA"
+        ]
+        if metas and zf.getinfo(metas[0]).file_size <= MAX_MANIFEST * 16:
+            msg = BytesParser().parsebytes(zf.read(metas[0]))
+            requires = tuple(str(r)[:500] for r in (msg.get_all("Requires-Dist") or ()))
+    return WheelInfo(manifest=manifest, manifest_text=text, folder=folder, requires_dist=requires)
+
+
+def unpack_wheel(path: Path, dest: Path, label: str | None = None) -> None:
+    """Unpack ``path`` into the new folder ``dest`` (which must not exist).
+
+    Files are written with ``O_EXCL`` and no link is ever followed or created; the bytes
+    written are counted against the limits whatever the zip's header said.
+    """
+    wheel = label or path.name
+    dest.mkdir(parents=True)
+    with zipfile.ZipFile(path) as zf:
+        members = _check_members(zf, wheel)
+        total = 0
+        for info in members:
+            target = dest.joinpath(*PurePosixPath(info.filename).parts)
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(target, flags, 0o644)
+            written = 0
+            with os.fdopen(fd, "wb") as out, zf.open(info) as src:
+                while chunk := src.read(1 << 20):
+                    written += len(chunk)
+                    total += len(chunk)
+                    if written > MAX_FILE or total > MAX_TOTAL or written > info.file_size:
+                        raise _bad(wheel, f"unpacks to more than it declares: {info.filename!r}")
+                    out.write(chunk)
