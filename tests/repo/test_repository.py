@@ -233,3 +233,23 @@ def test_an_installed_plugin_blocklisted_later_is_disabled_at_start(project: Pro
     assert code == 3, doc
     error = doc.get("error") or doc["errors"][0]  # type: ignore[index]
     assert error["code"] == "WF300" and "CVE-0000-1" in error["message"], doc  # type: ignore[index]
+
+
+def test_require_signature_admits_plugins_installed_from_the_signed_repository(
+    project: Project,
+) -> None:
+    """`[policy] require_signature = true`: plugins installed from the TUF repository (and
+    verified against their lock entry) run; a plugin from anywhere else is still WF304."""
+    code, doc = project.json("plugins", "install", "news", "--yes")
+    assert code == 0, doc
+    config = project.folder / "wiseflow.toml"
+    config.write_text(config.read_text() + "\n[policy]\nrequire_signature = true\n")
+    (project.folder / "p.toml").write_text(PIPELINE)
+    code, out, err = project.wf("run", "p.toml")
+    assert code == 0, err
+    assert len(_titles(project)) == 3
+    (project.folder / "q.toml").write_text(PIPELINE.replace('plugin = "news"', 'plugin = "hello"'))
+    code, doc = project.json("run", "q.toml")  # control: a bundled plugin is not signed
+    assert code == 3, doc
+    error = doc.get("error") or doc["errors"][0]  # type: ignore[index]
+    assert error["code"] == "WF304" and "hello" in error["message"], doc  # type: ignore[index]

@@ -151,20 +151,24 @@ def audit_threshold(audit_block: str, level: str) -> str:
     return audit_block
 
 
-def audit_gate(cand: Candidate, threshold: str, *, require_signature: bool = False) -> None:
-    """Refuse a plugin whose source has findings at or above ``threshold`` (WF302), or
-    any plugin not handed in directly when signatures are required (WF304)."""
+def audit_gate(
+    cand: Candidate, threshold: str, *, require_signature: bool = False, signed: bool = False
+) -> None:
+    """Refuse a plugin whose source has findings at or above ``threshold`` (WF302), or,
+    when signatures are required, any plugin neither handed in directly nor ``signed``
+    (installed from a signed repository and verified against its lock entry) (WF304)."""
     from .._policy._audit import audit_plugin, blocking  # the rules compile on first use only
 
     if cand.origin == "direct":
         return
-    if require_signature:
-        # No signature scheme exists yet: fail closed rather than run unsigned code.
+    if require_signature and not signed:
+        # Only a repository install is signed (TUF verified its wheel, the lock pins the
+        # files it unpacked): anything else fails closed rather than run unsigned code.
         raise SignatureInvalid(
             f"plugin '{cand.manifest.name}' has no verifiable signature, and "
             "[policy] require_signature = true",
             plugin=cand.manifest.name,
-            hint="this wiseflow version cannot verify plugin signatures; set "
+            hint="install it from a signed repository (`wiseflow plugins install`), or set "
             "require_signature = false to run unsigned plugins you trust",
         )
     m = cand.manifest

@@ -214,6 +214,7 @@ class PluginManager:
             cand,
             self.audit_threshold(cand.manifest.name),
             require_signature=self.config.policy.require_signature,
+            signed=cand.origin == "repo" and files is not None,  # TUF-verified, lock-pinned
         )
         if config is None:
             config, base_dir = self.config.plugin(name).config, self.config.base_dir
