@@ -34,7 +34,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import _approve, _doctor, _plugins, _run, _runs, _test, _top
+    from . import _approve, _dashboard, _doctor, _plugins, _run, _runs, _test, _top
 
     cli.add_command(_plugins.plugins)
     _plugins.plugins.add_command(_approve.grant)
@@ -44,6 +44,7 @@ def _register() -> None:
     _runs.register(cli)
     _doctor.register(cli)
     _top.register(cli)
+    _dashboard.register(cli)
 
 
 def split_global(args: Sequence[str]) -> tuple[GlobalOptions, list[str]]:

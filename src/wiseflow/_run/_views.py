@@ -53,6 +53,7 @@ def run_collector(manager: PluginManager, pipeline: Pipeline) -> Collector:
         describe,
         subscribe=manager.events.subscribe,
         control=control,
+        redact=manager.redactor.text,
         label=f"run {pipeline.name}",
     )
     collector.begin(pipeline.name, pipeline.path)

@@ -117,6 +117,7 @@ class Collector:
         describe: every instance's figures now (``[h.describe(sample=True) ...]``).
         subscribe: subscribes a function to the manager's events; returns unsubscribe.
         control: applies an operator's request ``(action, instance)``; returns what it did.
+        redact: masks granted secrets in event reasons and stage errors.
         label: names the host in ``top`` ("run demo").
     """
 
@@ -126,9 +127,11 @@ class Collector:
         *,
         subscribe: Subscribe | None = None,
         control: Control | None = None,
+        redact: Callable[[str], str] | None = None,
         label: str = "",
     ) -> None:
         self.describe = describe
+        self.redact = redact or (lambda text: text)
         self.control = control
         self.label = label
         self.run: dict[str, Any] = {}
@@ -139,6 +142,7 @@ class Collector:
         self._t0 = time.time()
         self._unsubscribe = subscribe(self._event) if subscribe is not None else None
         self.requests_dropped = 0
+        self.last: dict[str, Any] | None = None
 
     # -- what the run hands over ------------------------------------------------------------
 
@@ -170,7 +174,7 @@ class Collector:
                     "plugin": bounded(plugin, NAME_CHARS),
                     "old": old,
                     "new": new,
-                    "reason": bounded(reason),
+                    "reason": bounded(self.redact(reason)),
                 }
             )
 
@@ -240,8 +244,14 @@ class Collector:
         summary = self._summary
         if summary is None:
             return []
-        got = list(summary.errors[-MAX_ERRORS:])
-        return [_bound_error(e) for e in got[-MAX_ERRORS:]]
+        out = []
+        for e in list(summary.errors[-MAX_ERRORS:]):
+            row = _bound_error(e)
+            for key in ("message", "hint", "traceback"):
+                if row[key] is not None:
+                    row[key] = self.redact(row[key])
+            out.append(row)
+        return out
 
     def snapshot(self) -> dict[str, Any]:
         """The document every view reads (``version`` 2; ``plugins`` as in version 1)."""
@@ -269,7 +279,7 @@ class Collector:
             p["last_error"] = last.get(str(p.get("name"))) or p.get("last_error")
         with self._lock:
             events = list(self._events)
-        return {
+        self.last = doc = {
             "version": 2,
             "host_pid": os.getpid(),
             "label": bounded(self.label, NAME_CHARS),
@@ -282,6 +292,12 @@ class Collector:
             "errors": errors,
             "events": events,
         }
+        return doc
+
+    def documents(self) -> list[dict[str, Any]]:
+        """The latest snapshot (taken now if none was yet), for scrapes: a scrape does not
+        sample the workers again."""
+        return [self.last if self.last is not None else self.snapshot()]
 
     # -- operators' requests ------------------------------------------------------------------
 
