@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # wf_cli, as for tests/*.py
+
 #: What a failing plugin says: the page must show it as text, never run or render it.
 HOSTILE = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">\x1b[31m'
 

@@ -128,7 +128,7 @@ function renderStages(stages) {
 function renderEvents(events) {
   const items = events.slice().reverse().map((e) => {
     const when = new Date(Number(e.time) * 1000).toLocaleTimeString("en-GB");
-    const change = e.old || e.new ? ` ${e.old || "-"} → ${e.new || "-"}` : "";
+    const change = (e.old || e.new) && e.old !== e.new ? ` ${e.old || "-"} → ${e.new || "-"}` : "";
     return el("li", { "data-event": e.event }, `${when} ${e.plugin || ""} ${e.event}${change}`,
       e.reason ? el("span", { class: "muted" }, ": " + e.reason) : null);
   });
