@@ -43,7 +43,10 @@ def finish(s: Any, doc: dict[str, Any], failed: bool, pipeline_file: Path) -> No
 @click.option("--report", type=click.Path(path_type=Path), help="write the report here")
 @click.option("--full-refresh", is_flag=True, help="ignore stored checkpoints")
 @click.option("--dashboard", "with_dashboard", is_flag=True, help="serve the dashboard meanwhile")
-@click.option("--port", type=click.IntRange(0, 65535), default=8750, help="the dashboard's port")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8750, show_default=True,
+    help="the dashboard's port",
+)  # fmt: skip
 @click.option("--metrics-port", type=click.IntRange(0, 65535), help="serve Prometheus /metrics")
 @click.pass_context
 def run(
