@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import HOSTILE, LiveRun, release, wait_for
+from dashboard_kit import HOSTILE, LiveRun, release, wait_for
 
 pytest.importorskip("starlette")
 from wiseflow._dashboard import DashboardServer, Sources

@@ -1,15 +1,18 @@
 """`wiseflow run --metrics-port`: Prometheus text scraped from a real run while it runs,
-from the same collector the dashboard reads."""
+from the same collector the dashboard and `wiseflow top` read."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import release, wait_for
+from dashboard_kit import release, wait_for
+
+from wf_cli import wf
 
 pytest.importorskip("prometheus_client")
 
@@ -55,6 +58,14 @@ def test_a_run_serves_prometheus_metrics_while_it_runs(project: Path, live_run: 
     release(project, 12)  # 9, 10, 11 fail in a row: the breaker opens
     wait_for(lambda: _value(scrape(), "wiseflow_plugin_breaker_state", instance="flaky") == 2,
              "breaker open in the metrics")  # fmt: skip
+    top = json.loads(wf("top", "--json", cwd=project).stdout)  # the same collector, via files
+    (flaky,) = [p for p in top["plugins"] if p["name"] == "flaky"]
+    text = scrape()
+    assert flaky["breaker"] == "open"
+    assert _value(text, "wiseflow_plugin_calls_total", instance="flaky") == flaky["calls"]
+    (host,) = top["runs"]
+    assert host["run"]["records"]["fetched"] == 12
+    assert [st["name"] for st in host["stages"]] == ["gated", "flaky", "upper"]
     sample = re.compile(r'^[a-z_]+\{([a-z_]+="[^"]*",?)+\} -?[0-9.e+-]+$')
     for line in scrape().splitlines():
         assert line.startswith("# ") or sample.match(line), line

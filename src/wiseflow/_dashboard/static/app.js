@@ -50,7 +50,11 @@ function spark(points, index, rate) {
       `${(i * step).toFixed(1)},${(17 - (v / max) * 16).toFixed(1)}`).join(" "));
     svg.append(line);
   }
-  return { svg, last: values.length ? values[values.length - 1] : null };
+  // the figure beside it: the latest value, or for rates the mean of the last five
+  const recent = values.slice(-5);
+  const last = !values.length ? null
+    : rate ? recent.reduce((a, b) => a + b, 0) / recent.length : values[values.length - 1];
+  return { svg, last };
 }
 
 function details(key, summary, ...body) {
@@ -148,9 +152,10 @@ function renderDead(letters, replayable, runs) {
   }));
 }
 
-function renderRuns(runs) {
+function renderRuns(runs, hosts) {
+  const live = new Map(hosts.map((h) => [(h.run || {}).run_id, (h.run || {}).records || {}]));
   document.querySelector("#runs tbody").replaceChildren(...runs.map((r) => {
-    const rec = r.records || {};
+    const rec = r.status === "running" && live.has(r.run_id) ? live.get(r.run_id) : r.records || {};
     return el("tr", { "data-run": r.run_id },
       td(r.run_id), td(r.pipeline + (r.replay ? " (replay)" : "")),
       td(r.status, "status-" + r.status), td(r.started), td(r.finished || "-"),
@@ -181,7 +186,7 @@ function render(state) {
   renderStages(state.stages || []);
   renderEvents(state.events || []);
   renderDead(state.dead_letters || [], state.replayable || [], state.runs || []);
-  renderRuns(state.runs || []);
+  renderRuns(state.runs || [], state.hosts || []);
   document.body.setAttribute("data-updated", String(Date.now()));
 }
 
