@@ -91,7 +91,7 @@ def _plugin(client: httpx.Client, name: str) -> dict[str, Any]:
 @pytest.fixture
 def running(project: Path, live_run: Any) -> Iterator[LiveRun]:
     """A finished run 1 (with dead letters), then run 2 live with 4 records through."""
-    first = live_run()
+    first = live_run("--report", "report.html")
     release(project, 4)
     first.wait_fetched(4)
     code, out = first.finish()
@@ -129,7 +129,11 @@ def test_every_get_answers_and_changes_nothing(project: Path, running: LiveRun) 
     before = _fingerprint(project / ".wiseflow")
     assert {client.get(path).status_code for path in API_GETS if "flaky" not in path} == {200}
     assert _fingerprint(project / ".wiseflow") == before
-    for path in ("/api/runs/99", "/api/plugins/nosuch", "/api/runs/1/report"):
+    report = client.get("/api/runs/1/report")
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
+    assert report.headers["content-security-policy"].startswith("sandbox;")  # no script runs
+    assert "live" in report.text
+    for path in ("/api/runs/99", "/api/plugins/nosuch", "/api/runs/2/report"):
         assert client.get(path).status_code == 404, path
     assert client.get("/api/dead-letters?run=x").status_code == 400
 

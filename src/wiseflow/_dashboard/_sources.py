@@ -180,9 +180,12 @@ class Sources:
             raise Unknown(f"run {run_id} wrote no report")
         path = Path(where)
         kind = REPORT_TYPES.get(path.suffix.lower())
-        if kind is None or not path.is_file():
+        # a relative path is as the operator typed it, in the folder the run ran from: most
+        # often the one holding the data dir (`.wiseflow` beside wiseflow.toml)
+        found = [p for p in (path, self.data_dir.parent / path) if p.is_file()]
+        if kind is None or not found:
             raise Unknown(f"the report of run {run_id} is not there any more")
-        return path, kind
+        return found[0], kind
 
     # -- actions -----------------------------------------------------------------------------------
 
