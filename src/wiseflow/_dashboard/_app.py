@@ -252,7 +252,6 @@ class Api:
             return _error(503, "busy", "too many open event streams", "close other tabs")
         raw = request.query_params.get("limit", "0")
         limit = int(raw) if raw.isdigit() else 0
-        self.streams += 1
         return StreamingResponse(
             self._events(limit),
             media_type="text/event-stream",
@@ -260,8 +259,13 @@ class Api:
         )
 
     async def _events(self, limit: int) -> AsyncIterator[str]:
+        # counted once it runs: a stream never started (client gone) never counts
+        self.streams += 1
         try:
             yield "retry: 2000\n\n"
+            if self.streams > MAX_STREAMS:
+                yield ": too many open event streams\n\n"
+                return
             sent, last = 0, ""
             while True:
                 doc = await run_in_threadpool(self.state_doc)

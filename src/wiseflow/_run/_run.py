@@ -291,6 +291,8 @@ class Stages:
                 handles["analyzer"], full_refresh=full_refresh, report=self._report(),
                 progress=_view(progress, self.collector),
             )  # fmt: skip
+            if self.collector.keep(summary):  # resource history, kept with the run
+                store.finish_run(summary.run_id, summary.status, summary.to_dict())
         return self._result(summary)
 
     def replay(
@@ -321,6 +323,7 @@ class Stages:
         """Shut down every instance this run started (stages, their dependencies and
         fallbacks), dependents first; instances that were there before stay."""
         self.manager.close([h.name for h in self.manager.handles() if h.name not in self._before])
+        self.collector.close()
 
     @contextmanager
     def _store(self) -> Iterator[Store]:

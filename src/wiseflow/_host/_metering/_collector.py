@@ -178,6 +178,23 @@ class Collector:
                 }
             )
 
+    def keep(self, summary: Any, points: int = 60) -> bool:
+        """Put each stage's resource history into ``summary`` (the run's document), cut to
+        ``points`` evenly spread points ``[t, cpu_s, memory_mb, records_out]``, so the store
+        keeps it with the run. False when there was nothing to keep."""
+        self.plugins()  # the figures at the end, as the last point
+        kept = False
+        with self._lock:
+            for name, st in summary.stages.items():
+                hist = self._history.get(name)
+                if hist is None or not hist.points:
+                    continue
+                step = max(1, -(-len(hist.points) // points))
+                series = [[p[0], p[1], p[2], p[4]] for p in hist.points[::step]]
+                st.health.setdefault("resources", {})["history"] = series
+                kept = True
+        return kept
+
     def close(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()

@@ -118,6 +118,8 @@ def test_every_get_answers_and_changes_nothing(project: Path, running: LiveRun) 
     assert [s["name"] for s in got["/api/stages"].json()["stages"]] == ["gated", "flaky", "upper"]
     assert [r["run_id"] for r in got["/api/runs"].json()["runs"]] == [2, 1]
     assert got["/api/runs/1"].json()["summary"]["records"]["dead_letters"] == 1
+    kept = got["/api/runs/1"].json()["summary"]["plugins"]["upper"]["resources"]["history"]
+    assert 1 <= len(kept) <= 60 and kept[-1][3] == 3  # [t, cpu_s, memory_mb, records_out]
     # fetched again by run 2 and refused again: the dead letter is run 2's now
     assert got["/api/dead-letters?run=1"].json()["dead_letters"] == []
     (letter,) = got["/api/dead-letters"].json()["dead_letters"]
