@@ -6,7 +6,11 @@ Screenshots go to the test's tmp dir (``dashboard-*.png``).
 
 from __future__ import annotations
 
+import json
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -124,3 +128,54 @@ def test_the_page_follows_a_live_run(
     browser.save_screenshot(str(tmp_path / "dashboard-refused.png"))
     code, _ = run.finish()
     assert code == 1  # dead letters
+
+
+def test_past_runs_details_and_replay(project: Path, live_run: Any, browser: Any,
+                                      tmp_path: Path) -> None:  # fmt: skip
+    """`wiseflow dashboard` of another process shows a finished run's plugins with their
+    kept resource history, and its replay button starts a replay run that appears."""
+    run = live_run()
+    release(project, 4)
+    run.wait_fetched(4)
+    assert run.finish()[0] == 1
+    server = subprocess.Popen(
+        [sys.executable, "-m", "wiseflow", "dashboard", "--port", "0", "--json",
+         "--pipeline", "p.toml"],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        browser.get(json.loads(server.stdout.readline())["url"])
+        wait_for(lambda: browser.execute_script(
+            "return document.querySelector('#runs tr[data-run=\"1\"] details') !== null"),
+            "run 1 listed")  # fmt: skip
+        browser.execute_script(
+            "document.querySelector('#runs tr[data-run=\"1\"] details').open = true"
+        )
+        wait_for(lambda: browser.execute_script(
+            "return document.querySelectorAll('#runs tr[data-run-plugin] polyline').length"
+        ) > 0, "the run's plugins with their history")  # fmt: skip
+        names = browser.execute_script(
+            "return Array.from(document.querySelectorAll('#runs tr[data-run-plugin]'),"
+            " (tr) => tr.dataset.runPlugin)"
+        )
+        assert names == ["gated", "flaky", "upper"]
+        browser.execute_script("document.querySelector('#dead button[data-action]').click()")
+        wait_for(lambda: _notice(browser).startswith("202"), "the replay accepted")
+        wait_for(
+            lambda: (
+                "(replay)"
+                in browser.execute_script(
+                    "return document.querySelector('#runs tbody').textContent"
+                )
+            ),
+            "the replay run",
+        )
+        browser.save_screenshot(str(tmp_path / "dashboard-past-runs.png"))
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(30)

@@ -152,6 +152,44 @@ function renderDead(letters, replayable, runs) {
   }));
 }
 
+// A finished run's stored document, fetched once when its details are opened.
+const runDocs = new Map();
+
+function runDetails(run) {
+  const key = "run:" + run.run_id;
+  const box = el("div", { class: "run-details" });
+  const fill = (doc) => {
+    const plugins = ((doc || {}).summary || {}).plugins || {};
+    const rows = Object.entries(plugins).map(([name, p]) => {
+      const res = p.resources || {};
+      const hist = res.history || [];
+      return el("tr", { "data-run-plugin": name }, td(name), td(p.state, "state-" + p.state),
+        td(p.calls), td(p.errors),
+        el("td", { class: "num" }, spark(hist, 1, true).svg, " ", num(res.cpu_s, 2), " s"),
+        el("td", { class: "num" }, spark(hist, 2, false).svg, " ",
+          res.memory_mb === null || res.memory_mb === undefined ? "n/a" : num(res.memory_mb, 1) + " MB"),
+        el("td", { class: "num" }, spark(hist, 3, true).svg));
+    });
+    const errors = (((doc || {}).summary || {}).errors || []).map((e) =>
+      el("li", {}, `${e.code} (${e.plugin}): ${e.message}`));
+    box.replaceChildren(
+      el("table", {}, el("thead", {}, el("tr", {}, ...["plugin", "state", "calls", "errors",
+        "CPU", "memory", "records out"].map((h) => el("th", {}, h)))), el("tbody", {}, ...rows)),
+      errors.length ? el("ul", {}, ...errors) : "");
+  };
+  const d = details(key, "details", box);
+  const load = () => {
+    if (runDocs.has(run.run_id)) { fill(runDocs.get(run.run_id)); return; }
+    fetch(`/api/runs/${Number(run.run_id)}`).then((r) => r.json()).then((doc) => {
+      if (run.status !== "running") runDocs.set(run.run_id, doc);
+      fill(doc);
+    }).catch(() => { box.textContent = "could not load this run"; });
+  };
+  d.addEventListener("toggle", () => { if (d.open) load(); });
+  if (d.open) load();
+  return d;
+}
+
 function renderRuns(runs, hosts) {
   const live = new Map(hosts.map((h) => [(h.run || {}).run_id, (h.run || {}).records || {}]));
   document.querySelector("#runs tbody").replaceChildren(...runs.map((r) => {
@@ -161,7 +199,8 @@ function renderRuns(runs, hosts) {
       td(r.status, "status-" + r.status), td(r.started), td(r.finished || "-"),
       td(rec.fetched), td(rec.stored), td(rec.dead_letters),
       el("td", {}, r.report ? el("a", { href: `/api/runs/${Number(r.run_id)}/report` }, "report")
-        : "-"));
+        : "-"),
+      el("td", {}, runDetails(r)));
   }));
 }
 
