@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -239,3 +240,32 @@ def test_openapi_describes_every_api_route(project: Path) -> None:
     assert set(paths["/api/plugins/{name}/disable"]) == {"post"}
     assert all(set(v) == {"get"} for k, v in paths.items() if not k.endswith(
         ("disable", "enable", "replay")))  # fmt: skip
+
+
+def test_streams_and_changes_are_bounded(project: Path) -> None:
+    """At most MAX_STREAMS event streams at once (503 beyond, room again once one closes);
+    at most POSTS_PER_MINUTE changes a minute (429 beyond)."""
+    from wiseflow._dashboard._app import MAX_STREAMS, POSTS_PER_MINUTE
+
+    client = _client(project)
+    with ExitStack() as stack:
+        readers = []  # kept: dropping a reader closes its stream
+        for _ in range(MAX_STREAMS):
+            resp = stack.enter_context(client.stream("GET", "/api/stream"))
+            readers.append(resp.iter_lines())
+            assert next(readers[-1]) == "retry: 2000"  # the stream runs
+        assert client.get("/api/stream").status_code == 503
+    wait_for(lambda: client.get("/api/stream?limit=1").status_code == 200, "room again")
+    auth = {"X-Wiseflow-Token": TOKEN}
+    codes = [client.post("/api/plugins/x/disable", headers=auth).status_code
+             for _ in range(POSTS_PER_MINUTE + 1)]  # fmt: skip
+    assert codes[:-1] == [404] * POSTS_PER_MINUTE and codes[-1] == 429
+    assert client.post("/api/plugins/x/disable").status_code == 403  # no token: not counted
+
+
+def test_loopback_addresses() -> None:
+    """Only addresses this machine alone reaches count as loopback."""
+    from wiseflow._dashboard import is_loopback
+
+    assert all(map(is_loopback, ["127.0.0.1", "127.8.9.1", "::1", "[::1]", "localhost"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "::", "192.168.1.2", "example.com", ""]))
