@@ -2,7 +2,8 @@
 
 - ``_sources``: what it shows: live runs' snapshots, the store read-only; requests, replay.
 - ``_app``: the Starlette app: the page, the JSON API under ``/api/``, server-sent events,
-  the token and the headers.
+  the session token on changes.
+- ``_guard``: the middleware: the Host check, the token on everything when remote, headers.
 - ``_serve``: uvicorn, in the foreground or on a thread of a run.
 - ``static/``: the page (HTML, CSS, JS; the DOM is built from text nodes only).
 

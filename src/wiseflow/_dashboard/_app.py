@@ -34,8 +34,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.schemas import SchemaGenerator
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._guard import TOKEN_HEADER, Guard, forbidden, json_error
 from ._sources import Busy, Sources, Unknown
 
 __all__ = ["MAX_STREAMS", "POSTS_PER_MINUTE", "Api", "create_app"]
@@ -43,28 +43,8 @@ __all__ = ["MAX_STREAMS", "POSTS_PER_MINUTE", "Api", "create_app"]
 MAX_STREAMS = 8
 POSTS_PER_MINUTE = 60
 MAX_BODY = 1024
-TOKEN_HEADER = "X-Wiseflow-Token"  # noqa: S105 - a header name, not a secret
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
 #: Reports are wiseflow's own escaped HTML; shown sandboxed all the same (no script at all).
 REPORT_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-
-
-def _error(status: int, code: str, message: str, hint: str = "") -> JSONResponse:
-    doc = {"error": {"code": code, "message": message, "plugin": None, "hint": hint}}
-    return JSONResponse(doc, status_code=status)
-
-
-def _forbidden() -> JSONResponse:
-    return _error(
-        403,
-        "WF301",
-        f"this change needs the session token in the {TOKEN_HEADER} header",
-        "open the dashboard with the URL printed at start (it carries ?token=...)",
-    )
 
 
 @final
@@ -93,9 +73,9 @@ class Api:
 
     def _gate(self, request: Request) -> JSONResponse | None:
         if not self.authorised(request):
-            return _forbidden()
+            return forbidden()
         if not self._post_allowed():
-            return _error(429, "rate_limited", "too many changes in a minute", "wait a minute")
+            return json_error(429, "rate_limited", "too many changes in a minute", "wait a minute")
         return None
 
     # -- the page --------------------------------------------------------------------------
@@ -111,7 +91,7 @@ class Api:
     async def static(self, request: Request) -> Response:
         name = request.path_params["name"]
         if name not in ("app.js", "app.css"):
-            return _error(404, "not_found", "no such file")
+            return json_error(404, "not_found", "no such file")
         path = resources.files(__package__).joinpath(f"static/{name}")
         media = "text/javascript" if name.endswith(".js") else "text/css"
         return Response(path.read_text("utf-8"), media_type=f"{media}; charset=utf-8")
@@ -165,7 +145,7 @@ class Api:
         try:
             got = await run_in_threadpool(self.sources.plugin, request.path_params["name"])
         except Unknown as exc:
-            return _error(404, "not_found", str(exc))
+            return json_error(404, "not_found", str(exc))
         return JSONResponse(got)
 
     async def stages(self, request: Request) -> Response:
@@ -208,7 +188,7 @@ class Api:
         try:
             got = await run_in_threadpool(self.sources.run, request.path_params["run_id"])
         except Unknown as exc:
-            return _error(404, "not_found", str(exc))
+            return json_error(404, "not_found", str(exc))
         return JSONResponse(got, headers={"Cache-Control": "no-store"})
 
     async def report(self, request: Request) -> Response:
@@ -222,7 +202,7 @@ class Api:
         try:
             path, kind = await run_in_threadpool(self.sources.report, request.path_params["run_id"])
         except Unknown as exc:
-            return _error(404, "not_found", str(exc))
+            return json_error(404, "not_found", str(exc))
         return FileResponse(path, media_type=kind, headers={"Content-Security-Policy": REPORT_CSP})
 
     async def dead_letters(self, request: Request) -> Response:
@@ -234,7 +214,7 @@ class Api:
         """
         raw = request.query_params.get("run")
         if raw is not None and not raw.isdigit():
-            return _error(400, "bad_request", "run must be a run number")
+            return json_error(400, "bad_request", "run must be a run number")
         run_id = int(raw) if raw is not None else None
         got = await run_in_threadpool(self.sources.dead_letters, run_id)
         return JSONResponse({"dead_letters": got})
@@ -249,7 +229,7 @@ class Api:
             503: {description: too many open streams}
         """
         if self.streams >= MAX_STREAMS:
-            return _error(503, "busy", "too many open event streams", "close other tabs")
+            return json_error(503, "busy", "too many open event streams", "close other tabs")
         raw = request.query_params.get("limit", "0")
         limit = int(raw) if raw.isdigit() else 0
         return StreamingResponse(
@@ -317,7 +297,7 @@ class Api:
         try:
             got = await run_in_threadpool(self.sources.request, action, name)
         except Unknown as exc:
-            return _error(404, "not_found", str(exc))
+            return json_error(404, "not_found", str(exc))
         return JSONResponse(got, status_code=202)
 
     async def replay(self, request: Request) -> Response:
@@ -341,70 +321,19 @@ class Api:
             doc = None
         run_id = doc.get("run") if isinstance(doc, dict) else None
         if not isinstance(run_id, int) or isinstance(run_id, bool):
-            return _error(400, "bad_request", 'the body must be {"run": N}')
+            return json_error(400, "bad_request", 'the body must be {"run": N}')
         try:
             got = await run_in_threadpool(self.sources.replay, run_id)
         except Unknown as exc:
-            return _error(404, "not_found", str(exc))
+            return json_error(404, "not_found", str(exc))
         except Busy as exc:
-            return _error(409, "conflict", str(exc), "wait for it to finish")
+            return json_error(409, "conflict", str(exc), "wait for it to finish")
         return JSONResponse(got, status_code=202)
 
 
 SCHEMAS = SchemaGenerator(
     {"openapi": "3.0.0", "info": {"title": "wiseflow dashboard", "version": "1"}}
 )
-
-
-@final
-class Guard:
-    """ASGI middleware: the Host check, the token for everything when remote, headers."""
-
-    def __init__(self, app: ASGIApp, api: Api, *, remote: bool) -> None:
-        self.app = app
-        self.api = api
-        self.remote = remote
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        if not self.remote and _hostname(request.headers.get("host", "")) not in LOOPBACK_NAMES:
-            await _error(400, "bad_request", "unexpected Host header")(scope, receive, send)
-            return
-        if self.remote:
-            given = request.query_params.get("token") or request.headers.get(TOKEN_HEADER, "")
-            if not hmac.compare_digest(given.encode(), self.api.token.encode()):
-                await _forbidden()(scope, receive, send)
-                return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                names = {k.lower() for k, _ in headers}
-                for k, v in _HEADERS:
-                    if k not in names:
-                        headers.append((k, v))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-_HEADERS = (
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"cache-control", b"no-store"),
-)
-
-
-def _hostname(header: str) -> str:
-    if header.startswith("["):
-        return header.split("]", 1)[0] + "]"
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
 def create_app(
