@@ -167,11 +167,12 @@ class LiveRun:
 
 
 def write_project(tmp_path: Path) -> Path:
-    """A project folder: wiseflow.toml (trusted, flaky's breaker opens after 2 failures),
+    """A project folder: wiseflow.toml (trusted; flaky sandboxed, its breaker opening after
+    2 failures),
     the plugins, p.toml, and `ctl/go` (0: no record released yet)."""
     (tmp_path / "wiseflow.toml").write_text(
         '[wiseflow]\nplugin_dirs = ["plugins"]\n[policy]\nlevel = "trusted"\n'
-        "[plugins.flaky]\nbreaker = { failures = 2, reset_s = 600 }\n"
+        '[plugins.flaky]\nlevel = "sandboxed"\nbreaker = { failures = 2, reset_s = 600 }\n'
     )
     _plugin(tmp_path, "gated", "connector", GATED, "Gated")
     _plugin(tmp_path, "flaky", "processor", FLAKY, "Flaky")

@@ -50,6 +50,8 @@ def test_a_run_serves_prometheus_metrics_while_it_runs(project: Path, live_run: 
     assert _value(text, "wiseflow_plugin_errors_total", instance="flaky") == 1
     assert _value(text, "wiseflow_stage_records_out_total", stage="gated") == 4
     assert _value(text, "wiseflow_plugin_breaker_state", instance="flaky") == 0
+    memory = _value(text, "wiseflow_plugin_memory_bytes", instance="flaky", level="sandboxed")
+    assert memory is not None and memory > 1024 * 1024  # its worker's RSS, read with psutil
     published = run.plugin("flaky")
     assert (
         _value(text, "wiseflow_plugin_records_out_total", instance="flaky")
