@@ -181,11 +181,12 @@ class Sources:
         path = Path(where)
         kind = REPORT_TYPES.get(path.suffix.lower())
         # a relative path is as the operator typed it, in the folder the run ran from: most
-        # often the one holding the data dir (`.wiseflow` beside wiseflow.toml)
-        found = [p for p in (path, self.data_dir.parent / path) if p.is_file()]
-        if kind is None or not found:
+        # often the one holding the data dir (`.wiseflow` beside wiseflow.toml). Never the
+        # dashboard's own working folder: another run's report.html may be there.
+        found = path if path.is_absolute() else self.data_dir.parent / path
+        if kind is None or not found.is_file():
             raise Unknown(f"the report of run {run_id} is not there any more")
-        return found[0], kind
+        return found, kind
 
     # -- actions -----------------------------------------------------------------------------------
 
