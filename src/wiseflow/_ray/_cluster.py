@@ -72,7 +72,20 @@ def connect(address: str) -> None:
             )
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise _unreachable(address, str(exc)[:300]) from None
+        _quiet(ray)
         _address = address
+
+
+def _quiet(ray: object) -> None:
+    """Keep the cluster's error notices (a worker died, ...) off the driver's stdout.
+
+    ``log_to_driver=False`` stops the workers' output; Ray still prints the raylet's notices
+    to stdout from a thread, unless its (private) switch for worker logs is off. The host
+    reports those events itself (WF402), and Ray's logs stay on the nodes.
+    """
+    worker = getattr(getattr(ray, "_private", None), "worker", None)
+    if worker is not None and hasattr(worker, "_worker_logs_enabled"):
+        worker._worker_logs_enabled = False
 
 
 def connected_address() -> str | None:
