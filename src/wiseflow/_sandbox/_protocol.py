@@ -117,13 +117,19 @@ class Channel:
         "max_values",
         "peer_checked",
         "pending",
+        "rfd",
         "sock",
+        "wfd",
     )  # fmt: skip
 
     def __init__(
         self, sock: socket.socket, *, max_frame: int = MAX_FRAME, peer_checked: bool = False
     ) -> None:
         self.sock = sock
+        self.rfd = self.wfd = sock.fileno()  # what to poll for reading and for writing
+        self._setup(max_frame, peer_checked)
+
+    def _setup(self, max_frame: int, peer_checked: bool) -> None:
         #: The peer checked every record it sends (the host, seen from a worker): they are
         #: decoded without being checked again. Never set on the host's side, where the
         #: records decoded are checked for what typed decoding leaves (see already_checked).
@@ -196,14 +202,20 @@ class Channel:
                 with memoryview(pending) as view:
                     n = self.sock.send(view[self._sent :], _SEND_FLAGS)
             except (BlockingIOError, InterruptedError):
-                if self._sent >= _COMPACT:  # a backlog that never empties must not grow
-                    del pending[: self._sent]
-                    self._sent = 0
+                self._compact()
                 return False
             self._sent += n
         pending.clear()
         self._sent = 0
         return True
+
+    def _compact(self) -> None:
+        if self._sent >= _COMPACT:  # a backlog that never empties must not grow
+            del self.pending[: self._sent]
+            self._sent = 0
+
+    def close(self) -> None:
+        self.sock.close()
 
     def discard(self) -> None:
         """Forget the backlog (the peer will never read it)."""

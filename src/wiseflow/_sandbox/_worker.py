@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import select
-import socket
 import sys
 import threading
 from collections import deque
@@ -27,6 +26,7 @@ from .._contract._instance import CHUNK_ITEMS, CHUNK_SECONDS, PluginInstance
 from .._contract._record import Record, bad_output, record_problem, refused
 from ._confine import confine
 from ._ipc import IpcBackend, LogHandler
+from ._pipes import PipeChannel
 from ._protocol import (
     SPIN,
     Call,
@@ -148,7 +148,7 @@ class _Worker:
     def _readable(self) -> bool:
         if self.chan.has_frame():
             return True
-        ready, _, _ = select.select([self.chan.sock], [], [], 0)
+        ready, _, _ = select.select([self.chan.rfd], [], [], 0)
         return bool(ready)
 
     # -- serving ---------------------------------------------------------------------------
@@ -371,9 +371,10 @@ def _unsendable(exc: BaseException, method: str, plugin: str | None) -> dict[str
 
 
 def main(argv: list[str]) -> int:
-    fd, host_pid = int(argv[1]), int(argv[2])
-    sock = socket.socket(fileno=fd)
-    chan = Channel(sock, peer_checked=True)  # the host checked every record it sends
+    wfd, host_pid, rfd = int(argv[1]), int(argv[2]), int(argv[3])
+    for fd in (rfd, wfd):  # a subprocess the plugin may start does not inherit them
+        os.set_inheritable(fd, False)
+    chan = PipeChannel(rfd, wfd, peer_checked=True)  # the host checked every record it sends
     setup = chan.recv()
     if not isinstance(setup, Setup) or setup.policy.host_pid != host_pid:
         return 2
