@@ -211,7 +211,7 @@ def main() -> None:
     sh = sandboxed.start("bench")
     assert th.level == "trusted", th.level
     assert sh.level == "sandboxed", sh.level
-    obj = th.runner._instance.obj  # the plugin object, for the plain call
+    obj = th.runner._instance.obj  # type: ignore[attr-defined]  # the plugin object
     hook = pluggy_call()
 
     def trusted_call() -> Any:
@@ -262,8 +262,8 @@ def main() -> None:
         print(f"  {key:40s} {value:12,.2f}")
     if not RTT:
         pluggy = med["pluggy, one hook impl (µs)"]
-        trusted = med["trusted PluginHandle.invoke (µs)"]
-        print(f"  trusted invoke / pluggy      = {trusted / pluggy:.2f}")
+        t_invoke = med["trusted PluginHandle.invoke (µs)"]
+        print(f"  trusted invoke / pluggy      = {t_invoke / pluggy:.2f}")
     for suffix in ("", BUSY):
         pipe = med[f"blocking pipe ping-pong{suffix} (µs)"]
         invoke = med[f"sandboxed PluginHandle.invoke{suffix} (µs)"]
