@@ -71,8 +71,17 @@ class PipeChannel(Channel):
     def send(self, msg: Message) -> None:
         """Send ``msg`` whole, waiting while the pipe is full (the worker's writer)."""
         out = self.encode(msg)
+        if self.timeout is None:
+            try:
+                sent = os.write(self.wfd, out)
+            except BlockingIOError:
+                sent = 0
+            if sent == len(out):  # the usual case: the pipe took all of it
+                return
+        else:
+            sent = 0
         with memoryview(out) as view:
-            sent, size = 0, len(out)
+            size = len(out)
             while sent < size:
                 if self.timeout is not None:
                     self._wait(self.wfd, select.POLLOUT)
@@ -134,6 +143,16 @@ class PipeChannel(Channel):
         if self.timeout is not None:
             self._wait(self.rfd, select.POLLIN)
         return self._read()
+
+    def recv(self, spin: float = 0.0) -> Message | None:
+        """Block until one whole message arrives; None when the peer closed the channel."""
+        while True:
+            if self._end:
+                msg = self.take()
+                if msg is not None:
+                    return msg
+            if not (self.recv_some(spin) if spin > 0 or self.timeout is not None else self._read()):
+                return None
 
     def _read(self) -> bool:
         end = self._end
