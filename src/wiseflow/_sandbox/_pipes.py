@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
 import select
 import time
@@ -39,7 +40,7 @@ class PipeChannel(Channel):
     (its waits are polls with deadlines) and leaves it None.
     """
 
-    __slots__ = ("timeout",)
+    __slots__ = ("_reader", "timeout")
 
     def __init__(
         self, rfd: int, wfd: int, *, max_frame: int = MAX_FRAME, peer_checked: bool = False
@@ -47,10 +48,13 @@ class PipeChannel(Channel):
         self._setup(max_frame, peer_checked)
         self.rfd, self.wfd = rfd, wfd
         self.timeout: float | None = None
+        # reads straight into the buffer with one read(2) (os.readv costs more per call)
+        self._reader = io.FileIO(rfd, "rb", closefd=False)
 
     def close(self) -> None:
         """Close both ends (once)."""
         rfd, wfd, self.rfd, self.wfd = self.rfd, self.wfd, -1, -1
+        self._reader.close()  # closefd=False: only forgets the fd (closed below)
         for fd in (rfd, wfd):
             if fd >= 0:
                 with contextlib.suppress(OSError):
@@ -159,7 +163,9 @@ class PipeChannel(Channel):
         if end == len(self._in):
             self._room()
             end = self._end
-        n = os.readv(self.rfd, (self._view[end:],))
+        n = self._reader.readinto(self._view[end:])
+        if n is None:  # EAGAIN: nothing after all (the peer's data went elsewhere)
+            return True
         if not n:
             return False
         self._end = end + n

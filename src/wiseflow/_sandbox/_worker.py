@@ -90,9 +90,12 @@ class _Worker:
                         return inbox.popleft()
                     if not block and not self._readable():
                         return None
-                    msg = self._read()
-                    if not self._route(msg):
+                    msg = self.chan.recv(SPIN)
+                    if msg is None:  # the host closed the channel: nothing more to do
+                        os._exit(0)
+                    if type(msg) is not CapReply:
                         return msg
+                    self._route(msg)
                 finally:
                     self._read_lock.release()
             elif inbox:
@@ -221,9 +224,7 @@ class _Worker:
         try:
             if self.instance is None:
                 raise PluginError("plugin is not initialized", plugin=self.name)
-            args = list(msg.args)
-            if msg.batch is not None:
-                args.insert(0, msg.batch)
+            args = msg.args if msg.batch is None else [msg.batch, *msg.args]
             if msg.stream:
                 chunks = self.instance.chunks(msg.method, args, None)
             else:
@@ -234,7 +235,7 @@ class _Worker:
         if msg.stream:
             self.stream(msg, chunks)
             return
-        records = records_only(value)
+        records = records_only(value) if type(value) is list else None
         try:
             if records is not None:
                 self.send(Result(id=msg.id, records=records))
