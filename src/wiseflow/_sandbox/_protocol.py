@@ -8,8 +8,9 @@ accepts is refused before it is decoded (``_peek``).
 
 The worker writes with :meth:`Channel.send` (blocking: a host that stops reading stalls only
 that worker). The host never blocks on a worker: it writes with :meth:`Channel.post`, which
-sends what the socket takes now and keeps the rest as a backlog that :meth:`Channel.flush`
-sends when the socket is writable again.
+sends what the channel takes now and keeps the rest as a backlog that :meth:`Channel.flush`
+sends when it is writable again. :class:`Channel` works over a socket; host and worker use
+its pipe form (``_pipes.PipeChannel``: the same frames, half the cost per round trip).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from ._messages import (  # the messages are part of the protocol: importable fr
     records_only,
 )
 from ._messages import ext_hook as _ext_hook  # noqa: F401 - for _salvage too
-from ._peek import COUNT_FROM, TooManyItems, count_items, count_values
+from ._peek import check_counts
 
 __all__ = [
     "MAX_FRAME",
@@ -97,7 +98,7 @@ _CHECK_ALL_BELOW = 512
 
 
 class Channel:
-    """One end of the socketpair: send and receive whole messages.
+    """One end of a socket (a socketpair's): send and receive whole messages.
 
     The receive side reads into a reusable buffer, decodes frames from it without copying
     them, and never allocates more than :data:`MAX_FRAME` for one frame, whatever length
@@ -314,7 +315,7 @@ class Channel:
     def _decode(self, body: memoryview) -> Message:
         """The message of one frame's body; the frame stays buffered when this raises."""
         try:
-            self._check_counts(body)
+            check_counts(body, self.max_result_items, self.max_chunk_items, self.max_values)
             try:
                 if len(body) < _CHECK_ALL_BELOW:
                     msg: Message = self._decoder.decode(body)
@@ -339,31 +340,6 @@ class Channel:
         ) as exc:
             raise ProtocolViolation(f"malformed frame: {exc}") from None
         return msg
-
-    def _check_counts(self, body: memoryview) -> None:
-        """Refuse, before decoding, a frame holding more than this side accepts.
-
-        Raises:
-            TooManyItems: a Result or Chunk over its item limit.
-            ProtocolViolation: a large frame of more than ``max_values`` values.
-        """
-        # every item takes a byte at least: a frame no longer than the smaller limit holds
-        # no more items than that, and is not peeked at (most replies are a few bytes)
-        n = len(body)
-        results, chunks = self.max_result_items, self.max_chunk_items
-        if (results is not None and n > results) or (chunks is not None and n > chunks):
-            got = count_items(body)
-            if got is not None:
-                kind, count = got
-                limit = results if kind == "result" else chunks
-                if limit is not None and count > limit:
-                    raise TooManyItems(kind, count, limit)
-        limit = self.max_values
-        if limit is not None and n > COUNT_FROM and count_values(body, limit) > limit:
-            raise ProtocolViolation(
-                f"a frame of {n:,} bytes holding more than {limit:,} values "
-                "(refused before decoding)"
-            )
 
     def try_recv(self, spin: float) -> bool | None:
         """Poll the socket without blocking for up to ``spin`` seconds.
