@@ -70,8 +70,8 @@ def start_process(
     use_zygote: bool,
 ) -> tuple[WorkerProcess, PipeChannel, OutputPump]:
     """Start a worker process (not confined yet) with its channel and output pump."""
-    (host_r, host_w), child = host_pipes()
-    chan = PipeChannel(host_r, host_w, max_frame=max_frame)
+    (host_r, host_w, keep), child = host_pipes()
+    chan = PipeChannel(host_r, host_w, keep=keep, max_frame=max_frame)
     try:
         proc = WorkerProcess.start(
             child, cwd=spec.data_dir, env=worker_env(spec, scratch), use_zygote=use_zygote

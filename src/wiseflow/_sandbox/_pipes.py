@@ -9,8 +9,14 @@ writes differ.
 
 Each side reads one pipe and writes the other. The worker's ends block (as ``send`` and
 ``recv`` did on its socket). The host's write end is non-blocking, so :meth:`post` never
-blocks; the host reads only after ``poll`` said its pipe is readable (``_link``). A write
-to a pipe whose reader is gone is EPIPE (Python ignores SIGPIPE), as on the socket.
+blocks; the host reads only after ``poll`` said its pipe is readable (``_link``).
+
+A write to a pipe nobody can read raises SIGPIPE, which kills a process that does not
+ignore it (Python ignores it, an embedding program may not; a socket had MSG_NOSIGNAL).
+So the host holds a copy of the worker's read end (``keep``): its pipe always has a
+reader, a worker that closes its end cannot kill the host, and a dead worker is seen by
+the end of the pipe it wrote (as before); what the host wrote meanwhile is dropped with
+the pipe.
 """
 
 from __future__ import annotations
@@ -40,22 +46,30 @@ class PipeChannel(Channel):
     (its waits are polls with deadlines) and leaves it None.
     """
 
-    __slots__ = ("_reader", "timeout")
+    __slots__ = ("_reader", "keep", "timeout")
 
     def __init__(
-        self, rfd: int, wfd: int, *, max_frame: int = MAX_FRAME, peer_checked: bool = False
+        self,
+        rfd: int,
+        wfd: int,
+        *,
+        keep: int = -1,
+        max_frame: int = MAX_FRAME,
+        peer_checked: bool = False,
     ) -> None:
         self._setup(max_frame, peer_checked)
         self.rfd, self.wfd = rfd, wfd
+        self.keep = keep  # an fd held open only to be closed with the channel (or -1)
         self.timeout: float | None = None
         # reads straight into the buffer with one read(2) (os.readv costs more per call)
         self._reader = io.FileIO(rfd, "rb", closefd=False)
 
     def close(self) -> None:
-        """Close both ends (once)."""
-        rfd, wfd, self.rfd, self.wfd = self.rfd, self.wfd, -1, -1
+        """Close both ends and the kept one (once)."""
+        fds = (self.rfd, self.wfd, self.keep)
+        self.rfd = self.wfd = self.keep = -1
         self._reader.close()  # closefd=False: only forgets the fd (closed below)
-        for fd in (rfd, wfd):
+        for fd in fds:
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
@@ -86,11 +100,13 @@ class PipeChannel(Channel):
             sent = 0
         with memoryview(out) as view:
             size = len(out)
+            step = size
             while sent < size:
                 if self.timeout is not None:
                     self._wait(self.wfd, select.POLLOUT)
+                    step = select.PIPE_BUF  # what a writable pipe takes without blocking
                 try:
-                    sent += os.write(self.wfd, view[sent:])
+                    sent += os.write(self.wfd, view[sent : sent + step])
                 except BlockingIOError:  # the host's end does not block: wait for room
                     self._wait(self.wfd, select.POLLOUT)
 
@@ -172,11 +188,12 @@ class PipeChannel(Channel):
         return True
 
 
-def host_pipes() -> tuple[tuple[int, int], tuple[int, int]]:
-    """Two pipes for one worker: ((host read, host write), (worker read, worker write)).
+def host_pipes() -> tuple[tuple[int, int, int], tuple[int, int]]:
+    """Two pipes for one worker: ((host read, host write, kept), (worker read, worker
+    write)); kept: the host's copy of the worker's read end (see the module's notes).
 
-    All four are close-on-exec (the worker's are passed on explicitly); the host's write
-    end is non-blocking; each pipe is enlarged to :data:`PIPE_SIZE` where the system allows.
+    All are close-on-exec (the worker's are passed on explicitly); the host's write end is
+    non-blocking; each pipe is enlarged to :data:`PIPE_SIZE` where the system allows.
     """
     up_r, up_w = os.pipe2(os.O_CLOEXEC)  # worker -> host
     down_r, down_w = os.pipe2(os.O_CLOEXEC)  # host -> worker
@@ -184,4 +201,4 @@ def host_pipes() -> tuple[tuple[int, int], tuple[int, int]]:
         with contextlib.suppress(OSError):
             fcntl.fcntl(fd, _F_SETPIPE_SZ, PIPE_SIZE)
     os.set_blocking(down_w, False)
-    return (up_r, down_w), (down_r, up_w)
+    return (up_r, down_w, os.dup(down_r)), (down_r, up_w)
