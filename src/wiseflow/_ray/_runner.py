@@ -134,12 +134,13 @@ class RayRunner:
             while True:
                 with self._lock:
                     event = self._drive(ref, self._deadline(timeout), method)
-                if event[0] == "done":
-                    finished = True
-                    return
-                yield event[1]
-                with self._lock:
+                    if event[0] == "done":
+                        finished = True
+                        return
+                    # asked before the chunk is handed on: the node fetches the next one
+                    # while the host works on this one (its worker's credit still bounds it)
                     ref = self._require().more.remote()
+                yield event[1]
         finally:
             if not finished and self._actor is not None and self._failure is None:
                 self._actor.cancel.remote()  # the node tells its worker to stop the stream
