@@ -85,3 +85,23 @@ def test_killed_actor_is_wf402_and_replay_completes_the_set(
     assert rows(root, "select count(*) from dead_letters") == [(0,)]
     titles = {t for (t,) in rows(root, "select title from records")}
     assert all(t == t.upper() for t in titles)
+
+
+def test_killed_actor_is_replaced_and_the_batch_retried(
+    tmp_path: Path, ray_cluster: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the default retries, ``process`` (stateless) is retried on a new actor."""
+    root = project(tmp_path / "p", STALLING, n=30, analyzers="")
+    done, out = threading.Event(), {}
+    killer = threading.Thread(target=_kill_actor_when_stalled, args=(root, done, out))
+    killer.start()
+    try:
+        res = run(root, ray_cluster)
+    finally:
+        done.set()
+        killer.join(timeout=130)
+    assert "actor" in out, f"the actor of the stalled worker was not found: {out}"
+    assert (res.status, res.stored, res.dead_letters) == ("ok", 30, 0)
+    assert rows(root, "select count(*), count(distinct id) from records") == [(30, 30)]
+    restarts = [r.getMessage() for r in caplog.records if "worker restarted" in r.getMessage()]
+    assert restarts and "proc" in restarts[0]

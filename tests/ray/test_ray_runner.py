@@ -94,3 +94,39 @@ def test_node_refuses_code_that_differs_from_the_approved_hashes(
     assert refused[0] == refused[1]
     code, message = refused[1]
     assert "[WF303]" in message and "plugin.py is not the file that was approved" in message
+
+
+SOURCE = """\
+from wiseflow import ConnectorPlugin, Record
+
+class P(ConnectorPlugin):
+    def fetch(self, state):
+        for i in range(state["n"]):
+            yield Record(id=f"r{i}", source=self.ctx.name, title="t")
+"""
+
+
+def test_a_stream_left_early_is_stopped_on_the_node(tmp_path: Path, ray_cluster: str) -> None:
+    """The host stops reading a connector's stream: the node stops it, the next one works."""
+    folder = tmp_path / "plugins" / "rs"
+    folder.mkdir(parents=True)
+    (folder / "plugin.toml").write_text(
+        '[plugin]\nname = "rs"\nversion = "1.0"\nkind = "connector"\nentry = "plugin:P"\n'
+    )
+    (folder / "plugin.py").write_text(SOURCE)
+    data = tmp_path / "data"
+    data.mkdir()
+    spec = RunnerSpec(
+        instance="rs", manifest=load_manifest(folder), code_root=str(folder),
+        data_dir=str(data), level="sandboxed",
+    )  # fmt: skip
+    runner = RayRunner(spec, Broker("rs", Effective(), data_dir=str(data)))
+    try:
+        runner.load()
+        runner.initialize({})
+        first = next(iter(runner.chunks("fetch", [{"n": 100_000}], None)))
+        assert 0 < len(first) < 100_000  # left after one chunk: the generator is closed
+        ids = [r.id for c in runner.chunks("fetch", [{"n": 300}], None) for r in c]
+        assert ids == [f"r{i}" for i in range(300)]  # in order, each once
+    finally:
+        runner.close()

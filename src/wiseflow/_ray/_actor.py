@@ -26,7 +26,7 @@ import queue
 import socket
 import threading
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import Any, cast
 
 from .._contract._errors import WiseflowError, WorkerCrashed
@@ -62,28 +62,50 @@ class _Lines(logging.Handler):
         return out
 
 
+class _Op:
+    """One runner operation on the node: its thread, its events, its broker answers."""
+
+    def __init__(self) -> None:
+        self.events: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=_AHEAD)
+        self.answers: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.cancel = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def post(self, event: tuple[Any, ...]) -> None:
+        """Hand ``event`` to the host (blocks while it is _AHEAD behind; not once cancelled)."""
+        while not self.cancel.is_set():
+            try:
+                self.events.put(event, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+
 class RelayBroker:
     """The broker on the node: every request goes to the host's broker and waits for it.
 
-    ``post`` hands an event to the host; ``answers`` brings back ``("ok", value)`` or
-    ``("err", exc)``. Errors the host raised are remembered so that the worker runner can
-    tell the host's own verdicts (passed on by the plugin) from the plugin's errors.
+    The request is an event of the running operation; the host answers with
+    ``("ok", value)`` or ``("err", exc)``. Errors the host raised are remembered so that
+    the worker runner can tell the host's own verdicts (passed on by the plugin) from the
+    plugin's errors, as the host's broker does.
     """
 
     limiter = None
 
-    def __init__(self, post: Callable[[tuple[Any, ...]], None], answers: queue.Queue[Any]):
-        self._post = post
-        self._answers = answers
+    def __init__(self) -> None:
+        self.op: _Op | None = None
         self._issued: dict[tuple[str, str], WiseflowError] = {}
         self.timeout = 3600.0
 
-    def _ask(self, op: str, *args: Any) -> Any:
-        self._post(("cap", op, list(args)))
+    def _ask(self, name: str, *args: Any) -> Any:
+        op = self.op
+        if op is None:
+            raise WorkerCrashed(f"a {name} request outside of any operation")
+        op.post(("cap", name, list(args)))
         try:
-            kind, value = self._answers.get(timeout=self.timeout)
+            kind, value = op.answers.get(timeout=self.timeout)
         except queue.Empty:
-            raise WorkerCrashed(f"the host did not answer a {op} request") from None
+            raise WorkerCrashed(f"the host did not answer a {name} request") from None
         if kind == "err":
             if isinstance(value, WiseflowError):
                 self._issued[(value.code, value.message)] = value
@@ -114,6 +136,10 @@ class RelayBroker:
 class WorkerHost:
     """One plugin instance's worker on a Ray node (wrapped with ``ray.remote`` on use).
 
+    Operations are numbered by the host; each has its own events and answers, so that a
+    late call for an operation that was left (a prefetch of a stream the host stopped)
+    never takes an event of the next one.
+
     Args:
         spec: the instance's ``RunnerSpec`` (its paths are paths on the node).
         permissions: the host's effective grant (Landlock's read roots, ``subprocess``).
@@ -124,20 +150,17 @@ class WorkerHost:
     def __init__(self, spec: Any, permissions: Any, options: dict[str, Any]) -> None:
         from .._sandbox._runner import WorkerRunner
 
-        self._events: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=_AHEAD)
-        self._answers: queue.Queue[Any] = queue.Queue()
         self._lines = _Lines()
         logger = logging.getLogger(f"wiseflow.ray.plugin.{spec.instance}")
         logger.propagate = False
         logger.setLevel(logging.DEBUG)
         logger.addHandler(self._lines)
-        self.broker = RelayBroker(self._post, self._answers)
+        self.broker = RelayBroker()
         self.runner = WorkerRunner(
             spec, self.broker, permissions=permissions, logger=logger, **options
         )
         self.broker.timeout = max(60.0, self.runner.timeout_s * 2)
-        self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ops: dict[int, _Op] = {}
 
     # -- what the host calls ---------------------------------------------------------------
 
@@ -145,35 +168,31 @@ class WorkerHost:
         """Where this actor runs: ``pid`` of the actor process, ``host`` name."""
         return {"pid": os.getpid(), "host": socket.gethostname()}
 
-    def start(self, op: str, args: list[Any]) -> tuple[Any, ...]:
-        """Begin ``op`` (a runner method name) in a thread; its first event."""
-        if self._thread is not None and self._thread.is_alive():
-            return ("error", WorkerCrashed("an operation is still running on the node"), [])
-        self._cancel.clear()
-        target = self._stream if op == "chunks" else self._one
-        self._thread = threading.Thread(target=target, args=(op, args), daemon=True)
-        self._thread.start()
-        return self._next()
+    def start(self, op_id: int, name: str, args: list[Any]) -> tuple[Any, ...]:
+        """Begin ``name`` (a runner method) as operation ``op_id``; its first event."""
+        for old in list(self._ops):  # one at a time: a stopped one is let finish first
+            self._end(old)
+        op = self._ops[op_id] = _Op()
+        self.broker.op = op
+        target = self._stream if name == "chunks" else self._one
+        op.thread = threading.Thread(target=target, args=(op, name, args), daemon=True)
+        op.thread.start()
+        return self._next(op_id)
 
-    def answer(self, kind: str, value: Any) -> tuple[Any, ...]:
-        """The host's broker's answer to the last ``cap`` event; the next event."""
-        self._answers.put((kind, value))
-        return self._next()
+    def answer(self, op_id: int, kind: str, value: Any) -> tuple[Any, ...]:
+        """The host's broker's answer to the operation's ``cap`` event; the next event."""
+        op = self._ops.get(op_id)
+        if op is not None:
+            op.answers.put((kind, value))
+        return self._next(op_id)
 
-    def more(self) -> tuple[Any, ...]:
+    def more(self, op_id: int) -> tuple[Any, ...]:
         """The operation's next event (after a ``chunk`` or a ``wait``)."""
-        return self._next()
+        return self._next(op_id)
 
-    def cancel(self) -> None:
-        """Stop a stream the host no longer reads (its worker is told to stop)."""
-        self._cancel.set()
-        while True:  # unblock the producer; it closes the stream itself
-            try:
-                self._events.get_nowait()
-            except queue.Empty:
-                break
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+    def cancel(self, op_id: int) -> None:
+        """Stop an operation the host no longer reads (a stream: its worker is told)."""
+        self._end(op_id)
 
     def kill_worker(self) -> None:
         """Kill the worker's process group now (the running operation sees it die)."""
@@ -189,43 +208,54 @@ class WorkerHost:
             "pid": r.pid(),
         }
 
-    # -- the operation's thread ------------------------------------------------------------
+    # -- the operations' threads -----------------------------------------------------------
 
-    def _post(self, event: tuple[Any, ...]) -> None:
-        while not self._cancel.is_set():
+    def _end(self, op_id: int) -> None:
+        op = self._ops.pop(op_id, None)
+        if op is None:
+            return
+        op.cancel.set()
+        op.answers.put(("err", WorkerCrashed("the host left this operation")))
+        while True:  # unblock its thread; it closes a stream itself
             try:
-                self._events.put(event, timeout=0.5)
-                return
-            except queue.Full:
-                continue
+                op.events.get_nowait()
+            except queue.Empty:
+                break
+        if op.thread is not None:
+            op.thread.join(timeout=30)
 
-    def _next(self) -> tuple[Any, ...]:
+    def _next(self, op_id: int) -> tuple[Any, ...]:
+        op = self._ops.get(op_id)
+        if op is None:
+            return ("error", WorkerCrashed("no such operation on the node"), self._lines.drain())
         try:
-            event = self._events.get(timeout=EVENT_WAIT)
+            event = op.events.get(timeout=EVENT_WAIT)
         except queue.Empty:
             event = ("wait",)
+        if event[0] in ("done", "error"):
+            self._ops.pop(op_id, None)
         return (*event, self._lines.drain())
 
-    def _one(self, op: str, args: list[Any]) -> None:
+    def _one(self, op: _Op, name: str, args: list[Any]) -> None:
         try:
-            value = getattr(self.runner, op)(*args)
+            value = getattr(self.runner, name)(*args)
         except BaseException as exc:  # every failure goes to the host, as it was raised
-            self._post(("error", exc))
+            op.post(("error", exc))
         else:
-            self._post(("done", value))
+            op.post(("done", value))
 
-    def _stream(self, op: str, args: list[Any]) -> None:
+    def _stream(self, op: _Op, name: str, args: list[Any]) -> None:
         gen = cast(Generator[list[Any], None, None], self.runner.chunks(*args))
         try:
             for items in gen:
-                if self._cancel.is_set():
+                if op.cancel.is_set():
                     break
-                self._post(("chunk", items))
-                if self._cancel.is_set():
+                op.post(("chunk", items))
+                if op.cancel.is_set():
                     break
             else:
-                self._post(("done", None))
+                op.post(("done", None))
         except BaseException as exc:
-            self._post(("error", exc))
+            op.post(("error", exc))
         finally:
             gen.close()

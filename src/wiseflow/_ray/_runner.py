@@ -80,6 +80,7 @@ class RayRunner:
         self._lock = threading.RLock()
         self._failure: WiseflowError | None = None
         self._worker_pid: int | None = None
+        self._ops = 0  # operations are numbered: the node keeps each one's events apart
 
     @property
     def name(self) -> str:
@@ -128,22 +129,23 @@ class RayRunner:
         """The worker's chunks as the node relays them (``size`` unused, as for a worker)."""
         with self._lock:
             actor = self._require()
-            ref = actor.start.remote("chunks", [method, args, timeout])
+            op = self._new_op()
+            ref = actor.start.remote(op, "chunks", [method, args, timeout])
         finished = False
         try:
             while True:
                 with self._lock:
-                    event = self._drive(ref, self._deadline(timeout), method)
+                    event = self._drive(op, ref, self._deadline(timeout), method)
                     if event[0] == "done":
                         finished = True
                         return
                     # asked before the chunk is handed on: the node fetches the next one
                     # while the host works on this one (its worker's credit still bounds it)
-                    ref = self._require().more.remote()
+                    ref = self._require().more.remote(op)
                 yield event[1]
         finally:
-            if not finished and self._actor is not None and self._failure is None:
-                self._actor.cancel.remote()  # the node tells its worker to stop the stream
+            if not finished:
+                self._cancel(op)
 
     def close(self) -> None:
         with self._lock:
@@ -196,13 +198,29 @@ class RayRunner:
         )
         return cls.remote(self.spec, self._perms, self._options)
 
-    def _run(self, op: str, args: list[Any], deadline: float) -> Any:
+    def _new_op(self) -> int:
+        self._ops += 1
+        return self._ops
+
+    def _cancel(self, op: int) -> None:
+        """The node stops operation ``op`` (a stream the host left), before the next starts."""
+        with self._lock:
+            actor = self._actor
+            if actor is None or self._failure is not None:
+                return
+            try:
+                self._get(actor.cancel.remote(op), time.monotonic(), "stop a stream")
+            except WiseflowError as exc:  # the actor is gone: the next load starts another
+                self.logger.warning("stopping a stream of %s on Ray: %s", self.name, exc)
+
+    def _run(self, name: str, args: list[Any], deadline: float) -> Any:
         with self._lock:
             actor = self._require()
-            event = self._drive(actor.start.remote(op, args), deadline, op)
+            op = self._new_op()
+            event = self._drive(op, actor.start.remote(op, name, args), deadline, name)
         return event[1]
 
-    def _drive(self, ref: Any, deadline: float, what: str) -> tuple[Any, ...]:
+    def _drive(self, op: int, ref: Any, deadline: float, what: str) -> tuple[Any, ...]:
         """Serve the operation's events until it ends or yields a chunk; that event."""
         while True:
             event: tuple[Any, ...] = self._get(ref, deadline, what)
@@ -220,9 +238,9 @@ class RayRunner:
                 raise exc
             actor = self._require()
             if kind == "wait":
-                ref = actor.more.remote()
+                ref = actor.more.remote(op)
             elif kind == "cap" and event[1] in _CAPS and isinstance(event[2], list):
-                ref = actor.answer.remote(*self._serve(event[1], event[2]))
+                ref = actor.answer.remote(op, *self._serve(event[1], event[2]))
             else:
                 self._lost(f"the node sent an unknown event {str(kind)[:40]!r} during {what}")
 
