@@ -8,14 +8,14 @@ runner (``_host._assembly.build_runner``), through its one hook for worker runne
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from .._host._assembly import use_worker_runner
 from .._host._runner import RunnerSpec
 from ._cluster import connect
 
-__all__ = ["ray_executor"]
+__all__ = ["connect_for", "executor_for", "ray_executor"]
 
 
 def _ray_runner(spec: RunnerSpec, broker: Any, **options: Any) -> Any:
@@ -36,3 +36,23 @@ def ray_executor(address: str = "auto") -> Iterator[None]:
         yield
     finally:
         use_worker_runner(previous)
+
+
+def _address(pipeline: Any) -> str | None:
+    """The cluster's address when ``pipeline`` (its ``[pipeline]`` table) says executor = "ray"."""
+    if getattr(pipeline, "executor", "local") != "ray":
+        return None
+    return getattr(pipeline, "ray_address", None) or "auto"
+
+
+def connect_for(pipeline: Any) -> None:
+    """Connect to the pipeline's cluster now (WF501 if unreachable), before anything starts."""
+    address = _address(pipeline)
+    if address is not None:
+        connect(address)
+
+
+def executor_for(pipeline: Any) -> AbstractContextManager[None]:
+    """Where the pipeline's instances are built: on its Ray cluster, or locally."""
+    address = _address(pipeline)
+    return nullcontext() if address is None else ray_executor(address)

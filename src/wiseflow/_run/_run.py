@@ -240,7 +240,10 @@ def stages(
     Nothing starts while a check fails. The CLI sets up its log file and signals inside
     the block, before :meth:`Stages.execute` starts the plugins.
     """
+    from .._ray._executor import connect_for
+
     checked = check_pipeline(manager, pipeline, report=report)
+    connect_for(checked)  # executor = "ray": an unreachable cluster fails before anything starts
     run = Stages(manager, checked, report=report, kinds=kinds)
     try:
         yield run
@@ -272,12 +275,14 @@ class Stages:
 
     def start(self) -> dict[str, list[PluginHandle]]:
         """Load every stage, check every config (all WF105s at once), then initialize."""
+        from .._ray._executor import executor_for
         from ._prerun import start_stages
 
         if not self._started:
             self._started = True
             self.manager.data_dir.mkdir(parents=True, exist_ok=True)
-            self.handles = start_stages(self.manager, self.pipeline, self.kinds)
+            with executor_for(self.pipeline):  # "ray": sandboxed instances on the cluster
+                self.handles = start_stages(self.manager, self.pipeline, self.kinds)
         return self.handles
 
     def execute(self, *, progress: Progress | None = None, full_refresh: bool = False) -> RunResult:
