@@ -15,7 +15,10 @@ from wiseflow._ray._cluster import connect
 
 
 def test_pipeline_on_ray_stores_each_record_once_like_local(
-    tmp_path: Path, ray_cluster: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    ray_cluster: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     """Every record stored exactly once, the same records and analyzer results as local."""
     on_ray: list[str] = []
@@ -30,6 +33,7 @@ def test_pipeline_on_ray_stores_each_record_once_like_local(
     remote = project(tmp_path / "ray", UPPER)
     a = run(local, None)
     b = run(remote, ray_cluster)
+    assert capfd.readouterr().out == ""  # nothing of Ray on stdout (`--json` stays one doc)
     assert sorted(on_ray) == ["proc", "src", "wordcount"]  # every sandboxed instance
     assert (a.status, a.stored, a.dead_letters) == ("ok", 30, 0)
     assert (b.status, b.stored, b.dead_letters) == ("ok", 30, 0)
