@@ -3,6 +3,8 @@
 Started with ``ray start --head --block`` in its own process group (every Ray process it
 starts stays in that group), stopped by killing that group: nothing else is touched.
 Skipped, with the measured reason, where Ray is not installed or cannot start here.
+The test process is connected to it per module only (``ray.shutdown`` after each): Ray's
+threads in the driver must not outlive these tests (other tests count threads).
 """
 
 from __future__ import annotations
@@ -38,9 +40,23 @@ def _reachable(port: int) -> bool:
         return False
 
 
+@pytest.fixture(scope="module")
+def ray_cluster(ray_head: str) -> Iterator[str]:
+    """The address (``127.0.0.1:PORT``) of the running cluster; this process connected."""
+    import ray
+
+    from wiseflow._ray._cluster import connect
+
+    connect(ray_head)
+    try:
+        yield ray_head
+    finally:
+        ray.shutdown()
+
+
 @pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[str]:
-    """The address (``127.0.0.1:PORT``) of a running local cluster; the driver connected."""
+def ray_head() -> Iterator[str]:
+    """The address (``127.0.0.1:PORT``) of a running local cluster."""
     try:
         import ray  # noqa: F401
     except ImportError as exc:
@@ -65,16 +81,8 @@ def ray_cluster() -> Iterator[str]:
                 text = (Path(temp) / "start.log").read_text(errors="replace")[-800:]
                 pytest.skip(f"Ray cannot start here (exit {proc.returncode}): {text}")
             time.sleep(0.2)
-        from wiseflow._ray._cluster import connect
-
-        address = f"127.0.0.1:{port}"
-        connect(address)
-        yield address
+        yield f"127.0.0.1:{port}"
     finally:
-        import ray
-
-        if ray.is_initialized():
-            ray.shutdown()
         os.killpg(proc.pid, signal.SIGKILL)  # the group we started, and only it
         proc.wait(timeout=60)
         log.close()
