@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 
 import msgspec
 
@@ -25,6 +26,8 @@ Done = tuple[Batch, list[Record], list[DeadLetter]]
 
 #: Called after every batch with the summary so far (counts, per-stage stats).
 Progress = Callable[[RunSummary], None]
+
+_source_of = attrgetter("source")
 
 # Failures that say "the plugin is out", not "this record is bad": bisecting is pointless.
 _WHOLE_BATCH = (CircuitOpen, InvalidTransition)
@@ -199,8 +202,12 @@ class Consumer:
             records = self.process(handle, records, item.source)
             stats.records_out += len(records)
         # A record's source is the key of its connector instance (dedup and checkpoints):
-        # processors may change anything else, not move records to another source.
-        records = [r if r.source == item.source else r.replace(source=item.source) for r in records]
+        # processors may change anything else, not move records to another source. (The
+        # source's batcher already set it on what the connector yielded.)
+        if self.processors and set(map(_source_of, records)) != {item.source}:
+            records = [
+                r if r.source == item.source else r.replace(source=item.source) for r in records
+            ]
         # includes dead letters; processors may also split records, so never below 0
         summary.dropped += max(0, len(item.records) - len(records))
         return item, records
