@@ -170,6 +170,7 @@ def _cut_last_commit(data: Path) -> None:
         ("commit:3", 48),  # a commit about to run
         ("committed:3", 48),  # a commit torn in the WAL (see _cut_last_commit)
         ("finish:1", 48),  # finish_run with the run's last batches not yet committed
+        ("checkpointed:2", 48),  # the log copied back in the background, a group open
     ],
 )
 def test_sigkill_inside_group_commit_loses_and_duplicates_nothing(

@@ -23,6 +23,7 @@ from ._group import COMMIT_ROWS, COMMIT_SECONDS, Group
 from ._hosts import host_alive, host_stamp
 from ._records import CHECKPOINT, upsert
 from ._schema import hint_for, migrate
+from ._wal import WRITER_PAGES, Checkpointer
 
 __all__ = ["DB_NAME", "Store"]
 
@@ -56,11 +57,14 @@ class Store:
         *,
         commit_rows: int = COMMIT_ROWS,
         commit_seconds: float = COMMIT_SECONDS,
+        wal: Checkpointer | None = None,
     ) -> None:
         self._conn = conn
         self.path = path
         self._lock = threading.Lock()
-        self._group = Group(conn, self._lock, max(1, commit_rows), commit_seconds)
+        self._wal = wal
+        poke = wal.poke if wal is not None else None
+        self._group = Group(conn, self._lock, max(1, commit_rows), commit_seconds, poke)
         #: Records fetched again with changed content, updated in place (since open).
         self.updated = 0
         #: Masks granted secrets in every row written (records, dead letters, runs).
@@ -73,12 +77,15 @@ class Store:
         *,
         commit_rows: int = COMMIT_ROWS,
         commit_seconds: float = COMMIT_SECONDS,
+        background_checkpoints: bool = True,
     ) -> Store:
         """Open (creating and migrating as needed) the database at ``path``.
 
         ``path`` may be the database file or a directory (existing, or a path without a
         suffix), which then holds ``wiseflow.db``. Writes share one transaction until it
         holds ``commit_rows`` rows or is ``commit_seconds`` old (see :meth:`commit`).
+        The write-ahead log is copied back into the database by a thread of the store
+        (see ``_wal``); ``background_checkpoints=False``: by SQLite alone, in the commits.
 
         Raises:
             StoreError: WF502 when the file cannot be opened or migrated.
@@ -93,12 +100,15 @@ class Store:
             # WAL + NORMAL survives a killed process; only an OS crash may lose the tail.
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
+            if background_checkpoints:
+                conn.execute(f"PRAGMA wal_autocheckpoint = {WRITER_PAGES}")
             migrate(conn)
         except (sqlite3.Error, OSError, RuntimeError) as exc:
             raise StoreError(
                 f"cannot open store {p}: {exc}", plugin=str(p), hint=hint_for(exc, p)
             ) from None
-        store = cls(conn, p, commit_rows=commit_rows, commit_seconds=commit_seconds)
+        wal = Checkpointer(p) if background_checkpoints else None
+        store = cls(conn, p, commit_rows=commit_rows, commit_seconds=commit_seconds, wal=wal)
         store.mark_crashed()
         return store
 
@@ -117,6 +127,8 @@ class Store:
 
     def close(self) -> None:
         """Commit, then close the connection (idempotent)."""
+        if self._wal is not None:
+            self._wal.stop()  # the connection's close checkpoints what is left
         try:
             self._commit(stop=True)
         except StoreError:
