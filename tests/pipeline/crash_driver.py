@@ -127,7 +127,7 @@ def _install(point: str, k: int) -> None:
     wrap(Store, "_save_checkpoint", lambda: hit("checkpoint"), nothing)
     wrap(Group, "_commit", before_commit, lambda: hit("committed"))
     wrap(Store, "finish_run", on_finish, nothing)
-    wrap(Store, "write_batch", nothing, after_batch)
+    wrap(Store, "write_rows", nothing, after_batch)
     setattr(Checkpointer, "_checkpoint", checkpointed)  # noqa: B010
 
 

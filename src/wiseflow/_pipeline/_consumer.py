@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from operator import attrgetter
+from typing import Any
 
 import msgspec
 
@@ -21,8 +22,9 @@ from ._summary import RunSummary, StageStats, error_entry
 
 __all__ = ["Consumer", "Done", "Progress"]
 
-#: A processed batch: the source's batch, the records to store, its dead letters.
-Done = tuple[Batch, list[Record], list[DeadLetter]]
+#: A processed batch: the source's batch, the records to store, their rows (encoded for
+#: the store), its dead letters.
+Done = tuple[Batch, list[Record], list[tuple[Any, ...]], list[DeadLetter]]
 
 #: Called after every batch with the summary so far (counts, per-stage stats).
 Progress = Callable[[RunSummary], None]
@@ -176,14 +178,20 @@ class Consumer:
         self.stats(handle).failed(exc.code)
 
     def batch(self, item: Batch) -> Done:
-        """First stage (consumer thread): count the batch and run the processors."""
+        """First stage (consumer thread): count the batch, run the processors, and encode
+        the records for the store (while the sink thread writes the batch before)."""
         letters: list[DeadLetter] = []
         self._held.letters = letters
         try:
             item, records = self._batch(item)
         finally:
             self._held.letters = None
-        return item, records, letters
+        try:
+            rows = self.store.rows(records, self.summary.run_id)
+        except (TypeError, ValueError, msgspec.EncodeError):
+            records = self._storable(item.source, records, letters)
+            rows = self.store.rows(records, self.summary.run_id)
+        return item, records, rows, letters
 
     def _batch(self, item: Batch) -> tuple[Batch, list[Record]]:
         summary = self.summary
@@ -215,17 +223,11 @@ class Consumer:
     def sink(self, done: Done) -> None:
         """Second stage (sink thread): store records, their batch's dead letters and the
         checkpoint in one transaction, then analyze."""
-        item, records, letters = done
+        item, records, rows, letters = done
         summary = self.summary
-        try:
-            stored, duplicates = self.store.write_batch(
-                item.source, records, summary.run_id, item.checkpoint, letters
-            )
-        except (TypeError, ValueError, msgspec.EncodeError):
-            records = self._storable(item.source, records, letters)
-            stored, duplicates = self.store.write_batch(
-                item.source, records, summary.run_id, item.checkpoint, letters
-            )
+        stored, duplicates = self.store.write_rows(
+            item.source, rows, summary.run_id, item.checkpoint, letters
+        )
         summary.stored += stored
         summary.duplicates += duplicates
         summary.updated = self.store.updated - self.updated_at_start

@@ -262,9 +262,30 @@ class Store:
         Returns:
             ``(stored, duplicates)``: how many were new and how many were already there.
         """
+        return self.write_rows(source, self.rows(records, run_id), run_id, checkpoint, dead)
+
+    def rows(self, records: Iterable[Record], run_id: int | None) -> list[tuple[Any, ...]]:
+        """The ``records`` rows of ``records`` as :meth:`write_rows` takes them: encoded,
+        granted secrets masked. Any thread may encode while another writes.
+
+        Raises:
+            TypeError, ValueError, msgspec.EncodeError: a record does not encode (see
+            :meth:`encode_error`).
+        """
         rows = [encode_row(r, run_id) for r in records]
         if self.redactor:  # one scan of the batch; rows are rewritten only when a secret is in
             rows = self.redactor.rows(rows)
+        return rows
+
+    def write_rows(
+        self,
+        source: str,
+        rows: list[tuple[Any, ...]],
+        run_id: int | None,
+        checkpoint: dict[str, Any] | None = None,
+        dead: Sequence[DeadLetter] = (),
+    ) -> tuple[int, int]:
+        """:meth:`write_batch` of rows made by :meth:`rows`."""
         state = self._clean(encode(checkpoint)) if checkpoint is not None else None
         with self._tx("write batch", len(rows)) as conn:
             fresh, changed = self._upsert(conn, rows)
