@@ -28,6 +28,9 @@ from ._wal import WRITER_PAGES, Checkpointer
 __all__ = ["DB_NAME", "Store"]
 
 DB_NAME = "wiseflow.db"
+#: Bytes per page of a database the store creates (bench: 4,096 -> 16,384 bytes, 100,000
+#: records: 2.47 -> 2.14 µs CPU per record written, checkpoint 52 -> 30 ms).
+PAGE_SIZE = 16_384
 
 
 def _now() -> str:
@@ -96,6 +99,9 @@ class Store:
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False, timeout=30.0)
+            # A new database only (an existing one keeps its own): 16 KiB pages write records
+            # ~13% faster than 4 KiB ones, and the log copies back in ~60% of the time.
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode = WAL")
             # WAL + NORMAL survives a killed process; only an OS crash may lose the tail.
             conn.execute("PRAGMA synchronous = NORMAL")
