@@ -56,6 +56,7 @@ class Consumer:
         self.updated_at_start = store.updated
         self._held = threading.local()  # the dead letters of the batch a thread processes
         self._lettered: set[tuple[str, str, str]] = set()  # keys counted in this run
+        self._counting = threading.Lock()
 
     def stats(self, handle: StageHandle) -> StageStats:
         return self.summary.stages[handle.name]
@@ -84,12 +85,13 @@ class Consumer:
         one letter per key, so a record id refused twice in a run counts once."""
         record = letter.record
         rid = letter.record_id if letter.record_id is not None else (record.id if record else None)
-        if rid is not None:
-            key = (letter.source, rid, letter.plugin)
-            if key in self._lettered:
-                return
-            self._lettered.add(key)
-        self.summary.dead_letters += 1
+        with self._counting:  # the consumer and the sink thread both count
+            if rid is not None:
+                key = (letter.source, rid, letter.plugin)
+                if key in self._lettered:
+                    return
+                self._lettered.add(key)
+            self.summary.dead_letters += 1
 
     def dead(self, source: str, record: Record, handle: StageHandle, exc: BaseException) -> None:
         entry = error_entry(exc, handle.plugin)
@@ -225,9 +227,16 @@ class Consumer:
         checkpoint in one transaction, then analyze."""
         item, records, rows, letters = done
         summary = self.summary
-        stored, duplicates = self.store.write_rows(
-            item.source, rows, summary.run_id, item.checkpoint, letters
-        )
+        try:
+            stored, duplicates = self.store.write_rows(
+                item.source, rows, summary.run_id, item.checkpoint, letters
+            )
+        except UnicodeEncodeError:  # a text SQLite is not handed (a lone surrogate): WF406
+            records = self._storable(item.source, records, letters)
+            rows = self.store.rows(records, summary.run_id)
+            stored, duplicates = self.store.write_rows(
+                item.source, rows, summary.run_id, item.checkpoint, letters
+            )
         summary.stored += stored
         summary.duplicates += duplicates
         summary.updated = self.store.updated - self.updated_at_start

@@ -313,9 +313,12 @@ class Store:
 
     @staticmethod
     def encode_error(record: Record) -> str | None:
-        """Why ``record`` cannot be stored (its fields do not encode as JSON), or None."""
+        """Why ``record`` cannot be stored (its fields do not encode as JSON, or a text is
+        no UTF-8: a lone surrogate), or None."""
         try:
-            encode_row(record, None)
+            for cell in encode_row(record, None):
+                if type(cell) is str:
+                    cell.encode()  # what SQLite is handed; a lone surrogate raises
         except (TypeError, ValueError, msgspec.EncodeError) as exc:
             return f"{type(exc).__name__}: {exc}"
         return None
