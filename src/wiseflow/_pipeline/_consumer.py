@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from operator import attrgetter
-from typing import Any
 
 import msgspec
 
@@ -22,9 +21,8 @@ from ._summary import RunSummary, StageStats, error_entry
 
 __all__ = ["Consumer", "Done", "Progress"]
 
-#: A processed batch: the source's batch, the records to store, their rows (encoded for
-#: the store), its dead letters.
-Done = tuple[Batch, list[Record], list[tuple[Any, ...]], list[DeadLetter]]
+#: A processed batch: the source's batch, the records to store, its dead letters.
+Done = tuple[Batch, list[Record], list[DeadLetter]]
 
 #: Called after every batch with the summary so far (counts, per-stage stats).
 Progress = Callable[[RunSummary], None]
@@ -180,20 +178,14 @@ class Consumer:
         self.stats(handle).failed(exc.code)
 
     def batch(self, item: Batch) -> Done:
-        """First stage (consumer thread): count the batch, run the processors, and encode
-        the records for the store (while the sink thread writes the batch before)."""
+        """First stage (consumer thread): count the batch and run the processors."""
         letters: list[DeadLetter] = []
         self._held.letters = letters
         try:
             item, records = self._batch(item)
         finally:
             self._held.letters = None
-        try:
-            rows = self.store.rows(records, self.summary.run_id)
-        except (TypeError, ValueError, msgspec.EncodeError):
-            records = self._storable(item.source, records, letters)
-            rows = self.store.rows(records, self.summary.run_id)
-        return item, records, rows, letters
+        return item, records, letters
 
     def _batch(self, item: Batch) -> tuple[Batch, list[Record]]:
         summary = self.summary
@@ -225,17 +217,18 @@ class Consumer:
     def sink(self, done: Done) -> None:
         """Second stage (sink thread): store records, their batch's dead letters and the
         checkpoint in one transaction, then analyze."""
-        item, records, rows, letters = done
+        item, records, letters = done
         summary = self.summary
+        # Encoded here, not by the consumer: encoding there took the GIL from this thread
+        # between the rows SQLite writes (it hands the GIL on at each one), a slower run.
         try:
-            stored, duplicates = self.store.write_rows(
-                item.source, rows, summary.run_id, item.checkpoint, letters
+            stored, duplicates = self.store.write_batch(
+                item.source, records, summary.run_id, item.checkpoint, letters
             )
-        except UnicodeEncodeError:  # a text SQLite is not handed (a lone surrogate): WF406
+        except (TypeError, ValueError, msgspec.EncodeError):  # (UnicodeEncodeError too)
             records = self._storable(item.source, records, letters)
-            rows = self.store.rows(records, summary.run_id)
-            stored, duplicates = self.store.write_rows(
-                item.source, rows, summary.run_id, item.checkpoint, letters
+            stored, duplicates = self.store.write_batch(
+                item.source, records, summary.run_id, item.checkpoint, letters
             )
         summary.stored += stored
         summary.duplicates += duplicates
