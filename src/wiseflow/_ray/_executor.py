@@ -45,11 +45,13 @@ def _address(pipeline: Any) -> str | None:
     return getattr(pipeline, "ray_address", None) or "auto"
 
 
-def connect_for(pipeline: Any) -> None:
-    """Connect to the pipeline's cluster now (WF501 if unreachable), before anything starts."""
+def connect_for(pipeline: Any) -> bool:
+    """Connect to the pipeline's cluster now (WF501 if unreachable), before anything starts;
+    whether the pipeline runs on Ray."""
     address = _address(pipeline)
     if address is not None:
         connect(address)
+    return address is not None
 
 
 def executor_for(pipeline: Any) -> AbstractContextManager[None]:
