@@ -8,7 +8,10 @@ Prints medians side by side: the whole run's records/s, the fixed cost of a run 
 it ((N - 100) / (t(N) - t(100))), and Ray/local. Two processors: ``light`` (upper-cases
 titles: the relay's cost per batch shows) and ``cpu`` (a pure-Python loop per record).
 
-    python bench/ray.py [--records 5000] [--repeat 5]
+    python bench/ray.py [--records 5000] [--repeat 5] [--replicas 1,2,4]
+
+``--replicas`` runs the processor at each count (``replicas = N``: N instances, each its
+own worker, on Ray each its own actor too).
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ PIPE = '[pipeline]\nname = "b"\nbatch_size = 100\n[[sources]]\nplugin = "src"\n'
 PIPE += '[[processors]]\nplugin = "proc"\n'
 
 
-def project(root: Path, proc: str, n: int) -> Path:
+def project(root: Path, proc: str, n: int, replicas: int = 1) -> Path:
     root.mkdir(parents=True)
     (root / "wiseflow.toml").write_text(
         '[wiseflow]\nplugin_dirs = ["plugins"]\n[policy]\nlevel = "sandboxed"\n'
@@ -77,7 +80,7 @@ def project(root: Path, proc: str, n: int) -> Path:
             f'[plugin]\nname = "{name}"\nversion = "1.0"\nkind = "{kind}"\nentry = "plugin:P"\n'
         )
         (folder / "plugin.py").write_text(textwrap.dedent(code))
-    (root / "p.toml").write_text(PIPE)
+    (root / "p.toml").write_text(PIPE + (f"replicas = {replicas}\n" if replicas > 1 else ""))
     return root
 
 
@@ -106,9 +109,9 @@ def start_cluster(temp: str) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("Ray could not start here")
 
 
-def one(work: Path, proc: str, n: int, address: str | None) -> float:
+def one(work: Path, proc: str, n: int, address: str | None, replicas: int = 1) -> float:
     """Seconds of one run of ``n`` records (fresh project and data dir)."""
-    root = project(Path(tempfile.mkdtemp(dir=work)) / "p", proc, n)
+    root = project(Path(tempfile.mkdtemp(dir=work)) / "p", proc, n, replicas)
     kw = {"config": root / "wiseflow.toml", "data_dir": root / ".wiseflow"}
     t0 = time.perf_counter()
     if address is None:
@@ -125,7 +128,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--replicas", default="1", help="comma-separated replica counts of the processor"
+    )
     args = ap.parse_args()
+    counts = [int(c) for c in args.replicas.split(",")]
     work = Path(tempfile.mkdtemp(prefix="wf-bench-ray-"))
     cluster, address = start_cluster(str(work / "ray"))
     try:
@@ -135,13 +142,15 @@ def main() -> None:
             f"{'processor':<10}{'executor':<9}{'run rec/s':>11}{'start s':>9}{'steady rec/s':>14}"
         )
         print(head)
-        for label, code in (("light", LIGHT), ("cpu", CPU)):
-            one(work, code, 100, address)  # warm: the actor class on the cluster
+        cases = [(name, code, r) for name, code in (("light", LIGHT), ("cpu", CPU)) for r in counts]
+        for name, code, r in cases:
+            label = name if r == 1 else f"{name} x{r}"
+            one(work, code, 100, address, r)  # warm: the actor class on the cluster
             t: dict[tuple[str, int], list[float]] = {}
             for _ in range(args.repeat):
                 for ex, addr in (("local", None), ("ray", address)):
                     for size in (100, n):
-                        t.setdefault((ex, size), []).append(one(work, code, size, addr))
+                        t.setdefault((ex, size), []).append(one(work, code, size, addr, r))
             steady = {}
             for ex in ("local", "ray"):
                 small, big = statistics.median(t[ex, 100]), statistics.median(t[ex, n])
