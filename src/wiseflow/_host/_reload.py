@@ -96,16 +96,21 @@ def replacement(pm: PluginManager, old: PluginHandle, *, reapprove: bool = False
 def _verified(pm: PluginManager, cand: Candidate, *, reapprove: bool) -> dict[str, str] | None:
     """The approved digests (None: not locked); WF303 for a changed locked plugin, unless
     ``reapprove`` and the change is only in its files (never in what it asks for)."""
+    from .._policy._lock import asked_beyond
+
     try:
         return pm.verify(cand)
-    except IntegrityError as exc:
-        if not reapprove or "was not granted" in exc.message:
+    except IntegrityError:
+        entry = pm.approvals.entry(cand)
+        if not reapprove or entry is None:
             raise
-    entry = pm.approvals.entry(cand)
-    if entry is None:  # pragma: no cover - verify raised for a locked plugin only
-        raise IntegrityError(f"plugin '{cand.manifest.name}' is not locked", plugin=None)
-    approved = datetime.now(UTC).isoformat()  # before any file is read (see LockEntry)
-    files = pm.approvals.files(cand, trust_before=float("-inf")) or {}
+        approved = datetime.now(UTC).isoformat()  # before any file is read (see LockEntry)
+        files = pm.approvals.files(cand, trust_before=float("-inf")) or {}
+        grant = pm.config.plugin(cand.manifest.name).grant
+        if files.get("plugin.toml") != entry.manifest and asked_beyond(
+            cand.manifest, entry, grant
+        ):
+            raise  # more permissions: only `wiseflow plugins grant` approves those
     if "plugin.toml" not in files:
         raise IntegrityError(
             f"plugin '{cand.manifest.name}' lost its plugin.toml",
