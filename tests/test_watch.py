@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from wiseflow import RunResult, SandboxUnavailable, run_pipeline
-from wiseflow._run._watch import Watch
+from wiseflow import RunResult, SandboxUnavailable, Watch, run_pipeline
 from wiseflow._store import DB_NAME, Store
 
 DEADLINE = 90.0  # generous: a loaded machine starts workers slowly

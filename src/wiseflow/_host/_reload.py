@@ -107,9 +107,7 @@ def _verified(pm: PluginManager, cand: Candidate, *, reapprove: bool) -> dict[st
         approved = datetime.now(UTC).isoformat()  # before any file is read (see LockEntry)
         files = pm.approvals.files(cand, trust_before=float("-inf")) or {}
         grant = pm.config.plugin(cand.manifest.name).grant
-        if files.get("plugin.toml") != entry.manifest and asked_beyond(
-            cand.manifest, entry, grant
-        ):
+        if files.get("plugin.toml") != entry.manifest and asked_beyond(cand.manifest, entry, grant):
             raise  # more permissions: only `wiseflow plugins grant` approves those
     if "plugin.toml" not in files:
         raise IntegrityError(

@@ -155,7 +155,7 @@ def run_pipeline(
             ``config`` and ``data_dir`` must be None); it stays open, the instances this
             run started are shut down.
         watch: keep running and reload changed plugins (``wiseflow run --watch``); see
-            :class:`wiseflow._run._watch.Watch`. Set its ``stop`` to end the run.
+            :class:`wiseflow.Watch`. Set its ``stop`` to end the run (``"ok"``).
 
     Returns:
         The :class:`RunResult`; a run with failures returns too (``status``, ``ok``).
