@@ -231,6 +231,15 @@ def test_a_changed_locked_plugin_is_refused_unless_reapproval_is_allowed(tmp_pat
 
     _write(plugin / "plugin.py", TAG.replace("{tag}", "v1"))  # back to what was approved
 
+    run = Watched(project, reapprove=True)  # re-approval never grants a new permission
+    run.thread.start()
+    run.notice("watching")
+    _write(plugin / "plugin.toml", TAG_MANIFEST + '[plugin.permissions]\nenv = ["HOME"]\n')
+    assert run.notice("refused")["code"] == "WF303"
+    run.stop()
+    assert (project / "wiseflow.lock").read_text() == lock_before
+    _write(plugin / "plugin.toml", TAG_MANIFEST)
+
     run = Watched(project, reapprove=True)
     run.thread.start()
     run.feed("c1", "c2")
@@ -250,8 +259,9 @@ def test_a_changed_locked_plugin_is_refused_unless_reapproval_is_allowed(tmp_pat
 
 
 def test_ctrl_c_ends_a_watched_run_with_130_and_the_run_recorded(tmp_path: Path) -> None:
-    """`wiseflow run --watch` keeps running after its source is drained; SIGINT ends it:
-    exit 130, its workers stopped, the records stored, the run marked interrupted."""
+    """`wiseflow run --watch` keeps running after its source is drained; a refused reload's
+    notice shows the plugin's text without its terminal escapes; SIGINT ends the run: exit
+    130, the records stored, the run marked interrupted."""
     project = _project(tmp_path)
     (project / "feed.txt").write_text("a1\na2\na3\n")
     proc = subprocess.Popen(
@@ -259,16 +269,24 @@ def test_ctrl_c_ends_a_watched_run_with_130_and_the_run_recorded(tmp_path: Path)
          "--data-dir", "data"],
         cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    seen: list[str] = []  # stderr as read while the run went on
     try:
         assert proc.stderr is not None
 
         def until(text: str) -> None:  # stderr lines are the events; EOF ends the wait
-            line = proc.stderr.readline() if proc.stderr else ""
+            line = "-"
             while line and text not in line:
                 line = proc.stderr.readline() if proc.stderr else ""
-            assert line, f"no {text!r} on stderr"
+                seen.append(line)
+            assert line, f"no {text!r} on stderr: {''.join(seen)}"
 
         until("watch: watching")
+        hostile = TAG.replace("{tag}", "v2") + (
+            "\n    def initialize(self, ctx):\n"
+            "        raise RuntimeError('\\x1b[2J\\x1b]0;pwned\\x07 gone')\n"
+        )
+        _write(project / "plugins" / "tag" / "plugin.py", hostile)
+        until("watch: tag: change refused")
         _write(project / "plugins" / "tag" / "plugin.py", TAG.replace("{tag}", "v2"))
         until("watch: tag: reloaded")
         assert proc.poll() is None, "the watched run ended by itself"
@@ -278,8 +296,11 @@ def test_ctrl_c_ends_a_watched_run_with_130_and_the_run_recorded(tmp_path: Path)
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    err = "".join(seen) + err
     assert proc.returncode == 130, err
     assert "Traceback" not in err
+    assert "pwned" in err, "the refusal names what the plugin said"
+    assert "\x1b" not in err and "\x07" not in err, "a plugin's text reached the terminal raw"
     with Store.open(project / "data" / DB_NAME) as store:
         assert {r.id for r in store.records()} == {"a1", "a2", "a3"}
         assert [r["status"] for r in store.runs()] == ["interrupted"]
