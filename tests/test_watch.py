@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -177,19 +176,18 @@ def test_an_edited_processor_takes_over_between_batches_and_broken_edits_are_ref
     run.until_stored(6)
     assert run.notice("reloaded")["plugin"] == "tag"
 
-    broken: list[tuple[str, str, Callable[[], None]]] = [
-        ("syntax", "WF302", lambda: _write(plugin / "plugin.py", TAG + "x = (\n")),
-        ("audit", "WF302", lambda: _write(
-            plugin / "plugin.py", "import os\nos.system('id')\n" + TAG.replace("{tag}", "v3"))),
-        ("interface", "WF102", lambda: _write(
-            plugin / "plugin.py", TAG.replace("class Tag", "class Other").replace("{tag}", "v3"))),
-        ("manifest", "WF301", lambda: (
-            _write(plugin / "plugin.py", TAG.replace("{tag}", "v3")),
-            _write(plugin / "plugin.toml",
-                   TAG_MANIFEST + '[plugin.permissions]\nnetwork = ["example.org:443"]\n'))),
-    ]  # fmt: skip
-    for n, (what, code, edit) in enumerate(broken):
-        edit()
+    v3 = TAG.replace("{tag}", "v3")
+    network = TAG_MANIFEST + '[plugin.permissions]\nnetwork = ["example.org:443"]\n'
+    # each edit, as files written in this order: any state in between is refused too
+    broken: list[tuple[str, str, dict[str, str]]] = [
+        ("syntax", "WF302", {"plugin.py": TAG + "x = (\n"}),
+        ("audit", "WF302", {"plugin.py": "import os\nos.system('id')\n" + v3}),
+        ("interface", "WF102", {"plugin.py": v3.replace("class Tag", "class Other")}),
+        ("manifest", "WF301", {"plugin.toml": network, "plugin.py": v3}),
+    ]
+    for n, (what, code, files) in enumerate(broken):
+        for name, text in files.items():
+            _write(plugin / name, text)
         refused = run.notice("refused")
         assert refused["code"] == code, (what, refused)
         run.feed(f"{what}1", f"{what}2")
