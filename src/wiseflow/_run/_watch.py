@@ -9,7 +9,9 @@ the old one (:func:`wiseflow._host._reload.replacement`: manifest, identity, per
 audit, interface, config). A version that passes takes over at a batch boundary:
 
 - a processor, just before the engine hands it the next batch (never mid-batch); the old
-  worker is shut down then, its in-flight batch done;
+  worker is shut down then, its in-flight batch done. An idle source sends its last
+  checkpoint again as an empty batch while a reload waits, so the swap is not held back
+  until new records arrive;
 - a connector, when its current fetch is drained, before it is asked again;
 - an analyzer is not reloaded: its result covers the whole run, so the change applies to
   the next run (said so).
@@ -120,6 +122,10 @@ class Live:
             while (left := deadline - time.monotonic()) > 0:
                 if stop.wait(min(0.2, left)):
                     return
+                if state is not None and self.reloader.waiting():
+                    # its checkpoint again (stored as it is): a batch boundary now, so a
+                    # reloaded processor takes over while this source is idle
+                    yield [Checkpoint(state=state)]
                 yield []  # lets the engine see its own stop (Ctrl-C) while this waits
 
     def process(self, batch: list[Record]) -> list[Record]:
@@ -142,7 +148,6 @@ class Reloader:
     def __init__(
         self, pm: PluginManager, handles: dict[str, list[PluginHandle]], watch: Watch
     ) -> None:
-        from .._host._reload import current_candidate
         from .._policy._identity import plugin_root
 
         self.pm = pm
@@ -154,7 +159,7 @@ class Reloader:
         self.roots: dict[str, str] = {}  # plugin -> folder, of the folder plugins watched
         for live in self.live():
             if live.current.origin == "dir" and live.plugin not in self.roots:
-                root = plugin_root(current_candidate(pm, live.plugin))
+                root = plugin_root(pm.catalog.select(live.plugin).selected[live.plugin])
                 if root is not None:
                     self.roots[live.plugin] = root
         self._seen = {p: snapshot(r) for p, r in self.roots.items()}
@@ -182,6 +187,10 @@ class Reloader:
             pending, self._pending = list(self._pending.values()), {}
         for handle in pending:  # checked, never swapped in
             handle.release()
+
+    def waiting(self) -> bool:
+        """A reloaded processor waits for the next batch boundary."""
+        return any(live.name in self._pending for live in self.stages["processor"])
 
     def between(self) -> None:
         """The engine's batch boundary (its consumer thread): reloaded processors take over."""
