@@ -155,4 +155,9 @@ def reload_error(exc: BaseException, plugin: str) -> WiseflowError:
     """``exc`` as the WiseflowError a refused reload reports."""
     if isinstance(exc, WiseflowError):
         return exc
-    return IntegrityError(f"{type(exc).__name__}: {exc}"[:500], plugin=plugin)
+    return WiseflowError(
+        f"reload failed: {type(exc).__name__}: {exc}"[:500],
+        code="WF000",
+        plugin=plugin,
+        hint="the running version stays; see the log (<data_dir>/logs/wiseflow.log)",
+    )

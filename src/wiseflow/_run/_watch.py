@@ -232,6 +232,8 @@ class Reloader:
             try:
                 new = replacement(self.pm, live.current, reapprove=self.watch.reapprove)
             except Exception as exc:  # the old version keeps running
+                if not isinstance(exc, WiseflowError):  # a host bug: its traceback, in the log
+                    log.info("reload of %s failed", plugin, exc_info=True)
                 err = reload_error(exc, plugin)
                 self._say("refused", f"{live.name}: change refused, the running version "
                           f"stays: error {err.code}: {err.message}", live, err)  # fmt: skip
