@@ -20,7 +20,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from wiseflow import RunResult, Watch, run_pipeline
 
@@ -68,7 +67,6 @@ def project(root: Path, n: int) -> Path:
 
 def timed(root: Path, data: str, n: int, watched: bool) -> float:
     """Seconds from the call until all ``n`` records are stored."""
-    done = threading.Event()
     stop = threading.Event()
     t0 = time.perf_counter()
     at: list[float] = []
@@ -77,7 +75,6 @@ def timed(root: Path, data: str, n: int, watched: bool) -> float:
         if result.stored >= n and not at:
             at.append(time.perf_counter() - t0)
             stop.set()
-            done.set()
 
     watch = Watch(poll_s=0.1, stop=stop) if watched else None
     run_pipeline(root / "p.toml", config=root / "wiseflow.toml", data_dir=root / data,
