@@ -304,3 +304,19 @@ def test_ctrl_c_ends_a_watched_run_with_130_and_the_run_recorded(tmp_path: Path)
     with Store.open(project / "data" / DB_NAME) as store:
         assert {r.id for r in store.records()} == {"a1", "a2", "a3"}
         assert [r["status"] for r in store.runs()] == ["interrupted"]
+
+
+def test_a_plugin_folder_too_big_to_look_at_often_is_not_watched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder over the file limit is left out (None), not walked four times a second;
+    editors' dot files and bytecode never count as a change."""
+    from wiseflow._run import _watch
+
+    folder = tmp_path / "p"
+    (folder / "__pycache__").mkdir(parents=True)
+    for name in ("a.py", "b.py", ".a.py.swp", "__pycache__/a.cpython-311.pyc"):
+        (folder / name).write_text("x")
+    assert set(_watch.snapshot(str(folder)) or {}) == {"a.py", "b.py"}
+    monkeypatch.setattr(_watch, "MAX_FILES", 1)
+    assert _watch.snapshot(str(folder)) is None

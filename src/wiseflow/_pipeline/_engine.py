@@ -99,7 +99,12 @@ def run_pipeline(
             threads.append(t)
         active = len(threads)
         while active:
-            item = q.get()
+            try:
+                # A signal taken by another thread (the kernel picks any) runs its handler
+                # only once this thread wakes: an idle source (--watch) must not hold Ctrl-C.
+                item = q.get(timeout=0.5)
+            except queue.Empty:
+                continue
             if isinstance(item, End):
                 active -= 1
                 stats = summary.stages[item.source]

@@ -44,6 +44,10 @@ log = logging.getLogger("wiseflow.watch")
 
 #: How often the plugin folders are looked at (a stat of each file).
 CHECK_S = 0.25
+#: A plugin folder with more files is not watched (said so when the run starts).
+MAX_FILES = 2000
+
+Stamps = dict[str, tuple[int, int, int]]
 
 #: Called for every reload event: a one-line message and its fields (``event``:
 #: ``reloaded`` | ``refused`` | ``pending`` | ``next-run``; ``plugin``, ``instance``, ``code``).
@@ -163,6 +167,9 @@ class Reloader:
                 if root is not None:
                     self.roots[live.plugin] = root
         self._seen = {p: snapshot(r) for p, r in self.roots.items()}
+        self.unwatched = sorted(p for p, files in self._seen.items() if files is None)
+        for plugin in self.unwatched:  # looking at it four times a second would cost too much
+            del self.roots[plugin], self._seen[plugin]
         self._thread = threading.Thread(target=self._loop, name="wiseflow-watch", daemon=True)
 
     def live(self) -> list[Live]:
@@ -172,8 +179,13 @@ class Reloader:
         self._thread.start()
         if self.watch.notify is not None:
             folders = len(self.roots)
+            skipped = (
+                f" (not watched, over {MAX_FILES} files: {', '.join(self.unwatched)})"
+                if self.unwatched
+                else ""
+            )
             self.watch.notify(
-                f"watching {folders} plugin folder(s); sources polled every "
+                f"watching {folders} plugin folder(s){skipped}; sources polled every "
                 f"{self.watch.poll_s:g}s; Ctrl-C ends the run",
                 {"event": "watching", "plugin": None, "instance": None, "code": None,
                  "hint": None},
@@ -209,7 +221,7 @@ class Reloader:
         self._say("reloaded", f"{live.name}: reloaded ({new.plugin} {new.version})", live, None)
 
     def _loop(self) -> None:
-        last: dict[str, dict[str, tuple[int, int, int]]] = dict(self._seen)
+        last: dict[str, Stamps | None] = dict(self._seen)
         while not (self._done.wait(CHECK_S) or self.watch.stop.is_set()):
             for plugin, root in self.roots.items():
                 now = snapshot(root)
@@ -256,9 +268,10 @@ class Reloader:
             self.watch.notify(message, fields)
 
 
-def snapshot(root: str) -> dict[str, tuple[int, int, int]]:
-    """``{relative path: (mtime_ns, size, inode)}`` of a plugin folder (no ``__pycache__``)."""
-    out: dict[str, tuple[int, int, int]] = {}
+def snapshot(root: str) -> Stamps | None:
+    """``{relative path: (mtime_ns, size, inode)}`` of a plugin folder (no ``__pycache__``,
+    no dot files); None when it holds more than :data:`MAX_FILES` files."""
+    out: Stamps = {}
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
         for name in files:
@@ -270,4 +283,6 @@ def snapshot(root: str) -> dict[str, tuple[int, int, int]]:
             except OSError:
                 continue
             out[os.path.relpath(path, root)] = (st.st_mtime_ns, st.st_size, st.st_ino)
+            if len(out) > MAX_FILES:
+                return None
     return out
