@@ -320,3 +320,42 @@ def test_a_plugin_folder_too_big_to_look_at_often_is_not_watched(
     assert set(_watch.snapshot(str(folder)) or {}) == {"a.py", "b.py"}
     monkeypatch.setattr(_watch, "MAX_FILES", 1)
     assert _watch.snapshot(str(folder)) is None
+
+
+COUNT = """\
+from wiseflow import AnalyzerPlugin
+
+
+class Count(AnalyzerPlugin):
+    def initialize(self, ctx):
+        self.n = 0
+
+    def analyze(self, batch):
+        self.n += len(batch)
+
+    def result(self):
+        return {"{key}": self.n}
+"""
+
+
+def test_an_edited_analyzer_keeps_its_run_and_the_change_is_for_the_next(tmp_path: Path) -> None:
+    """An analyzer's result covers the whole run: its change is announced for the next run,
+    and the running instance keeps counting every record."""
+    project = _project(tmp_path)
+    folder = project / "plugins" / "count"
+    folder.mkdir()
+    (folder / "plugin.toml").write_text(
+        '[plugin]\nname = "count"\nversion = "1.0.0"\nkind = "analyzer"\nentry = "plugin:Count"\n'
+    )
+    (folder / "plugin.py").write_text(COUNT.replace("{key}", "old"))
+    with (project / "p.toml").open("a") as f:
+        f.write('\n[[analyzers]]\nplugin = "count"\n')
+    run = Watched(project)
+    run.thread.start()
+    run.feed("a1", "a2")
+    run.until_stored(2)
+    _write(folder / "plugin.py", COUNT.replace("{key}", "new"))
+    assert run.notice("next-run")["instance"] == "count"
+    run.feed("b1", "b2")
+    run.until_stored(4)
+    assert run.stop().analyzers["count"] == {"old": 4}
