@@ -254,7 +254,7 @@ def stages(
     Nothing starts while a check fails. The CLI sets up its log file and signals inside
     the block, before :meth:`Stages.execute` starts the plugins.
     """
-    from .._ray._executor import connect_for
+    from .._ray._executor import connect_for, executor_for
 
     checked = check_pipeline(manager, pipeline, report=report)
     # executor = "ray": an unreachable cluster fails before anything starts, and the
@@ -264,10 +264,13 @@ def stages(
     ):
         warm_sandbox()
     run = Stages(manager, checked, report=report, kinds=kinds)
-    try:
-        yield run
-    finally:
-        run.stop()
+    # "ray": every sandboxed instance built during the run (stages, dependencies,
+    # fallbacks, a `--watch` reload) runs on the cluster
+    with executor_for(checked):
+        try:
+            yield run
+        finally:
+            run.stop()
 
 
 def warm_sandbox() -> None:
@@ -311,14 +314,12 @@ class Stages:
 
     def start(self) -> dict[str, list[PluginHandle]]:
         """Load every stage, check every config (all WF105s at once), then initialize."""
-        from .._ray._executor import executor_for
         from ._prerun import start_stages
 
         if not self._started:
             self._started = True
             self.manager.data_dir.mkdir(parents=True, exist_ok=True)
-            with executor_for(self.pipeline):  # "ray": sandboxed instances on the cluster
-                self.handles = start_stages(self.manager, self.pipeline, self.kinds)
+            self.handles = start_stages(self.manager, self.pipeline, self.kinds)
         return self.handles
 
     def execute(
