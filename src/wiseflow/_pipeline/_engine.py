@@ -24,6 +24,7 @@ from ._consumer import Consumer, Done, Progress
 from ._finish import finish, state_of
 from ._model import Pipeline
 from ._protocol import StageHandle
+from ._replicas import parallel_stages
 from ._sink import Sink
 from ._source import Batch, End, produce
 from ._summary import RunSummary, StageStats, error_entry
@@ -74,10 +75,14 @@ def run_pipeline(
     ):
         for h in handles:
             summary.stages[h.name] = StageStats(plugin=h.plugin, kind=kind, state=state_of(h))
+    scaled = parallel_stages(processors)  # replicas: batches side by side (._replicas)
+    if scaled is not None:
+        processors = scaled.stages
     run = Consumer(pipeline, store, summary, processors, analyzers)
     run.handles = {h.name: h for h in (*sources, *processors, *analyzers)}
     run.progress = progress
     sink: Sink[Done] = Sink(run.sink)
+    side = scaled.start(run.batch, sink.put) if scaled is not None else None
     depth = max(2, pipeline.queue_batches * max(1, len(sources)))
     q: queue.Queue[Batch | End] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -98,6 +103,8 @@ def run_pipeline(
         while active:
             item = q.get()
             if isinstance(item, End):
+                if side is not None:
+                    side.drain()  # the batches before it are through: no overlap with below
                 active -= 1
                 stats = summary.stages[item.source]
                 stats.seconds = item.seconds
@@ -116,7 +123,12 @@ def run_pipeline(
                     summary.errors.append(entry)
                     summary.status = "failed"
                 continue
-            sink.put(run.batch(item))
+            if side is not None:
+                side.put(item)
+            else:
+                sink.put(run.batch(item))
+        if side is not None:
+            side.close()
         sink.close()
         if pipeline.analyze == "stored" and analyzers:
             run.analyze_stored([h.name for h in sources])
@@ -126,6 +138,8 @@ def run_pipeline(
             summary.status = "interrupted"
         raise
     finally:
+        if side is not None:
+            side.abort()
         sink.abort()
         stop.set()
         for t in threads:

@@ -21,7 +21,7 @@ from ._prerun import check_pipeline
 if TYPE_CHECKING:
     from .._host._handle import PluginHandle
     from .._host._manager import PluginManager
-    from .._pipeline import Pipeline, RunSummary
+    from .._pipeline import Pipeline, RunSummary, StageHandle
     from .._store import Store
 
 __all__ = ["RunResult", "Stages", "open_manager", "resolve_data_dir", "run_pipeline", "stages"]
@@ -288,7 +288,7 @@ class Stages:
         run_stages = partial(engine, t0=t0)
         with self._store() as store:
             summary = run_stages(
-                self.pipeline, store, handles["connector"], handles["processor"],
+                self.pipeline, store, handles["connector"], self._processors(),
                 handles["analyzer"], full_refresh=full_refresh, report=self._report(),
                 progress=_view(progress),
             )  # fmt: skip
@@ -313,10 +313,16 @@ class Stages:
                 if d["source"] in sources and (plugin is None or d["plugin"] == plugin)
             ]  # fmt: skip
             summary = replay_dead_letters(
-                self.pipeline, store, handles["processor"], handles["analyzer"], letters,
+                self.pipeline, store, self._processors(), handles["analyzer"], letters,
                 report=self._report(), progress=_view(progress),
             )  # fmt: skip
         return self._result(summary)
+
+    def _processors(self) -> list[StageHandle]:
+        """The processor stages; a stage with ``replicas`` is one :class:`Replicas`."""
+        from .._pipeline._scale import group_replicas
+
+        return group_replicas(self.pipeline.processors, self.handles["processor"])
 
     def stop(self) -> None:
         """Shut down every instance this run started (stages, their dependencies and
