@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar, final
 
-from .._contract._errors import SkipRecord
+from .._contract._errors import CircuitOpen, InvalidTransition, SkipRecord
 from .._contract._plugin import Figure
 from .._contract._record import Checkpoint, Record
 from ._protocol import StageHandle
@@ -77,12 +77,23 @@ def _state(handle: StageHandle) -> str:
     return str(getattr(state, "value", state))
 
 
+def _out(handle: StageHandle) -> bool:
+    """Whether ``handle`` refuses calls now: not ACTIVE (ERROR, DISABLED...), or its
+    breaker is open (half-open lets a trial call through: not out)."""
+    breaker = getattr(handle, "breaker", None)
+    state = getattr(breaker, "state", "closed") if breaker is not None else "closed"
+    return _state(handle) != "ACTIVE" or str(getattr(state, "value", state)) == "open"
+
+
 @final
 class Replicas:
     """N instances of one processor, as one stage (``name``: the pipeline's stage name).
 
-    Thread-safe: each call takes a free instance (healthy ones first, then the one that
-    has spent the least time in calls), waits while all are busy, and gives it back.
+    Thread-safe: each call takes a free instance (the one that has spent the least time
+    in calls), waits while all are busy, and gives it back. An instance that is out (in
+    ERROR, or its breaker open) gets no call while another one is not: its batch would be
+    refused whole. When every instance is out, the call goes through to be refused (and
+    its batch dead-lettered) as for a stage of one instance.
     """
 
     def __init__(self, name: str, instances: Sequence[StageHandle]) -> None:
@@ -119,16 +130,19 @@ class Replicas:
     def log_dropped(self) -> int:
         return sum(int(getattr(h, "log_dropped", 0) or 0) for h in self.instances)
 
-    def _take(self) -> int:
+    def _take(self, avoid: set[int]) -> int:
         with self._cond:
             while True:
-                free = [i for i, busy in enumerate(self._busy) if not busy]
+                alive = [i for i, h in enumerate(self.instances) if i not in avoid and not _out(h)]
+                pool = alive or [i for i in range(len(self.instances)) if i not in avoid]
+                free = [i for i in pool or range(len(self.instances)) if not self._busy[i]]
                 if free:
-                    down = ("ERROR", "DISABLED")
-                    i = min(free, key=lambda j: (_state(self.instances[j]) in down, self._spent[j]))
+                    i = min(free, key=lambda j: self._spent[j])
                     self._busy[i] = True
                     return i
-                self._cond.wait()  # a busy instance's call ends by its own timeout
+                # a busy instance's call ends by its own timeout; the timeout here only
+                # re-reads which instances are out (a breaker closes by time)
+                self._cond.wait(timeout=1.0)
 
     def _give_back(self, i: int, seconds: float) -> None:
         with self._cond:
@@ -138,18 +152,27 @@ class Replicas:
 
     def process(self, batch: list[Record]) -> list[Record]:
         gate = self.gate
+        refused: set[int] = set()  # instances that refused this batch without running it
         with gate.opened() if gate is not None else _nothing():
-            i = self._take()
-            handle = self.instances[i]
-            t0 = time.perf_counter()
-            self._mine.error = None
-            try:
-                return handle.process(batch)
-            except BaseException:
-                self._mine.error = getattr(handle, "last_error", None)
-                raise
-            finally:
-                self._give_back(i, time.perf_counter() - t0)
+            while True:
+                i = self._take(refused)
+                handle = self.instances[i]
+                t0 = time.perf_counter()
+                self._mine.error = None
+                try:
+                    return handle.process(batch)
+                except (CircuitOpen, InvalidTransition):
+                    # out since it was taken: another instance that is not may run it
+                    self._mine.error = getattr(handle, "last_error", None)
+                    refused.add(i)
+                    if not any(j not in refused and not _out(h)
+                               for j, h in enumerate(self.instances)):  # fmt: skip
+                        raise
+                except BaseException:
+                    self._mine.error = getattr(handle, "last_error", None)
+                    raise
+                finally:
+                    self._give_back(i, time.perf_counter() - t0)
 
     def describe(self, *, sample: bool = False) -> dict[str, Any]:
         """The instances' figures summed (breaker: the worst), for the run's health."""
