@@ -148,3 +148,36 @@ def test_one_instance_per_stage_runs_one_batch_at_a_time(tmp_path: Path, stage: 
     """Without replicas the engine keeps its one-batch-at-a-time path."""
     assert parallel_stages([stage(Meet(), tmp_path, "meet")]) is None
     assert parallel_stages([Replicas("one", [stage(Meet(), tmp_path, "one")])]) is None
+
+
+class Tag(ProcessorPlugin):
+    """Marks each record with the instance that processed it."""
+
+    def process(self, batch: list[Record]) -> list[Record]:
+        return [r.replace(annotations={"by": self.ctx.name}) for r in batch]
+
+
+def test_a_replica_that_is_out_gets_no_batch_while_another_is_not(
+    tmp_path: Path, stage: Any
+) -> None:
+    """A replica refusing calls (DISABLED) is passed over; when every replica is out, the
+    call is refused as for one instance (WF405), and the stage reports the worst state."""
+    from wiseflow import InvalidTransition
+    from wiseflow._host._lifecycle import PluginState
+
+    one, two = (stage(Tag(), tmp_path, f"tag#{i}") for i in (1, 2))
+    replicas = Replicas("tag", [one, two])
+    one.lifecycle.transition(PluginState.DISABLED, "test")
+    for i in range(3):
+        out = replicas.process([Record(id=f"r{i}", source="s")])
+        assert out[0].annotations["by"] == "tag#2"
+    # the control: the same instance does refuse calls when asked directly
+    with pytest.raises(InvalidTransition):
+        one.process([Record(id="x", source="s")])
+    two.lifecycle.transition(PluginState.DISABLED, "test")
+    with pytest.raises(InvalidTransition):
+        replicas.process([Record(id="r9", source="s")])
+    assert replicas.state == "DISABLED"
+    figures = replicas.describe()
+    assert figures["replicas"] == 2
+    assert figures["breaker"] == {"state": "closed", "opens": 0}

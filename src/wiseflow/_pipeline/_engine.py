@@ -6,7 +6,9 @@ the processors (:mod:`._consumer`); a sink thread (:mod:`._sink`) stores and ana
 overlapping with the processors on the next batch. A batch carries the last checkpoint its
 source yielded; its records, its dead letters and that checkpoint are committed in one
 transaction, so a checkpoint is never stored before the records it covers, and a killed run
-resumes without loss or duplicates. :mod:`._finish` closes the run.
+resumes without loss or duplicates. :mod:`._finish` closes the run. With replicas of a
+processor (:mod:`._replicas`) several batches are processed at once and handed to the sink
+in the order they came, so the same holds.
 """
 
 from __future__ import annotations

@@ -27,13 +27,16 @@ _SECTIONS = ("pipeline", "sources", "processors", "analyzers", "output")
 
 @final
 class StageSpec(msgspec.Struct, frozen=True, kw_only=True):
-    """One ``[[sources]]``, ``[[processors]]`` or ``[[analyzers]]`` entry."""
+    """One ``[[sources]]``, ``[[processors]]`` or ``[[analyzers]]`` entry.
+
+    ``replicas``: instances of a processor run side by side (1..64; SPEC §15).
+    """
 
     plugin: str
     name: str  # instance name; defaults to the plugin name
     kind: str  # connector | processor | analyzer
     config: dict[str, Any] = msgspec.field(default_factory=dict)
-    replicas: int = 1  # data-parallel instances of a processor (SPEC §15)
+    replicas: int = 1
 
 
 @final
