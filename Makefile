@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types unit docs bench clean venv
+.PHONY: demo test lint types unit docs bench clean venv browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,19 @@ unit: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
-test: lint types docs unit
+# The dashboard's browser tests drive Debian's chromium through Debian's chromedriver:
+# installed when missing (as root, with apt), otherwise those tests skip and say why.
+browser:
+	@if ! command -v chromedriver >/dev/null 2>&1 || ! test -x /usr/bin/chromium; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else \
+	    echo "chromium/chromedriver missing: the dashboard's browser tests will skip"; \
+	  fi; \
+	fi
+
+test: lint types docs browser unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -13,6 +13,7 @@ TOP = {
     "__main__",
     "_cli",
     "_contract",
+    "_dashboard",
     "_discovery",
     "_envs",
     "_host",
@@ -42,6 +43,7 @@ LAYERS = (
     "_store",
     "_pipeline",
     "_run",
+    "_dashboard",
     "_cli",
 )
 #: The one crossing: the host picks a sandbox runner at assembly (a lazy import), and the

@@ -36,6 +36,7 @@ def cli() -> None:
 def _register() -> None:
     from . import (
         _approve,
+        _dashboard,
         _doctor,
         _install,
         _migrate,
@@ -59,6 +60,7 @@ def _register() -> None:
     _runs.register(cli)
     _doctor.register(cli)
     _top.register(cli)
+    _dashboard.register(cli)
 
 
 def split_global(args: Sequence[str]) -> tuple[GlobalOptions, list[str]]:

@@ -42,15 +42,33 @@ def finish(s: Any, doc: dict[str, Any], failed: bool, pipeline_file: Path) -> No
 @click.argument("pipeline_file", metavar="PIPELINE.toml", type=click.Path(path_type=Path))
 @click.option("--report", type=click.Path(path_type=Path), help="write the report here")
 @click.option("--full-refresh", is_flag=True, help="ignore stored checkpoints")
+@click.option("--dashboard", "with_dashboard", is_flag=True, help="serve the dashboard meanwhile")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8750, show_default=True,
+    help="the dashboard's port",
+)  # fmt: skip
+@click.option("--metrics-port", type=click.IntRange(0, 65535), help="serve Prometheus /metrics")
 @click.pass_context
-def run(ctx: click.Context, pipeline_file: Path, report: Path | None, full_refresh: bool) -> None:
+def run(
+    ctx: click.Context,
+    pipeline_file: Path,
+    report: Path | None,
+    full_refresh: bool,
+    with_dashboard: bool,
+    port: int,
+    metrics_port: int | None,
+) -> None:
     """Run a pipeline: sources → processors → analyzers, stored in SQLite."""
     from .._run._run import stages
+    from ._dashboard import live_views
 
     s = session_of(ctx)
     with stages(s.pm, pipeline_file, report=report) as checked:
         host_setup(s.data_dir)
-        with _progress(s.out) as progress:
+        views = live_views(
+            s, checked, dashboard=with_dashboard, port=port, metrics_port=metrics_port
+        )
+        with views, _progress(s.out) as progress:
             result = checked.execute(progress=progress, full_refresh=full_refresh)
     finish(s, result.to_dict(), not result.ok, pipeline_file)
 

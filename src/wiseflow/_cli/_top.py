@@ -1,9 +1,10 @@
 """``wiseflow top``: live per-plugin state and resources of the running hosts.
 
 A CLI process has no running plugins of its own, so ``top`` reads the snapshots that
-running hosts (``wiseflow run``) write to ``<data_dir>/metrics/<pid>.json`` every second;
-snapshots of hosts that are gone are skipped. ``--once`` prints one table, ``--json`` one
-document (``{"hosts": [...], "plugins": [...]}``), both for scripts and tests.
+running hosts (``wiseflow run``) write to ``<data_dir>/metrics/<pid>.json`` every second
+(their collector's document, which the dashboard and Prometheus read too); snapshots of
+hosts that are gone are skipped. ``--once`` prints one table, ``--json`` one document
+(``{"hosts": [...], "plugins": [...], "runs": [...]}``), both for scripts and tests.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ._text import terminal_safe
 if TYPE_CHECKING:
     from rich.table import Table
 
-__all__ = ["register", "render_table", "rows_of"]
+__all__ = ["register", "render_table", "rows_of", "runs_of"]
 
 #: The table's columns; "host" only when several hosts write metrics.
 COLUMNS = (
@@ -81,6 +82,38 @@ def rows_of(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def runs_of(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per host: its run (id, pipeline, status, records so far) and stages (the ``--json``
+    ``runs`` list; older snapshots without them give empty entries)."""
+    return [
+        {
+            "host_pid": doc.get("host_pid"),
+            "run": doc.get("run") or {},
+            "stages": doc.get("stages") or [],
+        }
+        for doc in docs
+    ]
+
+
+def _progress(docs: list[dict[str, Any]]) -> str:
+    """``run 12: 1,200 fetched, 1,180 stored, 3 dead letters`` per host, one line each."""
+    lines = []
+    for doc in docs:
+        run = doc.get("run") or {}
+        rec = run.get("records") or {}
+        if run.get("run_id") is None:
+            continue
+        lines.append(
+            terminal_safe(
+                f"{doc.get('label') or doc.get('host_pid')}: run {run['run_id']}: "
+                f"{rec.get('fetched', 0):,} fetched, {rec.get('stored', 0):,} stored, "
+                f"{rec.get('dead_letters', 0):,} dead letters",
+                limit=300,
+            )
+        )
+    return "\n".join(lines)
+
+
 def _cell(value: Any) -> str:
     """One table cell: numbers formatted; text one escaped line, never markup."""
     if value is None:
@@ -98,7 +131,7 @@ _STATE_STYLE = {"ACTIVE": "green", "ERROR": "red", "DISABLED": "yellow"}
 _BREAKER_STYLE = {"open": "red", "half-open": "yellow"}
 
 
-def render_table(rows: list[dict[str, Any]], where: str) -> Table:
+def render_table(rows: list[dict[str, Any]], where: str, progress: str = "") -> Table:
     from rich import box
     from rich.table import Table
 
@@ -106,9 +139,13 @@ def render_table(rows: list[dict[str, Any]], where: str) -> Table:
     several = len(hosts) > 1
     title = f"wiseflow top — {len(rows)} plugin(s), latency in ms"
     title += f" — {hosts[0]}" if len(hosts) == 1 else ""
+    from rich.markup import escape
+
+    caption = escape(f"{progress}\n{where}" if progress else where)
     table = Table(
-        title=title, caption=where, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
-    )
+        title=escape(title), caption=caption, box=box.SIMPLE_HEAD, pad_edge=False,
+        collapse_padding=True,
+    )  # fmt: skip
     for col in COLUMNS[0 if several else 1 :]:
         table.add_column(col, justify="left" if col in _TEXT_COLUMNS else "right")
     for r in rows:
@@ -150,18 +187,23 @@ def top(ctx: click.Context, once: bool, interval: float) -> None:
             {"pid": d.get("host_pid"), "label": d.get("label"), "written": d.get("written")}
             for d in docs
         ]
-        s.out.document({"metrics_dir": str(directory), "hosts": hosts, "plugins": rows_of(docs)})
+        s.out.document(
+            {"metrics_dir": str(directory), "hosts": hosts, "plugins": rows_of(docs),
+             "runs": runs_of(docs)}
+        )  # fmt: skip
         return
     if once:
-        s.out.out.print(render_table(rows_of(read_snapshots(directory)), str(directory)))
+        docs = read_snapshots(directory)
+        s.out.out.print(render_table(rows_of(docs), str(directory), _progress(docs)))
         return
     from rich.live import Live
 
     with Live(console=s.out.out, auto_refresh=False, screen=False) as live:
         try:
             while True:
-                rows = rows_of(read_snapshots(directory))
-                live.update(render_table(rows, str(directory)), refresh=True)
+                docs = read_snapshots(directory)
+                table = render_table(rows_of(docs), str(directory), _progress(docs))
+                live.update(table, refresh=True)
                 time.sleep(max(0.1, interval))
         except KeyboardInterrupt:
             return

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any, final
 from .._contract._errors import ConfigError
 from .._policy._operator import OperatorConfig, load_operator_config
 from ._prerun import check_pipeline
+from ._views import run_collector
 
 if TYPE_CHECKING:
     from .._host._handle import PluginHandle
     from .._host._manager import PluginManager
+    from .._host._metering import Collector
     from .._pipeline import Pipeline, RunSummary, StageHandle
     from .._store import Store
 
@@ -265,6 +267,8 @@ class Stages:
         self.handles: dict[str, list[PluginHandle]] = {k: [] for k in KINDS}
         self._before = {h.name for h in manager.handles()}
         self._started = False
+        #: the run's live figures for `top`, the dashboard and Prometheus (see _views.py)
+        self.collector = run_collector(manager, pipeline)
 
     def start(self) -> dict[str, list[PluginHandle]]:
         """Load every stage, check every config (all WF105s at once), then initialize."""
@@ -290,8 +294,10 @@ class Stages:
             summary = run_stages(
                 self.pipeline, store, handles["connector"], self._processors(),
                 handles["analyzer"], full_refresh=full_refresh, report=self._report(),
-                progress=_view(progress),
+                progress=_view(progress, self.collector),
             )  # fmt: skip
+            if self.collector.keep(summary):  # resource history, kept with the run
+                store.finish_run(summary.run_id, summary.status, summary.to_dict())
         return self._result(summary)
 
     def replay(
@@ -314,7 +320,7 @@ class Stages:
             ]  # fmt: skip
             summary = replay_dead_letters(
                 self.pipeline, store, self._processors(), handles["analyzer"], letters,
-                report=self._report(), progress=_view(progress),
+                report=self._report(), progress=_view(progress, self.collector),
             )  # fmt: skip
         return self._result(summary)
 
@@ -328,6 +334,7 @@ class Stages:
         """Shut down every instance this run started (stages, their dependencies and
         fallbacks), dependents first; instances that were there before stay."""
         self.manager.close([h.name for h in self.manager.handles() if h.name not in self._before])
+        self.collector.close()
 
     @contextmanager
     def _store(self) -> Iterator[Store]:
@@ -335,12 +342,9 @@ class Stages:
         from .._store import DB_NAME, Store
 
         pm = self.manager
-        # `wiseflow top` reads what this host writes here every second (removed at exit)
-        metrics = MetricsWriter(
-            lambda: [h.describe(sample=True) for h in pm.handles()],
-            pm.data_dir / "metrics",
-            label=f"run {self.pipeline.name}",
-        )
+        # `wiseflow top` and the dashboard read what this host writes here every second
+        # (removed at exit)
+        metrics = MetricsWriter(self.collector, pm.data_dir / "metrics")
         with Store.open(pm.data_dir / DB_NAME) as store, metrics:
             store.redactor = pm.redactor  # what the brokers handed out is masked in the store
             yield store
@@ -353,14 +357,16 @@ class Stages:
         return RunResult(summary, in_error)
 
 
-def _view(progress: Progress | None) -> Callable[[RunSummary], None] | None:
-    """The engine's per-batch callback, handing ``progress`` a live :class:`RunResult`."""
-    if progress is None:
-        return None
+def _view(progress: Progress | None, collector: Collector) -> Callable[[RunSummary], None]:
+    """The engine's per-batch callback: the collector keeps the summary; ``progress`` gets a
+    live :class:`RunResult`."""
     view: RunResult | None = None
 
     def call(summary: RunSummary) -> None:
         nonlocal view
+        collector.observe(summary)
+        if progress is None:
+            return
         if view is None:
             view = RunResult(summary)
         progress(view)
