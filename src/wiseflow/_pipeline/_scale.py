@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from .._contract._errors import PipelineError
 from .._contract._suggest import unknown_value
-from ._protocol import StageHandle
-from ._replicas import Replicas
 
 if TYPE_CHECKING:
     from ._model import Pipeline, StageSpec
+    from ._protocol import StageHandle
 
 __all__ = [
     "EXECUTORS",
@@ -58,6 +57,8 @@ def instances_of(spec: StageSpec) -> list[str]:
 def group_replicas(specs: Sequence[StageSpec], handles: Sequence[StageHandle]) -> list[StageHandle]:
     """``handles`` (every instance, in pipeline order) as stages: the instances of a stage
     with ``replicas > 1`` become one :class:`Replicas`; the others stay as they are."""
+    from ._replicas import Replicas  # the run's machinery: not loaded to read a file
+
     by_name = {h.name: h for h in handles}
     out: list[StageHandle] = []
     for spec in specs:
