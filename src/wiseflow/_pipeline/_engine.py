@@ -16,7 +16,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,6 +45,7 @@ def run_pipeline(
     progress: Progress | None = None,
     report: str | Path | None = None,
     t0: float | None = None,
+    between: Callable[[], None] | None = None,
 ) -> RunSummary:
     """Run ``pipeline`` over ready stage handles and return its summary.
 
@@ -59,6 +60,8 @@ def run_pipeline(
             pipeline's ``[output] report``; ``""`` for none.
         t0: ``time.perf_counter()`` when the run began (default: now); the caller that
             started the plugins for it passes that moment, so ``seconds`` is wall time.
+        between: called in the consumer thread before each batch goes to the processors,
+            when no processor call is in flight (``--watch`` swaps reloaded ones there).
 
     Returns:
         The :class:`RunSummary`; its ``to_dict()`` is the ``run --json`` document.
@@ -103,7 +106,12 @@ def run_pipeline(
             threads.append(t)
         active = len(threads)
         while active:
-            item = q.get()
+            try:
+                # A signal taken by another thread (the kernel picks any) runs its handler
+                # only once this thread wakes: an idle source (--watch) must not hold Ctrl-C.
+                item = q.get(timeout=0.5)
+            except queue.Empty:
+                continue
             if isinstance(item, End):
                 if side is not None:
                     side.drain()  # the batches before it are through: no overlap with below
@@ -125,6 +133,10 @@ def run_pipeline(
                     summary.errors.append(entry)
                     summary.status = "failed"
                 continue
+            if between is not None:
+                if side is not None and _reload_waits(between):
+                    side.drain()  # no processor call in flight while one is swapped
+                between()
             if side is not None:
                 side.put(item)
             else:
@@ -154,3 +166,9 @@ def run_pipeline(
             run.store.finish_run(summary.run_id, summary.status, summary.to_dict())
             raise
     return summary
+
+
+def _reload_waits(between: Callable[[], None]) -> bool:
+    """Whether ``between`` has a swap to make (``--watch``'s ``waiting()``; unknown: yes)."""
+    waiting = getattr(getattr(between, "__self__", None), "waiting", None)
+    return not callable(waiting) or bool(waiting())
