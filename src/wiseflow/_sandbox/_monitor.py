@@ -103,6 +103,10 @@ class Monitor:
     def hook(self, event: str, args: tuple[Any, ...]) -> None:
         if event not in _WATCHED or not self.active:
             return
+        if event == "open":  # the common case first: a file of its own (data dir, folder)
+            path = args[0]
+            if type(path) is str and path.startswith(self.quiet) and "/.." not in path:
+                return
         local = self.local
         if getattr(local, "busy", False):  # the hook's own probes raise events too
             return
