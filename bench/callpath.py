@@ -8,7 +8,8 @@ no assertion (numbers depend on the machine). ``--rtt``: the round trip rows of 
    pluggy calling one hook impl vs a plain call.
 2. One sandboxed call: ``PluginHandle.invoke`` and ``WorkerRunner.call`` vs a blocking pipe
    ping-pong between two processes (the floor), and the same over an AF_UNIX socketpair
-   (the sandbox's transport, itself ~1.8x the pipe's).
+   (the sandbox's transport until it moved to pipes: ~2x the pipe's on a busy machine).
+   Each measured idle and with one busy-loop process per core running (``[busy]``).
 3. Fetch of 100k ~300-byte records through the handle (sandboxed and trusted): item by
    item (``fetch``), chunk by chunk (``fetch_chunks``, when the handle has it), and through
    the engine's source loop into batches of 500 (``_pipeline._source.produce``).
@@ -26,6 +27,8 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from core_calls import BUSY, conditions
 
 QUICK = "--quick" in sys.argv
 RTT = "--rtt" in sys.argv
@@ -208,7 +211,7 @@ def main() -> None:
     sh = sandboxed.start("bench")
     assert th.level == "trusted", th.level
     assert sh.level == "sandboxed", sh.level
-    obj = th.runner._instance.obj  # the plugin object, for the plain call
+    obj = th.runner._instance.obj  # type: ignore[attr-defined]  # the plugin object
     hook = pluggy_call()
 
     def trusted_call() -> Any:
@@ -220,7 +223,7 @@ def main() -> None:
         rows.setdefault(key, []).append(value)
 
     chunked = hasattr(sh, "fetch_chunks")
-    for _ in range(ROUNDS):
+    for r in range(ROUNDS):
         if not RTT:
             add("plain call (µs)", per_call_us(lambda: obj.ping(1), N_CALLS))
             add("pluggy, one hook impl (µs)", per_call_us(hook, N_CALLS))
@@ -229,15 +232,18 @@ def main() -> None:
                 per_call_us(lambda: th.invoke("ping", 1), N_CALLS),
             )
             add("InProcessRunner.call alone (µs)", per_call_us(trusted_call, N_CALLS))
-        add("blocking pipe ping-pong (µs)", raw_pipe_floor(N_PING))
-        add("blocking socketpair ping-pong (µs)", raw_socket_floor(N_PING))
-        add(
-            "WorkerRunner.call (µs)", round_trip_us(lambda: sh.runner.call("ping", [1], 10), N_PING)
-        )
-        add(
-            "sandboxed PluginHandle.invoke (µs)",
-            round_trip_us(lambda: sh.invoke("ping", 1), N_PING),
-        )
+        for suffix, load in conditions(r):  # idle, and one busy loop per core (core_calls)
+            with load():
+                add(f"blocking pipe ping-pong{suffix} (µs)", raw_pipe_floor(N_PING))
+                add(f"blocking socketpair ping-pong{suffix} (µs)", raw_socket_floor(N_PING))
+                add(
+                    f"WorkerRunner.call{suffix} (µs)",
+                    round_trip_us(lambda: sh.runner.call("ping", [1], 10), N_PING),
+                )
+                add(
+                    f"sandboxed PluginHandle.invoke{suffix} (µs)",
+                    round_trip_us(lambda: sh.invoke("ping", 1), N_PING),
+                )
         if RTT:
             continue
         add("sandboxed fetch, items (rec/s)", fetch_items(sh, N_RECORDS))
@@ -254,15 +260,16 @@ def main() -> None:
     print(f"medians of {ROUNDS} interleaved rounds")
     for key, value in med.items():
         print(f"  {key:40s} {value:12,.2f}")
-    pipe = med["blocking pipe ping-pong (µs)"]
     if not RTT:
         pluggy = med["pluggy, one hook impl (µs)"]
-        trusted = med["trusted PluginHandle.invoke (µs)"]
-        print(f"  trusted invoke / pluggy      = {trusted / pluggy:.2f}")
-    print(
-        f"  sandboxed invoke / pipe      = {med['sandboxed PluginHandle.invoke (µs)'] / pipe:.2f}"
-    )
-    print(f"  WorkerRunner.call / pipe  = {med['WorkerRunner.call (µs)'] / pipe:.2f}")
+        t_invoke = med["trusted PluginHandle.invoke (µs)"]
+        print(f"  trusted invoke / pluggy      = {t_invoke / pluggy:.2f}")
+    for suffix in ("", BUSY):
+        pipe = med[f"blocking pipe ping-pong{suffix} (µs)"]
+        invoke = med[f"sandboxed PluginHandle.invoke{suffix} (µs)"]
+        call = med[f"WorkerRunner.call{suffix} (µs)"]
+        print(f"  sandboxed invoke / pipe{suffix:8s} = {invoke / pipe:.2f}")
+        print(f"  WorkerRunner.call / pipe{suffix:7s} = {call / pipe:.2f}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,10 @@ record is an error, not a number).
    a plain method call (µs per call: mean of a sample of many calls, median of samples).
 4. A sandboxed round trip (``PluginHandle.invoke``; ``WorkerRunner.call`` alone) against a
    blocking pipe ping-pong between two processes (µs: median of round trips timed one by
-   one, median of samples; the means are in ``--json`` under ``means``).
+   one, median of samples; the means are in ``--json`` under ``means``). Row 4b: the same
+   while one busy-loop process per core runs (started and killed by the bench around each
+   loaded round; idle and loaded rounds alternate), the honest case on a small machine
+   doing other work: an idle CPU wakes slowly, a busy one must be preempted.
 
 Internal APIs are used through one small function per row (``_store_*``, ``_handle_*``), so
 that a renamed internal needs one edit.
@@ -39,7 +42,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from core_calls import per_call_us, pipe_ping_pong, plain_call, pluggy_call, round_trips
+from core_calls import (
+    BUSY,
+    BUSY_LOOPS,
+    conditions,
+    per_call_us,
+    pipe_ping_pong,
+    plain_call,
+    pluggy_call,
+    round_trips,
+)
 from core_processes import (
     BATCH,
     N_RECORDS,
@@ -200,6 +212,13 @@ ROWS: list[tuple[str, str, str, list[str], list[tuple[str, tuple[str, float] | N
         ["PluginHandle.invoke, sandboxed", "WorkerRunner.call alone"],
         [("blocking pipe ping-pong, two processes", ("max", 2.0))],
     ),
+    (
+        "4b",
+        f"the same, with {BUSY_LOOPS} busy-loop processes running (one per core)",
+        "us",
+        [f"PluginHandle.invoke, sandboxed{BUSY}", f"WorkerRunner.call alone{BUSY}"],
+        [(f"blocking pipe ping-pong, two processes{BUSY}", ("max", 2.0))],
+    ),
 ]
 
 
@@ -311,17 +330,26 @@ def measure_calls(root: Path, plugins: Path, rounds: int, n: int) -> dict[str, l
             per_call_us(fn, n // 10)
         for trip in trips.values():
             trip(n // 50)
-        samples: dict[str, list[float]] = {k: [] for k in [*calls, *trips]}
-        samples.update({f"{k} (mean)": [] for k in trips})
+        samples: dict[str, list[float]] = {k: [] for k in calls}
         for r in range(rounds):
             for label, fn in calls.items():
                 samples[label].append(per_call_us(fn, n))
-            for label, trip in trips.items():
-                got = trip(n // 5)
-                samples[label].append(statistics.median(got))
-                samples[f"{label} (mean)"].append(statistics.fmean(got))
-            t, s = (samples[f"PluginHandle.invoke, {lv}"][-1] for lv in ("trusted", "sandboxed"))
-            log(f"  round {r + 1}/{rounds}: invoke trusted {t:.2f} us, sandboxed {s:.1f} us")
+            for suffix, load in conditions(r):  # idle and under load, alternating first
+                with load():
+                    for label, trip in trips.items():
+                        got = trip(n // 5)
+                        samples.setdefault(label + suffix, []).append(statistics.median(got))
+                        samples.setdefault(f"{label}{suffix} (mean)", []).append(
+                            statistics.fmean(got)
+                        )
+            t, s, b = (
+                samples[f"PluginHandle.invoke, {lv}"][-1]
+                for lv in ("trusted", "sandboxed", f"sandboxed{BUSY}")
+            )
+            log(
+                f"  round {r + 1}/{rounds}: invoke trusted {t:.2f} us, sandboxed {s:.1f} us"
+                f" (loaded: {b:.1f} us)"
+            )
         return samples
     finally:
         pm_t.close()

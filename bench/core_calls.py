@@ -1,14 +1,21 @@
 """Rows 3 and 4 of bench/core.py: the anchors of one call, and how a call is timed.
 
-Nothing here touches wiseflow: pluggy calling one hookimpl, a plain method call, and a
-blocking pipe ping-pong between two processes (the floor of any round trip over pipes).
+Nothing here touches wiseflow: pluggy calling one hookimpl, a plain method call, a
+blocking pipe ping-pong between two processes (the floor of any round trip over pipes),
+and the background load row 4 is measured under as well as without: one busy-loop process
+per core (``background_load``), so that each wakeup of a round trip has to preempt one, as
+on a machine doing other work. Idle and loaded rounds alternate (``conditions``).
 """
 
 from __future__ import annotations
 
 import os
+import select
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import pluggy
@@ -80,3 +87,47 @@ def pipe_ping_pong(n: int) -> list[float]:
         os.close(w1)
         os.waitpid(pid, 0)
         os.close(r2)
+
+
+#: The suffix of a label measured under the background load.
+BUSY = " [busy]"
+#: How many busy-loop processes the loaded condition of row 4 runs: one per core, so that
+#: every CPU has a competitor and each wakeup of a round trip must preempt one.
+BUSY_LOOPS = os.cpu_count() or 2
+#: Each one: report that it runs, then spin in pure Python until killed.
+_BUSY = "import os\nos.write(1, b'r')\nwhile True:\n    pass\n"
+
+
+@contextmanager
+def background_load(n: int = BUSY_LOOPS) -> Iterator[None]:
+    """``n`` busy-loop processes running meanwhile (started here, killed on the way out).
+
+    Waits (up to 30 s) until each one runs, so the measurement starts under the full load.
+    """
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for _ in range(n):
+            p = subprocess.Popen([sys.executable, "-c", _BUSY], stdout=subprocess.PIPE)
+            procs.append(p)
+        for p in procs:
+            assert p.stdout is not None
+            ready, _, _ = select.select([p.stdout], [], [], 30)
+            if not ready or p.stdout.read(1) != b"r":
+                raise RuntimeError("a background busy loop did not start")
+        yield
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+            if p.stdout is not None:
+                p.stdout.close()
+
+
+def conditions(round_no: int) -> list[tuple[str, Callable[[], AbstractContextManager[None]]]]:
+    """Row 4's two conditions, in an order that alternates between rounds: ("", idle) and
+    (" [busy]", under :func:`background_load`); the suffix goes after each label."""
+    both: list[tuple[str, Callable[[], AbstractContextManager[None]]]] = [
+        ("", nullcontext),
+        (BUSY, background_load),
+    ]
+    return both if round_no % 2 == 0 else both[::-1]

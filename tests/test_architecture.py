@@ -27,6 +27,7 @@ CONTRACT = {
 # salvage and their size checks), its own confinement, and the loading of plugin code.
 WORKER_PROTOCOL = {
     "_sandbox._protocol",
+    "_sandbox._pipes",  # the channel's pipe form (host and worker)
     "_sandbox._messages",
     "_sandbox._salvage",
     "_sandbox._peek",

@@ -94,7 +94,7 @@ class P(ProcessorPlugin):
 
     def half_close(self, seconds):
         # stop writing to the host (EOF on its side) but keep running
-        socket.socket(fileno=os.dup(FD)).shutdown(socket.SHUT_WR)
+        os.close(FD)  # its end of the pipe to the host
         time.sleep(seconds)
         return "still here"
 
@@ -158,7 +158,7 @@ def legacy_call(
     rid = r._new_id()
     start = time.monotonic()
     deadline = start + TIMEOUT
-    chan.sock.settimeout(SAFETY)  # the only bound on a blocking sendall, as in main
+    chan.timeout = SAFETY  # the only bound on a blocking send, as main's settimeout
     try:
         chan.send(Call(id=rid, method=method, args=args))
         while time.monotonic() - start < SAFETY:
@@ -176,7 +176,7 @@ def legacy_call(
                 continue
             if time.monotonic() >= deadline:
                 return "timeout", time.monotonic() - start
-            select.select([chan.sock], [], [], 0.1)
+            select.select([chan.rfd], [], [], 0.1)
     except TimeoutError:
         pass
     return "stuck", time.monotonic() - start
@@ -276,7 +276,7 @@ def test_control_dripped_frame_outlasts_per_read_timeouts(sandbox: RunnerFactory
     chan = r._chan
     assert chan is not None
     chan.send(Call(id=r._new_id(), method="drip", args=[60]))
-    chan.sock.settimeout(TIMEOUT)  # per read: each dripped byte renews it
+    chan.timeout = TIMEOUT  # per read: each dripped byte renews it
     end = time.monotonic() + TIMEOUT + 1
     reads = 0
     while time.monotonic() < end:
@@ -296,7 +296,7 @@ def test_slow_drip_frame_is_a_timeout(sandbox: RunnerFactory) -> None:
 
 
 def test_control_half_closed_worker_keeps_running(sandbox: RunnerFactory) -> None:
-    """Control: after shutdown(SHUT_WR) the host reads EOF, yet the worker keeps running."""
+    """Control: after closing its write end the host reads EOF, yet the worker keeps running."""
     r = _attacker(sandbox)
     pid = r.pid()
     assert pid is not None
@@ -369,7 +369,7 @@ def test_control_empty_chunks_reach_the_host_past_the_deadline(sandbox: RunnerFa
     rid = r._new_id()
     chan.send(Call(id=rid, method="fetch", args=[{"mode": "empty", "rid": rid}], stream=True,
                    credit=1000))  # fmt: skip
-    chan.sock.settimeout(SAFETY)
+    chan.timeout = SAFETY
     end = time.monotonic() + TIMEOUT + 1
     empty_after_deadline = 0
     while empty_after_deadline < 3 and time.monotonic() < end + SAFETY:

@@ -178,7 +178,9 @@ def test_worker_inherits_no_host_descriptor(sandbox: RunnerFactory, tmp_path: Pa
         r = sandbox(code)
         fds = r.call("fds", [], 10)
         assert fds[:3] == [0, 1, 2]
-        assert len(fds) == 4, fds  # + the channel to the host
+        assert len(fds) == 5, (
+            fds
+        )  # + the channel to the host (the pipe it reads, the one it writes)
     finally:
         held.close()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import socket
 import tempfile
 import warnings
 from typing import Any, final
@@ -21,6 +20,7 @@ from .._host._runner import RunnerSpec
 from ._confine import LAYERS, Confinement, Policy, plugin_uid
 from ._output import OutputPump
 from ._peek import MAX_VALUES
+from ._pipes import PipeChannel, host_pipes
 from ._probe import disabled_layers
 from ._process import WorkerProcess
 from ._protocol import Channel, Load
@@ -69,19 +69,20 @@ def start_process(
     max_frame: int,
     *,
     use_zygote: bool,
-) -> tuple[WorkerProcess, Channel, OutputPump]:
+) -> tuple[WorkerProcess, PipeChannel, OutputPump]:
     """Start a worker process (not confined yet) with its channel and output pump."""
-    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    (host_r, host_w, keep), child = host_pipes()
+    chan = PipeChannel(host_r, host_w, keep=keep, max_frame=max_frame)
     try:
         proc = WorkerProcess.start(
             child, cwd=spec.data_dir, env=worker_env(spec, scratch), use_zygote=use_zygote
         )
     except BaseException:
-        parent.close()
+        chan.close()
         raise
     finally:
-        child.close()
-    chan = Channel(parent, max_frame=max_frame)
+        for fd in child:
+            os.close(fd)
     chan.max_chunk_items = CHUNK_ITEMS
     chan.max_values = MAX_VALUES
     os.set_blocking(proc.out_fd, False)
@@ -105,7 +106,7 @@ def stop_process(
         tail = list(pump.tail)
         os.close(pump.fd)
     if chan is not None:
-        chan.sock.close()
+        chan.close()
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)
     return status, cpu, tail

@@ -53,8 +53,8 @@ class Link:
     """
 
     __slots__ = (
-        "_died", "_events", "_poll", "_serve", "_timeout", "_violation", "behaviour", "chan",
-        "pump", "spin", "streams", "write_failed",
+        "_died", "_events", "_poll", "_serve", "_timeout", "_violation", "_writing", "behaviour",
+        "chan", "pump", "spin", "streams", "write_failed",
     )  # fmt: skip
 
     def __init__(
@@ -81,7 +81,8 @@ class Link:
         self.behaviour = Behaviour()  # the runner hands its own (one per run, across restarts)
         self._poll = select.poll()
         self._events = select.POLLIN  # what the poll waits for on the channel
-        self._poll.register(chan.sock.fileno(), self._events)
+        self._writing = False  # whether it waits for room on the channel's write end
+        self._poll.register(chan.rfd, self._events)
         self._poll.register(pump.fd, select.POLLIN)
 
     def send(self, msg: Message) -> None:
@@ -181,10 +182,8 @@ class Link:
                     if got:
                         continue
                     now = time.monotonic()
-            events = (_POLLIN if reading else 0) | (_POLLOUT if chan.pending else 0)
-            if events != self._events:
-                poll.modify(chan.sock.fileno(), events)
-                self._events = events
+            if not reading or self._events != _POLLIN or chan.pending or self._writing:
+                self._watch(reading)
             remaining = min(deadline - now, _MAX_POLL)
             if not remaining > 0:  # NaN included: fail closed
                 self._timeout(what)
@@ -192,6 +191,9 @@ class Link:
                 if ready == pump.fd:
                     if not pump.drain():
                         poll.unregister(ready)
+                    continue
+                if ready != chan.rfd:  # the write end: room, or the worker is gone (EPIPE)
+                    self._flush()
                     continue
                 if ev & _POLLOUT:
                     self._flush()
@@ -209,6 +211,25 @@ class Link:
                             self._violation(exc.message)
                         if msg is not None:
                             return msg
+
+    def _watch(self, reading: bool) -> None:
+        """Poll the channel for what the next wait needs: frames while ``reading``, room
+        while a backlog waits (the write end is watched only then: a pipe whose reader is
+        gone would report it at every poll)."""
+        chan, poll = self.chan, self._poll
+        events = _POLLIN if reading else 0
+        writing = bool(chan.pending)
+        if chan.rfd == chan.wfd:  # one socket for both
+            events |= _POLLOUT if writing else 0
+        elif writing != self._writing:
+            if writing:
+                poll.register(chan.wfd, _POLLOUT)
+            else:
+                poll.unregister(chan.wfd)
+            self._writing = writing
+        if events != self._events:
+            poll.modify(chan.rfd, events)
+            self._events = events
 
     def _read_remains(self) -> None:
         """After a failed write: take what the worker sent before, or report its end."""

@@ -19,7 +19,16 @@ from typing import final
 
 import msgspec
 
-__all__ = ["COUNT_FROM", "MAX_VALUES", "TooManyItems", "count_items", "count_values"]
+from .._contract._errors import ProtocolViolation
+
+__all__ = [
+    "COUNT_FROM",
+    "MAX_VALUES",
+    "TooManyItems",
+    "check_counts",
+    "count_items",
+    "count_values",
+]
 
 
 @final
@@ -185,3 +194,29 @@ def _walk(data: memoryview | bytes, limit: int) -> int:
         else:  # 0xc1: never valid
             return count
     return count
+
+
+def check_counts(
+    body: memoryview, results: int | None, chunks: int | None, values: int | None
+) -> None:
+    """Refuse, before decoding, a frame holding more than its reader accepts: ``results``
+    items in a Result, ``chunks`` in a Chunk, ``values`` values in all (None: any).
+
+    Raises:
+        TooManyItems: a Result or Chunk over its item limit.
+        ProtocolViolation: a large frame of more than ``values`` values.
+    """
+    # every item takes a byte at least: a frame no longer than the smaller limit holds
+    # no more items than that, and is not peeked at (most replies are a few bytes)
+    n = len(body)
+    if (results is not None and n > results) or (chunks is not None and n > chunks):
+        got = count_items(body)
+        if got is not None:
+            kind, count = got
+            limit = results if kind == "result" else chunks
+            if limit is not None and count > limit:
+                raise TooManyItems(kind, count, limit)
+    if values is not None and n > COUNT_FROM and count_values(body, values) > values:
+        raise ProtocolViolation(
+            f"a frame of {n:,} bytes holding more than {values:,} values (refused before decoding)"
+        )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -60,14 +59,15 @@ class WorkerProcess:
 
     @classmethod
     def start(
-        cls, channel: socket.socket, *, cwd: str, env: dict[str, str], use_zygote: bool
+        cls, channel: tuple[int, int], *, cwd: str, env: dict[str, str], use_zygote: bool
     ) -> WorkerProcess:
-        """A worker serving ``channel``, forked by the zygote or else started cold."""
+        """A worker serving ``channel`` (the fds it reads and writes), forked by the
+        zygote or else started cold."""
         zygote = shared_zygote(spawn) if use_zygote else None
         if zygote is not None:
             out_fd, out_w = os.pipe2(os.O_CLOEXEC)
             try:
-                pid = zygote.fork_worker(channel.fileno(), out_w, cwd=cwd, env=env)
+                pid = zygote.fork_worker(channel, out_w, cwd=cwd, env=env)
             except OSError as exc:
                 log.info("zygote unavailable (%s); starting a worker cold", exc)
                 os.close(out_fd)
@@ -78,19 +78,21 @@ class WorkerProcess:
         return cls._cold(channel, cwd=cwd, env=env)
 
     @classmethod
-    def _cold(cls, channel: socket.socket, *, cwd: str, env: dict[str, str]) -> WorkerProcess:
+    def _cold(cls, channel: tuple[int, int], *, cwd: str, env: dict[str, str]) -> WorkerProcess:
+        rfd, wfd = channel
         argv = [
             sys.executable,
             "-I",
             "-B",
             "-m",
             "wiseflow._sandbox._worker",
-            str(channel.fileno()),
+            str(wfd),  # first: what a plugin writing to argv[1] reaches is the host
             str(os.getpid()),
+            str(rfd),
         ]
         proc = spawn(
             argv,
-            pass_fds=(channel.fileno(),),
+            pass_fds=(rfd, wfd),
             close_fds=True,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

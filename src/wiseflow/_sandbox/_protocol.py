@@ -8,8 +8,9 @@ accepts is refused before it is decoded (``_peek``).
 
 The worker writes with :meth:`Channel.send` (blocking: a host that stops reading stalls only
 that worker). The host never blocks on a worker: it writes with :meth:`Channel.post`, which
-sends what the socket takes now and keeps the rest as a backlog that :meth:`Channel.flush`
-sends when the socket is writable again.
+sends what the channel takes now and keeps the rest as a backlog that :meth:`Channel.flush`
+sends when it is writable again. :class:`Channel` works over a socket; host and worker use
+its pipe form (``_pipes.PipeChannel``: the same frames, half the cost per round trip).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from ._messages import (  # the messages are part of the protocol: importable fr
     records_only,
 )
 from ._messages import ext_hook as _ext_hook  # noqa: F401 - for _salvage too
-from ._peek import COUNT_FROM, TooManyItems, count_items, count_values
+from ._peek import check_counts
 
 __all__ = [
     "MAX_FRAME",
@@ -91,10 +92,13 @@ _SEND_FLAGS = socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL
 _COMPACT = 1 << 20
 #: The receive buffer's usual size; it grows only for a frame larger than this.
 _IN_SIZE = 256 * 1024
+#: Records in a frame shorter than this (a call's reply, a record or two) are checked in
+#: full, as if made here: stricter, and cheaper than switching the check off and on.
+_CHECK_ALL_BELOW = 512
 
 
 class Channel:
-    """One end of the socketpair: send and receive whole messages.
+    """One end of a socket (a socketpair's): send and receive whole messages.
 
     The receive side reads into a reusable buffer, decodes frames from it without copying
     them, and never allocates more than :data:`MAX_FRAME` for one frame, whatever length
@@ -117,13 +121,19 @@ class Channel:
         "max_values",
         "peer_checked",
         "pending",
+        "rfd",
         "sock",
+        "wfd",
     )  # fmt: skip
 
     def __init__(
         self, sock: socket.socket, *, max_frame: int = MAX_FRAME, peer_checked: bool = False
     ) -> None:
         self.sock = sock
+        self.rfd = self.wfd = sock.fileno()  # what to poll for reading and for writing
+        self._setup(max_frame, peer_checked)
+
+    def _setup(self, max_frame: int, peer_checked: bool) -> None:
         #: The peer checked every record it sends (the host, seen from a worker): they are
         #: decoded without being checked again. Never set on the host's side, where the
         #: records decoded are checked for what typed decoding leaves (see already_checked).
@@ -196,14 +206,20 @@ class Channel:
                 with memoryview(pending) as view:
                     n = self.sock.send(view[self._sent :], _SEND_FLAGS)
             except (BlockingIOError, InterruptedError):
-                if self._sent >= _COMPACT:  # a backlog that never empties must not grow
-                    del pending[: self._sent]
-                    self._sent = 0
+                self._compact()
                 return False
             self._sent += n
         pending.clear()
         self._sent = 0
         return True
+
+    def _compact(self) -> None:
+        if self._sent >= _COMPACT:  # a backlog that never empties must not grow
+            del self.pending[: self._sent]
+            self._sent = 0
+
+    def close(self) -> None:
+        self.sock.close()
 
     def discard(self) -> None:
         """Forget the backlog (the peer will never read it)."""
@@ -299,10 +315,13 @@ class Channel:
     def _decode(self, body: memoryview) -> Message:
         """The message of one frame's body; the frame stays buffered when this raises."""
         try:
-            self._check_counts(body)
+            check_counts(body, self.max_result_items, self.max_chunk_items, self.max_values)
             try:
-                with self._checked:
+                if len(body) < _CHECK_ALL_BELOW:
                     msg: Message = self._decoder.decode(body)
+                else:
+                    with self._checked:
+                        msg = self._decoder.decode(body)
             except msgspec.ValidationError:
                 # well-formed, but some record breaks the contract: that record alone is
                 # refused (see salvage); anything else wrong is a violation below
@@ -321,31 +340,6 @@ class Channel:
         ) as exc:
             raise ProtocolViolation(f"malformed frame: {exc}") from None
         return msg
-
-    def _check_counts(self, body: memoryview) -> None:
-        """Refuse, before decoding, a frame holding more than this side accepts.
-
-        Raises:
-            TooManyItems: a Result or Chunk over its item limit.
-            ProtocolViolation: a large frame of more than ``max_values`` values.
-        """
-        # every item takes a byte at least: a frame no longer than the smaller limit holds
-        # no more items than that, and is not peeked at (most replies are a few bytes)
-        n = len(body)
-        results, chunks = self.max_result_items, self.max_chunk_items
-        if (results is not None and n > results) or (chunks is not None and n > chunks):
-            got = count_items(body)
-            if got is not None:
-                kind, count = got
-                limit = results if kind == "result" else chunks
-                if limit is not None and count > limit:
-                    raise TooManyItems(kind, count, limit)
-        limit = self.max_values
-        if limit is not None and n > COUNT_FROM and count_values(body, limit) > limit:
-            raise ProtocolViolation(
-                f"a frame of {n:,} bytes holding more than {limit:,} values "
-                "(refused before decoding)"
-            )
 
     def try_recv(self, spin: float) -> bool | None:
         """Poll the socket without blocking for up to ``spin`` seconds.

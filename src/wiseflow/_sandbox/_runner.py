@@ -52,13 +52,13 @@ from ._launch import (
 from ._link import MAX_BACKLOG, Link
 from ._output import OutputPump
 from ._peek import TooManyItems
+from ._pipes import PipeChannel
 from ._process import WorkerProcess, death_error
 from ._protocol import (
     MAX_FRAME,
     SPIN,
     Call,
     CapRequest,
-    Channel,
     Chunk,
     Credit,
     End,
@@ -144,7 +144,7 @@ class WorkerRunner:
         self._lock = threading.RLock()
         self._proc: WorkerProcess | None = None
         self._tail: list[str] = []
-        self._chan: Channel | None = None
+        self._chan: PipeChannel | None = None
         self._pump: OutputPump | None = None
         self._link: Link | None = None
         self._scratch: str | None = None

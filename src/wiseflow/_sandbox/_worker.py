@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import select
-import socket
 import sys
 import threading
 from collections import deque
@@ -28,6 +27,7 @@ from .._contract._record import Record, bad_output, record_problem, refused
 from ._confine import confine
 from ._ipc import IpcBackend, LogHandler
 from ._monitor import Monitor, install, watch
+from ._pipes import PipeChannel
 from ._protocol import (
     SPIN,
     Call,
@@ -96,9 +96,12 @@ class _Worker:
                         return inbox.popleft()
                     if not block and not self._readable():
                         return None
-                    msg = self._read()
-                    if not self._route(msg):
+                    msg = self.chan.recv(SPIN)
+                    if msg is None:  # the host closed the channel: nothing more to do
+                        os._exit(0)
+                    if type(msg) is not CapReply:
                         return msg
+                    self._route(msg)
                 finally:
                     self._read_lock.release()
             elif inbox:
@@ -154,7 +157,7 @@ class _Worker:
     def _readable(self) -> bool:
         if self.chan.has_frame():
             return True
-        ready, _, _ = select.select([self.chan.sock], [], [], 0)
+        ready, _, _ = select.select([self.chan.rfd], [], [], 0)
         return bool(ready)
 
     # -- serving ---------------------------------------------------------------------------
@@ -230,9 +233,7 @@ class _Worker:
         try:
             if self.instance is None:
                 raise PluginError("plugin is not initialized", plugin=self.name)
-            args = list(msg.args)
-            if msg.batch is not None:
-                args.insert(0, msg.batch)
+            args = msg.args if msg.batch is None else [msg.batch, *msg.args]
             if msg.stream:
                 chunks = self.instance.chunks(msg.method, args, None)
             else:
@@ -243,7 +244,7 @@ class _Worker:
         if msg.stream:
             self.stream(msg, chunks)
             return
-        records = records_only(value)
+        records = records_only(value) if type(value) is list else None
         try:
             if records is not None:
                 self.send(Result(id=msg.id, records=records))
@@ -391,9 +392,10 @@ def _unsendable(exc: BaseException, method: str, plugin: str | None) -> dict[str
 
 
 def main(argv: list[str]) -> int:
-    fd, host_pid = int(argv[1]), int(argv[2])
-    sock = socket.socket(fileno=fd)
-    chan = Channel(sock, peer_checked=True)  # the host checked every record it sends
+    wfd, host_pid, rfd = int(argv[1]), int(argv[2]), int(argv[3])
+    for fd in (rfd, wfd):  # a subprocess the plugin may start does not inherit them
+        os.set_inheritable(fd, False)
+    chan = PipeChannel(rfd, wfd, peer_checked=True)  # the host checked every record it sends
     setup = chan.recv()
     if not isinstance(setup, Setup) or setup.policy.host_pid != host_pid:
         return 2

@@ -78,13 +78,16 @@ class Zygote:
     def pid(self) -> int:
         return self._proc.pid
 
-    def fork_worker(self, channel_fd: int, out_fd: int, *, cwd: str, env: dict[str, str]) -> int:
-        """A new worker process (a child of this host) serving ``channel_fd``."""
+    def fork_worker(
+        self, channel: tuple[int, int], out_fd: int, *, cwd: str, env: dict[str, str]
+    ) -> int:
+        """A new worker process (a child of this host) serving ``channel`` (the fds it
+        reads and writes)."""
         body = msgspec.msgpack.encode(_Request(cwd=cwd, env=env, host_pid=os.getpid()))
         with self._lock:
             self._sock.sendmsg(
                 [struct.pack(">I", len(body)) + body],
-                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("ii", channel_fd, out_fd))],
+                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("iii", *channel, out_fd))],
             )
             data = b""
             while len(data) < _REPLY.size:
@@ -162,7 +165,7 @@ def _recv_request(ctl: socket.socket) -> tuple[_Request, list[int]] | None:
     fds: list[int] = []
     header = b""
     while len(header) < 4:
-        data, anc, _, _ = ctl.recvmsg(4 - len(header), socket.CMSG_SPACE(8))
+        data, anc, _, _ = ctl.recvmsg(4 - len(header), socket.CMSG_SPACE(12))
         if not data:
             return None
         header += data
@@ -180,7 +183,7 @@ def _recv_request(ctl: socket.socket) -> tuple[_Request, list[int]] | None:
 
 
 def _child(ctl: socket.socket, req: _Request, fds: list[int]) -> None:  # pragma: no cover
-    channel_fd, out_fd = fds
+    rfd, wfd, out_fd = fds
     ctl.close()
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -194,7 +197,7 @@ def _child(ctl: socket.socket, req: _Request, fds: list[int]) -> None:  # pragma
     os.environ.update(req.env)
     from ._worker import main
 
-    argv = ["wiseflow-worker", str(channel_fd), str(req.host_pid)]
+    argv = ["wiseflow-worker", str(wfd), str(req.host_pid), str(rfd)]
     sys.argv[:] = argv  # as a cold-started worker sees it
     code = 1
     try:
@@ -233,7 +236,7 @@ def main(argv: list[str]) -> int:  # pragma: no cover - runs in the zygote proce
         if got is None:
             return 0
         req, fds = got
-        if len(fds) != 2:
+        if len(fds) != 3:
             for fd in fds:
                 os.close(fd)
             ctl.sendall(_REPLY.pack(-22))  # EINVAL
