@@ -1,6 +1,7 @@
 """The four goals of issue 11, measured side by side in one run (``make bench``).
 
-Run: ``.venv/bin/python bench/core.py [--quick] [--json] [--skip-singer]``. Every figure is a
+Run: ``.venv/bin/python bench/core.py [--quick] [--json] [--skip-singer] [--baseline SRC]``.
+Every figure is a
 median over interleaved rounds, so that each contender sees the same background load; the
 table gives each anchor's figure, wiseflow's ratio to it, the goal and whether it is met.
 The verdict is a report, never an assertion: the exit status is 0 whether goals are met or
@@ -11,6 +12,8 @@ record is an error, not a number).
    ``wiseflow run`` (sandboxed, trusted) against a Singer SDK tap piped into a Singer SDK SQL
    target (installed by this script into ~/.cache/wiseflow-bench/, never a project
    dependency) and against raw ``sqlite3`` executemany (with and without the store's indexes).
+   1s: the same ``wiseflow run`` of a source yielding nothing (start to exit, seconds),
+   against starting a Python that imports sqlite3.
 2. ``Store.write_batch`` alone, 500-record batches, against raw ``sqlite3`` into the schema
    and indexes read from a database the Store created; the raw side gets rows pre-encoded.
 3. One trusted call through ``PluginHandle.invoke`` against pluggy calling one hookimpl and
@@ -21,6 +24,11 @@ record is an error, not a number).
    while one busy-loop process per core runs (started and killed by the bench around each
    loaded round; idle and loaded rounds alternate), the honest case on a small machine
    doing other work: an idle CPU wakes slowly, a busy one must be preempted.
+
+``--baseline SRC`` measures rows 1, 1s and 2 also with the wiseflow package in SRC (say,
+``git archive <commit> src | tar -x -C /tmp/base``, then ``/tmp/base/src``), interleaved
+with this one: before/after figures from one run. Only the host is the baseline's: workers
+start isolated (``python -I``) and import this install's wiseflow.
 
 Internal APIs are used through one small function per row (``_store_*``, ``_handle_*``), so
 that a renamed internal needs one edit.
@@ -34,6 +42,7 @@ import os
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +53,6 @@ from typing import Any
 
 from core_calls import (
     BUSY,
-    BUSY_LOOPS,
     conditions,
     per_call_us,
     pipe_ping_pong,
@@ -53,6 +61,7 @@ from core_calls import (
     round_trips,
 )
 from core_processes import (
+    BASELINE,
     BATCH,
     N_RECORDS,
     SINGER_VERSION,
@@ -64,6 +73,7 @@ from core_processes import (
     record_bytes,
     write_plugins,
 )
+from core_table import build_report, print_report
 
 from wiseflow import Record
 
@@ -175,135 +185,36 @@ def _runner_call(handle: Any) -> Callable[[], Any]:
     return lambda: call("ping", [1], timeout)
 
 
-# -- the table -----------------------------------------------------------------------------
-
-#: (row, what, unit, wiseflow measures (the first one is judged), anchors: (name, goal)).
-#: A goal is ("min", x): wiseflow / anchor >= x, or ("max", x): wiseflow / anchor <= x.
-ROWS: list[tuple[str, str, str, list[str], list[tuple[str, tuple[str, float] | None]]]] = [
-    (
-        "1",
-        f"{N_RECORDS:,} ~300-byte records, generator -> SQLite, whole process",
-        "rec/s",
-        ["wiseflow run, sandboxed", "wiseflow run, trusted"],
-        [
-            ("Singer SDK tap | SQL target", ("min", 10.0)),
-            ("raw sqlite3 executemany", ("min", 0.6)),
-            ("raw sqlite3 + the store's indexes", None),
-        ],
-    ),
-    (
-        "2",
-        f"Store.write_batch alone, {BATCH}-record batches",
-        "rec/s",
-        ["Store.write_batch"],
-        [("raw sqlite3, same schema and indexes", None)],
-    ),
-    (
-        "3",
-        "one trusted call",
-        "us",
-        ["PluginHandle.invoke, trusted", "InProcessRunner.call alone"],
-        [("pluggy, one hookimpl", ("max", 0.5)), ("plain method call", None)],
-    ),
-    (
-        "4",
-        "sandboxed call round trip",
-        "us",
-        ["PluginHandle.invoke, sandboxed", "WorkerRunner.call alone"],
-        [("blocking pipe ping-pong, two processes", ("max", 2.0))],
-    ),
-    (
-        "4b",
-        f"the same, with {BUSY_LOOPS} busy-loop processes running (one per core)",
-        "us",
-        [f"PluginHandle.invoke, sandboxed{BUSY}", f"WorkerRunner.call alone{BUSY}"],
-        [(f"blocking pipe ping-pong, two processes{BUSY}", ("max", 2.0))],
-    ),
-]
-
-
-def build_report(samples: dict[str, list[float]], meta: dict[str, Any]) -> dict[str, Any]:
-    def med(label: str) -> float | None:
-        got = samples.get(label)
-        return statistics.median(got) if got else None
-
-    def r(ours: str, anchor: str) -> float | None:
-        a, b = med(ours), med(anchor)
-        return a / b if a and b else None
-
-    rows = []
-    for row, what, unit, ours, anchors in ROWS:
-        goals = []
-        for name, goal in anchors:
-            ratio = r(ours[0], name)
-            entry: dict[str, Any] = {"anchor": name, "ratio": ratio, "goal": None, "verdict": None}
-            if goal is not None:
-                op, x = goal
-                entry["goal"] = f"{'>=' if op == 'min' else '<='} {x:g}x"
-                met = ratio is not None and (ratio >= x if op == "min" else ratio <= x)
-                entry["verdict"] = "not measured" if ratio is None else "met" if met else "not met"
-            goals.append(entry)
-        rows.append(
-            {
-                "row": row,
-                "what": what,
-                "unit": unit,
-                "wiseflow": {k: med(k) for k in ours},
-                "anchors": {name: med(name) for name, _ in anchors},
-                "ratios": goals,
-                "all_ratios": {k: {a: r(k, a) for a, _ in anchors} for k in ours},
-                "samples": {k: samples.get(k, []) for k in [*ours, *(a for a, _ in anchors)]},
-            }
-        )
-    means = {k[: -len(" (mean)")]: med(k) for k in samples if k.endswith(" (mean)")}
-    return {**meta, "rows": rows, "means": means}
-
-
-def _figure(value: float | None, unit: str) -> str:
-    if value is None:
-        return f"{'not measured':>14}       "
-    return f"{value:>14,.{2 if unit == 'us' else 0}f} {unit:<6}"
-
-
-def print_report(report: dict[str, Any]) -> None:
-    print(
-        "issue 11 goals, medians of interleaved rounds ("
-        + ", ".join(f"{n} {what}" for what, n in report["rounds"].items())
-        + f"); load average {report['load_average'][0]:.2f} at start,"
-        f" {report['load_average'][1]:.2f} at end, {report['cores']} cores"
-    )
-    print(
-        f"records of {report['record_bytes']:.0f} bytes of field values"
-        f" ({report['record_json_bytes']:.0f} as a JSON object); Singer SDK"
-        f" {report['singer_sdk']}; ratio = wiseflow's first measure / the anchor"
-    )
-    print(f"{'':4}{'measure':<42}{'median':>14} {'unit':<6}{'ratio':>8}  {'goal':<9}verdict")
-    for row in report["rows"]:
-        print(f"{row['row']}. {row['what']}")
-        for name, value in row["wiseflow"].items():
-            print(f"{'':4}{name:<42}{_figure(value, row['unit'])}")
-        for g in row["ratios"]:
-            shown = _figure(row["anchors"][g["anchor"]], row["unit"])
-            ratio = f"{g['ratio']:>7.2f}x" if g["ratio"] else f"{'':>8}"
-            print(
-                f"{'':4}{g['anchor']:<42}{shown}{ratio}  {g['goal'] or '':<9}{g['verdict'] or ''}"
-            )
-    for err in report["errors"]:
-        print(f"  not measured: {err}")
-
-
 # -- main ----------------------------------------------------------------------------------
 
 RAW_STORE = "raw sqlite3, same schema and indexes"
 PIPE = "blocking pipe ping-pong, two processes"
 
 
-def measure_store(root: Path, rounds: int, n: int) -> dict[str, list[float]]:
+def store_child(root: Path, n: int, src: Path | None) -> float:
+    """``store_write`` in a fresh process (of the wiseflow in ``src``, if given)."""
+    argv = [sys.executable, __file__, "--store-child", str(n), str(root)]
+    env = {**os.environ, "PYTHONPATH": str(src)} if src else None
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"Store.write_batch ({src or 'this wiseflow'}): {done.stderr[-2000:]}")
+    return float(done.stdout)
+
+
+def measure_store(
+    root: Path, rounds: int, n: int, baseline: Path | None = None
+) -> dict[str, list[float]]:
+    """Each wiseflow in a fresh process of its own (so a baseline's runs alike), the raw
+    anchor in this one."""
     table, indexes = store_ddl(root)
-    recs, rows = store_inputs(n)
-    samples: dict[str, list[float]] = {"Store.write_batch": [], RAW_STORE: []}
+    _, rows = store_inputs(n)
+    ours: dict[str, Path | None] = {"Store.write_batch": None}
+    if baseline is not None:
+        ours[f"Store.write_batch{BASELINE}"] = baseline
+    samples: dict[str, list[float]] = {k: [] for k in [*ours, RAW_STORE]}
     for r in range(rounds):
-        samples["Store.write_batch"].append(store_write(root, recs))
+        for label, src in ours.items():
+            samples[label].append(store_child(root / label.replace(" ", "-"), n, src))
         samples[RAW_STORE].append(raw_write(root, [table, *indexes], rows))
         log(f"  round {r + 1}/{rounds}: Store.write_batch {samples['Store.write_batch'][-1]:,.0f}")
     return samples
@@ -361,7 +272,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer rounds, fewer calls")
     ap.add_argument("--json", action="store_true", help="one JSON document on stdout")
     ap.add_argument("--skip-singer", action="store_true", help="neither install nor run it")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="SRC",
+        help="also measure rows 1 and 2 with the wiseflow package in SRC (e.g. a `git "
+        "archive` of another commit's src/), interleaved with this one",
+    )
+    ap.add_argument("--store-child", nargs=2, help=argparse.SUPPRESS)  # N ROOT: row 2's child
     args = ap.parse_args(argv)
+    if args.store_child:
+        n, where = int(args.store_child[0]), Path(args.store_child[1])
+        where.mkdir(parents=True, exist_ok=True)
+        print(store_write(where, store_inputs(n)[0]))
+        return 0
+    baseline = args.baseline.resolve() if args.baseline else None
+    if baseline is not None and not (baseline / "wiseflow" / "__init__.py").is_file():
+        print(f"error: {baseline} holds no wiseflow package", file=sys.stderr)
+        return 2
     quick = args.quick
     rounds = {"process": 2, "store": 3, "call": 5} if quick else {"process": 5, "store": 5}
     rounds.setdefault("call", 15)
@@ -372,10 +300,13 @@ def main(argv: list[str] | None = None) -> int:
         plugins = write_plugins(root)
         try:
             log("row 1: whole processes")
-            got = measure_processes(root, store_ddl(root), rounds["process"], not args.skip_singer)
+            got = measure_processes(
+                root, store_ddl(root), rounds["process"], not args.skip_singer, baseline
+            )
             samples.update(got["samples"])
             log("row 2: the store alone")
-            samples.update(measure_store(root, rounds["store"], 20_000 if quick else N_RECORDS))
+            n = 20_000 if quick else N_RECORDS
+            samples.update(measure_store(root, rounds["store"], n, baseline))
             log("rows 3 and 4: one call")
             samples.update(measure_calls(root, plugins, rounds["call"], 5_000 if quick else 25_000))
         except BenchError as exc:
@@ -389,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         "record_bytes": size,
         "record_json_bytes": json_size,
         "singer_sdk": SINGER_VERSION,
+        "baseline": str(baseline) if baseline else None,
         "errors": got["errors"],
     }
     report = build_report(samples, meta)

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -253,15 +254,19 @@ def wiseflow_argv() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "wiseflow"]
 
 
-def run_wiseflow(root: Path, level: str, n: int) -> float:
-    """Records/s of `wiseflow run pipeline.toml --json`, fresh data dir, at ``level``."""
+def run_wiseflow(root: Path, level: str, n: int, src: Path | None = None) -> float:
+    """Records/s of `wiseflow run pipeline.toml --json`, fresh data dir, at ``level``
+    (``n == 0``: the seconds of the whole process instead). ``src``: run the wiseflow whose
+    package is in that folder (``PYTHONPATH``; a baseline measured side by side)."""
     (root / f"{level}.toml").write_text(f'[policy]\nlevel = "{level}"\n')
-    (root / "pipeline.toml").write_text(PIPELINE.replace("{n}", str(n)))
+    name = f"pipeline-{n}.toml"
+    (root / name).write_text(PIPELINE.replace("{n}", str(n)))
     data = root / f"data-{level}"
     shutil.rmtree(data, ignore_errors=True)
-    argv = [*wiseflow_argv(), "run", "pipeline.toml", "--json", "--config", f"{level}.toml"]
+    argv = [*wiseflow_argv(), "run", name, "--json", "--config", f"{level}.toml"]
     argv += ["--plugin-dir", "plugins", "--data-dir", str(data)]
-    seconds, done = timed(argv, cwd=root, capture_output=True)
+    env = {**os.environ, "PYTHONPATH": str(src)} if src else None
+    seconds, done = timed(argv, cwd=root, capture_output=True, env=env)
     try:
         stored = json.loads(done.stdout)["records"]["stored"]
     except (ValueError, KeyError, TypeError):
@@ -272,7 +277,15 @@ def run_wiseflow(root: Path, level: str, n: int) -> float:
             f"{done.stdout[-2000:]}{done.stderr[-2000:]}"
         )
     shutil.rmtree(data, ignore_errors=True)
-    return n / seconds
+    return n / seconds if n else seconds
+
+
+def run_python(root: Path) -> float:
+    """Seconds of `python -c "import sqlite3"`: an interpreter's start and exit."""
+    seconds, done = timed([sys.executable, "-c", "import sqlite3"], cwd=root)
+    if done.returncode != 0:
+        raise BenchError("python -c 'import sqlite3' failed")
+    return seconds
 
 
 def singer_python() -> Path:
@@ -339,14 +352,35 @@ def run_raw(root: Path, ddl: list[str], n: int) -> float:
     return n / seconds
 
 
+#: Row 1's contenders that a baseline (``--baseline SRC``) runs too, and the empty runs.
+LEVELS = ("sandboxed", "trusted")
+BASELINE = " (baseline)"
+EMPTY = "wiseflow run, {level}, 0 records"
+PYTHON = "python -c 'import sqlite3'"
+
+
 def measure_processes(
-    root: Path, ddl: tuple[str, list[str]], rounds: int, singer: bool
+    root: Path,
+    ddl: tuple[str, list[str]],
+    rounds: int,
+    singer: bool,
+    baseline: Path | None = None,
 ) -> dict[str, Any]:
-    """Interleaved rounds of every contender; ``ddl``: the store's records table, indexes."""
+    """Interleaved rounds of every contender; ``ddl``: the store's records table, indexes.
+    Each wiseflow contender also runs an empty source (startup and exit, in seconds), and
+    with ``baseline``, the wiseflow in that source folder runs all of them too."""
     table, indexes = ddl
-    contenders: dict[str, Callable[[], float]] = {
-        "wiseflow run, sandboxed": lambda: run_wiseflow(root, "sandboxed", N_RECORDS),
-        "wiseflow run, trusted": lambda: run_wiseflow(root, "trusted", N_RECORDS),
+    contenders: dict[str, Callable[[], float]] = {}
+    for src, suffix in ((None, ""), *(((baseline, BASELINE),) if baseline else ())):
+        for level in LEVELS:
+            contenders[f"wiseflow run, {level}{suffix}"] = partial(
+                run_wiseflow, root, level, N_RECORDS, src
+            )
+            contenders[EMPTY.format(level=level) + suffix] = partial(
+                run_wiseflow, root, level, 0, src
+            )
+    contenders |= {
+        PYTHON: partial(run_python, root),
         "raw sqlite3 executemany": lambda: run_raw(root, [table], N_RECORDS),
         "raw sqlite3 + the store's indexes": lambda: run_raw(root, [table, *indexes], N_RECORDS),
     }
@@ -363,5 +397,6 @@ def measure_processes(
     for r in range(rounds):
         for label, fn in contenders.items():
             samples[label].append(fn())
-            log(f"  round {r + 1}/{rounds}: {label}: {samples[label][-1]:,.0f} rec/s")
+            unit = "s" if "0 records" in label or label == PYTHON else "rec/s"
+            log(f"  round {r + 1}/{rounds}: {label}: {samples[label][-1]:,.3g} {unit}")
     return {"samples": samples, "errors": errors}

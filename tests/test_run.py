@@ -296,3 +296,37 @@ def test_a_pipeline_that_does_not_parse_is_wf501(project: Path, text: str) -> No
     with pytest.raises(PipelineError) as info:
         _run(project)
     assert info.value.code == "WF501"
+
+
+def test_a_sandboxed_run_warms_the_zygote_and_survives_a_failed_warm_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the checks pass, a run with sandboxed stages starts the zygote in the
+    background; a warm-up that fails is only logged (the first worker starts it, or
+    starts cold), and a trusted run does not warm at all."""
+    import threading
+
+    from wiseflow._sandbox import _process, _zygote
+
+    assert vars(_process)["shared_zygote"] is _zygote.shared_zygote  # the runner's, bound
+    warmed = threading.Event()
+
+    def failing(spawn: Any) -> None:
+        warmed.set()
+        raise RuntimeError("the warm-up failed")
+
+    monkeypatch.setattr(_zygote, "shared_zygote", failing)  # the warm-up's, not the runner's
+    hooked: list[BaseException] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: hooked.append(args.exc_value))
+    (tmp_path / "t").mkdir()
+    (tmp_path / "s").mkdir()
+    trusted = _project(tmp_path / "t")
+    assert _run(trusted).ok
+    assert not warmed.is_set()
+    sandboxed = _project(tmp_path / "s", level="sandboxed")
+    try:
+        result = _run(sandboxed)
+    except SandboxUnavailable as exc:  # pragma: no cover - depends on the kernel
+        pytest.skip(f"sandbox unavailable here: {exc}")
+    assert warmed.wait(60) and result.ok and result.stored > 0
+    assert hooked == []  # nothing escaped the warm-up thread

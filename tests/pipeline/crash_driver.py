@@ -15,8 +15,11 @@ the store reaches POINT: ``batch`` (a batch was written into the open transactio
 committed), ``checkpoint`` (a batch's records are written, its checkpoint not yet),
 ``commit`` (a commit is about to run), ``committed`` (a commit returned: the test may cut
 the WAL inside it, as a kill while writing it would), ``finish`` (inside ``finish_run``,
-the run's last writes not yet committed). Commits happen only by size (``--commit-rows``)
-and at ``finish_run``: no timer, so the K-th commit is the same in every run.
+the run's last writes not yet committed), ``checkpointed`` (the store's thread has copied
+the log back into the database K times, and a batch was written into the open transaction
+since). Commits happen only by size (``--commit-rows``) and at ``finish_run``: no timer,
+so the K-th commit is the same in every run. The log is copied back only at a
+``checkpointed`` stop (by the store's thread; never by the writer).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from wiseflow._pipeline import LocalBackend, LocalStage, local_stage, parse_pipe
 from wiseflow._pipeline._summary import RunSummary
 from wiseflow._store import Store
 from wiseflow._store._group import Group
+from wiseflow._store._wal import Checkpointer
 
 
 class Slow(ProcessorPlugin):
@@ -102,11 +106,42 @@ def _install(point: str, k: int) -> None:
             hit("finish")
         hit("commit")
 
+    copied = threading.Event()
+    checkpoint = Checkpointer._checkpoint
+
+    def checkpointed(self: Checkpointer, conn: Any) -> int:
+        pages = checkpoint(self, conn)
+        if pages and point == "checkpointed":
+            nonlocal seen
+            seen += 1
+            if seen == k:
+                copied.set()  # the writer stops after its next batch
+        return pages
+
+    def after_batch() -> None:
+        hit("batch")
+        if copied.is_set():
+            _stop(point)
+
+    commit = Group._commit
+
+    def commit_then_copy(self: Group) -> None:
+        """Commit, then wait for the store's thread to copy that commit back: the K-th
+        copy is then the same in every run."""
+        wal, rows = getattr(self.on_commit, "__self__", None), self.pending
+        runs = wal.runs if isinstance(wal, Checkpointer) else 0
+        commit(self)
+        if rows and isinstance(wal, Checkpointer):
+            assert wal.wait(runs + 1, timeout=60), "the store's thread never checkpointed"
+
+    if point == "checkpointed":
+        setattr(Group, "_commit", commit_then_copy)  # noqa: B010
     nothing: Callable[[], None] = lambda: None  # noqa: E731
     wrap(Store, "_save_checkpoint", lambda: hit("checkpoint"), nothing)
     wrap(Group, "_commit", before_commit, lambda: hit("committed"))
     wrap(Store, "finish_run", on_finish, nothing)
-    wrap(Store, "write_batch", nothing, lambda: hit("batch"))
+    wrap(Store, "write_rows", nothing, after_batch)
+    setattr(Checkpointer, "_checkpoint", checkpointed)  # noqa: B010
 
 
 def main() -> None:
@@ -137,7 +172,10 @@ def main() -> None:
                              data_dir=data)  # fmt: skip
         processors = [local_stage("text", data_dir=data), _stage(Slow(), "slow", data)]
     # No timer commits: a kill point counted in commits is the same one in every run.
-    store = Store.open(data, commit_rows=args.commit_rows, commit_seconds=3600.0)
+    background = args.stop.startswith("checkpointed")
+    store = Store.open(
+        data, commit_rows=args.commit_rows, commit_seconds=3600.0, background_checkpoints=background
+    )
     store._conn.execute("PRAGMA wal_autocheckpoint = 0")  # the WAL keeps every commit
     n = 0
 

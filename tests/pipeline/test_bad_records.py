@@ -203,3 +203,32 @@ def test_a_processor_returning_a_bad_record_dead_letters_that_record_only(
     ]
     assert reason in doc["dead"][0]["reason"]
     assert doc["plugins"]["proc"]["state"] == "ACTIVE"  # the worker was not stopped
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_text_sqlite_cannot_store_is_one_dead_letter_at_every_level(
+    tmp_path: Path, level: str
+) -> None:
+    """A lone surrogate in a title passes the record's checks (it is a str) but is no
+    UTF-8: the worker's encoder refuses it (sandboxed), the store's driver would too
+    (trusted): one WF406 dead letter either way, the rest stored, the run goes on."""
+    bad = 'Record(id="bad", source="src", title="x\\ud800")'
+    doc = _run(tmp_path, level, CONNECTOR.replace("BAD", bad))
+    assert doc["stored_ids"] == GOOD_IDS
+    assert [(d["record_id"], d["code"]) for d in doc["dead"]] == [("bad", "WF406")]
+    assert "surrogate" in doc["dead"][0]["reason"]
+    assert doc["status"] == "partial" and doc["errors"] == []
+    assert doc["checkpoint"] == {"done": True}
+
+
+def test_the_store_alone_refuses_that_text(tmp_path: Path) -> None:
+    """The positive control: written straight into the store, the batch fails (the engine's
+    screening is what turns it into a dead letter)."""
+    from wiseflow import Record
+
+    record = Record(id="bad", source="src", title="x\ud800")
+    with Store.open(tmp_path / "wf") as store:
+        assert "surrogate" in (store.encode_error(record) or "")
+        with pytest.raises(UnicodeEncodeError):
+            store.write_batch("src", [Record(id="ok", source="src"), record], None)
+        assert store.count() == 0  # the batch was rolled back, all of it

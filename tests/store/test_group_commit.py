@@ -185,3 +185,25 @@ def test_a_failed_timed_commit_is_raised_by_the_next_write(tmp_path: Path) -> No
     assert store.write_batch("s", _recs("3"), None, {"n": 3}) == (1, 0)
     store.close()
     assert (_seen(store.path), _checkpoint(store.path)) == (1, '{"n":3}')
+
+
+def test_a_batch_longer_than_one_statement_counts_exactly(tmp_path: Path) -> None:
+    """1,234 rows are written as several statements of many rows each: a key repeated in
+    the same statement or across two counts as a duplicate, each change as an update."""
+    from wiseflow._store._records import ROWS_PER_STATEMENT
+
+    first = [(f"r{i}", "") for i in range(1_000)]  # two statements of new keys
+    # the third statement: r0 changed, the same again, changed again, r1 as it was ...
+    again = [("r0", "changed"), ("r0", "changed"), ("r0", "again"), ("r1", "")]
+    again += [(f"r{i}", "x" if i % 4 else "") for i in range(2, 462, 2)]
+    rows = first + again
+    assert len(rows) == 1_234 and len(rows) > 2 * ROWS_PER_STATEMENT
+    recs = [Record(id=i, source="s", title=t) for i, t in rows]
+    store = Store.open(tmp_path)
+    try:
+        assert store.write_batch("s", recs, None) == (1_000, 234)
+        assert store.updated == 2 + sum(1 for _, t in again[4:] if t)
+        titles = {r.id: r.title for r in store.records()}
+        assert (len(titles), titles["r0"], titles["r1"], titles["r6"]) == (1_000, "again", "", "x")
+    finally:
+        store.close()

@@ -3,6 +3,7 @@ code path, print the document."""
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import time
@@ -74,11 +75,17 @@ def run(
 
 
 def host_setup(data_dir: Path) -> None:
-    """What only the CLI's own process sets up: the run log under the data dir, and SIGTERM
-    ending a run like Ctrl-C (an embedder's process and its signals are its own)."""
+    """What only the CLI's own process sets up: the run log under the data dir, SIGTERM
+    ending a run like Ctrl-C (an embedder's process and its signals are its own), and the
+    cyclic GC left to what the run allocates (the process ends with the run)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     _log_to_file(data_dir / "logs" / "wiseflow.log")
     signal.signal(signal.SIGTERM, _interrupt)
+    # Records die by reference counting; the collector found almost nothing in a 100,000
+    # record run yet cost ~15% of the host's CPU, most of it walking the modules loaded so
+    # far: those are frozen (never walked again), and it runs a tenth as often.
+    gc.freeze()
+    gc.set_threshold(7_000, 10, 10)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 
 import msgspec
 
@@ -25,6 +26,8 @@ Done = tuple[Batch, list[Record], list[DeadLetter]]
 
 #: Called after every batch with the summary so far (counts, per-stage stats).
 Progress = Callable[[RunSummary], None]
+
+_source_of = attrgetter("source")
 
 # Failures that say "the plugin is out", not "this record is bad": bisecting is pointless.
 _WHOLE_BATCH = (CircuitOpen, InvalidTransition)
@@ -51,6 +54,7 @@ class Consumer:
         self.updated_at_start = store.updated
         self._held = threading.local()  # the dead letters of the batch a thread processes
         self._lettered: set[tuple[str, str, str]] = set()  # keys counted in this run
+        self._counting = threading.Lock()
 
     def stats(self, handle: StageHandle) -> StageStats:
         return self.summary.stages[handle.name]
@@ -79,12 +83,13 @@ class Consumer:
         one letter per key, so a record id refused twice in a run counts once."""
         record = letter.record
         rid = letter.record_id if letter.record_id is not None else (record.id if record else None)
-        if rid is not None:
-            key = (letter.source, rid, letter.plugin)
-            if key in self._lettered:
-                return
-            self._lettered.add(key)
-        self.summary.dead_letters += 1
+        with self._counting:  # the consumer and the sink thread both count
+            if rid is not None:
+                key = (letter.source, rid, letter.plugin)
+                if key in self._lettered:
+                    return
+                self._lettered.add(key)
+            self.summary.dead_letters += 1
 
     def dead(self, source: str, record: Record, handle: StageHandle, exc: BaseException) -> None:
         entry = error_entry(exc, handle.plugin)
@@ -199,8 +204,12 @@ class Consumer:
             records = self.process(handle, records, item.source)
             stats.records_out += len(records)
         # A record's source is the key of its connector instance (dedup and checkpoints):
-        # processors may change anything else, not move records to another source.
-        records = [r if r.source == item.source else r.replace(source=item.source) for r in records]
+        # processors may change anything else, not move records to another source. (The
+        # source's batcher already set it on what the connector yielded.)
+        if self.processors and set(map(_source_of, records)) != {item.source}:
+            records = [
+                r if r.source == item.source else r.replace(source=item.source) for r in records
+            ]
         # includes dead letters; processors may also split records, so never below 0
         summary.dropped += max(0, len(item.records) - len(records))
         return item, records
@@ -210,11 +219,13 @@ class Consumer:
         checkpoint in one transaction, then analyze."""
         item, records, letters = done
         summary = self.summary
+        # Encoded here, not by the consumer: encoding there took the GIL from this thread
+        # between the rows SQLite writes (it hands the GIL on at each one), a slower run.
         try:
             stored, duplicates = self.store.write_batch(
                 item.source, records, summary.run_id, item.checkpoint, letters
             )
-        except (TypeError, ValueError, msgspec.EncodeError):
+        except (TypeError, ValueError, msgspec.EncodeError):  # (UnicodeEncodeError too)
             records = self._storable(item.source, records, letters)
             stored, duplicates = self.store.write_batch(
                 item.source, records, summary.run_id, item.checkpoint, letters

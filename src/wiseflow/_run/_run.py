@@ -8,7 +8,9 @@ run started is stopped again, also when it fails or is interrupted.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +28,15 @@ if TYPE_CHECKING:
     from .._pipeline import Pipeline, RunSummary
     from .._store import Store
 
-__all__ = ["RunResult", "Stages", "open_manager", "resolve_data_dir", "run_pipeline", "stages"]
+__all__ = [
+    "RunResult",
+    "Stages",
+    "open_manager",
+    "resolve_data_dir",
+    "run_pipeline",
+    "stages",
+    "warm_sandbox",
+]
 
 #: ``progress`` callbacks get the run so far (its counts grow while it runs).
 Progress = Callable[["RunResult"], None]
@@ -241,11 +251,30 @@ def stages(
     the block, before :meth:`Stages.execute` starts the plugins.
     """
     checked = check_pipeline(manager, pipeline, report=report)
+    if any(manager.level_for(st.plugin) != "trusted" for st in checked.stages if st.kind in kinds):
+        warm_sandbox()
     run = Stages(manager, checked, report=report, kinds=kinds)
     try:
         yield run
     finally:
         run.stop()
+
+
+def warm_sandbox() -> None:
+    """Start this host's zygote now, in the background: its interpreter boots (~0.1 s)
+    while the host audits and loads the plugins, instead of when the first worker is
+    needed. The first worker waits for it as before (its lock); nothing of a plugin is in
+    it, and it is stopped at exit as always."""
+    from .._sandbox._process import spawn
+    from .._sandbox._zygote import shared_zygote
+
+    def warm() -> None:
+        try:
+            shared_zygote(spawn)
+        except Exception as exc:  # the first worker starts it (or starts cold) and reports
+            logging.getLogger("wiseflow.sandbox").debug("zygote warm-up failed: %s", exc)
+
+    threading.Thread(target=warm, name="wiseflow-zygote-warm", daemon=True).start()
 
 
 @final

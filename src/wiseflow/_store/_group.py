@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import final
 
@@ -35,10 +35,30 @@ class Group:
     write comes any more (a slow source), and ends with the transaction.
     """
 
-    __slots__ = ("_timer", "conn", "failed", "lock", "opened", "pending", "rows", "seconds", "wake")
+    __slots__ = (
+        "_timer",
+        "conn",
+        "failed",
+        "lock",
+        "on_commit",
+        "opened",
+        "pending",
+        "rows",
+        "seconds",
+        "wake",
+    )
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock, rows: int, seconds: float):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        lock: threading.Lock,
+        rows: int,
+        seconds: float,
+        on_commit: Callable[[], None] | None = None,
+    ):
         self.conn = conn
+        #: Called after a commit that held rows, with the lock held (it must not wait).
+        self.on_commit = on_commit
         self.lock = lock
         self.wake = threading.Condition(lock)
         self.rows = rows
@@ -92,6 +112,7 @@ class Group:
         if not self.conn.in_transaction:
             self._closed()
             return
+        rows = self.pending
         try:
             self.conn.execute("COMMIT")
         except sqlite3.Error:
@@ -100,6 +121,8 @@ class Group:
             raise
         finally:
             self._closed()
+        if rows and self.on_commit is not None:
+            self.on_commit()
 
     def stop(self) -> threading.Thread | None:
         """Stop the timer; the caller joins the thread returned once it released the lock."""

@@ -23,10 +23,14 @@ from ._group import COMMIT_ROWS, COMMIT_SECONDS, Group
 from ._hosts import host_alive, host_stamp
 from ._records import CHECKPOINT, upsert
 from ._schema import hint_for, migrate
+from ._wal import WRITER_PAGES, Checkpointer
 
 __all__ = ["DB_NAME", "Store"]
 
 DB_NAME = "wiseflow.db"
+#: Bytes per page of a database the store creates (bench: 4,096 -> 16,384 bytes, 100,000
+#: records: 2.47 -> 2.14 µs CPU per record written, checkpoint 52 -> 30 ms).
+PAGE_SIZE = 16_384
 
 
 def _now() -> str:
@@ -56,11 +60,14 @@ class Store:
         *,
         commit_rows: int = COMMIT_ROWS,
         commit_seconds: float = COMMIT_SECONDS,
+        wal: Checkpointer | None = None,
     ) -> None:
         self._conn = conn
         self.path = path
         self._lock = threading.Lock()
-        self._group = Group(conn, self._lock, max(1, commit_rows), commit_seconds)
+        self._wal = wal
+        poke = wal.poke if wal is not None else None
+        self._group = Group(conn, self._lock, max(1, commit_rows), commit_seconds, poke)
         #: Records fetched again with changed content, updated in place (since open).
         self.updated = 0
         #: Masks granted secrets in every row written (records, dead letters, runs).
@@ -73,12 +80,15 @@ class Store:
         *,
         commit_rows: int = COMMIT_ROWS,
         commit_seconds: float = COMMIT_SECONDS,
+        background_checkpoints: bool = True,
     ) -> Store:
         """Open (creating and migrating as needed) the database at ``path``.
 
         ``path`` may be the database file or a directory (existing, or a path without a
         suffix), which then holds ``wiseflow.db``. Writes share one transaction until it
         holds ``commit_rows`` rows or is ``commit_seconds`` old (see :meth:`commit`).
+        The write-ahead log is copied back into the database by a thread of the store
+        (see ``_wal``); ``background_checkpoints=False``: by SQLite alone, in the commits.
 
         Raises:
             StoreError: WF502 when the file cannot be opened or migrated.
@@ -89,16 +99,22 @@ class Store:
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False, timeout=30.0)
+            # A new database only (an existing one keeps its own): 16 KiB pages write records
+            # ~13% faster than 4 KiB ones, and the log copies back in ~60% of the time.
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode = WAL")
             # WAL + NORMAL survives a killed process; only an OS crash may lose the tail.
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
+            if background_checkpoints:
+                conn.execute(f"PRAGMA wal_autocheckpoint = {WRITER_PAGES}")
             migrate(conn)
         except (sqlite3.Error, OSError, RuntimeError) as exc:
             raise StoreError(
                 f"cannot open store {p}: {exc}", plugin=str(p), hint=hint_for(exc, p)
             ) from None
-        store = cls(conn, p, commit_rows=commit_rows, commit_seconds=commit_seconds)
+        wal = Checkpointer(p) if background_checkpoints else None
+        store = cls(conn, p, commit_rows=commit_rows, commit_seconds=commit_seconds, wal=wal)
         store.mark_crashed()
         return store
 
@@ -117,6 +133,8 @@ class Store:
 
     def close(self) -> None:
         """Commit, then close the connection (idempotent)."""
+        if self._wal is not None:
+            self._wal.stop()  # the connection's close checkpoints what is left
         try:
             self._commit(stop=True)
         except StoreError:
@@ -250,9 +268,30 @@ class Store:
         Returns:
             ``(stored, duplicates)``: how many were new and how many were already there.
         """
+        return self.write_rows(source, self.rows(records, run_id), run_id, checkpoint, dead)
+
+    def rows(self, records: Iterable[Record], run_id: int | None) -> list[tuple[Any, ...]]:
+        """The ``records`` rows of ``records`` as :meth:`write_rows` takes them: encoded,
+        granted secrets masked. Any thread may encode while another writes.
+
+        Raises:
+            TypeError, ValueError, msgspec.EncodeError: a record does not encode (see
+            :meth:`encode_error`).
+        """
         rows = [encode_row(r, run_id) for r in records]
         if self.redactor:  # one scan of the batch; rows are rewritten only when a secret is in
             rows = self.redactor.rows(rows)
+        return rows
+
+    def write_rows(
+        self,
+        source: str,
+        rows: list[tuple[Any, ...]],
+        run_id: int | None,
+        checkpoint: dict[str, Any] | None = None,
+        dead: Sequence[DeadLetter] = (),
+    ) -> tuple[int, int]:
+        """:meth:`write_batch` of rows made by :meth:`rows`."""
         state = self._clean(encode(checkpoint)) if checkpoint is not None else None
         with self._tx("write batch", len(rows)) as conn:
             fresh, changed = self._upsert(conn, rows)
@@ -274,9 +313,12 @@ class Store:
 
     @staticmethod
     def encode_error(record: Record) -> str | None:
-        """Why ``record`` cannot be stored (its fields do not encode as JSON), or None."""
+        """Why ``record`` cannot be stored (its fields do not encode as JSON, or a text is
+        no UTF-8: a lone surrogate), or None."""
         try:
-            encode_row(record, None)
+            for cell in encode_row(record, None):
+                if type(cell) is str:
+                    cell.encode()  # what SQLite is handed; a lone surrogate raises
         except (TypeError, ValueError, msgspec.EncodeError) as exc:
             return f"{type(exc).__name__}: {exc}"
         return None
