@@ -134,3 +134,30 @@ def test_prometheus_endpoint_serves_the_figures(wiseflow_manager: Any) -> None:
     finally:
         server.close()
     assert 'wiseflow_plugin_calls_total{instance="echo"' in text
+
+
+def test_prometheus_endpoint_refuses_another_host_name(wiseflow_manager: Any) -> None:
+    """DNS rebinding: a request naming another host (a hostile page whose name resolves to
+    127.0.0.1) gets 400 and no figures; the same request naming 127.0.0.1 gets them."""
+    pytest.importorskip("prometheus_client")
+    import http.client
+
+    from wiseflow._host._metering import serve_prometheus
+
+    pm = _manager(wiseflow_manager)
+    server = serve_prometheus(_collect(pm), port=0)
+    got = {}
+    try:
+        for host in ("evil.example", f"evil.example:{server.port}", f"localhost:{server.port}"):
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            conn.request("GET", "/metrics", headers={"Host": host})
+            resp = conn.getresponse()
+            got[host] = (resp.status, resp.read().decode())
+            conn.close()
+    finally:
+        server.close()
+    for host in ("evil.example", f"evil.example:{server.port}"):
+        status, body = got[host]
+        assert status == 400 and "wiseflow_plugin" not in body
+    status, body = got[f"localhost:{server.port}"]
+    assert status == 200 and 'wiseflow_plugin_calls_total{instance="echo"' in body

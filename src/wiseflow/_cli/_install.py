@@ -127,6 +127,15 @@ def _apply(s: Session, client: Client, plan: Plan, yes: bool) -> Outcome:
     )
 
 
+def _recover(s: Session) -> None:
+    """Undo or finish a change cut short (SIGKILL) before planning the next one."""
+    from .._repo._apply import recover_interrupted
+
+    said = recover_interrupted(s.data_dir)
+    if said is not None:
+        s.out.warn(said)
+
+
 def _report(s: Session, out: Outcome, nothing: str) -> None:
     if s.out.json:
         s.out.document({"installed": out.installed, "removed": out.removed})
@@ -205,6 +214,7 @@ def install(ctx: click.Context, request: str, yes: bool, allow_yanked: bool) -> 
     from .._repo._plan import plan_install
 
     s = session_of(ctx)
+    _recover(s)
     with _progress(s) as progress:
         client = _client(s, progress)
         doc = client.index()
@@ -223,6 +233,7 @@ def update(ctx: click.Context, name: str | None, yes: bool) -> None:
     from .._repo._plan import plan_update
 
     s = session_of(ctx)
+    _recover(s)
     with _progress(s) as progress:
         client = _client(s, progress)
         doc = client.index()
@@ -240,6 +251,7 @@ def remove(ctx: click.Context, name: str, force: bool) -> None:
     from .._repo._plan import plan_remove
 
     s = session_of(ctx)
+    _recover(s)
     plan = plan_remove(s.pm.admission().candidates, name, force=force)
     installed = [c for c in s.pm.admission().candidates if c.origin == "repo" and c.code_root]
     url = next(c.location for c in installed if c.manifest.name == name)

@@ -50,6 +50,7 @@ class Session:
     @property
     def pm(self) -> PluginManager:
         if self._pm is None:
+            self._recover()
             # the manager `wiseflow.run_pipeline` builds, with the --plugin-dir folders
             self._pm = open_manager(
                 self.base_config, self.opts.data_dir, plugin_dirs=self.opts.plugin_dirs
@@ -60,6 +61,15 @@ class Session:
                         f"plugin folder {folder} does not exist (plugin_dirs/--plugin-dir)"
                     )
         return self._pm
+
+    def _recover(self) -> None:
+        """An install, update or remove cut short (SIGKILL) is undone or finished first."""
+        if (self.data_dir / "repository" / "commit.json").is_file():
+            from .._repo._apply import recover_interrupted
+
+            said = recover_interrupted(self.data_dir)
+            if said is not None:
+                self.out.warn(said)
 
     def close(self) -> None:
         if self._pm is not None:

@@ -314,9 +314,13 @@ class Api:
         denied = self._gate(request)
         if denied is not None:
             return denied
-        body = await request.body()
+        body = b""
+        async for chunk in request.stream():  # at most MAX_BODY + 1 bytes are ever read
+            body += chunk[: MAX_BODY + 1 - len(body)]
+            if len(body) > MAX_BODY:
+                return json_error(400, "bad_request", f"the body is larger than {MAX_BODY} bytes")
         try:
-            doc = json.loads(body) if len(body) <= MAX_BODY else None
+            doc = json.loads(body)
         except ValueError:
             doc = None
         run_id = doc.get("run") if isinstance(doc, dict) else None

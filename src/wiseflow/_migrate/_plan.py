@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -53,8 +52,8 @@ class Plan:
         return [f"wiseflow plugins grant {self.name} {' '.join(args)}"] if args else []
 
     def manifest_text(self) -> str:
-        """The ``plugin.toml`` (TOML strings written as JSON strings, which TOML reads)."""
-        q = json.dumps
+        """The ``plugin.toml`` (every string through :func:`toml_value`)."""
+        q = toml_value
         lines = [
             "# Written by `wiseflow plugins migrate` for a plugin of the original WiseFlow API.",
             "# Review it: permissions below are what static reading found; none is granted.",
@@ -76,6 +75,27 @@ class Plan:
             lines += ["", "[plugin.permissions]"]
             lines += [f"{key} = {q(values)}" for key, values in declared if values]
         return "\n".join(lines) + "\n"
+
+
+_TOML_ESCAPE = re.compile(r'[\x00-\x1f\x7f"\\]')
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _toml_str(text: str) -> str:
+    def escape(m: re.Match[str]) -> str:
+        c = m.group()
+        return "\\" + c if c in '"\\' else f"\\u{ord(c):04x}"
+
+    return '"' + _TOML_ESCAPE.sub(escape, _SURROGATE.sub("\ufffd", text)) + '"'
+
+
+def toml_value(value: str | list[str]) -> str:
+    """A TOML basic string (or array of them) for text read from legacy code: quotes,
+    backslashes and control characters escaped, a lone surrogate (which no TOML string may
+    hold, escaped or not) replaced by U+FFFD; any other character written as itself."""
+    if isinstance(value, str):
+        return _toml_str(value)
+    return "[" + ", ".join(_toml_str(v) for v in value) + "]"
 
 
 def normalise(name: str) -> str:

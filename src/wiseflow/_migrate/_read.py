@@ -68,6 +68,8 @@ def read_module(source: str, file: Path, module: str) -> Module:
         tree = ast.parse(source, filename=str(file))
     except (SyntaxError, ValueError) as exc:
         return Module(module, file, False, [], problem=f"does not parse: {exc}")
+    except (MemoryError, RecursionError):  # nested too deep for the parser
+        return Module(module, file, False, [], problem="does not parse: nested too deeply")
     aliases: dict[str, str] = {}  # local name -> core.plugins name
     prefixes: set[str] = set(_CORE)  # dotted names standing for core.plugins
     imports_core = False
@@ -155,39 +157,41 @@ def top_level_sources(folder: Path) -> list[Path]:
         return []
 
 
-def kind_of(cls: LegacyClass, by_name: dict[str, LegacyClass], depth: int = 0) -> str | None:
+def _ancestry(cls: LegacyClass, by_name: dict[str, LegacyClass]) -> list[LegacyClass]:
+    """``cls`` and the folder's classes it derives from, depth first in base order, each
+    once: a crafted graph of classes (cycles, bases fanning out) is walked in linear time."""
+    seen: set[int] = set()
+    out: list[LegacyClass] = []
+    todo = [cls]
+    while todo:
+        c = todo.pop()
+        if id(c) in seen:
+            continue
+        seen.add(id(c))
+        out.append(c)
+        todo.extend(by_name[b] for b in reversed(c.local_bases) if b in by_name)
+    return out
+
+
+def kind_of(cls: LegacyClass, by_name: dict[str, LegacyClass]) -> str | None:
     """The kind its original bases give ``cls`` (through the folder's own classes)."""
-    for base in cls.legacy_bases:
-        if BASES[base] is not None:
-            return BASES[base]
-    if depth < 20:
-        for base in cls.local_bases:
-            parent = by_name.get(base)
-            if parent is not None and parent is not cls:
-                found = kind_of(parent, by_name, depth + 1)
-                if found is not None:
-                    return found
+    for c in _ancestry(cls, by_name):
+        for base in c.legacy_bases:
+            if BASES[base] is not None:
+                return BASES[base]
     return None
 
 
-def is_legacy(cls: LegacyClass, by_name: dict[str, LegacyClass], depth: int = 0) -> bool:
+def is_legacy(cls: LegacyClass, by_name: dict[str, LegacyClass]) -> bool:
     """Whether ``cls`` derives from an original base class (through the folder's classes)."""
-    if cls.legacy_bases:
-        return True
-    return depth < 20 and any(
-        is_legacy(by_name[b], by_name, depth + 1)
-        for b in cls.local_bases
-        if b in by_name and by_name[b] is not cls
-    )
+    return any(c.legacy_bases for c in _ancestry(cls, by_name))
 
 
-def methods_of(cls: LegacyClass, by_name: dict[str, LegacyClass], depth: int = 0) -> set[str]:
+def methods_of(cls: LegacyClass, by_name: dict[str, LegacyClass]) -> set[str]:
     """Methods ``cls`` defines or inherits from the folder's own classes."""
-    found = set(cls.methods)
-    if depth < 20:
-        for b in cls.local_bases:
-            if b in by_name and by_name[b] is not cls:
-                found |= methods_of(by_name[b], by_name, depth + 1)
+    found: set[str] = set()
+    for c in _ancestry(cls, by_name):
+        found |= c.methods
     return found
 
 

@@ -35,14 +35,15 @@ from .._discovery._installed import (
 )
 from .._envs import EnvSources, PythonEnv
 from .._policy._grants import Grant
-from .._policy._lock import Lock, LockEntry, approved_entries, asked_beyond, save_lock
+from .._policy._lock import LOCK_NAME, Lock, LockEntry, approved_entries, asked_beyond, save_lock
 from ._client import Client
 from ._envseam import drop_envs, prepare_env, release_envs
 from ._index import VersionEntry
+from ._journal import begin, end, recover
 from ._plan import Plan
 from ._wheel import read_wheel, unpack_wheel
 
-__all__ = ["Outcome", "Staged", "apply_plan"]
+__all__ = ["Outcome", "Staged", "apply_plan", "recover_interrupted"]
 
 
 @final
@@ -160,7 +161,21 @@ def apply_plan(
     root = data_dir / "installed"
     root.mkdir(parents=True, exist_ok=True)
     with _exclusive(data_dir / "repository"):
+        recover(data_dir, root)
         return _apply(plan, root, client, data_dir, lock, level_for, origins, decide, sources, said)
+
+
+def recover_interrupted(data_dir: Path) -> str | None:
+    """Undo or finish an install, update or remove that was cut short (see ``_journal``);
+    what was done, or None. Skipped while another one is under way."""
+    root = data_dir / "installed"
+    if not root.is_dir():
+        return None
+    try:
+        with _exclusive(data_dir / "repository"):
+            return recover(data_dir, root)
+    except RepositoryError:
+        return None  # another install holds the lock: its journal is not stale
 
 
 @contextmanager
@@ -227,6 +242,7 @@ def _apply(
             new_installed.plugins.pop(name, None)
             new_lock.plugins.pop(name, None)
         # -- commit ------------------------------------------------------------------------
+        begin(data_dir, root, Path(lock.path or LOCK_NAME), [s.folder for s in staged], built)
         for s in staged:
             dest = root / s.folder
             if dest.exists():
@@ -248,14 +264,16 @@ def _apply(
             shutil.rmtree(path, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)
         drop_envs(data_dir, built)
+        recover(data_dir, root)  # what the journal says was there before, if it got that far
         raise
     shutil.rmtree(staging, ignore_errors=True)
     lock_before = list(lock.plugins.values())
-    lock.plugins = new_lock.plugins
     gone = [current.plugins[n] for n in plan.drop if n in current.plugins]
     gone += [current.plugins[s.name] for s in staged if s.name in current.plugins]
     for old in gone:
         shutil.rmtree(root / old.folder, ignore_errors=True)
+    end(data_dir)
+    lock.plugins = new_lock.plugins
     release_envs(data_dir, lock_before, new_lock.plugins.values())
     out = Outcome(removed=list(plan.drop))
     for s in staged:

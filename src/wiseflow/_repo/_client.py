@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,11 @@ __all__ = ["Client", "Progress", "need_tuf", "normalise_url"]
 #: (what, bytes so far, total or None): called as a download advances.
 Progress = Callable[[str, int, int | None], None]
 _TIMEOUT_S = 20.0
+#: A download slower than this on average, once :data:`_GRACE_S` have passed, has stalled:
+#: the per-read timeout alone lets a server trickle a byte every 19 s for ever. TUF bounds
+#: the length, so with both a download's time is bounded too.
+_MIN_RATE = 4096.0  # bytes per second
+_GRACE_S = 30.0
 
 
 def need_tuf() -> None:
@@ -99,15 +105,28 @@ def _fetcher(progress: Progress | None) -> Any:
                 raise DownloadHTTPError(f"{url}: HTTP {resp.status_code}", resp.status_code)
             length = resp.headers.get("content-length")
             total = int(length) if length and length.isdigit() else None
-            return self._chunks(name, total, resp.iter_bytes(1 << 16), resp.close)
+            # chunks as they arrive (a fixed size would wait for 64 KiB: no rate check)
+            return self._chunks(name, total, resp.iter_bytes(), resp.close, rated=True)
 
         def _chunks(
-            self, name: str, total: int | None, it: Iterator[bytes], close: Callable[[], None]
+            self,
+            name: str,
+            total: int | None,
+            it: Iterator[bytes],
+            close: Callable[[], None],
+            *,
+            rated: bool = False,
         ) -> Iterator[bytes]:
             done = 0
+            start = time.monotonic()
             try:
                 for chunk in it:
                     done += len(chunk)
+                    elapsed = time.monotonic() - start
+                    if rated and elapsed > _GRACE_S and done < _MIN_RATE * elapsed:
+                        raise SlowRetrievalError(
+                            f"{name}: the download stalled ({done} bytes in {elapsed:.0f} s)"
+                        )
                     if progress is not None:
                         progress(name, done, total)
                     yield chunk

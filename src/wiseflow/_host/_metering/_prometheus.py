@@ -173,5 +173,41 @@ def serve_prometheus(
                 yield metric
 
     registry.register(_Collector())
-    server, thread = pc.start_http_server(port, addr=addr, registry=registry)
+    return _serve(pc.make_wsgi_app(registry), addr, port)
+
+
+#: Host names a loopback endpoint answers to: a page on another name (DNS rebinding: a
+#: hostile site whose name now resolves to 127.0.0.1) gets 400, not the plugins' figures.
+_LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _serve(app: Callable[..., Any], addr: str, port: int) -> PrometheusServer:
+    """``app`` behind a Host check, on a thread of its own (requests in their own threads)."""
+    import threading
+    from socketserver import ThreadingMixIn
+    from urllib.parse import urlsplit
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    allowed = _LOOPBACK_NAMES if addr in _LOOPBACK_NAMES else frozenset({addr})
+
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        try:
+            name = urlsplit("//" + str(environ.get("HTTP_HOST", ""))).hostname
+        except ValueError:
+            name = None
+        if name not in allowed:
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [b"unexpected Host header\n"]
+        return app(environ, start_response)
+
+    class _Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class _Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # nothing of a scrape reaches the run's terminal
+
+    server = make_server(addr, port, guarded, _Server, handler_class=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, name="wiseflow-metrics", daemon=True)
+    thread.start()
     return PrometheusServer(server, thread)

@@ -31,6 +31,9 @@ def scan(source: str, file: str) -> list[Finding]:
         msg = getattr(exc, "msg", str(exc))
         refused = Finding("unparsable", "high", f"cannot be audited: {msg}", line)
         return [refused, *_line_by_line(source, file)]
+    except (MemoryError, RecursionError):  # nested too deep for the parser itself
+        refused = Finding("unparsable", "high", "cannot be audited: nested too deeply", 0)
+        return [refused, *_line_by_line(source, file)]
     try:
         return Scanner(file, source).run(tree)
     except RecursionError:
