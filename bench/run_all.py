@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ["core", "discovery", "integrity", "isolation", "pipeline", "soak", "audit"]
+ORDER = ["core", "discovery", "integrity", "isolation", "pipeline", "soak", "audit", "watch"]
 #: Arguments per benchmark in `make bench` (discovery times the real CLI listing).
 ARGS = {"discovery": ["--cli"], "pipeline": ["--compare", "5"]}
 

@@ -80,6 +80,7 @@ HOST = {
     # SPEC §12: running a pipeline from Python
     "run_pipeline",
     "RunResult",
+    "Watch",  # run_pipeline(watch=...): `wiseflow run --watch`
     "Pipeline",
     "load_pipeline",
     "parse_pipeline",

@@ -139,6 +139,7 @@ HOST_API = (
     "PluginManager",
     "PluginState",
     "RunResult",
+    "Watch",
     "load_operator_config",
     "load_pipeline",
     "parse_pipeline",
@@ -157,6 +158,7 @@ _LAZY = {
     "parse_pipeline": "._pipeline._model",
     "RunResult": "._run._run",
     "run_pipeline": "._run._run",
+    "Watch": "._run._watch",
 }
 
 
@@ -186,6 +188,7 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers (the names load lazil
     from ._policy._operator import load_operator_config as load_operator_config
     from ._run._run import RunResult as RunResult
     from ._run._run import run_pipeline as run_pipeline
+    from ._run._watch import Watch as Watch
 
 for _name in __all__:
     if _name in _LAZY:

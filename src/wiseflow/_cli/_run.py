@@ -16,6 +16,7 @@ import click
 
 from ._output import Output
 from ._session import session_of
+from ._watch import watch_of, watch_options
 
 if TYPE_CHECKING:  # the engine and store load only when `run` runs, not for every command
     from rich.table import Table
@@ -43,6 +44,7 @@ def finish(s: Any, doc: dict[str, Any], failed: bool, pipeline_file: Path) -> No
 @click.argument("pipeline_file", metavar="PIPELINE.toml", type=click.Path(path_type=Path))
 @click.option("--report", type=click.Path(path_type=Path), help="write the report here")
 @click.option("--full-refresh", is_flag=True, help="ignore stored checkpoints")
+@watch_options
 @click.option("--dashboard", "with_dashboard", is_flag=True, help="serve the dashboard meanwhile")
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=8750, show_default=True,
@@ -55,6 +57,9 @@ def run(
     pipeline_file: Path,
     report: Path | None,
     full_refresh: bool,
+    watch: bool,
+    poll: float,
+    reapprove_dev: bool,
     with_dashboard: bool,
     port: int,
     metrics_port: int | None,
@@ -66,11 +71,12 @@ def run(
     s = session_of(ctx)
     with stages(s.pm, pipeline_file, report=report) as checked:
         host_setup(s.data_dir)
+        watching = watch_of(s.out, watch=watch, poll=poll, reapprove_dev=reapprove_dev)
         views = live_views(
             s, checked, dashboard=with_dashboard, port=port, metrics_port=metrics_port
         )
         with views, _progress(s.out) as progress:
-            result = checked.execute(progress=progress, full_refresh=full_refresh)
+            result = checked.execute(progress=progress, full_refresh=full_refresh, watch=watching)
     finish(s, result.to_dict(), not result.ok, pipeline_file)
 
 

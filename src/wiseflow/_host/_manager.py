@@ -383,6 +383,22 @@ class PluginManager:
 
             forget_folder_plugin(handle.plugin)
 
+    # -- hot reload (wiseflow run --watch; see ._reload) ------------------------------------
+
+    def configured(self, name: str) -> dict[str, Any]:
+        """The raw config instance ``name`` was started with."""
+        return dict(self._registry.config(name, {}))
+
+    def replace(self, name: str, new: PluginHandle, reason: str = "reloaded") -> None:
+        """Put ``new`` (a started instance, see :func:`~._reload.replacement`) in place of
+        instance ``name``, and shut the old one down. Call it when no call is in flight."""
+        old = self._registry.get(name)
+        self._registry.add(name, new, self._registry.config(name, {}))
+        if old is not None and old is not new:
+            old.release()
+            if old.lifecycle.can(PluginState.UNLOADED):
+                old.lifecycle.transition(PluginState.UNLOADED, reason)
+
     def close(self, names: Collection[str] | None = None) -> None:
         """Shut every instance (or those of ``names``) down, dependents before their
         dependencies; the manager stays usable."""

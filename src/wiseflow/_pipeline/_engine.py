@@ -14,7 +14,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,6 +42,7 @@ def run_pipeline(
     progress: Progress | None = None,
     report: str | Path | None = None,
     t0: float | None = None,
+    between: Callable[[], None] | None = None,
 ) -> RunSummary:
     """Run ``pipeline`` over ready stage handles and return its summary.
 
@@ -56,6 +57,8 @@ def run_pipeline(
             pipeline's ``[output] report``; ``""`` for none.
         t0: ``time.perf_counter()`` when the run began (default: now); the caller that
             started the plugins for it passes that moment, so ``seconds`` is wall time.
+        between: called in the consumer thread before each batch goes to the processors,
+            when no processor call is in flight (``--watch`` swaps reloaded ones there).
 
     Returns:
         The :class:`RunSummary`; its ``to_dict()`` is the ``run --json`` document.
@@ -96,7 +99,12 @@ def run_pipeline(
             threads.append(t)
         active = len(threads)
         while active:
-            item = q.get()
+            try:
+                # A signal taken by another thread (the kernel picks any) runs its handler
+                # only once this thread wakes: an idle source (--watch) must not hold Ctrl-C.
+                item = q.get(timeout=0.5)
+            except queue.Empty:
+                continue
             if isinstance(item, End):
                 active -= 1
                 stats = summary.stages[item.source]
@@ -116,6 +124,8 @@ def run_pipeline(
                     summary.errors.append(entry)
                     summary.status = "failed"
                 continue
+            if between is not None:
+                between()
             sink.put(run.batch(item))
         sink.close()
         if pipeline.analyze == "stored" and analyzers:

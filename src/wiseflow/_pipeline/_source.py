@@ -65,6 +65,9 @@ def produce(
         for chunk in handle.fetch_chunks(state, batch_size):
             if stop.is_set():
                 break
+            if not chunk:  # the source is idle (a watched run polls it): ship what is batched
+                batcher.finish()
+                continue
             if set(map(type, chunk)) == _RECORDS_ONLY:
                 batcher.records(chunk)
                 continue

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .._host._metering import Collector
     from .._pipeline import Pipeline, RunSummary
     from .._store import Store
+    from ._watch import Watch
 
 __all__ = [
     "RunResult",
@@ -141,6 +142,7 @@ def run_pipeline(
     report: str | os.PathLike[str] | None = None,
     full_refresh: bool = False,
     manager: PluginManager | None = None,
+    watch: Watch | None = None,
 ) -> RunResult:
     """Run a pipeline as ``wiseflow run`` does, and return what it did.
 
@@ -164,6 +166,8 @@ def run_pipeline(
         manager: run with this manager's plugins, config and data dir instead (then
             ``config`` and ``data_dir`` must be None); it stays open, the instances this
             run started are shut down.
+        watch: keep running and reload changed plugins (``wiseflow run --watch``); see
+            :class:`wiseflow.Watch`. Set its ``stop`` to end the run (``"ok"``).
 
     Returns:
         The :class:`RunResult`; a run with failures returns too (``status``, ``ok``).
@@ -193,9 +197,9 @@ def run_pipeline(
                 hint="the manager already has its config and data dir",
             )
         with stages(manager, pipeline, report=report) as run:
-            return run.execute(progress=progress, full_refresh=full_refresh)
+            return run.execute(progress=progress, full_refresh=full_refresh, watch=watch)
     with open_manager(config, data_dir) as pm, stages(pm, pipeline, report=report) as run:
-        return run.execute(progress=progress, full_refresh=full_refresh)
+        return run.execute(progress=progress, full_refresh=full_refresh, watch=watch)
 
 
 def resolve_data_dir(config: OperatorConfig, data_dir: str | os.PathLike[str] | None) -> Path:
@@ -309,17 +313,31 @@ class Stages:
             self.handles = start_stages(self.manager, self.pipeline, self.kinds)
         return self.handles
 
-    def execute(self, *, progress: Progress | None = None, full_refresh: bool = False) -> RunResult:
+    def execute(
+        self,
+        *,
+        progress: Progress | None = None,
+        full_refresh: bool = False,
+        watch: Watch | None = None,
+    ) -> RunResult:
         """Start (if not yet), open the store and the metrics file, run; the result."""
+        from contextlib import nullcontext
         from functools import partial
         from time import perf_counter
 
         from .._pipeline import run_pipeline as engine
 
         t0 = perf_counter()  # the run's wall time (its `seconds`) counts starting the plugins
-        handles = self.start()
+        handles: dict[str, list[Any]] = dict(self.start())
         run_stages = partial(engine, t0=t0)
-        with self._store() as store:
+        watching: Any = nullcontext()
+        if watch is not None:  # --watch: live stages, polled sources, reloads between batches
+            from ._watch import Reloader
+
+            watching = Reloader(self.manager, self.handles, watch)
+            handles = dict(watching.stages)
+            run_stages = partial(engine, t0=t0, between=watching.between)
+        with self._store() as store, watching:
             summary = run_stages(
                 self.pipeline, store, handles["connector"], handles["processor"],
                 handles["analyzer"], full_refresh=full_refresh, report=self._report(),
