@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ["core", "discovery", "integrity", "isolation", "pipeline", "soak", "audit", "watch"]
+ORDER = [
+    "core", "discovery", "integrity", "isolation", "pipeline", "replicas", "soak", "audit",
+    "watch",
+]  # fmt: skip
 #: Arguments per benchmark in `make bench` (discovery times the real CLI listing).
 ARGS = {"discovery": ["--cli"], "pipeline": ["--compare", "5"]}
 

@@ -57,6 +57,10 @@ from wiseflow import ProcessorPlugin
 class Flaky(ProcessorPlugin):
     def process(self, batch):
         if any("bad" in r.title for r in batch):
+            try:  # an attempt its worker's audit hook reports (hostile text in the sample)
+                open("/etc/" + {HOSTILE!r}).close()
+            except OSError:
+                pass
             raise ValueError({HOSTILE!r})
         return batch
 """

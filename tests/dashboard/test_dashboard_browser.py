@@ -102,6 +102,16 @@ def test_the_page_follows_a_live_run(
     assert browser.execute_script("return document.images.length") == 0
     assert browser.execute_script("return document.scripts.length") == 1  # app.js only
     assert HOSTILE[:8] in browser.execute_script("return document.body.textContent")
+    # what flaky's worker reported attempting (its audit hook): flagged, its sample as text
+    behaviour = "#plugins tr[data-instance='flaky'] td[data-behaviour]"
+    wait_for(lambda: browser.execute_script(f"return document.querySelector({behaviour!r})"),
+             "flaky's behaviour cell")  # fmt: skip
+    browser.execute_script(f"document.querySelector({behaviour!r} + ' details').open = true")
+    beh_text = browser.execute_script(f"return document.querySelector({behaviour!r}).textContent")
+    assert "flagged: attempted 1 file open(s)" in beh_text
+    assert "<script>window.pwned=1</script>" in beh_text
+    assert browser.execute_script("return window.pwned === undefined")
+    assert browser.execute_script("return document.images.length") == 0
     browser.save_screenshot(str(tmp_path / "dashboard-flowing.png"))
 
     release(project, 12)  # records 9, 10, 11 fail in a row: flaky's breaker opens

@@ -13,6 +13,7 @@ import click
 
 from .._contract._errors import DiscoveryError
 from .._policy._redact import redact_all
+from ._behaviour import behaviour_lines
 from ._output import fitted_table, shown
 from ._session import Session, session_of
 from ._text import terminal_safe
@@ -157,6 +158,8 @@ def show(ctx: click.Context, run_id: int) -> None:
             f"{entry.get('errors', 0)} error(s) [{codes}]{_health_text(entry)}",
             markup=False,
         )
+        for line in behaviour_lines(entry.get("behaviour")):
+            p(f"    {_clean(line, 400)}", markup=False)
     for err in doc.get("errors") or []:
         p(
             f"error {_clean(err.get('code'), 10)}: {_clean(err.get('message'))} "

@@ -73,4 +73,15 @@ def describe(handle: PluginHandle, *, sample: bool = False) -> dict[str, Any]:
         "fallback": handle.fallback.name if handle.fallback is not None else None,
         "log_dropped": handle.log_dropped,
         "resources": handle.meter.to_dict(),
+        **_behaviour(handle.runner),
     }
+
+
+def _behaviour(runner: Any) -> dict[str, Any]:
+    """``{"behaviour": ...}`` when a sandboxed worker's audit hook reported attempts.
+
+    Trusted (in-process) plugins have no hook: the host's own audit events would be mixed in.
+    """
+    behaviour = getattr(runner, "behaviour", None)
+    summary = behaviour.to_dict() if behaviour is not None else None
+    return {"behaviour": summary} if summary else {}

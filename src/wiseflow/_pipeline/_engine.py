@@ -6,7 +6,9 @@ the processors (:mod:`._consumer`); a sink thread (:mod:`._sink`) stores and ana
 overlapping with the processors on the next batch. A batch carries the last checkpoint its
 source yielded; its records, its dead letters and that checkpoint are committed in one
 transaction, so a checkpoint is never stored before the records it covers, and a killed run
-resumes without loss or duplicates. :mod:`._finish` closes the run.
+resumes without loss or duplicates. :mod:`._finish` closes the run. With replicas of a
+processor (:mod:`._replicas`) several batches are processed at once and handed to the sink
+in the order they came, so the same holds.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ._consumer import Consumer, Done, Progress
 from ._finish import finish, state_of
 from ._model import Pipeline
 from ._protocol import StageHandle
+from ._replicas import parallel_stages
 from ._sink import Sink
 from ._source import Batch, End, produce
 from ._summary import RunSummary, StageStats, error_entry
@@ -77,10 +80,14 @@ def run_pipeline(
     ):
         for h in handles:
             summary.stages[h.name] = StageStats(plugin=h.plugin, kind=kind, state=state_of(h))
+    scaled = parallel_stages(processors)  # replicas: batches side by side (._replicas)
+    if scaled is not None:
+        processors = scaled.stages
     run = Consumer(pipeline, store, summary, processors, analyzers)
     run.handles = {h.name: h for h in (*sources, *processors, *analyzers)}
     run.progress = progress
     sink: Sink[Done] = Sink(run.sink)
+    side = scaled.start(run.batch, sink.put) if scaled is not None else None
     depth = max(2, pipeline.queue_batches * max(1, len(sources)))
     q: queue.Queue[Batch | End] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -106,6 +113,8 @@ def run_pipeline(
             except queue.Empty:
                 continue
             if isinstance(item, End):
+                if side is not None:
+                    side.drain()  # the batches before it are through: no overlap with below
                 active -= 1
                 stats = summary.stages[item.source]
                 stats.seconds = item.seconds
@@ -125,8 +134,15 @@ def run_pipeline(
                     summary.status = "failed"
                 continue
             if between is not None:
+                if side is not None and _reload_waits(between):
+                    side.drain()  # no processor call in flight while one is swapped
                 between()
-            sink.put(run.batch(item))
+            if side is not None:
+                side.put(item)
+            else:
+                sink.put(run.batch(item))
+        if side is not None:
+            side.close()
         sink.close()
         if pipeline.analyze == "stored" and analyzers:
             run.analyze_stored([h.name for h in sources])
@@ -136,6 +152,8 @@ def run_pipeline(
             summary.status = "interrupted"
         raise
     finally:
+        if side is not None:
+            side.abort()
         sink.abort()
         stop.set()
         for t in threads:
@@ -148,3 +166,9 @@ def run_pipeline(
             run.store.finish_run(summary.run_id, summary.status, summary.to_dict())
             raise
     return summary
+
+
+def _reload_waits(between: Callable[[], None]) -> bool:
+    """Whether ``between`` has a swap to make (``--watch``'s ``waiting()``; unknown: yes)."""
+    waiting = getattr(getattr(between, "__self__", None), "waiting", None)
+    return not callable(waiting) or bool(waiting())

@@ -53,6 +53,7 @@ def _health(handle: StageHandle | None) -> dict[str, Any]:
             for k, v in (d.get("resources") or {}).items()
             if k in ("cpu_s", "memory_mb", "peak_rss_mb", "uss_mb", "memory_source")
         },
+        **({"behaviour": d["behaviour"]} if d.get("behaviour") else {}),
     }
 
 

@@ -12,24 +12,31 @@ import msgspec
 from .._contract._errors import PipelineError, Problem
 from .._contract._suggest import did_you_mean, unknown_value
 from .._contract._toml import TomlProblem, loads, read_limited
+from ._scale import check_executor, check_replicas
 
 __all__ = ["OutputSpec", "Pipeline", "StageSpec", "load_pipeline", "parse_pipeline"]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
-_STAGE_KEYS = ("plugin", "name", "config")
-_PIPELINE_KEYS = ("name", "batch_size", "description", "queue_batches", "analyze")
+_STAGE_KEYS = ("plugin", "name", "config", "replicas")
+_PIPELINE_KEYS = (
+    "name", "batch_size", "description", "queue_batches", "analyze", "executor", "ray_address"
+)  # fmt: skip
 _OUTPUT_KEYS = ("report",)
 _SECTIONS = ("pipeline", "sources", "processors", "analyzers", "output")
 
 
 @final
 class StageSpec(msgspec.Struct, frozen=True, kw_only=True):
-    """One ``[[sources]]``, ``[[processors]]`` or ``[[analyzers]]`` entry."""
+    """One ``[[sources]]``, ``[[processors]]`` or ``[[analyzers]]`` entry.
+
+    ``replicas``: instances of a processor run side by side (1..64; SPEC §15).
+    """
 
     plugin: str
     name: str  # instance name; defaults to the plugin name
     kind: str  # connector | processor | analyzer
     config: dict[str, Any] = msgspec.field(default_factory=dict)
+    replicas: int = 1
 
 
 @final
@@ -51,6 +58,8 @@ class Pipeline(msgspec.Struct, frozen=True, kw_only=True):
             sources, so an incremental run still reports on the whole history.
         path: the file it was read from, if any; relative report paths resolve against
             the current directory, as the operator typed them.
+        executor: where plugin instances run (SPEC §15): ``"local"``; ``"ray"`` is
+            parsed (with ``ray_address``) but refused by the run's checks in this version.
     """
 
     name: str
@@ -63,6 +72,8 @@ class Pipeline(msgspec.Struct, frozen=True, kw_only=True):
     analyzers: tuple[StageSpec, ...] = ()
     output: OutputSpec = OutputSpec()
     path: str | None = None
+    executor: str = "local"
+    ray_address: str | None = None
 
     @property
     def stages(self) -> tuple[StageSpec, ...]:
@@ -192,6 +203,7 @@ class _Validator:
         if not isinstance(description, str):
             self.bad("pipeline.description", "must be a string")
             description = ""
+        executor, ray_address = check_executor(head, self.bad)
         sources = self._stages(doc, "sources", "connector")
         processors = self._stages(doc, "processors", "processor")
         analyzers = self._stages(doc, "analyzers", "analyzer")
@@ -237,6 +249,8 @@ class _Validator:
             processors=tuple(processors),
             analyzers=tuple(analyzers),
             output=output,
+            executor=executor,
+            ray_address=ray_address,
         )
 
     def _positive(self, table: dict[str, Any], key: str, default: int) -> int:
@@ -262,7 +276,7 @@ class _Validator:
                     self.bad(
                         f"{field}.{key}",
                         f"unknown field{did_you_mean(key, _STAGE_KEYS)}",
-                        "known: plugin, name, config",
+                        "known: plugin, name, config, replicas",
                         i,
                     )
             plugin = entry.get("plugin")
@@ -286,5 +300,8 @@ class _Validator:
                     f"{field}.config", 'must be a table, e.g. config = { root = "..." }', nth=i
                 )
                 config = {}
-            out.append(StageSpec(plugin=plugin, name=name, kind=kind, config=config))
+            replicas = check_replicas(entry, kind, self.bad, f"{field}.replicas", i)
+            out.append(
+                StageSpec(plugin=plugin, name=name, kind=kind, config=config, replicas=replicas)
+            )
         return out

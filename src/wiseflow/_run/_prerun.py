@@ -32,6 +32,7 @@ def check_pipeline(
 ) -> Pipeline:
     """The pipeline, read (a path) and checked against what ``pm`` offers."""
     from .._pipeline import Pipeline, load_pipeline
+    from .._pipeline._scale import refuse_executor
 
     discovery = pm.discover()
     kinds: dict[str, set[str]] = {}
@@ -48,6 +49,7 @@ def check_pipeline(
     else:
         pipeline = load_pipeline(Path(pipeline), known_plugins=known)
     _check_kinds(pipeline, kinds)
+    refuse_executor(pipeline)  # WF501 for an executor this version does not have
     target = os.fspath(report) if report is not None else pipeline.output.report
     _check_report_path(Path(target) if target else None)
     disabled = sorted(
@@ -143,18 +145,25 @@ def start_stages(
 ) -> dict[str, list[PluginHandle]]:
     """Load every stage (of ``kinds``), check every config (all WF105s at once), then
     initialize; handles by kind, in pipeline order."""
+    from .._pipeline._scale import instances_of
+
     where = _where(pipeline)
     loaded: list[tuple[Any, PluginHandle]] = []
     for spec in pipeline.stages:
         if spec.kind not in kinds:
             continue
-        # relative paths in a stage's config are relative to the pipeline file's folder
-        handle = pm.load(
-            spec.plugin, instance=spec.name, config=spec.config, base_dir=Path(where).parent
-        )
-        loaded.append((spec, handle))
+        for instance in instances_of(spec):  # `replicas = N`: N instances (SPEC §15)
+            # relative paths in a stage's config are relative to the pipeline file's folder
+            handle = pm.load(
+                spec.plugin, instance=instance, config=spec.config, base_dir=Path(where).parent
+            )
+            loaded.append((spec, handle))
     problems: list[Problem] = []
+    checked: set[str] = set()
     for spec, handle in loaded:
+        if spec.name in checked:
+            continue  # replicas share their stage's config: its problems are listed once
+        checked.add(spec.name)
         try:
             handle.runner.check_config(dict(spec.config))
         except ConfigError as exc:
@@ -176,6 +185,6 @@ def start_stages(
             problems=problems,
         )
     out: dict[str, list[PluginHandle]] = {"connector": [], "processor": [], "analyzer": []}
-    for spec, _ in loaded:
-        out[spec.kind].append(pm.start(spec.plugin, spec.config, instance=spec.name))
+    for spec, handle in loaded:
+        out[spec.kind].append(pm.start(spec.plugin, spec.config, instance=handle.name))
     return out

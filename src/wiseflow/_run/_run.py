@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .._host._handle import PluginHandle
     from .._host._manager import PluginManager
     from .._host._metering import Collector
-    from .._pipeline import Pipeline, RunSummary
+    from .._pipeline import Pipeline, RunSummary, StageHandle
     from .._store import Store
     from ._watch import Watch
 
@@ -348,8 +348,9 @@ class Stages:
             run_stages = partial(engine, t0=t0, between=watching.between)
         with self._store() as store, watching:
             summary = run_stages(
-                self.pipeline, store, handles["connector"], handles["processor"],
-                handles["analyzer"], full_refresh=full_refresh, report=self._report(),
+                self.pipeline, store, handles["connector"],
+                self._processors(handles["processor"]), handles["analyzer"],
+                full_refresh=full_refresh, report=self._report(),
                 progress=_view(progress, self.collector),
             )  # fmt: skip
             if self.collector.keep(summary):  # resource history, kept with the run
@@ -375,10 +376,18 @@ class Stages:
                 if d["source"] in sources and (plugin is None or d["plugin"] == plugin)
             ]  # fmt: skip
             summary = replay_dead_letters(
-                self.pipeline, store, handles["processor"], handles["analyzer"], letters,
+                self.pipeline, store, self._processors(), handles["analyzer"], letters,
                 report=self._report(), progress=_view(progress, self.collector),
             )  # fmt: skip
         return self._result(summary)
+
+    def _processors(self, handles: Sequence[Any] | None = None) -> list[StageHandle]:
+        """The processor stages (of ``handles``: default, the started ones; ``--watch``
+        passes its live ones); a stage with ``replicas`` is one :class:`Replicas`."""
+        from .._pipeline._scale import group_replicas
+
+        started = self.handles["processor"] if handles is None else handles
+        return group_replicas(self.pipeline.processors, started)
 
     def stop(self) -> None:
         """Shut down every instance this run started (stages, their dependencies and

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from typing import Any, NoReturn, final
 
 from .._contract._errors import ProtocolViolation, WiseflowError
+from ._behaviour import Behaviour
+from ._messages import Telemetry
 from ._output import OutputPump
 from ._protocol import Cancel, CapRequest, Channel, Chunk, End, Fail, Log, Message
 
@@ -51,8 +53,8 @@ class Link:
     """
 
     __slots__ = (
-        "_died", "_events", "_poll", "_serve", "_timeout", "_violation", "_writing", "chan",
-        "pump", "spin", "streams", "write_failed",
+        "_died", "_events", "_poll", "_serve", "_timeout", "_violation", "_writing", "behaviour",
+        "chan", "pump", "spin", "streams", "write_failed",
     )  # fmt: skip
 
     def __init__(
@@ -76,6 +78,7 @@ class Link:
         #: open streams: frames for one arriving while another call waits are kept here
         self.streams: dict[int, deque[Message]] = {}
         self.write_failed = False  # the worker stopped taking frames (EPIPE, ECONNRESET)
+        self.behaviour = Behaviour()  # the runner hands its own (one per run, across restarts)
         self._poll = select.poll()
         self._events = select.POLLIN  # what the poll waits for on the channel
         self._writing = False  # whether it waits for room on the channel's write end
@@ -123,6 +126,9 @@ class Link:
                 continue
             if isinstance(msg, Log):
                 self.pump.emit(msg.level, msg.message)
+                continue
+            if isinstance(msg, Telemetry):  # behaviour telemetry: kept bounded (_behaviour)
+                self.behaviour.add(msg)
                 continue
             if isinstance(msg, Chunk | End | Fail) and mid in self.streams:
                 self.streams[mid].append(msg)

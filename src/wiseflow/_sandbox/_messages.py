@@ -9,8 +9,8 @@ the typed decoders, never through pickle. Errors cross as dicts (:func:`error_di
 Host → worker: :class:`Setup` :class:`Load` :class:`Init` :class:`Call` :class:`Credit`
 :class:`Cancel` :class:`CapReply` :class:`Shutdown`.
 Worker → host: :class:`Ready` :class:`Loaded` :class:`Result` :class:`Fail`
-:class:`Chunk` :class:`End` :class:`CapRequest` :class:`Log`. A capability request's
-arguments are decoded into their typed form by the host (``_capabilities``).
+:class:`Chunk` :class:`End` :class:`CapRequest` :class:`Log` :class:`Telemetry`. A capability
+request's arguments are decoded into their typed form by the host (``_capabilities``).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ __all__ = [
     "Result",
     "Setup",
     "Shutdown",
+    "Telemetry",
     "enc_hook",
     "error_dict",
     "ext_hook",
@@ -181,6 +182,29 @@ class Log(_Msg, tag="log", frozen=True):
     message: str
 
 
+_Word = Annotated[str, msgspec.Meta(max_length=16)]
+_Text = Annotated[str, msgspec.Meta(max_length=300)]
+_Count = Annotated[int, msgspec.Meta(ge=0, le=1 << 62)]
+
+
+class Telemetry(_Msg, tag="telemetry", frozen=True):
+    """What the plugin attempted since the last frame (``_monitor``): counts per kind,
+    refusals per kind, first samples ``[what, target, outcome]``, counts per target.
+    Hostile data like everything from a worker: bounded here, merged bounded by the host."""
+
+    counts: Annotated[dict[_Word, _Count], msgspec.Meta(max_length=8)]
+    refused: Annotated[dict[_Word, _Count], msgspec.Meta(max_length=8)] = {}
+    samples: Annotated[
+        dict[_Word, Annotated[list[Annotated[list[_Text], msgspec.Meta(max_length=3)]],
+                              msgspec.Meta(max_length=8)]],
+        msgspec.Meta(max_length=8),
+    ] = {}  # fmt: skip
+    targets: Annotated[
+        dict[_Word, Annotated[dict[_Text, _Count], msgspec.Meta(max_length=40)]],
+        msgspec.Meta(max_length=8),
+    ] = {}
+
+
 Message = (
     Setup
     | Load
@@ -198,6 +222,7 @@ Message = (
     | End
     | CapRequest
     | Log
+    | Telemetry
 )
 
 

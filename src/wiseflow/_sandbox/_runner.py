@@ -36,6 +36,7 @@ from .._contract._errors import (
 )
 from .._contract._verdict import plugin_failure
 from .._host._runner import RunnerSpec
+from ._behaviour import Behaviour
 from ._capabilities import Malformed, serve
 from ._confine import Confinement
 from ._failures import reported, timed_out, violated
@@ -154,6 +155,7 @@ class WorkerRunner:
         self._next_id = 0
         self.spin = SPIN
         self.use_zygote = use_zygote
+        self.behaviour = Behaviour(perms)  # what the worker's audit hook reported (_monitor)
 
     # -- Runner protocol -------------------------------------------------------------------
 
@@ -311,6 +313,7 @@ class WorkerRunner:
             violation=self._violation,
             serve=self._serve,
         )
+        self._link.behaviour = self.behaviour
         self._send(Setup(policy=self.limits.policy(self.spec, scratch)))
         msg = self._wait(0, (Ready,), deadline, "start")
         assert isinstance(msg, Ready)

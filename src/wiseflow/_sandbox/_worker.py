@@ -26,6 +26,7 @@ from .._contract._instance import CHUNK_ITEMS, CHUNK_SECONDS, PluginInstance
 from .._contract._record import Record, bad_output, record_problem, refused
 from ._confine import confine
 from ._ipc import IpcBackend, LogHandler
+from ._monitor import Monitor, install, watch
 from ._pipes import PipeChannel
 from ._protocol import (
     SPIN,
@@ -68,11 +69,16 @@ class _Worker:
         self.instance: PluginInstance | None = None
         self.invalid = False  # loaded for `check` although its interface is broken
         self.load_msg: Load | None = None
+        self.monitor: Monitor | None = None  # behaviour telemetry (_monitor)
+        self.read_write: list[str] = []
 
     # -- channel ---------------------------------------------------------------------------
 
     def send(self, msg: Message) -> None:
         with self._send_lock:
+            extra = self.monitor.frame_for(msg) if self.monitor is not None else None
+            if extra is not None:  # behaviour telemetry goes ahead of a reply (_monitor)
+                self.chan.send(extra)
             self.chan.send(msg)
 
     def receive(self, *, block: bool = True) -> Message | None:
@@ -175,6 +181,8 @@ class _Worker:
         _set_comm(f"wf:{msg.instance}")
         try:
             _use_environment(msg.python_path)
+            if self.monitor is not None:  # from here on, the plugin's attempts are noted
+                watch(self.monitor, msg, self.read_write)
             inst = PluginInstance.load(
                 msg.entry,
                 name=msg.instance,
@@ -394,6 +402,9 @@ def main(argv: list[str]) -> int:
     sys.dont_write_bytecode = True  # nothing of a plugin's tree is compiled to disk
     confinement = confine(setup.policy)
     worker = _Worker(chan, setup.policy.memory_mb)
+    worker.read_write = list(setup.policy.read_write)
+    exec_denied = not setup.policy.allow_exec and "seccomp" in confinement.applied
+    worker.monitor = install(exec_denied, worker.send)  # before any plugin code (_monitor)
     worker.send(Ready(pid=os.getpid(), confinement=confinement))
     worker.serve()
     return 0

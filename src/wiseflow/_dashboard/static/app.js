@@ -72,6 +72,27 @@ function errorCell(key, err) {
   return el("td", { class: "error" }, details(key, err.code || "error", ...body));
 }
 
+// What a sandboxed plugin's worker reported attempting (its audit hook): monitoring, not a
+// verdict; every string is the plugin's and goes in as text.
+function behaviourCell(key, beh) {
+  const kinds = (beh && beh.kinds) || {};
+  const names = Object.keys(kinds);
+  if (!names.length) return el("td", { class: "muted" }, "-");
+  const flags = beh.flags || [];
+  const body = flags.map((f) => el("div", { class: "error" }, "flagged: " + f));
+  for (const kind of names) {
+    const k = kinds[kind] || {};
+    body.push(el("div", {}, `${kind}: ${num(k.attempts)} attempt(s), ${num(k.refused)} refused, ` +
+      `${num(k.beyond_manifest)} beyond the manifest`));
+    for (const s of k.samples || []) {
+      body.push(el("div", { class: "muted" }, `${s.what} [${s.outcome}]`));
+    }
+  }
+  const summary = flags.length ? `${flags.length} flagged` : `${names.length} kind(s)`;
+  return el("td", { "data-behaviour": flags.length ? "flagged" : "seen" },
+    details(key, summary, ...body));
+}
+
 async function post(url, body) {
   const notice = document.getElementById("notice");
   try {
@@ -116,6 +137,7 @@ function renderPlugins(plugins) {
       el("td", { class: "num" }, mem.svg, " ",
         res.memory_mb === null || res.memory_mb === undefined ? "n/a" : num(res.memory_mb, 1) + " MB"),
       errorCell("err:" + name, p.last_error),
+      behaviourCell("beh:" + name, p.behaviour),
       el("td", {}, button(action, () => post(url))));
   });
   document.querySelector("#plugins tbody").replaceChildren(...rows);

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from ..._contract._plugin import Figure
+from ._behaviour import behaviour_table
 from ._svg import svg_data_uri
 from ._tables import (
     Card,
@@ -115,5 +116,8 @@ def markdown_report(
     plugins = plugin_table(summary)
     if plugins:
         out.append(_table(plugins))
+    behaviour = behaviour_table(summary)  # what the plugins attempted (_behaviour)
+    if behaviour is not None:
+        out.append(_table(behaviour))
     out.extend(_table(t) for t in summary_tables(summary))
     return "\n".join(out)
