@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, final
 
@@ -43,6 +43,7 @@ __all__ = [
     "dependency_instance",
     "direct_candidate",
     "direct_plugins",
+    "use_worker_runner",
     "wire_fallback",
 ]
 
@@ -360,10 +361,12 @@ def build_runner(
         return InProcessRunner(spec, broker)
     from .._sandbox._runner import WorkerRunner
 
+    # an executor's hook (``wiseflow._ray``) builds the confined runner elsewhere
+    make: Callable[..., Runner] = _worker_runner or WorkerRunner
     lim = effective_limits(
         spec.manifest.resources, config.plugin(spec.manifest.name).resources, config.policy
     )
-    return WorkerRunner(
+    return make(
         spec,
         broker,
         memory_mb=lim.memory_mb,
@@ -372,6 +375,17 @@ def build_runner(
         max_file_mb=lim.max_data_mb,  # one file can never hold more than the data dir may
         allow_weaker_sandbox=config.policy.allow_weaker_sandbox,
     )
+
+
+#: What builds a confined instance's runner instead of a local ``WorkerRunner`` (None: local).
+_worker_runner: Callable[..., Runner] | None = None
+
+
+def use_worker_runner(factory: Callable[..., Runner] | None) -> Callable[..., Runner] | None:
+    """Build sandboxed runners with ``factory`` (an executor's); the previous one."""
+    global _worker_runner
+    previous, _worker_runner = _worker_runner, factory
+    return previous
 
 
 def _grant_flag(denied: str) -> str:

@@ -254,14 +254,23 @@ def stages(
     Nothing starts while a check fails. The CLI sets up its log file and signals inside
     the block, before :meth:`Stages.execute` starts the plugins.
     """
+    from .._ray._executor import connect_for, executor_for
+
     checked = check_pipeline(manager, pipeline, report=report)
-    if any(manager.level_for(st.plugin) != "trusted" for st in checked.stages if st.kind in kinds):
+    # executor = "ray": an unreachable cluster fails before anything starts, and the
+    # workers start on the cluster's nodes (no local zygote to warm)
+    if not connect_for(checked) and any(
+        manager.level_for(st.plugin) != "trusted" for st in checked.stages if st.kind in kinds
+    ):
         warm_sandbox()
     run = Stages(manager, checked, report=report, kinds=kinds)
-    try:
-        yield run
-    finally:
-        run.stop()
+    # "ray": every sandboxed instance built during the run (stages, dependencies,
+    # fallbacks, a `--watch` reload) runs on the cluster
+    with executor_for(checked):
+        try:
+            yield run
+        finally:
+            run.stop()
 
 
 def warm_sandbox() -> None:

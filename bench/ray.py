@@ -1,0 +1,168 @@
+"""Overhead of the Ray executor against local for one sandboxed processor (issue 14).
+
+Starts a local Ray cluster (``ray start --head`` on 127.0.0.1, its own process group,
+stopped at the end), then runs the same pipeline (a source and one sandboxed processor)
+with the local executor and on the cluster, interleaved, each run in a fresh data dir.
+Prints medians side by side: the whole run's records/s, the fixed cost of a run (a run of
+100 records: starting the workers, on Ray their actors too) and the steady records/s past
+it ((N - 100) / (t(N) - t(100))), and Ray/local. Two processors: ``light`` (upper-cases
+titles: the relay's cost per batch shows) and ``cpu`` (a pure-Python loop per record).
+
+    python bench/ray.py [--records 5000] [--repeat 5] [--replicas 1,2,4]
+
+``--replicas`` runs the processor at each count (``replicas = N``: N instances, each its
+own worker, on Ray each its own actor too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+# this file is called ray.py: its folder must not shadow the `ray` package
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
+
+import wiseflow  # noqa: E402
+from wiseflow._ray import ray_executor  # noqa: E402
+
+SOURCE = """\
+from wiseflow import Checkpoint, ConnectorPlugin, Record
+
+class P(ConnectorPlugin):
+    def fetch(self, state):
+        for i in range({n}):
+            yield Record(id=f"r{{i}}", source=self.ctx.name, title=f"title {{i}}", text="x" * 200)
+        yield Checkpoint(state={{"done": True}})
+"""
+LIGHT = """\
+from wiseflow import ProcessorPlugin
+
+class P(ProcessorPlugin):
+    def process(self, batch):
+        return [r.replace(title=r.title.upper()) for r in batch]
+"""
+CPU = """\
+from wiseflow import ProcessorPlugin
+
+class P(ProcessorPlugin):
+    def process(self, batch):
+        out = []
+        for r in batch:
+            h = 0
+            for k in range(20000):
+                h = (h * 31 + k) % 1000003
+            out.append(r.annotate("h", h))
+        return out
+"""
+PIPE = '[pipeline]\nname = "b"\nbatch_size = 100\n[[sources]]\nplugin = "src"\n'
+PIPE += '[[processors]]\nplugin = "proc"\n'
+
+
+def project(root: Path, proc: str, n: int, replicas: int = 1) -> Path:
+    root.mkdir(parents=True)
+    (root / "wiseflow.toml").write_text(
+        '[wiseflow]\nplugin_dirs = ["plugins"]\n[policy]\nlevel = "sandboxed"\n'
+    )
+    for name, kind, code in (("src", "connector", SOURCE.format(n=n)), ("proc", "processor", proc)):
+        folder = root / "plugins" / name
+        folder.mkdir(parents=True)
+        (folder / "plugin.toml").write_text(
+            f'[plugin]\nname = "{name}"\nversion = "1.0"\nkind = "{kind}"\nentry = "plugin:P"\n'
+        )
+        (folder / "plugin.py").write_text(textwrap.dedent(code))
+    (root / "p.toml").write_text(PIPE + (f"replicas = {replicas}\n" if replicas > 1 else ""))
+    return root
+
+
+def start_cluster(temp: str) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("ray")), "start", "--head", "--block",
+            f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+            "--node-ip-address=127.0.0.1", f"--temp-dir={temp}", "--disable-usage-stats",
+        ],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 1.0).close()
+            return proc, f"127.0.0.1:{port}"
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise SystemExit("Ray could not start here")
+
+
+def one(work: Path, proc: str, n: int, address: str | None, replicas: int = 1) -> float:
+    """Seconds of one run of ``n`` records (fresh project and data dir)."""
+    root = project(Path(tempfile.mkdtemp(dir=work)) / "p", proc, n, replicas)
+    kw = {"config": root / "wiseflow.toml", "data_dir": root / ".wiseflow"}
+    t0 = time.perf_counter()
+    if address is None:
+        res = wiseflow.run_pipeline(root / "p.toml", **kw)
+    else:
+        with ray_executor(address):
+            res = wiseflow.run_pipeline(root / "p.toml", **kw)
+    took = time.perf_counter() - t0
+    assert res.stored == n, res
+    return took
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=5000)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--replicas", default="1", help="comma-separated replica counts of the processor"
+    )
+    args = ap.parse_args()
+    counts = [int(c) for c in args.replicas.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="wf-bench-ray-"))
+    cluster, address = start_cluster(str(work / "ray"))
+    try:
+        n = args.records
+        print(f"{n} records, batch 100, {args.repeat} runs each, local and Ray interleaved")
+        head = (
+            f"{'processor':<10}{'executor':<9}{'run rec/s':>11}{'start s':>9}{'steady rec/s':>14}"
+        )
+        print(head)
+        cases = [(name, code, r) for name, code in (("light", LIGHT), ("cpu", CPU)) for r in counts]
+        for name, code, r in cases:
+            label = name if r == 1 else f"{name} x{r}"
+            one(work, code, 100, address, r)  # warm: the actor class on the cluster
+            t: dict[tuple[str, int], list[float]] = {}
+            for _ in range(args.repeat):
+                for ex, addr in (("local", None), ("ray", address)):
+                    for size in (100, n):
+                        t.setdefault((ex, size), []).append(one(work, code, size, addr, r))
+            steady = {}
+            for ex in ("local", "ray"):
+                small, big = statistics.median(t[ex, 100]), statistics.median(t[ex, n])
+                steady[ex] = (n - 100) / max(big - small, 1e-9)
+                print(f"{label:<10}{ex:<9}{n / big:>11.0f}{small:>9.2f}{steady[ex]:>14.0f}")
+            ratio = steady["ray"] / steady["local"]
+            print(f"{label:<10}ray/local steady: {ratio:.2f}", flush=True)
+    finally:  # the cluster's process group first, whatever else fails
+        os.killpg(cluster.pid, signal.SIGKILL)
+        cluster.wait(timeout=60)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
