@@ -8,6 +8,7 @@ import json
 import os
 import select
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -149,19 +150,23 @@ def test_host_killed_mid_run_with_replicas_resumes_each_record_exactly_once(
     assert ids == [f"r{i:05d}" for i in range(120)] and not dead and upto == 120
 
 
-def test_ray_executor_is_refused_before_anything_starts(tmp_path: Path) -> None:
-    """`executor = "ray"` is a clear WF501 naming the extra, exit 2, no traceback, and no
-    plugin started (no store written)."""
+def test_unreachable_ray_cluster_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    """`executor = "ray"` with a cluster that cannot be reached is a clear WF501 naming the
+    address, exit 2, no traceback, and no plugin started (no store written)."""
     project = write_project(tmp_path / "project")
     pipe = write_pipeline(project, replicas=2, count=10, batch=5)
-    pipe.write_text(pipe.read_text().replace("[pipeline]\n", '[pipeline]\nexecutor = "ray"\n'))
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{s.getsockname()[1]}"
+    head = f'[pipeline]\nexecutor = "ray"\nray_address = "{address}"\n'
+    pipe.write_text(pipe.read_text().replace("[pipeline]\n", head))
     data = tmp_path / "data"
     res = _wf(project, "run", "p.toml", "--data-dir", str(data), "--json")
     assert res.returncode == 2, res.stderr
     err = json.loads(res.stdout)["error"]
     assert err["code"] == "WF501"
-    assert 'executor = "ray" is not available in this version' in err["message"]
-    assert "wiseflow[ray]" in err["hint"]
+    assert f"the Ray cluster at '{address}' is unreachable" in err["message"]
+    assert "ray start" in err["hint"]
     text = _wf(project, "run", "p.toml", "--data-dir", str(data))
     assert text.returncode == 2
     assert text.stderr.startswith("error WF501: ") and "Traceback" not in text.stderr

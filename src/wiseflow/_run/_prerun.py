@@ -32,7 +32,6 @@ def check_pipeline(
 ) -> Pipeline:
     """The pipeline, read (a path) and checked against what ``pm`` offers."""
     from .._pipeline import Pipeline, load_pipeline
-    from .._pipeline._scale import refuse_executor
 
     discovery = pm.discover()
     kinds: dict[str, set[str]] = {}
@@ -49,7 +48,6 @@ def check_pipeline(
     else:
         pipeline = load_pipeline(Path(pipeline), known_plugins=known)
     _check_kinds(pipeline, kinds)
-    refuse_executor(pipeline)  # WF501 for an executor this version does not have
     target = os.fspath(report) if report is not None else pipeline.output.report
     _check_report_path(Path(target) if target else None)
     disabled = sorted(
