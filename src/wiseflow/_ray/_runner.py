@@ -254,9 +254,8 @@ class RayRunner:
             return "err", PluginError(f"capability {op} failed: {type(exc).__name__}: {exc}")
 
     def _get(self, ref: Any, deadline: float, what: str) -> Any:
-        from ray.exceptions import GetTimeoutError, RayError
-
         import ray
+        from ray.exceptions import GetTimeoutError, RayError
 
         left = deadline + MARGIN - time.monotonic()
         try:
