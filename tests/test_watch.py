@@ -262,13 +262,16 @@ def test_ctrl_c_ends_a_watched_run_with_130_and_the_run_recorded(tmp_path: Path)
     """`wiseflow run --watch` keeps running after its source is drained; a refused reload's
     notice shows the plugin's text without its terminal escapes; SIGINT ends the run: exit
     130, the records stored, the run marked interrupted."""
+    from wf_cli import sigint_default
+
     project = _project(tmp_path)
     (project / "feed.txt").write_text("a1\na2\na3\n")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wiseflow", "run", "p.toml", "--watch", "--poll", "0.1",
-         "--data-dir", "data"],
-        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    with sigint_default():  # the Ctrl-C this test sends must reach it
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wiseflow", "run", "p.toml", "--watch", "--poll", "0.1",
+             "--data-dir", "data"],
+            cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
     seen: list[str] = []  # stderr as read while the run went on
     try:
         assert proc.stderr is not None

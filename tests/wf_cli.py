@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -28,3 +31,18 @@ def wf(
         env=full,
         check=False,
     )
+
+
+@contextmanager
+def sigint_default() -> Iterator[None]:
+    """Processes started inside get SIGINT's default action whatever this one inherited.
+
+    A shell that starts the suite in the background (`make test &`) ignores SIGINT for it,
+    and an ignored signal stays ignored across fork and exec: a child would then never see
+    the Ctrl-C a test sends. A handler (unlike SIG_IGN) is reset to the default by exec.
+    """
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from dashboard_kit import HOSTILE, release, wait_for
 
+from wf_cli import sigint_default
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
@@ -148,11 +150,12 @@ def test_past_runs_details_and_replay(project: Path, live_run: Any, browser: Any
     release(project, 4)
     run.wait_fetched(4)
     assert run.finish()[0] == 1
-    server = subprocess.Popen(
-        [sys.executable, "-m", "wiseflow", "dashboard", "--port", "0", "--json",
-         "--pipeline", "p.toml"],
-        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+    with sigint_default():  # the Ctrl-C this test sends must reach it
+        server = subprocess.Popen(
+            [sys.executable, "-m", "wiseflow", "dashboard", "--port", "0", "--json",
+             "--pipeline", "p.toml"],
+            cwd=project, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
     try:
         assert server.stdout is not None
         browser.get(json.loads(server.stdout.readline())["url"])

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from wf_cli import wf
+from wf_cli import sigint_default, wf
 
 pytest.importorskip("starlette")
 
@@ -44,11 +44,12 @@ def test_the_dashboard_serves_until_interrupted(tmp_path: Path) -> None:
     """`wiseflow dashboard --port 0 --json` prints its URL (with the token), serves the page
     and the API, and ends on Ctrl-C (SIGINT) with 130, the code of an interrupt, and no
     traceback."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wiseflow", "dashboard", "--port", "0", "--json",
-         "--data-dir", str(tmp_path / "data")],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    with sigint_default():  # the Ctrl-C this test sends must reach it
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wiseflow", "dashboard", "--port", "0", "--json",
+             "--data-dir", str(tmp_path / "data")],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
     try:
         assert proc.stdout is not None
         doc = json.loads(proc.stdout.readline())
