@@ -314,7 +314,7 @@ def audit(ctx: click.Context, target: str) -> None:
         # the plugin that answers to the name, never a folder refused it (WF104)
         cand = approved_candidate(s.pm, target)
         manifest = cand.manifest
-        root = Path(cand.code_root) if cand.code_root else (manifest.root or Path("."))
+        root = manifest.root or (Path(cand.code_root) if cand.code_root else Path("."))
     findings = audit_plugin(manifest, root)
     threshold = s.pm.audit_threshold(manifest.name)
     refused = blocking(findings, threshold)

@@ -14,7 +14,7 @@ from .._contract._errors import DuplicatePlugin, ManifestError, Problem
 from .._contract._manifest import MANIFEST_NAME, parse_manifest
 from ._cache import EntryPoints, ManifestResult, Memo
 from ._candidate import Candidate, Discovery, ScanStats
-from ._folders import iter_plugin_folders
+from ._folders import import_root, iter_plugin_folders
 from ._installed import installed_folders
 from ._sites import (
     GROUP,
@@ -156,8 +156,13 @@ def _scan_installed(
                 )
             )
             continue
+        # a package's wheel keeps plugin.toml inside the package (``pkg/plugin.toml``, entry
+        # ``pkg.module:Class``): it imports from the install folder holding the package
+        root = str(import_root(Path(folder), manifest.entry))
+        if root not in (folder, os.path.dirname(folder)):
+            root = folder  # never above its own install folder
         candidates.append(
-            Candidate(manifest=manifest, origin="repo", location=entry.url, code_root=folder)
+            Candidate(manifest=manifest, origin="repo", location=entry.url, code_root=root)
         )
 
 

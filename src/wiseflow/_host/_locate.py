@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from .._contract._manifest import MANIFEST_NAME
+from .._discovery._folders import import_root
 
 __all__ = ["class_root", "import_root", "importable_in_worker", "manifest_path"]
 
@@ -34,31 +35,6 @@ def manifest_path(target: Path) -> Path:
         if found:
             return found[0]
     return own
-
-
-def _module_parts(entry: str) -> list[str]:
-    return entry.partition(":")[0].split(".")
-
-
-def import_root(folder: Path, entry: str) -> Path:
-    """The folder ``entry``'s module imports from, for a plugin whose manifest is in ``folder``.
-
-    A plain plugin folder (``entry = "plugin:Class"``) imports from itself. A manifest
-    inside an installable package (``src/pkg/plugin.toml`` with ``entry =
-    "pkg.module:Class"``) imports from the folder above the package (``src``).
-    """
-    parts = _module_parts(entry)
-    top = parts[0]
-    if (folder / f"{top}.py").is_file() or (folder / top / "__init__.py").is_file():
-        return folder
-    resolved = folder.resolve()
-    # the manifest inside the package the module names (pkg/sub/plugin.toml for pkg.sub),
-    # or beside its module file (pkg/plugin.toml for pkg.module)
-    for package in (parts, parts[:-1]):
-        deep_enough = package and len(resolved.parts) > len(package)
-        if deep_enough and list(resolved.parts[-len(package) :]) == package:
-            return resolved.parents[len(package) - 1]
-    return folder
 
 
 def class_root(cls: type) -> Path | None:

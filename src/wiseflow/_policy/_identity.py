@@ -44,11 +44,14 @@ def origin_of(cand: Candidate) -> str:
 
 
 def plugin_root(cand: Candidate) -> str | None:
-    """The folder holding the plugin's ``plugin.toml`` (its files), when it has one."""
-    if cand.code_root:
-        return cand.code_root
+    """The folder holding the plugin's ``plugin.toml`` (its files), when it has one.
+
+    Not always ``code_root``: a package's ``plugin.toml`` sits inside the package, and its
+    code imports from the folder above."""
     root = cand.manifest.root
-    return str(root) if root is not None else None
+    if root is not None:
+        return str(root)
+    return cand.code_root
 
 
 def content_digest(files: Mapping[str, str]) -> str:

@@ -27,6 +27,7 @@ import msgspec
 from .._contract._errors import ManifestError, RepositoryError
 from .._contract._integrity import TreeError, hash_tree
 from .._discovery import Candidate
+from .._discovery._folders import import_root
 from .._discovery._installed import (
     Installed,
     InstalledPlugin,
@@ -103,9 +104,12 @@ def _stage_one(
     unpack_wheel(wheel, staging / folder, label=entry.wheel)
     plugin_dir = staging / folder / info.folder
     top = cand.manifest.entry.split(":")[0].split(".")[0]
-    if not ((plugin_dir / f"{top}.py").is_file() or (plugin_dir / top / "__init__.py").is_file()):
+    # beside plugin.toml (a plugin folder), or plugin.toml inside the package (``plugins new``)
+    root = import_root(plugin_dir, cand.manifest.entry)
+    if not ((root / f"{top}.py").is_file() or (root / top / "__init__.py").is_file()):
         raise ManifestError(
-            f"the wheel {entry.wheel} has no module {top!r} beside its plugin.toml",
+            f"the wheel {entry.wheel} has no module {top!r} beside its plugin.toml "
+            "or holding it",
             plugin=name,
             hint="a plugin wheel holds one plugin folder: plugin.toml and its modules",
         )
