@@ -108,8 +108,7 @@ def _stage_one(
     root = import_root(plugin_dir, cand.manifest.entry)
     if not ((root / f"{top}.py").is_file() or (root / top / "__init__.py").is_file()):
         raise ManifestError(
-            f"the wheel {entry.wheel} has no module {top!r} beside its plugin.toml "
-            "or holding it",
+            f"the wheel {entry.wheel} has no module {top!r} beside its plugin.toml or holding it",
             plugin=name,
             hint="a plugin wheel holds one plugin folder: plugin.toml and its modules",
         )
