@@ -109,29 +109,46 @@ class P(ProcessorPlugin):
                 hog.append(bytearray(8 * 1024 * 1024))
         return batch
 """
+SPIN = """\
+from wiseflow import ProcessorPlugin
+
+class P(ProcessorPlugin):
+    def process(self, batch):
+        while True:
+            pass
+"""
 
 
-def test_memory_quota_on_ray_is_wf403_with_the_node_figure(
+def _plugin(plugins: Path, name: str, code: str) -> None:
+    folder = plugins / name
+    folder.mkdir(parents=True)
+    (folder / "plugin.toml").write_text(
+        f'[plugin]\nname = "{name}"\nversion = "1.0"\nkind = "processor"\nentry = "plugin:P"\n'
+    )
+    (folder / "plugin.py").write_text(code)
+
+
+def test_quotas_on_ray_are_wf403_with_the_node_figures(
     tmp_path: Path, ray_cluster: str, wiseflow_manager: Any
 ) -> None:
     """As locally (tests/resilience): WF403 naming the 160 MB limit and the peak address
-    space, measured on the node (the host has no pid to read it from)."""
+    space, measured on the node (the host has no pid to read it from); and WF403 naming the
+    1 s CPU quota, with the CPU the node sampled."""
     from wiseflow._policy._operator import OperatorConfig, PluginPolicy
 
-    folder = tmp_path / "plugins" / "hog"
-    folder.mkdir(parents=True)
-    (folder / "plugin.toml").write_text(
-        '[plugin]\nname = "hog"\nversion = "1.0"\nkind = "processor"\nentry = "plugin:P"\n'
-    )
-    (folder / "plugin.py").write_text(HOG)
-    pol = PluginPolicy(resources={"memory_mb": 160, "soft_memory_mb": 160})
+    _plugin(tmp_path / "plugins", "hog", HOG)
+    _plugin(tmp_path / "plugins", "spin", SPIN)
+    pols = {
+        "hog": PluginPolicy(resources={"memory_mb": 160, "soft_memory_mb": 160}),
+        "spin": PluginPolicy(resources={"cpu_seconds": 1}),
+    }
     with ray_executor(ray_cluster):
         pm = wiseflow_manager(
             plugin_dirs=[tmp_path / "plugins"],
             level="sandboxed",
-            config=OperatorConfig(plugins={"hog": pol}),
+            config=OperatorConfig(plugins=pols),
         )
-        handle = pm.start("hog")
+        handle, spin = pm.start("hog"), pm.start("spin")
     assert isinstance(handle.runner, RayRunner) and handle.runner.memory_mb == 160
     ok = Record(id="ok", source="s", title="t")
     assert handle.process([ok]) == [ok]
@@ -142,6 +159,12 @@ def test_memory_quota_on_ray_is_wf403_with_the_node_figure(
     assert info.value.code == "WF403" and "160 MB" in msg and "reached: peak address space" in msg
     peak = float(msg.split("peak address space ")[1].split(" MB")[0])
     assert 0.9 * 160 <= peak <= 160
+
+    assert isinstance(spin.runner, RayRunner)
+    with pytest.raises(QuotaExceeded) as info:
+        spin.process([ok])
+    msg = info.value.message
+    assert info.value.code == "WF403" and "CPU quota (1 s)" in msg and "reached: 1 s of CPU" in msg
 
 
 @pytest.fixture
