@@ -3,14 +3,15 @@
 Starts a local Ray cluster (``ray start --head`` on 127.0.0.1, its own process group,
 stopped at the end), then runs the same pipeline (a source and one sandboxed processor)
 with the local executor and on the cluster, interleaved, each run in a fresh data dir.
-Prints medians side by side: the whole run's records/s, the fixed cost of a run (a run of
-100 records: starting the workers, on Ray their actors too) and the steady records/s past
-it ((N - 100) / (t(N) - t(100))), and Ray/local. Then one table: the CPU-bound processor's
-steady records/s at each replica count, local and Ray, their ratio and the speed-up over
-replicas 1; and the overhead of Ray against local at replicas 1, for the CPU-bound
-processor and for ``light`` (upper-cases titles: the relay's own cost per batch shows).
+Prints medians side by side: the whole run's records/s, the fixed cost of a run (seconds
+until its first batch is stored: starting the workers, on Ray their actors too) and the
+steady records/s from the first stored batch to the last (the pipeline's per-batch
+progress), and Ray/local. Then one table: the CPU-bound processor's steady records/s at
+each replica count, local and Ray, their ratio and the speed-up over replicas 1; and the
+overhead of Ray against local at replicas 1, for the CPU-bound processor and for
+``light`` (upper-cases titles, 5x the records: the relay's own cost per batch shows).
 
-    python bench/ray.py [--records 2000] [--repeat 3] [--replicas 1,2,4] [--no-light]
+    python bench/ray.py [--records 4000] [--repeat 3] [--replicas 1,2,4] [--no-light]
 
 ``--replicas`` runs the CPU-bound processor at each count (``replicas = N``: N instances,
 each its own worker, on Ray each its own actor too). On a machine of C cores the speed-up
@@ -32,6 +33,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 # this file is called ray.py: its folder must not shadow the `ray` package
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
@@ -113,10 +115,14 @@ def start_cluster(temp: str) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("Ray could not start here")
 
 
-def one(work: Path, proc: str, n: int, address: str | None, replicas: int = 1) -> float:
-    """Seconds of one run of ``n`` records (fresh project and data dir)."""
+def one(work: Path, proc: str, n: int, address: str | None, replicas: int = 1) -> dict[str, float]:
+    """One run of ``n`` records (fresh project and data dir): its seconds (``run``), the
+    seconds until its first batch was stored (``start``: workers, on Ray actors too), and
+    the records/s from the first stored batch to the last (``steady``)."""
     root = project(Path(tempfile.mkdtemp(dir=work)) / "p", proc, n, replicas)
-    kw = {"config": root / "wiseflow.toml", "data_dir": root / ".wiseflow"}
+    kw: dict[str, Any] = {"config": root / "wiseflow.toml", "data_dir": root / ".wiseflow"}
+    marks: list[tuple[float, int]] = []
+    kw["progress"] = lambda view: marks.append((time.perf_counter(), view.stored))
     t0 = time.perf_counter()
     if address is None:
         res = wiseflow.run_pipeline(root / "p.toml", **kw)
@@ -125,32 +131,29 @@ def one(work: Path, proc: str, n: int, address: str | None, replicas: int = 1) -
             res = wiseflow.run_pipeline(root / "p.toml", **kw)
     took = time.perf_counter() - t0
     assert res.stored == n, res
-    return took
+    (t1, s1), (t2, s2) = marks[0], marks[-1]
+    steady = (s2 - s1) / (t2 - t1) if t2 > t1 else math.nan
+    return {"run": took, "start": t1 - t0, "steady": steady}
 
 
 def measure(
     work: Path, code: str, n: int, address: str, replicas: int, repeat: int
 ) -> dict[str, dict[str, float]]:
-    """Per executor: medians of a run of n records (``run`` s), of 100 (``start`` s), and
-    the steady records/s past the fixed cost; runs interleaved, local and Ray."""
+    """Per executor: the medians of :func:`one`'s figures; runs interleaved, local and Ray."""
     one(work, code, 100, address, replicas)  # warm: the actor class on the cluster
-    t: dict[tuple[str, int], list[float]] = {}
+    got: dict[str, list[dict[str, float]]] = {"local": [], "ray": []}
     for _ in range(repeat):
         for ex, addr in (("local", None), ("ray", address)):
-            for size in (100, n):
-                t.setdefault((ex, size), []).append(one(work, code, size, addr, replicas))
-    out = {}
-    for ex in ("local", "ray"):
-        small, big = statistics.median(t[ex, 100]), statistics.median(t[ex, n])
-        # past the fixed cost; not measurable (nan) when noise hides it: raise --records
-        steady = (n - 100) / (big - small) if big > small else math.nan
-        out[ex] = {"run": big, "start": small, "steady": steady}
-    return out
+            got[ex].append(one(work, code, n, addr, replicas))
+    return {
+        ex: {k: statistics.median(r[k] for r in runs) for k in ("run", "start", "steady")}
+        for ex, runs in got.items()
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--records", type=int, default=2000)
+    ap.add_argument("--records", type=int, default=4000, help="records of a CPU-bound run")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument(
         "--replicas", default="1,2,4", help="comma-separated replica counts of the processor"
@@ -175,11 +178,12 @@ def main() -> None:
         got: dict[tuple[str, int], dict[str, dict[str, float]]] = {}
         for name, code, r in cases:
             label = name if r == 1 else f"{name} x{r}"
-            m = got[name, r] = measure(work, code, n, address, r, args.repeat)
+            size = n * 5 if name == "light" else n  # light: enough batches to time
+            m = got[name, r] = measure(work, code, size, address, r, args.repeat)
             for ex in ("local", "ray"):
                 row = m[ex]
                 print(
-                    f"{label:<10}{ex:<9}{n / row['run']:>11.0f}{row['start']:>9.2f}"
+                    f"{label:<10}{ex:<9}{size / row['run']:>11.0f}{row['start']:>9.2f}"
                     f"{row['steady']:>14.0f}"
                 )
             print(f"{label:<10}ray/local steady: {m['ray']['steady'] / m['local']['steady']:.2f}")
