@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from wiseflow._policy._broker import Broker
 from wiseflow._policy._grants import Effective
 from wiseflow._ray import ray_executor
 from wiseflow._ray._relay import FRAMES
-from wiseflow._ray._runner import RayRunner
+from wiseflow._ray._runner import FRESH_S, RayRunner
 from wiseflow._sandbox._behaviour import SAMPLES
 from wiseflow._sandbox._messages import Telemetry
 
@@ -167,22 +169,67 @@ def test_quotas_on_ray_are_wf403_with_the_node_figures(
     assert info.value.code == "WF403" and "CPU quota (1 s)" in msg and "reached: 1 s of CPU" in msg
 
 
-@pytest.fixture
-def ray_runner(tmp_path: Path, ray_cluster: str) -> Iterator[RayRunner]:
-    """A loaded RayRunner with one call made (so it holds a real sample from its node)."""
-    folder = tmp_path / "plugins" / "up"
-    folder.mkdir(parents=True)
-    (folder / "plugin.toml").write_text(
-        '[plugin]\nname = "up"\nversion = "1.0"\nkind = "processor"\nentry = "plugin:P"\n'
-    )
-    (folder / "plugin.py").write_text(UPPER)
-    data = tmp_path / "data"
+def _runner(tmp_path: Path, code: str) -> RayRunner:
+    _plugin(tmp_path / "plugins", "up", code)
+    folder, data = tmp_path / "plugins" / "up", tmp_path / "data"
     data.mkdir()
     spec = RunnerSpec(
         instance="up", manifest=load_manifest(folder), code_root=str(folder),
         data_dir=str(data), level="sandboxed",
     )  # fmt: skip
-    runner = RayRunner(spec, Broker("up", Effective(), data_dir=str(data)))
+    return RayRunner(spec, Broker("up", Effective(), data_dir=str(data)))
+
+
+# spins until the host writes "stop" into its data dir (a condition, not a duration)
+SPIN_UNTIL = """\
+import os
+from wiseflow import ProcessorPlugin
+
+class P(ProcessorPlugin):
+    def process(self, batch):
+        stop = os.path.join(self.ctx.data_dir, "stop")
+        while not os.path.exists(stop):
+            sum(range(10_000))
+        return batch
+"""
+
+
+def test_figures_stay_live_during_a_long_batch(tmp_path: Path, ray_cluster: str) -> None:
+    """While a batch runs on the node, the host's meter asks the node itself (no event
+    comes back meanwhile) and sees the worker's CPU grow."""
+    runner = _runner(tmp_path, SPIN_UNTIL)
+    meter = PluginMeter(in_process=False, pid=runner.pid, remote=runner.remote_sample)
+    try:
+        runner.load()
+        runner.initialize({})
+        done = threading.Event()
+        batch = [Record(id="a", source="s", title="t")]
+        call = threading.Thread(
+            target=lambda: (runner.call("process", [batch], 120.0), done.set()), daemon=True
+        )
+        call.start()
+        deadline = time.monotonic() + 120
+        seen = []
+        while not seen or seen[-1] < 0.5:  # half a CPU second in, mid-batch
+            assert time.monotonic() < deadline and not done.is_set(), seen
+            runner._sampled_at = -FRESH_S  # as if a second had passed: ask the node now
+            got = meter.sample()
+            seen.append(got.cpu_s if got is not None else 0.0)
+            done.wait(0.05)  # not a synchronisation: spares the CPU the worker is using
+        assert not done.is_set()  # these figures came while the batch was running
+        assert meter.to_dict()["cpu_s"] >= 0.5
+        (tmp_path / "data" / "stop").write_text("")
+        call.join(timeout=120)
+        assert done.is_set()
+    finally:
+        (tmp_path / "data" / "stop").write_text("")
+        runner.close()
+
+
+@pytest.fixture
+def ray_runner(tmp_path: Path, ray_cluster: str) -> Iterator[RayRunner]:
+    """A loaded RayRunner with one call made (so it holds a real sample from its node)."""
+    runner = _runner(tmp_path, UPPER)
     try:
         runner.load()
         runner.initialize({})
