@@ -211,7 +211,7 @@ def main() -> None:
     sh = sandboxed.start("bench")
     assert th.level == "trusted", th.level
     assert sh.level == "sandboxed", sh.level
-    obj = th.runner._instance.obj  # type: ignore[attr-defined]  # the plugin object
+    obj = th.runner.instance.obj  # type: ignore[attr-defined]  # the plugin object
     hook = pluggy_call()
 
     def trusted_call() -> Any:

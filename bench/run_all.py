@@ -13,8 +13,8 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 ORDER = [
-    "core", "discovery", "integrity", "isolation", "pipeline", "replicas", "soak", "audit",
-    "watch",
+    "core", "discovery", "integrity", "isolation", "pipeline", "replicas", "ray", "soak",
+    "audit", "watch", "monitor", "callpath", "store", "envs", "repository",
 ]  # fmt: skip
 #: Arguments per benchmark in `make bench` (discovery times the real CLI listing).
 ARGS = {"discovery": ["--cli"], "pipeline": ["--compare", "5"]}

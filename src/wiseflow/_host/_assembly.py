@@ -291,6 +291,7 @@ def build_handle(
         meter=PluginMeter(
             in_process=trusted,
             pid=runner.pid,
+            remote=getattr(runner, "remote_sample", None),  # a worker on a Ray node
             soft=SoftLimits.derive(hard, policy.resources),
             watch=data_dir_guard(inst, data_dir, limits, runner),
         ),

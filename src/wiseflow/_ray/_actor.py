@@ -14,7 +14,10 @@ each one runs in a thread of the actor, and what it produces comes back to the h
 - ``("done", value)`` / ``("error", exc)``: the operation's end.
 
 Every event carries the log lines the worker produced meanwhile, so that they are logged on
-the host (nothing of the node reaches the host's stdout). The node never holds a
+the host (nothing of the node reaches the host's stdout), and a *side* dict (``_relay``): a
+sample of the worker as the node's OS sees it (the host cannot read a pid of another node),
+the worker's behaviour telemetry frames since the last event, and, with an ``error``, the
+worker's memory peaks (the figure of a memory quota). The node never holds a
 credential or a network grant of its own: a :class:`RelayBroker` stands in for the broker.
 """
 
@@ -30,6 +33,7 @@ from collections.abc import Generator
 from typing import Any, cast
 
 from .._contract._errors import WiseflowError, WorkerCrashed
+from ._relay import NodeMeter
 
 __all__ = ["EVENT_WAIT", "RelayBroker", "WorkerHost"]
 
@@ -160,6 +164,9 @@ class WorkerHost:
             spec, self.broker, permissions=permissions, logger=logger, **options
         )
         self.broker.timeout = max(60.0, self.runner.timeout_s * 2)
+        self.meter = NodeMeter()
+        # the worker's telemetry frames go to the host, whose Behaviour judges them
+        cast(Any, self.runner).behaviour = self.meter
         self._ops: dict[int, _Op] = {}
 
     # -- what the host calls ---------------------------------------------------------------
@@ -194,6 +201,10 @@ class WorkerHost:
         """Stop an operation the host no longer reads (a stream: its worker is told)."""
         self._end(op_id)
 
+    def sample(self) -> dict[str, Any] | None:
+        """A sample of the worker now (None when it is not running): the host's meter."""
+        return self.meter.sample(self.runner.pid())
+
     def kill_worker(self) -> None:
         """Kill the worker's process group now (the running operation sees it die)."""
         self.runner.kill()
@@ -227,14 +238,16 @@ class WorkerHost:
     def _next(self, op_id: int) -> tuple[Any, ...]:
         op = self._ops.get(op_id)
         if op is None:
-            return ("error", WorkerCrashed("no such operation on the node"), self._lines.drain())
-        try:
-            event = op.events.get(timeout=EVENT_WAIT)
-        except queue.Empty:
-            event = ("wait",)
-        if event[0] in ("done", "error"):
-            self._ops.pop(op_id, None)
-        return (*event, self._lines.drain())
+            event: tuple[Any, ...] = ("error", WorkerCrashed("no such operation on the node"))
+        else:
+            try:
+                event = op.events.get(timeout=EVENT_WAIT)
+            except queue.Empty:
+                event = ("wait",)
+            if event[0] in ("done", "error"):
+                self._ops.pop(op_id, None)
+        side = self.meter.side(self.runner.pid(), peaks=event[0] == "error")
+        return (*event, self._lines.drain(), side)
 
     def _one(self, op: _Op, name: str, args: list[Any]) -> None:
         try:

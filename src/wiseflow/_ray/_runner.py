@@ -11,6 +11,11 @@ Every wait has a deadline: the operation's own (``timeout_s``, enforced on the n
 worker runner) plus :data:`MARGIN` for the relay. An actor or node that dies, or a relay
 that misses its deadline, ends the actor: the operation fails with WF402 (WF401 for a missed
 deadline), and the next ``load`` starts a new actor, as a local worker is restarted.
+
+The worker's figures and behaviour come from its node (``_relay``): every event brings a
+sample and the telemetry frames, validated here; :meth:`RayRunner.remote_sample` is what the
+host's meter reads (it asks the node itself, with a short deadline, when the last sample is
+older than :data:`FRESH_S`), :attr:`RayRunner.behaviour` the summary the run reports.
 """
 
 from __future__ import annotations
@@ -23,13 +28,20 @@ from typing import Any, final
 
 from .._contract._context import CapabilityBackend
 from .._contract._errors import PluginError, PluginTimeout, WiseflowError, WorkerCrashed
+from .._host._metering import ProcessSample
 from .._host._runner import RunnerSpec
+from .._sandbox._behaviour import Behaviour
 from .._sandbox._launch import WorkerLimits
+from ._relay import read_peaks, read_sample, read_telemetry
 
-__all__ = ["MARGIN", "RayRunner"]
+__all__ = ["FRESH_S", "MARGIN", "SAMPLE_WAIT", "RayRunner"]
 
 #: Seconds added to an operation's deadline for the relay (actor calls, object transfer).
 MARGIN = 30.0
+#: A sample younger than this is used as it is; an older one is asked for again.
+FRESH_S = 1.0
+#: Seconds the host waits for a sample it asked for (the previous one is kept past it).
+SAMPLE_WAIT = 2.0
 #: The broker operations a node may ask for (anything else is a protocol violation).
 _CAPS = frozenset({"http_request", "secret", "check_read", "call_plugin"})
 
@@ -81,6 +93,11 @@ class RayRunner:
         self._failure: WiseflowError | None = None
         self._worker_pid: int | None = None
         self._ops = 0  # operations are numbered: the node keeps each one's events apart
+        self.behaviour = Behaviour(self._perms)  # the worker's telemetry, relayed by its node
+        self._sample: ProcessSample | None = None  # the worker's last valid sample (_relay)
+        self._sampled_at = -FRESH_S
+        self._peaks: dict[str, float] = {}  # memory peaks sent with the last error
+        self.refused = {"samples": 0, "telemetry": 0}  # implausible figures, bad frames
 
     @property
     def name(self) -> str:
@@ -160,8 +177,32 @@ class RayRunner:
                 self._drop()
 
     def pid(self) -> int | None:
-        """None: the worker runs on a Ray node, where the host cannot meter it by pid."""
+        """None: the worker runs on a Ray node; its pid means nothing on the host (its
+        figures come through :meth:`remote_sample`)."""
         return None
+
+    def remote_sample(self, full: bool = False) -> ProcessSample | None:
+        """The worker's figures as its node measured them (None: not running or never
+        sampled); the host's meter calls this where it would read a local pid. A sample
+        older than :data:`FRESH_S` is asked for again, for at most :data:`SAMPLE_WAIT` s
+        (the node samples in full every time: ``full`` is for the local sampler)."""
+        actor = self._actor
+        if actor is None or self._failure is not None:
+            return None
+        if time.monotonic() - self._sampled_at >= FRESH_S:
+            import ray
+
+            try:
+                raw = ray.get(actor.sample.remote(), timeout=SAMPLE_WAIT)
+            except Exception as exc:  # a busy or lost node: its operation's own deadline acts
+                self.logger.debug("sample of %s on Ray: %s", self.name, type(exc).__name__)
+            else:
+                self._keep_sample(raw)
+        return self._sample
+
+    def remote_peaks(self) -> dict[str, float]:
+        """The worker's memory peaks (MB) the node sent with the last error (for WF403)."""
+        return dict(self._peaks)
 
     # -- for tests and operators -----------------------------------------------------------
 
@@ -224,8 +265,9 @@ class RayRunner:
         """Serve the operation's events until it ends or yields a chunk; that event."""
         while True:
             event: tuple[Any, ...] = self._get(ref, deadline, what)
-            for level, line in event[-1]:
+            for level, line in event[-2]:
                 self.logger.log(level, "%s", line)
+            self._take(event[-1])
             kind = event[0]
             if kind in ("done", "chunk"):
                 return event
@@ -243,6 +285,31 @@ class RayRunner:
                 ref = actor.answer.remote(op, *self._serve(event[1], event[2]))
             else:
                 self._lost(f"the node sent an unknown event {str(kind)[:40]!r} during {what}")
+
+    def _take(self, side: Any) -> None:
+        """Keep what an event brought besides the operation: sample, telemetry, peaks."""
+        if not isinstance(side, dict):
+            self.refused["samples"] += 1
+            return
+        self._keep_sample(side.get("sample"))
+        self._peaks = read_peaks(side.get("peaks"))
+        frames, refused = read_telemetry(side.get("telemetry"))
+        for frame in frames:
+            self.behaviour.add(frame)
+        self.refused["telemetry"] += refused
+
+    def _keep_sample(self, raw: Any) -> None:
+        self._sampled_at = time.monotonic()
+        if raw is None:  # the worker is not running on the node
+            self._sample = None
+            return
+        got = read_sample(raw)
+        if got is None:  # implausible: the previous figures stay
+            self.refused["samples"] += 1
+            if self.refused["samples"] == 1:
+                self.logger.warning("the Ray node of %s sent implausible figures", self.name)
+        else:
+            self._sample = got
 
     def _serve(self, op: str, args: list[Any]) -> tuple[str, Any]:
         """The host's broker decides and performs a request of the worker on the node."""
@@ -300,6 +367,7 @@ class RayRunner:
         """Kill the actor (its worker dies with it: the worker's parent-death signal)."""
         actor, self._actor = self._actor, None
         self._worker_pid = None
+        self._sample = None
         if actor is not None:
             import ray
 

@@ -2,7 +2,8 @@
 
 - Sandboxed plugins: their worker process, read from the OS (RSS, USS, CPU time, open fds,
   threads, child processes), at most every ``interval_s``; CPU of earlier workers of the
-  same instance (before a restart) is carried over.
+  same instance (before a restart) is carried over. A worker on another machine (a Ray
+  node) is read there: ``remote`` brings its samples (validated by whoever relays them).
 - Trusted plugins share the host process, so the OS cannot tell their memory apart. CPU is
   the calling thread's CPU clock (``time.thread_time``) summed over calls (a call shorter
   than 20 µs, or the first long one after short ones, counts its wall time, an upper bound,
@@ -40,6 +41,8 @@ __all__ = [
 SOFT_FRACTION = 0.8
 
 OnSoft = Callable[[str, float, float, float | None], None]
+#: Reads a worker that has no local pid (on a Ray node): its sample, or None.
+RemoteSample = Callable[[bool], ProcessSample | None]
 #: Calls shorter than this (wall clock) are counted at their wall time (see _account).
 SHORT_CALL_S = 20e-6
 _thread_time = time.thread_time
@@ -136,13 +139,15 @@ class PluginMeter:
         pid: returns the worker's current pid (None when not running).
         interval_s: the least time between two OS samples.
         soft: soft limits to watch, and ``on_soft`` to call when one is crossed.
+        remote: where the worker has no local pid (``pid`` returns None), its samples
+            from where it runs (``RayRunner.remote_sample``); called with ``full``.
         watch: consulted after every call and stream chunk (after sampling), once its
             ``check_at`` has come; raises to end the plugin (see
             ``wiseflow._policy._datadir.DataDirGuard``).
     """
 
     __slots__ = (
-        "_lock", "_pid", "_sampler", "children", "cpu_prior", "due", "elapsed",
+        "_lock", "_pid", "_remote", "_sampler", "children", "cpu_prior", "due", "elapsed",
         "in_process", "interval_s", "last", "on_soft", "peak_rss", "samples", "soft",
         "thread_cpu", "timed", "traced", "uss", "watch",
     )  # fmt: skip
@@ -156,9 +161,11 @@ class PluginMeter:
         soft: SoftLimits | None = None,
         on_soft: OnSoft | None = None,
         watch: Watch | None = None,
+        remote: RemoteSample | None = None,
     ) -> None:
         self.in_process = in_process
         self._pid = pid
+        self._remote = remote
         self.interval_s = interval_s
         self.soft = soft or SoftLimits({})
         self.on_soft = on_soft
@@ -290,11 +297,15 @@ class PluginMeter:
         self.due = _clock() + self.interval_s
         if not self.in_process:
             pid = self._pid()
-            got = self._sampler.sample(pid, full=full) if pid is not None else None
+            if pid is not None:
+                got = self._sampler.sample(pid, full=full)
+            else:
+                got = self._remote(full) if self._remote is not None else None
             with self._lock:
                 if got is not None:
                     last = self.last
-                    if last is not None and last.pid != got.pid:
+                    # another worker: a new pid, or (remote: pids of other nodes) less CPU
+                    if last is not None and (last.pid != got.pid or got.cpu_s < last.cpu_s):
                         self.cpu_prior += last.cpu_s
                     self.last = got
                     self.samples += 1
@@ -341,11 +352,12 @@ class PluginMeter:
                 "samples": 0,
             }
         last = self.last
+        where = " on its Ray node" if self._remote is not None else ""
         return {
             "cpu_s": round(self.cpu_prior + (last.cpu_s if last else 0.0), 4),
-            "cpu_source": "worker process (psutil)",
+            "cpu_source": f"worker process{where} (psutil)",
             "memory_mb": round(last.rss / MB, 2) if last else None,
-            "memory_source": "worker RSS (psutil)",
+            "memory_source": f"worker RSS{where} (psutil)",
             "uss_mb": round(self.uss / MB, 2) if self.uss is not None else None,
             "peak_rss_mb": round(self.peak_rss / MB, 2) if self.peak_rss else None,
             "fds": last.fds if last else None,
@@ -372,6 +384,9 @@ def quota_figure(err_message: str, pid: int | None, runner: object, meter: Plugi
     """
     memory_mb = getattr(runner, "memory_mb", None)
     peaks = proc_peaks(pid) if pid is not None else {}
+    remote = getattr(runner, "remote_peaks", None)  # a worker on a Ray node: its node's
+    if not peaks and pid is None and callable(remote):
+        peaks = remote()
     if peaks:
         return (
             f"reached: peak address space {peaks.get('VmPeak')} MB, peak RSS "
