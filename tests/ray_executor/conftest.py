@@ -111,8 +111,6 @@ class SecondNode:
 
     def start(self) -> None:
         """Start it and wait until the cluster lists it alive (skip with the reason if not)."""
-        import ray
-
         self.stop()
         self._starts += 1
         log_path = self.logs / f"node2-{self._starts}.log"
@@ -127,16 +125,8 @@ class SecondNode:
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
             )  # fmt: skip
-        old, deadline = self.node_id, time.monotonic() + START_DEADLINE
-        while True:  # a condition with a deadline, not a sleep for timing
-            alive = [
-                n["NodeID"]
-                for n in ray.nodes()
-                if n["Alive"] and "wf_second" in n["Resources"] and n["NodeID"] != old
-            ]
-            if alive:
-                self.node_id = alive[0]
-                return
+        deadline = time.monotonic() + START_DEADLINE
+        while not (alive := self._alive()):  # a condition with a deadline, not a sleep
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 text = log_path.read_text(errors="replace")[-800:]
                 self.stop()
@@ -144,6 +134,14 @@ class SecondNode:
                     f"a second Ray node cannot join here (exit {self.proc.returncode}): {text}"
                 )
             time.sleep(0.2)
+        self.node_id = alive[0]
+
+    @staticmethod
+    def _alive() -> list[str]:
+        """The ids of the second nodes the cluster lists alive."""
+        import ray
+
+        return [n["NodeID"] for n in ray.nodes() if n["Alive"] and "wf_second" in n["Resources"]]
 
     def raylet(self) -> psutil.Process:
         """The node's raylet: a process of the group this fixture started."""
@@ -154,13 +152,27 @@ class SecondNode:
         raise AssertionError("the second node has no raylet")
 
     def stop(self) -> None:
+        """Stop it (asked first, then killed) and wait until the cluster lists it dead.
+
+        Until then Ray could still choose it for a new actor.
+        """
         if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # the group we started, and only it
-        except ProcessLookupError:
-            pass
-        self.proc.wait(timeout=60)
+        proc, self.proc = self.proc, None
+        for sig in (signal.SIGTERM, signal.SIGKILL):  # the group we started, and only it
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                continue
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + START_DEADLINE
+        while self._alive():  # a condition with a deadline, not a sleep for timing
+            assert time.monotonic() < deadline, "the cluster still lists the stopped node"
+            time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
