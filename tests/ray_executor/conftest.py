@@ -5,6 +5,9 @@ starts stays in that group), stopped by killing that group: nothing else is touc
 Skipped, with the measured reason, where Ray is not installed or cannot start here.
 The test process is connected to it per module only (``ray.shutdown`` after each): Ray's
 threads in the driver must not outlive these tests (other tests count threads).
+
+:class:`SecondNode` joins a second node (its own raylet, ``ray start --address=...``) to
+that cluster on this machine, for the modules that need one.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 #: Seconds for a cluster to come up (generous: the machine is shared).
@@ -87,3 +91,96 @@ def ray_head() -> Iterator[str]:
         proc.wait(timeout=60)
         log.close()
         shutil.rmtree(temp, ignore_errors=True)
+
+
+class SecondNode:
+    """A second Ray node joined to the head on this machine: its own raylet and workers.
+
+    It has :data:`CPUS` CPUs, one more than the head: an actor asking for that many can only
+    be placed here. Started with ``ray start --block`` in its own process group, stopped by
+    killing that group; :meth:`start` again replaces a node that was killed.
+    """
+
+    CPUS = 3
+
+    def __init__(self, head: str, logs: Path) -> None:
+        self.head, self.logs = head, logs
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.node_id = ""
+        self._starts = 0
+
+    def start(self) -> None:
+        """Start it and wait until the cluster lists it alive (skip with the reason if not)."""
+        self.stop()
+        self._starts += 1
+        log_path = self.logs / f"node2-{self._starts}.log"
+        with open(log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [
+                    str(Path(sys.executable).with_name("ray")), "start", "--block",
+                    f"--address={self.head}", f"--num-cpus={self.CPUS}",
+                    '--resources={"wf_second": 1}', "--node-ip-address=127.0.0.1",
+                    "--disable-usage-stats",
+                ],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
+            )  # fmt: skip
+        deadline = time.monotonic() + START_DEADLINE
+        while not (alive := self._alive()):  # a condition with a deadline, not a sleep
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                text = log_path.read_text(errors="replace")[-800:]
+                self.stop()
+                pytest.skip(
+                    f"a second Ray node cannot join here (exit {self.proc.returncode}): {text}"
+                )
+            time.sleep(0.2)
+        self.node_id = alive[0]
+
+    @staticmethod
+    def _alive() -> list[str]:
+        """The ids of the second nodes the cluster lists alive."""
+        import ray
+
+        return [n["NodeID"] for n in ray.nodes() if n["Alive"] and "wf_second" in n["Resources"]]
+
+    def raylet(self) -> psutil.Process:
+        """The node's raylet: a process of the group this fixture started."""
+        assert self.proc is not None
+        for child in psutil.Process(self.proc.pid).children(recursive=True):
+            if child.name() == "raylet":
+                return child
+        raise AssertionError("the second node has no raylet")
+
+    def stop(self) -> None:
+        """Stop it (asked first, then killed) and wait until the cluster lists it dead.
+
+        Until then Ray could still choose it for a new actor.
+        """
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        for sig in (signal.SIGTERM, signal.SIGKILL):  # the group we started, and only it
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                continue
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + START_DEADLINE
+        while self._alive():  # a condition with a deadline, not a sleep for timing
+            assert time.monotonic() < deadline, "the cluster still lists the stopped node"
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def ray_node2(ray_cluster: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecondNode]:
+    """A second node joined to the session's cluster (this module's driver connected)."""
+    node = SecondNode(ray_cluster, tmp_path_factory.mktemp("ray-node2"))
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()

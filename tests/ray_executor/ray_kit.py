@@ -79,3 +79,31 @@ def run(root: Path, address: str | None, **kw: Any) -> wiseflow.RunResult:
 def rows(root: Path, sql: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(root / ".wiseflow" / "wiseflow.db") as db:
         return list(db.execute(sql))
+
+
+def set_resources(root: Path, plugin: str, lines: str) -> None:
+    """Add ``[plugin.resources]`` ``lines`` to ``plugin``'s manifest in the project ``root``."""
+    manifest = root / "plugins" / plugin / "plugin.toml"
+    manifest.write_text(manifest.read_text() + f"[plugin.resources]\n{lines}\n")
+
+
+def actor_row(handle: Any) -> dict[str, Any]:
+    """Ray's own record of an actor, read from its control store's actor table (GCS).
+
+    ``required_resources`` is what the actor asked Ray for, ``node_id`` where Ray put it:
+    what Ray holds, not what our runner meant to ask.
+    """
+    import ray
+    from ray._private import state
+    from ray.core.generated import gcs_pb2
+
+    accessor = state.state._connect_and_get_accessor()
+    raw = accessor.get_actor_info(ray.ActorID(handle._actor_id.binary()))
+    assert raw is not None, "Ray has no record of the actor"
+    data = gcs_pb2.ActorTableData.FromString(raw)
+    return {
+        "required_resources": dict(data.required_resources),
+        "node_id": data.address.node_id.hex(),
+        "state": gcs_pb2.ActorTableData.ActorState.Name(data.state),
+        "pid": data.pid,
+    }

@@ -158,6 +158,7 @@ def info(ctx: click.Context, name: str, schema: bool) -> None:
         p(shown(line, markup=False, limit=4000), markup=False)
     p("permissions asked:", msgspec.json.encode(doc["permissions"]["asked"]).decode(), markup=False)
     p("permissions granted:", msgspec.json.encode(granted.to_dict()).decode(), markup=False)
+    p("resources asked:", msgspec.json.encode(m.resources).decode(), markup=False)
     p("dependency tree:")
     for line in render_tree(dependency_tree(resolution, name)).splitlines():
         p(shown(f"  {line}", markup=False), markup=False)

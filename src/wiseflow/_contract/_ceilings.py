@@ -53,6 +53,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "max_data_files": (1, 100_000_000),
     "max_output_ratio": (1, 1_000_000),
     "max_records_per_run": (1, 2**53),
+    "ray_num_cpus": (0, 1024),  # CPUs a Ray actor asks for (SPEC §15; 0 allowed, the default)
 }
 
 #: Default ``[policy]`` ceilings (SPEC §11); ``max_records_per_run`` is unlimited (None).
@@ -78,7 +79,9 @@ _CEILING_OF = {
     "max_output_ratio": "max_output_ratio",
     "max_records_per_run": "max_records_per_run",
 }
-_INTS = frozenset(BOUNDS) - {"cpu_seconds", "timeout_s"}
+_INTS = frozenset(BOUNDS) - {"cpu_seconds", "timeout_s", "ray_num_cpus"}
+#: Resources for which 0 is a value (a request for nothing), not a mistake.
+_ZERO_OK = frozenset({"ray_num_cpus"})
 
 
 def range_problem(key: str, value: Any, *, whole: bool = True) -> str | None:
@@ -99,8 +102,9 @@ def range_problem(key: str, value: Any, *, whole: bool = True) -> str | None:
         return f"must be a whole number, got {value!r}"
     if not math.isfinite(value):
         return f"must be a finite number, got {value!r}"
-    if value < low or (low == 0 and value == 0):
-        return f"must be {'positive' if low == 0 else f'at least {low:g}'}, got {value!r}"
+    positive = low == 0 and key not in _ZERO_OK
+    if value < low or (positive and value == 0):
+        return f"must be {'positive' if positive else f'at least {low:g}'}, got {value!r}"
     if value > high:
         return f"must be at most {high:.0f} (got {value!r})"
     return None

@@ -76,6 +76,7 @@ class Resources(msgspec.Struct, frozen=True, kw_only=True):
     cpu_seconds: float = 300.0
     timeout_s: float = 60.0
     max_open_files: int = 256
+    ray_num_cpus: float = 0.0  # CPUs the Ray actor asks for (SPEC §15); local runs ignore it
 
 
 @final
@@ -349,7 +350,7 @@ class _Validator:
             return Resources()
         values: dict[str, Any] = {}
         ints = ("memory_mb", "max_open_files")
-        floats = ("cpu_seconds", "timeout_s")
+        floats = ("cpu_seconds", "timeout_s", "ray_num_cpus")
         for key, value in table.items():
             path = f"plugin.resources.{key}"
             if key not in ints and key not in floats:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .._policy._redact import Redactor
     from ._handle import PluginHandle
     from ._lifecycle import EventBus
+    from ._manager import PluginManager
 
 __all__ = [
     "HostParts",
@@ -73,7 +74,7 @@ class HostParts:
     """What every instance of one host shares: its config, data dir, event bus, the
     redactor of granted secrets and the HTTP transport brokers send through."""
 
-    __slots__ = ("config", "data_dir", "events", "http_transport", "redactor")
+    __slots__ = ("config", "data_dir", "events", "http_transport", "redactor", "worker_runner")
 
     def __init__(
         self,
@@ -89,6 +90,7 @@ class HostParts:
         self.events = events
         self.redactor = redactor
         self.http_transport = http_transport
+        self.worker_runner: Callable[..., Runner] | None = None
 
 
 PluginSpec = type[BasePlugin] | tuple[Manifest, type[BasePlugin]] | Located
@@ -271,7 +273,7 @@ def build_handle(
     )
     # a probe (scratch) never calls the plugin: what it was not granted does not matter yet
     denied = () if scratch else perms.denied
-    runner = build_runner(spec, broker, config, perms_denied=denied)
+    runner = build_runner(spec, broker, config, perms_denied=denied, make=host.worker_runner)
     trusted = level == "trusted"
     hard: dict[str, float | None] = {
         "memory_mb": None if trusted else getattr(runner, "memory_mb", None),
@@ -345,9 +347,11 @@ def wire_fallback(handle: PluginHandle, fb: PluginHandle | None) -> None:
 
 
 def build_runner(
-    spec: RunnerSpec, broker: Broker, config: OperatorConfig, *, perms_denied: tuple[str, ...]
-) -> Runner:
-    """In-process for ``trusted``; a confined worker otherwise, with the tighter limits."""
+    spec: RunnerSpec, broker: Broker, config: OperatorConfig, *, perms_denied: tuple[str, ...],
+    make: Callable[..., Runner] | None = None,
+) -> Runner:  # fmt: skip
+    """In-process for ``trusted``; a confined worker otherwise (built by ``make``, the host's
+    executor, else the process-wide hook), with the tighter limits."""
     if perms_denied:
         flags = " ".join(_grant_flag(d) for d in perms_denied if "(strict)" not in d)
         log.warning(
@@ -363,7 +367,7 @@ def build_runner(
     from .._sandbox._runner import WorkerRunner
 
     # an executor's hook (``wiseflow._ray``) builds the confined runner elsewhere
-    make: Callable[..., Runner] = _worker_runner or WorkerRunner
+    make = make or _worker_runner or WorkerRunner
     lim = effective_limits(
         spec.manifest.resources, config.plugin(spec.manifest.name).resources, config.policy
     )
@@ -382,9 +386,16 @@ def build_runner(
 _worker_runner: Callable[..., Runner] | None = None
 
 
-def use_worker_runner(factory: Callable[..., Runner] | None) -> Callable[..., Runner] | None:
-    """Build sandboxed runners with ``factory`` (an executor's); the previous one."""
+def use_worker_runner(
+    factory: Callable[..., Runner] | None, manager: PluginManager | None = None
+) -> Callable[..., Runner] | None:
+    """Build sandboxed runners with ``factory`` (an executor's) for ``manager``'s instances
+    (one pipeline's), or with None for every host without its own; the previous one."""
     global _worker_runner
+    if manager is not None:
+        host = manager._host
+        previous, host.worker_runner = host.worker_runner, factory
+        return previous
     previous, _worker_runner = _worker_runner, factory
     return previous
 

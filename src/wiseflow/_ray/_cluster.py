@@ -11,16 +11,19 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .._contract._errors import PipelineError
 
-__all__ = ["CONNECT_TIMEOUT", "connect", "connected_address"]
+__all__ = ["CONNECT_TIMEOUT", "connect", "connected_address", "using"]
 
 #: Seconds to reach a cluster's address before it is called unreachable.
 CONNECT_TIMEOUT = 5.0
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _address: str | None = None
+_users = 0  # pipelines running on the cluster now (``using``)
 
 
 def _unreachable(address: str, why: str) -> PipelineError:
@@ -58,6 +61,13 @@ def connect(address: str) -> None:
     with _lock:
         if _address == address and ray.is_initialized():
             return
+        if _users and ray.is_initialized():  # leaving would stop the pipelines using it
+            raise PipelineError(
+                f"this process runs a pipeline on the Ray cluster at {_address!r} now, and "
+                f"Ray connects a process to one cluster: {address!r} cannot be used as well",
+                hint="give both pipelines the same ray_address, or run this one in its own "
+                "process (`wiseflow run`)",
+            )
         if address != "auto" and not address.startswith("ray://"):
             _check_tcp(address)
         if ray.is_initialized():
@@ -74,6 +84,20 @@ def connect(address: str) -> None:
             raise _unreachable(address, str(exc)[:300]) from None
         _quiet(ray)
         _address = address
+
+
+@contextmanager
+def using(address: str) -> Iterator[None]:
+    """Connected to ``address`` within; no other cluster can be connected to meanwhile."""
+    global _users
+    with _lock:  # reentrant: connect takes it too
+        connect(address)
+        _users += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _users -= 1
 
 
 def _quiet(ray: object) -> None:

@@ -2,7 +2,9 @@
 
 Trusted instances stay in the host process (they are the host's code); sandboxed and
 strict ones get their worker on a Ray node. The choice is made where the host builds a
-runner (``_host._assembly.build_runner``), through its one hook for worker runners.
+runner (``_host._assembly.build_runner``), through its hook for worker runners: per
+manager, so one pipeline's choice is its own (a local pipeline running at the same time in
+this process stays local), or process-wide with :func:`ray_executor` and no manager.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from .._host._assembly import use_worker_runner
 from .._host._runner import RunnerSpec
-from ._cluster import connect
+from ._cluster import connect, using
 
 __all__ = ["connect_for", "executor_for", "ray_executor"]
 
@@ -25,17 +27,19 @@ def _ray_runner(spec: RunnerSpec, broker: Any, **options: Any) -> Any:
 
 
 @contextmanager
-def ray_executor(address: str = "auto") -> Iterator[None]:
-    """Within: plugin instances assembled for sandboxed levels run on the cluster.
+def ray_executor(address: str = "auto", manager: Any = None) -> Iterator[None]:
+    """Within: plugin instances assembled for sandboxed levels run on the cluster: those of
+    ``manager`` (a :class:`~wiseflow.PluginManager`), or with None those of every manager
+    of this process without an executor of its own.
 
     Connects first (WF501 when the cluster is unreachable), so that nothing starts before.
     """
-    connect(address)
-    previous = use_worker_runner(_ray_runner)
-    try:
-        yield
-    finally:
-        use_worker_runner(previous)
+    with using(address):
+        previous = use_worker_runner(_ray_runner, manager)
+        try:
+            yield
+        finally:
+            use_worker_runner(previous, manager)
 
 
 def _address(pipeline: Any) -> str | None:
@@ -54,7 +58,8 @@ def connect_for(pipeline: Any) -> bool:
     return address is not None
 
 
-def executor_for(pipeline: Any) -> AbstractContextManager[None]:
-    """Where the pipeline's instances are built: on its Ray cluster, or locally."""
+def executor_for(pipeline: Any, manager: Any = None) -> AbstractContextManager[None]:
+    """Where the pipeline's instances (``manager``'s) are built: on its Ray cluster, or
+    locally."""
     address = _address(pipeline)
-    return nullcontext() if address is None else ray_executor(address)
+    return nullcontext() if address is None else ray_executor(address, manager)

@@ -233,7 +233,7 @@ class RayRunner:
 
         from ._actor import WorkerHost
 
-        cpus = getattr(self.spec.manifest.resources, "ray_num_cpus", None) or 0
+        cpus = self.spec.manifest.resources.ray_num_cpus  # [plugin.resources], 0 by default
         cls = ray.remote(WorkerHost).options(
             num_cpus=cpus, max_concurrency=4, max_restarts=0, name=None
         )

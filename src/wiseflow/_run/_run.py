@@ -266,7 +266,7 @@ def stages(
     run = Stages(manager, checked, report=report, kinds=kinds)
     # "ray": every sandboxed instance built during the run (stages, dependencies,
     # fallbacks, a `--watch` reload) runs on the cluster
-    with executor_for(checked):
+    with executor_for(checked, manager):
         try:
             yield run
         finally:
