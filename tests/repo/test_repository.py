@@ -202,6 +202,14 @@ def test_a_declined_prompt_installs_with_nothing_granted(project: Project) -> No
     assert code == 0 and doc["installed"] == [], doc  # installed already: nothing changes
 
 
+def _listed(project: Project, name: str) -> tuple[object, object]:
+    """``plugins list --json``: the ``blocked`` field and the status of ``name``'s row."""
+    code, doc = project.json("plugins", "list")
+    assert code == 0, doc
+    row = next(r for r in doc["plugins"] if r["name"] == name)  # type: ignore[attr-defined]
+    return row["blocked"], row["status"]
+
+
 def test_an_installed_plugin_blocklisted_later_is_disabled_at_start(project: Project) -> None:
     """The kill switch: once the repository blocklists an installed plugin, the host
     refuses to start it and says why; a yanked exact pin installs with --allow-yanked."""
@@ -225,10 +233,17 @@ def test_an_installed_plugin_blocklisted_later_is_disabled_at_start(project: Pro
     )
     code, out, err = project.wf("run", "p.toml")
     assert code == 0, err  # control: it runs before the block
+    assert _listed(project, "textutil") == (None, "available")  # control: not marked
     project.publisher("block", served, "textutil", "<2", "--reason", "CVE-0000-1")
     project.publisher("publish", served)
     code, out, err = project.wf("plugins", "search", "")  # the operator refreshes
     assert code == 0, err
+    # `plugins list` marks it: a field in --json, the state and WF300 in the table
+    assert _listed(project, "textutil") == ("CVE-0000-1", "blocked")
+    code, out, err = project.wf("plugins", "list")
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if "textutil" in line)
+    assert "blocked" in row and "WF300" in row, out
     code, doc = project.json("run", "p.toml")
     assert code == 3, doc
     error = doc.get("error") or doc["errors"][0]  # type: ignore[index]
