@@ -52,6 +52,7 @@ WORKER_RUNTIME = {
 # What sits above the pipeline engine: it builds and hands the engine its stages.
 ABOVE = (
     "_host._manager",
+    "_host._transitions",
     "_host._assembly",
     "_host._catalog",
     "_host._registry",
@@ -62,6 +63,7 @@ ABOVE = (
 )
 HOST_ONLY = (
     "_host._manager",
+    "_host._transitions",
     "_repo",
     "_host._handle",
     "_discovery",

@@ -109,6 +109,34 @@ def test_a_run_with_dead_letters_is_partial_and_listed(project: Path) -> None:
     assert only == {"dead_letters": []}
 
 
+def test_runs_show_gives_a_dead_letter_as_an_error_with_its_hint_apart(project: Path) -> None:
+    """`runs show`: each dead letter as `error CODE: reason (plugin)`, then its hint on a
+    line of its own; --json keeps reason, code, plugin and hint as separate fields. A
+    reason forging a hint line or terminal escapes stays one plain line of its own."""
+    forged = PICKY.replace(
+        '"two is not welcome"', '"two is not welcome\\n    hint: forged\\x1b[2J"'
+    )
+    (project / "plugins" / "picky" / "plugin.py").write_text(forged)
+    res = wf("run", "p.toml", "--json", cwd=project)
+    assert res.returncode == 1, res.stdout + res.stderr
+    text = wf("runs", "show", "1", cwd=project)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    at = lines.index("  record 2 from hello:")
+    assert lines[at + 1].startswith("    error WF408: two is not welcome"), lines
+    assert lines[at + 1].endswith("(picky)") and "\x1b" not in text.stdout, lines
+    assert lines[at + 2] == (
+        "    hint: fix the cause, then `wiseflow dead-letters replay PIPELINE.toml --run 1` "
+        "sends the record through again"
+    ), lines
+    assert sum(line.lstrip().startswith("hint:") for line in lines) == 1, lines
+    doc = json.loads(wf("runs", "show", "1", "--json", cwd=project).stdout)
+    (letter,) = doc["dead_letter_sample"]
+    assert (letter["record_id"], letter["plugin"], letter["code"]) == ("2", "picky", "WF408")
+    assert letter["reason"] == "two is not welcome\n    hint: forged\x1b[2J"  # data, as sent
+    assert letter["hint"].startswith("fix the cause, then `wiseflow dead-letters replay")
+
+
 def test_a_partial_run_in_plain_text_says_where_the_tracebacks_are_and_how_to_replay(
     project: Path,
 ) -> None:

@@ -19,6 +19,7 @@ import pytest
 from ceilings_kit import CONNECTOR, project, run
 
 from wiseflow._host._manager import PluginManager
+from wiseflow._policy._datadir import DataDirGuard
 from wiseflow._policy._operator import load_operator_config
 
 KIT = Path(__file__).with_name("ceilings_kit.py")
@@ -309,13 +310,70 @@ def test_a_plugin_filling_its_data_dir_is_stopped_with_wf403(
     assert ceiling in _message(doc, "WF403")
     fates = _fates(doc, 12)
     assert [fates[f"r{i}"] for i in range(4)] == ["stored"] * 4  # before the attack
-    # Found after the call that wrote the files, or, as scans are throttled to 5 % of the
-    # time (docs/security.md), after the next one: that batch is dead-lettered, no later
-    # record is stored, and the plugin is out.
-    hit = 4 if fates["r4"] == "WF403" else 8
-    assert [fates[f"r{i}"] for i in range(hit, hit + 4)] == ["WF403"] * 4, fates
+    # Found after the call that wrote the files, or, as scans after calls are throttled to
+    # 5 % of the time (docs/reference/formats.md), after the next one: that batch is
+    # dead-lettered, no later record is stored, and the plugin is out. When the throttle's
+    # window (20 times a scan's CPU time: 1-2 ms on a loaded machine) covers both remaining
+    # calls, the check at the end of the run finds it: every record went through (the
+    # overshoot docs/security.md admits), the run still reports the WF403.
+    hit = next((i for i in (4, 8) if fates[f"r{i}"] == "WF403"), 12)
+    assert [fates[f"r{i}"] for i in range(hit, min(hit + 4, 12))] == ["WF403"] * min(4, 12 - hit)
     assert all(fates[f"r{i}"] != "stored" for i in range(hit, 12)), fates
     assert doc["states"]["fill"] == "ERROR"
+
+
+@pytest.fixture
+def unthrottled_never(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After its first check, a guard's throttle lets every later call of the run go
+    unchecked and the watcher thread passes it by: as when a loaded machine makes the
+    window outlast the run's remaining calls (the cause of a once-flaky test above)."""
+    monkeypatch.setattr(DataDirGuard, "BUDGET", 1e-12)
+    monkeypatch.setattr(DataDirGuard, "watch", lambda self: None)
+
+
+@pytest.mark.usefixtures("unthrottled_never")
+@pytest.mark.parametrize("level", ["sandboxed", "trusted"])
+def test_a_crossing_in_the_runs_last_calls_is_reported_by_the_run_that_made_it(
+    tmp_path: Path, level: str
+) -> None:
+    """The files written in the throttle's window at the end of a run: WF403 all the same."""
+    root = project(
+        tmp_path,
+        {
+            "src": ("connector", CONNECTOR.format(n=12)),
+            "fill": ("processor", FILLER.format(files=3, size=600_000)),
+        },
+        policy="max_data_mb = 1\n",
+    )
+    _set_level(root, level)
+    doc = run(root)
+    assert _codes(doc) == ["WF403"]
+    assert "max_data_mb 1" in _message(doc, "WF403")
+    assert doc["records"]["stored"] == 12  # no check between the calls: all went through
+    assert doc["states"] == {"src": "ACTIVE", "fill": "ERROR"}
+    assert doc["status"] == "partial"
+
+
+@pytest.mark.usefixtures("unthrottled_never")
+def test_positive_control_without_the_end_of_run_check_the_crossing_goes_unreported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same run with the end-of-run check off: "ok", though the dir holds 1.8 MB."""
+    monkeypatch.setattr(DataDirGuard, "settle", lambda self: None)
+    root = project(
+        tmp_path,
+        {
+            "src": ("connector", CONNECTOR.format(n=12)),
+            "fill": ("processor", FILLER.format(files=3, size=600_000)),
+        },
+        policy="max_data_mb = 1\n",
+    )
+    _set_level(root, "trusted")
+    doc = run(root)
+    assert doc["status"] == "ok", doc["errors"]
+    assert doc["states"]["fill"] == "ACTIVE"
+    data = root / ".wiseflow" / "plugins" / "fill"
+    assert sum(f.stat().st_size for f in data.iterdir()) == 1_800_000
 
 
 @pytest.mark.parametrize(

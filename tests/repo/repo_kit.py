@@ -150,6 +150,9 @@ def copy_repo(src: Path, dest: Path) -> Path:
     keys = src.with_name(src.name + ".keys")
     if keys.exists():
         shutil.copytree(keys, dest.with_name(dest.name + ".keys"))
+    draft = src.with_name(src.name + ".draft.json")  # the publisher's, beside the served tree
+    if draft.exists():
+        shutil.copyfile(draft, dest.with_name(dest.name + ".draft.json"))
     return dest
 
 

@@ -7,11 +7,17 @@ from __future__ import annotations
 import sqlite3
 import sys
 import textwrap
+import urllib.error
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from repo_kit import Project, serve, snapshot  # noqa: E402
+
+from wiseflow._repo._publish import draft_path  # noqa: E402
 
 PIPELINE = """\
 [pipeline]
@@ -174,7 +180,7 @@ def test_other_refusals_leave_everything_unchanged(project: Project) -> None:
     hostile = "drops records\x1b]8;;https://evil.example\x07 [link=https://evil.example]x"
     project.publisher("yank", served, "news", "1.0.0", "--reason", hostile)
     project.publisher("publish", served)
-    assert "\\u001b]8;;" in (project.served / "draft.json").read_text()  # control: it is signed
+    assert "\\u001b]8;;" in draft_path(project.served).read_text()  # control: it is signed
     code, out, err = project.wf("plugins", "install", "news")
     assert code == 2 and "error WF602" in err and "yanked: drops records" in err, err
     assert "\x1b" not in err and "\x07" not in err  # the publisher's text is data
@@ -202,6 +208,14 @@ def test_a_declined_prompt_installs_with_nothing_granted(project: Project) -> No
     assert code == 0 and doc["installed"] == [], doc  # installed already: nothing changes
 
 
+def _listed(project: Project, name: str) -> tuple[object, object]:
+    """``plugins list --json``: the ``blocked`` field and the status of ``name``'s row."""
+    code, doc = project.json("plugins", "list")
+    assert code == 0, doc
+    row = next(r for r in doc["plugins"] if r["name"] == name)  # type: ignore[attr-defined]
+    return row["blocked"], row["status"]
+
+
 def test_an_installed_plugin_blocklisted_later_is_disabled_at_start(project: Project) -> None:
     """The kill switch: once the repository blocklists an installed plugin, the host
     refuses to start it and says why; a yanked exact pin installs with --allow-yanked."""
@@ -225,10 +239,17 @@ def test_an_installed_plugin_blocklisted_later_is_disabled_at_start(project: Pro
     )
     code, out, err = project.wf("run", "p.toml")
     assert code == 0, err  # control: it runs before the block
+    assert _listed(project, "textutil") == (None, "available")  # control: not marked
     project.publisher("block", served, "textutil", "<2", "--reason", "CVE-0000-1")
     project.publisher("publish", served)
     code, out, err = project.wf("plugins", "search", "")  # the operator refreshes
     assert code == 0, err
+    # `plugins list` marks it: a field in --json, the state and WF300 in the table
+    assert _listed(project, "textutil") == ("CVE-0000-1", "blocked")
+    code, out, err = project.wf("plugins", "list")
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if "textutil" in line)
+    assert "blocked" in row and "WF300" in row, out
     code, doc = project.json("run", "p.toml")
     assert code == 3, doc
     error = doc.get("error") or doc["errors"][0]  # type: ignore[index]
@@ -253,3 +274,47 @@ def test_require_signature_admits_plugins_installed_from_the_signed_repository(
     assert code == 3, doc
     error = doc.get("error") or doc["errors"][0]  # type: ignore[index]
     assert error["code"] == "WF304" and "hello" in error["message"], doc  # type: ignore[index]
+
+
+def _served_files(served: Path) -> list[str]:
+    """Every file of the served tree that is not TUF metadata or a target (should be none)."""
+    out = []
+    for path in sorted(served.rglob("*")):
+        rel = path.relative_to(served).as_posix()
+        if path.is_dir() and rel in ("metadata", "targets"):
+            continue
+        kind = rel.split("/", 1)[0]
+        ok = (kind == "metadata" and rel.endswith(".json")) or (
+            kind == "targets" and len(rel.split("/")) == 2 and len(rel[8:].split(".", 1)[0]) == 64
+        )
+        if not ok:
+            out.append(rel)
+    return out
+
+
+def test_the_served_tree_holds_only_tuf_metadata_and_targets(
+    project: Project, wheels: Path
+) -> None:
+    """Drafts stay out of what is served: after add, yank, block and publish (and when a
+    draft an earlier version left inside is next read) only metadata and targets are
+    there; the unpublished block's reason is not fetchable over HTTP."""
+    served = str(project.served)
+    legacy = project.served / "draft.json"
+    draft_path(project.served).replace(legacy)  # as earlier versions kept it: served
+    assert _served_files(project.served) == ["draft.json"]  # control: the check sees it
+    with urllib.request.urlopen(project.url + "draft.json", timeout=30) as res:  # noqa: S310
+        assert b'"plugins"' in res.read()  # control: served, anyone could read it
+    project.publisher("add", served, str(wheels / "wfp_news-1.1.0-py3-none-any.whl"))
+    assert not legacy.exists() and draft_path(project.served).is_file()  # moved out, kept
+    project.publisher("yank", served, "news", "1.0.0", "--reason", "superseded")
+    project.publisher("block", served, "textutil", "<1", "--reason", "embargoed CVE")
+    assert _served_files(project.served) == []
+    assert "embargoed CVE" in draft_path(project.served).read_text()  # pending, unserved
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(project.url + "draft.json", timeout=30)  # noqa: S310
+    info.value.close()
+    assert info.value.code == 404
+    project.publisher("publish", served)
+    assert _served_files(project.served) == []
+    code, out, err = project.wf("plugins", "search", "news")
+    assert code == 0 and "1.1.0" in out, err  # the published draft reached the clients

@@ -187,6 +187,33 @@ def test_a_failed_timed_commit_is_raised_by_the_next_write(tmp_path: Path) -> No
     assert (_seen(store.path), _checkpoint(store.path)) == (1, '{"n":3}')
 
 
+def test_no_timer_thread_outlives_a_failed_timed_commit(tmp_path: Path) -> None:
+    """The timer thread whose commit failed is joined before the failure is raised (and
+    the store's close joins any that ended): none is left in threading.enumerate()."""
+    store = Store.open(tmp_path, commit_rows=10**6, commit_seconds=0.01)
+    real = store._group.conn
+    store._group.conn = _FailingCommit(real)  # type: ignore[assignment]
+    store.write_batch("s", _recs("1"), None, {"n": 1})
+    timer = store._group._timer
+    assert timer is not None and timer.name == "wiseflow-store-commit"
+    deadline = time.monotonic() + 60  # the timer fires after 0.01 s; this only bounds
+    while store._group.failed is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(StoreError, match="disk is full"):
+        store.commit()
+    assert timer not in threading.enumerate() and not timer.is_alive()
+    # the same again, the failure left for close() to meet: it joins the ended timer too
+    store.write_batch("s", _recs("2"), None, {"n": 2})
+    second = store._group._timer
+    assert second is not None and second is not timer
+    deadline = time.monotonic() + 60
+    while store._group.failed is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    store._group.conn = real
+    store.close()
+    assert second not in threading.enumerate() and not second.is_alive()
+
+
 def test_a_batch_longer_than_one_statement_counts_exactly(tmp_path: Path) -> None:
     """1,234 rows are written as several statements of many rows each: a key repeated in
     the same statement or across two counts as a duplicate, each change as an update."""

@@ -29,7 +29,8 @@ def _status(state: str, problems: list[Problem]) -> str:
     """What a listing can truly say of a plugin (nothing is loaded by listing it).
 
     ``available`` (it would load), ``disabled``, ``refused`` (another plugin owns the
-    name), ``unused`` (another origin is pinned), ``error`` (it cannot load as it is).
+    name), ``unused`` (another origin is pinned), ``error`` (it cannot load as it is);
+    ``blocked`` (its repository blocklisted it) is added on every listing (_mark_blocked).
     """
     if state == "UNLOADED":
         return "error" if problems else "available"
@@ -96,6 +97,7 @@ def _with_identity(
     """
     by_place = {(c.origin, c.location, c.manifest.name): c for c in discovery.candidates}
     for row in rows:
+        _mark_blocked(pm, row)
         cand = by_place.get((row["origin"], row["location"], row["name"]))
         if cand is None:
             row.update(identity=None, locked=False, verified=None)
@@ -103,6 +105,27 @@ def _with_identity(
         row.update(identity_doc(pm, cand, save=False, content=False))
     pm.approvals.save_hashes()  # once, not per plugin
     return rows
+
+
+def _mark_blocked(pm: PluginManager, row: dict[str, Any]) -> None:
+    """``blocked``: why the repository an installed plugin came from blocklisted it (the
+    kill switch, WF300 when it is started), or None; a blocked row's status is "blocked"
+    and WF300 is among its problems. Read on every listing: a refresh of the repository's
+    index (``plugins search``, ``plugins update``) changes it without changing the memo key.
+    """
+    row["blocked"] = None
+    if row["origin"] != "repo" or not row["version"]:
+        return
+    from .._repo._index import blocked_installed
+
+    why = blocked_installed(pm.data_dir, str(row["location"]), row["name"], row["version"])
+    if why is None:
+        return
+    row["blocked"] = why
+    row["status"] = "blocked"
+    row["problems"].append(
+        {"code": "WF300", "message": f"blocklisted by its repository {row['location']}: {why}"}
+    )
 
 
 def _compute_listing(s: Any, discovery: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -66,6 +66,36 @@ def _innermost(traceback: Any) -> str | None:
     return f"{file}:{line} in {func}"
 
 
+def _letter_hint(letter: dict[str, Any], errors: list[dict[str, Any]], run_id: int) -> str:
+    """What to do about a dead letter: the hint of the run's error of the same code and
+    plugin, if the run had one; else how to send the record through again."""
+    same = (letter.get("code"), letter.get("plugin"))
+    for err in errors:
+        hint = err.get("hint")
+        if (err.get("code"), err.get("plugin")) == same and isinstance(hint, str) and hint:
+            return hint
+    return (
+        f"fix the cause, then `wiseflow dead-letters replay PIPELINE.toml --run {run_id}` "
+        "sends the record through again"
+    )
+
+
+def _letter_lines(letter: dict[str, Any]) -> list[str]:
+    """A dead letter as the CLI shows errors: which record, ``error CODE: reason (plugin)``,
+    where the plugin's traceback ends, then the hint on a line of its own."""
+    lines = [
+        f"  record {_clean(letter.get('record_id'), 80)} from {_clean(letter.get('source'), 60)}:",
+        f"    error {_clean(letter.get('code'), 10)}: {_clean(letter.get('reason'), 300)} "
+        f"({_clean(letter.get('plugin'), 60)})",
+    ]
+    where = _innermost(letter.get("traceback"))
+    if where:
+        lines.append(f"      at {_clean(where, 300)}")
+    if letter.get("hint"):
+        lines.append(f"    hint: {_clean(letter['hint'], 300)}")
+    return lines
+
+
 def _row(run: dict[str, Any]) -> dict[str, Any]:
     summary = run.get("summary") or {}
     return {
@@ -140,6 +170,8 @@ def show(ctx: click.Context, run_id: int) -> None:
         doc["dead_letter_sample"] = [{k: d.get(k) for k in keys} for d in letters[:20]]
     # else: replayed since (or none); the run's own document keeps what it saw
     doc.setdefault("dead_letter_sample", [])
+    for letter in doc["dead_letter_sample"]:
+        letter["hint"] = _letter_hint(letter, doc.get("errors") or [], run_id)
     doc.setdefault("started", run["started"])
     doc["finished"] = run["finished"]
     if s.out.json:
@@ -176,14 +208,8 @@ def show(ctx: click.Context, run_id: int) -> None:
         total = doc.get("records", {}).get("dead_letters", len(sample))
         p(f"dead letters: {total} (first {min(5, len(sample))} shown)", markup=False)
     for letter in sample[:5]:
-        p(
-            f"  {_clean(letter['record_id'], 80)} ({_clean(letter['plugin'], 60)}, "
-            f"{_clean(letter['code'], 10)}): {_clean(letter['reason'], 300)}",
-            markup=False,
-        )
-        where = _innermost(letter.get("traceback"))
-        if where:
-            p(f"    at {_clean(where, 300)}", markup=False)
+        for line in _letter_lines(letter):
+            p(line, markup=False)
 
 
 @click.group(name="dead-letters")

@@ -8,11 +8,11 @@ back into the manager (``ctx.plugin``, ``get``) from ``initialize`` without dead
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._contract._errors import ConfigError, Problem, WiseflowError
+from .._contract._errors import Problem, WiseflowError
 from .._discovery import Candidate, Discovery
 from .._policy._approval import Approvals
 from .._policy._grants import anchor_paths
@@ -35,6 +35,7 @@ from ._assembly import (
 from ._catalog import Catalog
 from ._lifecycle import EventBus, PluginState
 from ._registry import Registry
+from ._transitions import Transitions
 
 if TYPE_CHECKING:  # loaded when the first plugin is, so listings stay fast
     from .._resolve import Resolution
@@ -45,8 +46,11 @@ __all__ = ["PluginManager", "dependency_instance", "direct_candidate"]
 log = logging.getLogger("wiseflow.manager")
 
 
-class PluginManager:
+class PluginManager(Transitions):
     """Finds, checks, loads and runs plugins; one instance per host or test.
+
+    Loading is here; the transitions of a loaded instance (initialize, activate, disable,
+    enable, shutdown, uninstall, replace, close) come from :class:`~._transitions.Transitions`.
 
     Args:
         config: the operator configuration (``wiseflow.toml``); defaults when None.
@@ -300,30 +304,6 @@ class PluginManager:
     def _call_dependency(self, dependent: str, name: str, method: str, args: list[Any]) -> Any:
         return self.get(dependency_instance(name, dependent)).invoke(method, *args)
 
-    def initialize(self, name: str, config: dict[str, Any] | None = None) -> PluginHandle:
-        """Validate the config (WF105) and call the plugin's ``initialize``."""
-        handle = self.get(name)
-        raw = self._registry.config(name, {}) if config is None else dict(config)
-        self._registry.set_config(name, raw)
-        handle.config = raw
-        try:
-            handle.initialize(raw)
-        except ConfigError:
-            raise  # stays LOADED: the operator fixes the config and tries again
-        except Exception as exc:
-            err = handle._failed(exc, "initialize")
-            if handle.lifecycle.can(PluginState.ERROR):
-                handle.lifecycle.transition(PluginState.ERROR, f"{err.code}: {err.message}")
-            raise err from exc
-        handle.lifecycle.transition(PluginState.INITIALIZED)
-        return handle
-
-    def activate(self, name: str) -> PluginHandle:
-        """INITIALIZED → ACTIVE: the plugin starts taking calls."""
-        handle = self.get(name)
-        handle.lifecycle.transition(PluginState.ACTIVE)
-        return handle
-
     def start(
         self, name: str, config: dict[str, Any] | None = None, *, instance: str | None = None
     ) -> PluginHandle:
@@ -334,81 +314,6 @@ class PluginManager:
         if handle.state is PluginState.INITIALIZED:
             self.activate(handle.name)
         return handle
-
-    def disable(self, name: str, reason: str = "disabled by operator") -> PluginHandle:
-        """→ DISABLED: calls are refused and the plugin's resources released until enabled."""
-        handle = self.get(name)
-        handle.lifecycle.transition(PluginState.DISABLED, reason)
-        handle.disable()  # releases the worker, threads, scratch files
-        return handle
-
-    def enable(self, name: str) -> PluginHandle:
-        """DISABLED → ACTIVE; ERROR → a fresh start with the same config."""
-        handle = self.get(name)
-        if handle.state is PluginState.ERROR:
-            # in place: a pipeline holding this handle sees the plugin come back
-            handle.config = self._registry.config(name, handle.config)
-            handle.recover("re-enabled by operator")
-            if handle.breaker is not None:
-                handle.breaker.reset()
-            return handle
-        handle.resume()
-        handle.lifecycle.transition(PluginState.ACTIVE, "enabled")
-        return handle
-
-    def shutdown(self, name: str) -> PluginHandle:
-        """Call the plugin's ``shutdown`` and release everything it holds (→ UNLOADED)."""
-        handle = self.get(name)
-        if handle.state is PluginState.UNLOADED:
-            return handle
-        handle.release()
-        handle.lifecycle.transition(PluginState.UNLOADED, "shut down")
-        self.events.unsubscribe_plugin(name)
-        return handle
-
-    def uninstall(self, name: str) -> None:
-        """Shut down and forget the instance; its event subscriptions are dropped too."""
-        handle = self.get(name)
-        if handle.state in (PluginState.INITIALIZED, PluginState.ACTIVE):
-            self.shutdown(name)
-        else:
-            handle.release()
-        handle.lifecycle.transition(PluginState.UNINSTALLED, "uninstalled")
-        self.events.unsubscribe_plugin(name)
-        self._registry.remove(name)
-        if handle.origin == "dir":
-            from .._contract._loader import (
-                forget_folder_plugin,  # import machinery only when needed
-            )
-
-            forget_folder_plugin(handle.plugin)
-
-    # -- hot reload (wiseflow run --watch; see ._reload) ------------------------------------
-
-    def configured(self, name: str) -> dict[str, Any]:
-        """The raw config instance ``name`` was started with."""
-        return dict(self._registry.config(name, {}))
-
-    def replace(self, name: str, new: PluginHandle, reason: str = "reloaded") -> None:
-        """Put ``new`` (a started instance, see :func:`~._reload.replacement`) in place of
-        instance ``name``, and shut the old one down. Call it when no call is in flight."""
-        old = self._registry.get(name)
-        self._registry.add(name, new, self._registry.config(name, {}))
-        if old is not None and old is not new:
-            old.release()
-            if old.lifecycle.can(PluginState.UNLOADED):
-                old.lifecycle.transition(PluginState.UNLOADED, reason)
-
-    def close(self, names: Collection[str] | None = None) -> None:
-        """Shut every instance (or those of ``names``) down, dependents before their
-        dependencies; the manager stays usable."""
-        for handle in reversed(self.handles()):
-            if names is not None and handle.name not in names:
-                continue
-            if handle.state not in (PluginState.UNLOADED, PluginState.UNINSTALLED):
-                handle.release()
-                if handle.lifecycle.can(PluginState.UNLOADED):
-                    handle.lifecycle.transition(PluginState.UNLOADED, "manager closed")
 
     def __enter__(self) -> PluginManager:
         return self

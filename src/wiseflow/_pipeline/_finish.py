@@ -57,6 +57,33 @@ def _health(handle: StageHandle | None) -> dict[str, Any]:
     }
 
 
+def _settle(run: Consumer, summary: RunSummary) -> None:
+    """Each plugin's data dir, checked once more now that its calls are over.
+
+    After a call the data-dir guard checks only when its throttle allows: the calls that
+    filled the dir may have been the run's last ones, and the crossing is reported here
+    (WF403, the plugin in ERROR) rather than by the next run. A plugin already in ERROR
+    was stopped by a call; its guard is left alone.
+    """
+    for name, stats in summary.stages.items():
+        handle = run.handles.get(name)
+        if handle is None or stats.state == "ERROR" or state_of(handle) == "ERROR":
+            continue
+        settle = getattr(getattr(getattr(handle, "meter", None), "watch", None), "settle", None)
+        if not callable(settle):
+            continue
+        try:
+            err = settle()
+        except Exception:  # a check must never stop the run being recorded
+            log.exception("checking the data dir of plugin %s failed", name)
+            continue
+        if isinstance(err, BaseException):
+            entry = error_entry(err, stats.plugin)
+            stats.failed(entry["code"])
+            stats.state = "ERROR"
+            summary.errors.append(entry)
+
+
 def _log_drops(run: Consumer, summary: RunSummary) -> None:
     """Per plugin, the log lines the rate limit dropped: in the document and one log line."""
     dropped = {}
@@ -96,6 +123,7 @@ def finish(
         summary.finished = datetime.now(UTC).isoformat(timespec="seconds")
         run.store.finish_run(summary.run_id, summary.status, summary.to_dict())
         return
+    _settle(run, summary)
     for name, stats in summary.stages.items():
         handle = run.handles.get(name)
         if handle is not None and stats.state != "ERROR":

@@ -105,6 +105,24 @@ class DataDirGuard:
                 self.on_exceeded(err)
             raise err
 
+    def settle(self) -> QuotaExceeded | None:
+        """At the end of a run: scan now, unthrottled; the WF403 for a limit crossed, or None.
+
+        The throttle lets the calls inside its window go unchecked, so the calls that
+        filled the dir may be the run's last ones: this check reports the crossing in the
+        run that made it. The error is also kept for the next call (which puts the plugin in
+        ERROR) and the worker is ended (sandboxed).
+        """
+        err = self.tripped if self.tripped is not None else self.over()
+        if err is None:
+            return None
+        with self._lock:
+            self.tripped = err
+            self.check_at = 0.0
+        if self.kill is not None:
+            self.kill()
+        return err
+
     def watch(self) -> None:
         """From the watcher thread: scan when due; on a crossing kill the worker, keep the error."""
         if self.tripped is not None or time.monotonic() < self._watch_at:

@@ -7,9 +7,11 @@ Layout of the served folder ``DIR``::
     DIR/metadata/N.snapshot.json
     DIR/metadata/timestamp.json
     DIR/targets/<sha256>.<name>        the target files (consistent snapshots)
-    DIR/draft.json                     what the next `repo publish` signs (never read by
-                                       clients: only signed targets are)
 
+Nothing else is served. What the next ``repo publish`` signs, the draft, lives beside
+``DIR`` in ``DIR.draft.json``: unsigned and never read by clients, it would otherwise show
+anyone who can fetch ``DIR`` the yanks and blocks (their reasons) before they are published.
+A draft an earlier version left in ``DIR/draft.json`` is moved out when next read.
 Keys (one Ed25519 key per role, PEM, mode 0600) live in ``KEYDIR`` (default ``DIR.keys``),
 never inside ``DIR``.
 """
@@ -33,10 +35,11 @@ from ._wheel import read_wheel
 if TYPE_CHECKING:
     from securesystemslib.signer import CryptoSigner
 
-__all__ = ["add_wheels", "block", "init_repo", "keys_dir", "publish", "yank"]
+__all__ = ["add_wheels", "block", "draft_path", "init_repo", "keys_dir", "publish", "yank"]
 
 ROLES = ("root", "targets", "snapshot", "timestamp")
-DRAFT = "draft.json"
+#: Where earlier versions kept the draft: inside the served folder.
+LEGACY_DRAFT = "draft.json"
 ROOT_DAYS = 365
 
 
@@ -50,6 +53,12 @@ def keys_dir(repo: Path, keys: Path | None) -> Path:
             hint="keep private keys outside the folder you publish: use --keys elsewhere",
         )
     return out
+
+
+def draft_path(repo: Path) -> Path:
+    """``DIR.draft.json`` beside the served folder ``DIR`` (never inside it)."""
+    repo = repo.resolve()
+    return repo.with_name(repo.name + ".draft.json")
 
 
 def _expiry(days: float) -> datetime:
@@ -117,14 +126,18 @@ def init_repo(repo: Path, keys: Path | None = None, expires_days: float = ROOT_D
     md = Metadata(root)
     md.sign(signers["root"])
     _save_md(md, repo / "metadata" / "1.root.json")
-    _write(repo / DRAFT, msgspec.json.format(msgspec.json.encode(IndexDoc())))
+    _save_draft(repo, IndexDoc())
     publish(repo, kdir)
     return repo / "metadata" / "1.root.json"
 
 
 def _draft(repo: Path) -> IndexDoc:
+    path = draft_path(repo)
+    legacy = repo / LEGACY_DRAFT
+    if legacy.is_file() and (repo / "metadata").is_dir() and not path.exists():
+        os.replace(legacy, path)  # out of the served tree (see the module)
     try:
-        return load_index((repo / DRAFT).read_bytes())
+        return load_index(path.read_bytes())
     except FileNotFoundError:
         raise ConfigError(
             f"{repo} is not a repository made by `wiseflow repo init`",
@@ -134,7 +147,7 @@ def _draft(repo: Path) -> IndexDoc:
 
 
 def _save_draft(repo: Path, doc: IndexDoc) -> None:
-    _write(repo / DRAFT, msgspec.json.format(msgspec.json.encode(doc)))
+    _write(draft_path(repo), msgspec.json.format(msgspec.json.encode(doc)))
 
 
 def _target_path(repo: Path, name: str, data: bytes) -> Path:

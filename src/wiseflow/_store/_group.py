@@ -24,6 +24,8 @@ __all__ = ["COMMIT_ROWS", "COMMIT_SECONDS", "Group"]
 COMMIT_ROWS = 10_000
 #: ... or once it is this old, however few rows it holds (a slow source's rows wait no longer).
 COMMIT_SECONDS = 0.5
+#: The longest wait for an ended timer thread to finish (it holds nothing by then).
+JOIN_SECONDS = 10.0
 
 
 @final
@@ -36,6 +38,7 @@ class Group:
     """
 
     __slots__ = (
+        "_ended",
         "_timer",
         "conn",
         "failed",
@@ -70,6 +73,8 @@ class Group:
         #: A timed commit that failed: raised by the next write or commit.
         self.failed: sqlite3.Error | None = None
         self._timer: threading.Thread | None = None
+        #: A timer thread that ended (no transaction open), to be joined.
+        self._ended: threading.Thread | None = None
 
     @contextmanager
     def write(self, rows: int = 0) -> Iterator[sqlite3.Connection]:
@@ -128,6 +133,8 @@ class Group:
         """Stop the timer; the caller joins the thread returned once it released the lock."""
         timer, self._timer = self._timer, None
         self.wake.notify_all()
+        if timer is None:
+            timer, self._ended = self._ended, None
         return timer
 
     def _closed(self) -> None:
@@ -138,10 +145,19 @@ class Group:
     def _raise_failed(self) -> None:
         if self.failed is not None:
             failed, self.failed = self.failed, None
+            self._join_ended()  # the timer whose commit failed: no thread outlives its error
             raise failed
+
+    def _join_ended(self) -> None:
+        """Join the timer thread that ended. Safe with the lock held: it set ``_ended``
+        holding the lock, as the last thing it did with it."""
+        ended, self._ended = self._ended, None
+        if ended is not None:
+            ended.join(JOIN_SECONDS)
 
     def _start_timer(self) -> None:
         if self._timer is None:
+            self._join_ended()
             self._timer = threading.Thread(
                 target=self._run_timer, name="wiseflow-store-commit", daemon=True
             )
@@ -156,6 +172,7 @@ class Group:
             while self._timer is me:
                 if not self.opened:
                     self._timer = None  # the next transaction starts another
+                    self._ended = me  # joined by whoever sees it next (see _join_ended)
                     return
                 left = self.opened + self.seconds - time.monotonic()
                 if left > 0:

@@ -19,7 +19,7 @@ from .._policy._redact import Redactor
 from . import _dead
 from ._codec import decode, decode_row, decode_run, encode, encode_row
 from ._dead import DeadLetter
-from ._group import COMMIT_ROWS, COMMIT_SECONDS, Group
+from ._group import COMMIT_ROWS, COMMIT_SECONDS, JOIN_SECONDS, Group
 from ._hosts import host_alive, host_stamp
 from ._records import CHECKPOINT, upsert
 from ._schema import hint_for, migrate
@@ -157,7 +157,7 @@ class Store:
                 if stop:
                     timer = self._group.stop()
         if timer is not None:
-            timer.join()
+            timer.join(JOIN_SECONDS)
 
     def __enter__(self) -> Store:
         return self
