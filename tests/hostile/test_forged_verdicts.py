@@ -56,8 +56,11 @@ def test_forged_security_verdict_in_initialize_is_the_attackers_failure(
     doc = document(res)
     assert exit_code_for("WF303") == 3  # control: what the forged code would have meant
     assert res.returncode == 1, res.stderr
-    _assert_attributed_to_attacker(doc["error"])
-    assert doc["error"]["code"] == "WF400"
+    # a stage that could not start: a failed run (SPEC §12), its one error the attacker's
+    assert doc["status"] == "failed", doc
+    (err,) = doc["errors"]
+    _assert_attributed_to_attacker(err)
+    assert err["code"] == "WF400"
 
     human = wf("run", "p.toml", cwd=tmp_path)
     assert human.returncode == 1

@@ -116,7 +116,9 @@ def test_a_legacy_initialize_returning_false_fails_its_stage_with_a_hint(
     (tmp_path / "p.toml").write_text(NOT_READY)
     res = wf("run", "p.toml", "--json", cwd=tmp_path)
     assert res.returncode == 1, res.stdout + res.stderr
-    error = json.loads(res.stdout)["error"]  # the stage could not start: no run happened
+    doc = json.loads(res.stdout)  # the stage could not start: a failed run (SPEC §12)
+    assert doc["status"] == "failed", doc
+    (error,) = doc["errors"]
     assert error["code"] == "WF400" and error["plugin"] == "late"
     assert "initialize() returned False" in error["message"]
     assert "late" in error["hint"]

@@ -19,6 +19,7 @@ Which origin a name belongs to, in order:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import final
 
@@ -49,9 +50,11 @@ def plugin_root(cand: Candidate) -> str | None:
     Not always ``code_root``: a package's ``plugin.toml`` sits inside the package, and its
     code imports from the folder above."""
     root = cand.manifest.root
-    if root is not None:
-        return str(root)
-    return cand.code_root
+    if root is None:
+        return cand.code_root
+    if cand.code_root and os.path.realpath(root) == os.path.realpath(cand.code_root):
+        return cand.code_root
+    return os.path.abspath(root)
 
 
 def content_digest(files: Mapping[str, str]) -> str:

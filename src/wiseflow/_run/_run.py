@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, final
 
-from .._contract._errors import ConfigError
+from .._contract._errors import ConfigError, InvalidTransition, PluginError, RuntimeFailure
 from .._policy._operator import OperatorConfig, load_operator_config
 from ._prerun import check_pipeline
 from ._result import RunResult
@@ -249,7 +249,12 @@ class Stages:
         from .._pipeline import run_pipeline as engine
 
         t0 = perf_counter()  # the run's wall time (its `seconds`) counts starting the plugins
-        handles: dict[str, list[Any]] = dict(self.start())
+        try:
+            handles: dict[str, list[Any]] = dict(self.start())
+        except (PluginError, RuntimeFailure) as exc:
+            if isinstance(exc, InvalidTransition):
+                raise  # the host's own state machine, not a stage
+            return self._could_not_start(exc, perf_counter() - t0)
         run_stages = partial(engine, t0=t0)
         watching: Any = nullcontext()
         if watch is not None:  # --watch: live stages, polled sources, reloads between batches
@@ -319,6 +324,27 @@ class Stages:
         with Store.open(pm.data_dir / DB_NAME) as store, metrics:
             store.redactor = pm.redactor  # what the brokers handed out is masked in the store
             yield store
+
+    def _could_not_start(self, exc: PluginError | RuntimeFailure, seconds: float) -> RunResult:
+        """A stage's ``initialize`` failed (it raised, hung, crashed, broke a quota): the run
+        is recorded as ``"failed"`` with that error (SPEC §12), and nothing else runs."""
+        from datetime import UTC, datetime
+
+        from .._pipeline import RunSummary
+        from .._pipeline._summary import error_entry
+
+        with self._store() as store:
+            summary = RunSummary(
+                run_id=store.begin_run(self.pipeline.name),
+                pipeline=self.pipeline.name,
+                status="failed",
+                started=datetime.now(UTC).isoformat(timespec="seconds"),
+                seconds=seconds,
+            )
+            summary.errors.append(error_entry(exc, exc.plugin or "?"))
+            summary.finished = datetime.now(UTC).isoformat(timespec="seconds")
+            store.finish_run(summary.run_id, summary.status, summary.to_dict())
+        return self._result(summary)
 
     def _report(self) -> str | Path | None:
         return None if self.report is None else os.fspath(self.report)
