@@ -44,6 +44,27 @@ def test_time_is_normalised_to_utc_and_naive_refused() -> None:
         Record(id="1", source="s", time=datetime(2024, 5, 1))  # noqa: DTZ001
 
 
+def test_a_time_in_utc_is_kept_as_is_and_anything_else_still_checked() -> None:
+    """A UTC datetime skips the offset arithmetic (kept, same object); a subclass of
+    datetime, another UTC-like tzinfo or a naive time set around the constructor still go
+    through the full check."""
+
+    class Sub(datetime):
+        pass
+
+    t = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    assert Record(id="1", source="s", time=t).time is t
+    sub = Sub(2024, 5, 1, 14, tzinfo=timezone(timedelta(hours=2)))
+    assert Record(id="1", source="s", time=sub).time == t
+    zero = datetime(2024, 5, 1, 12, tzinfo=timezone(timedelta(0), "Z0"))
+    assert Record(id="1", source="s", time=zero).time == t
+    with pytest.raises(ValueError, match="timezone-aware"):
+        Record(id="1", source="s", time=Sub(2024, 5, 1))  # noqa: DTZ001
+    r = Record(id="1", source="s")
+    msgspec.structs.force_setattr(r, "time", datetime(2024, 5, 1))  # noqa: DTZ001
+    assert "timezone-aware" in (record_problem(r) or "")
+
+
 def test_annotate_adds_without_touching_the_original() -> None:
     """annotate() returns a copy with one more annotation."""
     r = Record(id="1", source="s")

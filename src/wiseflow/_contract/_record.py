@@ -16,7 +16,7 @@ in ``_fields``.
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, final
 
 import msgspec
@@ -177,7 +177,9 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         if type(annotations) is not dict or (annotations and flat_json(annotations)):
             dict_check("annotations", annotations)
         t = self.time
-        if t is not None:
+        # A datetime in UTC (what msgspec decodes "Z" to, and what `time_check` makes) is
+        # already normalised: one identity test instead of two utcoffset() calls.
+        if t is not None and (type(t) is not datetime or t.tzinfo is not UTC):
             utc = time_check(t)
             if utc is not t:
                 _force(self, "time", utc)
