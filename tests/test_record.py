@@ -272,3 +272,36 @@ def test_any_record_the_constructor_accepts_round_trips_wire_and_store(
     with tempfile.TemporaryDirectory() as tmp, Store.open(tmp) as store:
         assert store.write_batch("src", [r], None, None) == (1, 0)
         assert list(store.records()) == [r]
+
+
+def test_only_the_decoding_thread_is_exempt_from_checks() -> None:
+    """While one thread decodes a peer's records (already_checked), a record made in
+    another thread is still checked in full; after the decode, the decoder's own thread is
+    checked in full again."""
+    import threading
+
+    from wiseflow._contract._record import already_checked
+
+    inside, done = threading.Event(), threading.Event()
+    seen: list[str] = []
+
+    def decoder() -> None:
+        with already_checked(by_peer=True):
+            # exempt here: a bad field passes (what a checked peer sent is not re-checked)
+            seen.append(type(Record(id="1", source="s", title=5)).__name__)  # type: ignore[arg-type]
+            inside.set()
+            assert done.wait(30)
+        with pytest.raises(TypeError, match="Record.title"):
+            Record(id="1", source="s", title=5)  # type: ignore[arg-type]
+        seen.append("checked after")
+
+    t = threading.Thread(target=decoder)
+    t.start()
+    try:
+        assert inside.wait(30)
+        with pytest.raises(TypeError, match="Record.title"):
+            Record(id="1", source="s", title=5)  # type: ignore[arg-type]
+    finally:
+        done.set()
+        t.join(30)
+    assert seen == ["Record", "checked after"]

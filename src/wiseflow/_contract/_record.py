@@ -70,6 +70,11 @@ class _Checked(threading.local):
 
 
 _checked = _Checked()
+#: Threads inside :class:`already_checked` now. While none is, no thread is exempt and a
+#: record skips the thread-local lookup; a thread's own exemption is set only after it
+#: counted itself in, so it always sees a count above zero (under ``_entering``).
+_decoding = 0
+_entering = threading.Lock()
 
 
 class already_checked:  # a context manager, named and used like a function
@@ -88,10 +93,16 @@ class already_checked:  # a context manager, named and used like a function
         self._mode = _NOTHING if by_peer else _DATA
 
     def __enter__(self) -> None:
+        global _decoding
+        with _entering:
+            _decoding += 1
         _checked.mode = self._mode
 
     def __exit__(self, *exc: object) -> None:
+        global _decoding
         _checked.mode = _FULL
+        with _entering:
+            _decoding -= 1
 
 
 @final
@@ -130,7 +141,7 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     annotations: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        mode = _checked.mode
+        mode = _checked.mode if _decoding else _FULL
         if mode == _NOTHING:  # decoded from a peer that checked it (see already_checked)
             return
         # The hot path: identity checks in one expression for the usual record; anything
