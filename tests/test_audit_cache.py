@@ -68,6 +68,22 @@ def test_new_audit_rules_are_a_new_key(tmp_path: Path, monkeypatch: pytest.Monke
     assert (cache.misses, cache.hits) == (2, 0)
 
 
+def test_an_unreadable_audit_caches_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the audit's own code cannot be read (no rules version), every file is walked
+    and nothing is remembered."""
+    folder = write(tmp_path, HOSTILE)
+    cache = FindingsCache(tmp_path / "cache")
+
+    def unreadable() -> str:
+        raise PermissionError("the audit's sources")
+
+    monkeypatch.setattr(audit_cache, "rules_digest", unreadable)
+    assert rules(folder, cache) == rules(folder, cache) == {"native-code"}
+    assert not (tmp_path / "cache").exists()
+
+
 def _clean_entry(key: str) -> bytes:
     return msgspec.msgpack.encode([audit_cache.FORMAT, key, []])
 

@@ -104,6 +104,8 @@ def _walked(source: str, path: Path, cache: FindingsCache | None) -> list[Findin
     if cache is None:
         return _merged(scan(source, str(path)))
     key = cache.key(str(path), source)
+    if key is None:
+        return _merged(scan(source, str(path)))
     found = cache.get(key)
     if found is None:
         found = _merged(scan(source, str(path)))

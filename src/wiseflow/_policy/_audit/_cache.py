@@ -77,8 +77,14 @@ class FindingsCache:
         self.misses = 0
 
     @staticmethod
-    def key(file: str, source: str) -> str:
-        h = hashlib.sha256(rules_digest().encode())
+    def key(file: str, source: str) -> str | None:
+        """The entry of ``source`` at ``file``; None when the audit's own code cannot be
+        read (then nothing is cached: every file is walked)."""
+        try:
+            rules = rules_digest()
+        except OSError:
+            return None
+        h = hashlib.sha256(rules.encode())
         h.update(b"\0" + file.encode("utf-8", "surrogatepass") + b"\0")
         h.update(source.encode("utf-8", "surrogatepass"))
         return h.hexdigest()
