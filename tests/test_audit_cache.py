@@ -214,3 +214,17 @@ def test_a_sandboxed_plugin_cannot_plant_a_verdict(tmp_path: Path) -> None:
         assert handle.state.value == "ACTIVE"
     finally:
         pm.close()
+
+
+def test_the_cache_keeps_a_bounded_number_of_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plugin edited again and again: past MAX_ENTRIES the older half goes, and the
+    newest verdict stays readable."""
+    monkeypatch.setattr(audit_cache, "MAX_ENTRIES", 8)
+    cache = FindingsCache(tmp_path / "cache")
+    for i in range(12):
+        folder = write(tmp_path / str(i), f"X = {i}\n" + HOSTILE)
+        assert rules(folder, cache) == {"native-code"}
+    assert 4 <= len(list((tmp_path / "cache").iterdir())) <= 8
+    assert rules(folder, cache) == {"native-code"} and cache.hits == 1

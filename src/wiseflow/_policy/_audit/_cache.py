@@ -36,6 +36,8 @@ __all__ = ["FindingsCache", "rules_digest"]
 FORMAT: Final = 1
 #: An entry larger than this is not read (a file's findings are a few hundred bytes).
 MAX_ENTRY: Final = 1 << 20
+#: Entries kept: past this many, a write (a file audited afresh) drops the older half.
+MAX_ENTRIES: Final = 4096
 _Text = Annotated[str, msgspec.Meta(max_length=65_536)]
 
 
@@ -120,5 +122,17 @@ class FindingsCache:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
+            self._prune()
         except OSError:
             pass  # a read-only or full data dir: the next load audits again
+
+    def _prune(self) -> None:
+        """Past :data:`MAX_ENTRIES`, drop the older half (by modification time): a plugin
+        edited again and again leaves an entry per version, never more than this many."""
+        with os.scandir(self.folder) as it:
+            entries = [e for e in it if e.is_file(follow_symlinks=False)]
+        if len(entries) <= MAX_ENTRIES:
+            return
+        entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime_ns)
+        for e in entries[: len(entries) - MAX_ENTRIES // 2]:
+            Path(e.path).unlink(missing_ok=True)
