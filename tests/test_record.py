@@ -44,6 +44,27 @@ def test_time_is_normalised_to_utc_and_naive_refused() -> None:
         Record(id="1", source="s", time=datetime(2024, 5, 1))  # noqa: DTZ001
 
 
+def test_a_time_in_utc_is_kept_as_is_and_anything_else_still_checked() -> None:
+    """A UTC datetime skips the offset arithmetic (kept, same object); a subclass of
+    datetime, another UTC-like tzinfo or a naive time set around the constructor still go
+    through the full check."""
+
+    class Sub(datetime):
+        pass
+
+    t = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    assert Record(id="1", source="s", time=t).time is t
+    sub = Sub(2024, 5, 1, 14, tzinfo=timezone(timedelta(hours=2)))
+    assert Record(id="1", source="s", time=sub).time == t
+    zero = datetime(2024, 5, 1, 12, tzinfo=timezone(timedelta(0), "Z0"))
+    assert Record(id="1", source="s", time=zero).time == t
+    with pytest.raises(ValueError, match="timezone-aware"):
+        Record(id="1", source="s", time=Sub(2024, 5, 1))  # noqa: DTZ001
+    r = Record(id="1", source="s")
+    msgspec.structs.force_setattr(r, "time", datetime(2024, 5, 1))  # noqa: DTZ001
+    assert "timezone-aware" in (record_problem(r) or "")
+
+
 def test_annotate_adds_without_touching_the_original() -> None:
     """annotate() returns a copy with one more annotation."""
     r = Record(id="1", source="s")
@@ -251,3 +272,36 @@ def test_any_record_the_constructor_accepts_round_trips_wire_and_store(
     with tempfile.TemporaryDirectory() as tmp, Store.open(tmp) as store:
         assert store.write_batch("src", [r], None, None) == (1, 0)
         assert list(store.records()) == [r]
+
+
+def test_only_the_decoding_thread_is_exempt_from_checks() -> None:
+    """While one thread decodes a peer's records (already_checked), a record made in
+    another thread is still checked in full; after the decode, the decoder's own thread is
+    checked in full again."""
+    import threading
+
+    from wiseflow._contract._record import already_checked
+
+    inside, done = threading.Event(), threading.Event()
+    seen: list[str] = []
+
+    def decoder() -> None:
+        with already_checked(by_peer=True):
+            # exempt here: a bad field passes (what a checked peer sent is not re-checked)
+            seen.append(type(Record(id="1", source="s", title=5)).__name__)  # type: ignore[arg-type]
+            inside.set()
+            assert done.wait(30)
+        with pytest.raises(TypeError, match="Record.title"):
+            Record(id="1", source="s", title=5)  # type: ignore[arg-type]
+        seen.append("checked after")
+
+    t = threading.Thread(target=decoder)
+    t.start()
+    try:
+        assert inside.wait(30)
+        with pytest.raises(TypeError, match="Record.title"):
+            Record(id="1", source="s", title=5)  # type: ignore[arg-type]
+    finally:
+        done.set()
+        t.join(30)
+    assert seen == ["Record", "checked after"]

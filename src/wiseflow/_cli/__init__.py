@@ -15,8 +15,12 @@ from typing import Any
 import click
 
 from .._contract._errors import WiseflowError, WiseflowWarning
-from ._output import Output
-from ._session import GlobalOptions, Session
+from ._prewarm import prewarm_for_program
+
+prewarm_for_program()  # `wiseflow run`: the zygote boots while the modules below load
+
+from ._output import Output  # noqa: E402
+from ._session import GlobalOptions, Session  # noqa: E402
 
 __all__ = ["cli", "main", "split_global"]
 

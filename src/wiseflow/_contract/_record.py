@@ -16,7 +16,7 @@ in ``_fields``.
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, final
 
 import msgspec
@@ -70,6 +70,11 @@ class _Checked(threading.local):
 
 
 _checked = _Checked()
+#: Threads inside :class:`already_checked` now. While none is, no thread is exempt and a
+#: record skips the thread-local lookup; a thread's own exemption is set only after it
+#: counted itself in, so it always sees a count above zero (under ``_entering``).
+_decoding = 0
+_entering = threading.Lock()
 
 
 class already_checked:  # a context manager, named and used like a function
@@ -88,10 +93,16 @@ class already_checked:  # a context manager, named and used like a function
         self._mode = _NOTHING if by_peer else _DATA
 
     def __enter__(self) -> None:
+        global _decoding
+        with _entering:
+            _decoding += 1
         _checked.mode = self._mode
 
     def __exit__(self, *exc: object) -> None:
+        global _decoding
         _checked.mode = _FULL
+        with _entering:
+            _decoding -= 1
 
 
 @final
@@ -130,7 +141,7 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     annotations: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        mode = _checked.mode
+        mode = _checked.mode if _decoding else _FULL
         if mode == _NOTHING:  # decoded from a peer that checked it (see already_checked)
             return
         # The hot path: identity checks in one expression for the usual record; anything
@@ -177,7 +188,9 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         if type(annotations) is not dict or (annotations and flat_json(annotations)):
             dict_check("annotations", annotations)
         t = self.time
-        if t is not None:
+        # A datetime in UTC (what msgspec decodes "Z" to, and what `time_check` makes) is
+        # already normalised: one identity test instead of two utcoffset() calls.
+        if t is not None and (type(t) is not datetime or t.tzinfo is not UTC):
             utc = time_check(t)
             if utc is not t:
                 _force(self, "time", utc)
@@ -276,6 +289,11 @@ def taken(item: Any) -> Any:
     """``item`` of a trusted plugin's stream as a worker's host would take it (see
     :func:`as_received`): a record breaking the contract becomes its refusal."""
     if type(item) is Record:
+        try:  # the usual record keeps the contract: itself, after one check, no more calls
+            item.__post_init__()
+            return item
+        except (AttributeError, TypeError, ValueError):
+            pass  # as_received says what is wrong (or mends it), as the wire would
         got = as_received(item)
         return refused(getattr(item, "id", None), got) if type(got) is str else got
     return item
@@ -292,6 +310,11 @@ def check_returned(value: Any, plugin: str | None) -> None:
     if type(value) is list:
         for i, item in enumerate(value):
             if type(item) is Record:
+                try:  # the usual record: one check (see taken)
+                    item.__post_init__()
+                    continue
+                except (AttributeError, TypeError, ValueError):
+                    pass
                 got = as_received(item)
                 if type(got) is str:
                     raise bad_output(got, plugin)

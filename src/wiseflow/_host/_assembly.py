@@ -155,12 +155,18 @@ def audit_threshold(audit_block: str, level: str) -> str:
 
 
 def audit_gate(
-    cand: Candidate, threshold: str, *, require_signature: bool = False, signed: bool = False
+    cand: Candidate,
+    threshold: str,
+    *,
+    require_signature: bool = False,
+    signed: bool = False,
+    cache_dir: Path | None = None,
 ) -> None:
     """Refuse a plugin whose source has findings at or above ``threshold`` (WF302), or,
     when signatures are required, any plugin neither handed in directly nor ``signed``
-    (installed from a signed repository and verified against its lock entry) (WF304)."""
-    from .._policy._audit import audit_plugin, blocking  # the rules compile on first use only
+    (installed from a signed repository and verified against its lock entry) (WF304).
+    ``cache_dir``: the host's cache folder, where files already audited are remembered."""
+    from .._policy._audit import FindingsCache, audit_plugin, blocking  # rules compile on use
 
     if cand.origin == "direct":
         return
@@ -177,7 +183,8 @@ def audit_gate(
     m = cand.manifest
     # the plugin's own folder (its manifest's), not the import root above a package
     root = m.root or (Path(cand.code_root) if cand.code_root else None)
-    blocked = blocking(audit_plugin(m, root), threshold)
+    cache = FindingsCache(cache_dir / "audit") if cache_dir is not None else None
+    blocked = blocking(audit_plugin(m, root, cache), threshold)
     if blocked:
         worst = blocked[0]
         raise AuditRefused(

@@ -219,6 +219,7 @@ class PluginManager(Transitions):
             self.audit_threshold(cand.manifest.name),
             require_signature=self.config.policy.require_signature,
             signed=cand.origin == "repo" and files is not None,  # TUF-verified, lock-pinned
+            cache_dir=self.data_dir / "cache" if self.cache else None,
         )
         if config is None:
             config, base_dir = self.config.plugin(name).config, self.config.base_dir

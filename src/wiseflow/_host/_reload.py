@@ -74,6 +74,7 @@ def replacement(pm: PluginManager, old: PluginHandle, *, reapprove: bool = False
         pm.audit_threshold(name),
         require_signature=pm.config.policy.require_signature,
         signed=False,
+        cache_dir=pm.data_dir / "cache" if pm.cache else None,
     )
     raw = pm.configured(old.name)
     new = pm._assemble(old.name, cand, raw, files=files)

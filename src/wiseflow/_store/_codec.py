@@ -35,12 +35,13 @@ def _time(t: datetime | None) -> str | None:
 def encode_row(r: Record, run_id: int | None) -> tuple[Any, ...]:
     """The ``records`` columns of ``r``, in table order.
 
-    Empty ``tags`` and ``annotations`` (the common case) are constants, not encoder calls.
+    Empty ``tags``, ``data`` and ``annotations`` (the common case) are constants, not
+    encoder calls.
 
     Raises:
         TypeError, ValueError, msgspec.EncodeError: a field does not encode as JSON.
     """
-    tags, annotations = r.tags, r.annotations
+    tags, data, annotations = r.tags, r.data, r.annotations
     return (
         r.source,
         r.id,
@@ -51,7 +52,7 @@ def encode_row(r: Record, run_id: int | None) -> tuple[Any, ...]:
         r.url,
         r.author,
         _encode(tags).decode() if tags else "[]",
-        _encode(r.data).decode(),
+        _encode(data).decode() if data else "{}",
         _encode(annotations).decode() if annotations else "{}",
         run_id,
     )

@@ -15,6 +15,7 @@ or executed. Modules, one job each:
   ``_calls``, ``_programs``, ``_io`` judge calls; ``_strings`` judges what strings name.
 - ``_declared``: what the code does against what the manifest declares.
 - ``_rules``: the tables and hints.
+- ``_cache``: verdicts remembered by file content (a file audited before is not walked again).
 
 Findings carry a rule, a severity (how sure the audit is that the statement is hostile),
 a place and a hint. The operator's ``audit_block`` (``[policy]``) sets the severity from
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from ..._contract._errors import Problem
 from ..._contract._manifest import Manifest
+from ._cache import FindingsCache
 from ._declared import Declared, against_manifest
 from ._files import plugin_files
 from ._fold import UNKNOWN
@@ -35,7 +37,7 @@ from ._rules import HINTS, RANK, SEVERITIES
 from ._scope import Finding
 from ._source import scan
 
-__all__ = ["SEVERITIES", "audit_plugin", "audit_source", "blocking"]
+__all__ = ["SEVERITIES", "FindingsCache", "audit_plugin", "audit_source", "blocking"]
 
 
 def _merged(findings: list[Finding]) -> list[Finding]:
@@ -62,8 +64,14 @@ def audit_source(
     return [(f.rule, f.severity, f.message, f.line) for f in found]
 
 
-def audit_plugin(manifest: Manifest, root: Path | None = None) -> list[Problem]:
-    """Every finding in the plugin's folder, as WF302 problems with rule and severity."""
+def audit_plugin(
+    manifest: Manifest, root: Path | None = None, cache: FindingsCache | None = None
+) -> list[Problem]:
+    """Every finding in the plugin's folder, as WF302 problems with rule and severity.
+
+    With ``cache``, a file whose text (and path) was audited before by this audit's code is
+    not walked again (``_cache``); everything else runs as without it.
+    """
     folder = root or manifest.root
     if folder is None or not folder.is_dir():
         return []
@@ -74,9 +82,7 @@ def audit_plugin(manifest: Manifest, root: Path | None = None) -> list[Problem]:
             found = [item.refused]
         else:
             assert item.source is not None
-            found = [
-                against_manifest(f, declared) for f in _merged(scan(item.source, str(item.path)))
-            ]
+            found = [against_manifest(f, declared) for f in _walked(item.source, item.path, cache)]
         for f in found:
             problems.append(
                 Problem(
@@ -91,6 +97,20 @@ def audit_plugin(manifest: Manifest, root: Path | None = None) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _walked(source: str, path: Path, cache: FindingsCache | None) -> list[Finding]:
+    """What the walk of one file finds (merged), from ``cache`` when it has it."""
+    if cache is None:
+        return _merged(scan(source, str(path)))
+    key = cache.key(str(path), source)
+    if key is None:
+        return _merged(scan(source, str(path)))
+    found = cache.get(key)
+    if found is None:
+        found = _merged(scan(source, str(path)))
+        cache.put(key, found)
+    return found
 
 
 def _message(file: str, f: Finding) -> str:

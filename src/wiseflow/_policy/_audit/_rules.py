@@ -8,7 +8,8 @@ a literal ``git`` command is a capability (low, or information once the manifest
 from __future__ import annotations
 
 import re
-from typing import Final, NamedTuple
+from functools import cache
+from typing import Final, NamedTuple, final
 
 __all__ = [
     "CALLS",
@@ -206,19 +207,35 @@ CAPABILITY: Final = {
 }
 
 
-class Pattern(NamedTuple):
-    """A telling string: where it is a path, a URL or a command, and what it means."""
+@final
+class Pattern:
+    """A telling string: where it is a path, a URL or a command, and what it means.
 
-    kind: str  # credential | persistence | url | payload | command | evasion | token
-    regex: re.Pattern[str]
-    rule: Rule
-    anchors: tuple[str, ...]  # lower-case substrings one of which any match contains
+    The regex compiles on first use: a run whose audit verdicts are all cached (or a
+    command that never audits) does not pay for compiling the table.
+    """
+
+    __slots__ = ("_regex", "anchors", "kind", "rule", "source")
+
+    def __init__(self, kind: str, source: str, rule: Rule, anchors: tuple[str, ...]) -> None:
+        self.kind = kind  # credential | persistence | url | payload | command | evasion | token
+        self.source = source
+        self.rule = rule
+        self.anchors = anchors  # lower-case substrings one of which any match contains
+        self._regex: re.Pattern[str] | None = None
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        rx = self._regex
+        if rx is None:
+            rx = self._regex = re.compile(self.source, re.IGNORECASE)
+        return rx
 
 
 def _p(
     kind: str, regex: str, rule: str, sev: str, message: str, anchors: tuple[str, ...]
 ) -> Pattern:
-    return Pattern(kind, re.compile(regex, re.IGNORECASE), Rule(rule, sev, message), anchors)
+    return Pattern(kind, regex, Rule(rule, sev, message), anchors)
 
 
 _SEP = r"[/\\]"
@@ -348,7 +365,7 @@ def matching(text: str, *kinds: str) -> list[Pattern]:
     cheap, and most strings in ordinary code contain none of them.
     """
     low = text.lower()
-    if not _ANCHORS.search(low):
+    if not _anchors().search(low):
         return []
     return [
         p
@@ -359,7 +376,10 @@ def matching(text: str, *kinds: str) -> list[Pattern]:
     ]
 
 
-_ANCHORS: Final = re.compile("|".join(re.escape(a) for p in PATTERNS for a in p.anchors))
+@cache
+def _anchors() -> re.Pattern[str]:
+    """Any pattern's anchor (compiled on first use, like the patterns)."""
+    return re.compile("|".join(re.escape(a) for p in PATTERNS for a in p.anchors))
 
 
 HINTS: Final = {
