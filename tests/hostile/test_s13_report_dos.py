@@ -24,6 +24,7 @@ import multiprocessing
 import re
 import textwrap
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -243,3 +244,25 @@ def test_positive_control_the_old_walk_and_formatter_recurse_too_deep() -> None:
         _old_fmt(cell)
     with pytest.raises(TypeError):
         _table(("ints", ["a"], cast(Any, [1, 2])))  # rows that are not lists
+
+
+@pytest.mark.parametrize("suffix", ["html", "md"])
+def test_a_section_that_still_fails_is_a_note_and_the_rest_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    """Defence in depth: a result the writers cannot render costs its own section only."""
+    from wiseflow._pipeline._report import _html, _markdown, render_report
+    from wiseflow._pipeline._report._tables import result_tables as real
+
+    def tables(result: dict[str, Any], lead: bool | None = None) -> Any:
+        if "boom" in result:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(result, lead)
+
+    monkeypatch.setattr(_html, "result_tables", tables)
+    monkeypatch.setattr(_markdown, "result_tables", tables)
+    results = {"bad": {"boom": 1}, "good": {"total": 4}}
+    path = render_report(tmp_path / f"r.{suffix}", "p", {"status": "ok"}, results, {})
+    text = path.read_text()
+    assert "this section could not be shown" in text and "RecursionError" in text
+    assert "total" in text  # the other analyzer's section
