@@ -17,7 +17,7 @@ from typing import Any
 
 from ..._contract._plugin import Figure
 from ._behaviour import behaviour_table
-from ._svg import svg_data_uri
+from ._svg import NOT_SHOWN, svg_data_uri
 from ._tables import (
     Card,
     Table,
@@ -111,7 +111,7 @@ def _figure(fig: Figure | str) -> str:
     caption = f"<figcaption>{escape(fig.title)}</figcaption>"
     uri = svg_data_uri(fig.body)
     if uri is None:
-        note = "<p class='empty'>figure could not be shown: not an SVG document</p>"
+        note = f"<p class='empty'>figure could not be shown: {escape(NOT_SHOWN)}</p>"
         return f"<figure>{caption}{note}<pre class='note'>{escape(fig.body[:2000])}</pre></figure>"
     # A time series drawn wide gets a row of its own, so its text is not shrunk below 12 px.
     wide = _svg_width(uri) >= 600

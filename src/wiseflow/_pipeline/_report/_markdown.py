@@ -16,7 +16,7 @@ from typing import Any
 
 from ..._contract._plugin import Figure
 from ._behaviour import behaviour_table
-from ._svg import svg_data_uri
+from ._svg import NOT_SHOWN, svg_data_uri
 from ._tables import (
     Card,
     Table,
@@ -83,7 +83,7 @@ def _figure(fig: Figure | str) -> str:
     if uri is not None:
         return f"![{md_text(fig.title)}]({uri})\n"
     return (
-        f"**{md_text(fig.title)}** (not an SVG document, shown as text)\n\n{md_block(fig.body)}\n"
+        f"**{md_text(fig.title)}** ({md_text(NOT_SHOWN)}, shown as text)\n\n{md_block(fig.body)}\n"
     )
 
 

@@ -26,7 +26,7 @@ import re
 import xml.etree.ElementTree as ET
 from xml.parsers import expat
 
-__all__ = ["MAX_CHARS", "MAX_DEPTH", "MAX_ELEMENTS", "clean_svg", "svg_data_uri"]
+__all__ = ["MAX_CHARS", "MAX_DEPTH", "MAX_ELEMENTS", "NOT_SHOWN", "clean_svg", "svg_data_uri"]
 
 #: The largest figure body shown (characters); a chart of the bundled analyzers is ~50 KB.
 MAX_CHARS = 8 * 1024 * 1024
@@ -34,6 +34,11 @@ MAX_CHARS = 8 * 1024 * 1024
 MAX_DEPTH = 128
 #: The most elements in one figure (a 10,000-point scatter plot holds ~10,000).
 MAX_ELEMENTS = 200_000
+#: Why a figure is not drawn (the reports show its text instead).
+NOT_SHOWN = (
+    f"not an SVG document, or over {MAX_CHARS // (1024 * 1024)} MiB, {MAX_DEPTH} levels "
+    f"or {MAX_ELEMENTS:,} elements"
+)
 
 _SVG_NS = "http://www.w3.org/2000/svg"
 _XLINK_NS = "http://www.w3.org/1999/xlink"
