@@ -224,7 +224,9 @@ def config_fields(schema: dict[str, Any] | None) -> list[dict[str, Any]]:
     return rows
 
 
-def _type_of(prop: dict[str, Any]) -> str:
+def _type_of(prop: Any) -> str:
+    if not isinstance(prop, dict):
+        return "any"  # `true`/`false` schemas: msgspec writes "items": false for tuples
     if "enum" in prop:
         return " | ".join(str(v) for v in prop["enum"])
     if "anyOf" in prop:

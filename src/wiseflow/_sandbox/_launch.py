@@ -18,6 +18,7 @@ from typing import Any, final
 from .._contract._errors import SandboxUnavailable, WiseflowWarning
 from .._host._runner import RunnerSpec
 from ._confine import LAYERS, Confinement, Policy, plugin_uid
+from ._orphans import forget, record
 from ._output import OutputPump
 from ._peek import MAX_VALUES
 from ._pipes import PipeChannel, host_pipes
@@ -83,6 +84,8 @@ def start_process(
     finally:
         for fd in child:
             os.close(fd)
+    # what the plugin forks dies with its group even if this host is killed (``_orphans``)
+    record(spec.data_dir, proc.pid, plugin_uid(spec.instance))
     chan.max_chunk_items = CHUNK_ITEMS
     chan.max_values = MAX_VALUES
     os.set_blocking(proc.out_fd, False)
@@ -100,6 +103,8 @@ def stop_process(
     Returns (exit status, CPU seconds, the output's last lines when there was a pump).
     """
     status, cpu = proc.stop() if proc is not None else (None, 0.0)
+    if proc is not None:
+        forget(proc.pid)
     tail = None
     if pump is not None:
         pump.drain_now()  # bounded: a writer that escaped the group cannot hold us

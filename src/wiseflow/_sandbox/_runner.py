@@ -50,6 +50,7 @@ from ._launch import (
     stop_process,
 )
 from ._link import MAX_BACKLOG, Link
+from ._loaded import checked_loaded
 from ._output import OutputPump
 from ._peek import TooManyItems
 from ._pipes import PipeChannel
@@ -188,7 +189,10 @@ class WorkerRunner:
             self._stop()
             self._failure = err
             raise err
-        self._schema = msg.schema
+        try:  # what the plugin's side built: the host reads it only in the expected shape
+            self._schema, _ = checked_loaded(msg.schema, msg.problems)
+        except ValueError as exc:
+            self._violation(str(exc))
         self.load_problems = msg.problems or []
         # read by the retry policy (``RetryPolicy.for_method``), as a trusted plugin's class is
         self.non_idempotent = frozenset(msg.non_idempotent or ())

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import re
 from html import escape
 from typing import Any
 
 from ..._contract._plugin import Figure
 from ._behaviour import behaviour_table
-from ._svg import svg_data_uri
+from ._svg import NOT_SHOWN, svg_data_uri
 from ._tables import (
     Card,
     Table,
@@ -27,9 +28,12 @@ from ._tables import (
     result_tables,
     run_cards,
     summary_tables,
+    unshown,
 )
 
 __all__ = ["html_report"]
+
+log = logging.getLogger("wiseflow.report")
 
 _CSS = """
 :root{--fg:#1d2330;--muted:#5b6475;--line:#e3e7ee;--bg:#f6f8fb;--card:#fff;--accent:#2f6fde;
@@ -107,7 +111,7 @@ def _figure(fig: Figure | str) -> str:
     caption = f"<figcaption>{escape(fig.title)}</figcaption>"
     uri = svg_data_uri(fig.body)
     if uri is None:
-        note = "<p class='empty'>figure could not be shown: not an SVG document</p>"
+        note = f"<p class='empty'>figure could not be shown: {escape(NOT_SHOWN)}</p>"
         return f"<figure>{caption}{note}<pre class='note'>{escape(fig.body[:2000])}</pre></figure>"
     # A time series drawn wide gets a row of its own, so its text is not shrunk below 12 px.
     wide = _svg_width(uri) >= 600
@@ -142,6 +146,19 @@ def _slug(name: str) -> str:
     return "a-" + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "section")
 
 
+def _section(result: dict[str, Any], figures: list[Figure | str]) -> str:
+    # the answers first: lead figures and tables, then the rest
+    figs = [_figure(f) for f in figures]
+    k = lead_figures(result, len(figs))
+    parts = [
+        ("figs", "".join(figs[:k])),
+        ("tables", "".join(_table(t) for t in result_tables(result, lead=True))),
+        ("figs", "".join(figs[k:])),
+        ("tables", "".join(_table(t) for t in result_tables(result, lead=False))),
+    ]
+    return "".join(f'<div class="{cls}">{body}</div>' for cls, body in parts if body)
+
+
 def html_report(
     name: str,
     summary: dict[str, Any],
@@ -155,19 +172,13 @@ def html_report(
     nav = "".join(f'<a href="#{_slug(a)}">{escape(a)}</a>' for a in results)
     sections = []
     for analyzer, result in results.items():
-        # the answers first: lead figures and tables, then the rest
-        figs = [_figure(f) for f in figures.get(analyzer, [])]
-        k = lead_figures(result, len(figs))
-        parts = [
-            ("figs", "".join(figs[:k])),
-            ("tables", "".join(_table(t) for t in result_tables(result, lead=True))),
-            ("figs", "".join(figs[k:])),
-            ("tables", "".join(_table(t) for t in result_tables(result, lead=False))),
-        ]
+        try:
+            body = _section(result, figures.get(analyzer, []))
+        except Exception as exc:  # one plugin's result never costs the operator the report
+            log.warning("report: the section of %s could not be shown: %r", analyzer, exc)
+            body = f"<p class='empty'>{escape(unshown(exc))}</p>"
         sections.append(
-            f'<section id="{_slug(analyzer)}"><h2>{escape(analyzer)}</h2>'
-            + "".join(f'<div class="{cls}">{body}</div>' for cls, body in parts if body)
-            + "</section>"
+            f'<section id="{_slug(analyzer)}"><h2>{escape(analyzer)}</h2>{body}</section>'
         )
     run_tables = "".join(_table(t) for t in summary_tables(summary))
     plugins = plugin_table(summary)

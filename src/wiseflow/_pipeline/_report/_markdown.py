@@ -10,12 +10,13 @@ targets in the file are the host's own ``data:image/svg+xml`` figures.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from ..._contract._plugin import Figure
 from ._behaviour import behaviour_table
-from ._svg import svg_data_uri
+from ._svg import NOT_SHOWN, svg_data_uri
 from ._tables import (
     Card,
     Table,
@@ -26,9 +27,12 @@ from ._tables import (
     result_tables,
     run_cards,
     summary_tables,
+    unshown,
 )
 
 __all__ = ["markdown_report", "md_block", "md_text"]
+
+log = logging.getLogger("wiseflow.report")
 
 # Everything a Markdown or HTML renderer treats as a line break, and other C0/C1 controls.
 _BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
@@ -79,12 +83,22 @@ def _figure(fig: Figure | str) -> str:
     if uri is not None:
         return f"![{md_text(fig.title)}]({uri})\n"
     return (
-        f"**{md_text(fig.title)}** (not an SVG document, shown as text)\n\n{md_block(fig.body)}\n"
+        f"**{md_text(fig.title)}** ({md_text(NOT_SHOWN)}, shown as text)\n\n{md_block(fig.body)}\n"
     )
 
 
 def _cards(title: str, cards: list[Card]) -> str:
     return f"- {md_text(title)}: " + ", ".join(f"{md_text(k)} **{_cell(v)}**" for k, v in cards)
+
+
+def _section(result: dict[str, Any], figs: list[Figure | str]) -> list[str]:
+    k = lead_figures(result, len(figs))
+    return [
+        *(_figure(fig) for fig in figs[:k]),
+        *(_table(t) for t in result_tables(result, lead=True)),
+        *(_figure(fig) for fig in figs[k:]),
+        *(_table(t) for t in result_tables(result, lead=False)),
+    ]
 
 
 def markdown_report(
@@ -106,12 +120,11 @@ def markdown_report(
     out.append("")
     for analyzer, result in results.items():
         out.append(f"## {md_text(analyzer)}\n")
-        figs = figures.get(analyzer, [])
-        k = lead_figures(result, len(figs))
-        out.extend(_figure(fig) for fig in figs[:k])
-        out.extend(_table(t) for t in result_tables(result, lead=True))
-        out.extend(_figure(fig) for fig in figs[k:])
-        out.extend(_table(t) for t in result_tables(result, lead=False))
+        try:
+            out.extend(_section(result, figures.get(analyzer, [])))
+        except Exception as exc:  # one plugin's result never costs the operator the report
+            log.warning("report: the section of %s could not be shown: %r", analyzer, exc)
+            out.append(md_text(unshown(exc)) + "\n")
     out.append("## Run details\n")
     plugins = plugin_table(summary)
     if plugins:

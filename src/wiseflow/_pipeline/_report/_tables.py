@@ -1,6 +1,12 @@
 """Turn analyzer results into tables: known shapes get tailored tables, others a generic one.
 
 A table is ``(title, header, rows)``; the HTML and Markdown writers format it.
+
+Results come from plugins: any shape may arrive. Prepared tables are brought to the table
+shape (a row that is not a list becomes one), nesting is followed :data:`MAX_NEST` levels
+deep (deeper values are shown as ``…``), and titles built from nested keys are cut to
+:data:`TITLE_CHARS`, so a result costs the report about its own size, never a recursion
+error or a title per level that repeats every key above it.
 """
 
 from __future__ import annotations
@@ -8,20 +14,30 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["Card", "Table", "covered_cards", "fmt", "lead_figures", "plugin_table",
-           "result_tables", "run_cards", "summary_tables"]  # fmt: skip
+           "result_tables", "run_cards", "summary_tables", "unshown"]  # fmt: skip
 
 Table = tuple[str, list[str], list[list[Any]]]
 
+#: Levels of nested lists (in a cell) and mappings (in a result) shown; deeper: ``…``.
+MAX_NEST = 8
+#: The longest table title built from a result's keys.
+TITLE_CHARS = 200
 
-def fmt(v: Any) -> str:
+
+def fmt(v: Any, _depth: int = 0) -> str:
     """A cell value for people: thousands separators, 4 significant digits."""
     if isinstance(v, float):
         return f"{v:.4g}" if abs(v) < 1000 else f"{v:,.0f}"
     if isinstance(v, int) and not isinstance(v, bool):
         return f"{v:,}"
     if isinstance(v, list | tuple):
-        return ", ".join(fmt(x) for x in v)
-    return "" if v is None else str(v)
+        return "…" if _depth >= MAX_NEST else ", ".join(fmt(x, _depth + 1) for x in v)
+    if v is None or isinstance(v, str):
+        return v or ""
+    try:
+        return str(v)
+    except RecursionError:  # a mapping nested deeper than the stack: its text is not shown
+        return "…"
 
 
 Card = tuple[str, Any]
@@ -55,7 +71,7 @@ def covered_cards(summary: dict[str, Any], results: dict[str, dict[str, Any]]) -
         cards = result.get("cards") if isinstance(result, dict) else None
         for card in cards if isinstance(cards, list) else []:
             if isinstance(card, list | tuple) and len(card) == 2 and _scalar(card[1]):
-                label = str(card[0])[:80]
+                label = fmt(card[0])[:80]
                 if label not in seen and len(out) < 12:
                     seen.add(label)
                     out.append((label, card[1]))
@@ -141,9 +157,21 @@ def result_tables(result: dict[str, Any], lead: bool | None = None) -> list[Tabl
         for t in prepared:
             wanted = isinstance(t, dict) and (lead is None or (t.get("lead") is True) == lead)
             if wanted and isinstance(t.get("rows"), list):
-                out.append((str(t.get("title", "")), list(t.get("columns", [])), t["rows"]))
+                cols = t.get("columns")
+                columns = [fmt(c) for c in cols] if isinstance(cols, list) else []
+                rows = [_row(r, columns) for r in t["rows"]]
+                out.append((str(t.get("title", "")), columns, rows))
         return out
-    return [] if lead else _generic(result, "")
+    return [] if lead else _generic(result, "", 0)
+
+
+def _row(r: Any, columns: list[str]) -> list[Any]:
+    """One row of a prepared table as a list, whatever the plugin sent."""
+    if isinstance(r, list | tuple):
+        return list(r)
+    if isinstance(r, dict):
+        return [r.get(c, "") for c in columns] if columns else list(r.values())
+    return [r]
 
 
 def lead_figures(result: dict[str, Any], count: int) -> int:
@@ -153,18 +181,18 @@ def lead_figures(result: dict[str, Any], count: int) -> int:
     return max(0, min(n, count)) if isinstance(n, int) and not isinstance(n, bool) else 0
 
 
-def _generic(value: dict[str, Any], prefix: str) -> list[Table]:
+def _generic(value: dict[str, Any], prefix: str, depth: int) -> list[Table]:
     out: list[Table] = []
     scalars = [[k, v] for k, v in value.items() if _scalar(v)]
     if scalars:
         out.append((prefix or "Summary", ["key", "value"], scalars))
     for key, v in value.items():
-        title = f"{prefix} / {key}" if prefix else str(key)
+        title = (f"{prefix} / {key}" if prefix else str(key))[:TITLE_CHARS]
         if isinstance(v, dict) and v:
             if all(_scalar(x) for x in v.values()):
                 out.append((title, ["key", "value"], [[k, x] for k, x in list(v.items())[:50]]))
-            else:
-                out.extend(_generic(v, title))
+            elif depth < MAX_NEST:
+                out.extend(_generic(v, title, depth + 1))
         elif isinstance(v, list) and v:
             rows = v[:50]
             if all(isinstance(r, list | tuple) for r in rows):
@@ -176,6 +204,14 @@ def _generic(value: dict[str, Any], prefix: str) -> list[Table]:
             elif all(_scalar(r) for r in rows):
                 out.append((title, ["value"], [[r] for r in rows]))
     return out
+
+
+def unshown(exc: BaseException) -> str:
+    """The note shown in place of an analyzer's section that could not be rendered."""
+    return (
+        f"this section could not be shown: its result broke the report ({type(exc).__name__}); "
+        "a .json report keeps the result as sent"
+    )
 
 
 def _memory(res: dict[str, Any]) -> Any:
