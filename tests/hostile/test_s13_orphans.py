@@ -137,3 +137,33 @@ def test_a_child_forked_under_a_killed_host_is_swept_by_the_next_host(root: Path
         res.stderr
     )
     assert os.listdir(folder) == []  # its own workers stopped, their records gone
+
+
+def test_a_record_naming_a_real_account_kills_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hand-made record (uid 0, a dead "worker" whose pid is now a live group's leader)
+    names no plugin uid: the sweep leaves that group alone. Control: with the uid guard off,
+    the same record kills the process (a pgid and a uid are all the sweep compares)."""
+    import wiseflow._sandbox._orphans as orphans
+
+    folder = tmp_path / FOLDER
+    folder.mkdir()
+    for guarded in (True, False):
+        victim = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True
+        )
+        try:
+            assert os.getpgid(victim.pid) == victim.pid  # the group the record names
+            (folder / str(victim.pid)).write_text("0 1\n", encoding="ascii")  # start 1: dead
+            if not guarded:
+                monkeypatch.setattr(orphans, "_PLUGIN_UIDS", range(0, 1))
+            killed = sweep_orphans(folder)
+            if guarded:
+                assert killed == [] and victim.poll() is None  # still running
+            else:
+                assert killed == [victim.pid]
+                assert victim.wait(timeout=30) == -signal.SIGKILL
+        finally:
+            victim.kill()
+            victim.wait(timeout=30)

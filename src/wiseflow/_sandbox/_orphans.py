@@ -34,6 +34,8 @@ FOLDER = "workers"
 _records: dict[int, Path] = {}  # worker pid -> its record
 _swept: set[Path] = set()  # host data dirs swept by this process
 _lock = threading.Lock()
+#: the uids ``_confine.plugin_uid`` hands out: a worker's processes, never a real account's
+_PLUGIN_UIDS = range(0x6F000000, 0x6F000000 + 0x100000)
 
 
 def _host_dir(plugin_data_dir: str) -> Path | None:
@@ -92,6 +94,8 @@ def sweep_orphans(folder: Path) -> list[int]:
             uid, start = int(uid_text), int(start_text)
         except (OSError, ValueError):
             continue
+        if uid not in _PLUGIN_UIDS:
+            continue  # a record naming a real account (hand-made): never kill by it
         if _start_time(int(name)) == start:
             continue  # that worker still runs: its own host stops it
         stale[int(name)] = uid
