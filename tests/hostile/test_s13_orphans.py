@@ -157,7 +157,7 @@ def test_a_record_naming_a_real_account_kills_nothing(
             assert os.getpgid(victim.pid) == victim.pid  # the group the record names
             (folder / str(victim.pid)).write_text("0 1\n", encoding="ascii")  # start 1: dead
             if not guarded:
-                monkeypatch.setattr(orphans, "_PLUGIN_UIDS", range(0, 1))
+                monkeypatch.setattr(orphans, "_PLUGIN_UIDS", range(1))
             killed = sweep_orphans(folder)
             if guarded:
                 assert killed == [] and victim.poll() is None  # still running
