@@ -34,17 +34,23 @@ def _within(key: str) -> msgspec.Meta:
     return msgspec.Meta(gt=0, le=int(high)) if low == 0 else msgspec.Meta(ge=int(low), le=int(high))
 
 
+#: Bounds of retry and breaker settings: zero tries, negative waits or a breaker that never
+#: closes are mistakes (WF105), as is a wait past a day between two tries.
+_MAX_ATTEMPTS = 1000
+_MAX_WAIT_S = 86_400
+
+
 @final
 class Retry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    attempts: int = 3
-    backoff_s: float = 0.5
-    max_backoff_s: float = 30.0
+    attempts: Annotated[int, msgspec.Meta(ge=1, le=_MAX_ATTEMPTS)] = 3  # total tries
+    backoff_s: Annotated[float, msgspec.Meta(ge=0, le=_MAX_WAIT_S)] = 0.5
+    max_backoff_s: Annotated[float, msgspec.Meta(ge=0, le=_MAX_WAIT_S)] = 30.0
 
 
 @final
 class Breaker(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    failures: int = 5
-    reset_s: float = 60.0
+    failures: Annotated[int, msgspec.Meta(ge=1, le=_MAX_ATTEMPTS)] = 5
+    reset_s: Annotated[float, msgspec.Meta(ge=0, le=_MAX_WAIT_S)] = 60.0
 
 
 @final
