@@ -48,7 +48,7 @@ def safe_console(**kw: Any) -> Console:
 
     Strings (``print("...")``, table cells, titles) pass :func:`terminal_safe` before rich
     parses markup; ``Text`` objects holding a control character are rebuilt from their
-    escaped plain text.
+    escaped plain text. Emoji codes (``:x:``) are shown as written.
     """
     from rich.console import Console
     from rich.errors import MarkupError
@@ -69,7 +69,8 @@ def safe_console(**kw: Any) -> Console:
             safe = [_safe_text(o, Text) if isinstance(o, Text) else o for o in objects]
             super().print(*safe, **kwargs)
 
-    return SafeConsole(**kw)
+    # `:x:` in plugin text stays `:x:`: emoji codes are a rendering the host never asks for
+    return SafeConsole(**{"emoji": False, **kw})
 
 
 # A `[` opening a link tag that rich would parse: one preceded by an even number of

@@ -180,8 +180,16 @@ def _check_candidate(
 
 
 def _located(exc: WiseflowError, cand: Candidate) -> list[Problem]:
+    """``exc`` as problems of ``cand``'s manifest, naming the plugin as the manifest does
+    (the worker's instance, ``check-NAME``, is the host's, never shown)."""
+    name = cand.manifest.name
     return [
-        msgspec.structs.replace(p, file=p.file or cand.manifest.path) for p in exc.as_problems()
+        msgspec.structs.replace(
+            p,
+            file=p.file or cand.manifest.path,
+            plugin=name if p.plugin in (None, f"check-{name}") else p.plugin,
+        )
+        for p in exc.as_problems()
     ]
 
 

@@ -1,0 +1,53 @@
+"""`wiseflow plugins check PATH --json` (SPEC §6): every problem says what to do (a hint)
+and names the plugin as its manifest does, never a name the host made up for the check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from outside import plugin, wf
+
+HEAD = '[plugin]\nname = "{name}"\nversion = "1.0"\nkind = "connector"\nentry = "plugin:Counter"\n'
+
+BROKEN = {
+    "kind": HEAD.replace('"connector"', '"sink"'),
+    "name": HEAD.replace('"{name}"', '"Bad_Name"'),
+    "entry": HEAD.replace('entry = "plugin:Counter"\n', ""),
+    "entry-shape": HEAD.replace('"plugin:Counter"', '"plugin.Counter"'),
+    "permission": HEAD + "[plugin.permissions]\nteleport = true\n",
+    "permission-type": HEAD + '[plugin.permissions]\nnetwork = "example.org:443"\n',
+    "table": HEAD + "[extra]\nx = 1\n",
+    "toml": HEAD + 'description = "unterminated\n',
+    "no-plugin-table": '[plugn]\nname = "x"\n',
+    "requires": HEAD + '[plugin.requires]\nother = { version = ">=1", colour = "red" }\n',
+    "fallback": HEAD + 'fallback = "Not A Name"\n',
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_every_manifest_problem_has_a_hint(tmp_path: Path, case: str) -> None:
+    name = f"m-{case}"
+    plugin(tmp_path, name, BROKEN[case].replace("{name}", name))
+    done = wf("plugins", "check", name, "--json", cwd=tmp_path)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    doc = json.loads(done.stdout)
+    assert doc["ok"] is False and doc["problems"], doc
+    for problem in doc["problems"]:
+        assert problem["code"] == "WF101", problem
+        assert isinstance(problem["hint"], str) and problem["hint"].strip(), problem
+        assert problem["file"], problem
+
+
+def test_entry_not_found_names_the_plugin(tmp_path: Path) -> None:
+    plugin(tmp_path, "lost", HEAD.replace("{name}", "lost").replace(":Counter", ":Nowhere"))
+    done = wf("plugins", "check", "lost", "--json", cwd=tmp_path)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    doc = json.loads(done.stdout)
+    assert doc["plugin"] == "lost", doc
+    (problem,) = doc["problems"]
+    assert problem["code"] == "WF102", problem
+    assert problem["plugin"] == "lost", problem  # not the host's "check-lost"
+    text = wf("plugins", "check", "lost", cwd=tmp_path)
+    assert text.returncode == 2 and "check-lost" not in text.stdout + text.stderr, text
