@@ -67,6 +67,9 @@ class Broker:
         http_transport: an ``httpx`` transport to send through instead of the network
             (``wiseflow.testing``'s fake HTTP). Every check still runs except the DNS
             lookup and its private-address rule: nothing is resolved or connected to.
+        grant_name: the plugin's name in ``wiseflow plugins grant`` hints (default ``plugin``).
+        level: its security level; at ``strict`` a hint names the level, since no grant
+            gives a strict plugin network, secrets or subprocess.
     """
 
     def __init__(
@@ -83,8 +86,13 @@ class Broker:
         redactor: Redactor | None = None,
         limiter: LogLimiter | None = None,
         http_transport: Any = None,
+        grant_name: str | None = None,
+        level: str = "sandboxed",
     ) -> None:
         self.plugin = plugin
+        #: the name the operator grants to (the manifest's; ``plugin`` may be an instance's)
+        self.grant_name = grant_name or plugin
+        self.level = level
         self.permissions = permissions
         own = (data_dir,) if data_dir else ()
         self._roots = tuple(os.path.realpath(r) for r in (*permissions.fs_read, *own, *read_roots))
@@ -134,6 +142,19 @@ class Broker:
         self._issue(err)
         return err
 
+    def _grant_hint(self, permission: str, flags: str, *, declared: bool = True) -> str:
+        """What gives the plugin ``permission``: a grant (``flags``), or leaving strict."""
+        name = self.grant_name
+        grant = f"`wiseflow plugins grant {name} {flags}`"
+        if self.level == "strict" and permission in ("network", "env", "subprocess"):
+            return (
+                f"{name} runs at level strict, which never grants {permission}: set "
+                f'level = "sandboxed" under [plugins.{name}] in wiseflow.toml, then run {grant}'
+            )
+        if not declared:
+            return f"declare it in [plugin.permissions] {permission} of plugin.toml, then {grant}"
+        return f"run {grant}"
+
     def _allow(self, permission: str, what: str) -> None:
         self.grants += 1
         if log.isEnabledFor(logging.DEBUG):
@@ -151,7 +172,7 @@ class Broker:
         raise self._deny(
             "fs_read",
             f"read access to {path!r} (resolves to {real!r})",
-            f"grant it with `wiseflow plugins grant {self.plugin} --fs-read DIR` or "
+            f"grant it with `wiseflow plugins grant {self.grant_name} --fs-read DIR` or "
             "pass the directory in the plugin's config",
         )
 
@@ -162,8 +183,9 @@ class Broker:
             raise self._deny(
                 "env",
                 f"the secret {name!r}",
-                f"declare env = [{name!r}] in plugin.toml and run "
-                f"`wiseflow plugins grant {self.plugin} --env {name}`",
+                self._grant_hint(
+                    "env", f"--env {name}", declared=f"env:{name}" in self.permissions.denied
+                ),
             )
         self._allow("env", name)
         value = self._environ.get(name)
@@ -208,7 +230,7 @@ class Broker:
             raise self._deny(
                 "network",
                 f"network access to {host}:{port}",
-                f"run `wiseflow plugins grant {self.plugin} --network {host}:{port}`",
+                self._grant_hint("network", f"--network {host}:{port}"),
             )
         if self._transport is not None:  # faked: nothing is resolved or connected to
             self._allow("network", f"{host}:{port}")
