@@ -72,3 +72,13 @@ def test_a_new_plugin_published_to_a_repository_installs(tmp_path: Path) -> None
     listed = json.loads(wf("plugins", "list", "--json", cwd=tmp_path).stdout)["plugins"]
     (row,) = [p for p in listed if p["name"] == "my-feed"]
     assert row["identity"]["origin"].startswith("repo:"), row
+
+
+def test_adding_a_wheel_that_is_not_there_is_bad_input(tmp_path: Path) -> None:
+    """A mistyped wheel path is a usage error (exit 2), not a hash mismatch (WF603, exit 3)."""
+    assert wf("repo", "init", "srv", cwd=tmp_path).returncode == 0
+    done = wf("repo", "add", "srv", "dist/missing-0.1-py3-none-any.whl", "--json", cwd=tmp_path)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    error = json.loads(done.stdout)["error"]
+    assert "missing-0.1-py3-none-any.whl" in error["message"], error
+    assert error["code"] != "WF603", error
