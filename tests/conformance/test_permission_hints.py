@@ -70,3 +70,16 @@ def test_strict_denial_names_the_level_not_a_grant(tmp_path: Path) -> None:
     error = _denied(tmp_path)
     assert "strict" in error["hint"], error  # granting again changes nothing at strict
     assert "sandboxed" in error["hint"], error
+
+
+def test_granting_what_the_manifest_does_not_declare_says_it_gives_nothing(tmp_path: Path) -> None:
+    _project(tmp_path, "")
+    idle = wf("plugins", "grant", "asker", "--env", "OTHER_TOKEN", "--json", cwd=tmp_path)
+    assert idle.returncode == 0, idle.stderr
+    assert json.loads(idle.stdout)["not_declared"] == ["env:OTHER_TOKEN"]
+    assert "does not declare env:OTHER_TOKEN" in idle.stderr, idle.stderr
+    # control: what it declares is granted without a word
+    used = wf("plugins", "grant", "asker", "--env", "ASKER_TOKEN", "--json", cwd=tmp_path)
+    assert used.returncode == 0, used.stderr
+    assert "not_declared" not in json.loads(used.stdout), used.stdout
+    assert "warning" not in used.stderr, used.stderr

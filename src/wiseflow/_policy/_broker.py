@@ -169,12 +169,19 @@ class Broker:
             if real == root or real.startswith(root.rstrip("/") + "/"):
                 self._allow("fs_read", real)
                 return real
-        raise self._deny(
-            "fs_read",
-            f"read access to {path!r} (resolves to {real!r})",
-            f"grant it with `wiseflow plugins grant {self.grant_name} --fs-read DIR` or "
-            "pass the directory in the plugin's config",
-        )
+        declared = [
+            os.path.realpath(d.removeprefix("fs_read:"))
+            for d in self.permissions.denied
+            if d.startswith("fs_read:") and not d.endswith("(strict)")
+        ]
+        root = next((d for d in declared if real == d or real.startswith(d + "/")), None)
+        hint = self._grant_hint("fs_read", f"--fs-read {root or 'DIR'}", declared=root is not None)
+        if root is None:
+            hint += (
+                "; or, where fs_read names a config field ({root}), give the directory in "
+                "the stage's config"
+            )
+        raise self._deny("fs_read", f"read access to {path!r} (resolves to {real!r})", hint)
 
     # -- secrets ---------------------------------------------------------------------------
 
