@@ -129,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     raw = list(sys.argv[1:] if argv is None else argv)
     opts, rest = split_global(raw)
     out = Output(json=opts.json, debug=opts.debug)
+    if opts.json:  # stdout holds the document alone, whatever plugin code prints
+        out.claim_stdout()
     logging.basicConfig(
         level=logging.DEBUG if opts.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
