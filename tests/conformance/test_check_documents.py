@@ -51,3 +51,25 @@ def test_entry_not_found_names_the_plugin(tmp_path: Path) -> None:
     assert problem["plugin"] == "lost", problem  # not the host's "check-lost"
     text = wf("plugins", "check", "lost", cwd=tmp_path)
     assert text.returncode == 2 and "check-lost" not in text.stdout + text.stderr, text
+
+
+def test_a_plugin_with_a_broken_manifest_is_found_and_its_problem_named(tmp_path: Path) -> None:
+    """`plugins list` shows it (status error, WF101): `info`, `check` and `grant` by its name
+    name that problem too, not "no plugin named ... was found" (WF602)."""
+    broken = HEAD.replace("{name}", "broken").replace('"connector"', '"sink"')
+    plugin(tmp_path / "plugins", "broken", broken)
+    (tmp_path / "wiseflow.toml").write_text('[wiseflow]\nplugin_dirs = ["plugins"]\n')
+    rows = json.loads(wf("plugins", "list", "--json", cwd=tmp_path).stdout)["plugins"]
+    (row,) = [r for r in rows if r["name"] == "broken"]
+    assert [p["code"] for p in row["problems"]] == ["WF101"], row
+    for argv in (("plugins", "info", "broken"), ("plugins", "grant", "broken", "--all")):
+        done = wf(*argv, "--json", cwd=tmp_path)
+        assert done.returncode == 2, (argv, done.stdout, done.stderr)
+        error = json.loads(done.stdout)["error"]
+        assert error["code"] == "WF101" and "sink" in error["message"], (argv, error)
+    check = json.loads(wf("plugins", "check", "broken", "--json", cwd=tmp_path).stdout)
+    assert [p["code"] for p in check["problems"]] == ["WF101"], check
+    disable = wf("plugins", "disable", "broken", "--json", cwd=tmp_path)
+    assert disable.returncode == 0, disable.stdout
+    missing = wf("plugins", "info", "nothing-here", "--json", cwd=tmp_path)  # control
+    assert json.loads(missing.stdout)["error"]["code"] == "WF602", missing.stdout

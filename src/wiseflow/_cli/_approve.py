@@ -61,6 +61,8 @@ def approved_candidate(pm: PluginManager, name: str) -> Candidate:
 
     Raises:
         DuplicatePlugin: WF104 when every candidate of that name was refused it.
+        WiseflowError: what stands in the way when only broken candidates claim the name
+            (WF101 for an invalid manifest), with every problem.
         DiscoveryError: WF602 when there is none.
     """
     admission = pm.admission()
@@ -69,6 +71,9 @@ def approved_candidate(pm: PluginManager, name: str) -> Candidate:
         refused = admission.refused_for(name)
         if refused:
             raise DuplicatePlugin(refused[0].message, plugin=name, hint=refused[0].hint)
+        from .._host._catalog import raise_problems
+
+        raise_problems(pm.problems_for([name]), name)  # found, but broken (WF101, ...)
         raise DiscoveryError(
             f"no plugin named '{name}' was found"
             + did_you_mean(name, (c.manifest.name for c in pm.discover().candidates)),
