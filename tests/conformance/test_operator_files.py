@@ -67,3 +67,23 @@ def test_retry_and_breaker_in_range_are_accepted(root: Path) -> None:
     )
     done = wf("run", "p.toml", "--json", cwd=root)
     assert done.returncode == 0, done.stderr
+
+
+def test_plugins_new_into_a_file_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder\n")
+    error = failure(
+        wf(
+            "plugins",
+            "new",
+            "nice",
+            "--kind",
+            "processor",
+            "--dir",
+            "a-file",
+            "--json",
+            cwd=tmp_path,
+        ),
+        "WF101",
+        2,
+    )
+    assert "a-file" in error["message"], error
