@@ -87,3 +87,12 @@ def test_plugins_new_into_a_file_is_bad_input(tmp_path: Path) -> None:
         2,
     )
     assert "a-file" in error["message"], error
+
+
+def test_an_unknown_resource_key_is_refused_not_ignored(root: Path) -> None:
+    """`resources.memory = 64` (for memory_mb) would otherwise leave the limit unset."""
+    project(root, "[plugins.counter]\nresources.memory = 64\n")
+    error = failure(wf("plugins", "list", "--json", cwd=root), "WF105", 2)
+    assert "resources.memory" in error["message"] and "memory_mb" in error["message"], error
+    project(root, "[plugins.counter]\nresources.memory_mb = 64\nresources.soft_memory_mb = 32\n")
+    assert wf("plugins", "list", "--json", cwd=root).returncode == 0  # control

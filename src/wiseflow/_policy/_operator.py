@@ -132,6 +132,14 @@ class OperatorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         return p if p.is_absolute() else self.base_dir / p
 
 
+#: What ``[plugins.NAME] resources`` may name: the limits of SPEC §11, the soft limits
+#: (``soft_*``, warnings before the hard limit) and ``ray_num_cpus`` (executor = "ray").
+#: Anything else is a typo that would leave a limit unset: WF105.
+RESOURCE_KEYS = frozenset(
+    {*BOUNDS, "soft_memory_mb", "soft_cpu_seconds", "soft_open_files", "ray_num_cpus"}
+)
+
+
 def load_operator_config(path: str | Path | None) -> OperatorConfig:
     """Read ``path`` (or ``./wiseflow.toml`` when None and present; defaults otherwise).
 
@@ -169,12 +177,14 @@ def load_operator_config(path: str | Path | None) -> OperatorConfig:
             hint="sections of wiseflow.toml: [wiseflow], [policy], [plugins.NAME], [repository]",
             problems=[Problem(code="WF105", message=msg, file=where)],
         ) from None
+    known = ", ".join(sorted(RESOURCE_KEYS))
     problems = [
         Problem(code="WF105", message=f"plugins.{name}.resources.{key}: {why}", file=where)
         for name, pp in cfg.plugins.items()
         for key, value in pp.resources.items()
-        if (why := range_problem(key, value, whole=False)) is not None
-    ]
+        if (why := f"unknown resource (known: {known})" if key not in RESOURCE_KEYS
+            else range_problem(key, value, whole=False)) is not None
+    ]  # fmt: skip
     if problems:
         raise ConfigError(
             f"{where}: " + "; ".join(p.message for p in problems),
