@@ -56,3 +56,11 @@ def test_plugin_output_never_breaks_the_json_document(tmp_path: Path, level: str
     if level == "trusted":  # what the plugin printed is not lost: it went to stderr
         assert "chatter in fetch" in stderr["run"], stderr
         assert "chatter on fd 1" in stderr["run"], stderr
+
+
+def test_version_with_json_is_a_document(tmp_path: Path) -> None:
+    done = wf("--version", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    text = wf("--version", cwd=tmp_path)
+    assert text.stdout == f"wiseflow {doc['version']}\n", (text.stdout, doc)  # SPEC §12

@@ -141,6 +141,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     _route_warnings(out)
     _register()
     code = 0
+    if opts.json and rest[:1] == ["--version"]:  # one JSON document, as for every command
+        from importlib.metadata import version
+
+        out.document({"name": "wiseflow", "version": version("wiseflow")})
+        sys.exit(0)
     try:
         result = cli.main(args=rest, prog_name="wiseflow", standalone_mode=False, obj=session)
         code = result if isinstance(result, int) else 0
