@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import sys
 import zipfile
 from pathlib import Path
 
@@ -82,3 +83,25 @@ def test_adding_a_wheel_that_is_not_there_is_bad_input(tmp_path: Path) -> None:
     error = json.loads(done.stdout)["error"]
     assert "missing-0.1-py3-none-any.whl" in error["message"], error
     assert error["code"] != "WF603", error
+
+
+def test_install_output_to_a_log_has_no_progress_residue(tmp_path: Path) -> None:
+    """Progress bars are for a terminal: stderr to a file or a pipe gets only the lines
+    that say something (before, rich left one empty line per download)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "repo"))
+    from repo_kit import make_wheel
+
+    wheel = make_wheel(tmp_path / "dist", "quiet", "1.0.0")
+    for step in (
+        ("repo", "init", "srv"),
+        ("repo", "add", "srv", str(wheel)),
+        ("repo", "publish", "srv"),
+    ):
+        assert wf(*step, cwd=tmp_path).returncode == 0, step
+    (tmp_path / "wiseflow.toml").write_text(
+        '[repository]\nurl = "srv"\nroot = "srv/metadata/1.root.json"\n'
+    )
+    done = wf("plugins", "install", "quiet", cwd=tmp_path)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert "installed quiet 1.0.0" in done.stdout, done.stdout
+    assert "\n\n" not in "\n" + done.stderr, repr(done.stderr)
