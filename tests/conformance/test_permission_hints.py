@@ -83,3 +83,20 @@ def test_granting_what_the_manifest_does_not_declare_says_it_gives_nothing(tmp_p
     assert used.returncode == 0, used.stderr
     assert "not_declared" not in json.loads(used.stdout), used.stdout
     assert "warning" not in used.stderr, used.stderr
+
+
+def test_revoke_of_a_mistyped_name_says_so_and_a_gone_plugin_can_be_revoked(
+    tmp_path: Path,
+) -> None:
+    _project(tmp_path, "")
+    typo = wf("plugins", "revoke", "aksre", "--json", cwd=tmp_path)
+    assert typo.returncode == 2, (typo.stdout, typo.stderr)
+    error = json.loads(typo.stdout)["error"]
+    assert error["code"] == "WF602" and "asker" in error["message"], error  # did you mean
+    assert wf("plugins", "grant", "asker", "--all", cwd=tmp_path).returncode == 0
+    import shutil
+
+    shutil.rmtree(tmp_path / "plugins" / "asker")  # gone, but still in wiseflow.lock
+    gone = wf("plugins", "revoke", "asker", "--json", cwd=tmp_path)
+    assert gone.returncode == 0, (gone.stdout, gone.stderr)
+    assert json.loads(gone.stdout)["revoked"] is True

@@ -256,10 +256,22 @@ def revoke(ctx: click.Context, name: str) -> None:
     s = session_of(ctx)
     pm = s.pm
     lock = pm.approvals.lock
+    state = load_state(s.data_dir)
+    discovery = pm.discover()
+    named = {c.manifest.name for c in discovery.candidates}
+    named |= {p.plugin for p in discovery.problems if p.plugin}
+    if name not in lock.plugins and name not in state.grants and name not in named:
+        raise DiscoveryError(  # a typo: say so rather than "was not approved"
+            f"no plugin named '{name}' was found, nor approved in {pm.approvals.path}"
+            + did_you_mean(name, [*named, *lock.plugins]),
+            plugin=name,
+            code="WF602",
+            hint="check `wiseflow plugins list` (a plugin that is gone can still be revoked "
+            "while wiseflow.lock names it)",
+        )
     removed = lock.plugins.pop(name, None)
     if removed is not None:
         pm.approvals.save()
-    state = load_state(s.data_dir)
     if state.grants.pop(name, None) is not None:  # grants an older version kept by name
         save_state(s.data_dir, state)
     if s.out.json:
