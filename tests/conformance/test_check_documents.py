@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from outside import plugin, wf
+from outside import COUNTER, plugin, wf
 
 HEAD = '[plugin]\nname = "{name}"\nversion = "1.0"\nkind = "connector"\nentry = "plugin:Counter"\n'
 
@@ -73,3 +73,22 @@ def test_a_plugin_with_a_broken_manifest_is_found_and_its_problem_named(tmp_path
     assert disable.returncode == 0, disable.stdout
     missing = wf("plugins", "info", "nothing-here", "--json", cwd=tmp_path)  # control
     assert json.loads(missing.stdout)["error"]["code"] == "WF602", missing.stdout
+
+
+def test_two_copies_of_a_plugin_hint_at_a_choice_that_works(tmp_path: Path) -> None:
+    """WF104 (same name and version from two folders): the hint's wiseflow.toml line runs it."""
+    manifest = HEAD.replace("{name}", "twice")
+    plugin(tmp_path / "a", "twice", manifest)
+    plugin(tmp_path / "b", "twice", manifest, "# another copy\n" + COUNTER)
+    (tmp_path / "p.toml").write_text('[pipeline]\nname = "p"\n[[sources]]\nplugin = "twice"\n')
+    argv = ("run", "p.toml", "--plugin-dir", "a", "--plugin-dir", "b", "--json")
+    done = wf(*argv, cwd=tmp_path)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    error = json.loads(done.stdout)["error"]
+    assert error["code"] == "WF104", error
+    line = error["hint"].split("wiseflow.toml: ", 1)[1]
+    assert line.startswith("[plugins.twice] origin = "), error
+    table, setting = line.split("] ", 1)
+    (tmp_path / "wiseflow.toml").write_text(f'{table}]\n{setting}\n[policy]\nlevel = "trusted"\n')
+    again = wf(*argv, cwd=tmp_path)
+    assert again.returncode == 0, (again.stdout, again.stderr)
