@@ -53,6 +53,7 @@ def _denied(root: Path) -> dict[str, str]:
 def test_the_grant_hint_names_the_plugin_and_works(tmp_path: Path) -> None:
     _project(tmp_path, "")
     error = _denied(tmp_path)
+    assert "plugin 'asker' (instance 'fetcher')" in error["message"], error  # SPEC §2
     assert "plugins grant asker" in error["hint"], error  # the instance is "fetcher"
     assert "plugins grant fetcher" not in error["hint"], error
     command = error["hint"].split("`")[1]

@@ -133,8 +133,11 @@ class Broker:
         self.limiter.emit(
             log, logging.WARNING, f"deny {self.plugin} {permission}: {_bounded(what)}"
         )
+        who = f"plugin '{self.grant_name}'"
+        if self.grant_name != self.plugin:  # the pipeline's name for it, or `dep@dependent`
+            who += f" (instance '{self.plugin}')"
         err = PermissionDenied(
-            f"plugin '{self.plugin}' asked for {_bounded(what)}, which is not granted",
+            f"{who} asked for {_bounded(what)}, which is not granted",
             plugin=self.plugin,
             permission=permission,
             hint=_bounded(hint, 600),
