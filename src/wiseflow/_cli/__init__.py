@@ -133,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     raw = list(sys.argv[1:] if argv is None else argv)
     opts, rest = split_global(raw)
     out = Output(json=opts.json, debug=opts.debug)
+    if opts.json:  # stdout holds the document alone, whatever plugin code prints
+        out.claim_stdout()
     logging.basicConfig(
         level=logging.DEBUG if opts.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -143,6 +145,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     _route_warnings(out)
     _register()
     code = 0
+    if opts.json and rest[:1] == ["--version"]:  # one JSON document, as for every command
+        from importlib.metadata import version
+
+        out.document({"name": "wiseflow", "version": version("wiseflow")})
+        sys.exit(0)
     try:
         result = cli.main(args=rest, prog_name="wiseflow", standalone_mode=False, obj=session)
         code = result if isinstance(result, int) else 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from .._discovery import Candidate
     from .._host._manager import PluginManager
 
-__all__ = ["approved_candidate", "grant", "identity_doc", "revoke"]
+__all__ = ["approved_candidate", "grant", "identity_doc", "not_declared", "revoke"]
 
 
 def identity_doc(
@@ -60,6 +61,8 @@ def approved_candidate(pm: PluginManager, name: str) -> Candidate:
 
     Raises:
         DuplicatePlugin: WF104 when every candidate of that name was refused it.
+        WiseflowError: what stands in the way when only broken candidates claim the name
+            (WF101 for an invalid manifest), with every problem.
         DiscoveryError: WF602 when there is none.
     """
     admission = pm.admission()
@@ -68,6 +71,9 @@ def approved_candidate(pm: PluginManager, name: str) -> Candidate:
         refused = admission.refused_for(name)
         if refused:
             raise DuplicatePlugin(refused[0].message, plugin=name, hint=refused[0].hint)
+        from .._host._catalog import raise_problems
+
+        raise_problems(pm.problems_for([name]), name)  # found, but broken (WF101, ...)
         raise DiscoveryError(
             f"no plugin named '{name}' was found"
             + did_you_mean(name, (c.manifest.name for c in pm.discover().candidates)),
@@ -93,6 +99,40 @@ def _dependency_origins(pm: PluginManager, cand: Candidate) -> dict[str, str]:
     return {
         r.name: origin_of(selected[r.name]) for r in cand.manifest.requires if r.name in selected
     }
+
+
+def not_declared(
+    cand: Candidate,
+    *,
+    network: Sequence[str],
+    env: Sequence[str],
+    fs_read: Sequence[str],
+    fs_write: Sequence[str],
+    subprocess: bool,
+) -> list[str]:
+    """What was just granted that ``cand``'s manifest does not declare (``kind:value``)."""
+    import os
+
+    from .._policy._grants import host_port
+
+    perms = cand.manifest.permissions
+
+    def same(kind: str, a: str, b: str) -> bool:
+        if kind == "network":
+            return host_port(a) == host_port(b)
+        if kind.startswith("fs_"):
+            return os.path.realpath(a) == os.path.realpath(b)
+        return a == b
+
+    out = []
+    for kind, given, declared in (
+        ("network", network, perms.network), ("env", env, perms.env),
+        ("fs_read", fs_read, perms.fs_read), ("fs_write", fs_write, perms.fs_write),
+    ):  # fmt: skip
+        out += [f"{kind}:{g}" for g in given if not any(same(kind, g, d) for d in declared)]
+    if subprocess and not perms.subprocess:
+        out.append("subprocess")
+    return out
 
 
 @click.command()
@@ -169,6 +209,25 @@ def grant(
         "identity": {"name": name, "origin": entry.origin, "version": entry.version},
         "lock": {"path": str(path), "files": len(files), "replaced": previous is not None},
     }
+    idle = not_declared(
+        cand,
+        network=network,
+        env=env,
+        fs_read=wanted.fs_read[len(base.fs_read) :],
+        fs_write=wanted.fs_write[len(base.fs_write) :],
+        subprocess=subprocess,
+    )
+    if idle:
+        doc["not_declared"] = idle
+        s.out.warn(
+            shown(
+                f"{name} does not declare {', '.join(idle)} in plugin.toml: a plugin gets what "
+                "it declared AND was granted, so this grant gives it nothing (for a {field} "
+                "placeholder, the stage's config value is the grant)",
+                markup=False,
+                limit=2000,
+            )
+        )
     if s.out.json:
         s.out.document(doc)
         return
@@ -197,10 +256,22 @@ def revoke(ctx: click.Context, name: str) -> None:
     s = session_of(ctx)
     pm = s.pm
     lock = pm.approvals.lock
+    state = load_state(s.data_dir)
+    discovery = pm.discover()
+    named = {c.manifest.name for c in discovery.candidates}
+    named |= {p.plugin for p in discovery.problems if p.plugin}
+    if name not in lock.plugins and name not in state.grants and name not in named:
+        raise DiscoveryError(  # a typo: say so rather than "was not approved"
+            f"no plugin named '{name}' was found, nor approved in {pm.approvals.path}"
+            + did_you_mean(name, [*named, *lock.plugins]),
+            plugin=name,
+            code="WF602",
+            hint="check `wiseflow plugins list` (a plugin that is gone can still be revoked "
+            "while wiseflow.lock names it)",
+        )
     removed = lock.plugins.pop(name, None)
     if removed is not None:
         pm.approvals.save()
-    state = load_state(s.data_dir)
     if state.grants.pop(name, None) is not None:  # grants an older version kept by name
         save_state(s.data_dir, state)
     if s.out.json:

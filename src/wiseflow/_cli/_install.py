@@ -33,8 +33,9 @@ __all__ = ["install", "remove", "search", "update"]
 
 @contextmanager
 def _progress(s: Session) -> Iterator[Progress | None]:
-    """Rich progress bars on stderr for downloads (none with --json)."""
-    if s.out.json:
+    """Rich progress bars on stderr for downloads (none with --json, nor when stderr is not
+    a terminal: a log or a pipe would get the bars' empty lines)."""
+    if s.out.json or not s.out.err.is_terminal:
         yield None
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn

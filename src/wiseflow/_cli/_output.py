@@ -10,10 +10,11 @@ known to any live :class:`~wiseflow._policy._redact.Redactor` are masked in all 
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import msgspec
 
@@ -48,7 +49,7 @@ def safe_console(**kw: Any) -> Console:
 
     Strings (``print("...")``, table cells, titles) pass :func:`terminal_safe` before rich
     parses markup; ``Text`` objects holding a control character are rebuilt from their
-    escaped plain text.
+    escaped plain text. Emoji codes (``:x:``) are shown as written.
     """
     from rich.console import Console
     from rich.errors import MarkupError
@@ -69,7 +70,8 @@ def safe_console(**kw: Any) -> Console:
             safe = [_safe_text(o, Text) if isinstance(o, Text) else o for o in objects]
             super().print(*safe, **kwargs)
 
-    return SafeConsole(**kw)
+    # `:x:` in plugin text stays `:x:`: emoji codes are a rendering the host never asks for
+    return SafeConsole(**{"emoji": False, **kw})
 
 
 # A `[` opening a link tag that rich would parse: one preceded by an even number of
@@ -91,6 +93,26 @@ class Output:
         self.debug = debug
         self._out: Console | None = None
         self._err: Console | None = None
+        self._documents: TextIO | None = None  # where --json documents go (see claim_stdout)
+
+    def claim_stdout(self) -> None:
+        """Keep stdout for the JSON document alone (``--json``).
+
+        Plugin code in the host (a trusted plugin's ``print``, a library writing to fd 1)
+        would otherwise write into the one document stdout holds: fd 1 now points to
+        stderr, and documents go to a copy of the original stdout. Does nothing when
+        stdout is not fd 1 (an embedding caller's capture).
+        """
+        try:
+            if sys.stdout.fileno() != 1:
+                return
+        except (AttributeError, OSError, ValueError):
+            return
+        sys.stdout.flush()
+        keep = os.dup(1)
+        os.set_inheritable(keep, False)  # workers and programs never get the document's fd
+        os.dup2(2, 1)
+        self._documents = os.fdopen(keep, "w", encoding="utf-8", errors="replace")
 
     @property
     def out(self) -> Console:
@@ -108,8 +130,9 @@ class Output:
     def document(self, doc: dict[str, Any]) -> None:
         """Print one JSON document on stdout."""
         text = redact_all(msgspec.json.encode(doc).decode())  # JSON spellings are known too
-        sys.stdout.write(json_safe(text) + "\n")
-        sys.stdout.flush()
+        stream = self._documents or sys.stdout
+        stream.write(json_safe(text) + "\n")
+        stream.flush()
 
     def error(self, exc: WiseflowError) -> int:
         """Report ``exc`` (code, what, where, hint) and return the exit code."""

@@ -345,8 +345,10 @@ def audit(ctx: click.Context, target: str) -> None:
 
 
 def _require_known(s: Any, name: str) -> None:
-    known = {c.manifest.name for c in s.pm.discover().candidates}
-    if name not in known:
+    discovery = s.pm.discover()
+    known = {c.manifest.name for c in discovery.candidates}
+    broken = {p.plugin for p in discovery.problems}  # a broken plugin may be disabled too
+    if name not in known | broken:
         raise DiscoveryError(
             f"no plugin named '{name}' was found{did_you_mean(name, known)}",
             plugin=name,

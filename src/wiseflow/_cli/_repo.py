@@ -42,7 +42,9 @@ def init(ctx: click.Context, directory: Path, keys: Path | None) -> None:
 
 @repo.command()
 @click.argument("directory", type=_DIR)
-@click.argument("wheels", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument(
+    "wheels", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False)
+)
 @click.pass_context
 def add(ctx: click.Context, directory: Path, wheels: tuple[Path, ...]) -> None:
     """Add plugin wheels to the draft; `repo publish` signs them."""

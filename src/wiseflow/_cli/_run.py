@@ -76,8 +76,56 @@ def run(
             s, checked, dashboard=with_dashboard, port=port, metrics_port=metrics_port
         )
         with views, _progress(s.out) as progress:
-            result = checked.execute(progress=progress, full_refresh=full_refresh, watch=watching)
+            seen: list[int] = []  # the run's id, once it has one
+            try:
+                result = checked.execute(
+                    progress=_noting(seen, progress), full_refresh=full_refresh, watch=watching
+                )
+            except KeyboardInterrupt:
+                _interrupted(s, seen, checked.pipeline.name, pipeline_file)
+                raise
     finish(s, result.to_dict(), not result.ok, pipeline_file)
+
+
+def _noting(
+    seen: list[int], progress: Callable[[RunResult], None] | None
+) -> Callable[[RunResult], None]:
+    """``progress``, noting the run's id in ``seen`` first."""
+
+    def note(result: RunResult) -> None:
+        seen[:] = [result.run_id]
+        if progress is not None:
+            progress(result)
+
+    return note
+
+
+def _interrupted(s: Any, seen: list[int], pipeline: str, pipeline_file: Path) -> None:
+    """Ctrl-C or SIGTERM ended the run: print it as recorded (status ``interrupted``), so
+    that ``--json`` still answers with one document; the caller exits 130."""
+    from .._store import DB_NAME, Store
+
+    path = s.data_dir / DB_NAME
+    if not path.is_file():
+        return
+    with Store.open(path) as store:
+        run = store.run(seen[0]) if seen else None
+        if run is None:  # interrupted before its first batch: its newest interrupted run
+            run = next(
+                (r for r in store.runs(limit=20)
+                 if r["pipeline"] == pipeline and r["status"] == "interrupted"),
+                None,
+            )  # fmt: skip
+    if run is None:
+        return
+    doc = dict(run.get("summary") or {})
+    doc.update(run_id=run["run_id"], status=run["status"], pipeline=run["pipeline"])
+    doc.setdefault("records", {"fetched": 0, "stored": 0, "duplicates": 0, "dead_letters": 0})
+    doc.setdefault("errors", [])
+    if s.out.json:
+        s.out.document(doc)
+    else:
+        _print_summary(s.out, doc, pipeline_file)
 
 
 def host_setup(data_dir: Path) -> None:

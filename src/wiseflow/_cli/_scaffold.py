@@ -151,7 +151,7 @@ def scaffold(name: str, kind: str, parent: Path, *, taken: Iterable[str] = ()) -
     Raises:
         ManifestError: WF101 for a name that is not a valid plugin name.
         DuplicatePlugin: WF104 when ``name`` is in ``taken`` (bundled or installed).
-        WiseflowError: when ``parent/name`` already exists.
+        WiseflowError: when ``parent/name`` already exists or cannot be written.
     """
     if not NAME_RE.match(name) or keyword.iskeyword(name.replace("-", "_")):
         raise ManifestError(
@@ -197,10 +197,18 @@ def scaffold(name: str, kind: str, parent: Path, *, taken: Iterable[str] = ()) -
         f"src/{pkg}/plugin.toml": _manifest(name, kind, entry),
         f"tests/test_{pkg}.py": _tests(name, kind, pkg),
     }
-    for rel, text in files.items():
-        path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    try:
+        for rel, text in files.items():
+            path = folder / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    except OSError as exc:  # --dir is a file, read-only, ...: bad input, not a crash
+        raise WiseflowError(
+            f"cannot create {folder}: {exc.strerror or exc}",
+            code="WF101",
+            plugin=name,
+            hint="give --dir a folder you can write to",
+        ) from None
     return folder
 
 

@@ -14,6 +14,7 @@ import msgspec
 
 from ._ceilings import range_problem
 from ._errors import ManifestError, Problem
+from ._manifest_hints import hint_for
 from ._toml import TomlProblem, loads, read_limited
 
 if TYPE_CHECKING:  # packaging loads only when versions are parsed (not in sandbox workers)
@@ -143,7 +144,17 @@ def parse_manifest(text: str, *, path: str | None = None) -> Manifest:
         raise ManifestError(
             f"{where}: {exc.message}",
             plugin=where,
-            problems=[Problem(code="WF101", message=exc.message, file=where, line=exc.line)],
+            hint="fix the TOML syntax at the line named",
+            problems=[
+                Problem(
+                    code="WF101",
+                    message=exc.message,
+                    hint="fix the TOML syntax at the line named (strings in double quotes, "
+                    "one key = value per line)",
+                    file=where,
+                    line=exc.line,
+                )
+            ],
         ) from None
     v = _Validator(text, where)
     manifest = v.run(doc)
@@ -173,7 +184,7 @@ class _Validator:
             Problem(
                 code="WF101",
                 message=f"{field}: {message}",
-                hint=hint,
+                hint=hint or hint_for(field),
                 file=self.where,
                 line=self._line_of(key),
             )

@@ -280,9 +280,10 @@ def _duplicates(candidates: list[Candidate]) -> list[Problem]:
                     message=(
                         f"plugin {c.name!r} {c.version} is offered twice: by {other.origin} "
                         f"{other.location} and by {c.origin} {c.location}; "
-                        f"the {other.origin} copy is preferred"
+                        f"listings show the first, and nothing runs either until one is chosen"
                     ),
-                    hint=DuplicatePlugin.default_hint,
+                    hint=f"remove one copy, or choose one in wiseflow.toml: "
+                    f'[plugins.{c.name}] origin = "{other.location}"',
                     plugin=c.name,
                     file=c.manifest.path,
                 )

@@ -263,6 +263,8 @@ def build_handle(
         read_roots=(cand.code_root,) if cand.code_root else (),
         redactor=host.redactor,  # secrets it hands out are masked in all the host writes
         http_transport=host.http_transport,
+        grant_name=m.name,  # `inst` may be the pipeline's name for it, or `dep@dependent`
+        level=level,
     )
     spec = RunnerSpec(
         instance=inst,

@@ -98,8 +98,9 @@ def check_plugin(pm: PluginManager, target: str) -> CheckReport:
         # the candidate that answers to the name: a folder refused the name (WF104) or a
         # broken manifest claiming it is reported, but never checked or blamed in its place
         matches = [c for c in pm.admission().candidates if c.manifest.name == target]
-        problems.extend(pm.problems_for([target]))
-        if not matches:
+        claims = pm.problems_for([target])  # found, but broken or refused the name
+        problems.extend(claims)
+        if not matches and not claims:
             problems.append(
                 Problem(
                     code="WF602",
@@ -109,7 +110,7 @@ def check_plugin(pm: PluginManager, target: str) -> CheckReport:
                     plugin=target,
                 )
             )
-        else:
+        elif matches:
             cand = max(matches, key=lambda c: c.manifest.parsed_version)
     if cand is not None:
         problems.extend(_check_candidate(pm, cand, has_manifest_problems=bool(problems)))
@@ -180,8 +181,16 @@ def _check_candidate(
 
 
 def _located(exc: WiseflowError, cand: Candidate) -> list[Problem]:
+    """``exc`` as problems of ``cand``'s manifest, naming the plugin as the manifest does
+    (the worker's instance, ``check-NAME``, is the host's, never shown)."""
+    name = cand.manifest.name
     return [
-        msgspec.structs.replace(p, file=p.file or cand.manifest.path) for p in exc.as_problems()
+        msgspec.structs.replace(
+            p,
+            file=p.file or cand.manifest.path,
+            plugin=name if p.plugin in (None, f"check-{name}") else p.plugin,
+        )
+        for p in exc.as_problems()
     ]
 
 

@@ -67,6 +67,9 @@ class Broker:
         http_transport: an ``httpx`` transport to send through instead of the network
             (``wiseflow.testing``'s fake HTTP). Every check still runs except the DNS
             lookup and its private-address rule: nothing is resolved or connected to.
+        grant_name: the plugin's name in ``wiseflow plugins grant`` hints (default ``plugin``).
+        level: its security level; at ``strict`` a hint names the level, since no grant
+            gives a strict plugin network, secrets or subprocess.
     """
 
     def __init__(
@@ -83,8 +86,13 @@ class Broker:
         redactor: Redactor | None = None,
         limiter: LogLimiter | None = None,
         http_transport: Any = None,
+        grant_name: str | None = None,
+        level: str = "sandboxed",
     ) -> None:
         self.plugin = plugin
+        #: the name the operator grants to (the manifest's; ``plugin`` may be an instance's)
+        self.grant_name = grant_name or plugin
+        self.level = level
         self.permissions = permissions
         own = (data_dir,) if data_dir else ()
         self._roots = tuple(os.path.realpath(r) for r in (*permissions.fs_read, *own, *read_roots))
@@ -125,14 +133,30 @@ class Broker:
         self.limiter.emit(
             log, logging.WARNING, f"deny {self.plugin} {permission}: {_bounded(what)}"
         )
+        who = f"plugin '{self.grant_name}'"
+        if self.grant_name != self.plugin:  # the pipeline's name for it, or `dep@dependent`
+            who += f" (instance '{self.plugin}')"
         err = PermissionDenied(
-            f"plugin '{self.plugin}' asked for {_bounded(what)}, which is not granted",
+            f"{who} asked for {_bounded(what)}, which is not granted",
             plugin=self.plugin,
             permission=permission,
             hint=_bounded(hint, 600),
         )
         self._issue(err)
         return err
+
+    def _grant_hint(self, permission: str, flags: str, *, declared: bool = True) -> str:
+        """What gives the plugin ``permission``: a grant (``flags``), or leaving strict."""
+        name = self.grant_name
+        grant = f"`wiseflow plugins grant {name} {flags}`"
+        if self.level == "strict" and permission in ("network", "env", "subprocess"):
+            return (
+                f"{name} runs at level strict, which never grants {permission}: set "
+                f'level = "sandboxed" under [plugins.{name}] in wiseflow.toml, then run {grant}'
+            )
+        if not declared:
+            return f"declare it in [plugin.permissions] {permission} of plugin.toml, then {grant}"
+        return f"run {grant}"
 
     def _allow(self, permission: str, what: str) -> None:
         self.grants += 1
@@ -148,12 +172,19 @@ class Broker:
             if real == root or real.startswith(root.rstrip("/") + "/"):
                 self._allow("fs_read", real)
                 return real
-        raise self._deny(
-            "fs_read",
-            f"read access to {path!r} (resolves to {real!r})",
-            f"grant it with `wiseflow plugins grant {self.plugin} --fs-read DIR` or "
-            "pass the directory in the plugin's config",
-        )
+        declared = [
+            os.path.realpath(d.removeprefix("fs_read:"))
+            for d in self.permissions.denied
+            if d.startswith("fs_read:") and not d.endswith("(strict)")
+        ]
+        root = next((d for d in declared if real == d or real.startswith(d + "/")), None)
+        hint = self._grant_hint("fs_read", f"--fs-read {root or 'DIR'}", declared=root is not None)
+        if root is None:
+            hint += (
+                "; or, where fs_read names a config field ({root}), give the directory in "
+                "the stage's config"
+            )
+        raise self._deny("fs_read", f"read access to {path!r} (resolves to {real!r})", hint)
 
     # -- secrets ---------------------------------------------------------------------------
 
@@ -162,8 +193,9 @@ class Broker:
             raise self._deny(
                 "env",
                 f"the secret {name!r}",
-                f"declare env = [{name!r}] in plugin.toml and run "
-                f"`wiseflow plugins grant {self.plugin} --env {name}`",
+                self._grant_hint(
+                    "env", f"--env {name}", declared=f"env:{name}" in self.permissions.denied
+                ),
             )
         self._allow("env", name)
         value = self._environ.get(name)
@@ -208,7 +240,7 @@ class Broker:
             raise self._deny(
                 "network",
                 f"network access to {host}:{port}",
-                f"run `wiseflow plugins grant {self.plugin} --network {host}:{port}`",
+                self._grant_hint("network", f"--network {host}:{port}"),
             )
         if self._transport is not None:  # faked: nothing is resolved or connected to
             self._allow("network", f"{host}:{port}")

@@ -34,17 +34,23 @@ def _within(key: str) -> msgspec.Meta:
     return msgspec.Meta(gt=0, le=int(high)) if low == 0 else msgspec.Meta(ge=int(low), le=int(high))
 
 
+#: Bounds of retry and breaker settings: zero tries, negative waits or a breaker that never
+#: closes are mistakes (WF105), as is a wait past a day between two tries.
+_MAX_ATTEMPTS = 1000
+_MAX_WAIT_S = 86_400
+
+
 @final
 class Retry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    attempts: int = 3
-    backoff_s: float = 0.5
-    max_backoff_s: float = 30.0
+    attempts: Annotated[int, msgspec.Meta(ge=1, le=_MAX_ATTEMPTS)] = 3  # total tries
+    backoff_s: Annotated[float, msgspec.Meta(ge=0, le=_MAX_WAIT_S)] = 0.5
+    max_backoff_s: Annotated[float, msgspec.Meta(ge=0, le=_MAX_WAIT_S)] = 30.0
 
 
 @final
 class Breaker(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    failures: int = 5
-    reset_s: float = 60.0
+    failures: Annotated[int, msgspec.Meta(ge=1, le=_MAX_ATTEMPTS)] = 5
+    reset_s: Annotated[float, msgspec.Meta(ge=0, le=_MAX_WAIT_S)] = 60.0
 
 
 @final
@@ -126,6 +132,14 @@ class OperatorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         return p if p.is_absolute() else self.base_dir / p
 
 
+#: What ``[plugins.NAME] resources`` may name: the limits of SPEC §11, the soft limits
+#: (``soft_*``, warnings before the hard limit) and ``ray_num_cpus`` (executor = "ray").
+#: Anything else is a typo that would leave a limit unset: WF105.
+RESOURCE_KEYS = frozenset(
+    {*BOUNDS, "soft_memory_mb", "soft_cpu_seconds", "soft_open_files", "ray_num_cpus"}
+)
+
+
 def load_operator_config(path: str | Path | None) -> OperatorConfig:
     """Read ``path`` (or ``./wiseflow.toml`` when None and present; defaults otherwise).
 
@@ -163,12 +177,14 @@ def load_operator_config(path: str | Path | None) -> OperatorConfig:
             hint="sections of wiseflow.toml: [wiseflow], [policy], [plugins.NAME], [repository]",
             problems=[Problem(code="WF105", message=msg, file=where)],
         ) from None
+    known = ", ".join(sorted(RESOURCE_KEYS))
     problems = [
         Problem(code="WF105", message=f"plugins.{name}.resources.{key}: {why}", file=where)
         for name, pp in cfg.plugins.items()
         for key, value in pp.resources.items()
-        if (why := range_problem(key, value, whole=False)) is not None
-    ]
+        if (why := f"unknown resource (known: {known})" if key not in RESOURCE_KEYS
+            else range_problem(key, value, whole=False)) is not None
+    ]  # fmt: skip
     if problems:
         raise ConfigError(
             f"{where}: " + "; ".join(p.message for p in problems),

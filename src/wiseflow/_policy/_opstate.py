@@ -13,6 +13,7 @@ from pathlib import Path
 
 import msgspec
 
+from .._contract._errors import ConfigError
 from ._grants import Grant
 from ._operator import OperatorConfig, PluginPolicy
 
@@ -27,10 +28,29 @@ class OperatorState(msgspec.Struct, kw_only=True):
 
 
 def load_state(data_dir: Path) -> OperatorState:
+    """What ``plugins enable|disable`` saved in ``data_dir``.
+
+    Raises:
+        ConfigError: WF105 when the data dir lies below a file or the state file is damaged.
+    """
+    path = data_dir / FILE
     try:
-        return msgspec.json.decode((data_dir / FILE).read_bytes(), type=OperatorState)
+        return msgspec.json.decode(path.read_bytes(), type=OperatorState)
     except FileNotFoundError:
         return OperatorState()
+    except NotADirectoryError:
+        raise ConfigError(
+            f"the data dir {data_dir} is not a directory (a part of its path is a file)",
+            plugin=str(data_dir),
+            hint="point --data-dir (or data_dir in wiseflow.toml) at a directory",
+        ) from None
+    except (OSError, msgspec.DecodeError) as exc:
+        raise ConfigError(
+            f"cannot read {path}: {exc}",
+            plugin=str(path),
+            hint="it holds what `wiseflow plugins enable|disable` decided: fix it or move it "
+            "away (the plugins it disabled are then enabled again)",
+        ) from None
 
 
 def save_state(data_dir: Path, state: OperatorState) -> None:
