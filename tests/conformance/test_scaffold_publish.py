@@ -10,7 +10,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
 from outside import wf
 
 WHEEL = b"Wheel-Version: 1.0\nGenerator: conformance\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
@@ -46,11 +45,6 @@ def wheel_of(project: Path, out: Path, dist: str, version: str) -> Path:
     return wheel
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/wiseflow/_repo/_apply.py (_stage_one) looks for the entry's top module beside "
-    "plugin.toml; a `plugins new` package holds plugin.toml inside that module (WF101)",
-)
 def test_a_new_plugin_published_to_a_repository_installs(tmp_path: Path) -> None:
     done = wf("plugins", "new", "my-feed", "--kind", "connector", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -73,6 +67,12 @@ def test_a_new_plugin_published_to_a_repository_installs(tmp_path: Path) -> None
     listed = json.loads(wf("plugins", "list", "--json", cwd=tmp_path).stdout)["plugins"]
     (row,) = [p for p in listed if p["name"] == "my-feed"]
     assert row["identity"]["origin"].startswith("repo:"), row
+    # and it runs, sandboxed: its worker imports the package from the install folder
+    (tmp_path / "p.toml").write_text('[pipeline]\nname = "p"\n[[sources]]\nplugin = "my-feed"\n')
+    done = wf("run", "p.toml", "--json", cwd=tmp_path)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    doc = json.loads(done.stdout)
+    assert doc["status"] == "ok" and doc["records"]["stored"] > 0, doc
 
 
 def test_adding_a_wheel_that_is_not_there_is_bad_input(tmp_path: Path) -> None:

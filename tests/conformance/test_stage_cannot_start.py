@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from outside import COUNTER, plugin, wf
 
 FAILS_TO_START = """\
@@ -23,12 +22,6 @@ FAILS_TO_START = """\
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/wiseflow/_run/_run.py (Stages.execute/start): a WF400 from initialize() "
-    "escapes before the run is begun in the store; the CLI prints an error document whose "
-    "hint names `wiseflow runs show RUN`, and there is no run to show",
-)
 def test_a_stage_that_cannot_start_is_a_failed_run(tmp_path: Path) -> None:
     manifest = (
         '[plugin]\nname = "{n}"\nversion = "1.0"\nkind = "connector"\nentry = "plugin:Counter"\n'
