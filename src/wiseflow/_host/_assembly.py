@@ -23,6 +23,7 @@ from .._policy._grants import Grant, effective_permissions
 from .._policy._identity import plugin_root
 from .._policy._operator import OperatorConfig
 from ._lifecycle import Lifecycle
+from ._locate import pythonpath_root
 from ._runner import Runner, RunnerSpec
 
 if TYPE_CHECKING:
@@ -249,6 +250,8 @@ def build_handle(
         data_dir = host.data_dir / "plugins" / inst
         data_dir.mkdir(parents=True, exist_ok=True)
     perms = effective_permissions(m.permissions, grant, raw, level=level)
+    # a worker starts isolated: a plugin found only through PYTHONPATH imports from there
+    code_root = cand.code_root or (pythonpath_root(cand) if level != "trusted" else None)
     requires = frozenset(r.name for r in m.requires)
     limits = effective_limits(m.resources, policy.resources, config.policy)
     timeout_s = limits.timeout_s
@@ -260,7 +263,7 @@ def build_handle(
         call_dependency=call_dependency,
         # brokered I/O never outlives the plugin's own per-call timeout
         http_limits=HttpLimits(timeout_s=min(30.0, float(timeout_s))),
-        read_roots=(cand.code_root,) if cand.code_root else (),
+        read_roots=(code_root,) if code_root else (),
         redactor=host.redactor,  # secrets it hands out are masked in all the host writes
         http_transport=host.http_transport,
         grant_name=m.name,  # `inst` may be the pipeline's name for it, or `dep@dependent`
@@ -269,7 +272,7 @@ def build_handle(
     spec = RunnerSpec(
         instance=inst,
         manifest=m,
-        code_root=cand.code_root,
+        code_root=code_root,
         data_dir=str(data_dir),
         level=level,
         plugin_class=plugin_class if cand.origin == "direct" else None,

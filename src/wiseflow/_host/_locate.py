@@ -14,9 +14,12 @@ import sys
 from pathlib import Path
 
 from .._contract._manifest import MANIFEST_NAME
+from .._discovery import Candidate
 from .._discovery._folders import import_root
 
-__all__ = ["class_root", "import_root", "importable_in_worker", "manifest_path"]
+__all__ = [
+    "class_root", "import_root", "importable_in_worker", "manifest_path", "pythonpath_root",
+]  # fmt: skip
 
 
 def manifest_path(target: Path) -> Path:
@@ -91,3 +94,19 @@ def importable_in_worker(root: Path) -> bool:
     add (editable installs), never the current folder or what pytest put on ``sys.path``.
     """
     return os.path.realpath(root) in _isolated_path()
+
+
+def pythonpath_root(cand: Candidate) -> str | None:
+    """The ``PYTHONPATH`` folder an installed plugin imports from, when only that finds it.
+
+    The host found the plugin's distribution through ``PYTHONPATH``; a worker starts
+    isolated (``python -I``), which ignores it. That folder becomes the worker's code root
+    (read-only to it), as a plugin folder's is. None for any other plugin.
+    """
+    extra = os.environ.get("PYTHONPATH")
+    root = cand.manifest.root
+    if not extra or cand.origin != "entry-point" or cand.code_root or root is None:
+        return None
+    found = os.path.realpath(import_root(root, cand.manifest.entry))
+    on_path = {os.path.realpath(p) for p in extra.split(os.pathsep) if p}
+    return found if found in on_path else None
