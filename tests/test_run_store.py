@@ -15,17 +15,23 @@ from wiseflow._policy._operator import load_operator_config
 from wiseflow._store import DB_NAME, Store
 
 
-def _store_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("wiseflow-store")]
+def _store_threads(before: set[threading.Thread]) -> list[str]:
+    """Store threads (open, close, log, commit timer) started since ``before`` and alive."""
+    return [
+        t.name
+        for t in threading.enumerate()
+        if t not in before and t.name.startswith("wiseflow-store")
+    ]
 
 
 def test_a_run_returns_with_its_store_closed_and_synced(tmp_path: Path) -> None:
     """When run_pipeline returns, the store's threads have ended and its close has copied
     the log into the database (the -wal file is gone): nothing is left to do after it."""
     project = _project(tmp_path)
+    before = set(threading.enumerate())
     result = _run(project)
     assert (result.status, result.stored) == ("ok", 12)
-    assert _store_threads() == []
+    assert _store_threads(before) == []
     data = project / "data"
     assert (data / DB_NAME).is_file() and not (data / f"{DB_NAME}-wal").exists()
     with Store.open(data / DB_NAME) as store:
@@ -44,6 +50,7 @@ def test_a_damaged_store_is_wf502_once_the_stages_started_and_they_are_stopped(
     data.mkdir()
     (data / DB_NAME).write_text("these are my notes, not a database\n")
     config = load_operator_config(project / "wiseflow.toml")
+    before = set(threading.enumerate())
     with PluginManager(config, data_dir=data, cache=False) as pm:
         try:
             with pytest.raises(StoreError) as info:
@@ -52,8 +59,8 @@ def test_a_damaged_store_is_wf502_once_the_stages_started_and_they_are_stopped(
             pytest.skip(f"sandbox unavailable here: {exc}")
         assert info.value.code == "WF502" and "damaged" in (info.value.hint or "")
         assert {h.state.value for h in pm.handles()} == {"UNLOADED"}
-        assert _store_threads() == []
+        assert _store_threads(before) == []
         (data / DB_NAME).unlink()
         result: RunResult = run_pipeline(project / "p.toml", manager=pm)
         assert (result.status, result.stored) == ("ok", 12)
-    assert _store_threads() == []
+    assert _store_threads(before) == []
