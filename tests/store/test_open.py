@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import psutil
@@ -59,14 +61,34 @@ def test_an_empty_file_is_a_new_store_and_an_old_one_keeps_its_page_size(tmp_pat
         assert store._conn.execute("SELECT x FROM notes").fetchall() == [("mine",)]
 
 
-def test_the_host_stamp_is_psutils_start_time_and_read_once(tmp_path: Path) -> None:
-    """This process's stamp is ``hostname:pid:start`` as psutil reads it, the same on every
-    call; a stamp of a process that is gone is not alive."""
-    pid = os.getpid()
-    expected = f"{socket.gethostname()}:{pid}:{psutil.Process(pid).create_time():.2f}"
-    assert host_stamp(pid) == host_stamp(pid) == expected
-    assert host_alive(expected)
-    child = psutil.Popen(["sleep", "0"])
-    gone = host_stamp(child.pid)
-    child.wait(timeout=30)
-    assert not host_alive(gone)
+def test_the_host_stamp_is_psutils_and_needs_no_psutil(tmp_path: Path) -> None:
+    """A stamp is ``hostname:pid:start`` with the start time psutil gives (stamps written
+    by either agree), read without loading psutil; a stamp of a process that is gone is
+    not alive. Checked in a fresh interpreter, for itself and for a child it started."""
+    code = (
+        "import os, subprocess, sys\n"
+        "from wiseflow._store._hosts import host_stamp\n"
+        "child = subprocess.Popen(['sleep', '30'])\n"
+        "stamps = [host_stamp(os.getpid()), host_stamp(child.pid)]\n"
+        "loaded = 'psutil' in sys.modules\n"
+        "import psutil\n"
+        "psutils = [f'{psutil.Process(p).create_time():.2f}' for p in (os.getpid(), child.pid)]\n"
+        "print(*stamps, loaded, *psutils)\n"
+        "child.kill(); child.wait()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    own, child, loaded, own_psutil, child_psutil = done.stdout.split()
+    assert loaded == "False"
+    assert own.rsplit(":", 1)[1] == own_psutil and child.rsplit(":", 1)[1] == child_psutil
+    assert own.split(":")[0] == child.split(":")[0] == socket.gethostname()
+    mine = host_stamp(os.getpid())
+    assert mine == f"{socket.gethostname()}:{os.getpid()}:{psutil.Process().create_time():.2f}"
+    assert host_alive(mine)
+    gone = psutil.Popen(["sleep", "0"])
+    stamp = host_stamp(gone.pid)
+    assert stamp.rsplit(":", 1)[1] == f"{gone.create_time():.2f}"
+    gone.wait(timeout=30)
+    assert not host_alive(stamp)
+    assert host_stamp(gone.pid).endswith(":0.00")

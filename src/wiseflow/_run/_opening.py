@@ -15,7 +15,6 @@ the run takes it, after the stages started (as when it was opened there).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, final
@@ -34,25 +33,31 @@ class Opening:
 
     __slots__ = ("_error", "_store", "_thread")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, preload_psutil: bool = False) -> None:
         self._store: Store | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(
-            target=self._open, args=(path,), name="wiseflow-store-open", daemon=True
+            target=self._open,
+            args=(path, preload_psutil),
+            name="wiseflow-store-open",
+            daemon=True,
         )
         self._thread.start()
 
-    def _open(self, path: Path) -> None:
+    def _open(self, path: Path, preload_psutil: bool) -> None:
         from .._store import Store
-        from .._store._hosts import host_stamp
 
         try:
             self._store = Store.open(path)
-            # every run is stamped with its host process (begin_run): read it here, where
-            # loading psutil for it costs the run nothing
-            host_stamp(os.getpid())
         except BaseException as exc:  # handed to the run, which raises it (take)
             self._error = exc
+        if preload_psutil:
+            try:
+                # sandboxed stages: the host samples its workers with psutil from their first
+                # call on; loaded here (~10 ms) while the host waits for them to start
+                import psutil  # noqa: F401
+            except ImportError:  # pragma: no cover - a dependency; the sampler reports it
+                pass
 
     def take(self) -> Store:
         """The open store (waits for it; it is the caller's to close), or the error."""

@@ -328,7 +328,10 @@ class Stages:
     def _opening(self) -> Opening:
         from .._store import DB_NAME
 
-        return Opening(self.manager.data_dir / DB_NAME)
+        sandboxed = any(
+            self.manager.level_for(st.plugin) != "trusted" for st in self.pipeline.stages
+        )
+        return Opening(self.manager.data_dir / DB_NAME, preload_psutil=sandboxed)
 
     @contextmanager
     def _store(self, opening: Opening | None = None) -> Iterator[Store]:
