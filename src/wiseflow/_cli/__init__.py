@@ -12,13 +12,13 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import click
-
-from .._contract._errors import WiseflowError, WiseflowWarning
 from ._prewarm import prewarm_for_program
 
 prewarm_for_program()  # `wiseflow run`: the zygote boots while the modules below load
 
+import click  # noqa: E402
+
+from .._contract._errors import WiseflowError, WiseflowWarning  # noqa: E402
 from ._output import Output  # noqa: E402
 from ._session import GlobalOptions, Session  # noqa: E402
 

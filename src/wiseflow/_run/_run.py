@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, final
 
 from .._contract._errors import ConfigError, InvalidTransition, PluginError, RuntimeFailure
 from .._policy._operator import OperatorConfig, load_operator_config
+from ._opening import Opening, close_later
 from ._prerun import check_pipeline
 from ._result import RunResult
 from ._views import run_collector
@@ -221,6 +222,7 @@ class Stages:
         self.handles: dict[str, list[PluginHandle]] = {k: [] for k in KINDS}
         self._before = {h.name for h in manager.handles()}
         self._started = False
+        self._closing: list[threading.Thread] = []  # stores closing (see _opening)
         #: the run's live figures for `top`, the dashboard and Prometheus (see _views.py)
         self.collector = run_collector(manager, pipeline)
 
@@ -249,21 +251,26 @@ class Stages:
         from .._pipeline import run_pipeline as engine
 
         t0 = perf_counter()  # the run's wall time (its `seconds`) counts starting the plugins
+        opening = self._opening()  # the store opens while the stages start
         try:
-            handles: dict[str, list[Any]] = dict(self.start())
-        except (PluginError, RuntimeFailure) as exc:
-            if isinstance(exc, InvalidTransition):
-                raise  # the host's own state machine, not a stage
-            return self._could_not_start(exc, perf_counter() - t0)
-        run_stages = partial(engine, t0=t0)
-        watching: Any = nullcontext()
-        if watch is not None:  # --watch: live stages, polled sources, reloads between batches
-            from ._watch import Reloader
+            try:
+                handles: dict[str, list[Any]] = dict(self.start())
+            except (PluginError, RuntimeFailure) as exc:
+                if isinstance(exc, InvalidTransition):
+                    raise  # the host's own state machine, not a stage
+                return self._could_not_start(exc, perf_counter() - t0, opening)
+            run_stages = partial(engine, t0=t0)
+            watching: Any = nullcontext()
+            if watch is not None:  # --watch: live stages, polled sources, reloads between batches
+                from ._watch import Reloader
 
-            watching = Reloader(self.manager, self.handles, watch)
-            handles = dict(watching.stages)
-            run_stages = partial(engine, t0=t0, between=watching.between)
-        with self._store() as store, watching:
+                watching = Reloader(self.manager, self.handles, watch)
+                handles = dict(watching.stages)
+                run_stages = partial(engine, t0=t0, between=watching.between)
+        except BaseException:
+            opening.discard()  # closed, unless the run took it already
+            raise
+        with self._store(opening) as store, watching:
             summary = run_stages(
                 self.pipeline, store, handles["connector"],
                 self._processors(handles["processor"]), handles["analyzer"],
@@ -309,23 +316,43 @@ class Stages:
     def stop(self) -> None:
         """Shut down every instance this run started (stages, their dependencies and
         fallbacks), dependents first; instances that were there before stay."""
-        self.manager.close([h.name for h in self.manager.handles() if h.name not in self._before])
-        self.collector.close()
+        try:
+            self.manager.close(
+                [h.name for h in self.manager.handles() if h.name not in self._before]
+            )
+            self.collector.close()
+        finally:
+            while self._closing:  # the store closed meanwhile (see _opening)
+                self._closing.pop().join()
+
+    def _opening(self) -> Opening:
+        from .._store import DB_NAME
+
+        sandboxed = any(
+            self.manager.level_for(st.plugin) != "trusted" for st in self.pipeline.stages
+        )
+        return Opening(self.manager.data_dir / DB_NAME, preload_psutil=sandboxed)
 
     @contextmanager
-    def _store(self) -> Iterator[Store]:
+    def _store(self, opening: Opening | None = None) -> Iterator[Store]:
+        """The run's store (``opening``'s, or opened now) with the metrics file written
+        meanwhile; closed on a thread that :meth:`stop` joins."""
         from .._host._metering import MetricsWriter
-        from .._store import DB_NAME, Store
 
         pm = self.manager
-        # `wiseflow top` and the dashboard read what this host writes here every second
-        # (removed at exit)
-        metrics = MetricsWriter(self.collector, pm.data_dir / "metrics")
-        with Store.open(pm.data_dir / DB_NAME) as store, metrics:
-            store.redactor = pm.redactor  # what the brokers handed out is masked in the store
-            yield store
+        store = (opening or self._opening()).take()
+        try:
+            # `wiseflow top` and the dashboard read what this host writes here every second
+            # (removed at exit)
+            with MetricsWriter(self.collector, pm.data_dir / "metrics"):
+                store.redactor = pm.redactor  # what the brokers handed out is masked in it
+                yield store
+        finally:
+            close_later(store, self._closing)
 
-    def _could_not_start(self, exc: PluginError | RuntimeFailure, seconds: float) -> RunResult:
+    def _could_not_start(
+        self, exc: PluginError | RuntimeFailure, seconds: float, opening: Opening
+    ) -> RunResult:
         """A stage's ``initialize`` failed (it raised, hung, crashed, broke a quota): the run
         is recorded as ``"failed"`` with that error (SPEC §12), and nothing else runs."""
         from datetime import UTC, datetime
@@ -333,7 +360,7 @@ class Stages:
         from .._pipeline import RunSummary
         from .._pipeline._summary import error_entry
 
-        with self._store() as store:
+        with self._store(opening) as store:
             summary = RunSummary(
                 run_id=store.begin_run(self.pipeline.name),
                 pipeline=self.pipeline.name,

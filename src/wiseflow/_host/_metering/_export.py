@@ -20,8 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, final
 
-import psutil
-
 from ._collector import Collector, control_dir
 from ._prometheus import PrometheusServer, prometheus_text, serve_prometheus
 
@@ -139,6 +137,8 @@ class MetricsWriter:
 
 def read_snapshots(directory: str | Path) -> list[dict[str, Any]]:
     """Snapshots of hosts that are still running (stale files of dead hosts are skipped)."""
+    import psutil  # `wiseflow top` only: not loaded by every host's start
+
     out = []
     root = Path(directory)
     if not root.is_dir():

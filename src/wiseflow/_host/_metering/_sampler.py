@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
 
-import psutil
+if TYPE_CHECKING:  # loaded by the first sample, not by every host's start (~10 ms)
+    import psutil
 
 __all__ = ["ProcessSample", "ProcessSampler", "proc_peaks"]
 
@@ -60,6 +61,8 @@ class ProcessSampler:
 
     def sample(self, pid: int, *, full: bool = False) -> ProcessSample | None:
         """Read ``pid`` now (None when it is gone). ``full`` adds USS and children."""
+        import psutil
+
         proc = self._proc
         try:
             if proc is None or proc.pid != pid:
