@@ -24,8 +24,6 @@ from .._repo._index import refuse_blocked
 from ._assembly import (
     HostParts,
     PluginSpec,
-    audit_gate,
-    audit_threshold,
     build_handle,
     dependency_instance,
     direct_candidate,
@@ -33,6 +31,7 @@ from ._assembly import (
     wire_fallback,
 )
 from ._catalog import Catalog
+from ._gate import audit_gate, audit_threshold
 from ._lifecycle import EventBus, PluginState
 from ._registry import Registry
 from ._transitions import Transitions

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from .._contract._errors import IntegrityError, PermissionDenied, WiseflowError
 from .._discovery import Candidate
 from .._policy._identity import origin_of
-from ._assembly import audit_gate, wire_fallback
+from ._assembly import wire_fallback
+from ._gate import audit_gate
 from ._lifecycle import PluginState
 
 if TYPE_CHECKING:
