@@ -347,3 +347,12 @@ class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     state: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        state = self.state
+        if type(state) is dict and not (state and flat_json(state)):
+            return  # the usual state: a flat dict of JSON scalars
+        try:  # what the store keeps and the wire carries: a JSON dict, as Record.data
+            dict_check("state", state)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)("Checkpoint" + str(exc).removeprefix("Record")) from None
