@@ -37,6 +37,13 @@ BAD_STATE = """\
             yield Checkpoint(state={"when": object()})
 """
 
+CHANGED_STATE = BAD_STATE.replace(
+    'yield Checkpoint(state={"when": object()})',
+    "mark = Checkpoint(state={})\n"
+    '            mark.state["when"] = object()\n'
+    "            yield mark",
+)
+
 
 @pytest.mark.parametrize("state", ["x", ["a"], None, {"a": object()}, {1: "a"}])
 def test_c2_checkpoint_refuses_a_state_that_is_not_a_json_dict(state: object) -> None:
@@ -45,9 +52,13 @@ def test_c2_checkpoint_refuses_a_state_that_is_not_a_json_dict(state: object) ->
     assert Checkpoint(state={"n": [1, {"a": None}]}).state == {"n": [1, {"a": None}]}
 
 
-@pytest.mark.parametrize("level", ["trusted", "sandboxed"])
-def test_c2_bad_checkpoint_state_is_a_plugin_failure(tmp_path: Path, level: str) -> None:
-    plugin(tmp_path / "plugins", "counter", MANIFEST, BAD_STATE)
+@pytest.mark.parametrize(
+    ("level", "code"),
+    [("trusted", BAD_STATE), ("sandboxed", BAD_STATE), ("trusted", CHANGED_STATE)],
+    ids=["trusted", "sandboxed", "trusted-changed-in-place"],
+)
+def test_c2_bad_checkpoint_state_is_a_plugin_failure(tmp_path: Path, level: str, code: str) -> None:
+    plugin(tmp_path / "plugins", "counter", MANIFEST, code)
     project(tmp_path, f'[policy]\nlevel = "{level}"\n')
     done = wf("run", "p.toml", "--json", cwd=tmp_path)
     assert done.returncode == 1, (done.stdout, done.stderr)

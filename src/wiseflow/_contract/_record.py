@@ -296,6 +296,11 @@ def taken(item: Any) -> Any:
             pass  # as_received says what is wrong (or mends it), as the wire would
         got = as_received(item)
         return refused(getattr(item, "id", None), got) if type(got) is str else got
+    if type(item) is Checkpoint:  # checked when made; its state may have changed since
+        try:
+            item.__post_init__()
+        except (TypeError, ValueError) as exc:
+            raise PluginError(f"a yielded checkpoint cannot be kept: {exc}") from None
     return item
 
 
