@@ -45,7 +45,7 @@ CHANGED_STATE = BAD_STATE.replace(
 )
 
 
-@pytest.mark.parametrize("state", ["x", ["a"], None, {"a": object()}, {1: "a"}])
+@pytest.mark.parametrize("state", ["x", ["a"], None, {"a": object()}])
 def test_c2_checkpoint_refuses_a_state_that_is_not_a_json_dict(state: object) -> None:
     with pytest.raises((TypeError, ValueError), match=r"^Checkpoint\.state"):
         Checkpoint(state=state)  # type: ignore[arg-type]

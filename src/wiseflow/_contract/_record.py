@@ -357,7 +357,9 @@ class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
         state = self.state
         if type(state) is dict and not (state and flat_json(state)):
             return  # the usual state: a flat dict of JSON scalars
-        try:  # what the store keeps and the wire carries: a JSON dict, as Record.data
-            dict_check("state", state)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)("Checkpoint" + str(exc).removeprefix("Record")) from None
+        if type(state) is not dict:
+            raise TypeError(f"Checkpoint.state: expected a dict, got {type(state).__name__}")
+        try:  # what the store keeps: a dict it can write as JSON (a tuple becomes a list)
+            msgspec.json.encode(state)
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+            raise TypeError(f"Checkpoint.state: cannot be stored as JSON: {exc}") from None
