@@ -296,6 +296,11 @@ def taken(item: Any) -> Any:
             pass  # as_received says what is wrong (or mends it), as the wire would
         got = as_received(item)
         return refused(getattr(item, "id", None), got) if type(got) is str else got
+    if type(item) is Checkpoint:  # checked when made; its state may have changed since
+        try:
+            item.__post_init__()
+        except (TypeError, ValueError) as exc:
+            raise PluginError(f"a yielded checkpoint cannot be kept: {exc}") from None
     return item
 
 
@@ -347,3 +352,14 @@ class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     state: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        state = self.state
+        if type(state) is dict and not (state and flat_json(state)):
+            return  # the usual state: a flat dict of JSON scalars
+        if type(state) is not dict:
+            raise TypeError(f"Checkpoint.state: expected a dict, got {type(state).__name__}")
+        try:  # what the store keeps: a dict it can write as JSON (a tuple becomes a list)
+            msgspec.json.encode(state)
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+            raise TypeError(f"Checkpoint.state: cannot be stored as JSON: {exc}") from None

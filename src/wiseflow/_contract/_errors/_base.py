@@ -109,9 +109,11 @@ def plugin_traceback(exc: BaseException) -> str | None:
     """``exc``'s traceback with the host's own frames left out, so the plugin's come first.
 
     Frames of wiseflow itself (the worker, the runner, the handle) say nothing about the
-    plugin's bug; frames of bundled plugins (``wiseflow/plugins/``) are plugin frames.
+    plugin's bug; frames of bundled plugins (``wiseflow/plugins/``) are plugin frames. Leading
+    standard-library frames (asyncio running an ``async`` method) go too; later ones stay.
     """
     import os
+    import sysconfig
     import traceback
 
     if exc.__traceback__ is None:
@@ -124,6 +126,14 @@ def plugin_traceback(exc: BaseException) -> str | None:
         f for f in traceback.extract_tb(exc.__traceback__)
         if not f.filename.startswith(host + os.sep) or f.filename.startswith(bundled)
     ]  # fmt: skip
+    stdlib = sysconfig.get_paths()["stdlib"] + os.sep
+
+    def runs_it(name: str) -> bool:  # asyncio (and the like) running the plugin's coroutine
+        return name.startswith(stdlib) and "-packages" + os.sep not in name
+
+    if not all(runs_it(f.filename) for f in frames):
+        while runs_it(frames[0].filename):
+            frames.pop(0)
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames[-20:])]
     lines += traceback.format_exception_only(type(exc), exc)
     text = "".join(lines)

@@ -32,7 +32,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         ),
     ] = "/usr/share/doc"
     max_entries_per_file: Annotated[
-        int, msgspec.Meta(description="newest entries kept per file; 0 keeps all")
+        int, msgspec.Meta(ge=0, description="newest entries kept per file; 0 keeps all")
     ] = 0
 
 

@@ -38,7 +38,8 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         list[str], msgspec.Meta(description=f"entity kinds to extract, of: {', '.join(KINDS)}")
     ] = msgspec.field(default_factory=lambda: list(KINDS))
     top: Annotated[
-        int, msgspec.Meta(description="how many entities to rank per kind and pairs in the graph")
+        int,
+        msgspec.Meta(ge=0, description="how many entities to rank per kind and pairs in the graph"),
     ] = 15
     backend: Annotated[
         Literal["rules", "spacy"],

@@ -33,10 +33,12 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     patterns: Annotated[
         list[str], msgspec.Meta(description="globs relative to `root` of the files to read")
     ] = msgspec.field(default_factory=lambda: ["**/*.md", "**/*.txt", "**/*.html"])
-    max_bytes: Annotated[int, msgspec.Meta(description="larger files are skipped (bytes)")] = (
-        5_000_000
-    )
-    checkpoint_every: Annotated[int, msgspec.Meta(description="files between checkpoints")] = 100
+    max_bytes: Annotated[
+        int, msgspec.Meta(ge=0, description="larger files are skipped (bytes)")
+    ] = 5_000_000
+    checkpoint_every: Annotated[
+        int, msgspec.Meta(ge=1, description="files between checkpoints")
+    ] = 100
 
 
 def _html(raw: str) -> tuple[str, str]:

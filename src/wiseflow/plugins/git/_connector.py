@@ -33,9 +33,11 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         str, msgspec.Meta(description="path of a local repository; relative to the pipeline file")
     ] = "."
     branch: Annotated[str, msgspec.Meta(description="revision to follow")] = "HEAD"
-    checkpoint_every: Annotated[int, msgspec.Meta(description="commits between checkpoints")] = 200
+    checkpoint_every: Annotated[
+        int, msgspec.Meta(ge=1, description="commits between checkpoints")
+    ] = 200
     max_commits: Annotated[
-        int, msgspec.Meta(description="stop after this many commits per run; 0 = no limit")
+        int, msgspec.Meta(ge=0, description="stop after this many commits per run; 0 = no limit")
     ] = 0
 
 

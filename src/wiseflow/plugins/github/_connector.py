@@ -11,6 +11,7 @@ import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 import msgspec
 
@@ -30,6 +31,10 @@ from wiseflow import (
 __all__ = ["GitHubConnector"]
 
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+#: An ISO 8601 date or date-time (what GitHub's ``since`` takes), checked before any request.
+_ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+)
 #: The field that identifies an item, per resource, in order of preference.
 _KEYS: dict[str, tuple[str, ...]] = {
     "issues": ("number", "id"),
@@ -68,10 +73,10 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         ),
     ] = None
     per_page: Annotated[
-        int, msgspec.Meta(description="page size asked for (100 is GitHub's maximum)")
+        int, msgspec.Meta(ge=1, le=100, description="page size asked for (100 is GitHub's maximum)")
     ] = 100
     max_pages: Annotated[
-        int, msgspec.Meta(description="stop after this many pages per run; 0 = no limit")
+        int, msgspec.Meta(ge=0, description="stop after this many pages per run; 0 = no limit")
     ] = 0
     max_wait_s: Annotated[
         float,
@@ -82,6 +87,10 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             "before the source fails with WF407; 0 = never wait",
         ),
     ] = 300.0
+
+    def __post_init__(self) -> None:
+        if self.since is not None and not _ISO_DATE.match(self.since):
+            raise ValueError(f"since: {self.since!r} is not an ISO date (e.g. 2024-01-31)")
 
 
 def _time(value: Any) -> datetime | None:
@@ -156,7 +165,7 @@ class GitHubConnector(ConnectorPlugin):
         if cfg.resource in ("issues", "pulls"):
             q += ["state=all", "sort=updated", "direction=asc"]
         if since and cfg.resource in ("issues", "commits"):
-            q.append(f"since={since}")
+            q.append(f"since={quote(since, safe=':')}")  # a `+` offset is not a space
         return f"{base}/{cfg.resource}?{'&'.join(q)}"
 
     async def fetch(

@@ -42,7 +42,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         Literal["day", "week", "month", "year"],
         msgspec.Meta(description="length of one period: day, week, month or year"),
     ] = "month"
-    top: Annotated[int, msgspec.Meta(description="entities per kind to chart and test")] = 5
+    top: Annotated[int, msgspec.Meta(ge=0, description="entities per kind to chart and test")] = 5
     kinds: Annotated[
         list[str],
         msgspec.Meta(description=f"entity kinds followed over time, of: {', '.join(KINDS)}"),
@@ -50,9 +50,10 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     since: Annotated[
         str | None, msgspec.Meta(description="ignore records before this ISO date")
     ] = None
-    horizon: Annotated[int, msgspec.Meta(description="periods to forecast")] = 3
+    horizon: Annotated[int, msgspec.Meta(ge=0, description="periods to forecast")] = 3
     window: Annotated[
-        int, msgspec.Meta(description="trailing periods used for the forecast and burst baseline")
+        int,
+        msgspec.Meta(ge=1, description="trailing periods used for the forecast and burst baseline"),
     ] = 24
     as_of: Annotated[
         str | None,
