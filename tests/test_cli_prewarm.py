@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ def test_a_process_importing_the_cli_never_prewarms(
     started: list[str] = []
     monkeypatch.setattr(sys, "argv", ["pytest", "run", "p.toml"])
     monkeypatch.setattr(sys, "orig_argv", [sys.executable, "-m", "pytest"])
-    monkeypatch.setattr(_prewarm.threading, "Thread", lambda **kw: started.append("thread"))
+    monkeypatch.setattr(threading, "Thread", lambda **kw: started.append("thread"))
     _prewarm.prewarm_for_program()
     assert started == []
     # the control: the same process seen as the console script does start the warm-up
@@ -68,6 +69,6 @@ def test_a_process_importing_the_cli_never_prewarms(
         def start(self) -> None:
             started.append("started")
 
-    monkeypatch.setattr(_prewarm.threading, "Thread", Thread)
+    monkeypatch.setattr(threading, "Thread", Thread)
     _prewarm.prewarm_for_program()
     assert started == ["wiseflow-zygote-warm", "started"]

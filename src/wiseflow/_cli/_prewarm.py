@@ -16,9 +16,7 @@ itself reports it.
 
 from __future__ import annotations
 
-import logging
 import sys
-import threading
 import tomllib
 from collections.abc import Sequence
 from itertools import pairwise
@@ -95,14 +93,7 @@ def prewarm_for_program() -> None:
         # imported here, in this thread: a module imported by two threads at once can
         # deadlock on its import lock
         from .._sandbox._process import spawn
-        from .._sandbox._zygote import shared_zygote
+        from .._sandbox._zygote import warm_shared_zygote
     except Exception:
         return
-
-    def warm() -> None:
-        try:
-            shared_zygote(spawn)
-        except Exception as exc:  # the first worker starts it (or starts cold) and reports
-            logging.getLogger("wiseflow.sandbox").debug("zygote warm-up failed: %s", exc)
-
-    threading.Thread(target=warm, name="wiseflow-zygote-warm", daemon=True).start()
+    warm_shared_zygote(spawn)

@@ -8,7 +8,6 @@ run started is stopped again, also when it fails or is interrupted.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -192,15 +191,9 @@ def warm_sandbox() -> None:
     needed. The first worker waits for it as before (its lock); nothing of a plugin is in
     it, and it is stopped at exit as always."""
     from .._sandbox._process import spawn
-    from .._sandbox._zygote import shared_zygote
+    from .._sandbox._zygote import warm_shared_zygote
 
-    def warm() -> None:
-        try:
-            shared_zygote(spawn)
-        except Exception as exc:  # the first worker starts it (or starts cold) and reports
-            logging.getLogger("wiseflow.sandbox").debug("zygote warm-up failed: %s", exc)
-
-    threading.Thread(target=warm, name="wiseflow-zygote-warm", daemon=True).start()
+    warm_shared_zygote(spawn)
 
 
 @final

@@ -26,7 +26,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["Zygote", "shared_zygote"]
+__all__ = ["Zygote", "shared_zygote", "warm_shared_zygote"]
 
 _CLONE_PARENT = 0x00008000
 _REPLY = struct.Struct(">q")
@@ -120,6 +120,22 @@ def _close_shared() -> None:
         if _shared is not None:
             _shared.close()
             _shared = None
+
+
+def warm_shared_zygote(spawn: Any) -> None:
+    """Start this host's zygote in the background: its interpreter boots (~0.1 s) while
+    the host does other work. The first worker waits for it as before (its lock); a
+    failure is logged, and the first worker starts it (or starts cold) and reports."""
+
+    def warm() -> None:
+        try:
+            shared_zygote(spawn)
+        except Exception as exc:
+            import logging
+
+            logging.getLogger("wiseflow.sandbox").debug("zygote warm-up failed: %s", exc)
+
+    threading.Thread(target=warm, name="wiseflow-zygote-warm", daemon=True).start()
 
 
 def shared_zygote(spawn: Any) -> Zygote | None:
