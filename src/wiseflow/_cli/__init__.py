@@ -19,8 +19,9 @@ prewarm_for_program()  # `wiseflow run`: the zygote boots while the modules belo
 import click  # noqa: E402
 
 from .._contract._errors import WiseflowError, WiseflowWarning  # noqa: E402
+from ._globals import split_global  # noqa: E402
 from ._output import Output  # noqa: E402
-from ._session import GlobalOptions, Session  # noqa: E402
+from ._session import Session  # noqa: E402
 
 __all__ = ["cli", "main", "split_global"]
 
@@ -65,40 +66,6 @@ def _register() -> None:
     _doctor.register(cli)
     _top.register(cli)
     _dashboard.register(cli)
-
-
-def split_global(args: Sequence[str]) -> tuple[GlobalOptions, list[str]]:
-    """Take the global options out of ``args`` wherever they stand (until ``--``)."""
-    opts = GlobalOptions()
-    rest: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        i += 1
-        if arg == "--":
-            rest.extend(args[i - 1 :])
-            break
-        key, eq, value = arg.partition("=")
-        if key in ("--config", "--plugin-dir", "--data-dir"):
-            if not eq:
-                if i >= len(args):
-                    rest.append(arg)  # the parser reports the missing value
-                    continue
-                value = args[i]
-                i += 1
-            if key == "--config":
-                opts.config = value
-            elif key == "--data-dir":
-                opts.data_dir = value
-            else:
-                opts.plugin_dirs.append(value)
-        elif arg == "--json":
-            opts.json = True
-        elif arg == "--debug":
-            opts.debug = True
-        else:
-            rest.append(arg)
-    return opts, rest
 
 
 def _route_warnings(out: Output) -> None:

@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
 
-__all__ = ["prewarm_for_program", "should_prewarm"]
+from ._globals import split_global
 
-_GLOBAL_VALUED = ("--config", "--plugin-dir", "--data-dir")
+__all__ = ["prewarm_for_program", "should_prewarm"]
 
 
 def _is_the_program() -> bool:
@@ -35,33 +35,10 @@ def _is_the_program() -> bool:
     return any(a == "-m" and b == "wiseflow" for a, b in pairwise(orig))
 
 
-def _split(args: Sequence[str]) -> tuple[str | None, list[str]]:
-    """``--config``'s value and the arguments that are not global options."""
-    config: str | None = None
-    rest: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        i += 1
-        if arg == "--":
-            break
-        key, eq, value = arg.partition("=")
-        if key in _GLOBAL_VALUED:
-            if not eq:
-                if i >= len(args):
-                    break
-                value = args[i]
-                i += 1
-            if key == "--config":
-                config = value
-        elif arg not in ("--json", "--debug"):
-            rest.append(arg)
-    return config, rest
-
-
 def should_prewarm(args: Sequence[str]) -> bool:
     """Whether ``wiseflow ARGS`` is a ``run`` that may start a sandboxed worker."""
-    config, rest = _split(args)
+    opts, rest = split_global(args)
+    config = opts.config
     if rest[:1] != ["run"] or "--help" in rest:
         return False
     try:

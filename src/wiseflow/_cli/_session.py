@@ -10,18 +10,10 @@ from .._host._manager import PluginManager
 from .._policy._operator import OperatorConfig, load_operator_config
 from .._policy._opstate import apply_state, load_state
 from .._run._run import open_manager, resolve_data_dir
+from ._globals import GlobalOptions
 from ._output import Output
 
 __all__ = ["GlobalOptions", "Session", "session_of"]
-
-
-class GlobalOptions:
-    def __init__(self) -> None:
-        self.config: str | None = None
-        self.plugin_dirs: list[str] = []
-        self.data_dir: str | None = None
-        self.json = False
-        self.debug = False
 
 
 class Session:
