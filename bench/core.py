@@ -23,7 +23,9 @@ record is an error, not a number).
    one, median of samples; the means are in ``--json`` under ``means``). Row 4b: the same
    while one busy-loop process per core runs (started and killed by the bench around each
    loaded round; idle and loaded rounds alternate), the honest case on a small machine
-   doing other work: an idle CPU wakes slowly, a busy one must be preempted.
+   doing other work: an idle CPU wakes slowly, a busy one must be preempted. A second
+   anchor, never judged: the same ping-pong with each side polling up to 50 µs before it
+   sleeps, as the sandbox waits (``_sandbox/_spin``): the floor of that way of waiting.
 
 ``--baseline SRC`` measures rows 1, 1s and 2 also with the wiseflow package in SRC (say,
 ``git archive <commit> src | tar -x -C /tmp/base``, then ``/tmp/base/src``), interleaved
@@ -56,6 +58,7 @@ from core_calls import (
     conditions,
     per_call_us,
     pipe_ping_pong,
+    pipe_spin_ping_pong,
     plain_call,
     pluggy_call,
     round_trips,
@@ -76,6 +79,7 @@ from core_processes import (
 from core_table import build_report, print_report
 
 from wiseflow import Record
+from wiseflow._sandbox._spin import SPIN_S
 
 # -- row 2: the store alone ----------------------------------------------------------------
 
@@ -189,6 +193,7 @@ def _runner_call(handle: Any) -> Callable[[], Any]:
 
 RAW_STORE = "raw sqlite3, same schema and indexes"
 PIPE = "blocking pipe ping-pong, two processes"
+SPIN_PIPE = "pipe ping-pong, poll 50 us, then sleep"
 
 
 def store_child(root: Path, n: int, src: Path | None) -> float:
@@ -236,6 +241,7 @@ def measure_calls(root: Path, plugins: Path, rounds: int, n: int) -> dict[str, l
             "PluginHandle.invoke, sandboxed": partial(round_trips, _handle_invoke(sandboxed)),
             "WorkerRunner.call alone": partial(round_trips, _runner_call(sandboxed)),
             PIPE: pipe_ping_pong,
+            SPIN_PIPE: partial(pipe_spin_ping_pong, spin=SPIN_S),
         }
         for fn in calls.values():  # warm up: lazy imports, caches, the worker's first calls
             per_call_us(fn, n // 10)

@@ -1,8 +1,9 @@
 """Rows 3 and 4 of bench/core.py: the anchors of one call, and how a call is timed.
 
 Nothing here touches wiseflow: pluggy calling one hookimpl, a plain method call, a
-blocking pipe ping-pong between two processes (the floor of any round trip over pipes),
-and the background load row 4 is measured under as well as without: one busy-loop process
+blocking pipe ping-pong between two processes (the floor of any round trip over pipes; the
+same with each side polling briefly before it sleeps, the floor of the sandbox's way of
+waiting), and the background load row 4 is measured under as well as without: one busy-loop process
 per core (``background_load``), so that each wakeup of a round trip has to preempt one, as
 on a machine doing other work. Idle and loaded rounds alternate (``conditions``).
 """
@@ -83,6 +84,42 @@ def pipe_ping_pong(n: int) -> list[float]:
     os.close(w2)
     try:
         return round_trips(lambda: (os.write(w1, b"ping"), os.read(r2, 64)), n)
+    finally:
+        os.close(w1)
+        os.waitpid(pid, 0)
+        os.close(r2)
+
+
+def _spin_read(fd: int, spin: float) -> bytes:
+    """os.read of a non-blocking ``fd``, polling up to ``spin`` s before sleeping in select."""
+    end = time.perf_counter() + spin
+    while True:
+        try:
+            return os.read(fd, 64)
+        except BlockingIOError:
+            if time.perf_counter() >= end:
+                select.select([fd], [], [])
+                spin = 0.0
+
+
+def pipe_spin_ping_pong(n: int, spin: float) -> list[float]:
+    """:func:`pipe_ping_pong` with both sides polling up to ``spin`` s before they sleep:
+    the floor of the sandbox's own way of waiting (``_sandbox/_spin``)."""
+    r1, w1 = os.pipe()
+    r2, w2 = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the echo: only os.* calls, then _exit
+        os.close(w1)
+        os.close(r2)
+        os.set_blocking(r1, False)
+        while data := _spin_read(r1, spin):
+            os.write(w2, data)
+        os._exit(0)
+    os.close(r1)
+    os.close(w2)
+    os.set_blocking(r2, False)
+    try:
+        return round_trips(lambda: (os.write(w1, b"ping"), _spin_read(r2, spin)), n)
     finally:
         os.close(w1)
         os.waitpid(pid, 0)

@@ -50,14 +50,20 @@ ROWS: list[tuple[str, str, str, list[str], list[tuple[str, tuple[str, float] | N
         "sandboxed call round trip",
         "us",
         ["PluginHandle.invoke, sandboxed", "WorkerRunner.call alone"],
-        [("blocking pipe ping-pong, two processes", ("max", 2.0))],
+        [
+            ("blocking pipe ping-pong, two processes", ("max", 2.0)),
+            ("pipe ping-pong, poll 50 us, then sleep", None),
+        ],
     ),
     (
         "4b",
         f"the same, with {BUSY_LOOPS} busy-loop processes running (one per core)",
         "us",
         [f"PluginHandle.invoke, sandboxed{BUSY}", f"WorkerRunner.call alone{BUSY}"],
-        [(f"blocking pipe ping-pong, two processes{BUSY}", ("max", 2.0))],
+        [
+            (f"blocking pipe ping-pong, two processes{BUSY}", ("max", 2.0)),
+            (f"pipe ping-pong, poll 50 us, then sleep{BUSY}", None),
+        ],
     ),
 ]
 

@@ -33,8 +33,8 @@ import psutil
 
 from wiseflow import Record, load_manifest
 from wiseflow._host._runner import RunnerSpec
-from wiseflow._sandbox._protocol import SPIN
 from wiseflow._sandbox._runner import WorkerRunner
+from wiseflow._sandbox._spin import SPIN_S
 
 QUICK = "--quick" in sys.argv
 ROUNDS = 3 if QUICK else 7
@@ -111,14 +111,14 @@ def median_us(samples: list[float]) -> float:
 
 
 def _read(fd: int, spin: float) -> bytes:
-    """os.read, busy-polling (and yielding) up to ``spin`` s first, as the sandbox does."""
+    """os.read, polling up to ``spin`` s first (no yield), as the sandbox does (_spin)."""
     if spin:
         end = time.perf_counter() + spin
         while time.perf_counter() < end:
             try:
                 return os.read(fd, 64)
             except BlockingIOError:
-                os.sched_yield()
+                pass
         select.select([fd], [], [])
     return os.read(fd, 64)
 
@@ -350,7 +350,7 @@ def main() -> None:
         try:
             print(f"1. tiny call round trip (median of {ROUNDS} interleaved rounds of p50s)")
             measures = {
-                "raw pipe ping-pong, spin then block (floor)": lambda: raw_pipe_floor(SPIN),
+                "raw pipe ping-pong, spin then block (floor)": lambda: raw_pipe_floor(SPIN_S),
                 "raw pipe ping-pong, blocking reads": raw_pipe_floor,
                 "sandboxed WorkerRunner.call": lambda: sandboxed_call(runner),
                 "multiprocessing.Pipe": mp_pipe,

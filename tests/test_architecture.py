@@ -28,6 +28,7 @@ CONTRACT = {
 WORKER_PROTOCOL = {
     "_sandbox._protocol",
     "_sandbox._pipes",  # the channel's pipe form (host and worker)
+    "_sandbox._spin",  # how each side waits for a frame (host and worker)
     "_sandbox._messages",
     "_sandbox._salvage",
     "_sandbox._peek",

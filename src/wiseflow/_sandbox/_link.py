@@ -8,9 +8,8 @@ blocking, and the rest waits in a backlog flushed when the worker reads. A worke
 reading while it keeps asking (more than :data:`MAX_BACKLOG` bytes unread) is no longer read
 either, so it blocks on its own writes and uses no CPU until the deadline ends it.
 
-With ``spin`` > 0 the link busy-polls for up to that long (yielding the CPU) before it
-sleeps in ``poll``; off by default (``_protocol.SPIN``): on a busy machine a woken process
-gets the CPU sooner than a spinning one.
+With ``spin`` > 0 the link polls for a frame for up to that long before it sleeps in
+``poll``, adaptively (``_spin``): a reply that comes within it costs no wakeup.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from ._behaviour import Behaviour
 from ._messages import Telemetry
 from ._output import OutputPump
 from ._protocol import Cancel, CapRequest, Channel, Chunk, End, Fail, Log, Message
+from ._spin import Spinner
 
 __all__ = ["MAX_BACKLOG", "Link"]
 
@@ -45,7 +45,8 @@ class Link:
     Args:
         chan: the host's end of the channel.
         pump: the worker's output pipe (lines are logged while the link waits).
-        spin: seconds to busy-poll for a frame before sleeping in ``poll``.
+        spin: the longest to poll for a frame before sleeping in ``poll`` (0.0: never; see
+            ``_spin``).
         timeout: ``timeout(what)`` ends the worker for a missed deadline (never returns).
         died: ``died()`` reports the worker's end once its channel closed (never returns).
         violation: ``violation(what)`` ends the worker for a broken frame (never returns).
@@ -54,7 +55,7 @@ class Link:
 
     __slots__ = (
         "_died", "_events", "_poll", "_serve", "_timeout", "_violation", "_writing", "behaviour",
-        "chan", "pump", "spin", "streams", "write_failed",
+        "chan", "pump", "spinner", "streams", "write_failed",
     )  # fmt: skip
 
     def __init__(
@@ -70,7 +71,7 @@ class Link:
     ) -> None:
         self.chan = chan
         self.pump = pump
-        self.spin = spin
+        self.spinner = Spinner(spin) if spin > 0 else None
         self._timeout = timeout
         self._died = died
         self._violation = violation
@@ -116,8 +117,10 @@ class Link:
         if queued:
             first: Message = queued.popleft()
             return first
+        spin = self.spinner is not None  # for the first frame only (see next)
         while True:
-            msg = self.next(deadline, what)
+            msg = self.next(deadline, what, spin)
+            spin = False
             mid = getattr(msg, "id", 0)
             if mid == rid and type(msg) in kinds:  # never a CapRequest: no wait is for one
                 return msg
@@ -147,11 +150,14 @@ class Link:
         except WiseflowError:
             pass  # the worker was stopped; the next call reports it
 
-    def next(self, deadline: float, what: str) -> Message:
+    def next(self, deadline: float, what: str, spin: bool = False) -> Message:
         """The worker's next frame, flushing the backlog meanwhile; WF401 at ``deadline``.
 
         The deadline is checked before every frame, not only when the channel is idle. While
-        more than :data:`MAX_BACKLOG` bytes of replies wait, nothing more is read.
+        more than :data:`MAX_BACKLOG` bytes of replies wait, nothing more is read. With
+        ``spin``, the channel is polled briefly before the link sleeps (see ``_spin``): a
+        wait spins for its first frame only, so a worker sending frames at a pace just
+        inside the spin cannot keep the host's CPU busy (each wait costs one spin at most).
         """
         chan, pump, poll = self.chan, self.pump, self._poll
         while True:
@@ -172,16 +178,22 @@ class Link:
                 if self.write_failed:
                     self._read_remains()
                     continue
-                if self.spin > 0 and not chan.pending:
-                    try:
-                        got = chan.try_recv(self.spin)
-                    except OSError:
-                        got = False
-                    if got is False:
-                        self._died()
-                    if got:
-                        continue
-                    now = time.monotonic()
+                spinner = self.spinner
+                if spin and spinner is not None and not chan.pending:
+                    spin = False
+                    budget = spinner.budget()
+                    if budget:
+                        try:
+                            got = chan.try_recv(min(budget, deadline - now))
+                        except OSError:
+                            got = False
+                        if got is False:
+                            self._died()
+                        if got:
+                            spinner.hit()
+                            continue
+                        spinner.miss()
+                        now = time.monotonic()
             if not reading or self._events != _POLLIN or chan.pending or self._writing:
                 self._watch(reading)
             remaining = min(deadline - now, _MAX_POLL)

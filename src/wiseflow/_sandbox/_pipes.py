@@ -29,6 +29,7 @@ import select
 import time
 
 from ._protocol import MAX_FRAME, Channel, Message
+from ._spin import Spinner
 
 __all__ = ["PIPE_SIZE", "PipeChannel", "host_pipes"]
 
@@ -46,7 +47,7 @@ class PipeChannel(Channel):
     (its waits are polls with deadlines) and leaves it None.
     """
 
-    __slots__ = ("_reader", "keep", "timeout")
+    __slots__ = ("_reader", "_spin_poll", "keep", "spinner", "timeout")
 
     def __init__(
         self,
@@ -61,6 +62,10 @@ class PipeChannel(Channel):
         self.rfd, self.wfd = rfd, wfd
         self.keep = keep  # an fd held open only to be closed with the channel (or -1)
         self.timeout: float | None = None
+        #: how a blocking :meth:`recv` spins before it sleeps (None: it sleeps at once)
+        self.spinner: Spinner | None = None
+        self._spin_poll = select.poll()
+        self._spin_poll.register(rfd, select.POLLIN)
         # reads straight into the buffer with one read(2) (os.readv costs more per call)
         self._reader = io.FileIO(rfd, "rb", closefd=False)
 
@@ -141,25 +146,44 @@ class PipeChannel(Channel):
         return True
 
     def try_recv(self, spin: float) -> bool | None:
-        """Read what is available within ``spin`` seconds, without blocking longer.
+        """Read what is available within ``spin`` seconds, polling without sleeping.
 
         Returns True when data arrived, False at end of stream, None when nothing came.
+        Never yields the CPU (see ``_spin``): callers spin only with a CPU to spare.
         """
-        end = time.perf_counter() + spin
-        p = select.poll()
-        p.register(self.rfd, select.POLLIN)
-        while not p.poll(0):
-            if time.perf_counter() >= end:
-                return None
-            os.sched_yield()  # when the peer shares our CPU, spinning would only delay it
+        poll = self._spin_poll.poll
+        if not poll(0):
+            clock = time.perf_counter
+            end = clock() + spin
+            while not poll(0):
+                if clock() >= end:
+                    return None
         return self._read()
 
     def recv_some(self, spin: float = 0.0) -> bool:
-        """Read what is available (blocking until something is); False at end of stream."""
+        """Read what is available (blocking until something is); False at end of stream.
+
+        Spins first for ``spin`` seconds, or as the :attr:`spinner` allows when it is set.
+        """
+        spinner = self.spinner
         if spin > 0:
             got = self.try_recv(spin)
             if got is not None:
                 return got
+        elif spinner is not None:
+            budget = spinner.budget()
+            if budget:
+                got = self.try_recv(budget)
+                if got is not None:
+                    spinner.hit()
+                    return got
+                spinner.miss()
+            since = time.perf_counter()
+            if self.timeout is not None:
+                self._wait(self.rfd, select.POLLIN)
+            got = self._read()
+            spinner.slept(since)
+            return got
         if self.timeout is not None:
             self._wait(self.rfd, select.POLLIN)
         return self._read()
@@ -171,7 +195,7 @@ class PipeChannel(Channel):
                 msg = self.take()
                 if msg is not None:
                     return msg
-            if not (self.recv_some(spin) if spin > 0 or self.timeout is not None else self._read()):
+            if not self.recv_some(spin):
                 return None
 
     def _read(self) -> bool:

@@ -15,7 +15,6 @@ its pipe form (``_pipes.PipeChannel``: the same frames, half the cost per round 
 
 from __future__ import annotations
 
-import os
 import socket
 import struct
 import time
@@ -79,11 +78,6 @@ __all__ = [
     "records_only",
 ]
 
-#: Seconds each side busy-polls for the next frame before sleeping in the kernel: none.
-#: Spinning (with sched_yield) made a round trip 5x slower on a busy 2-core machine (133 µs
-#: against 27 µs blocking; bench/callpath.py): a spinning process loses its scheduling
-#: priority to the processes it yields to, while a woken one gets the CPU at once.
-SPIN = 0.0
 #: The largest frame either side accepts (64 MiB): a batch of 500 records is ~150 KB.
 MAX_FRAME = 64 * 1024 * 1024
 _HEADER = struct.Struct(">I")
@@ -344,8 +338,8 @@ class Channel:
     def try_recv(self, spin: float) -> bool | None:
         """Poll the socket without blocking for up to ``spin`` seconds.
 
-        Waking a sleeping process costs a few microseconds; on an idle machine a reply may
-        arrive sooner than that. Off by default (see :data:`SPIN`).
+        Waking a sleeping process costs a few microseconds; a reply may arrive sooner than
+        that (see ``_spin``; the sandbox's pipes spin the same way).
 
         Returns:
             True when data arrived, False at end of stream, None when nothing came.
@@ -360,8 +354,6 @@ class Channel:
             except (BlockingIOError, InterruptedError):
                 if time.perf_counter() >= end:
                     return None
-                # when the peer shares our CPU, spinning would only delay it: let it run
-                os.sched_yield()
                 continue
             if not n:
                 return False

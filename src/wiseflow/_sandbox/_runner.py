@@ -57,7 +57,6 @@ from ._pipes import PipeChannel
 from ._process import WorkerProcess, death_error
 from ._protocol import (
     MAX_FRAME,
-    SPIN,
     Call,
     CapRequest,
     Chunk,
@@ -74,6 +73,7 @@ from ._protocol import (
     pack,
     records_only,
 )
+from ._spin import spin_limit
 
 __all__ = ["MAX_BACKLOG", "STRICT_CAPS", "WorkerRunner"]
 
@@ -154,7 +154,7 @@ class WorkerRunner:
         self._initialized = False
         self._failure: WiseflowError | None = None
         self._next_id = 0
-        self.spin = SPIN
+        self.spin = spin_limit()  # how long the host polls for a reply before sleeping
         self.use_zygote = use_zygote
         self.behaviour = Behaviour(perms)  # what the worker's audit hook reported (_monitor)
 

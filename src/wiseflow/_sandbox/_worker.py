@@ -29,7 +29,6 @@ from ._ipc import IpcBackend, LogHandler
 from ._monitor import Monitor, install, watch
 from ._pipes import PipeChannel
 from ._protocol import (
-    SPIN,
     Call,
     Cancel,
     CapReply,
@@ -50,6 +49,7 @@ from ._protocol import (
     pack,
     records_only,
 )
+from ._spin import Spinner, spin_limit
 
 #: The core's chunking rules (see ``PluginInstance.chunks``), re-exported for the host.
 __all__ = ["CHUNK_ITEMS", "CHUNK_SECONDS", "main"]
@@ -96,7 +96,7 @@ class _Worker:
                         return inbox.popleft()
                     if not block and not self._readable():
                         return None
-                    msg = self.chan.recv(SPIN)
+                    msg = self.chan.recv()
                     if msg is None:  # the host closed the channel: nothing more to do
                         os._exit(0)
                     if type(msg) is not CapReply:
@@ -140,7 +140,7 @@ class _Worker:
                         self._cond.wait(0.05)
 
     def _read(self) -> Message:
-        msg = self.chan.recv(SPIN)
+        msg = self.chan.recv()
         if msg is None:  # the host closed the channel: nothing more to do
             os._exit(0)
         return msg
@@ -405,6 +405,9 @@ def main(argv: list[str]) -> int:
     worker.read_write = list(setup.policy.read_write)
     exec_denied = not setup.policy.allow_exec and "seccomp" in confinement.applied
     worker.monitor = install(exec_denied, worker.send)  # before any plugin code (_monitor)
+    limit = spin_limit()
+    if limit:  # a frame is waited for by polling briefly before sleeping (see _spin)
+        chan.spinner = Spinner(limit)
     worker.send(Ready(pid=os.getpid(), confinement=confinement))
     worker.serve()
     return 0
