@@ -163,30 +163,26 @@ class PipeChannel(Channel):
     def recv_some(self, spin: float = 0.0) -> bool:
         """Read what is available (blocking until something is); False at end of stream.
 
-        Spins first for ``spin`` seconds, or as the :attr:`spinner` allows when it is set.
+        Spins first for ``spin`` seconds, or (``spin`` 0) as the :attr:`spinner` allows.
         """
-        spinner = self.spinner
+        spinner = self.spinner if spin <= 0 else None
+        if spinner is not None:
+            spin = spinner.budget()
         if spin > 0:
             got = self.try_recv(spin)
             if got is not None:
-                return got
-        elif spinner is not None:
-            budget = spinner.budget()
-            if budget:
-                got = self.try_recv(budget)
-                if got is not None:
+                if spinner is not None:
                     spinner.hit()
-                    return got
+                return got
+            if spinner is not None:
                 spinner.miss()
-            since = time.perf_counter()
-            if self.timeout is not None:
-                self._wait(self.rfd, select.POLLIN)
-            got = self._read()
-            spinner.slept(since)
-            return got
+        since = time.perf_counter()
         if self.timeout is not None:
             self._wait(self.rfd, select.POLLIN)
-        return self._read()
+        got = self._read()
+        if spinner is not None:
+            spinner.slept(since)
+        return got
 
     def recv(self, spin: float = 0.0) -> Message | None:
         """Block until one whole message arrives; None when the peer closed the channel."""
