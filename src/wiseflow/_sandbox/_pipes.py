@@ -176,13 +176,9 @@ class PipeChannel(Channel):
                 return got
             if spinner is not None:
                 spinner.miss()
-        since = time.perf_counter()
         if self.timeout is not None:
             self._wait(self.rfd, select.POLLIN)
-        got = self._read()
-        if spinner is not None:
-            spinner.slept(since)
-        return got
+        return self._read()
 
     def recv(self, spin: float = 0.0) -> Message | None:
         """Block until one whole message arrives; None when the peer closed the channel."""

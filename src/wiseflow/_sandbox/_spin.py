@@ -11,10 +11,12 @@ included (``bench/callpath.py --rtt``, ``bench/core.py`` row 4).
 Spinning is bounded and adaptive, because each microsecond of it is CPU taken from others:
 
 - at most :data:`SPIN_S` per wait, then the side sleeps in the kernel as before;
-- a spin that timed out (the peer was busy for longer: a long call, a host writing a store)
-  makes the next waits skip spinning: 1, then 3, 7... up to :data:`MAX_SKIP` in a row, so a
-  peer that is never quick costs at most one spin in 64 waits; a wait that ended within
-  the bound (spinning or sleeping) starts over;
+- a spin that timed out (the peer was busy for longer: a long call, a host writing a store;
+  or it waits for the very CPU the spinner holds, on a loaded machine) makes the next waits
+  skip spinning: 1, then 3, 7... up to :data:`MAX_SKIP` in a row, so a peer that is never
+  quick costs at most one spin in 64 waits; a spin that finds its frame starts over. (A
+  sleep that ended soon is no evidence: on a loaded machine, the peer ran *because* this
+  side slept, and resetting on it made every other wait a wasted spin: 65 µs round trips.)
 - never with fewer than two CPUs to run on (:func:`spin_limit`): the peer would need the CPU
   the spinner holds, and each round trip would take two whole spins (measured: 120 µs).
 
@@ -27,7 +29,6 @@ checks its deadlines around it as before.
 from __future__ import annotations
 
 import os
-import time
 
 __all__ = ["MAX_SKIP", "SPIN_S", "Spinner", "spin_limit"]
 
@@ -75,9 +76,3 @@ class Spinner:
         """A spin found nothing: skip spinning for the next 1, 3, 7... waits."""
         self._misses = misses = min(self._misses + 1, 6)
         self._skip = min((1 << misses) - 1, MAX_SKIP)
-
-    def slept(self, since: float) -> None:
-        """A wait that slept ended; ``since``: when it began (``time.perf_counter``). One
-        that ended within the bound says a spin would have caught the frame."""
-        if time.perf_counter() - since <= self.limit:
-            self.hit()
