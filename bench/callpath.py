@@ -28,7 +28,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core_calls import BUSY, conditions
+from core_calls import BUSY, conditions, pipe_spin_ping_pong
+
+from wiseflow._sandbox._spin import SPIN_S
 
 QUICK = "--quick" in sys.argv
 RTT = "--rtt" in sys.argv
@@ -116,7 +118,7 @@ def raw_pipe_floor(n: int) -> float:
 
 def raw_socket_floor(n: int) -> float:
     """Median round trip of 4 bytes between two processes over an AF_UNIX socketpair (the
-    transport the sandbox uses)."""
+    sandbox's transport until it moved to pipes)."""
     import socket
 
     a, b = socket.socketpair()
@@ -236,6 +238,8 @@ def main() -> None:
             with load():
                 add(f"blocking pipe ping-pong{suffix} (µs)", raw_pipe_floor(N_PING))
                 add(f"blocking socketpair ping-pong{suffix} (µs)", raw_socket_floor(N_PING))
+                spun = pipe_spin_ping_pong(N_PING, SPIN_S)  # the sandbox's way of waiting
+                add(f"pipe ping-pong, poll 50 us then sleep{suffix} (µs)", statistics.median(spun))
                 add(
                     f"WorkerRunner.call{suffix} (µs)",
                     round_trip_us(lambda: sh.runner.call("ping", [1], 10), N_PING),

@@ -104,7 +104,9 @@ def _spin_read(fd: int, spin: float) -> bytes:
 
 def pipe_spin_ping_pong(n: int, spin: float) -> list[float]:
     """:func:`pipe_ping_pong` with both sides polling up to ``spin`` s before they sleep:
-    the floor of the sandbox's own way of waiting (``_sandbox/_spin``)."""
+    the floor of the sandbox's own way of waiting (``_sandbox/_spin``) on a quiet machine.
+    It has no back-off: on a loaded one a side may spin while the other waits for its CPU,
+    which the sandbox's back-off avoids (measured: 110 µs here, 13 µs in the sandbox)."""
     r1, w1 = os.pipe()
     r2, w2 = os.pipe()
     pid = os.fork()
