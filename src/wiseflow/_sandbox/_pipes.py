@@ -74,6 +74,7 @@ class PipeChannel(Channel):
         fds = (self.rfd, self.wfd, self.keep)
         self.rfd = self.wfd = self.keep = -1
         self._reader.close()  # closefd=False: only forgets the fd (closed below)
+        self._spin_poll = select.poll()  # polls nothing: the fd number may be reused
         for fd in fds:
             if fd >= 0:
                 with contextlib.suppress(OSError):
