@@ -69,6 +69,7 @@ HOST_ONLY = (
     "_host._transitions",
     "_repo",
     "_host._handle",
+    "_host._typed_calls",
     "_discovery",
     "_resolve",
     "_pipeline",
