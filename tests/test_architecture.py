@@ -35,6 +35,7 @@ WORKER_PROTOCOL = {
 }
 WORKER_RUNTIME = {
     "_sandbox._worker",
+    "_sandbox._mailbox",  # the worker's end of the channel, shared by its threads
     "_sandbox._ipc",  # the plugin's capability backend and log handler, over the channel
     "_sandbox._monitor",  # the audit hook reporting what the plugin attempts (telemetry)
     "_contract._instance",  # the plugin-instance core, shared with the in-process runner
@@ -68,6 +69,7 @@ HOST_ONLY = (
     "_host._transitions",
     "_repo",
     "_host._handle",
+    "_host._typed_calls",
     "_discovery",
     "_resolve",
     "_pipeline",

@@ -1,9 +1,9 @@
 """One handle per plugin instance: the single dispatch point for every call into it.
 
 Callers (the pipeline, the CLI, other plugins through ``ctx.plugin``) only ever call
-:meth:`PluginHandle.invoke` or :meth:`PluginHandle.stream_chunks` (and the conveniences
-built on them). Everything the host does around a call happens here, so callers never
-change:
+:meth:`PluginHandle.invoke` or :meth:`PluginHandle.stream_chunks` (and the typed calls
+built on them, ``_typed_calls``). Everything the host does around a call happens here,
+so callers never change:
 
 1. route: a plugin in ERROR, or whose breaker is open, is served by its fallback when it
    has one (else WF405 / WF404 fail fast); a plugin in ERROR past its cool-down is first
@@ -36,11 +36,9 @@ from collections.abc import Iterator
 from tracemalloc import is_tracing as _tracing
 from typing import TYPE_CHECKING, Any, final
 
-from .._contract._errors import SkipRecord, WiseflowError, WorkerCrashed
+from .._contract._errors import WiseflowError, WorkerCrashed
 from .._contract._instance import SCALARS
 from .._contract._manifest import Manifest
-from .._contract._plugin import Figure
-from .._contract._record import Checkpoint, Record
 from ._handle_paths import again, direct_failed, stream_chunks
 from ._inprocess import InProcessRunner
 from ._lifecycle import EventBus, Lifecycle, PluginState
@@ -57,10 +55,9 @@ from ._resilience import (
     Recovery,
     RetryPolicy,
     Router,
-    unstorable,
-    wrong_return,
 )
 from ._runner import Runner
+from ._typed_calls import TypedCalls
 
 if TYPE_CHECKING:
     from .._policy._broker import Broker
@@ -72,7 +69,7 @@ _CLOSED = BreakerState.CLOSED
 
 
 @final
-class PluginHandle:
+class PluginHandle(TypedCalls):
     """A loaded plugin instance, as the host and other plugins see it.
 
     Not meant to be constructed by users: get one from ``PluginManager.get(name)``.
@@ -361,50 +358,6 @@ class PluginHandle:
     def release(self) -> None:
         """Shut the plugin down and free what it held (process group, scratch, threads)."""
         self.recovery.release()
-
-    # -- typed conveniences (all through the dispatch point) --------------------------------
-
-    def fetch_chunks(
-        self, state: dict[str, Any] | None, size: int | None = None
-    ) -> Iterator[list[Record | Checkpoint | SkipRecord]]:
-        """What the connector yields, as chunks: records, checkpoints and refused items."""
-        return self.stream_chunks("fetch", state, size=size)
-
-    def fetch(self, state: dict[str, Any] | None) -> Iterator[Record | Checkpoint | SkipRecord]:
-        """What the connector yields, item by item (see :meth:`fetch_chunks`)."""
-        return self.stream("fetch", state)
-
-    def check(self) -> None:
-        self.invoke("check")
-
-    def process(self, batch: list[Record]) -> list[Record]:
-        self.stats.records_in += len(batch)
-        out = self.invoke("process", batch)
-        if not isinstance(out, list) or not all(type(r) is Record for r in out):
-            raise wrong_return(self.name, "process", out)
-        self.stats.records_out += len(out)
-        return out
-
-    def analyze(self, batch: list[Record]) -> None:
-        self.stats.records_in += len(batch)
-        self.invoke("analyze", batch)
-
-    def result(self) -> dict[str, Any]:
-        out = self.invoke("result")
-        if not isinstance(out, dict) or unstorable(out):
-            raise wrong_return(self.name, "result", out)
-        return out
-
-    def render(self, result: dict[str, Any]) -> list[Figure | str]:
-        out: list[Figure | str] = self.invoke("render", result)
-        return out
-
-    def health(self) -> dict[str, Any]:
-        """The plugin's health; while DISABLED (released), its last answer before that."""
-        if self.recovery.released and self.state is PluginState.DISABLED:
-            return dict(self.recovery.last_health)
-        out: dict[str, Any] = self.invoke("health")
-        return out
 
     def describe(self, *, sample: bool = False) -> dict[str, Any]:
         """State and figures for ``plugins list``, ``top``, ``run --json`` and Prometheus.

@@ -8,38 +8,33 @@ are served inline (a plugin calling ``ctx.plugin(dep)`` is served while its own 
 flight, without threads, so it cannot deadlock), output lines are logged, and when the
 deadline passes the whole process group is killed (WF401), whatever the worker sends; a
 worker that stops reading its replies is ended by the deadline with WF401 naming the unread
-replies. For a stream, each wait for the next chunk has the whole ``timeout_s``; frames that
-carry no item (logs, capability requests, empty chunks) do not renew it.
-A worker that dies is reaped at once and its death classified: WF403 for quota deaths
-(SIGXCPU, the CPU hard limit, MemoryError), WF402 otherwise, with the exit status or
-signal name. Anything malformed or out of turn from the worker ends it with WF406.
+replies. A stream's chunks flow under a credit window, each wait with its deadline
+(``_stream``). A worker that dies is reaped at once and its death classified: WF403 for
+quota deaths (SIGXCPU, the CPU hard limit, MemoryError), WF402 otherwise, with the exit
+status or signal name. Anything malformed or out of turn from the worker ends it with WF406
+(how a worker ends, and the verdict recorded: ``_ending``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import signal
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
-from typing import Any, NoReturn, final
+from typing import Any, final
 
 from .._contract._ceilings import output_cap, output_exceeded
 from .._contract._context import CapabilityBackend
 from .._contract._errors import (
-    PluginError,
     WiseflowError,
-    WorkerCrashed,
 )
 from .._contract._verdict import plugin_failure
 from .._host._runner import RunnerSpec
 from ._behaviour import Behaviour
 from ._capabilities import Malformed, serve
 from ._confine import Confinement
-from ._failures import reported, timed_out, violated
+from ._ending import Ending
+from ._failures import reported
 from ._launch import (
     STRICT_CAPS,
     WorkerLimits,
@@ -47,21 +42,17 @@ from ._launch import (
     load_message,
     make_scratch,
     start_process,
-    stop_process,
 )
 from ._link import MAX_BACKLOG, Link
 from ._loaded import checked_loaded
 from ._output import OutputPump
 from ._peek import TooManyItems
 from ._pipes import PipeChannel
-from ._process import WorkerProcess, death_error
+from ._process import WorkerProcess
 from ._protocol import (
     MAX_FRAME,
     Call,
     CapRequest,
-    Chunk,
-    Credit,
-    End,
     Fail,
     Init,
     Loaded,
@@ -74,19 +65,16 @@ from ._protocol import (
     records_only,
 )
 from ._spin import spin_limit
+from ._stream import CREDIT_WINDOW, worker_chunks
 
-__all__ = ["MAX_BACKLOG", "STRICT_CAPS", "WorkerRunner"]
+__all__ = ["CREDIT_WINDOW", "MAX_BACKLOG", "STRICT_CAPS", "WorkerRunner"]
 
-#: Stream chunks the worker may send ahead of the host's consumption.
-CREDIT_WINDOW = 4
-#: Seconds a worker that closed its channel has to exit before the host stops it.
-_EXIT_GRACE = 0.5
 #: What a call waits for.
 _REPLIES = (Result, Fail)
 
 
 @final
-class WorkerRunner:
+class WorkerRunner(Ending):
     """Runs one plugin instance in a confined worker process (levels sandboxed, strict).
 
     Args:
@@ -238,48 +226,12 @@ class WorkerRunner:
     def chunks(
         self, method: str, args: list[Any], timeout: float | None, size: int | None = None
     ) -> Iterator[list[Any]]:
-        """The worker's chunks as they arrive (never empty), each list handed on as decoded.
+        """The worker's chunks as they arrive (never empty), each list handed on as decoded
+        (see ``_stream``).
 
         ``size`` is not used: the worker cuts its chunks itself (at most CHUNK_ITEMS).
         """
-        with self._lock:
-            self._require_alive()
-            rid = self._new_id()
-            assert self._link is not None
-            self._link.streams[rid] = deque()
-            self._send(
-                Call(id=rid, method=method, args=pack(args), stream=True, credit=CREDIT_WINDOW)
-            )
-        finished = False
-        deadline = self._deadline(timeout)
-        try:
-            while True:
-                with self._lock:
-                    try:
-                        msg = self._wait(rid, (Chunk, End, Fail), deadline, method)
-                    except TooManyItems as exc:  # the worker chunks at most CHUNK_ITEMS
-                        self._violation(str(exc))
-                    if isinstance(msg, Chunk):
-                        self._send(Credit(id=rid, n=1))
-                if isinstance(msg, Chunk):
-                    items = msg.records if msg.records is not None else msg.items
-                    if items:
-                        yield items
-                        # the wait for the next item starts now, with the whole timeout; a
-                        # chunk without items (like a log or a capability request) renews none
-                        deadline = self._deadline(timeout)
-                    continue
-                finished = True
-                if isinstance(msg, Fail):
-                    raise self._plugin_error(msg.error)
-                return
-        finally:
-            with self._lock:
-                link = self._link
-                if link is not None:
-                    if not finished and self._alive():
-                        link.cancel(rid)
-                    link.streams.pop(rid, None)
+        return worker_chunks(self, method, args, timeout)
 
     def close(self) -> None:
         with self._lock:
@@ -348,17 +300,6 @@ class WorkerRunner:
     def _deadline(self, timeout: float | None) -> float:
         return time.monotonic() + (self.timeout_s if timeout is None else timeout)
 
-    def _require_alive(self) -> None:
-        if self._failure is not None:
-            raise WorkerCrashed(
-                f"the worker of plugin '{self.name}' is not running "
-                f"(it stopped with {self._failure.code}: {self._failure.message})",
-                plugin=self.name,
-                hint="the host restarts it on the next load",
-            )
-        if self._proc is None:
-            raise PluginError(f"plugin '{self.name}' is not loaded", plugin=self.name)
-
     def _send(self, msg: Message) -> None:
         """Post ``msg`` to the worker; never blocks (see :class:`Link`)."""
         assert self._link is not None
@@ -386,67 +327,3 @@ class WorkerRunner:
         return reported(
             data, self.spec, memory_mb=self.memory_mb, allow_exec=self._allow_exec, issued=issued
         )
-
-    def end(self, err: WiseflowError) -> NoReturn:
-        """Stop the worker for a host verdict (a ceiling crossed); this and later calls fail."""
-        with self._lock:
-            self._stop()
-            self._failure = err
-        raise err
-
-    def kill(self) -> None:
-        """Kill the worker's process group now, from any thread, without waiting for a call.
-
-        The thread in the call sees the channel close (and the handle reports the cause).
-        """
-        proc = self._proc
-        if proc is not None:  # not reaped yet, so its pid still names the group
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-
-    def _violation(self, what: str) -> NoReturn:
-        self._stop()
-        self._failure = err = violated(self.name, what)
-        raise err
-
-    def _timeout(self, what: str) -> NoReturn:
-        unread = self._chan.backlog if self._chan is not None else 0
-        self._stop()
-        self._failure = err = timed_out(self.name, what, unread)
-        raise err
-
-    def _died(self) -> NoReturn:
-        """The channel closed: wait briefly for the exit, reap, and say why it died."""
-        exited = self._wait_exit(_EXIT_GRACE)
-        status, cpu = self._stop()
-        err = death_error(
-            self.name,
-            status,
-            cpu,
-            self._tail,
-            cpu_seconds=self.cpu_seconds,
-            memory_mb=self.memory_mb,
-            stopped_by_host=not exited,
-        )
-        self._failure = err
-        raise err
-
-    # -- process control -------------------------------------------------------------------
-
-    def _alive(self) -> bool:
-        return self._proc is not None and self._failure is None
-
-    def _wait_exit(self, seconds: float) -> bool:
-        return self._proc is None or self._proc.wait_exit(seconds)
-
-    def _stop(self) -> tuple[int | None, float]:
-        """Kill the process group, reap the worker, release everything; (status, cpu s)."""
-        proc, self._proc = self._proc, None
-        pump, self._pump = self._pump, None
-        chan, self._chan = self._chan, None
-        scratch, self._scratch = self._scratch, None
-        self._link = None
-        status, cpu, tail = stop_process(proc, pump, chan, scratch)
-        if tail is not None:
-            self._tail = tail  # for the message of a crash
-        return status, cpu

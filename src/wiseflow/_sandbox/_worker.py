@@ -11,10 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import select
 import sys
 import threading
-from collections import deque
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -26,12 +24,12 @@ from .._contract._instance import CHUNK_ITEMS, CHUNK_SECONDS, PluginInstance
 from .._contract._record import Record, bad_output, record_problem, refused
 from ._confine import confine
 from ._ipc import IpcBackend, LogHandler
-from ._monitor import Monitor, install, watch
+from ._mailbox import Mailbox
+from ._monitor import install, watch
 from ._pipes import PipeChannel
 from ._protocol import (
     Call,
     Cancel,
-    CapReply,
     Channel,
     Chunk,
     Credit,
@@ -40,7 +38,6 @@ from ._protocol import (
     Init,
     Load,
     Loaded,
-    Message,
     Ready,
     Result,
     Setup,
@@ -55,110 +52,18 @@ from ._spin import Spinner, spin_limit
 __all__ = ["CHUNK_ITEMS", "CHUNK_SECONDS", "main"]
 
 
-class _Worker:
+class _Worker(Mailbox):
+    """Serves one plugin: loads it, initializes it, runs its calls and streams."""
+
     def __init__(self, chan: Channel, memory_mb: int) -> None:
-        self.chan = chan
+        super().__init__(chan)
         self.memory_mb = memory_mb
-        self.inbox: deque[Message] = deque()
-        self._send_lock = threading.Lock()
-        self._read_lock = threading.Lock()
-        self._cond = threading.Condition()
-        self._replies: dict[int, CapReply] = {}
         self.ids_lock = threading.Lock()
         self.name: str | None = None
         self.instance: PluginInstance | None = None
         self.invalid = False  # loaded for `check` although its interface is broken
         self.load_msg: Load | None = None
-        self.monitor: Monitor | None = None  # behaviour telemetry (_monitor)
         self.read_write: list[str] = []
-
-    # -- channel ---------------------------------------------------------------------------
-
-    def send(self, msg: Message) -> None:
-        with self._send_lock:
-            extra = self.monitor.frame_for(msg) if self.monitor is not None else None
-            if extra is not None:  # behaviour telemetry goes ahead of a reply (_monitor)
-                self.chan.send(extra)
-            self.chan.send(msg)
-
-    def receive(self, *, block: bool = True) -> Message | None:
-        """The next message for the serving thread (capability replies are routed away).
-
-        With ``block=False``, None when nothing is waiting. A thread that reads a message
-        for the serving thread queues it before it lets go of the channel, so the inbox is
-        looked at again once the channel is ours: nothing queued is missed.
-        """
-        inbox = self.inbox  # only this (serving) thread takes from it
-        while True:
-            if self._read_lock.acquire(blocking=False):
-                try:
-                    if inbox:
-                        return inbox.popleft()
-                    if not block and not self._readable():
-                        return None
-                    msg = self.chan.recv()
-                    if msg is None:  # the host closed the channel: nothing more to do
-                        os._exit(0)
-                    if type(msg) is not CapReply:
-                        return msg
-                    self._route(msg)
-                finally:
-                    self._read_lock.release()
-            elif inbox:
-                return inbox.popleft()
-            elif not block:
-                return None
-            else:  # a plugin thread is reading a reply for itself; it queues ours
-                with self._cond:
-                    if not inbox:
-                        self._cond.wait(0.05)
-
-    def await_reply(self, rid: int) -> CapReply:
-        """Wait for the host's answer to capability request ``rid``, from any thread.
-
-        One thread reads the channel at a time; what it reads for someone else (another
-        thread's reply, a stream credit for the serving thread) it hands over before it
-        lets go of the channel.
-        """
-        while True:
-            with self._cond:
-                reply = self._replies.pop(rid, None)
-                if reply is not None:
-                    return reply
-            if self._read_lock.acquire(blocking=False):
-                try:
-                    msg = self._read()
-                    if not self._route(msg):
-                        with self._cond:
-                            self.inbox.append(msg)
-                            self._cond.notify_all()
-                finally:
-                    self._read_lock.release()
-            else:
-                with self._cond:
-                    if rid not in self._replies:
-                        self._cond.wait(0.05)
-
-    def _read(self) -> Message:
-        msg = self.chan.recv()
-        if msg is None:  # the host closed the channel: nothing more to do
-            os._exit(0)
-        return msg
-
-    def _route(self, msg: Message) -> bool:
-        """File a capability reply for the thread waiting on it; False for anything else."""
-        if not isinstance(msg, CapReply):
-            return False
-        with self._cond:
-            self._replies[msg.id] = msg
-            self._cond.notify_all()
-        return True
-
-    def _readable(self) -> bool:
-        if self.chan.has_frame():
-            return True
-        ready, _, _ = select.select([self.chan.rfd], [], [], 0)
-        return bool(ready)
 
     # -- serving ---------------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,31 +15,19 @@ import msgspec
 from .._contract._errors import StoreError
 from .._contract._record import Record
 from .._policy._redact import Redactor
-from . import _dead
+from . import _dead, _runs
 from ._codec import decode, decode_row, decode_run, encode, encode_row
 from ._dead import DeadLetter
 from ._group import COMMIT_ROWS, COMMIT_SECONDS, JOIN_SECONDS, Group
-from ._hosts import host_alive, host_stamp
+from ._open import DB_NAME, connect
 from ._records import CHECKPOINT, upsert
-from ._schema import hint_for, migrate
-from ._wal import WRITER_PAGES, Checkpointer
+from ._schema import hint_for
+from ._wal import Checkpointer
 
 __all__ = ["DB_NAME", "Store"]
 
-DB_NAME = "wiseflow.db"
-#: Bytes per page of a database the store creates (bench: 4,096 -> 16,384 bytes, 100,000
-#: records: 2.47 -> 2.14 µs CPU per record written, checkpoint 52 -> 30 ms).
-PAGE_SIZE = 16_384
-
-
-def _is_new(path: Path) -> bool:
-    """Whether ``path`` holds no database yet (absent or empty, and no log beside it)."""
-    try:
-        if path.stat().st_size > 0:
-            return False
-    except FileNotFoundError:
-        pass
-    return not os.path.exists(f"{path}-wal")
+#: The ``records`` columns :func:`._codec.decode_row` reads, in its order.
+_COLUMNS = "source, id, kind, time, title, text, url, author, tags, data, annotations"
 
 
 def _now() -> str:
@@ -103,33 +90,7 @@ class Store:
         Raises:
             StoreError: WF502 when the file cannot be opened or migrated.
         """
-        p = Path(path)
-        if p.is_dir() or not p.suffix:
-            p = p / DB_NAME
-        try:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            new = _is_new(p)
-            conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False, timeout=30.0)
-            # A new database only (an existing one keeps its own): 16 KiB pages write records
-            # ~13% faster than 4 KiB ones, and the log copies back in ~60% of the time.
-            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-            if new:
-                # Switching a new, empty file to WAL goes through a rollback journal, synced
-                # three times (~10-20 ms). Nothing in it can be lost: a crash of the OS right
-                # now leaves an empty or unreadable new file, never a damaged store with data.
-                # From the first write on the log is synced as always (below: NORMAL).
-                conn.execute("PRAGMA synchronous = OFF")
-            conn.execute("PRAGMA journal_mode = WAL")
-            # WAL + NORMAL survives a killed process; only an OS crash may lose the tail.
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            if background_checkpoints:
-                conn.execute(f"PRAGMA wal_autocheckpoint = {WRITER_PAGES}")
-            migrate(conn)
-        except (sqlite3.Error, OSError, RuntimeError) as exc:
-            raise StoreError(
-                f"cannot open store {p}: {exc}", plugin=str(p), hint=hint_for(exc, p)
-            ) from None
+        conn, p = connect(path, background_checkpoints=background_checkpoints)
         wal = Checkpointer(p) if background_checkpoints else None
         store = cls(conn, p, commit_rows=commit_rows, commit_seconds=commit_seconds, wal=wal)
         store.mark_crashed()
@@ -204,13 +165,8 @@ class Store:
     def begin_run(self, pipeline: str) -> int:
         """Record the start of a run of ``pipeline``; returns its ``run_id``."""
         with self._tx("begin run") as conn:
-            cur = conn.execute(
-                "INSERT INTO runs (pipeline, started, status, host) VALUES (?, ?, 'running', ?)",
-                (pipeline, _now(), host_stamp(os.getpid())),
-            )
-            run_id = cur.lastrowid
+            run_id = _runs.begin(conn, pipeline, _now())
         self._commit(stop=False)  # other processes see the run as running
-        assert run_id is not None
         return run_id
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
@@ -219,10 +175,7 @@ class Store:
         Commits the run's last writes with it, and stops the commit timer until the next write.
         """
         with self._tx("finish run") as conn:
-            conn.execute(
-                "UPDATE runs SET finished = ?, status = ?, summary = ? WHERE run_id = ?",
-                (_now(), status, self._clean(encode(summary)), run_id),
-            )
+            _runs.finish(conn, run_id, status, self._clean(encode(summary)), _now())
         self._commit(stop=True)
 
     def mark_crashed(self) -> list[int]:
@@ -231,34 +184,21 @@ class Store:
         A run whose host is alive (another ``wiseflow run`` on the same database), or ran on
         another machine, is left alone. Returns the run ids marked.
         """
-        rows = self._query("SELECT run_id, host FROM runs WHERE status = 'running'", ())
-        dead = [run_id for run_id, host in rows if not host_alive(host)]
+        dead = _runs.crashed(self._query(_runs.RUNNING, ()))
         if dead:
             with self._tx("mark crashed runs") as conn:
-                conn.executemany(
-                    "UPDATE runs SET status = 'crashed', finished = ? "
-                    "WHERE run_id = ? AND status = 'running'",
-                    [(_now(), run_id) for run_id in dead],
-                )
+                _runs.mark_crashed(conn, dead, _now())
             self._commit(stop=False)
         return dead
 
     def run(self, run_id: int) -> dict[str, Any] | None:
         """One run (as :meth:`runs` lists them), or None."""
-        rows = self._query(
-            "SELECT run_id, pipeline, started, finished, status, summary FROM runs"
-            " WHERE run_id = ?",
-            (run_id,),
-        )
+        rows = self._query(_runs.SELECT + " WHERE run_id = ?", (run_id,))
         return decode_run(rows[0]) if rows else None
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The latest runs, newest first."""
-        rows = self._query(
-            "SELECT run_id, pipeline, started, finished, status, summary FROM runs"
-            " ORDER BY run_id DESC LIMIT ?",
-            (limit,),
-        )
+        rows = self._query(_runs.SELECT + " ORDER BY run_id DESC LIMIT ?", (limit,))
         return [decode_run(row) for row in rows]
 
     def _clean(self, text: str) -> str:
@@ -405,10 +345,7 @@ class Store:
 
     def records(self, source: str | None = None) -> Iterator[Record]:
         """Stored records, decoded (all, or of one source), in key order."""
-        sql = (
-            "SELECT source, id, kind, time, title, text, url, author, tags, data, annotations"
-            " FROM records"
-        )
+        sql = f"SELECT {_COLUMNS} FROM records"  # noqa: S608 - constant names
         args: tuple[Any, ...] = ()
         if source is not None:
             sql += " WHERE source = ?"
@@ -418,12 +355,11 @@ class Store:
 
     def iter_batches(self, sources: Sequence[str], batch_size: int) -> Iterator[list[Record]]:
         """Stored records of ``sources`` in batches, paged by key so memory stays bounded."""
-        cols = "source, id, kind, time, title, text, url, author, tags, data, annotations"
         for source in sources:
             last = ""
             while True:
                 rows = self._query(
-                    f"SELECT {cols} FROM records WHERE source = ? AND id > ?"  # noqa: S608
+                    f"SELECT {_COLUMNS} FROM records WHERE source = ? AND id > ?"  # noqa: S608
                     " ORDER BY id LIMIT ?",
                     (source, last, batch_size),
                 )

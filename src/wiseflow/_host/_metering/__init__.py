@@ -1,7 +1,7 @@
 """Metering: real per-plugin figures, soft limits, and their exposure.
 
 - ``_sampler``: one worker process as the OS sees it (psutil; /proc for peaks).
-- ``_meter``: the figures of one plugin instance, sampled cheaply; soft-limit watching.
+- ``_meter``: the figures of one plugin instance, sampled cheaply; ``_soft``: soft limits.
 - ``_threads``: threads a trusted plugin started, joined (or warned about) on release.
 - ``_collector``: the one collector of a run (figures, history, stages, events, requests).
 - ``_export``: snapshot files for ``wiseflow top`` and the dashboard.

@@ -14,7 +14,7 @@ or executed. Modules, one job each:
 - ``_scan``: the walk (imports, calls, attributes, names, namespace lookups);
   ``_calls``, ``_programs``, ``_io`` judge calls; ``_strings`` judges what strings name.
 - ``_declared``: what the code does against what the manifest declares.
-- ``_rules``: the tables and hints.
+- ``_rules``: the tables and hints; ``_patterns``: telling strings; ``_severity``: the scale.
 - ``_cache``: verdicts remembered by file content (a file audited before is not walked again).
 
 Findings carry a rule, a severity (how sure the audit is that the statement is hostile),
