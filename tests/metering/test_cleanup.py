@@ -138,3 +138,41 @@ def test_trusted_plugin_threads_that_will_not_stop_are_warned_about(wiseflow_man
             pm.shutdown("leaky")
     finally:
         release.set()
+
+
+def test_threads_running_before_a_call_are_never_blamed_on_the_plugin(
+    wiseflow_manager: Any,
+) -> None:
+    """A thread the embedding program (or a library, or a test server) started before the
+    call is not the plugin's, even when the plugin starts one of its own during the call:
+    only the plugin's thread is watched, and shutting the plugin down warns about nothing."""
+    stop = threading.Event()
+    bystander = threading.Thread(target=stop.wait, name="embedder-server", daemon=True)
+    bystander.start()
+
+    class Starter(ProcessorPlugin):
+        name = "starter"
+
+        def initialize(self, ctx: Any) -> None:
+            self.done = threading.Event()
+            self.t: threading.Thread | None = None
+
+        def process(self, batch: list[Record]) -> list[Record]:
+            if self.t is None:
+                self.t = threading.Thread(target=self.done.wait, name="starter-worker")
+                self.t.start()
+            return batch
+
+        def shutdown(self) -> None:
+            self.done.set()
+
+    try:
+        pm = wiseflow_manager(Starter)
+        handle = pm.start("starter")
+        handle.process([Record(id="1", source="t")])
+        assert [t.name for t in handle.threads.threads] == ["starter-worker"]
+        pm.shutdown("starter")  # warnings are errors: blaming the bystander would fail here
+        assert bystander.is_alive()
+    finally:
+        stop.set()
+        bystander.join(5)

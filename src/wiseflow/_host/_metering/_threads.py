@@ -3,8 +3,14 @@
 In-process code cannot be stopped from outside, so the host can only join what a plugin
 left behind and warn about what does not end. Attribution is by observation: threads that
 appear while a call into the plugin runs (``threading.active_count`` is compared first, so
-the common case costs one counter read). A thread another part of the host starts at that
-moment would be attributed too; the host's own threads (``wiseflow-*``) are excluded.
+the common case costs one counter read). Only threads *started* during the call are
+candidates: ``threading.enumerate`` lists threads in the order they started, so when the
+count grew by ``n`` the last ``n`` of them are new. Threads that were already running (an
+embedding program's, a library's, a test server's) are never blamed, whatever their owner.
+A thread another part of the host starts at that very moment would be attributed too; the
+host's own threads (``wiseflow-*``) and foreign threads Python only sees as dummies are
+excluded. A plugin thread that ended during the same call makes the count grow less, so
+the oldest new thread may go unwatched: a warning missed, never someone else's thread.
 """
 
 from __future__ import annotations
@@ -37,11 +43,14 @@ class ThreadLedger:
 
     def adopt_since(self, mark: int) -> None:
         """Remember threads started since ``mark`` (a :meth:`mark` taken before the call)."""
-        if threading.active_count() <= mark:
+        new = threading.active_count() - mark
+        if new <= 0:
             return
-        me = threading.current_thread()
-        for t in threading.enumerate():
-            if t is me or t is threading.main_thread() or t.name.startswith("wiseflow-"):
+        me, main = threading.current_thread(), threading.main_thread()
+        for t in threading.enumerate()[-new:]:  # in start order: the newest last
+            if t is me or t is main or t.name.startswith("wiseflow-"):
+                continue
+            if isinstance(t, threading._DummyThread):  # not started by Python: not joinable
                 continue
             if getattr(t, "_wiseflow_owner", None) is None:
                 t._wiseflow_owner = self.owner  # type: ignore[attr-defined]
