@@ -6,8 +6,9 @@ refuses ``clone`` with any ``CLONE_NEW*`` flag, and refuses with EPERM: ``socket
 family; ``socketpair`` stays allowed for the IPC channel and asyncio), ``execve`` and
 ``execveat`` unless the plugin was granted ``subprocess``, tracing and cross-process memory,
 io_uring (it would bypass the socket rule), bpf, perf, keyrings, userfaultfd, namespaces,
-mounts, module loading and leaving the worker's session (``setsid``/``setpgid``, so that a
-process-group kill reaches every descendant).
+mounts, module loading, leaving the worker's session (``setsid``/``setpgid``, so that a
+process-group kill reaches every descendant) and System V IPC and message queues (kernel
+objects no path rule covers, which outlive the worker and are shared by uid).
 """
 
 from __future__ import annotations
@@ -117,6 +118,22 @@ DENIED: tuple[str, ...] = (
     "utimes",
     "futimesat",
     "utimensat",
+    # System V IPC and POSIX message queues: objects outside every path rule that outlive
+    # the worker (memory beside the quota, a channel between plugins) and, by id, objects
+    # of the host's uid (a non-root worker has the operator's own uid)
+    "shmget",
+    "shmat",
+    "shmctl",
+    "semget",
+    "semop",
+    "semtimedop",
+    "semctl",
+    "msgget",
+    "msgsnd",
+    "msgrcv",
+    "msgctl",
+    "mq_open",
+    "mq_unlink",
 )
 _EXEC = ("execve", "execveat")
 
