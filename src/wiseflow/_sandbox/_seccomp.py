@@ -2,7 +2,8 @@
 
 The filter kills the process on a foreign syscall ABI (i386, x32), answers ``clone3``
 with ENOSYS so libc falls back to ``clone`` (whose flags a classic BPF filter can read),
-refuses ``clone`` with any ``CLONE_NEW*`` flag, and refuses with EPERM: ``socket`` (every
+refuses ``clone`` with any ``CLONE_NEW*`` flag or ``CLONE_PARENT`` (a child handed to the
+host, which would hold its zombie), and refuses with EPERM: ``socket`` (every
 family; ``socketpair`` stays allowed for the IPC channel and asyncio), ``execve`` and
 ``execveat`` unless the plugin was granted ``subprocess``, tracing and cross-process memory,
 io_uring (it would bypass the socket rule), bpf, perf, keyrings, userfaultfd, namespaces,
@@ -47,6 +48,11 @@ _CLONE_NEW = (
     | 0x20000000  # NEWPID
     | 0x40000000  # NEWNET
 )
+#: A child whose parent is the worker's parent (the host): the host would hold zombies it
+#: never reaps, and an embedding program's ``os.wait`` would be handed the plugin's child.
+_CLONE_PARENT = 0x00008000
+#: ``clone`` flags refused (EPERM): a new namespace, or a child given to the host.
+_CLONE_DENIED = _CLONE_NEW | _CLONE_PARENT
 
 _SECCOMP_SET_MODE_FILTER = 1
 _SECCOMP_FILTER_FLAG_TSYNC = 1
@@ -172,10 +178,11 @@ def build_filter(*, allow_exec: bool) -> list[tuple[int, int, int, int]]:
         prog.append((_RET_K, 0, 0, _RET_ERRNO | errno.EPERM))
     prog.append((_JEQ_K, 0, 1, NR["clone3"]))
     prog.append((_RET_K, 0, 0, _RET_ERRNO | errno.ENOSYS))
-    # clone: refuse any namespace flag; the last block, so "no flag" falls to ALLOW.
+    # clone: refuse any namespace flag and CLONE_PARENT; the last block, so "no flag" falls
+    # to ALLOW.
     prog.append((_JEQ_K, 0, 3, NR["clone"]))
     prog.append((_LD_W_ABS, 0, 0, _OFF_ARG0_LO))
-    prog.append((_JSET_K, 0, 1, _CLONE_NEW))
+    prog.append((_JSET_K, 0, 1, _CLONE_DENIED))
     prog.append((_RET_K, 0, 0, _RET_ERRNO | errno.EPERM))
     prog.append((_RET_K, 0, 0, _RET_ALLOW))
     return prog
