@@ -3,7 +3,8 @@
 The filter kills the process on a foreign syscall ABI (i386, x32), answers ``clone3``
 with ENOSYS so libc falls back to ``clone`` (whose flags a classic BPF filter can read),
 refuses ``clone`` with any ``CLONE_NEW*`` flag or ``CLONE_PARENT`` (a child handed to the
-host, which would hold its zombie), and refuses with EPERM: ``socket`` (every
+host, which would hold its zombie) and ``prctl(PR_SET_PDEATHSIG)`` (the worker keeps dying
+with its host), and refuses with EPERM: ``socket`` (every
 family; ``socketpair`` stays allowed for the IPC channel and asyncio), ``execve`` and
 ``execveat`` unless the plugin was granted ``subprocess``, tracing and cross-process memory,
 io_uring (it would bypass the socket rule), bpf, perf, keyrings, userfaultfd, namespaces,
@@ -17,7 +18,7 @@ from __future__ import annotations
 import ctypes
 import errno
 
-from ._sys import ARCH, NR, PR_SET_NO_NEW_PRIVS, prctl, syscall
+from ._sys import ARCH, NR, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, prctl, syscall
 
 __all__ = ["DENIED", "build_filter", "install_filter", "supported"]
 
@@ -178,6 +179,14 @@ def build_filter(*, allow_exec: bool) -> list[tuple[int, int, int, int]]:
         prog.append((_RET_K, 0, 0, _RET_ERRNO | errno.EPERM))
     prog.append((_JEQ_K, 0, 1, NR["clone3"]))
     prog.append((_RET_K, 0, 0, _RET_ERRNO | errno.ENOSYS))
+    # prctl(PR_SET_PDEATHSIG): the worker's death signal (SIGKILL when its host dies) stays;
+    # cleared, a worker busy in a call would outlive a killed host. Every other option is
+    # allowed: both paths return, as the argument replaced the syscall number.
+    prog.append((_JEQ_K, 0, 4, NR["prctl"]))
+    prog.append((_LD_W_ABS, 0, 0, _OFF_ARG0_LO))
+    prog.append((_JEQ_K, 0, 1, PR_SET_PDEATHSIG))
+    prog.append((_RET_K, 0, 0, _RET_ERRNO | errno.EPERM))
+    prog.append((_RET_K, 0, 0, _RET_ALLOW))
     # clone: refuse any namespace flag and CLONE_PARENT; the last block, so "no flag" falls
     # to ALLOW.
     prog.append((_JEQ_K, 0, 3, NR["clone"]))

@@ -137,6 +137,7 @@ _NR_X86_64 = {
     "semtimedop": 220,
     "mq_open": 240,
     "mq_unlink": 241,
+    "prctl": 157,
 }
 # Landlock's numbers are the same on every architecture (the unified syscall table).
 _GENERIC = {
