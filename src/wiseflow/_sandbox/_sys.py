@@ -138,6 +138,16 @@ _NR_X86_64 = {
     "mq_open": 240,
     "mq_unlink": 241,
     "prctl": 157,
+    "setpriority": 141,
+    "sched_setparam": 142,
+    "sched_setscheduler": 144,
+    "sched_setaffinity": 203,
+    "ioprio_set": 251,
+    "inotify_add_watch": 254,
+    "fanotify_init": 300,
+    "fanotify_mark": 301,
+    "prlimit64": 302,
+    "sched_setattr": 314,
 }
 # Landlock's numbers are the same on every architecture (the unified syscall table).
 _GENERIC = {
