@@ -318,12 +318,14 @@ class Broker:
                 ) as resp:
                     # raw bytes, decoded here with a cap on every layer (_decoding): httpx's
                     # own decoding has none, and a gzip-in-gzip body is a bomb for the host
-                    decoder = BoundedDecoder(
-                        resp.headers.get("content-encoding", ""), self._limits.max_bytes
-                    )
+                    # (a response built in memory, as the testing kit's fakes are, holds its
+                    # content already decoded, as httpx gives it)
+                    loaded = resp.is_stream_consumed
+                    encoding = "" if loaded else resp.headers.get("content-encoding", "")
+                    decoder = BoundedDecoder(encoding, self._limits.max_bytes)
                     chunks: list[bytes] = []
                     try:
-                        for raw in resp.iter_raw():
+                        for raw in (resp.content,) if loaded else resp.iter_raw():
                             if time.monotonic() > deadline:
                                 raise TransientError(
                                     f"HTTP exchange with {url} took longer than {limit:g}s in "
