@@ -27,6 +27,7 @@ from urllib.parse import urljoin, urlsplit
 
 from .._contract._context import HttpResponse
 from .._contract._errors import PermissionDenied, TransientError, WiseflowError
+from ._decoding import BoundedDecoder, DecodingFailed, Oversize
 from ._grants import Effective
 from ._ratelimit import LogLimiter
 from ._redact import Redactor
@@ -315,24 +316,38 @@ class Broker:
                     timeout=max(0.01, deadline - time.monotonic()),
                     extensions={"sni_hostname": host},
                 ) as resp:
+                    # raw bytes, decoded here with a cap on every layer (_decoding): httpx's
+                    # own decoding has none, and a gzip-in-gzip body is a bomb for the host
+                    # (a response built in memory, as the testing kit's fakes are, holds its
+                    # content already decoded, as httpx gives it)
+                    loaded = resp.is_stream_consumed
+                    encoding = "" if loaded else resp.headers.get("content-encoding", "")
+                    decoder = BoundedDecoder(encoding, self._limits.max_bytes)
                     chunks: list[bytes] = []
-                    size = 0
-                    for chunk in resp.iter_bytes():
-                        if time.monotonic() > deadline:
-                            raise TransientError(
-                                f"HTTP exchange with {url} took longer than {limit:g}s in total",
-                                plugin=self.plugin,
-                                hint="the host bounds each brokered request by the plugin's "
-                                "timeout_s; the server is too slow",
-                            )
-                        size += len(chunk)
-                        if size > self._limits.max_bytes:
-                            raise self._deny(
-                                "network",
-                                f"a response over {self._limits.max_bytes} bytes from {url}",
-                                "the host caps brokered responses; fetch less per request",
-                            )
-                        chunks.append(chunk)
+                    try:
+                        for raw in (resp.content,) if loaded else resp.iter_raw():
+                            if time.monotonic() > deadline:
+                                raise TransientError(
+                                    f"HTTP exchange with {url} took longer than {limit:g}s in "
+                                    "total",
+                                    plugin=self.plugin,
+                                    hint="the host bounds each brokered request by the plugin's "
+                                    "timeout_s; the server is too slow",
+                                )
+                            chunks.append(decoder.decode(raw))
+                        chunks.append(decoder.finish())
+                    except Oversize:
+                        raise self._deny(
+                            "network",
+                            f"a response over {self._limits.max_bytes} bytes from {url}",
+                            "the host caps brokered responses (decoded); fetch less per request",
+                        ) from None
+                    except DecodingFailed as exc:
+                        raise TransientError(
+                            f"HTTP error for {url}: the body does not decode as its "
+                            f"Content-Encoding says ({exc})",
+                            plugin=self.plugin,
+                        ) from None
                     status = resp.status_code
                     rheaders = {
                         k: v

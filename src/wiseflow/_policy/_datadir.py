@@ -8,6 +8,10 @@ Each plugin instance gets a :class:`DataDirGuard`. It is checked in two places:
   its data dir inside one long call is killed mid-call; the calling thread then reports the
   guard's WF403 instead of the worker's death.
 
+A worker's scratch space (its ``TMPDIR``, a fresh folder in the system's temporary directory)
+counts with its data dir: the sandbox registers it (:func:`add_scratch`) while the worker
+lives, so a plugin cannot move its files there to pass the ceilings.
+
 A scan is an ``os.scandir`` walk that stops as soon as either limit is crossed (it never
 costs more than ``max_data_files`` entries: ~20 ms for 10,000), and each guard throttles
 itself so that scanning takes at most :attr:`DataDirGuard.BUDGET` of the wall time (a
@@ -27,7 +31,16 @@ from typing import final
 from .._contract._ceilings import Limits
 from .._contract._errors import QuotaExceeded
 
-__all__ = ["WATCH_EVERY_S", "DataDirGuard", "data_dir_guard", "measure", "watch"]
+__all__ = [
+    "WATCH_EVERY_S",
+    "DataDirGuard",
+    "add_scratch",
+    "data_dir_guard",
+    "drop_scratch",
+    "measure",
+    "scratch_dirs",
+    "watch",
+]
 
 log = logging.getLogger("wiseflow.ceilings")
 
@@ -145,6 +158,13 @@ class DataDirGuard:
         """
         c0 = time.thread_time()
         files, size = measure(self.path, self.max_files, self.max_bytes)
+        where = "its data dir"
+        for extra in scratch_dirs(self.path):
+            if files > self.max_files or size > self.max_bytes:
+                break
+            more, grown = measure(extra, self.max_files - files, self.max_bytes - size)
+            if more:
+                files, size, where = files + more, size + grown, "its data dir and scratch space"
         done = time.monotonic()
         self.scans += 1
         # The scan's cost is the CPU time it took, not its wall time: on a busy machine a
@@ -159,8 +179,8 @@ class DataDirGuard:
             self._next_at = done + self.last_cost_s / self.BUDGET
         if files > self.max_files:
             return QuotaExceeded(
-                f"plugin '{self.plugin}' has more than {self.max_files:,} files in its data "
-                f"dir (max_data_files {self.max_files} reached: the plugin was stopped)",
+                f"plugin '{self.plugin}' has more than {self.max_files:,} files in {where} "
+                f"(max_data_files {self.max_files} reached: the plugin was stopped)",
                 plugin=self.plugin,
                 hint=f"remove files from {self.path}; the operator may raise "
                 "[policy] max_data_files",
@@ -168,7 +188,7 @@ class DataDirGuard:
         if size > self.max_bytes:
             mb = self.max_bytes // (1024 * 1024)
             return QuotaExceeded(
-                f"plugin '{self.plugin}' holds more than {mb:,} MB in its data dir "
+                f"plugin '{self.plugin}' holds more than {mb:,} MB in {where} "
                 f"(max_data_mb {mb} reached: the plugin was stopped)",
                 plugin=self.plugin,
                 hint=f"remove files from {self.path}; the operator may raise [policy] max_data_mb",
@@ -222,6 +242,36 @@ def data_dir_guard(plugin: str, data_dir: object, limits: Limits, runner: object
     )
     watch(guard)
     return guard
+
+
+#: data dir -> the scratch folders of the workers using it now (replicas share a data dir)
+_scratch: dict[str, set[str]] = {}
+_scratch_lock = threading.Lock()
+
+
+def _key(data_dir: str) -> str:
+    return os.path.normpath(os.path.abspath(data_dir))
+
+
+def add_scratch(data_dir: str, scratch: str) -> None:
+    """Count ``scratch`` (a worker's temporary folder) with ``data_dir`` until dropped."""
+    with _scratch_lock:
+        _scratch.setdefault(_key(data_dir), set()).add(scratch)
+
+
+def drop_scratch(scratch: str) -> None:
+    """Stop counting ``scratch`` (its worker stopped and the folder is being removed)."""
+    with _scratch_lock:
+        for key, folders in list(_scratch.items()):
+            folders.discard(scratch)
+            if not folders:
+                del _scratch[key]
+
+
+def scratch_dirs(data_dir: str) -> list[str]:
+    """The scratch folders counted with ``data_dir`` now."""
+    with _scratch_lock:
+        return sorted(_scratch.get(_key(data_dir), ()))
 
 
 _watched: weakref.WeakSet[DataDirGuard] = weakref.WeakSet()

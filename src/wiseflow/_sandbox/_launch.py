@@ -17,6 +17,7 @@ from typing import Any, final
 
 from .._contract._errors import SandboxUnavailable, WiseflowWarning
 from .._host._runner import RunnerSpec
+from .._policy._datadir import add_scratch, drop_scratch
 from ._confine import LAYERS, Confinement, Policy, plugin_uid
 from ._orphans import forget, record
 from ._output import OutputPump
@@ -57,9 +58,12 @@ def load_message(spec: RunnerSpec) -> Load:
 
 
 def make_scratch(spec: RunnerSpec) -> str:
-    """The worker's data dir (made if missing) and a fresh scratch dir (returned)."""
+    """The worker's data dir (made if missing) and a fresh scratch dir (returned), counted
+    with the data dir against ``max_data_mb`` and ``max_data_files`` until it is removed."""
     os.makedirs(spec.data_dir, exist_ok=True)
-    return tempfile.mkdtemp(prefix=f"wiseflow-{spec.instance}-")
+    scratch = tempfile.mkdtemp(prefix=f"wiseflow-{spec.instance}-")
+    add_scratch(spec.data_dir, scratch)
+    return scratch
 
 
 def start_process(
@@ -113,6 +117,7 @@ def stop_process(
     if chan is not None:
         chan.close()
     if scratch is not None:
+        drop_scratch(scratch)
         shutil.rmtree(scratch, ignore_errors=True)
     return status, cpu, tail
 
