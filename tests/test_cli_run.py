@@ -113,3 +113,25 @@ def test_changed_records_are_updated_in_place_on_full_refresh(tmp_path: Path) ->
     ]
     again = json.loads(wf("run", "p.toml", "--json", "--full-refresh", cwd=tmp_path).stdout)
     assert again["records"]["updated"] == 0  # nothing changed: nothing rewritten
+
+
+def test_the_progress_table_shows_names_as_written_never_as_markup() -> None:
+    """The live table's title and stage column print pipeline and stage names literally:
+    rich would otherwise turn ``[link=...]`` or ``[red]`` in a pipeline file into a hidden
+    hyperlink or styling on the operator's terminal."""
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from wiseflow._cli._run import _progress_table
+
+    name = "[link=https://example.invalid]feeds[/link]"
+    result = SimpleNamespace(
+        pipeline=name, fetched=3, stages={"[red]src[/red]": {"in": 0, "out": 3, "errors": 0}}
+    )
+    out = io.StringIO()
+    Console(file=out, width=200, force_terminal=True).print(_progress_table(result, 1.0))  # type: ignore[arg-type]
+    text = out.getvalue()
+    assert name in text and "[red]src[/red]" in text
+    assert "\x1b]8;" not in text  # no OSC 8 hyperlink was emitted

@@ -205,7 +205,7 @@ def _progress_table(result: RunResult, elapsed: float) -> Table:
 
     from ._text import terminal_safe
 
-    name = terminal_safe(result.pipeline, limit=200)
+    name = escape(terminal_safe(result.pipeline, limit=200))  # rich renders markup in titles
     table = Table(title=f"{name}: {result.fetched:,} fetched in {elapsed:.1f}s")
     for col in ("stage", "in", "out", "records/s", "errors"):
         table.add_column(col)
@@ -213,7 +213,7 @@ def _progress_table(result: RunResult, elapsed: float) -> Table:
         done = st["out"] or st["in"]
         rate = f"{done / elapsed:,.0f}" if elapsed > 0 else "-"
         table.add_row(
-            terminal_safe(name, limit=200), f"{st['in']:,}", f"{st['out']:,}", rate,
+            escape(terminal_safe(name, limit=200)), f"{st['in']:,}", f"{st['out']:,}", rate,
             str(st["errors"]),
         )  # fmt: skip
     return table
