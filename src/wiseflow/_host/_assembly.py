@@ -18,7 +18,7 @@ from .._contract._manifest import Manifest
 from .._contract._plugin import BasePlugin
 from .._discovery import Candidate
 from .._policy._datadir import data_dir_guard
-from .._policy._grants import Grant, covering, effective_permissions
+from .._policy._grants import Grant, effective_permissions
 from .._policy._identity import plugin_root
 from .._policy._operator import OperatorConfig
 from ._lifecycle import Lifecycle
@@ -193,14 +193,6 @@ def build_handle(
         data_dir = host.data_dir / "plugins" / inst
         data_dir.mkdir(parents=True, exist_ok=True)
     perms = effective_permissions(m.permissions, grant, raw, level=level)
-    if level != "trusted":
-        for kind, root in covering(perms, str(host.data_dir)):
-            log.warning(
-                "plugin '%s': its %s grant %s holds the data dir %s (the store, the logs and "
-                "every plugin's data): the sandbox cannot leave it out; grant a narrower "
-                "folder, or move data_dir outside %s",
-                inst, kind, root, host.data_dir, root,
-            )  # fmt: skip
     # a worker starts isolated: a plugin found only through PYTHONPATH imports from there
     code_root = cand.code_root or (pythonpath_root(cand) if level != "trusted" else None)
     requires = frozenset(r.name for r in m.requires)
@@ -219,6 +211,7 @@ def build_handle(
         http_transport=host.http_transport,
         grant_name=m.name,  # `inst` may be the pipeline's name for it, or `dep@dependent`
         level=level,
+        protected=(str(host.data_dir),),  # no grant reaches the store, logs, others' data
     )
     spec = RunnerSpec(
         instance=inst,
@@ -233,6 +226,7 @@ def build_handle(
         limits=limits,
         # an installed plugin's own environment, for its worker (wiseflow._envs; SPEC §14)
         python_path=_env_path(host.data_dir, python, m.name, level),
+        protected=(str(host.data_dir),),
     )
     # a probe (scratch) never calls the plugin: what it was not granted does not matter yet
     denied = () if scratch else perms.denied

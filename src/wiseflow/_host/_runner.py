@@ -37,11 +37,13 @@ class RunnerSpec:
             means the manifest's resources and the default ceilings.
         python_path: the ``site-packages`` of the plugin's own environment (an installed
             plugin, see ``wiseflow._envs``): first on a worker's path, read-only for it.
+        protected: the host's folders no file grant reaches (the data dir): carved out of
+            a granted folder that holds them (``_sandbox/_carve``).
     """
 
     __slots__ = (
         "check", "code_root", "data_dir", "files", "instance", "level", "limits", "manifest",
-        "plugin_class", "python_path", "root",
+        "plugin_class", "protected", "python_path", "root",
     )  # fmt: skip
 
     def __init__(
@@ -58,6 +60,7 @@ class RunnerSpec:
         check: bool = False,
         limits: Limits | None = None,
         python_path: tuple[str, ...] = (),
+        protected: tuple[str, ...] = (),
     ) -> None:
         self.instance = instance
         self.manifest = manifest
@@ -70,6 +73,7 @@ class RunnerSpec:
         self.check = check  # `plugins check`: interface problems reported, not raised
         self.limits = limits or effective_limits(manifest.resources, {}, None)
         self.python_path = python_path
+        self.protected = protected
 
 
 class Runner(Protocol):

@@ -89,14 +89,18 @@ class Broker:
         http_transport: Any = None,
         grant_name: str | None = None,
         level: str = "sandboxed",
+        protected: tuple[str, ...] = (),
     ) -> None:
         self.plugin = plugin
         #: the name the operator grants to (the manifest's; ``plugin`` may be an instance's)
         self.grant_name = grant_name or plugin
         self.level = level
         self.permissions = permissions
-        own = (data_dir,) if data_dir else ()
-        self._roots = tuple(os.path.realpath(r) for r in (*permissions.fs_read, *own, *read_roots))
+        own = tuple(os.path.realpath(r) for r in ((data_dir,) if data_dir else ()) + read_roots)
+        self._roots = tuple(os.path.realpath(r) for r in permissions.fs_read) + own
+        # the host's own folders (the data dir): no grant reaches them, only the plugin's own
+        self._protected = tuple(os.path.realpath(p) for p in protected)
+        self._own = own
         self._requires = requires
         self._call_dependency = call_dependency
         self._limits = http_limits or HttpLimits()
@@ -169,8 +173,17 @@ class Broker:
 
     def check_read(self, path: str) -> str:
         real = os.path.realpath(path)
-        for root in self._roots:
-            if real == root or real.startswith(root.rstrip("/") + "/"):
+        if any(_beneath(real, p) for p in self._protected) and not any(
+            _beneath(real, o) for o in self._own
+        ):
+            raise self._deny(
+                "fs_read",
+                f"read access to {path!r} (resolves to {real!r}) in the host's data dir",
+                "no grant reaches the host's data dir (the store, the logs, other plugins' "
+                "data); a plugin keeps its own files in ctx.data_dir",
+            )
+        for granted in self._roots:
+            if _beneath(real, granted):
                 self._allow("fs_read", real)
                 return real
         declared = [
@@ -384,3 +397,7 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _beneath(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")

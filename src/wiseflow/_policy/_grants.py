@@ -16,7 +16,7 @@ import msgspec
 
 from .._contract._manifest import PLACEHOLDER_RE, Permissions
 
-__all__ = ["Effective", "Grant", "covering", "effective_permissions", "host_port", "union"]
+__all__ = ["Effective", "Grant", "effective_permissions", "host_port", "union"]
 
 
 @final
@@ -56,19 +56,6 @@ class Effective(msgspec.Struct, frozen=True, kw_only=True):
 
     def to_dict(self) -> dict[str, Any]:
         return msgspec.to_builtins(self)  # type: ignore[no-any-return]
-
-
-def covering(perms: Effective, data_root: str) -> list[tuple[str, str]]:
-    """The ``(kind, root)`` of each file grant that holds the host's data dir ``data_root``
-    (the store, the logs, every plugin's data dir): a plugin granted it may read (or, for
-    fs_write, change) all of that, since a confinement rule cannot leave a subfolder out."""
-    data = os.path.realpath(data_root)
-    return [
-        (kind, root)
-        for kind, roots in (("fs_read", perms.fs_read), ("fs_write", perms.fs_write))
-        for root in roots
-        if data == root or data.startswith(root.rstrip(os.sep) + os.sep)
-    ]
 
 
 def host_port(entry: str) -> str:

@@ -73,6 +73,7 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     host_pid: int
     read_only: list[str] = []
     read_write: list[str] = []
+    list_only: list[str] = []  # folders whose entries may be listed, not read (_carve)
     memory_mb: int = 512
     cpu_seconds: float = 300.0
     max_open_files: int = 256
@@ -261,7 +262,9 @@ def userns_diagnosis(
 
 def _landlock_rules(policy: Policy, missing: dict[str, str]) -> None:
     read_only = [*system_read_paths(), *policy.read_only]
-    done = _landlock.restrict(read_only, [*policy.read_write, *_DEVICES])
+    done = _landlock.restrict(
+        read_only, [*policy.read_write, *_DEVICES], list_only=policy.list_only
+    )
     if "scope" not in done and os.geteuid() != 0:
         # A non-root worker keeps its host's uid: only Landlock's signal scoping (ABI 6)
         # stops it from signalling the host. Said, not hidden (the host logs it).

@@ -94,9 +94,14 @@ def _handled_fs(abi: int) -> int:
 
 
 def restrict(
-    read_only: Iterable[str], read_write: Iterable[str], *, abi: int | None = None
+    read_only: Iterable[str],
+    read_write: Iterable[str],
+    *,
+    list_only: Iterable[str] = (),
+    abi: int | None = None,
 ) -> list[str]:
-    """Allow only ``read_only`` and ``read_write`` paths (and no TCP) from now on.
+    """Allow only ``read_only`` and ``read_write`` paths (and no TCP) from now on, and the
+    listing of ``list_only`` folders (their entries' names; Landlock applies it beneath).
 
     Paths that do not exist are skipped. Sets no-new-privs (Landlock requires it).
 
@@ -123,7 +128,11 @@ def restrict(
         done.append("scope")
     ruleset = syscall("landlock_create_ruleset", ctypes.addressof(attr), size, 0)
     try:
-        for paths, rights in ((read_only, READ_ONLY), (read_write, READ_WRITE)):
+        for paths, rights in (
+            (read_only, READ_ONLY),
+            (read_write, READ_WRITE),
+            (list_only, _READ_DIR),
+        ):
             for path in paths:
                 _add_path(ruleset, path, rights & handled_fs)
         prctl(PR_SET_NO_NEW_PRIVS, 1)

@@ -18,6 +18,7 @@ from typing import Any, final
 from .._contract._errors import SandboxUnavailable, WiseflowWarning
 from .._host._runner import RunnerSpec
 from .._policy._datadir import add_scratch, drop_scratch
+from ._carve import carve
 from ._confine import LAYERS, Confinement, Policy, plugin_uid
 from ._orphans import forget, record
 from ._output import OutputPump
@@ -167,12 +168,19 @@ class WorkerLimits:
         self.fs_write = [str(p) for p in getattr(perms, "fs_write", ())]
 
     def policy(self, spec: RunnerSpec, scratch: str) -> Policy:
-        """The confinement of one worker: read-only code, its data dir and scratch, limits."""
+        """The confinement of one worker: read-only code, its data dir and scratch, limits.
+
+        Granted folders that hold one of the host's own (the data dir) are carved: what they
+        hold but that folder (``_carve``).
+        """
+        fs_read, read_listing = carve(self.fs_read, spec.protected)
+        fs_write, write_listing = carve(self.fs_write, spec.protected)
         return Policy(
             host_pid=os.getpid(),
             # its code, its own environment (installed plugins: read-only), granted reads
-            read_only=[p for p in (spec.code_root,) if p] + list(spec.python_path) + self.fs_read,
-            read_write=[spec.data_dir, scratch, *self.fs_write],
+            read_only=[p for p in (spec.code_root,) if p] + list(spec.python_path) + fs_read,
+            read_write=[spec.data_dir, scratch, *fs_write],
+            list_only=[*read_listing, *write_listing],
             memory_mb=self.memory_mb,
             cpu_seconds=self.cpu_seconds,
             max_open_files=self.max_open_files,

@@ -10,7 +10,14 @@ from typing import Annotated, Any
 
 import msgspec
 
-from wiseflow import Checkpoint, ConfigError, ConnectorPlugin, PluginContext, Record
+from wiseflow import (
+    Checkpoint,
+    ConfigError,
+    ConnectorPlugin,
+    PermissionDenied,
+    PluginContext,
+    Record,
+)
 
 __all__ = ["FilesConnector"]
 
@@ -92,6 +99,8 @@ class FilesConnector(ConnectorPlugin):
                 raw = self.ctx.read_path(path).decode("utf-8", "replace")
             except OSError as exc:
                 self.ctx.log.warning("skipping %s: %s", rel, exc)
+                continue
+            except PermissionDenied:  # a file of the host's data dir: the host said so
                 continue
             yield self._record(rel, path, raw, st.st_mtime)
             if n % self.config.checkpoint_every == 0:
