@@ -73,9 +73,7 @@ def _project(tmp_path: Path) -> Path:
 
 
 def _start(project: Path) -> tuple[Any, Any]:
-    config = OperatorConfig(
-        plugins={"thief": PluginPolicy(grant=Grant(fs_read=(str(project),)))}
-    )
+    config = OperatorConfig(plugins={"thief": PluginPolicy(grant=Grant(fs_read=(str(project),)))})
     pm = make_manager(
         data_dir=project / ".wiseflow", config=config, plugin_dirs=[project / "plugins"],
         level="sandboxed",
