@@ -23,6 +23,7 @@ from typing import Any
 
 import msgspec
 
+from .._contract._errors import DiscoveryError
 from .._contract._record import Record
 from .._store import Store
 from ._consumer import Consumer, Progress
@@ -31,7 +32,22 @@ from ._model import Pipeline
 from ._protocol import StageHandle
 from ._summary import RunSummary, StageStats
 
-__all__ = ["replay_dead_letters"]
+__all__ = ["replay_dead_letters", "require_run"]
+
+
+def require_run(database: Path, run_id: int) -> None:
+    """Raise WF602 (not found, as ``runs show``) when run ``run_id`` is not in ``database``:
+    a replay of a mistyped run would otherwise replay nothing and look like success."""
+    if database.is_file():
+        with Store.open(database) as store:
+            if store.run(run_id) is not None:
+                return
+    raise DiscoveryError(
+        f"no run {run_id} in {database.parent}",
+        plugin=str(database.parent),
+        code="WF602",
+        hint="list the runs with `wiseflow runs list` (and check --data-dir)",
+    )
 
 
 def replay_dead_letters(
