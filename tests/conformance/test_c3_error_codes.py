@@ -2,7 +2,7 @@
 
 One user-made project holds a plugin per failure. Codes reached in the other c3 modules:
 WF101, WF201, WF204, WF205 (test_c3_manifest), WF401 (test_c3_operator), WF602
-(test_c3_replay_unknown_run). Codes with no CLI path a user can take:
+(test_c3_replay_filters). Codes with no CLI path a user can take:
 - WF405 (invalid state transition): a disabled plugin named in a pipeline is refused first
   (WF501 "pipeline uses disabled plugin(s)"); WF405 reaches Python embedders and Ray.
 - WF406 (protocol violation): the frames on a worker's channel are written by wiseflow's

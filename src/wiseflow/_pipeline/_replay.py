@@ -32,7 +32,21 @@ from ._model import Pipeline
 from ._protocol import StageHandle
 from ._summary import RunSummary, StageStats
 
-__all__ = ["replay_dead_letters", "require_run"]
+__all__ = ["replay_dead_letters", "require_run", "require_stage"]
+
+
+def require_stage(pipeline: Pipeline, plugin: str) -> None:
+    """Raise WF602 when ``plugin`` (``--plugin``) names no stage of ``pipeline``: a replay
+    filtered by a mistyped name would replay nothing and look like success."""
+    names = sorted({n for st in pipeline.stages for n in (st.plugin, st.name)})
+    if plugin not in names:
+        raise DiscoveryError(
+            f"pipeline {pipeline.name!r} has no stage {plugin[:80]!r} (it has: {', '.join(names)})",
+            plugin=plugin[:80],
+            code="WF602",
+            hint="give a plugin or instance name of the pipeline; `wiseflow dead-letters "
+            "list` shows which plugin each dead letter is from",
+        )
 
 
 def require_run(database: Path, run_id: int) -> None:
