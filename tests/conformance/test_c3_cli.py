@@ -4,7 +4,8 @@ position.
 
 Found from outside: a global option without its value (``wiseflow runs list --data-dir``,
 ``--config=``) said "No such option '--data-dir'" (or quietly used the default for an empty
-value); it is now "Option '--data-dir' requires a value." (exit 2).
+value); it is now "Option '--data-dir' requires a value." (exit 2). ``--plugin-dir FILE``
+warned that the file "does not exist"; it says it is not a folder.
 """
 
 from __future__ import annotations
@@ -113,3 +114,10 @@ def test_c3_global_options_in_any_position(tmp_path: Path) -> None:
         done = wf(*argv, cwd=tmp_path)
         assert done.returncode == 0 and json.loads(done.stdout) == {"runs": []}, (argv, done)
     assert not (tmp_path / ".wiseflow").exists()  # the default data dir was never used
+
+
+def test_c3_a_plugin_dir_that_is_a_file_is_called_so(tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text("[pipeline]\n")
+    done = wf("--plugin-dir", "p.toml", "plugins", "list", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "is not a folder" in done.stderr and "does not exist" not in done.stderr, done.stderr
