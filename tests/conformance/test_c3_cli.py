@@ -5,7 +5,9 @@ position.
 Found from outside: a global option without its value (``wiseflow runs list --data-dir``,
 ``--config=``) said "No such option '--data-dir'" (or quietly used the default for an empty
 value); it is now "Option '--data-dir' requires a value." (exit 2). ``--plugin-dir FILE``
-warned that the file "does not exist"; it says it is not a folder.
+warned that the file "does not exist"; it says it is not a folder. `run --port P` without
+``--dashboard`` and ``--poll S`` without ``--watch`` were ignored silently (as
+``--reapprove-dev`` without ``--watch`` is not): usage errors now.
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ def test_c3_every_documented_command_and_option_exists(tmp_path: Path) -> None:
         ("runs", "show", "abc"),
         ("runs", "list", "--data-dir"),  # a global option without its value
         ("--config=", "doctor"),
+        ("run", "p.toml", "--port", "9999"),  # an option for another one, never ignored
+        ("run", "p.toml", "--poll", "1"),
     ],
 )
 def test_c3_usage_errors_exit_2_with_one_document(tmp_path: Path, argv: tuple[str, ...]) -> None:
@@ -99,6 +103,8 @@ def test_c3_usage_errors_exit_2_with_one_document(tmp_path: Path, argv: tuple[st
     assert "No such option '--data-dir'" not in error["message"], error
     if "--data-dir" in argv or "--config=" in argv:
         assert "requires a value" in error["message"], error
+    if "--port" in argv or "--poll" in argv:
+        assert "needs --dashboard" in error["message"] or "needs --watch" in error["message"]
     text = wf(*argv, cwd=tmp_path)
     assert text.returncode == 2 and text.stdout == "" and "Error:" in text.stderr, text
 
