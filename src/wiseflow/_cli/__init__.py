@@ -118,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         out.document({"name": "wiseflow", "version": version("wiseflow")})
         sys.exit(0)
     try:
+        if opts.missing_value:
+            raise click.UsageError(f"Option '{opts.missing_value}' requires a value.")
         result = cli.main(args=rest, prog_name="wiseflow", standalone_mode=False, obj=session)
         code = result if isinstance(result, int) else 0
     except WiseflowError as exc:

@@ -18,6 +18,8 @@ class GlobalOptions:
         self.data_dir: str | None = None
         self.json = False
         self.debug = False
+        #: a global option given without its value (``--data-dir`` last, ``--config=``)
+        self.missing_value: str | None = None
 
 
 def split_global(args: Sequence[str]) -> tuple[GlobalOptions, list[str]]:
@@ -35,10 +37,13 @@ def split_global(args: Sequence[str]) -> tuple[GlobalOptions, list[str]]:
         if key in ("--config", "--plugin-dir", "--data-dir"):
             if not eq:
                 if i >= len(args):
-                    rest.append(arg)  # the parser reports the missing value
+                    opts.missing_value = key  # the CLI reports it as a usage error
                     continue
                 value = args[i]
                 i += 1
+            if not value:
+                opts.missing_value = key
+                continue
             if key == "--config":
                 opts.config = value
             elif key == "--data-dir":

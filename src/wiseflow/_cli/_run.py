@@ -65,9 +65,14 @@ def run(
     metrics_port: int | None,
 ) -> None:
     """Run a pipeline: sources → processors → analyzers, stored in SQLite."""
+    from click.core import ParameterSource
+
     from .._run._run import stages
     from ._dashboard import live_views
 
+    for name, needs, on in (("poll", "--watch", watch), ("port", "--dashboard", with_dashboard)):
+        if not on and ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE:
+            raise click.UsageError(f"--{name} needs {needs}")  # never ignored silently
     s = session_of(ctx)
     with stages(s.pm, pipeline_file, report=report) as checked:
         host_setup(s.data_dir)

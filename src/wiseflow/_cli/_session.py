@@ -49,9 +49,8 @@ class Session:
             )
             for folder in self._pm.plugin_dirs:
                 if not folder.is_dir():
-                    self.out.warn(
-                        f"plugin folder {folder} does not exist (plugin_dirs/--plugin-dir)"
-                    )
+                    what = "is not a folder" if folder.exists() else "does not exist"
+                    self.out.warn(f"plugin folder {folder} {what} (plugin_dirs/--plugin-dir)")
         return self._pm
 
     def _recover(self) -> None:

@@ -192,10 +192,17 @@ def top(ctx: click.Context, once: bool, interval: float) -> None:
              "runs": runs_of(docs)}
         )  # fmt: skip
         return
-    if once:
-        docs = read_snapshots(directory)
-        s.out.out.print(render_table(rows_of(docs), str(directory), _progress(docs)))
-        return
+    if once or not s.out.out.is_terminal:  # a pipe or a log: a table per interval (`top -b`)
+        try:
+            while True:
+                docs = read_snapshots(directory)
+                s.out.out.print(render_table(rows_of(docs), str(directory), _progress(docs)))
+                if once:
+                    return
+                s.out.out.file.flush()
+                time.sleep(max(0.1, interval))
+        except KeyboardInterrupt:
+            return
     from rich.live import Live
 
     with Live(console=s.out.out, auto_refresh=False, screen=False) as live:

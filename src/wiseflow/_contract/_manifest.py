@@ -32,7 +32,9 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "plugin.toml"
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]*\Z")
+#: A plugin name: also a folder name (its data dir, its sandbox's temporary folder, ``dep@user``
+#: instances), so at most 64 characters, well below the file system's 255.
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,63}\Z")
 ENTRY_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*\Z")
 KINDS = ("connector", "processor", "analyzer")
 #: Values of ``[plugin] adapter``: how an entry that is not a wiseflow plugin class is hosted.
@@ -219,7 +221,10 @@ class _Validator:
 
         name = self._str(plugin, "name", required=True)
         if name is not None and not NAME_RE.match(name):
-            self.bad("plugin.name", f"{name!r} must match [a-z][a-z0-9-]*")
+            self.bad(
+                "plugin.name",
+                f"{name[:80]!r} must match [a-z][a-z0-9-]* (at most 64 characters)",
+            )
         version = self._str(plugin, "version", required=True)
         if version is not None:
             try:

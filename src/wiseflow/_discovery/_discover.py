@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import msgspec
-from packaging.version import InvalidVersion, Version
+from packaging.utils import canonicalize_version
 
 from .._contract._errors import DuplicatePlugin, ManifestError, Problem
 from .._contract._manifest import MANIFEST_NAME, parse_manifest
@@ -292,7 +292,5 @@ def _duplicates(candidates: list[Candidate]) -> list[Problem]:
 
 
 def _norm_version(version: str) -> str:
-    try:
-        return str(Version(version))
-    except InvalidVersion:
-        return version
+    """One spelling per PEP 440 version: "1.0" and "1.0.0" are the same release."""
+    return canonicalize_version(version)

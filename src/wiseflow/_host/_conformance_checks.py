@@ -123,18 +123,19 @@ def _processor(handle: PluginHandle) -> tuple[bool, str]:
     from ._kit import drive
 
     out = drive(handle, records=SAMPLE_RECORDS)
-    ids = {r.id for r in SAMPLE_RECORDS}
-    sources = {r.source for r in SAMPLE_RECORDS}
+    # each record out comes from one record in: its source, and its id or a split's prefix
     bad = [
         r
         for r in out.records
-        if r.source not in sources or not (r.id in ids or any(r.id.startswith(i) for i in ids))
+        if not any(
+            r.source == i.source and (r.id == i.id or r.id.startswith(i.id)) for i in SAMPLE_RECORDS
+        )
     ]
     if bad:
         r = bad[0]
         return False, (
             f"returned a record with id {r.id!r} and source {r.source!r}, which no input "
-            "had; keep the id and source of the record you change (a split record's id "
+            "had together; keep the id and source of the record you change (a split record's id "
             "starts with the original's)"
         )
     return True, (

@@ -16,7 +16,8 @@ from ._scale import check_executor, check_replicas
 
 __all__ = ["OutputSpec", "Pipeline", "StageSpec", "load_pipeline", "parse_pipeline"]
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+#: An instance name: also a folder name (its data dir, ``dep@instance``), so at most 64 characters.
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 _STAGE_KEYS = ("plugin", "name", "config", "replicas")
 _PIPELINE_KEYS = (
     "name", "batch_size", "description", "queue_batches", "analyze", "executor", "ray_address"
@@ -292,7 +293,12 @@ class _Validator:
                 )
             name = entry.get("name", plugin)
             if not isinstance(name, str) or not _NAME_RE.match(name):
-                self.bad(f"{field}.name", f"{name!r} is not a valid instance name", nth=i)
+                self.bad(
+                    f"{field}.name",
+                    f"{str(name)[:80]!r} is not a valid instance name (letters, digits, `_.-`, "
+                    "at most 64 characters)",
+                    nth=i,
+                )
                 name = plugin
             config = entry.get("config", {})
             if not isinstance(config, dict):

@@ -23,6 +23,7 @@ from typing import Any
 
 import msgspec
 
+from .._contract._errors import DiscoveryError
 from .._contract._record import Record
 from .._store import Store
 from ._consumer import Consumer, Progress
@@ -31,7 +32,36 @@ from ._model import Pipeline
 from ._protocol import StageHandle
 from ._summary import RunSummary, StageStats
 
-__all__ = ["replay_dead_letters"]
+__all__ = ["replay_dead_letters", "require_run", "require_stage"]
+
+
+def require_stage(pipeline: Pipeline, plugin: str) -> None:
+    """Raise WF602 when ``plugin`` (``--plugin``) names no stage of ``pipeline``: a replay
+    filtered by a mistyped name would replay nothing and look like success."""
+    names = sorted({n for st in pipeline.stages for n in (st.plugin, st.name)})
+    if plugin not in names:
+        raise DiscoveryError(
+            f"pipeline {pipeline.name!r} has no stage {plugin[:80]!r} (it has: {', '.join(names)})",
+            plugin=plugin[:80],
+            code="WF602",
+            hint="give a plugin or instance name of the pipeline; `wiseflow dead-letters "
+            "list` shows which plugin each dead letter is from",
+        )
+
+
+def require_run(database: Path, run_id: int) -> None:
+    """Raise WF602 (not found, as ``runs show``) when run ``run_id`` is not in ``database``:
+    a replay of a mistyped run would otherwise replay nothing and look like success."""
+    if database.is_file():
+        with Store.open(database) as store:
+            if store.run(run_id) is not None:
+                return
+    raise DiscoveryError(
+        f"no run {run_id} in {database.parent}",
+        plugin=str(database.parent),
+        code="WF602",
+        hint="list the runs with `wiseflow runs list` (and check --data-dir)",
+    )
 
 
 def replay_dead_letters(

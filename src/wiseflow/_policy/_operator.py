@@ -140,6 +140,19 @@ RESOURCE_KEYS = frozenset(
 )
 
 
+def _name_the_plugin(message: str, data: Any) -> str:
+    """msgspec says ``plugins[...]`` for a table of ``[plugins]``: name the one at fault."""
+    tables = data.get("plugins") if isinstance(data, dict) else None
+    if "plugins[...]" not in message or not isinstance(tables, dict):
+        return message
+    for name, table in tables.items():
+        try:
+            msgspec.convert(table, type=PluginPolicy)
+        except msgspec.ValidationError:
+            return message.replace("plugins[...]", f"plugins.{name}", 1)
+    return message
+
+
 def load_operator_config(path: str | Path | None) -> OperatorConfig:
     """Read ``path`` (or ``./wiseflow.toml`` when None and present; defaults otherwise).
 
@@ -166,11 +179,15 @@ def load_operator_config(path: str | Path | None) -> OperatorConfig:
             hint="fix the syntax of wiseflow.toml at the line named",
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {where}: {exc}", plugin=where) from None
+        raise ConfigError(
+            f"cannot read {where}: {exc}",
+            plugin=where,
+            hint="check --config (a wiseflow.toml file)",
+        ) from None
     try:
         cfg = msgspec.convert(data, type=OperatorConfig)
     except msgspec.ValidationError as exc:
-        msg = explain_validation(str(exc), OperatorConfig, hidden=("path",))
+        msg = _name_the_plugin(explain_validation(str(exc), OperatorConfig, hidden=("path",)), data)
         raise ConfigError(
             f"{where}: {msg}",
             plugin=where,

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
+from .._contract._errors import PipelineError
 from .._host._assembly import use_worker_runner
 from .._host._runner import RunnerSpec
 from ._cluster import connect, using
@@ -54,7 +55,11 @@ def connect_for(pipeline: Any) -> bool:
     whether the pipeline runs on Ray."""
     address = _address(pipeline)
     if address is not None:
-        connect(address)
+        try:
+            connect(address)
+        except PipelineError as exc:
+            exc.plugin = exc.plugin or getattr(pipeline, "path", None)  # name the file (§6)
+            raise
     return address is not None
 
 

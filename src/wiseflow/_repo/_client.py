@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from .._contract._errors import RepositoryError, SignatureInvalid, WiseflowError
+from .._contract._errors import ConfigError, RepositoryError, SignatureInvalid, WiseflowError
 from ._index import INDEX_TARGET, IndexDoc, load_index, state_dir
 
 if TYPE_CHECKING:
@@ -214,8 +214,8 @@ class Client:
                 )
             try:
                 bootstrap = self.root.read_bytes()
-            except OSError as exc:
-                raise SignatureInvalid(
+            except OSError as exc:  # the operator's path is wrong: bad input, not a bad key
+                raise ConfigError(
                     f"the pinned root {self.root} cannot be read: {exc.strerror or exc}",
                     plugin=str(self.root),
                     hint="check [repository] root in wiseflow.toml",

@@ -159,7 +159,14 @@ def add_wheels(repo: Path, wheels: list[Path]) -> list[tuple[str, str]]:
     doc = _draft(repo)
     added = []
     for wheel in wheels:
-        info = read_wheel(wheel)
+        try:
+            info = read_wheel(wheel)
+        except RepositoryError as exc:  # the publisher's own wheel: not "ask its publisher"
+            exc.hint = (
+                "build the wheel again (`python -m build --wheel` in the plugin's project) "
+                "and add that one; the draft is unchanged"
+            )
+            raise
         m = info.manifest
         data = wheel.read_bytes()
         target = wheel.name

@@ -283,8 +283,13 @@ class Stages:
     ) -> RunResult:
         """Send the dead letters of this pipeline's sources (of ``run_id``, of ``plugin``)
         through its processors and analyzers again (``wiseflow dead-letters replay``)."""
-        from .._pipeline import replay_dead_letters
+        from .._pipeline._replay import replay_dead_letters, require_run, require_stage
+        from .._store import DB_NAME
 
+        if run_id is not None:  # before anything starts or is recorded
+            require_run(self.manager.data_dir / DB_NAME, run_id)
+        if plugin is not None:
+            require_stage(self.pipeline, plugin)
         handles = self.start()
         sources = {st.name for st in self.pipeline.stages if st.kind == "connector"}
         with self._store() as store:

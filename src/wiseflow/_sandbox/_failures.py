@@ -62,13 +62,18 @@ def violated(name: str, what: str) -> ProtocolViolation:
     )
 
 
-def timed_out(name: str, what: str, unread: int) -> PluginTimeout:
-    """WF401: ``what`` did not finish in time (``unread`` bytes of replies left unread)."""
+def timed_out(name: str, what: str, unread: int, seconds: float | None = None) -> PluginTimeout:
+    """WF401: ``what`` did not finish in time (``seconds``, the limit that applied, when
+    known; ``unread`` bytes of replies left unread). The hint names the three settings whose
+    tightest is the limit (SPEC §11), so raising the manifest's alone is not suggested."""
     why = f" ({unread} bytes of the host's replies left unread)" if unread else ""
+    within = f"within {seconds:g} s" if seconds is not None else "in time"
     return PluginTimeout(
-        f"plugin '{name}' did not finish {what}() in time{why}; its worker was killed",
+        f"plugin '{name}' did not finish {what}() {within}{why}; its worker was killed",
         plugin=name,
-        hint="raise resources.timeout_s for this plugin, or make the call do less",
+        hint="the limit is the tightest of the manifest's timeout_s, [plugins.NAME] "
+        "resources.timeout_s and [policy] max_timeout_s (default 600): raise the one that "
+        "binds, or make the call do less",
     )
 
 

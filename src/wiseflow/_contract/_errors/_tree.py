@@ -250,7 +250,12 @@ class PluginTimeout(RuntimeFailure):
     """A call took longer than the plugin's ``timeout_s``; its worker was stopped."""
 
     default_code = "WF401"
-    default_hint = "raise resources.timeout_s for the plugin, or find why the call hangs"
+    #: The tightest of three settings applies (SPEC §11): name them all, not just one.
+    default_hint = (
+        "the limit is the tightest of the manifest's timeout_s, [plugins.NAME] "
+        "resources.timeout_s and [policy] max_timeout_s (default 600): raise the one that "
+        "binds, or find why the call hangs"
+    )
 
 
 class WorkerCrashed(RuntimeFailure):
