@@ -4,9 +4,8 @@ package under src/).
 
 Found from outside: `plugins audit PROJECT` said "no plugin.toml at PROJECT/plugin.toml"
 (while `plugins check PROJECT` passed), and `plugins audit plugins/typo` said "no plugin
-named 'plugins/typo' was found" instead of naming the missing plugin.toml. The fix lives in
-_cli/_plugins.py (`audit`), which another helper is reorganising: handed to the lead, and
-this test is marked xfail(strict) until it lands (it then XPASSes: remove the mark).
+named 'plugins/typo' was found" instead of naming the missing plugin.toml (fixed in
+_cli/_plugins.py `audit`, which now locates the manifest as `plugins check` does).
 """
 
 from __future__ import annotations
@@ -14,12 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from outside import wf
-
-pytestmark = pytest.mark.xfail(
-    strict=True, reason="fix pending in _cli/_plugins.py audit (owned by the split helper)"
-)
 
 
 def test_c3_audit_takes_a_project_folder_and_names_a_missing_manifest(tmp_path: Path) -> None:

@@ -97,9 +97,12 @@ def audit(ctx: click.Context, target: str) -> None:
 
     s = session_of(ctx)
     path = Path(target)
-    if path.exists():
-        manifest = load_manifest(path)
-        root = path if path.is_dir() else path.parent
+    if path.exists() or "/" in target or target.endswith(".toml"):  # as `plugins check`
+        from .._host._locate import manifest_path
+
+        located = manifest_path(path)  # a project folder's package too
+        manifest = load_manifest(located)
+        root = located.parent
     else:
         # the plugin that answers to the name, never a folder refused it (WF104)
         cand = approved_candidate(s.pm, target)
