@@ -147,6 +147,10 @@ DENIED: tuple[str, ...] = (
     "inotify_add_watch",
     "fanotify_init",
     "fanotify_mark",
+    # whole-file-system flushes: a loop of them stalls every other process's writes (a
+    # plugin's own files are flushed with fsync/fdatasync, which stay)
+    "sync",
+    "syncfs",
 )
 #: Calls that may name another process, allowed only on the caller itself: ``(syscall,
 #: ((argument, the only value allowed), ...))``. Landlock's scope covers signals, not these:

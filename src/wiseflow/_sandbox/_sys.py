@@ -146,6 +146,8 @@ _NR_X86_64 = {
     "inotify_add_watch": 254,
     "fanotify_init": 300,
     "fanotify_mark": 301,
+    "sync": 162,
+    "syncfs": 306,
     "prlimit64": 302,
     "sched_setattr": 314,
 }
