@@ -494,3 +494,16 @@ def test_ordinary_calls_still_work_after_a_timeout(sandbox: RunnerFactory) -> No
     r.load()
     r.initialize({})
     assert r.call("process", [[Record(id="x", source="s")]], 10)[0].id == "x"
+
+
+def test_the_wf401_message_names_the_limit_that_applied(sandbox: RunnerFactory) -> None:
+    """WF401 says which limit passed: the call's own (here 1.5 s, tighter than the
+    manifest's) and, for a later call, the manifest's timeout_s."""
+    r = _attacker(sandbox)
+    with pytest.raises(PluginTimeout) as first:
+        r.call("pause", [30], 1.5)
+    assert "did not finish pause() within 1.5 s" in first.value.message
+    r.load()
+    r.initialize({})
+    err, _ = _timed_call(r, "pause", [30])
+    assert f"did not finish pause() within {TIMEOUT:g} s" in err.message

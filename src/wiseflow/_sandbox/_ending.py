@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 from .._contract._errors import PluginError, WiseflowError, WorkerCrashed
 from ._failures import timed_out, violated
 from ._launch import stop_process
+from ._link import CANCEL_S
 from ._process import death_error
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class Ending:
         _scratch: str | None
         _tail: list[str]
         _failure: WiseflowError | None
+        _limit: float | None
 
     def _require_alive(self) -> None:
         if self._failure is not None:
@@ -90,7 +92,8 @@ class Ending:
     def _timeout(self, what: str) -> NoReturn:
         unread = self._chan.backlog if self._chan is not None else 0
         self._stop()
-        self._failure = err = timed_out(self.name, what, unread)
+        limit = CANCEL_S if what == "cancel" else self._limit  # cancel: the link's own grace
+        self._failure = err = timed_out(self.name, what, unread, limit)
         raise err
 
     def _died(self) -> NoReturn:

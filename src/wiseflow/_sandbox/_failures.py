@@ -68,6 +68,13 @@ def timed_out(name: str, what: str, unread: int, seconds: float | None = None) -
     tightest is the limit (SPEC §11), so raising the manifest's alone is not suggested."""
     why = f" ({unread} bytes of the host's replies left unread)" if unread else ""
     within = f"within {seconds:g} s" if seconds is not None else "in time"
+    if what in ("start", "load"):  # the worker's own start, not a call of the plugin's
+        return PluginTimeout(
+            f"the worker of plugin '{name}' did not {what} {within}{why}; it was killed",
+            plugin=name,
+            hint="starting covers confinement and importing the plugin's code: a module "
+            "that does slow work when imported, or a heavily loaded machine",
+        )
     return PluginTimeout(
         f"plugin '{name}' did not finish {what}() {within}{why}; its worker was killed",
         plugin=name,

@@ -27,11 +27,13 @@ from ._output import OutputPump
 from ._protocol import Cancel, CapRequest, Channel, Chunk, End, Fail, Log, Message
 from ._spin import Spinner
 
-__all__ = ["MAX_BACKLOG", "Link"]
+__all__ = ["CANCEL_S", "MAX_BACKLOG", "Link"]
 
 #: Bytes of replies the host holds for a worker that has not read them; past this the host
 #: reads nothing more from it until it catches up (or the call's deadline ends it).
 MAX_BACKLOG = 1 << 20
+#: Seconds a worker has to end a cancelled stream before it is stopped.
+CANCEL_S = 2.0
 #: The longest single poll() in seconds: a far deadline is re-checked, never overflows poll.
 _MAX_POLL = 3600.0
 _POLLIN, _POLLOUT = select.POLLIN, select.POLLOUT
@@ -142,7 +144,7 @@ class Link:
         """Stop stream ``rid``: ask the worker, then drop its chunks until it ends."""
         try:
             self.send(Cancel(id=rid))
-            deadline = time.monotonic() + 2.0
+            deadline = time.monotonic() + CANCEL_S
             while True:
                 msg = self.wait(rid, (Chunk, End, Fail), deadline, "cancel")
                 if not isinstance(msg, Chunk):

@@ -124,6 +124,7 @@ class WorkerRunner(Ending):
         self.memory_mb, self.cpu_seconds = lim.memory_mb, lim.cpu_seconds
         self.max_open_files, self.max_procs = lim.max_open_files, lim.max_procs
         self.timeout_s = spec.limits.timeout_s
+        self._limit: float | None = None  # the seconds of the current wait (for WF401)
         self._allow_exec = lim.allow_exec
         self.allow_weaker_sandbox = allow_weaker_sandbox
         self.start_timeout = start_timeout
@@ -159,6 +160,7 @@ class WorkerRunner(Ending):
                 return
             self._failure = None  # loading again restarts a stopped worker
             self._initialized = False
+            self._limit = self.start_timeout
             deadline = time.monotonic() + self.start_timeout
             try:
                 self._load(deadline)
@@ -206,7 +208,8 @@ class WorkerRunner(Ending):
             rest = args[1:] if batch is not None else args
             link.send(Call(id=rid, method=method, args=pack(rest), batch=batch))
             link.chan.max_result_items = output_cap(self.spec, method, args)
-            deadline = time.monotonic() + (self.timeout_s if timeout is None else timeout)
+            self._limit = limit = self.timeout_s if timeout is None else timeout
+            deadline = time.monotonic() + limit
             try:
                 msg = link.wait(rid, _REPLIES, deadline, method)
             except TooManyItems as exc:  # refused before decoding: end the worker (WF403)
@@ -298,7 +301,10 @@ class WorkerRunner(Ending):
         return self._next_id
 
     def _deadline(self, timeout: float | None) -> float:
-        return time.monotonic() + (self.timeout_s if timeout is None else timeout)
+        """When a wait of ``timeout`` seconds (None: the plugin's timeout_s) ends; the limit
+        is kept for the WF401 message."""
+        self._limit = limit = self.timeout_s if timeout is None else timeout
+        return time.monotonic() + limit
 
     def _send(self, msg: Message) -> None:
         """Post ``msg`` to the worker; never blocks (see :class:`Link`)."""
