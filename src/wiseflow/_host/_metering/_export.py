@@ -51,7 +51,9 @@ def snapshot(plugins: list[dict[str, Any]], label: str = "") -> dict[str, Any]:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+    # a temporary name of this thread's own: two runs of one process (an embedder's
+    # threads) write the same snapshot file, and one's rename must not take the other's
+    tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
