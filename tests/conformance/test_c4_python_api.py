@@ -71,3 +71,35 @@ def test_c4_a_result_is_the_run_json_document_and_a_parsed_pipeline_runs_alike(
             cli["status"], cli["records"], cli["errors"],
         )  # fmt: skip
         assert (result.status, result.stored, result.ok) == ("ok", 2, True)
+
+
+def test_c4_two_runs_of_one_process_are_two_hosts_for_top(scratch: Path) -> None:
+    """Both wrote ``metrics/<pid>.json``: `top` and the dashboard saw one run (either),
+    and the first to end removed the other's snapshot and control folder."""
+    data = scratch / "shared"
+    wiseflow.run_pipeline("p.toml", data_dir=data)  # the store exists: only the views race
+    both_running = threading.Barrier(3, timeout=60)
+    seen = threading.Event()
+    out: list[Any] = []
+
+    def hold(_: Any) -> None:  # progress: after the first batch, wait until `top` looked
+        if not seen.is_set():
+            both_running.wait()
+            seen.wait(timeout=60)
+
+    def run() -> None:
+        out.append(wiseflow.run_pipeline("p.toml", data_dir=data, progress=hold))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        both_running.wait()
+        top = json.loads(wf("--data-dir", str(data), "top", "--json", cwd=scratch).stdout)
+    finally:
+        seen.set()
+        for t in threads:
+            t.join(timeout=120)
+    assert len(top["hosts"]) == 2, top["hosts"]
+    assert [r.status for r in out] == ["ok", "ok"]
+    assert not list((data / "metrics").glob("*.json"))  # each removed its own at the end
