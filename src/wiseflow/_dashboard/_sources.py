@@ -197,7 +197,9 @@ class Sources:
             pid = host.get("host_pid")
             if instance in names and isinstance(pid, int):
                 try:
-                    rid = post_request(self.metrics_dir, pid, action, instance)
+                    key = host.get("host_key")
+                    to = key if isinstance(key, str) and key.replace("-", "").isdigit() else pid
+                    rid = post_request(self.metrics_dir, to, action, instance)
                 except OSError:
                     continue  # the host ended meanwhile, or takes no requests
                 return {"request": rid, "host_pid": pid, "action": action, "instance": instance}

@@ -124,7 +124,15 @@ def conformance(
     Example:
         >>> report = conformance("plugins/shout")  # doctest: +SKIP
         >>> report.ok, [c.name for c in report.checks if not c.ok]  # doctest: +SKIP
+
+    Raises:
+        ConfigError: WF105 for a level other than ``sandboxed`` or ``trusted`` (a typo in
+            the caller's test, not a plugin that fails the suite).
     """
+    if level not in ("sandboxed", "trusted"):
+        from .._contract._errors import ConfigError
+
+        raise ConfigError(f"unknown level {level!r}", hint="use sandboxed or trusted")
     with tempfile.TemporaryDirectory(prefix="wiseflow-conformance-") as tmp:
         if manager is None:
             from .._policy._lock import Lock
@@ -199,6 +207,7 @@ def _require_target(pm: PluginManager, target: str) -> None:
             raise ManifestError(
                 f"no plugin.toml in {target}",
                 code="WF101",
+                plugin=target,
                 hint="give the folder holding plugin.toml, or a project folder whose "
                 "package (src/PKG/ or PKG/) holds it",
             )

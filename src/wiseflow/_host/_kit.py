@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, final
 
 import msgspec
 
-from .._contract._errors import EntryNotFound, ManifestError, SkipRecord, WiseflowError
+from .._contract._errors import ConfigError, EntryNotFound, ManifestError, SkipRecord, WiseflowError
 from .._contract._manifest import Manifest, Permissions, load_manifest
 from .._contract._plugin import BasePlugin
 from .._contract._record import Checkpoint, Record
@@ -56,6 +56,7 @@ def _from_folder(path: Path) -> Located:
         raise ManifestError(
             f"no plugin.toml in {path}",
             code="WF101",
+            plugin=str(path),
             hint="give the folder holding plugin.toml, or a project folder whose package "
             "(src/PKG/ or PKG/) holds it",
         )
@@ -112,8 +113,9 @@ def plugin_spec(
 ) -> Located:
     """What :func:`wiseflow.testing.run_plugin` accepts, as something a manager takes."""
     if level not in LEVELS:
-        raise WiseflowError(
-            f"unknown level {level!r}", code="WF105", hint=f"use one of {', '.join(LEVELS)}"
+        raise ConfigError(
+            f"unknown level {level!r}",
+            hint=f"use one of {', '.join(LEVELS)}",
         )
     if isinstance(plugin, str | Path):
         return _from_folder(Path(plugin))

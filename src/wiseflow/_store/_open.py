@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 from .._contract._errors import StoreError
@@ -26,6 +27,27 @@ def _is_new(path: Path) -> bool:
     except FileNotFoundError:
         pass
     return not os.path.exists(f"{path}-wal")
+
+
+#: How long opening waits for another connection switching the same new file to WAL.
+WAL_SWITCH_S = 30.0
+
+
+def _journal_wal(conn: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode = WAL``, waiting for the lock it needs: SQLite answers
+    "database is locked" at once (no busy handler) while another process or thread opens
+    the same new file, so two runs started together on a fresh data dir would fail."""
+    deadline = time.monotonic() + WAL_SWITCH_S
+    pause = 0.002
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def connect(path: str | Path, *, background_checkpoints: bool) -> tuple[sqlite3.Connection, Path]:
@@ -51,7 +73,7 @@ def connect(path: str | Path, *, background_checkpoints: bool) -> tuple[sqlite3.
             # now leaves an empty or unreadable new file, never a damaged store with data.
             # From the first write on the log is synced as always (below: NORMAL).
             conn.execute("PRAGMA synchronous = OFF")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _journal_wal(conn)
         # WAL + NORMAL survives a killed process; only an OS crash may lose the tail.
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")

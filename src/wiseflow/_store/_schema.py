@@ -103,6 +103,11 @@ def migrate(conn: sqlite3.Connection) -> int:
     for version in range(found, SCHEMA_VERSION):
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # read again under the write lock: another process (or thread) opening the
+            # same new store may have migrated it since `found` was read
+            if int(conn.execute("PRAGMA user_version").fetchone()[0]) > version:
+                conn.execute("COMMIT")
+                continue
             for statement in MIGRATIONS[version].split(";"):
                 if statement.strip():
                     conn.execute(statement)

@@ -65,14 +65,15 @@ def bounded(value: Any, limit: int = TEXT_CHARS) -> str | None:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def control_dir(metrics_dir: Path, pid: int) -> Path:
-    """Where requests for the host ``pid`` are dropped."""
-    return metrics_dir / f"{pid}.control"
+def control_dir(metrics_dir: Path, host: int | str) -> Path:
+    """Where requests for the host ``host`` (its snapshot's ``host_key``: the pid, or
+    ``pid-N`` for a second run of the same process) are dropped."""
+    return metrics_dir / f"{host}.control"
 
 
-def post_request(metrics_dir: Path, pid: int, action: str, instance: str) -> str:
-    """Drop a request (``disable``/``enable`` ``instance``) for the host ``pid``; its id."""
-    folder = control_dir(metrics_dir, pid)
+def post_request(metrics_dir: Path, host: int | str, action: str, instance: str) -> str:
+    """Drop a request (``disable``/``enable`` ``instance``) for the host ``host``; its id."""
+    folder = control_dir(metrics_dir, host)
     if not folder.is_dir():
         raise FileNotFoundError(folder)
     rid = secrets.token_hex(8)

@@ -50,8 +50,29 @@ def snapshot(plugins: list[dict[str, Any]], label: str = "") -> dict[str, Any]:
     }
 
 
+#: The snapshot names the running writers of this process use (see :func:`_claim`).
+_ACTIVE: set[str] = set()
+_ACTIVE_LOCK = threading.Lock()
+
+
+def _claim() -> str:
+    """This writer's name: the pid, or ``pid-N`` while another run of the same process
+    (an embedder's threads) writes its own, so that neither replaces nor removes the
+    other's snapshot and control folder."""
+    pid = os.getpid()
+    with _ACTIVE_LOCK:
+        key, n = str(pid), 1
+        while key in _ACTIVE:
+            n += 1
+            key = f"{pid}-{n}"
+        _ACTIVE.add(key)
+    return key
+
+
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+    # a temporary name of this thread's own: two runs of one process (an embedder's
+    # threads) write the same snapshot file, and one's rename must not take the other's
+    tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
@@ -79,10 +100,11 @@ class MetricsWriter:
         self.directory = Path(directory)
         self.interval_s = interval_s
         self.label = label
-        self.json_path = self.directory / f"{os.getpid()}.json"
-        self.prom_path = self.directory / f"{os.getpid()}.prom"
+        self.key = _claim()
+        self.json_path = self.directory / f"{self.key}.json"
+        self.prom_path = self.directory / f"{self.key}.prom"
         #: operators' requests for this host (a collector with a ``control`` only)
-        self.control_path = control_dir(self.directory, os.getpid())
+        self.control_path = control_dir(self.directory, self.key)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.writes = 0
@@ -94,6 +116,7 @@ class MetricsWriter:
             doc = self.collector.snapshot()
         else:
             doc = snapshot(self.collect(), self.label)
+        doc = {**doc, "host_key": self.key}  # where the dashboard drops requests for it
         self.directory.mkdir(parents=True, exist_ok=True)
         _write_atomic(self.json_path, json.dumps(doc, default=str))
         _write_atomic(self.prom_path, prometheus_text([doc]))
@@ -127,6 +150,8 @@ class MetricsWriter:
                 path.unlink()
         if self.control_path.is_dir():
             shutil.rmtree(self.control_path, ignore_errors=True)
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(self.key)
 
     def __enter__(self) -> MetricsWriter:
         return self.start()
