@@ -5,7 +5,8 @@ holding one plugin folder: a top-level folder with ``plugin.toml`` and the plugi
 modules (``entry = "module:Class"`` relative to that folder, as for a folder plugin).
 Its Python requirements are the ``Requires-Dist`` lines of ``METADATA``.
 
-Unpacking refuses absolute paths, ``..``, backslashes, symlinks and special files, and
+Unpacking refuses absolute paths, ``..``, backslashes, symlinks and special files, a
+path given twice or as both a file and a folder, names with control characters, and
 bounds the number of files and their sizes (declared and actual).
 """
 
@@ -62,6 +63,8 @@ def _check_members(zf: zipfile.ZipFile, wheel: str) -> list[zipfile.ZipInfo]:
     if len(members) > MAX_FILES:
         raise _bad(wheel, f"holds more than {MAX_FILES} files")
     total = 0
+    files: set[tuple[str, ...]] = set()
+    dirs: set[tuple[str, ...]] = set()
     for info in members:
         name = info.filename
         parts = PurePosixPath(name).parts
@@ -74,6 +77,9 @@ def _check_members(zf: zipfile.ZipFile, wheel: str) -> list[zipfile.ZipInfo]:
             or (parts and ":" in parts[0])
         ):
             raise _bad(wheel, f"holds a file outside the plugin: {name[:200]!r}")
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in name):
+            raise _bad(wheel, f"holds a file whose name has control characters: {name[:200]!r}")
+        _claim(wheel, name, parts, info.is_dir(), files, dirs)
         kind = stat.S_IFMT(info.external_attr >> 16)  # 0: no type recorded (a plain file)
         if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
             raise _bad(wheel, f"holds a link or special file: {name[:200]!r}")
@@ -83,6 +89,23 @@ def _check_members(zf: zipfile.ZipFile, wheel: str) -> list[zipfile.ZipInfo]:
         if total > MAX_TOTAL:
             raise _bad(wheel, f"unpacks to more than {MAX_TOTAL} bytes")
     return members
+
+
+def _claim(
+    wheel: str, name: str, parts: tuple[str, ...], is_dir: bool,
+    files: set[tuple[str, ...]], dirs: set[tuple[str, ...]],
+) -> None:  # fmt: skip
+    """One path once: a name given twice (``a/b`` and ``a//b`` too: zip readers disagree
+    on which copy wins), or a file where another member needs a folder, is refused."""
+    clash = parts in files or (not is_dir and parts in dirs)
+    clash = clash or any(parts[:i] in files for i in range(1, len(parts)))
+    if clash:
+        raise _bad(wheel, f"holds the path {name[:200]!r} twice (or as a file and a folder)")
+    if is_dir:
+        dirs.add(parts)
+    else:
+        files.add(parts)
+    dirs.update(parts[:i] for i in range(1, len(parts)))
 
 
 def read_wheel(path: Path, label: str | None = None) -> WheelInfo:
