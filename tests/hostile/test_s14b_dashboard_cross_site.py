@@ -135,7 +135,7 @@ def _operator_stream(dashboard: DashboardServer) -> int:
 
 
 def test_another_sites_page_cannot_take_the_dashboards_streams(
-    browser: Any, evil_site: int, dashboard: DashboardServer, monkeypatch: pytest.MonkeyPatch
+    dashboard: DashboardServer, evil_site: int, browser: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     verdicts: list[bool] = []
     real = _guard._from_another_site
@@ -161,7 +161,7 @@ def test_another_sites_page_cannot_take_the_dashboards_streams(
 
 
 def test_control_without_the_check_the_page_takes_every_stream(
-    browser: Any, evil_site: int, dashboard: DashboardServer, monkeypatch: pytest.MonkeyPatch
+    dashboard: DashboardServer, evil_site: int, browser: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_guard, "_from_another_site", lambda request: False)
     _visit(browser, evil_site, dashboard)
