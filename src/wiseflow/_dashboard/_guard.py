@@ -1,10 +1,12 @@
-"""The dashboard's guard (ASGI middleware): the Host check, the token for every request
-when bound for remote access, and the headers every response carries (see ``_app``)."""
+"""The dashboard's guard (ASGI middleware): the Host check, no request a page of another
+site made (but following a link), the token for every request when bound for remote
+access, and the headers every response carries (see ``_app``)."""
 
 from __future__ import annotations
 
 import hmac
 from typing import TYPE_CHECKING, final
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -54,6 +56,14 @@ class Guard:
         if not self.remote and _hostname(request.headers.get("host", "")) not in LOOPBACK_NAMES:
             await json_error(400, "bad_request", "unexpected Host header")(scope, receive, send)
             return
+        if _from_another_site(request):
+            await json_error(
+                403,
+                "WF301",
+                "a request a page of another site made is refused",
+                "open the dashboard at its own address (the URL printed at start)",
+            )(scope, receive, send)
+            return
         if self.remote:
             given = request.query_params.get("token") or request.headers.get(TOKEN_HEADER, "")
             if not hmac.compare_digest(given.encode(), self.api.token.encode()):
@@ -86,3 +96,24 @@ def _hostname(header: str) -> str:
     if header.startswith("["):
         return header.split("]", 1)[0] + "]"
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def _from_another_site(request: Request) -> bool:
+    """A browser's request that a page of another site made: any but following a link.
+
+    Such a page cannot read the answers, but it can make them: it held every event stream
+    (8) open, so the operator's own page got "too many open event streams", and made the
+    dashboard build reports and lists for no one. Browsers say where a request comes from
+    (``Sec-Fetch-Site``; ``same-site`` is another port of this machine too); where one does
+    not, an ``Origin`` that is not this host. Clients that are no browser send neither.
+    """
+    headers = request.headers
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        if site in ("same-origin", "none"):
+            return False
+        return not (request.method == "GET" and headers.get("sec-fetch-mode") == "navigate")
+    origin = headers.get("origin")
+    if origin is None:
+        return False
+    return urlsplit(origin).netloc.lower() != headers.get("host", "").lower()

@@ -23,7 +23,7 @@ from ._index import INDEX_TARGET, IndexDoc, load_index, state_dir
 if TYPE_CHECKING:
     from tuf.ngclient import Updater
 
-__all__ = ["Client", "Progress", "need_tuf", "normalise_url"]
+__all__ = ["Client", "Progress", "need_tuf", "normalise_url", "target_cap"]
 
 #: (what, bytes so far, total or None): called as a download advances.
 Progress = Callable[[str, int, int | None], None]
@@ -179,6 +179,18 @@ def translate(exc: Exception, url: str, what: str) -> WiseflowError:
     return RepositoryError(f"repository {url}: {type(exc).__name__}: {text}", plugin=url)
 
 
+def target_cap(target: str) -> int:
+    """The most bytes ``target`` may be: what the index or a plugin wheel may hold once
+    read (a stored zip is its files plus headers). A larger target would be refused after
+    the download, which TUF spools whole (a signed length of 50 GB filled the disk first)."""
+    from ._index import MAX_INDEX_BYTES
+    from ._wheel import MAX_FILES, MAX_TOTAL
+
+    if target == INDEX_TARGET:
+        return MAX_INDEX_BYTES
+    return MAX_TOTAL + MAX_FILES * 1024  # headers: ~100 bytes and two names per member
+
+
 class Client:
     """One repository as TUF sees it; client state in ``<data_dir>/repository/<key>/``.
 
@@ -270,6 +282,16 @@ class Client:
                 plugin=self.url,
                 code="WF602",
                 hint="the index names a file the repository did not sign; tell its publisher",
+            )
+        cap = target_cap(target)
+        if info.length > cap:
+            raise RepositoryError(
+                f"repository {self.url} signs {target[:200]!r} as {info.length} bytes, more "
+                f"than any valid {'index' if target == INDEX_TARGET else 'plugin wheel'} "
+                f"({cap} bytes); nothing was downloaded",
+                plugin=self.url,
+                code="WF603",
+                hint="the repository is not usable as it is; tell its publisher",
             )
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -103,7 +103,29 @@ def load_index(data: bytes) -> IndexDoc:
     """Decode an index (raises ``msgspec.DecodeError`` / ``ValueError`` when invalid)."""
     if len(data) > MAX_INDEX_BYTES:
         raise ValueError(f"the index is larger than {MAX_INDEX_BYTES} bytes")
-    return msgspec.json.decode(data, type=IndexDoc)
+    doc = msgspec.json.decode(data, type=IndexDoc)
+    _check_keys(doc)
+    return doc
+
+
+def _check_keys(doc: IndexDoc) -> None:
+    """Every plugin name a valid plugin name, every version PEP 440: the commands that show
+    or sort an index (``plugins search``) may rely on it (a version ``search`` could not
+    parse ended it in an internal error; a name with escape sequences reached tables)."""
+    from packaging.version import InvalidVersion, Version
+
+    from .._contract._manifest import NAME_RE
+
+    for name, versions in doc.plugins.items():
+        if not NAME_RE.match(name):
+            raise ValueError(f"it names a plugin {name[:80]!r}, not a valid plugin name")
+        for version in versions:
+            try:
+                Version(version)
+            except InvalidVersion:
+                raise ValueError(
+                    f"it gives {name} a version {version[:80]!r}, not a PEP 440 version"
+                ) from None
 
 
 def state_dir(data_dir: Path, url: str) -> Path:

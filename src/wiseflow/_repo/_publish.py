@@ -144,6 +144,12 @@ def _draft(repo: Path) -> IndexDoc:
             plugin=str(repo),
             hint="run `wiseflow repo init DIR` first",
         ) from None
+    except ValueError as exc:  # msgspec.DecodeError is a ValueError
+        raise ConfigError(
+            f"the draft {path} is not a valid index: {str(exc)[:300]}",
+            plugin=str(path),
+            hint="fix or remove the entry it names (the draft is JSON); then publish again",
+        ) from None
 
 
 def _save_draft(repo: Path, doc: IndexDoc) -> None:

@@ -5,14 +5,18 @@ holding one plugin folder: a top-level folder with ``plugin.toml`` and the plugi
 modules (``entry = "module:Class"`` relative to that folder, as for a folder plugin).
 Its Python requirements are the ``Requires-Dist`` lines of ``METADATA``.
 
-Unpacking refuses absolute paths, ``..``, backslashes, symlinks and special files, and
-bounds the number of files and their sizes (declared and actual).
+Unpacking refuses absolute paths, ``..``, backslashes, symlinks and special files, a
+path given twice or as both a file and a folder, names with control characters or too
+long for the file system, a member list larger than a plugin's (read from the zip's end
+record before the list is parsed), and bounds the number of files and their sizes
+(declared and actual).
 """
 
 from __future__ import annotations
 
 import os
 import stat
+import struct
 import zipfile
 from email.parser import BytesParser
 from pathlib import Path, PurePosixPath
@@ -29,6 +33,7 @@ MAX_FILES = 5_000
 MAX_FILE = 64 << 20
 MAX_TOTAL = 256 << 20
 MAX_MANIFEST = 64 << 10
+MAX_NAME_PART = 255  # bytes: what a Linux file system takes in one name
 
 
 @final
@@ -57,11 +62,48 @@ def _bad(wheel: str, what: str, code: str = "WF603") -> RepositoryError:
     )
 
 
+MAX_DIRECTORY = MAX_FILES * 1024  # the central directory: ~50 bytes and a name per member
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory: entries at [4], size at [5]
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")  # zip64 end record: entries at [6], size at [7]
+
+
+def _directory_bounds(path: Path, wheel: str) -> None:
+    """Refuse a zip announcing more members (or a larger member list) than a plugin wheel
+    may hold, from its end record, before ``zipfile`` reads the list: it builds an object
+    per member, and a 24 MiB zip of 300,000 empty members cost 156 MiB and a second."""
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            tail_at = max(0, size - (_EOCD.size + 0xFFFF))
+            fh.seek(tail_at)
+            tail = fh.read()
+            # where zipfile looks: a record with no comment at the very end, else the last
+            at = len(tail) - _EOCD.size
+            if at < 0 or tail[at : at + 4] != b"PK\x05\x06" or tail[-2:] != b"\0\0":
+                at = tail.rfind(b"PK\x05\x06")
+            if at < 0 or len(tail) - at < _EOCD.size:
+                return  # not a zip: zipfile says so
+            entries, length = _EOCD.unpack_from(tail, at)[4:6]
+            if at >= 20 and tail[at - 20 : at - 16] == b"PK\x06\x07":  # a zip64 locator
+                fh.seek(struct.unpack_from("<Q", tail, at - 12)[0])
+                rec = fh.read(_EOCD64.size)
+                if len(rec) == _EOCD64.size and rec[:4] == b"PK\x06\x06":
+                    entries, length = _EOCD64.unpack(rec)[6:8]
+    except OSError as exc:
+        raise _bad(wheel, f"cannot be read: {exc.strerror or exc}") from None
+    if entries > MAX_FILES:
+        raise _bad(wheel, f"holds more than {MAX_FILES} files")
+    if length > MAX_DIRECTORY:
+        raise _bad(wheel, f"has a file list larger than {MAX_DIRECTORY} bytes")
+
+
 def _check_members(zf: zipfile.ZipFile, wheel: str) -> list[zipfile.ZipInfo]:
     members = zf.infolist()
     if len(members) > MAX_FILES:
         raise _bad(wheel, f"holds more than {MAX_FILES} files")
     total = 0
+    files: set[tuple[str, ...]] = set()
+    dirs: set[tuple[str, ...]] = set()
     for info in members:
         name = info.filename
         parts = PurePosixPath(name).parts
@@ -74,6 +116,11 @@ def _check_members(zf: zipfile.ZipFile, wheel: str) -> list[zipfile.ZipInfo]:
             or (parts and ":" in parts[0])
         ):
             raise _bad(wheel, f"holds a file outside the plugin: {name[:200]!r}")
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in name):
+            raise _bad(wheel, f"holds a file whose name has control characters: {name[:200]!r}")
+        if len(parts) > 32 or any(len(p.encode()) > MAX_NAME_PART for p in parts):
+            raise _bad(wheel, f"holds a file whose name is too long or too deep: {name[:200]!r}")
+        _claim(wheel, name, parts, info.is_dir(), files, dirs)
         kind = stat.S_IFMT(info.external_attr >> 16)  # 0: no type recorded (a plain file)
         if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
             raise _bad(wheel, f"holds a link or special file: {name[:200]!r}")
@@ -85,6 +132,23 @@ def _check_members(zf: zipfile.ZipFile, wheel: str) -> list[zipfile.ZipInfo]:
     return members
 
 
+def _claim(
+    wheel: str, name: str, parts: tuple[str, ...], is_dir: bool,
+    files: set[tuple[str, ...]], dirs: set[tuple[str, ...]],
+) -> None:  # fmt: skip
+    """One path once: a name given twice (``a/b`` and ``a//b`` too: zip readers disagree
+    on which copy wins), or a file where another member needs a folder, is refused."""
+    clash = parts in files or (not is_dir and parts in dirs)
+    clash = clash or any(parts[:i] in files for i in range(1, len(parts)))
+    if clash:
+        raise _bad(wheel, f"holds the path {name[:200]!r} twice (or as a file and a folder)")
+    if is_dir:
+        dirs.add(parts)
+    else:
+        files.add(parts)
+    dirs.update(parts[:i] for i in range(1, len(parts)))
+
+
 def read_wheel(path: Path, label: str | None = None) -> WheelInfo:
     """Read the plugin wheel ``path`` without unpacking it.
 
@@ -93,6 +157,7 @@ def read_wheel(path: Path, label: str | None = None) -> WheelInfo:
             (or more than one) plugin folder; ManifestError (WF101) for a bad manifest.
     """
     wheel = label or path.name
+    _directory_bounds(path, wheel)
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -144,6 +209,7 @@ def unpack_wheel(path: Path, dest: Path, label: str | None = None) -> None:
     written are counted against the limits whatever the zip's header said.
     """
     wheel = label or path.name
+    _directory_bounds(path, wheel)
     dest.mkdir(parents=True)
     with zipfile.ZipFile(path) as zf:
         members = _check_members(zf, wheel)
