@@ -18,7 +18,7 @@ import os
 import stat
 from pathlib import Path
 
-from cli_kit import SOURCE, document, project, wf
+from cli_kit import PIPELINE, SOURCE, document, project, wf
 
 ATTACKER = """
 import os
@@ -41,15 +41,6 @@ class P(ProcessorPlugin):
             with open(os.path.join(data, f"sparse{i}"), "wb") as f:
                 f.truncate(60 * 1024 * 1024)  # 60 MB apparent, no blocks
         return batch
-"""
-
-PIPELINE = """\
-[pipeline]
-name = "t"
-[[sources]]
-plugin = "innocent"
-[[processors]]
-plugin = "attacker"
 """
 
 

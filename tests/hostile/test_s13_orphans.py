@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cli_kit import SOURCE, document, project, wf
+from cli_kit import PIPELINE, SOURCE, document, project, wf
 
 from wiseflow._sandbox._orphans import FOLDER, sweep_orphans
 
@@ -55,15 +55,6 @@ class P(ProcessorPlugin):
             f.write(str(os.getpid()))
         time.sleep(600)
         return batch
-"""
-
-PIPELINE = """\
-[pipeline]
-name = "t"
-[[sources]]
-plugin = "innocent"
-[[processors]]
-plugin = "attacker"
 """
 
 

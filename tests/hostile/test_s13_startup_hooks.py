@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_kit import SOURCE, project, wf
+from cli_kit import PIPELINE, SOURCE, project, wf
 
 HOOKS = ("sitecustomize", "usercustomize", "pth")
 
@@ -53,15 +53,6 @@ from wiseflow import ProcessorPlugin
 class P(ProcessorPlugin):
     def process(self, batch):
         return batch
-"""
-
-PIPELINE = """\
-[pipeline]
-name = "t"
-[[sources]]
-plugin = "innocent"
-[[processors]]
-plugin = "attacker"
 """
 
 
