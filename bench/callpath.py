@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core_calls import BUSY, conditions, pipe_spin_ping_pong
+from core_calls import BUSY, conditions, pipe_ping_pong
 
 from wiseflow._sandbox._spin import SPIN_S
 
@@ -86,34 +86,6 @@ def round_trip_us(fn: Callable[[], Any], n: int) -> float:
         fn()
         samples.append(time.perf_counter() - t)
     return statistics.median(samples) * 1e6
-
-
-def raw_pipe_floor(n: int) -> float:
-    """Median round trip of 4 bytes between two processes over a pair of blocking pipes."""
-    r1, w1 = os.pipe()
-    r2, w2 = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(w1)
-        os.close(r2)
-        while True:
-            data = os.read(r1, 64)
-            if not data:
-                os._exit(0)
-            os.write(w2, data)
-    os.close(r1)
-    os.close(w2)
-
-    def ping() -> None:
-        os.write(w1, b"ping")
-        os.read(r2, 64)
-
-    try:
-        return round_trip_us(ping, n)
-    finally:
-        os.close(w1)
-        os.waitpid(pid, 0)
-        os.close(r2)
 
 
 def raw_socket_floor(n: int) -> float:
@@ -236,9 +208,10 @@ def main() -> None:
             add("InProcessRunner.call alone (µs)", per_call_us(trusted_call, N_CALLS))
         for suffix, load in conditions(r):  # idle, and one busy loop per core (core_calls)
             with load():
-                add(f"blocking pipe ping-pong{suffix} (µs)", raw_pipe_floor(N_PING))
+                piped = pipe_ping_pong(N_PING)
+                add(f"blocking pipe ping-pong{suffix} (µs)", statistics.median(piped))
                 add(f"blocking socketpair ping-pong{suffix} (µs)", raw_socket_floor(N_PING))
-                spun = pipe_spin_ping_pong(N_PING, SPIN_S)  # the sandbox's way of waiting
+                spun = pipe_ping_pong(N_PING, SPIN_S)  # the sandbox's way of waiting
                 add(f"pipe ping-pong, poll 50 us then sleep{suffix} (µs)", statistics.median(spun))
                 add(
                     f"WorkerRunner.call{suffix} (µs)",

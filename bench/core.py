@@ -58,7 +58,6 @@ from core_calls import (
     conditions,
     per_call_us,
     pipe_ping_pong,
-    pipe_spin_ping_pong,
     plain_call,
     pluggy_call,
     round_trips,
@@ -241,7 +240,7 @@ def measure_calls(root: Path, plugins: Path, rounds: int, n: int) -> dict[str, l
             "PluginHandle.invoke, sandboxed": partial(round_trips, _handle_invoke(sandboxed)),
             "WorkerRunner.call alone": partial(round_trips, _runner_call(sandboxed)),
             PIPE: pipe_ping_pong,
-            SPIN_PIPE: partial(pipe_spin_ping_pong, spin=SPIN_S),
+            SPIN_PIPE: partial(pipe_ping_pong, spin=SPIN_S),
         }
         for fn in calls.values():  # warm up: lazy imports, caches, the worker's first calls
             per_call_us(fn, n // 10)

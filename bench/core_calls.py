@@ -69,27 +69,6 @@ def round_trips(fn: Callable[[], Any], n: int) -> list[float]:
     return out
 
 
-def pipe_ping_pong(n: int) -> list[float]:
-    """µs of each 4-byte round trip between two processes over two pipes, blocking reads."""
-    r1, w1 = os.pipe()
-    r2, w2 = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the echo: only os.* calls, then _exit
-        os.close(w1)
-        os.close(r2)
-        while data := os.read(r1, 64):
-            os.write(w2, data)
-        os._exit(0)
-    os.close(r1)
-    os.close(w2)
-    try:
-        return round_trips(lambda: (os.write(w1, b"ping"), os.read(r2, 64)), n)
-    finally:
-        os.close(w1)
-        os.waitpid(pid, 0)
-        os.close(r2)
-
-
 def _spin_read(fd: int, spin: float) -> bytes:
     """os.read of a non-blocking ``fd``, polling up to ``spin`` s before sleeping in select."""
     end = time.perf_counter() + spin
@@ -99,29 +78,35 @@ def _spin_read(fd: int, spin: float) -> bytes:
         except BlockingIOError:
             if time.perf_counter() >= end:
                 select.select([fd], [], [])
-                spin = 0.0
 
 
-def pipe_spin_ping_pong(n: int, spin: float) -> list[float]:
-    """:func:`pipe_ping_pong` with both sides polling up to ``spin`` s before they sleep:
-    the floor of the sandbox's own way of waiting (``_sandbox/_spin``) on a quiet machine.
-    It has no back-off: on a loaded one a side may spin while the other waits for its CPU,
-    which the sandbox's back-off avoids (measured: 110 µs here, 13 µs in the sandbox)."""
+def pipe_ping_pong(n: int, spin: float = 0.0) -> list[float]:
+    """µs of each 4-byte round trip between two processes over two pipes, blocking reads.
+
+    With ``spin`` > 0 both sides poll up to ``spin`` s before they sleep: the floor of the
+    sandbox's own way of waiting (``_sandbox/_spin``) on a quiet machine. That variant has
+    no back-off: on a loaded machine a side may spin while the other waits for its CPU,
+    which the sandbox's back-off avoids (measured: 110 µs here, 13 µs in the sandbox).
+    """
+
+    def read(fd: int) -> bytes:
+        return _spin_read(fd, spin) if spin > 0 else os.read(fd, 64)
+
     r1, w1 = os.pipe()
     r2, w2 = os.pipe()
     pid = os.fork()
     if pid == 0:  # the echo: only os.* calls, then _exit
         os.close(w1)
         os.close(r2)
-        os.set_blocking(r1, False)
-        while data := _spin_read(r1, spin):
+        os.set_blocking(r1, spin <= 0)
+        while data := read(r1):
             os.write(w2, data)
         os._exit(0)
     os.close(r1)
     os.close(w2)
-    os.set_blocking(r2, False)
+    os.set_blocking(r2, spin <= 0)
     try:
-        return round_trips(lambda: (os.write(w1, b"ping"), _spin_read(r2, spin)), n)
+        return round_trips(lambda: (os.write(w1, b"ping"), read(r2)), n)
     finally:
         os.close(w1)
         os.waitpid(pid, 0)
