@@ -31,6 +31,7 @@ from .._contract._errors import PluginError, PluginTimeout, WiseflowError, Worke
 from .._host._metering import ProcessSample
 from .._host._runner import RunnerSpec
 from .._sandbox._behaviour import Behaviour
+from .._sandbox._failures import not_running
 from .._sandbox._launch import WorkerLimits
 from ._relay import read_peaks, read_sample, read_telemetry
 
@@ -350,12 +351,7 @@ class RayRunner:
 
     def _require(self) -> Any:
         if self._failure is not None:
-            raise WorkerCrashed(
-                f"the worker of plugin '{self.name}' is not running "
-                f"(it stopped with {self._failure.code}: {self._failure.message})",
-                plugin=self.name,
-                hint="the host restarts it on the next load",
-            )
+            raise not_running(self.name, self._failure)
         if self._actor is None:
             raise PluginError(f"plugin '{self.name}' is not loaded", plugin=self.name)
         return self._actor

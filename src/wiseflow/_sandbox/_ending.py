@@ -13,8 +13,8 @@ import os
 import signal
 from typing import TYPE_CHECKING, NoReturn
 
-from .._contract._errors import PluginError, WiseflowError, WorkerCrashed
-from ._failures import timed_out, violated
+from .._contract._errors import PluginError, WiseflowError
+from ._failures import not_running, timed_out, violated
 from ._launch import stop_process
 from ._link import CANCEL_S
 from ._process import death_error
@@ -58,12 +58,7 @@ class Ending:
 
     def _require_alive(self) -> None:
         if self._failure is not None:
-            raise WorkerCrashed(
-                f"the worker of plugin '{self.name}' is not running "
-                f"(it stopped with {self._failure.code}: {self._failure.message})",
-                plugin=self.name,
-                hint="the host restarts it on the next load",
-            )
+            raise not_running(self.name, self._failure)
         if self._proc is None:
             raise PluginError(f"plugin '{self.name}' is not loaded", plugin=self.name)
 

@@ -16,12 +16,13 @@ from .._contract._errors import (
     ProtocolViolation,
     QuotaExceeded,
     WiseflowError,
+    WorkerCrashed,
     error_from_dict,
 )
 from .._contract._verdict import exec_refused, issued_or_plugin
 from .._host._runner import RunnerSpec
 
-__all__ = ["reported", "timed_out", "violated"]
+__all__ = ["not_running", "reported", "timed_out", "violated"]
 
 _MEMORY_HINT = "raise resources.memory_mb for this plugin, or process smaller batches"
 
@@ -59,6 +60,16 @@ def violated(name: str, what: str) -> ProtocolViolation:
         plugin=name,
         hint="the plugin wrote to the host channel or broke the protocol; report it "
         "to the plugin's author",
+    )
+
+
+def not_running(name: str, failure: WiseflowError) -> WorkerCrashed:
+    """WF402 for a call to a worker that stopped with ``failure`` (until it is loaded again)."""
+    return WorkerCrashed(
+        f"the worker of plugin '{name}' is not running "
+        f"(it stopped with {failure.code}: {failure.message})",
+        plugin=name,
+        hint="the host restarts it on the next load",
     )
 
 
