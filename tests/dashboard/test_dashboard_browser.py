@@ -7,7 +7,6 @@ Screenshots go to the test's tmp dir (``dashboard-*.png``).
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,33 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dashboard_kit import HOSTILE, release, wait_for
+from dashboard_kit import HOSTILE, headless_chromium, release, wait_for
 
 from wf_cli import sigint_default
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
     """Headless Chromium (skipped, saying what is missing, where it is not installed)."""
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not Path(path).exists():
-            pytest.skip(f"{path} is not installed (apt-get install chromium chromium-driver)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1500,1100", "--no-first-run"):  # fmt: skip
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    try:
+    with headless_chromium("--window-size=1500,1100") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _row(driver: Any, instance: str) -> dict[str, Any]:

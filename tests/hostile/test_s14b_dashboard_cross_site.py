@@ -21,7 +21,6 @@ Positive control: the same page against the guard with that check off takes ever
 from __future__ import annotations
 
 import http.server
-import shutil
 import sys
 import threading
 from collections.abc import Iterator
@@ -33,15 +32,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dashboard"))
 
-from dashboard_kit import wait_for, write_project  # noqa: E402
+from dashboard_kit import headless_chromium, wait_for, write_project  # noqa: E402
 
 pytest.importorskip("starlette")
 
 from wiseflow._dashboard import DashboardServer, Sources, _guard  # noqa: E402
 from wiseflow._dashboard._app import MAX_STREAMS  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 PER_HOST = 6  # Chromium's connections per host (HTTP/1.1)
 
 EVIL = """<!doctype html><title>cute cats</title><script>
@@ -58,22 +55,8 @@ for (const host of ["127.0.0.1", "localhost"]) {
 @pytest.fixture
 def browser() -> Iterator[Any]:
     """Headless Chromium where ``evil.test`` is another site served from this machine."""
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not Path(path).exists():
-            pytest.skip(f"{path} is not installed (apt-get install chromium chromium-driver)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--host-resolver-rules=MAP evil.test 127.0.0.1"):  # fmt: skip
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    try:
+    with headless_chromium("--host-resolver-rules=MAP evil.test 127.0.0.1") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
