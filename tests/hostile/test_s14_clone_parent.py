@@ -21,7 +21,7 @@ import os
 import time
 
 import pytest
-from sandbox_kit import RunnerFactory
+from sandbox_kit import RunnerFactory, proc_stats
 
 from wiseflow import WiseflowWarning
 from wiseflow._sandbox._probe import DISABLE_ENV
@@ -61,18 +61,8 @@ class P(ProcessorPlugin):
 
 def _my_children(state: str) -> set[int]:
     """Pids whose parent is this process, in ``state`` (``Z``: zombies)."""
-    me, out = os.getpid(), set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == me and fields[0] == state:
-            out.add(int(entry))
-    return out
+    me = os.getpid()
+    return {pid for pid, f in proc_stats() if int(f[1]) == me and f[0] == state}
 
 
 def test_clone_parent_is_refused_and_the_host_holds_no_zombie(sandbox: RunnerFactory) -> None:

@@ -118,20 +118,22 @@ def process_alive(pid: int) -> bool:
         return False
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live processes whose process group is ``pgid``."""
-    out = []
+def proc_stats() -> Iterator[tuple[int, list[str]]]:
+    """Each process's pid and the fields of its /proc stat after the name (state first,
+    then ppid, pgrp...); processes gone meanwhile are left out."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                yield int(entry), f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            out.append(int(entry))
-    return out
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes whose process group is ``pgid``."""
+    return [pid for pid, f in proc_stats() if int(f[2]) == pgid and f[0] != "Z"]
 
 
 WITNESS = """
