@@ -21,10 +21,7 @@ import os
 import time
 
 import pytest
-from sandbox_kit import RunnerFactory, proc_stats
-
-from wiseflow import WiseflowWarning
-from wiseflow._sandbox._probe import DISABLE_ENV
+from sandbox_kit import RunnerFactory, proc_stats, without_seccomp
 
 pytestmark = pytest.mark.usefixtures("host_survives")
 
@@ -77,11 +74,7 @@ def test_clone_parent_is_refused_and_the_host_holds_no_zombie(sandbox: RunnerFac
 def test_positive_control_without_seccomp_the_host_keeps_the_plugins_zombies(
     sandbox: RunnerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(DISABLE_ENV, "seccomp")
-    r = sandbox(ATTACKER, start=False, allow_weaker_sandbox=True)
-    with pytest.warns(WiseflowWarning, match="seccomp"):
-        r.load()
-    r.initialize({})
+    r = without_seccomp(sandbox, ATTACKER, monkeypatch)
     got = r.call("sprout", [50], 30)
     made = set(got["made"])
     try:

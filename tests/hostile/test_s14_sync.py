@@ -11,10 +11,8 @@ from __future__ import annotations
 import errno
 
 import pytest
-from sandbox_kit import RunnerFactory
+from sandbox_kit import RunnerFactory, without_seccomp
 
-from wiseflow import WiseflowWarning
-from wiseflow._sandbox._probe import DISABLE_ENV
 from wiseflow._sandbox._sys import NR
 
 pytestmark = pytest.mark.usefixtures("host_survives")
@@ -61,10 +59,6 @@ def test_machine_wide_flushes_are_refused_own_files_still_flush(sandbox: RunnerF
 def test_positive_control_without_seccomp_both_flushes_go_through(
     sandbox: RunnerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(DISABLE_ENV, "seccomp")
-    r = sandbox(FLUSHER, start=False, allow_weaker_sandbox=True)
-    with pytest.warns(WiseflowWarning, match="seccomp"):
-        r.load()
-    r.initialize({})
+    r = without_seccomp(sandbox, FLUSHER, monkeypatch)
     assert r.call("flush", ["sync", NR["sync"]], 30) == 0
     assert r.call("flush", ["syncfs"], 30) == 0

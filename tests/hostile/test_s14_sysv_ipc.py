@@ -27,11 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sandbox_kit import RunnerFactory
+from sandbox_kit import RunnerFactory, without_seccomp
 from test_nonroot import NobodyHost, nobody_host
-
-from wiseflow import WiseflowWarning
-from wiseflow._sandbox._probe import DISABLE_ENV
 
 pytestmark = pytest.mark.usefixtures("host_survives")
 
@@ -182,11 +179,7 @@ def test_positive_control_without_seccomp_the_worker_reads_takes_and_leaves_memo
     """Seccomp off: the same calls read the host's secret, take its message, and leave a
     64 MB segment that nothing frees when the worker is gone."""
     shmid, msqid = host_objects
-    monkeypatch.setenv(DISABLE_ENV, "seccomp")
-    r = sandbox(ATTACKER, start=False, allow_weaker_sandbox=True)
-    with pytest.warns(WiseflowWarning, match="seccomp"):
-        r.load()
-    r.initialize({})
+    r = without_seccomp(sandbox, ATTACKER, monkeypatch)
     key = 0x57150000 + os.getpid() % 0xFFFF
     assert r.call("peek", [shmid, len(SECRET)], 10) == {"ok": True, "data": SECRET}
     assert r.call("take", [msqid], 10) == {"ok": True, "data": SECRET}

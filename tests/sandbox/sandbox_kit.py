@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from wiseflow import load_manifest
+from wiseflow import WiseflowWarning, load_manifest
 from wiseflow._host._runner import RunnerSpec
 from wiseflow._policy._broker import Broker
 from wiseflow._policy._grants import Effective
-from wiseflow._sandbox._probe import missing_layers, probe
+from wiseflow._sandbox._probe import DISABLE_ENV, missing_layers, probe
 from wiseflow._sandbox._runner import WorkerRunner
 
 HEADER = "import os, sys, time\nfrom wiseflow import *\n"
@@ -116,6 +116,20 @@ def process_alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def without_seccomp(
+    sandbox: RunnerFactory, code: str, monkeypatch: pytest.MonkeyPatch
+) -> WorkerRunner:
+    """``code`` loaded and initialized in a worker with its seccomp layer off (a weaker
+    sandbox the operator allowed, with its warning): the positive control of an attack
+    that seccomp refuses."""
+    monkeypatch.setenv(DISABLE_ENV, "seccomp")
+    r = sandbox(code, start=False, allow_weaker_sandbox=True)
+    with pytest.warns(WiseflowWarning, match="seccomp"):
+        r.load()
+    r.initialize({})
+    return r
 
 
 def proc_stats() -> Iterator[tuple[int, list[str]]]:
