@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, NoReturn
 from .._contract._errors import PluginError, WiseflowError
 from ._failures import not_running, timed_out, violated
 from ._launch import stop_process
-from ._link import CANCEL_S
 from ._process import death_error
 
 if TYPE_CHECKING:
@@ -87,8 +86,7 @@ class Ending:
     def _timeout(self, what: str) -> NoReturn:
         unread = self._chan.backlog if self._chan is not None else 0
         self._stop()
-        limit = CANCEL_S if what == "cancel" else self._limit  # cancel: the link's own grace
-        self._failure = err = timed_out(self.name, what, unread, limit)
+        self._failure = err = timed_out(self.name, what, unread, self._limit)
         raise err
 
     def _died(self) -> NoReturn:

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ._link import CANCEL_S
 from ._peek import TooManyItems
 from ._protocol import Call, Chunk, Credit, End, Fail, pack
 
@@ -65,5 +66,6 @@ def worker_chunks(
             link = runner._link
             if link is not None:
                 if not finished and runner._alive():
+                    runner._limit = CANCEL_S  # the wait's own limit, for its WF401
                     link.cancel(rid)
                 link.streams.pop(rid, None)
